@@ -1,0 +1,110 @@
+/**
+ * The backend interface (what `cpu` and `webgpu` implement) and the backend registry.
+ * @module
+ */
+import type { DType, TypedArray } from "./dtype.ts";
+import { TesseraError } from "./errors.ts";
+import type { Prim, PrimParams } from "./primitives.ts";
+import type { Aval } from "./shape_rules.ts";
+
+/**
+ * A backend-owned block of memory holding one tensor's elements, contiguous row-major.
+ * Several tensors may share one storage (reshape is free); `refs` counts them.
+ */
+export interface Storage {
+  /** Size in bytes (for memory accounting). */
+  readonly bytes: number;
+  /** Number of live tensors using this storage; freed when it drops to 0. */
+  refs: number;
+}
+
+/** A kernel input: storage plus its shape and dtype. */
+export interface Operand {
+  readonly storage: Storage;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/** Kernel implementing primitive `P` on a backend: inputs, params, output aval → new storage. */
+export type Kernel<P extends Prim> = (
+  inputs: readonly Operand[],
+  params: PrimParams[P],
+  out: Aval,
+) => Storage;
+
+/** A compute backend. All of tessera's math reaches a backend only through `execute`. */
+export interface Backend {
+  /** Registry name, e.g. `"cpu"` or `"webgpu"`. */
+  readonly name: string;
+  /** Whether tensors of `dtype` can live on this backend. */
+  supportsDtype(dtype: DType): boolean;
+  /** Copies host data (already of the right typed-array kind) into new storage. */
+  upload(data: TypedArray, dtype: DType): Storage;
+  /** Reads a copy of the storage back to the host. */
+  read(storage: Storage, dtype: DType, size: number): Promise<TypedArray>;
+  /** Synchronous read where the backend can do it (CPU); undefined elsewhere. */
+  readSync?(storage: Storage, dtype: DType, size: number): TypedArray;
+  /** Releases storage (called when its last tensor is disposed). */
+  free(storage: Storage): void;
+  /** Runs one primitive. Inputs are already validated by the shape rule. */
+  execute<P extends Prim>(prim: P, inputs: readonly Operand[], params: PrimParams[P], out: Aval): Storage;
+}
+
+const registry = new Map<string, Backend>();
+let defaultName = "cpu";
+
+/**
+ * Registers a backend under its name (the CPU backend registers itself on import).
+ *
+ * @example
+ * ```ts
+ * import { registerBackend, getBackend } from "./backend.ts";
+ * import "./cpu/mod.ts";
+ * registerBackend(getBackend("cpu")); // re-registering is harmless
+ * ```
+ */
+export function registerBackend(b: Backend): void {
+  registry.set(b.name, b);
+}
+
+/**
+ * Returns a registered backend (default: the current default backend).
+ *
+ * @example
+ * ```ts
+ * import { getBackend } from "./backend.ts";
+ * import "./cpu/mod.ts";
+ * console.log(getBackend().name); // "cpu"
+ * ```
+ */
+export function getBackend(name?: string): Backend {
+  const n = name ?? defaultName;
+  const b = registry.get(n);
+  if (!b) {
+    throw new TesseraError(
+      "getBackend",
+      `unknown backend "${n}"; registered: ${[...registry.keys()].join(", ") || "none"}`,
+    );
+  }
+  return b;
+}
+
+/**
+ * Sets the default backend for newly created tensors — the only global state in tessera.
+ *
+ * @example
+ * ```ts
+ * import { setBackend } from "./backend.ts";
+ * import "./cpu/mod.ts";
+ * setBackend("cpu");
+ * ```
+ */
+export function setBackend(name: string): void {
+  getBackend(name);
+  defaultName = name;
+}
+
+/** Names of all registered backends. */
+export function listBackends(): string[] {
+  return [...registry.keys()];
+}

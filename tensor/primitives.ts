@@ -1,0 +1,165 @@
+/**
+ * The primitive set: the only operations a backend implements and the only ones that carry
+ * derivative rules. Everything else in tessera is a composite of these.
+ *
+ * Adding a primitive means: a name here, its params in {@link PrimParams}, a shape rule
+ * (tensor/shape_rules.ts), a kernel per backend and a VJP and a JVP rule (autodiff/). The
+ * tables are mapped types over {@link Prim}, so `deno check` fails until every one exists.
+ * @module
+ */
+import type { DType } from "./dtype.ts";
+
+/** Elementwise unary primitives. */
+export const UNARY_OPS = [
+  "neg",
+  "abs",
+  "sign",
+  "exp",
+  "log",
+  "log1p",
+  "expm1",
+  "sqrt",
+  "rsqrt",
+  "reciprocal",
+  "sin",
+  "cos",
+  "tanh",
+  "erf",
+  "floor",
+  "ceil",
+  "round",
+  "logicalNot",
+] as const;
+/** An elementwise unary primitive name. */
+export type UnaryOp = typeof UNARY_OPS[number];
+
+/** Elementwise binary primitives that keep the input dtype. */
+export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"] as const;
+/** An arithmetic binary primitive name. */
+export type BinaryOp = typeof BINARY_OPS[number];
+
+/** Elementwise comparisons (any dtype in, bool out). */
+export const COMPARE_OPS = [
+  "equal",
+  "notEqual",
+  "less",
+  "lessEqual",
+  "greater",
+  "greaterEqual",
+] as const;
+/** A comparison primitive name. */
+export type CompareOp = typeof COMPARE_OPS[number];
+
+/** Elementwise logical ops on bool tensors. */
+export const LOGICAL_OPS = ["logicalAnd", "logicalOr", "logicalXor"] as const;
+/** A logical binary primitive name. */
+export type LogicalOp = typeof LOGICAL_OPS[number];
+
+/** Reductions that keep the input dtype. */
+export const REDUCE_OPS = ["sum", "max", "min"] as const;
+/** A value-reduction primitive name. */
+export type ReduceOp = typeof REDUCE_OPS[number];
+
+/** Index reductions (int32 out). */
+export const ARG_REDUCE_OPS = ["argmax", "argmin"] as const;
+/** An index-reduction primitive name. */
+export type ArgReduceOp = typeof ARG_REDUCE_OPS[number];
+
+/** Every other primitive. */
+export const OTHER_OPS = [
+  "where",
+  "cumsum",
+  "matmul",
+  "reshape",
+  "permute",
+  "broadcastTo",
+  "slice",
+  "flip",
+  "pad",
+  "concat",
+  "gather",
+  "scatterAdd",
+  "cast",
+  "argsort",
+  "randomBits",
+  "stopGradient",
+] as const;
+
+/** All primitives. */
+export const PRIMS = [
+  ...UNARY_OPS,
+  ...BINARY_OPS,
+  ...COMPARE_OPS,
+  ...LOGICAL_OPS,
+  ...REDUCE_OPS,
+  ...ARG_REDUCE_OPS,
+  ...OTHER_OPS,
+] as const;
+/** A primitive name. */
+export type Prim = typeof PRIMS[number];
+
+type NoParams = Record<string, never>;
+
+/**
+ * Static parameters of each primitive, normalised (axes non-negative and sorted, full-length
+ * per-axis lists). Inputs are tensors and are passed separately.
+ */
+export type PrimParams =
+  & { [P in UnaryOp | BinaryOp | CompareOp | LogicalOp]: NoParams }
+  & {
+    /** Reduced axes are kept with size 1 (the public op reshapes them away). */
+    [P in ReduceOp]: { axes: readonly number[] };
+  }
+  & {
+    /** Index of the extreme element along `axis`; output keeps `axis` with size 1. */
+    [P in ArgReduceOp]: { axis: number };
+  }
+  & {
+    /** inputs: cond (bool), x, y — broadcast together. */
+    where: NoParams;
+    cumsum: { axis: number; reverse: boolean };
+    /** inputs a [...batch, M, K] (or [..., K, M] when transA), b likewise; batch dims broadcast. */
+    matmul: { transA: boolean; transB: boolean };
+    reshape: { shape: readonly number[] };
+    permute: { perm: readonly number[] };
+    broadcastTo: { shape: readonly number[] };
+    /** Full-length per-axis lists; steps ≥ 1; 0 ≤ start; stop ≥ start. */
+    slice: { starts: readonly number[]; stops: readonly number[]; steps: readonly number[] };
+    flip: { axes: readonly number[] };
+    /** Constant padding with `interior` elements between neighbours; all entries ≥ 0. */
+    pad: {
+      lo: readonly number[];
+      hi: readonly number[];
+      interior: readonly number[];
+      value: number;
+    };
+    concat: { axis: number };
+    /** inputs x, indices (int32); out shape x[:axis] ++ indices ++ x[axis+1:]. */
+    gather: { axis: number };
+    /** inputs x, indices (int32), updates; adds updates into a copy of x (adjoint of gather). */
+    scatterAdd: { axis: number };
+    cast: { dtype: DType };
+    /** Stable; int32 indices along `axis`. */
+    argsort: { axis: number; descending: boolean };
+    /** input: a uint32 key of shape [2]; Threefry-2x32 bits (JAX's layout). */
+    randomBits: { shape: readonly number[] };
+    /** Identity whose derivative is zero at every order. */
+    stopGradient: NoParams;
+  };
+
+/** True when `p` is an elementwise unary primitive. */
+export function isUnary(p: Prim): p is UnaryOp {
+  return (UNARY_OPS as readonly string[]).includes(p);
+}
+/** True when `p` is an arithmetic binary primitive. */
+export function isBinary(p: Prim): p is BinaryOp {
+  return (BINARY_OPS as readonly string[]).includes(p);
+}
+/** True when `p` is a comparison primitive. */
+export function isCompare(p: Prim): p is CompareOp {
+  return (COMPARE_OPS as readonly string[]).includes(p);
+}
+/** True when `p` is a logical binary primitive. */
+export function isLogical(p: Prim): p is LogicalOp {
+  return (LOGICAL_OPS as readonly string[]).includes(p);
+}

@@ -1,0 +1,91 @@
+/**
+ * Shape arithmetic: sizes, strides, broadcasting and axis normalisation.
+ * @module
+ */
+import { fmtShape, TesseraError } from "./errors.ts";
+
+/** A tensor shape: a list of non-negative integer dimension sizes. */
+export type Shape = readonly number[];
+
+/** Number of elements of a shape (1 for a scalar). */
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major (C order) strides in elements. */
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** True when two shapes are equal. */
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Checks a shape is a list of non-negative integers. */
+export function checkShape(op: string, shape: unknown): Shape {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new TesseraError(op, `invalid shape ${JSON.stringify(shape)}: need non-negative integers`);
+  }
+  return shape as Shape;
+}
+
+/** NumPy broadcasting of two shapes; throws naming `op` when they are incompatible. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new TesseraError(op, `shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/**
+ * Strides (in elements) for reading a tensor of shape `from` as if broadcast to `to`:
+ * broadcast dimensions get stride 0, so no data is copied.
+ */
+export function broadcastStrides(from: Shape, to: Shape): number[] {
+  const st = stridesOf(from);
+  const out = new Array<number>(to.length).fill(0);
+  const off = to.length - from.length;
+  for (let i = 0; i < from.length; i++) out[off + i] = from[i] === 1 ? 0 : st[i]!;
+  return out;
+}
+
+/** Normalises one (possibly negative) axis for a rank-`ndim` tensor. */
+export function normAxis(op: string, axis: number, ndim: number): number {
+  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+    throw new TesseraError(op, `axis ${axis} out of range for rank ${ndim}`);
+  }
+  return axis < 0 ? axis + ndim : axis;
+}
+
+/**
+ * Normalises an axis list (undefined = all axes), sorted and deduplicated-checked.
+ */
+export function normAxes(
+  op: string,
+  axes: number | readonly number[] | undefined,
+  ndim: number,
+): number[] {
+  if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  const list = typeof axes === "number" ? [axes] : [...axes];
+  const out = list.map((a) => normAxis(op, a, ndim));
+  if (new Set(out).size !== out.length) {
+    throw new TesseraError(op, `repeated axis in ${JSON.stringify(list)}`);
+  }
+  return out.sort((x, y) => x - y);
+}

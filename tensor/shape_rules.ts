@@ -1,0 +1,367 @@
+/**
+ * Abstract evaluation of every primitive: output shape and dtype from input shapes and dtypes,
+ * with validation. Backends, tracers and (later) jit all rely on this one table.
+ * @module
+ */
+import { type DType, isFloat } from "./dtype.ts";
+import { fmtShape, TesseraError } from "./errors.ts";
+import {
+  ARG_REDUCE_OPS,
+  BINARY_OPS,
+  COMPARE_OPS,
+  LOGICAL_OPS,
+  OTHER_OPS,
+  type Prim,
+  type PrimParams,
+  REDUCE_OPS,
+  UNARY_OPS,
+  type UnaryOp,
+} from "./primitives.ts";
+import { broadcastShapes, type Shape, sizeOf } from "./shape.ts";
+
+/** Shape and dtype of a tensor, without its data. */
+export interface Aval {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** A shape rule validates its inputs and returns the output's aval. */
+export type ShapeRule<P extends Prim> = (inputs: readonly Aval[], params: PrimParams[P]) => Aval;
+
+function arity(op: string, inputs: readonly Aval[], n: number): void {
+  if (inputs.length !== n) throw new TesseraError(op, `expected ${n} inputs, got ${inputs.length}`);
+}
+
+function sameDtype(op: string, a: Aval, b: Aval): void {
+  if (a.dtype !== b.dtype) {
+    throw new TesseraError(op, `dtypes differ: ${a.dtype} vs ${b.dtype} (no implicit promotion)`);
+  }
+}
+
+const FLOAT_ONLY_UNARY = new Set<UnaryOp>([
+  "exp",
+  "log",
+  "log1p",
+  "expm1",
+  "sqrt",
+  "rsqrt",
+  "reciprocal",
+  "sin",
+  "cos",
+  "tanh",
+  "erf",
+  "floor",
+  "ceil",
+  "round",
+]);
+
+function unaryRule(op: UnaryOp): ShapeRule<UnaryOp> {
+  return (inputs) => {
+    arity(op, inputs, 1);
+    const x = inputs[0]!;
+    if (op === "logicalNot") {
+      if (x.dtype !== "bool") throw new TesseraError(op, `needs bool input, got ${x.dtype}`);
+    } else if (FLOAT_ONLY_UNARY.has(op) && !isFloat(x.dtype)) {
+      throw new TesseraError(op, `needs a float input, got ${x.dtype}`);
+    } else if (!FLOAT_ONLY_UNARY.has(op) && x.dtype === "bool") {
+      throw new TesseraError(op, `not defined for bool input`);
+    } else if ((op === "neg" || op === "sign") && x.dtype === "uint32") {
+      throw new TesseraError(op, `not defined for uint32 input`);
+    }
+    return x;
+  };
+}
+
+function binaryRule(op: string, out: "same" | "bool", accept: (d: DType) => boolean, need: string) {
+  return (inputs: readonly Aval[]): Aval => {
+    arity(op, inputs, 2);
+    const [a, b] = inputs as [Aval, Aval];
+    sameDtype(op, a, b);
+    if (!accept(a.dtype)) throw new TesseraError(op, `needs ${need} inputs, got ${a.dtype}`);
+    const shape = broadcastShapes(op, a.shape, b.shape);
+    return { shape, dtype: out === "bool" ? "bool" : a.dtype };
+  };
+}
+
+function checkAxesParam(op: string, axes: readonly number[], ndim: number): void {
+  for (let i = 0; i < axes.length; i++) {
+    const a = axes[i]!;
+    if (!Number.isInteger(a) || a < 0 || a >= ndim || (i > 0 && a <= axes[i - 1]!)) {
+      throw new TesseraError(op, `invalid axes ${JSON.stringify(axes)} for rank ${ndim}`);
+    }
+  }
+}
+
+function checkAxis(op: string, axis: number, ndim: number): void {
+  if (!Number.isInteger(axis) || axis < 0 || axis >= ndim) {
+    throw new TesseraError(op, `axis ${axis} out of range for rank ${ndim}`);
+  }
+}
+
+function perAxis(op: string, name: string, list: readonly number[], ndim: number): void {
+  if (list.length !== ndim || !list.every((v) => Number.isInteger(v))) {
+    throw new TesseraError(op, `${name} must list ${ndim} integers, got ${JSON.stringify(list)}`);
+  }
+}
+
+function matmulRule(inputs: readonly Aval[], p: PrimParams["matmul"]): Aval {
+  arity("matmul", inputs, 2);
+  const [a, b] = inputs as [Aval, Aval];
+  sameDtype("matmul", a, b);
+  if (a.dtype === "bool") throw new TesseraError("matmul", "not defined for bool inputs");
+  if (a.shape.length < 2 || b.shape.length < 2) {
+    throw new TesseraError(
+      "matmul",
+      `operands need rank >= 2: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`,
+    );
+  }
+  const ar = a.shape.length, br = b.shape.length;
+  const m = p.transA ? a.shape[ar - 1]! : a.shape[ar - 2]!;
+  const ka = p.transA ? a.shape[ar - 2]! : a.shape[ar - 1]!;
+  const kb = p.transB ? b.shape[br - 1]! : b.shape[br - 2]!;
+  const n = p.transB ? b.shape[br - 2]! : b.shape[br - 1]!;
+  if (ka !== kb) {
+    throw new TesseraError(
+      "matmul",
+      `inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}` +
+        (p.transA || p.transB ? ` (transA=${p.transA}, transB=${p.transB})` : ""),
+    );
+  }
+  const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return { shape: [...batch, m, n], dtype: a.dtype };
+}
+
+function sliceRule(inputs: readonly Aval[], p: PrimParams["slice"]): Aval {
+  arity("slice", inputs, 1);
+  const x = inputs[0]!;
+  const nd = x.shape.length;
+  perAxis("slice", "starts", p.starts, nd);
+  perAxis("slice", "stops", p.stops, nd);
+  perAxis("slice", "steps", p.steps, nd);
+  const shape = x.shape.map((d, i) => {
+    const s = p.starts[i]!, e = p.stops[i]!, st = p.steps[i]!;
+    if (st < 1 || s < 0 || e < s || e > d) {
+      throw new TesseraError(
+        "slice",
+        `invalid range ${s}:${e}:${st} for axis ${i} of size ${d} in ${fmtShape(x.shape)}`,
+      );
+    }
+    return Math.ceil((e - s) / st);
+  });
+  return { shape, dtype: x.dtype };
+}
+
+function padRule(inputs: readonly Aval[], p: PrimParams["pad"]): Aval {
+  arity("pad", inputs, 1);
+  const x = inputs[0]!;
+  const nd = x.shape.length;
+  perAxis("pad", "lo", p.lo, nd);
+  perAxis("pad", "hi", p.hi, nd);
+  perAxis("pad", "interior", p.interior, nd);
+  if ([...p.lo, ...p.hi, ...p.interior].some((v) => v < 0)) {
+    throw new TesseraError("pad", `padding must be >= 0, got lo=${p.lo} hi=${p.hi}`);
+  }
+  const shape = x.shape.map((d, i) =>
+    p.lo[i]! + p.hi[i]! + d + Math.max(0, d - 1) * p.interior[i]!
+  );
+  return { shape, dtype: x.dtype };
+}
+
+function concatRule(inputs: readonly Aval[], p: PrimParams["concat"]): Aval {
+  if (inputs.length === 0) throw new TesseraError("concat", "needs at least one tensor");
+  const first = inputs[0]!;
+  checkAxis("concat", p.axis, first.shape.length);
+  let total = 0;
+  for (const t of inputs) {
+    sameDtype("concat", first, t);
+    const ok = t.shape.length === first.shape.length &&
+      t.shape.every((d, i) => i === p.axis || d === first.shape[i]);
+    if (!ok) {
+      throw new TesseraError(
+        "concat",
+        `shapes ${inputs.map((s) => fmtShape(s.shape)).join(", ")} differ off axis ${p.axis}`,
+      );
+    }
+    total += t.shape[p.axis]!;
+  }
+  const shape = [...first.shape];
+  shape[p.axis] = total;
+  return { shape, dtype: first.dtype };
+}
+
+function gatherRule(inputs: readonly Aval[], p: PrimParams["gather"]): Aval {
+  arity("gather", inputs, 2);
+  const [x, idx] = inputs as [Aval, Aval];
+  checkAxis("gather", p.axis, x.shape.length);
+  if (idx.dtype !== "int32") throw new TesseraError("gather", `indices must be int32, got ${idx.dtype}`);
+  const shape = [...x.shape.slice(0, p.axis), ...idx.shape, ...x.shape.slice(p.axis + 1)];
+  return { shape, dtype: x.dtype };
+}
+
+function scatterAddRule(inputs: readonly Aval[], p: PrimParams["scatterAdd"]): Aval {
+  arity("scatterAdd", inputs, 3);
+  const [x, idx, upd] = inputs as [Aval, Aval, Aval];
+  checkAxis("scatterAdd", p.axis, x.shape.length);
+  if (idx.dtype !== "int32") {
+    throw new TesseraError("scatterAdd", `indices must be int32, got ${idx.dtype}`);
+  }
+  sameDtype("scatterAdd", x, upd);
+  if (x.dtype === "bool") throw new TesseraError("scatterAdd", "not defined for bool");
+  const want = [...x.shape.slice(0, p.axis), ...idx.shape, ...x.shape.slice(p.axis + 1)];
+  if (want.length !== upd.shape.length || want.some((d, i) => d !== upd.shape[i])) {
+    throw new TesseraError(
+      "scatterAdd",
+      `updates shape ${fmtShape(upd.shape)} must be ${fmtShape(want)} for x ${
+        fmtShape(x.shape)
+      }, indices ${fmtShape(idx.shape)}, axis ${p.axis}`,
+    );
+  }
+  return x;
+}
+
+const elementwise = {} as { [P in Prim]?: ShapeRule<P> };
+for (const op of UNARY_OPS) elementwise[op] = unaryRule(op);
+for (const op of BINARY_OPS) {
+  const floatOnly = op === "div" || op === "pow";
+  elementwise[op] = binaryRule(
+    op,
+    "same",
+    floatOnly ? isFloat : (d) => d !== "bool",
+    floatOnly ? "float" : "numeric",
+  );
+}
+for (const op of COMPARE_OPS) elementwise[op] = binaryRule(op, "bool", () => true, "any");
+for (const op of LOGICAL_OPS) elementwise[op] = binaryRule(op, "same", (d) => d === "bool", "bool");
+for (const op of REDUCE_OPS) {
+  elementwise[op] = (inputs, p) => {
+    arity(op, inputs, 1);
+    const x = inputs[0]!;
+    if (x.dtype === "bool") throw new TesseraError(op, "not defined for bool input");
+    checkAxesParam(op, p.axes, x.shape.length);
+    if (op !== "sum") {
+      for (const a of p.axes) {
+        if (x.shape[a] === 0) throw new TesseraError(op, `cannot reduce empty axis ${a}`);
+      }
+    }
+    return { shape: x.shape.map((d, i) => (p.axes.includes(i) ? 1 : d)), dtype: x.dtype };
+  };
+}
+for (const op of ARG_REDUCE_OPS) {
+  elementwise[op] = (inputs, p) => {
+    arity(op, inputs, 1);
+    const x = inputs[0]!;
+    if (x.dtype === "bool") throw new TesseraError(op, "not defined for bool input");
+    checkAxis(op, p.axis, x.shape.length);
+    if (x.shape[p.axis] === 0) throw new TesseraError(op, `cannot reduce empty axis ${p.axis}`);
+    return { shape: x.shape.map((d, i) => (i === p.axis ? 1 : d)), dtype: "int32" };
+  };
+}
+
+/** Shape rule of every primitive; a missing entry fails `deno check`. */
+export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
+  ...(elementwise as { [P in Exclude<Prim, typeof OTHER_OPS[number]>]: ShapeRule<P> }),
+  where(inputs) {
+    arity("where", inputs, 3);
+    const [c, x, y] = inputs as [Aval, Aval, Aval];
+    if (c.dtype !== "bool") throw new TesseraError("where", `condition must be bool, got ${c.dtype}`);
+    sameDtype("where", x, y);
+    const s = broadcastShapes("where", broadcastShapes("where", c.shape, x.shape), y.shape);
+    return { shape: s, dtype: x.dtype };
+  },
+  cumsum(inputs, p) {
+    arity("cumsum", inputs, 1);
+    const x = inputs[0]!;
+    if (x.dtype === "bool") throw new TesseraError("cumsum", "not defined for bool input");
+    checkAxis("cumsum", p.axis, x.shape.length);
+    return x;
+  },
+  matmul: matmulRule,
+  reshape(inputs, p) {
+    arity("reshape", inputs, 1);
+    const x = inputs[0]!;
+    if (sizeOf(p.shape) !== sizeOf(x.shape) || p.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new TesseraError(
+        "reshape",
+        `cannot reshape ${fmtShape(x.shape)} (${sizeOf(x.shape)} elements) to ${
+          fmtShape(p.shape)
+        }`,
+      );
+    }
+    return { shape: p.shape, dtype: x.dtype };
+  },
+  permute(inputs, p) {
+    arity("permute", inputs, 1);
+    const x = inputs[0]!;
+    const nd = x.shape.length;
+    const ok = p.perm.length === nd && new Set(p.perm).size === nd &&
+      p.perm.every((a) => Number.isInteger(a) && a >= 0 && a < nd);
+    if (!ok) {
+      throw new TesseraError(
+        "permute",
+        `invalid permutation ${JSON.stringify(p.perm)} for ${fmtShape(x.shape)}`,
+      );
+    }
+    return { shape: p.perm.map((a) => x.shape[a]!), dtype: x.dtype };
+  },
+  broadcastTo(inputs, p) {
+    arity("broadcastTo", inputs, 1);
+    const x = inputs[0]!;
+    const s = p.shape;
+    const off = s.length - x.shape.length;
+    const ok = off >= 0 && x.shape.every((d, i) => d === 1 || d === s[off + i]);
+    if (!ok) {
+      throw new TesseraError(
+        "broadcastTo",
+        `cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(s)}`,
+      );
+    }
+    return { shape: s, dtype: x.dtype };
+  },
+  slice: sliceRule,
+  flip(inputs, p) {
+    arity("flip", inputs, 1);
+    checkAxesParam("flip", p.axes, inputs[0]!.shape.length);
+    return inputs[0]!;
+  },
+  pad: padRule,
+  concat: concatRule,
+  gather: gatherRule,
+  scatterAdd: scatterAddRule,
+  cast(inputs, p) {
+    arity("cast", inputs, 1);
+    return { shape: inputs[0]!.shape, dtype: p.dtype };
+  },
+  argsort(inputs, p) {
+    arity("argsort", inputs, 1);
+    const x = inputs[0]!;
+    if (x.dtype === "bool") throw new TesseraError("argsort", "not defined for bool input");
+    checkAxis("argsort", p.axis, x.shape.length);
+    return { shape: x.shape, dtype: "int32" };
+  },
+  randomBits(inputs, p) {
+    arity("randomBits", inputs, 1);
+    const k = inputs[0]!;
+    if (k.dtype !== "uint32" || k.shape.length !== 1 || k.shape[0] !== 2) {
+      throw new TesseraError(
+        "randomBits",
+        `key must be uint32 of shape [2], got ${k.dtype} ${fmtShape(k.shape)}`,
+      );
+    }
+    return { shape: p.shape, dtype: "uint32" };
+  },
+  stopGradient(inputs) {
+    arity("stopGradient", inputs, 1);
+    return inputs[0]!;
+  },
+};
+
+
+/** Runs the shape rule of `prim` (validating the inputs). */
+export function abstractEval<P extends Prim>(
+  prim: P,
+  inputs: readonly Aval[],
+  params: PrimParams[P],
+): Aval {
+  return (shapeRules[prim] as ShapeRule<P>)(inputs, params);
+}
+
