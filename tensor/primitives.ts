@@ -55,6 +55,17 @@ export const LOGICAL_OPS = ["logicalAnd", "logicalOr", "logicalXor"] as const;
 /** A logical binary primitive name. */
 export type LogicalOp = typeof LOGICAL_OPS[number];
 
+/** Bitwise ops on int32/uint32 (shift counts taken mod 32); used by the PRNG. */
+export const BITWISE_OPS = [
+  "bitwiseAnd",
+  "bitwiseOr",
+  "bitwiseXor",
+  "shiftLeft",
+  "shiftRightLogical",
+] as const;
+/** A bitwise binary primitive name. */
+export type BitwiseOp = typeof BITWISE_OPS[number];
+
 /** Reductions that keep the input dtype. */
 export const REDUCE_OPS = ["sum", "max", "min"] as const;
 /** A value-reduction primitive name. */
@@ -80,6 +91,7 @@ export const OTHER_OPS = [
   "gather",
   "scatterAdd",
   "cast",
+  "bitcast",
   "argsort",
   "randomBits",
   "stopGradient",
@@ -91,6 +103,7 @@ export const PRIMS = [
   ...BINARY_OPS,
   ...COMPARE_OPS,
   ...LOGICAL_OPS,
+  ...BITWISE_OPS,
   ...REDUCE_OPS,
   ...ARG_REDUCE_OPS,
   ...OTHER_OPS,
@@ -105,7 +118,7 @@ type NoParams = Record<string, never>;
  * per-axis lists). Inputs are tensors and are passed separately.
  */
 export type PrimParams =
-  & { [P in UnaryOp | BinaryOp | CompareOp | LogicalOp]: NoParams }
+  & { [P in UnaryOp | BinaryOp | CompareOp | LogicalOp | BitwiseOp]: NoParams }
   & {
     /** Reduced axes are kept with size 1 (the public op reshapes them away). */
     [P in ReduceOp]: { axes: readonly number[] };
@@ -138,7 +151,10 @@ export type PrimParams =
     gather: { axis: number };
     /** inputs x, indices (int32), updates; adds updates into a copy of x (adjoint of gather). */
     scatterAdd: { axis: number };
+    /** Value conversion (float→int truncates toward zero; to bool is `x != 0`). */
     cast: { dtype: DType };
+    /** Reinterprets the bits between same-width dtypes (float32/int32/uint32). */
+    bitcast: { dtype: DType };
     /** Stable; int32 indices along `axis`. */
     argsort: { axis: number; descending: boolean };
     /** input: a uint32 key of shape [2]; Threefry-2x32 bits (JAX's layout). */
@@ -162,4 +178,8 @@ export function isCompare(p: Prim): p is CompareOp {
 /** True when `p` is a logical binary primitive. */
 export function isLogical(p: Prim): p is LogicalOp {
   return (LOGICAL_OPS as readonly string[]).includes(p);
+}
+/** True when `p` is a bitwise binary primitive. */
+export function isBitwise(p: Prim): p is BitwiseOp {
+  return (BITWISE_OPS as readonly string[]).includes(p);
 }

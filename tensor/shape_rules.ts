@@ -8,6 +8,7 @@ import { fmtShape, TesseraError } from "./errors.ts";
 import {
   ARG_REDUCE_OPS,
   BINARY_OPS,
+  BITWISE_OPS,
   COMPARE_OPS,
   LOGICAL_OPS,
   OTHER_OPS,
@@ -232,6 +233,9 @@ for (const op of BINARY_OPS) {
 }
 for (const op of COMPARE_OPS) elementwise[op] = binaryRule(op, "bool", () => true, "any");
 for (const op of LOGICAL_OPS) elementwise[op] = binaryRule(op, "same", (d) => d === "bool", "bool");
+for (const op of BITWISE_OPS) {
+  elementwise[op] = binaryRule(op, "same", (d) => d === "int32" || d === "uint32", "int32 or uint32");
+}
 for (const op of REDUCE_OPS) {
   elementwise[op] = (inputs, p) => {
     arity(op, inputs, 1);
@@ -330,6 +334,15 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
   cast(inputs, p) {
     arity("cast", inputs, 1);
     return { shape: inputs[0]!.shape, dtype: p.dtype };
+  },
+  bitcast(inputs, p) {
+    arity("bitcast", inputs, 1);
+    const x = inputs[0]!;
+    const ok = (d: DType) => d === "float32" || d === "int32" || d === "uint32";
+    if (!ok(x.dtype) || !ok(p.dtype)) {
+      throw new TesseraError("bitcast", `only between float32/int32/uint32, got ${x.dtype} -> ${p.dtype}`);
+    }
+    return { shape: x.shape, dtype: p.dtype };
   },
   argsort(inputs, p) {
     arity("argsort", inputs, 1);
