@@ -61,7 +61,10 @@ function inferShape(op: string, x: unknown): number[] {
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[dim]) {
-      throw new TesseraError(op, `ragged nested array: expected length ${shape[dim]} at depth ${dim}`);
+      throw new TesseraError(
+        op,
+        `ragged nested array: expected length ${shape[dim]} at depth ${dim}`,
+      );
     }
     for (const e of v) flatCheck(e, dim + 1);
   };
@@ -100,10 +103,15 @@ export function tensor(values: ArrayLike, opts: CreateOptions & { shape?: Shape 
     dtype = opts.dtype ? checkDtype("tensor", opts.dtype) : dtypeOfArray(values as TypedArray);
   } else {
     const inferred = inferShape("tensor", values);
-    flat = (Array.isArray(values) ? (values as unknown[]).flat(Infinity as 1) : [values]) as ArrayLike[];
+    flat =
+      (Array.isArray(values) ? (values as unknown[]).flat(Infinity as 1) : [values]) as ArrayLike[];
     shape = opts.shape ? checkShape("tensor", opts.shape) : inferred;
     const first = flat[0];
-    dtype = opts.dtype ? checkDtype("tensor", opts.dtype) : typeof first === "boolean" ? "bool" : "float32";
+    dtype = opts.dtype
+      ? checkDtype("tensor", opts.dtype)
+      : typeof first === "boolean"
+      ? "bool"
+      : "float32";
   }
   if (sizeOf(shape) !== flat.length) {
     throw new TesseraError("tensor", `${flat.length} values do not fill shape ${fmtShape(shape)}`);
@@ -136,7 +144,11 @@ export const fromArray: typeof tensor = tensor;
  */
 export function full(shape: Shape, value: number | boolean, opts: CreateOptions = {}): Tensor {
   checkShape("full", shape);
-  const dtype = opts.dtype ? checkDtype("full", opts.dtype) : typeof value === "boolean" ? "bool" : "float32";
+  const dtype = opts.dtype
+    ? checkDtype("full", opts.dtype)
+    : typeof value === "boolean"
+    ? "bool"
+    : "float32";
   const data = convert("full", [typeof value === "boolean" ? (value ? 1 : 0) : value], dtype);
   const out = arrayFor(dtype, sizeOf(shape));
   out.fill(data[0]!);
@@ -223,10 +235,18 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
  * console.log(await linspace(0, 1, 5).toArray()); // [0, 0.25, 0.5, 0.75, 1]
  * ```
  */
-export function linspace(start: number, stop: number, num: number, opts: CreateOptions = {}): Tensor {
+export function linspace(
+  start: number,
+  stop: number,
+  num: number,
+  opts: CreateOptions = {},
+): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new TesseraError("linspace", `invalid num ${num}`);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
-  const vals = Array.from({ length: num }, (_, i) => (i === num - 1 && num > 1 ? stop : start + i * step));
+  const vals = Array.from(
+    { length: num },
+    (_, i) => (i === num - 1 && num > 1 ? stop : start + i * step),
+  );
   return tensor(vals, { ...opts, shape: [num], dtype: opts.dtype ?? "float32" });
 }
 

@@ -1,0 +1,17 @@
+/**
+ * tessera's autodiff: JAX-style `grad`, `valueAndGrad`, `vjp`, `jvp`, `customVjp`,
+ * `checkpoint`, pytree utilities and the numerical `checkGrad`.
+ *
+ * @example
+ * ```ts
+ * import { grad } from "./mod.ts";
+ * import { mul, sum, tensor } from "../tensor/mod.ts";
+ * console.log(await grad((x) => sum(mul(x, x)))(tensor([3])).toArray()); // [6]
+ * ```
+ * @module
+ */
+export { type Argnums, grad, type GradOptions, jvp, valueAndGrad, vjp } from "./transforms.ts";
+export { checkpoint, customVjp } from "./custom.ts";
+export { checkGrad, type CheckGradOptions } from "./check_grad.ts";
+export { type Tree, treeFlatten, treeLeaves, treeMap, treeUnflatten } from "./tree.ts";
+export { stopGradient } from "../tensor/ops/elementwise.ts";

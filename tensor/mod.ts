@@ -1,0 +1,44 @@
+/**
+ * tessera's tensor layer: the immutable Tensor, creation, every op, memory scopes and
+ * backends. Importing it registers the CPU backend.
+ *
+ * @example
+ * ```ts
+ * import { matmul, tensor } from "./mod.ts";
+ * console.log(matmul(tensor([[1, 2]]), tensor([[3], [4]])).toString()); // Tensor([1,1], float32, cpu) [[11]]
+ * ```
+ * @module
+ */
+import "./cpu/mod.ts";
+
+export { Tensor } from "./tensor.ts";
+export type { NestedArray } from "./tensor.ts";
+export { type DType, DTYPES, type TypedArray } from "./dtype.ts";
+export { TesseraError } from "./errors.ts";
+export type { Shape } from "./shape.ts";
+export {
+  arange,
+  type ArrayLike,
+  type CreateOptions,
+  eye,
+  fromArray,
+  full,
+  linspace,
+  ones,
+  onesLike,
+  tensor,
+  zeros,
+  zerosLike,
+} from "./creation.ts";
+export { dispose, type MemoryStats, memoryStats, scope } from "./memory.ts";
+export { type Backend, getBackend, listBackends, registerBackend, setBackend } from "./backend.ts";
+export { toBackend } from "./transfer.ts";
+export * from "./ops/elementwise.ts";
+export * from "./ops/movement.ts";
+export * from "./ops/reduce.ts";
+export * from "./ops/linalg.ts";
+export * from "./ops/indexing.ts";
+export * from "./ops/sort.ts";
+export * from "./ops/activations.ts";
+export type { TensorLike } from "./ops/_util.ts";
+export { type Prim, PRIMS } from "./primitives.ts";

@@ -1,0 +1,70 @@
+/**
+ * Internal helpers shared by the public ops.
+ * @module
+ */
+import { type DType, isDType } from "../dtype.ts";
+import { TesseraError } from "../errors.ts";
+import { full } from "../creation.ts";
+import { Tensor } from "../tensor.ts";
+
+/** A tensor, or a JS number/boolean taking the dtype and backend of the other operand. */
+export type TensorLike = Tensor | number | boolean;
+
+/** Checks `x` is a Tensor, naming the op and argument otherwise. */
+export function expectTensor(op: string, x: unknown, name = "x"): Tensor {
+  if (!(x instanceof Tensor)) {
+    throw new TesseraError(op, `argument ${name} must be a Tensor, got ${describe(x)}`);
+  }
+  return x;
+}
+
+/** Short description of a value for error messages. */
+export function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (typeof x === "object") return (x as object).constructor?.name ?? "an object";
+  return `${typeof x} ${String(x)}`;
+}
+
+/** Converts a scalar to a rank-0 tensor like `like`; tensors pass through. */
+export function lift(op: string, x: TensorLike, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === "number" || typeof x === "boolean") {
+    const v = typeof x === "boolean" ? (x ? 1 : 0) : x;
+    if (like.dtype === "bool" && v !== 0 && v !== 1) {
+      throw new TesseraError(op, `scalar ${x} is not a bool`);
+    }
+    if ((like.dtype === "int32" || like.dtype === "uint32") && !Number.isInteger(v)) {
+      throw new TesseraError(op, `scalar ${x} is not an integer for dtype ${like.dtype}`);
+    }
+    return full([], v, { dtype: like.dtype, backend: like.backend.name });
+  }
+  throw new TesseraError(op, `expected a Tensor or number, got ${describe(x)}`);
+}
+
+/** Lifts a pair where at least one side is a tensor. */
+export function liftPair(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (a instanceof Tensor) return [a, lift(op, b, a)];
+  if (b instanceof Tensor) return [lift(op, a, b), b];
+  throw new TesseraError(
+    op,
+    `at least one argument must be a Tensor, got ${describe(a)}, ${describe(b)}`,
+  );
+}
+
+/** Validates a dtype argument. */
+export function checkDType(op: string, d: unknown): DType {
+  if (!isDType(d)) throw new TesseraError(op, `unknown dtype ${JSON.stringify(d)}`);
+  return d;
+}
+
+/** Validates an integer argument. */
+export function checkInt(op: string, name: string, v: unknown, min = -Infinity): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+    throw new TesseraError(
+      op,
+      `${name} must be an integer${min > -Infinity ? ` >= ${min}` : ""}, got ${describe(v)}`,
+    );
+  }
+  return v;
+}

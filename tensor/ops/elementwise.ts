@@ -1,0 +1,602 @@
+/**
+ * Elementwise ops: unary math, broadcasting binary arithmetic, comparisons, logical and
+ * bitwise ops, `where`, `cast` and `bitcast`. JS numbers are accepted in place of tensors and
+ * take the other operand's dtype (no promotion happens anywhere).
+ * @module
+ */
+import type { DType } from "../dtype.ts";
+import { TesseraError } from "../errors.ts";
+import { bind } from "../dispatch.ts";
+import type { Tensor } from "../tensor.ts";
+import { checkDType, expectTensor, liftPair, type TensorLike } from "./_util.ts";
+
+/**
+ * Elementwise negation `-x`.
+ *
+ * @example
+ * ```ts
+ * import { neg, tensor } from "../../mod.ts";
+ * console.log(await neg(tensor([1, -2])).toArray()); // [-1, 2]
+ * ```
+ */
+export function neg(x: Tensor): Tensor {
+  return bind("neg", [expectTensor("neg", x)], {});
+}
+
+/**
+ * Elementwise absolute value.
+ *
+ * @example
+ * ```ts
+ * import { abs, tensor } from "../../mod.ts";
+ * console.log(await abs(tensor([-1, 2])).toArray()); // [1, 2]
+ * ```
+ */
+export function abs(x: Tensor): Tensor {
+  return bind("abs", [expectTensor("abs", x)], {});
+}
+
+/**
+ * Elementwise sign (-1, 0 or 1; NaN stays NaN).
+ *
+ * @example
+ * ```ts
+ * import { sign, tensor } from "../../mod.ts";
+ * console.log(await sign(tensor([-3, 0, 2])).toArray()); // [-1, 0, 1]
+ * ```
+ */
+export function sign(x: Tensor): Tensor {
+  return bind("sign", [expectTensor("sign", x)], {});
+}
+
+/**
+ * Elementwise `e^x`.
+ *
+ * @example
+ * ```ts
+ * import { exp, tensor } from "../../mod.ts";
+ * console.log(await exp(tensor([0])).toArray()); // [1]
+ * ```
+ */
+export function exp(x: Tensor): Tensor {
+  return bind("exp", [expectTensor("exp", x)], {});
+}
+
+/**
+ * Elementwise natural logarithm.
+ *
+ * @example
+ * ```ts
+ * import { log, tensor } from "../../mod.ts";
+ * console.log(await log(tensor([1])).toArray()); // [0]
+ * ```
+ */
+export function log(x: Tensor): Tensor {
+  return bind("log", [expectTensor("log", x)], {});
+}
+
+/**
+ * Elementwise `log(1 + x)`, accurate for small x.
+ *
+ * @example
+ * ```ts
+ * import { log1p, tensor } from "../../mod.ts";
+ * console.log(await log1p(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function log1p(x: Tensor): Tensor {
+  return bind("log1p", [expectTensor("log1p", x)], {});
+}
+
+/**
+ * Elementwise `e^x - 1`, accurate for small x.
+ *
+ * @example
+ * ```ts
+ * import { expm1, tensor } from "../../mod.ts";
+ * console.log(await expm1(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function expm1(x: Tensor): Tensor {
+  return bind("expm1", [expectTensor("expm1", x)], {});
+}
+
+/**
+ * Elementwise square root.
+ *
+ * @example
+ * ```ts
+ * import { sqrt, tensor } from "../../mod.ts";
+ * console.log(await sqrt(tensor([4, 9])).toArray()); // [2, 3]
+ * ```
+ */
+export function sqrt(x: Tensor): Tensor {
+  return bind("sqrt", [expectTensor("sqrt", x)], {});
+}
+
+/**
+ * Elementwise reciprocal square root `1/sqrt(x)`.
+ *
+ * @example
+ * ```ts
+ * import { rsqrt, tensor } from "../../mod.ts";
+ * console.log(await rsqrt(tensor([4])).toArray()); // [0.5]
+ * ```
+ */
+export function rsqrt(x: Tensor): Tensor {
+  return bind("rsqrt", [expectTensor("rsqrt", x)], {});
+}
+
+/**
+ * Elementwise `1/x`.
+ *
+ * @example
+ * ```ts
+ * import { reciprocal, tensor } from "../../mod.ts";
+ * console.log(await reciprocal(tensor([2])).toArray()); // [0.5]
+ * ```
+ */
+export function reciprocal(x: Tensor): Tensor {
+  return bind("reciprocal", [expectTensor("reciprocal", x)], {});
+}
+
+/**
+ * Elementwise sine.
+ *
+ * @example
+ * ```ts
+ * import { sin, tensor } from "../../mod.ts";
+ * console.log(await sin(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function sin(x: Tensor): Tensor {
+  return bind("sin", [expectTensor("sin", x)], {});
+}
+
+/**
+ * Elementwise cosine.
+ *
+ * @example
+ * ```ts
+ * import { cos, tensor } from "../../mod.ts";
+ * console.log(await cos(tensor([0])).toArray()); // [1]
+ * ```
+ */
+export function cos(x: Tensor): Tensor {
+  return bind("cos", [expectTensor("cos", x)], {});
+}
+
+/**
+ * Elementwise hyperbolic tangent.
+ *
+ * @example
+ * ```ts
+ * import { tanh, tensor } from "../../mod.ts";
+ * console.log(await tanh(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function tanh(x: Tensor): Tensor {
+  return bind("tanh", [expectTensor("tanh", x)], {});
+}
+
+/**
+ * Elementwise error function.
+ *
+ * @example
+ * ```ts
+ * import { erf, tensor } from "../../mod.ts";
+ * console.log(await erf(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function erf(x: Tensor): Tensor {
+  return bind("erf", [expectTensor("erf", x)], {});
+}
+
+/**
+ * Elementwise floor (zero gradient).
+ *
+ * @example
+ * ```ts
+ * import { floor, tensor } from "../../mod.ts";
+ * console.log(await floor(tensor([1.5, -1.5])).toArray()); // [1, -2]
+ * ```
+ */
+export function floor(x: Tensor): Tensor {
+  return bind("floor", [expectTensor("floor", x)], {});
+}
+
+/**
+ * Elementwise ceiling (zero gradient).
+ *
+ * @example
+ * ```ts
+ * import { ceil, tensor } from "../../mod.ts";
+ * console.log(await ceil(tensor([1.5])).toArray()); // [2]
+ * ```
+ */
+export function ceil(x: Tensor): Tensor {
+  return bind("ceil", [expectTensor("ceil", x)], {});
+}
+
+/**
+ * Elementwise round half to even, like NumPy and PyTorch (zero gradient).
+ *
+ * @example
+ * ```ts
+ * import { round, tensor } from "../../mod.ts";
+ * console.log(await round(tensor([0.5, 1.5, 2.6])).toArray()); // [0, 2, 3]
+ * ```
+ */
+export function round(x: Tensor): Tensor {
+  return bind("round", [expectTensor("round", x)], {});
+}
+
+/**
+ * Elementwise logical not of a bool tensor.
+ *
+ * @example
+ * ```ts
+ * import { logicalNot, tensor } from "../../mod.ts";
+ * console.log(await logicalNot(tensor([true, false])).toArray()); // [false, true]
+ * ```
+ */
+export function logicalNot(x: Tensor): Tensor {
+  return bind("logicalNot", [expectTensor("logicalNot", x)], {});
+}
+
+/**
+ * Elementwise `a + b` with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { add, tensor } from "../../mod.ts";
+ * console.log(await add(tensor([1, 2]), 1).toArray()); // [2, 3]
+ * ```
+ */
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  return bind("add", liftPair("add", a, b), {});
+}
+
+/**
+ * Elementwise `a - b` with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { sub, tensor } from "../../mod.ts";
+ * console.log(await sub(tensor([3, 4]), tensor([1])).toArray()); // [2, 3]
+ * ```
+ */
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  return bind("sub", liftPair("sub", a, b), {});
+}
+
+/**
+ * Elementwise `a * b` with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { mul, tensor } from "../../mod.ts";
+ * console.log(await mul(tensor([1, 2]), 3).toArray()); // [3, 6]
+ * ```
+ */
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  return bind("mul", liftPair("mul", a, b), {});
+}
+
+/**
+ * Elementwise `a / b` with broadcasting (float dtypes only).
+ *
+ * @example
+ * ```ts
+ * import { div, tensor } from "../../mod.ts";
+ * console.log(await div(tensor([1, 2]), 2).toArray()); // [0.5, 1]
+ * ```
+ */
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  return bind("div", liftPair("div", a, b), {});
+}
+
+/**
+ * Elementwise `a ** b` with broadcasting (float dtypes only).
+ *
+ * @example
+ * ```ts
+ * import { pow, tensor } from "../../mod.ts";
+ * console.log(await pow(tensor([2, 3]), 2).toArray()); // [4, 9]
+ * ```
+ */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  return bind("pow", liftPair("pow", a, b), {});
+}
+
+/**
+ * Elementwise maximum with broadcasting; NaN propagates.
+ *
+ * @example
+ * ```ts
+ * import { maximum, tensor } from "../../mod.ts";
+ * console.log(await maximum(tensor([1, 5]), 3).toArray()); // [3, 5]
+ * ```
+ */
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  return bind("maximum", liftPair("maximum", a, b), {});
+}
+
+/**
+ * Elementwise minimum with broadcasting; NaN propagates.
+ *
+ * @example
+ * ```ts
+ * import { minimum, tensor } from "../../mod.ts";
+ * console.log(await minimum(tensor([1, 5]), 3).toArray()); // [1, 3]
+ * ```
+ */
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  return bind("minimum", liftPair("minimum", a, b), {});
+}
+
+/**
+ * Elementwise `a == b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { equal, tensor } from "../../mod.ts";
+ * console.log(await equal(tensor([1, 2]), 2).toArray()); // [false, true]
+ * ```
+ */
+export function equal(a: TensorLike, b: TensorLike): Tensor {
+  return bind("equal", liftPair("equal", a, b), {});
+}
+
+/**
+ * Elementwise `a != b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { notEqual, tensor } from "../../mod.ts";
+ * console.log(await notEqual(tensor([1, 2]), 2).toArray()); // [true, false]
+ * ```
+ */
+export function notEqual(a: TensorLike, b: TensorLike): Tensor {
+  return bind("notEqual", liftPair("notEqual", a, b), {});
+}
+
+/**
+ * Elementwise `a < b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { less, tensor } from "../../mod.ts";
+ * console.log(await less(tensor([1, 2]), 2).toArray()); // [true, false]
+ * ```
+ */
+export function less(a: TensorLike, b: TensorLike): Tensor {
+  return bind("less", liftPair("less", a, b), {});
+}
+
+/**
+ * Elementwise `a <= b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { lessEqual, tensor } from "../../mod.ts";
+ * console.log(await lessEqual(tensor([1, 2]), 2).toArray()); // [true, true]
+ * ```
+ */
+export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
+  return bind("lessEqual", liftPair("lessEqual", a, b), {});
+}
+
+/**
+ * Elementwise `a > b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { greater, tensor } from "../../mod.ts";
+ * console.log(await greater(tensor([1, 2]), 1).toArray()); // [false, true]
+ * ```
+ */
+export function greater(a: TensorLike, b: TensorLike): Tensor {
+  return bind("greater", liftPair("greater", a, b), {});
+}
+
+/**
+ * Elementwise `a >= b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { greaterEqual, tensor } from "../../mod.ts";
+ * console.log(await greaterEqual(tensor([1, 2]), 2).toArray()); // [false, true]
+ * ```
+ */
+export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
+  return bind("greaterEqual", liftPair("greaterEqual", a, b), {});
+}
+
+/**
+ * Elementwise logical and of bool tensors.
+ *
+ * @example
+ * ```ts
+ * import { logicalAnd, tensor } from "../../mod.ts";
+ * console.log(await logicalAnd(tensor([true, true]), tensor([true, false])).toArray()); // [true, false]
+ * ```
+ */
+export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
+  return bind("logicalAnd", liftPair("logicalAnd", a, b), {});
+}
+
+/**
+ * Elementwise logical or of bool tensors.
+ *
+ * @example
+ * ```ts
+ * import { logicalOr, tensor } from "../../mod.ts";
+ * console.log(await logicalOr(tensor([true, false]), false).toArray()); // [true, false]
+ * ```
+ */
+export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
+  return bind("logicalOr", liftPair("logicalOr", a, b), {});
+}
+
+/**
+ * Elementwise logical xor of bool tensors.
+ *
+ * @example
+ * ```ts
+ * import { logicalXor, tensor } from "../../mod.ts";
+ * console.log(await logicalXor(tensor([true, false]), true).toArray()); // [false, true]
+ * ```
+ */
+export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
+  return bind("logicalXor", liftPair("logicalXor", a, b), {});
+}
+
+/**
+ * Elementwise bitwise and of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { bitwiseAnd, tensor } from "../../mod.ts";
+ * console.log(await bitwiseAnd(tensor([6], { dtype: "int32" }), 3).toArray()); // [2]
+ * ```
+ */
+export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
+  return bind("bitwiseAnd", liftPair("bitwiseAnd", a, b), {});
+}
+
+/**
+ * Elementwise bitwise or of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { bitwiseOr, tensor } from "../../mod.ts";
+ * console.log(await bitwiseOr(tensor([4], { dtype: "int32" }), 1).toArray()); // [5]
+ * ```
+ */
+export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
+  return bind("bitwiseOr", liftPair("bitwiseOr", a, b), {});
+}
+
+/**
+ * Elementwise bitwise xor of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { bitwiseXor, tensor } from "../../mod.ts";
+ * console.log(await bitwiseXor(tensor([6], { dtype: "int32" }), 3).toArray()); // [5]
+ * ```
+ */
+export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
+  return bind("bitwiseXor", liftPair("bitwiseXor", a, b), {});
+}
+
+/**
+ * Elementwise left shift (count taken mod 32) of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { shiftLeft, tensor } from "../../mod.ts";
+ * console.log(await shiftLeft(tensor([1], { dtype: "uint32" }), 4).toArray()); // [16]
+ * ```
+ */
+export function shiftLeft(a: TensorLike, b: TensorLike): Tensor {
+  return bind("shiftLeft", liftPair("shiftLeft", a, b), {});
+}
+
+/**
+ * Elementwise logical right shift (count mod 32) of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { shiftRightLogical, tensor } from "../../mod.ts";
+ * console.log(await shiftRightLogical(tensor([16], { dtype: "uint32" }), 4).toArray()); // [1]
+ * ```
+ */
+export function shiftRightLogical(a: TensorLike, b: TensorLike): Tensor {
+  return bind("shiftRightLogical", liftPair("shiftRightLogical", a, b), {});
+}
+
+/**
+ * Picks `x` where `cond` is true and `y` elsewhere, broadcasting all three.
+ *
+ * @example
+ * ```ts
+ * import { where, tensor } from "../../mod.ts";
+ * console.log(await where(tensor([true, false]), tensor([1, 2]), 0).toArray()); // [1, 0]
+ * ```
+ */
+export function where(cond: Tensor, x: TensorLike, y: TensorLike): Tensor {
+  expectTensor("where", cond, "cond");
+  const [a, b] = liftPair("where", x, y);
+  return bind("where", [cond, a, b], {});
+}
+
+/**
+ * Converts values to another dtype (float→int truncates toward zero and saturates; NaN→0;
+ * anything→bool is `x != 0`). Casting to the same dtype returns `x` itself.
+ *
+ * @example
+ * ```ts
+ * import { cast, tensor } from "../../mod.ts";
+ * console.log(await cast(tensor([1.7, -1.7]), "int32").toArray()); // [1, -1]
+ * ```
+ */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  expectTensor("cast", x);
+  checkDType("cast", dtype);
+  if (x.dtype === dtype) return x;
+  return bind("cast", [x], { dtype });
+}
+
+/**
+ * Reinterprets the bits of a float32/int32/uint32 tensor as another of those dtypes.
+ *
+ * @example
+ * ```ts
+ * import { bitcast, tensor } from "../../mod.ts";
+ * console.log(await bitcast(tensor([1]), "uint32").toArray()); // [1065353216]
+ * ```
+ */
+export function bitcast(x: Tensor, dtype: DType): Tensor {
+  expectTensor("bitcast", x);
+  checkDType("bitcast", dtype);
+  if (x.dtype === dtype) return x;
+  return bind("bitcast", [x], { dtype });
+}
+
+/**
+ * Identity in the forward pass; its derivative is zero at every order (JAX's
+ * `stop_gradient`).
+ *
+ * @example
+ * ```ts
+ * import { grad, mul, stopGradient, sum, tensor } from "../../mod.ts";
+ * const g = grad((x) => sum(mul(x, stopGradient(x))))(tensor([3]));
+ * console.log(await g.toArray()); // [3]
+ * ```
+ */
+export function stopGradient(x: Tensor): Tensor {
+  return bind("stopGradient", [expectTensor("stopGradient", x)], {});
+}
+
+/**
+ * Clamps values into `[lo, hi]` (either bound may be omitted). Gradient passes where the
+ * value is inside the range.
+ *
+ * @example
+ * ```ts
+ * import { clip, tensor } from "../../mod.ts";
+ * console.log(await clip(tensor([-2, 0.5, 3]), 0, 1).toArray()); // [0, 0.5, 1]
+ * ```
+ */
+export function clip(x: Tensor, lo?: TensorLike, hi?: TensorLike): Tensor {
+  expectTensor("clip", x);
+  if (typeof lo === "number" && typeof hi === "number" && lo > hi) {
+    throw new TesseraError("clip", `lower bound ${lo} exceeds upper bound ${hi}`);
+  }
+  let y = x;
+  if (lo !== undefined) y = bind("maximum", liftPair("clip", y, lo), {});
+  if (hi !== undefined) y = bind("minimum", liftPair("clip", y, hi), {});
+  return y;
+}

@@ -1,0 +1,230 @@
+/**
+ * Reductions: sum, max, min, argmax, argmin, mean, variance, logsumexp, cumsum, and the
+ * `sumToShape` adjoint of broadcasting.
+ * @module
+ */
+import { isFloat } from "../dtype.ts";
+import { fmtShape, TesseraError } from "../errors.ts";
+import { bind } from "../dispatch.ts";
+import { normAxes, normAxis, type Shape, sizeOf } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+import { expectTensor } from "./_util.ts";
+import {
+  add,
+  div,
+  exp,
+  isFinite_,
+  log,
+  mul,
+  stopGradientOf,
+  sub,
+  where,
+} from "./_elementwise_internal.ts";
+import { reshape } from "./movement.ts";
+
+/** Axes argument: one axis, several, or undefined for all. */
+export type Axes = number | readonly number[] | undefined;
+
+function dropAxes(shape: Shape, axes: readonly number[]): number[] {
+  return shape.filter((_, i) => !axes.includes(i));
+}
+
+function valueReduce(op: "sum" | "max" | "min", x: Tensor, axis: Axes, keepdims: boolean): Tensor {
+  expectTensor(op, x);
+  const axes = normAxes(op, axis, x.ndim);
+  if (axes.length === 0) return x;
+  const y = bind(op, [x], { axes });
+  return keepdims ? y : reshape(y, dropAxes(x.shape, axes));
+}
+
+/**
+ * Sum over `axis` (one, several, or all when omitted).
+ *
+ * @example
+ * ```ts
+ * import { sum, tensor } from "../../mod.ts";
+ * const x = tensor([[1, 2], [3, 4]]);
+ * console.log(await sum(x).item(), await sum(x, 0).toArray()); // 10 [4, 6]
+ * ```
+ */
+export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  return valueReduce("sum", x, axis, keepdims);
+}
+
+/**
+ * Maximum over `axis`; NaN propagates. The gradient is shared equally among ties.
+ *
+ * @example
+ * ```ts
+ * import { max, tensor } from "../../mod.ts";
+ * console.log(await max(tensor([[1, 5], [3, 2]]), 1).toArray()); // [5, 3]
+ * ```
+ */
+export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  return valueReduce("max", x, axis, keepdims);
+}
+
+/**
+ * Minimum over `axis`; NaN propagates.
+ *
+ * @example
+ * ```ts
+ * import { min, tensor } from "../../mod.ts";
+ * console.log(await min(tensor([[1, 5], [3, 2]]), 1).toArray()); // [1, 2]
+ * ```
+ */
+export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  return valueReduce("min", x, axis, keepdims);
+}
+
+function argReduce(
+  op: "argmax" | "argmin",
+  x: Tensor,
+  axis: number | undefined,
+  keepdims: boolean,
+): Tensor {
+  expectTensor(op, x);
+  if (axis === undefined) {
+    const flat = reshape(x, [x.size]);
+    const y = bind(op, [flat], { axis: 0 });
+    return keepdims ? reshape(y, x.shape.map(() => 1)) : reshape(y, []);
+  }
+  const a = normAxis(op, axis, x.ndim);
+  const y = bind(op, [x], { axis: a });
+  return keepdims ? y : reshape(y, dropAxes(x.shape, [a]));
+}
+
+/**
+ * Index (int32) of the first maximum along `axis` (over the flattened tensor when omitted).
+ *
+ * @example
+ * ```ts
+ * import { argmax, tensor } from "../../mod.ts";
+ * console.log(await argmax(tensor([[1, 5], [3, 2]]), 1).toArray()); // [1, 0]
+ * ```
+ */
+export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
+  return argReduce("argmax", x, axis, keepdims);
+}
+
+/**
+ * Index (int32) of the first minimum along `axis` (over the flattened tensor when omitted).
+ *
+ * @example
+ * ```ts
+ * import { argmin, tensor } from "../../mod.ts";
+ * console.log(await argmin(tensor([[1, 5], [3, 2]]), 1).toArray()); // [0, 1]
+ * ```
+ */
+export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
+  return argReduce("argmin", x, axis, keepdims);
+}
+
+function countOf(op: string, x: Tensor, axis: Axes): number {
+  if (!isFloat(x.dtype)) throw new TesseraError(op, `needs a float input, got ${x.dtype}`);
+  return sizeOf(normAxes(op, axis, x.ndim).map((a) => x.shape[a]!));
+}
+
+/**
+ * Arithmetic mean over `axis` (float dtypes).
+ *
+ * @example
+ * ```ts
+ * import { mean, tensor } from "../../mod.ts";
+ * console.log(await mean(tensor([1, 2, 3, 4])).item()); // 2.5
+ * ```
+ */
+export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor("mean", x);
+  const n = countOf("mean", x, axis);
+  return div(sum(x, axis, keepdims), n);
+}
+
+/**
+ * Variance over `axis` with `correction` (0 = population, the default as in NumPy;
+ * 1 = unbiased, PyTorch's default). Named `variance` because `var` is reserved in JS.
+ *
+ * @example
+ * ```ts
+ * import { variance, tensor } from "../../mod.ts";
+ * const x = tensor([1, 2, 3, 4]);
+ * console.log(await variance(x).item(), await variance(x, undefined, { correction: 1 }).item());
+ * // 1.25 1.6666666
+ * ```
+ */
+export function variance(
+  x: Tensor,
+  axis?: Axes,
+  opts: { keepdims?: boolean; correction?: number } = {},
+): Tensor {
+  expectTensor("variance", x);
+  const n = countOf("variance", x, axis);
+  const c = opts.correction ?? 0;
+  const d = sub(x, mean(x, axis, true));
+  return div(sum(mul(d, d), axis, opts.keepdims ?? false), Math.max(0, n - c));
+}
+
+/**
+ * `log(sum(exp(x)))` over `axis`, computed stably by shifting by the maximum.
+ *
+ * @example
+ * ```ts
+ * import { logsumexp, tensor } from "../../mod.ts";
+ * console.log(await logsumexp(tensor([0, 0])).item()); // 0.6931472
+ * ```
+ */
+export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor("logsumexp", x);
+  countOf("logsumexp", x, axis);
+  const m = max(x, axis, true);
+  const shift = stopGradientOf(where(isFinite_(m), m, 0));
+  const s = log(sum(exp(sub(x, shift)), axis, true));
+  const out = add(s, shift);
+  return keepdims ? out : reshape(out, dropAxes(x.shape, normAxes("logsumexp", axis, x.ndim)));
+}
+
+/**
+ * Inclusive cumulative sum along `axis`; `reverse` accumulates from the end.
+ *
+ * @example
+ * ```ts
+ * import { cumsum, tensor } from "../../mod.ts";
+ * console.log(await cumsum(tensor([1, 2, 3])).toArray()); // [1, 3, 6]
+ * ```
+ */
+export function cumsum(x: Tensor, axis = -1, opts: { reverse?: boolean } = {}): Tensor {
+  expectTensor("cumsum", x);
+  if (x.ndim === 0) throw new TesseraError("cumsum", "needs rank >= 1");
+  return bind("cumsum", [x], {
+    axis: normAxis("cumsum", axis, x.ndim),
+    reverse: opts.reverse ?? false,
+  });
+}
+
+/**
+ * Sums `x` down to `shape` — the adjoint of broadcasting `shape` up to `x.shape`.
+ *
+ * @example
+ * ```ts
+ * import { ones, sumToShape } from "../../mod.ts";
+ * console.log(await sumToShape(ones([2, 3]), [1, 3]).toArray()); // [[2, 2, 2]]
+ * ```
+ */
+export function sumToShape(x: Tensor, shape: Shape): Tensor {
+  expectTensor("sumToShape", x);
+  if (shape.length === x.ndim && shape.every((d, i) => d === x.shape[i])) return x;
+  const lead = x.ndim - shape.length;
+  if (lead < 0) {
+    throw new TesseraError("sumToShape", `cannot sum ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  }
+  const axes: number[] = [];
+  for (let i = 0; i < x.ndim; i++) {
+    if (i < lead) axes.push(i);
+    else if (shape[i - lead] === 1 && x.shape[i] !== 1) axes.push(i);
+    else if (shape[i - lead] !== x.shape[i]) {
+      throw new TesseraError("sumToShape", `cannot sum ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+    }
+  }
+  const y = axes.length ? bind("sum", [x], { axes }) : x;
+  return reshape(y, shape);
+}
