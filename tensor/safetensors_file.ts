@@ -1,0 +1,76 @@
+/**
+ * Reading and writing safetensors files with Deno's file system API. The byte-level format
+ * lives in `safetensors.ts`, which needs no file system.
+ * @module
+ */
+import { loadSafetensors, type LoadSafetensorsOptions, saveSafetensors } from "./safetensors.ts";
+import type { Tensor } from "./tensor.ts";
+import { fileURLToPath } from "node:url";
+
+function toPath(path: string | URL): string {
+  return path instanceof URL ? fileURLToPath(path) : path;
+}
+
+/**
+ * Writes tensors to a safetensors file atomically: the bytes go to `${path}.tmp-<random>`,
+ * are flushed to disk, and the temporary file is then renamed over `path`. A failure removes
+ * the temporary file, so `path` always holds either its old contents or the complete new file.
+ *
+ * @example
+ * ```ts
+ * import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors_file.ts";
+ * import { tensor } from "./creation.ts";
+ * import "./cpu/mod.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensorsFile(path, { w: tensor([1, 2, 3]) }, { epoch: "3" });
+ * const { tensors, metadata } = await readSafetensorsFile(path);
+ * console.log(await tensors.w!.toArray(), metadata.epoch); // [1, 2, 3] "3"
+ * await Deno.remove(path);
+ * ```
+ */
+export async function writeSafetensorsFile(
+  path: string | URL,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const target = toPath(path);
+  const bytes = await saveSafetensors(tensors, metadata);
+  const rand = Array.from(
+    crypto.getRandomValues(new Uint8Array(8)),
+    (b) => b.toString(16).padStart(2, "0"),
+  );
+  const tmp = `${target}.tmp-${rand.join("")}`;
+  try {
+    {
+      using file = await Deno.open(tmp, { write: true, createNew: true });
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      await file.syncData();
+    }
+    await Deno.rename(tmp, target);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Reads a safetensors file into tensors (see `loadSafetensors`).
+ *
+ * @example
+ * ```ts
+ * import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors_file.ts";
+ * import { tensor } from "./creation.ts";
+ * import "./cpu/mod.ts";
+ * const path = await Deno.makeTempFile();
+ * await writeSafetensorsFile(path, { b: tensor([true, false]) });
+ * console.log((await readSafetensorsFile(path, { backend: "cpu" })).tensors.b!.dtype); // "bool"
+ * await Deno.remove(path);
+ * ```
+ */
+export async function readSafetensorsFile(
+  path: string | URL,
+  opts: LoadSafetensorsOptions = {},
+): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
+  return loadSafetensors(await Deno.readFile(toPath(path)), opts);
+}
