@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { serveRepo } from "./_serve.ts";
 
 /** A line examples/quickstart.ts prints; keep in step with the example. */
-const QUICKSTART_LINE = "x: [1, 2, 3]";
+const QUICKSTART_LINE = "grad: [2, 4, 6]";
 
 /** Runs `deno run <flags> <url>` as a user without a config or lockfile would. */
 async function runByUrl(
