@@ -47,7 +47,12 @@ export interface Backend {
   /** Releases storage (called when its last tensor is disposed). */
   free(storage: Storage): void;
   /** Runs one primitive. Inputs are already validated by the shape rule. */
-  execute<P extends Prim>(prim: P, inputs: readonly Operand[], params: PrimParams[P], out: Aval): Storage;
+  execute<P extends Prim>(
+    prim: P,
+    inputs: readonly Operand[],
+    params: PrimParams[P],
+    out: Aval,
+  ): Storage;
 }
 
 const registry = new Map<string, Backend>();

@@ -7,7 +7,7 @@
 import { TesseraError } from "./errors.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./shape_rules.ts";
-import { type Trace, Tensor } from "./tensor.ts";
+import { Tensor, type Trace } from "./tensor.ts";
 
 /** The innermost trace among the inputs, or null when all are concrete. */
 export function topTrace(inputs: readonly Tensor[]): Trace | null {
@@ -23,7 +23,11 @@ export function topTrace(inputs: readonly Tensor[]): Trace | null {
  * Applies primitive `prim`. Public ops call this after normalising their arguments; the
  * shape rule validates again, so bad input can never reach a kernel.
  */
-export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P]): Tensor {
+export function bind<P extends Prim>(
+  prim: P,
+  inputs: readonly Tensor[],
+  params: PrimParams[P],
+): Tensor {
   for (const t of inputs) {
     if (!(t instanceof Tensor)) {
       throw new TesseraError(prim, `expected Tensor inputs, got ${typeof t}`);

@@ -80,7 +80,7 @@ export function collectConcrete(tree: unknown, into: Set<Tensor> = new Set()): S
     seen.add(x);
     const t = x as Tensor;
     if (isTensorLike(t)) {
-      if (t.tracer) for (const c of t.tracer.children()) visit(c);
+      if (t.tracer) { for (const c of t.tracer.children()) visit(c); }
       else into.add(t);
       return;
     }

@@ -33,7 +33,10 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
 /** Checks a shape is a list of non-negative integers. */
 export function checkShape(op: string, shape: unknown): Shape {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TesseraError(op, `invalid shape ${JSON.stringify(shape)}: need non-negative integers`);
+    throw new TesseraError(
+      op,
+      `invalid shape ${JSON.stringify(shape)}: need non-negative integers`,
+    );
   }
   return shape as Shape;
 }

@@ -194,7 +194,9 @@ function gatherRule(inputs: readonly Aval[], p: PrimParams["gather"]): Aval {
   arity("gather", inputs, 2);
   const [x, idx] = inputs as [Aval, Aval];
   checkAxis("gather", p.axis, x.shape.length);
-  if (idx.dtype !== "int32") throw new TesseraError("gather", `indices must be int32, got ${idx.dtype}`);
+  if (idx.dtype !== "int32") {
+    throw new TesseraError("gather", `indices must be int32, got ${idx.dtype}`);
+  }
   const shape = [...x.shape.slice(0, p.axis), ...idx.shape, ...x.shape.slice(p.axis + 1)];
   return { shape, dtype: x.dtype };
 }
@@ -234,7 +236,12 @@ for (const op of BINARY_OPS) {
 for (const op of COMPARE_OPS) elementwise[op] = binaryRule(op, "bool", () => true, "any");
 for (const op of LOGICAL_OPS) elementwise[op] = binaryRule(op, "same", (d) => d === "bool", "bool");
 for (const op of BITWISE_OPS) {
-  elementwise[op] = binaryRule(op, "same", (d) => d === "int32" || d === "uint32", "int32 or uint32");
+  elementwise[op] = binaryRule(
+    op,
+    "same",
+    (d) => d === "int32" || d === "uint32",
+    "int32 or uint32",
+  );
 }
 for (const op of REDUCE_OPS) {
   elementwise[op] = (inputs, p) => {
@@ -267,7 +274,9 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
   where(inputs) {
     arity("where", inputs, 3);
     const [c, x, y] = inputs as [Aval, Aval, Aval];
-    if (c.dtype !== "bool") throw new TesseraError("where", `condition must be bool, got ${c.dtype}`);
+    if (c.dtype !== "bool") {
+      throw new TesseraError("where", `condition must be bool, got ${c.dtype}`);
+    }
     sameDtype("where", x, y);
     const s = broadcastShapes("where", broadcastShapes("where", c.shape, x.shape), y.shape);
     return { shape: s, dtype: x.dtype };
@@ -286,9 +295,7 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
     if (sizeOf(p.shape) !== sizeOf(x.shape) || p.shape.some((d) => !Number.isInteger(d) || d < 0)) {
       throw new TesseraError(
         "reshape",
-        `cannot reshape ${fmtShape(x.shape)} (${sizeOf(x.shape)} elements) to ${
-          fmtShape(p.shape)
-        }`,
+        `cannot reshape ${fmtShape(x.shape)} (${sizeOf(x.shape)} elements) to ${fmtShape(p.shape)}`,
       );
     }
     return { shape: p.shape, dtype: x.dtype };
@@ -340,7 +347,10 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
     const x = inputs[0]!;
     const ok = (d: DType) => d === "float32" || d === "int32" || d === "uint32";
     if (!ok(x.dtype) || !ok(p.dtype)) {
-      throw new TesseraError("bitcast", `only between float32/int32/uint32, got ${x.dtype} -> ${p.dtype}`);
+      throw new TesseraError(
+        "bitcast",
+        `only between float32/int32/uint32, got ${x.dtype} -> ${p.dtype}`,
+      );
     }
     return { shape: x.shape, dtype: p.dtype };
   },
@@ -368,7 +378,6 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
   },
 };
 
-
 /** Runs the shape rule of `prim` (validating the inputs). */
 export function abstractEval<P extends Prim>(
   prim: P,
@@ -377,4 +386,3 @@ export function abstractEval<P extends Prim>(
 ): Aval {
   return (shapeRules[prim] as ShapeRule<P>)(inputs, params);
 }
-

@@ -196,8 +196,9 @@ function formatValues(data: TypedArray, shape: Shape, asBool: boolean, limit = 6
     const head = Array.from(data.subarray(0, 8), (v) => fmtNum(v, asBool)).join(", ");
     return `[${head}, … (${data.length} values)]`;
   }
-  return JSON.stringify(nest(data, shape, asBool), (_k, v) =>
-    typeof v === "number" ? Number(v.toPrecision(6)) : v
+  return JSON.stringify(
+    nest(data, shape, asBool),
+    (_k, v) => typeof v === "number" ? Number(v.toPrecision(6)) : v,
   );
 }
 
