@@ -1,0 +1,140 @@
+/**
+ * Shared helpers for the CPU kernels: output allocation, operand access and strided
+ * iteration over the innermost rows of a (possibly broadcast, permuted or sliced) view.
+ * @module
+ */
+import type { Operand, Storage } from "../backend.ts";
+import { arrayFor, type TypedArray } from "../dtype.ts";
+import type { Aval } from "../shape_rules.ts";
+import { sizeOf } from "../shape.ts";
+import { arr, CpuStorage } from "./storage.ts";
+
+/** A fresh zero-filled typed array of the right kind and length for `out`. */
+export function alloc(out: Aval): TypedArray {
+  return arrayFor(out.dtype, sizeOf(out.shape));
+}
+
+/** The typed array of input `i` (never write into it). */
+export function input(inputs: readonly Operand[], i: number): TypedArray {
+  return arr(inputs[i]!.storage);
+}
+
+/** Wraps a freshly written typed array as kernel output. */
+export function wrap(data: TypedArray): Storage {
+  return new CpuStorage(data);
+}
+
+/**
+ * Called once per innermost row: `offs[k]` is operand k's element offset at the row start,
+ * `n` the row length and `inner[k]` operand k's stride along the row. `offs` is reused
+ * between calls, so read it, do not keep it.
+ */
+export type RowFn = (offs: readonly number[], n: number, inner: readonly number[]) => void;
+
+/**
+ * Simplifies an iteration space: drops size-1 dimensions and merges neighbouring
+ * dimensions that are contiguous in every operand (`outer stride = inner stride * size`).
+ * The element order is unchanged.
+ */
+export function coalesce(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const cs: number[] = [];
+  const cst: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const last = cs.length - 1;
+    let merge = last >= 0;
+    for (let k = 0; merge && k < strides.length; k++) {
+      if (cst[k]![last] !== strides[k]![d]! * n) merge = false;
+    }
+    if (merge) {
+      cs[last] = cs[last]! * n;
+      for (let k = 0; k < strides.length; k++) cst[k]![last] = strides[k]![d]!;
+    } else {
+      cs.push(n);
+      for (let k = 0; k < strides.length; k++) cst[k]!.push(strides[k]![d]!);
+    }
+  }
+  return { shape: cs, strides: cst };
+}
+
+/**
+ * Walks `shape` in row-major order for several operands at once (each with its own element
+ * strides and base offset) and calls `row` for every innermost row. Nothing is called when
+ * the shape has a zero dimension; a scalar (or all-ones) shape gives one row of length 1.
+ */
+export function forEachRow(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  bases: readonly number[],
+  row: RowFn,
+): void {
+  const total = sizeOf(shape);
+  if (total === 0) return;
+  const k = strides.length;
+  const c = coalesce(shape, strides);
+  const nd = c.shape.length;
+  const offs = bases.slice();
+  if (nd === 0) {
+    row(offs, 1, new Array<number>(k).fill(0));
+    return;
+  }
+  const n = c.shape[nd - 1]!;
+  const inner = c.strides.map((s) => s[nd - 1]!);
+  const idx = new Array<number>(nd).fill(0);
+  const rows = total / n;
+  for (let r = 0; r < rows; r++) {
+    row(offs, n, inner);
+    for (let d = nd - 2; d >= 0; d--) {
+      idx[d]!++;
+      if (idx[d]! < c.shape[d]!) {
+        for (let q = 0; q < k; q++) offs[q]! += c.strides[q]![d]!;
+        break;
+      }
+      idx[d] = 0;
+      for (let q = 0; q < k; q++) offs[q]! -= c.strides[q]![d]! * (c.shape[d]! - 1);
+    }
+  }
+}
+
+/**
+ * Copies `shape` elements from `src` (read at `srcBase` with `srcStrides`) into `dst` (written
+ * at `dstBase` with `dstStrides`). Both arrays must be of the same kind. Strides may be
+ * negative (flip) or zero in the source (broadcast).
+ */
+export function copyStrided(
+  src: TypedArray,
+  srcBase: number,
+  srcStrides: readonly number[],
+  dst: TypedArray,
+  dstBase: number,
+  dstStrides: readonly number[],
+  shape: readonly number[],
+): void {
+  forEachRow(shape, [srcStrides, dstStrides], [srcBase, dstBase], (offs, n, inner) => {
+    const so = offs[0]!, ss = inner[0]!, d0 = offs[1]!, ds = inner[1]!;
+    if (ss === 1 && ds === 1) {
+      for (let j = 0; j < n; j++) dst[d0 + j] = src[so + j]!;
+    } else {
+      for (let j = 0; j < n; j++) dst[d0 + j * ds] = src[so + j * ss]!;
+    }
+  });
+}
+
+/**
+ * Splits `shape` around `axis` into (outer, length, inner) sizes, so that the element at
+ * (o, k, i) sits at `(o * length + k) * inner + i` in a contiguous array.
+ */
+export function splitAxis(
+  shape: readonly number[],
+  axis: number,
+): { outer: number; len: number; inner: number } {
+  return {
+    outer: sizeOf(shape.slice(0, axis)),
+    len: shape[axis]!,
+    inner: sizeOf(shape.slice(axis + 1)),
+  };
+}

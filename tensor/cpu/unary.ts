@@ -1,0 +1,111 @@
+/**
+ * Elementwise unary kernels. Inputs are contiguous and of the output's shape, so every op is
+ * a single flat loop; float32 results are rounded by the Float32Array store.
+ * @module
+ */
+import type { Kernel } from "../backend.ts";
+import type { TypedArray } from "../dtype.ts";
+import type { UnaryOp } from "../primitives.ts";
+import { alloc, input, wrap } from "./iter.ts";
+import { erf } from "./special.ts";
+
+/** A flat unary loop: `o[i] = f(x[i])` for `i < n`. */
+type Loop1 = (x: TypedArray, o: TypedArray, n: number) => void;
+
+/** Round half to even (banker's rounding), as in NumPy and PyTorch. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v); // rounds halves up (toward +∞)
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const FLOAT_LOOPS: Record<Exclude<UnaryOp, "logicalNot">, Loop1> = {
+  neg: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = -x[i]!;
+  },
+  abs: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]!);
+  },
+  sign: (x, o, n) => {
+    for (let i = 0; i < n; i++) {
+      const v = x[i]!;
+      o[i] = v > 0 ? 1 : v < 0 ? -1 : v; // keeps ±0 and NaN
+    }
+  },
+  exp: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]!);
+  },
+  log: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.log(x[i]!);
+  },
+  log1p: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.log1p(x[i]!);
+  },
+  expm1: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.expm1(x[i]!);
+  },
+  sqrt: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]!);
+  },
+  rsqrt: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]!);
+  },
+  reciprocal: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = 1 / x[i]!;
+  },
+  sin: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]!);
+  },
+  cos: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]!);
+  },
+  tanh: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]!);
+  },
+  erf: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = erf(x[i]!);
+  },
+  floor: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]!);
+  },
+  ceil: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.ceil(x[i]!);
+  },
+  round: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = roundHalfEven(x[i]!);
+  },
+};
+
+/** Integer variants (int32/uint32); results wrap like C (`|0`, then the typed-array store). */
+const INT_LOOPS: Partial<Record<UnaryOp, Loop1>> = {
+  neg: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = -x[i]! | 0;
+  },
+  abs: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]!) | 0;
+  },
+  sign: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]!);
+  },
+};
+
+function logicalNotLoop(x: TypedArray, o: TypedArray, n: number): void {
+  for (let i = 0; i < n; i++) o[i] = x[i]! ? 0 : 1;
+}
+
+/**
+ * The kernel of a unary primitive. Which dtypes reach it is decided by the shape rule: the
+ * transcendental/rounding ops see floats only, `logicalNot` bool only, `neg`/`sign` no uint32.
+ */
+export function unaryKernel<P extends UnaryOp>(op: P): Kernel<P> {
+  const floatLoop = op === "logicalNot"
+    ? logicalNotLoop
+    : FLOAT_LOOPS[op as Exclude<UnaryOp, "logicalNot">];
+  const intLoop = INT_LOOPS[op] ?? floatLoop;
+  return (inputs, _params, out) => {
+    const x = input(inputs, 0);
+    const o = alloc(out);
+    const isInt = out.dtype === "int32" || out.dtype === "uint32";
+    (isInt ? intLoop : floatLoop)(x, o, o.length);
+    return wrap(o);
+  };
+}
