@@ -4,8 +4,8 @@
  *
  * @example
  * ```ts
- * import { grad, sum, tanh, tensor } from "./mod.ts";
- * const f = (x) => sum(tanh(x));
+ * import { grad, sum, tanh, tensor, type Tensor } from "./mod.ts";
+ * const f = (x: Tensor) => sum(tanh(x));
  * console.log(await grad(f)(tensor([0, 1])).toArray()); // [1, 0.41997433]
  * ```
  * @module

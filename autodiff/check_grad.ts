@@ -160,13 +160,18 @@ async function checkAt(
  *
  * @example
  * ```ts
- * import { checkGrad, customVjp, mul, sin, cos, tensor } from "../mod.ts";
- * await checkGrad((x) => mul(sin(x), x), [tensor([0.3, -1.2])], { order: 2 }); // passes
- * const wrong = customVjp(sin, (x) => [sin(x), x], (x, g) => [mul(g, sin(x))]);
+ * import { checkGrad, customVjp, mul, sin, tensor, type Tensor } from "../mod.ts";
+ * await checkGrad((x: Tensor) => mul(sin(x), x), [tensor([0.3, -1.2])], { order: 2 }); // passes
+ * const wrong = customVjp(
+ *   sin,
+ *   (x: Tensor): [Tensor, Tensor] => [sin(x), x],
+ *   (x: Tensor, g: Tensor) => [mul(g, sin(x))], // wrong: should be cos
+ * );
  * await checkGrad(wrong, [tensor([0.3])]).catch((e) => console.log(e.message.slice(0, 9))); // checkGrad
  * ```
  */
 export async function checkGrad(
+  // deno-lint-ignore no-explicit-any
   f: (...args: any[]) => unknown,
   args: readonly unknown[],
   opts: CheckGradOptions = {},

@@ -23,14 +23,14 @@ import { vjp } from "./transforms.ts";
  *
  * @example
  * ```ts
- * import { customVjp, grad, mul, sum, tensor, exp } from "../mod.ts";
+ * import { customVjp, grad, mul, sum, tensor, exp, type Tensor } from "../mod.ts";
  * // exp with a hand-written gradient that reuses the output
  * const myExp = customVjp(
- *   (x) => exp(x),
- *   (x) => { const y = exp(x); return [y, y]; },
- *   (y, g) => [mul(g, y)],
+ *   (x: Tensor) => exp(x),
+ *   (x: Tensor): [Tensor, Tensor] => { const y = exp(x); return [y, y]; },
+ *   (y: Tensor, g: Tensor) => [mul(g, y)],
  * );
- * console.log(await grad((x) => sum(myExp(x)))(tensor([0])).toArray()); // [1]
+ * console.log(await grad((x: Tensor) => sum(myExp(x)))(tensor([0])).toArray()); // [1]
  * ```
  */
 export function customVjp<A extends unknown[], R, Res>(
@@ -109,9 +109,9 @@ export function customVjp<A extends unknown[], R, Res>(
  *
  * @example
  * ```ts
- * import { checkpoint, grad, sin, sum, tensor } from "../mod.ts";
- * const block = checkpoint((x) => sin(sin(x)));
- * console.log(await grad((x) => sum(block(x)))(tensor([0])).toArray()); // [1]
+ * import { checkpoint, grad, sin, sum, tensor, type Tensor } from "../mod.ts";
+ * const block = checkpoint((x: Tensor) => sin(sin(x)));
+ * console.log(await grad((x: Tensor) => sum(block(x)))(tensor([0])).toArray()); // [1]
  * ```
  */
 export function checkpoint<A extends unknown[], R>(f: (...args: A) => R): (...args: A) => R {

@@ -5,8 +5,8 @@
  * @example
  * ```ts
  * import { grad } from "./mod.ts";
- * import { mul, sum, tensor } from "../tensor/mod.ts";
- * console.log(await grad((x) => sum(mul(x, x)))(tensor([3])).toArray()); // [6]
+ * import { mul, sum, tensor, type Tensor } from "../tensor/mod.ts";
+ * console.log(await grad((x: Tensor) => sum(mul(x, x)))(tensor([3])).toArray()); // [6]
  * ```
  * @module
  */

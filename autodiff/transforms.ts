@@ -120,8 +120,8 @@ function vjpCore(
  *
  * @example
  * ```ts
- * import { vjp, mul, tensor, onesLike } from "../mod.ts";
- * const [y, pullback] = vjp((x) => mul(x, x), tensor([1, 2, 3]));
+ * import { vjp, mul, tensor, onesLike, type Tensor } from "../mod.ts";
+ * const [y, pullback] = vjp((x: Tensor) => mul(x, x), tensor([1, 2, 3]));
  * const [dx] = pullback(onesLike(y));
  * console.log(await dx.toArray()); // [2, 4, 6]
  * ```
@@ -129,7 +129,7 @@ function vjpCore(
 export function vjp<A extends unknown[], R>(
   f: (...args: A) => R,
   ...primals: A
-): [R, (cotangent: R) => unknown[]] {
+): [R, (cotangent: R) => A] {
   const core = vjpCore(
     "vjp",
     f as (...a: never[]) => unknown,
@@ -137,10 +137,10 @@ export function vjp<A extends unknown[], R>(
     primals.map((_, i) => i),
     false,
   );
-  const pullback = (ct: R): unknown[] => {
+  const pullback = (ct: R): A => {
     const g = scope(() => core.pullback(ct));
     core.release();
-    return g;
+    return g as A;
   };
   return [core.out as R, pullback];
 }
@@ -176,12 +176,12 @@ function scalarOut(op: string, out: unknown): Tensor {
  *
  * @example
  * ```ts
- * import { valueAndGrad, sum, mul, tensor } from "../mod.ts";
- * const [v, g] = valueAndGrad((x) => sum(mul(x, x)))(tensor([1, 2]));
+ * import { valueAndGrad, sum, mul, tensor, type Tensor } from "../mod.ts";
+ * const [v, g] = valueAndGrad((x: Tensor) => sum(mul(x, x)))(tensor([1, 2]));
  * console.log(await v.item(), await g.toArray()); // 5 [2, 4]
  * ```
  */
-export function valueAndGrad<A extends unknown[], V = Tensor, G = Tensor>(
+export function valueAndGrad<A extends unknown[], V = Tensor, G = A[0]>(
   f: (...args: A) => unknown,
   opts: GradOptions = {},
 ): (...args: A) => [V, G] {
@@ -207,13 +207,13 @@ export function valueAndGrad<A extends unknown[], V = Tensor, G = Tensor>(
  *
  * @example
  * ```ts
- * import { grad, mul, sum, tensor } from "../mod.ts";
- * const f = (x) => sum(mul(mul(x, x), x));      // Σ x³
+ * import { grad, mul, sum, tensor, type Tensor } from "../mod.ts";
+ * const f = (x: Tensor) => sum(mul(mul(x, x), x)); // Σ x³
  * console.log(await grad(f)(tensor([2])).toArray()); // [12]
- * console.log(await grad((x) => sum(grad(f)(x)))(tensor([2])).toArray()); // [12] (6x)
+ * console.log(await grad((x: Tensor) => sum(grad(f)(x)))(tensor([2])).toArray()); // [12] (6x)
  * ```
  */
-export function grad<A extends unknown[], G = Tensor>(
+export function grad<A extends unknown[], G = A[0]>(
   f: (...args: A) => unknown,
   opts: Omit<GradOptions, "hasAux"> = {},
 ): (...args: A) => G {

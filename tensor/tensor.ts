@@ -110,9 +110,7 @@ export class Tensor {
 
   /** The innermost concrete value (this tensor itself unless it is a tracer). */
   concrete(): Tensor {
-    let t: Tensor = this;
-    while (t.tracer) t = t.tracer.primal;
-    return t;
+    return this.tracer ? this.tracer.primal.concrete() : this;
   }
 
   /** Reads the elements (row-major) into a new typed array. Tracers read their primal. */

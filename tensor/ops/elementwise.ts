@@ -571,8 +571,8 @@ export function bitcast(x: Tensor, dtype: DType): Tensor {
  *
  * @example
  * ```ts
- * import { grad, mul, stopGradient, sum, tensor } from "../../mod.ts";
- * const g = grad((x) => sum(mul(x, stopGradient(x))))(tensor([3]));
+ * import { grad, mul, stopGradient, sum, tensor, type Tensor } from "../../mod.ts";
+ * const g = grad((x: Tensor) => sum(mul(x, stopGradient(x))))(tensor([3]));
  * console.log(await g.toArray()); // [3]
  * ```
  */
