@@ -5,11 +5,6 @@
  */
 import { loadSafetensors, type LoadSafetensorsOptions, saveSafetensors } from "./safetensors.ts";
 import type { Tensor } from "./tensor.ts";
-import { fileURLToPath } from "node:url";
-
-function toPath(path: string | URL): string {
-  return path instanceof URL ? fileURLToPath(path) : path;
-}
 
 /**
  * Writes tensors to a safetensors file atomically: the bytes go to `${path}.tmp-<random>`,
@@ -33,13 +28,13 @@ export async function writeSafetensorsFile(
   tensors: Record<string, Tensor>,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  const target = toPath(path);
   const bytes = await saveSafetensors(tensors, metadata);
   const rand = Array.from(
     crypto.getRandomValues(new Uint8Array(8)),
     (b) => b.toString(16).padStart(2, "0"),
   );
-  const tmp = `${target}.tmp-${rand.join("")}`;
+  const suffix = `.tmp-${rand.join("")}`;
+  const tmp = path instanceof URL ? new URL(path.href + suffix) : path + suffix;
   try {
     {
       using file = await Deno.open(tmp, { write: true, createNew: true });
@@ -47,7 +42,7 @@ export async function writeSafetensorsFile(
       while (off < bytes.length) off += await file.write(bytes.subarray(off));
       await file.syncData();
     }
-    await Deno.rename(tmp, target);
+    await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
@@ -72,5 +67,5 @@ export async function readSafetensorsFile(
   path: string | URL,
   opts: LoadSafetensorsOptions = {},
 ): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
-  return loadSafetensors(await Deno.readFile(toPath(path)), opts);
+  return loadSafetensors(await Deno.readFile(path), opts);
 }

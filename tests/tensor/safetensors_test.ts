@@ -434,6 +434,8 @@ Deno.test("safetensors file: atomic write replaces the file whole and cleans up 
     const names = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     assert.deepEqual(names(), ["model.safetensors"]);
 
+    await writeSafetensorsFile(new URL(`file://${path}`), a, { version: "a" }); // URLs work too
+    assert.deepEqual(names(), ["model.safetensors"]);
     // Failure while encoding: the old file stays, nothing is created.
     const disposed = tensor([1]);
     disposed.dispose();
