@@ -69,7 +69,7 @@ function extremum<P extends "max" | "min">(): JvpRule<P> {
 }
 
 function winner(a: Tensor, b: Tensor, aWins: Tensor): Tensor {
-  return where(aWins, 1, where(equal(a, b), 0.5, 0));
+  return add(cast(aWins, a.dtype), mul(cast(equal(a, b), a.dtype), 0.5));
 }
 
 /** JVP rules, one per primitive. */

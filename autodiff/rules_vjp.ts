@@ -45,7 +45,7 @@ function extremumMask(x: Tensor, out: Tensor, axes: readonly number[]): Tensor {
 
 /** Share of the gradient going to `a` in maximum/minimum: 1 where it wins, ½ on ties. */
 function winnerMask(a: Tensor, b: Tensor, aWins: Tensor): Tensor {
-  return where(aWins, 1, where(equal(a, b), 0.5, 0)) as Tensor;
+  return add(cast(aWins, a.dtype), mul(cast(equal(a, b), a.dtype), 0.5));
 }
 
 function matmulVjp(g: Tensor, [a, b]: readonly Tensor[], p: PrimParams["matmul"]): Tensor[] {

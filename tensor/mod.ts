@@ -42,3 +42,16 @@ export * from "./ops/sort.ts";
 export * from "./ops/activations.ts";
 export type { TensorLike } from "./ops/_util.ts";
 export { type Prim, PRIMS } from "./primitives.ts";
+export * as random from "./random.ts";
+export { erfinv } from "./ops/special.ts";
+export {
+  type DecodedSafetensors,
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  type LoadSafetensorsOptions,
+  MAX_HEADER_SIZE,
+  saveSafetensors,
+  type SafetensorsEntry,
+} from "./safetensors.ts";
+export { readSafetensorsFile, writeSafetensorsFile } from "./safetensors_file.ts";
