@@ -20,8 +20,11 @@ export interface Storage {
 
 /** A kernel input: storage plus its shape and dtype. */
 export interface Operand {
+  /** The input's memory. */
   readonly storage: Storage;
+  /** The input's shape. */
   readonly shape: readonly number[];
+  /** The input's dtype. */
   readonly dtype: DType;
 }
 

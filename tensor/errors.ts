@@ -18,6 +18,7 @@ export class TesseraError extends Error {
   /** The op (or API function) that rejected its input. */
   readonly op: string;
   /**
+   * Creates the error; the message is `${op}: ${detail}`.
    * @param op name of the op or function that failed
    * @param detail what was wrong, naming the offending shapes, dtypes, axes or values
    */

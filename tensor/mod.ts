@@ -31,7 +31,18 @@ export {
   zerosLike,
 } from "./creation.ts";
 export { dispose, type MemoryStats, memoryStats, scope } from "./memory.ts";
-export { type Backend, getBackend, listBackends, registerBackend, setBackend } from "./backend.ts";
+export {
+  type Backend,
+  getBackend,
+  type Kernel,
+  listBackends,
+  type Operand,
+  registerBackend,
+  setBackend,
+  type Storage,
+} from "./backend.ts";
+export type { Trace, TracerState } from "./tensor.ts";
+export type { Aval } from "./shape_rules.ts";
 export { toBackend } from "./transfer.ts";
 export * from "./ops/elementwise.ts";
 export * from "./ops/movement.ts";
@@ -41,7 +52,7 @@ export * from "./ops/indexing.ts";
 export * from "./ops/sort.ts";
 export * from "./ops/activations.ts";
 export type { TensorLike } from "./ops/_util.ts";
-export { type Prim, PRIMS } from "./primitives.ts";
+export * from "./primitives.ts";
 export * as random from "./random.ts";
 export { erfinv } from "./ops/special.ts";
 export {
@@ -51,7 +62,7 @@ export {
   loadSafetensors,
   type LoadSafetensorsOptions,
   MAX_HEADER_SIZE,
-  saveSafetensors,
   type SafetensorsEntry,
+  saveSafetensors,
 } from "./safetensors.ts";
 export { readSafetensorsFile, writeSafetensorsFile } from "./safetensors_file.ts";

@@ -111,7 +111,8 @@ export const PRIMS = [
 /** A primitive name. */
 export type Prim = typeof PRIMS[number];
 
-type NoParams = Record<string, never>;
+/** Params of primitives that take none. */
+export type NoParams = Record<string, never>;
 
 /**
  * Static parameters of each primitive, normalised (axes non-negative and sorted, full-length

@@ -22,7 +22,9 @@ import { broadcastShapes, type Shape, sizeOf } from "./shape.ts";
 
 /** Shape and dtype of a tensor, without its data. */
 export interface Aval {
+  /** Dimension sizes. */
   readonly shape: Shape;
+  /** Element type. */
   readonly dtype: DType;
 }
 

@@ -3,7 +3,13 @@
  * integer/bool dtypes). It is the reference every other backend is tested against.
  * @module
  */
-import { type Backend, type Kernel, type Operand, registerBackend, type Storage } from "../backend.ts";
+import {
+  type Backend,
+  type Kernel,
+  type Operand,
+  registerBackend,
+  type Storage,
+} from "../backend.ts";
 import type { DType, TypedArray } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
 import type { Prim, PrimParams } from "../primitives.ts";
@@ -25,7 +31,9 @@ export const cpuBackend: Backend = {
   },
   readSync(storage: Storage, _dtype: DType, size: number): TypedArray {
     const a = arr(storage);
-    if (a.length !== size) throw new TesseraError("read", `storage holds ${a.length}, want ${size}`);
+    if (a.length !== size) {
+      throw new TesseraError("read", `storage holds ${a.length}, want ${size}`);
+    }
     return a.slice();
   },
   free(_storage: Storage): void {
