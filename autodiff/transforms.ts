@@ -185,7 +185,16 @@ export function valueAndGrad<A extends unknown[], V = Tensor, G = A[0]>(
   f: (...args: A) => unknown,
   opts: GradOptions = {},
 ): (...args: A) => [V, G] {
-  const op = "valueAndGrad";
+  return valueAndGradAs("valueAndGrad", f, opts);
+}
+
+function valueAndGradAs<A extends unknown[], V, G>(
+  op: string,
+  f: (...args: A) => unknown,
+  opts: GradOptions | null,
+): (...args: A) => [V, G] {
+  opts ??= {};
+  if (typeof f !== "function") throw new TesseraError(op, "f must be a function");
   return (...args: A) =>
     scope(() => {
       const nums = normArgnums(op, opts.argnums ?? 0, args.length);
@@ -217,7 +226,7 @@ export function grad<A extends unknown[], G = A[0]>(
   f: (...args: A) => unknown,
   opts: Omit<GradOptions, "hasAux"> = {},
 ): (...args: A) => G {
-  const vg = valueAndGrad<A, Tensor, G>(f, opts);
+  const vg = valueAndGradAs<A, Tensor, G>("grad", f, opts);
   return (...args: A) => {
     const [value, g] = vg(...args);
     value.dispose();

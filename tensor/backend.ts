@@ -85,12 +85,12 @@ export function registerBackend(b: Backend): void {
  * console.log(getBackend().name); // "cpu"
  * ```
  */
-export function getBackend(name?: string): Backend {
+export function getBackend(name?: string, op = "getBackend"): Backend {
   const n = name ?? defaultName;
   const b = registry.get(n);
   if (!b) {
     throw new TesseraError(
-      "getBackend",
+      op,
       `unknown backend "${n}"; registered: ${[...registry.keys()].join(", ") || "none"}`,
     );
   }

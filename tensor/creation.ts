@@ -4,7 +4,7 @@
  */
 import { getBackend } from "./backend.ts";
 import { arrayFor, type DType, dtypeOfArray, isDType, type TypedArray } from "./dtype.ts";
-import { fmtShape, TesseraError } from "./errors.ts";
+import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 import { checkShape, type Shape, sizeOf } from "./shape.ts";
 import { type NestedArray, Tensor } from "./tensor.ts";
 
@@ -20,7 +20,7 @@ export interface CreateOptions {
 export type ArrayLike = NestedArray | TypedArray;
 
 function checkDtype(op: string, d: unknown): DType {
-  if (!isDType(d)) throw new TesseraError(op, `unknown dtype ${JSON.stringify(d)}`);
+  if (!isDType(d)) throw new TesseraError(op, `unknown dtype ${fmtValue(d)}`);
   return d;
 }
 
@@ -72,11 +72,46 @@ function inferShape(op: string, x: unknown): number[] {
   return shape;
 }
 
+function likeCheck(op: string, t: unknown): void {
+  if (!(t instanceof Tensor)) throw new TesseraError(op, `expected a Tensor, got ${fmtValue(t)}`);
+}
+
+/**
+ * The dtype a typed array maps to without an explicit `dtype` option. Uint8Array means bool
+ * and must hold only 0/1; other integer arrays (Int8, Int16, Uint16, …) need `{ dtype }`.
+ */
+function typedDtype(a: TypedArray): DType {
+  if (a instanceof Uint8Array && !(a instanceof Uint8ClampedArray)) {
+    const bad = a.findIndex((v) => v > 1);
+    if (bad >= 0) {
+      throw new TesseraError(
+        "tensor",
+        `Uint8Array value ${a[bad]} at ${bad} is not a bool; pass { dtype: "int32" } to convert`,
+      );
+    }
+    return "bool";
+  }
+  if (
+    a instanceof Float32Array || a instanceof Float64Array || a instanceof Int32Array ||
+    a instanceof Uint32Array
+  ) return dtypeOfArray(a);
+  throw new TesseraError(
+    "tensor",
+    `${(a as object).constructor.name} has no matching dtype; pass { dtype } to convert it`,
+  );
+}
+
 /** Wraps host data (already converted) into a tensor on a backend. */
-export function fromTyped(data: TypedArray, shape: Shape, dtype: DType, backend?: string): Tensor {
-  const b = getBackend(backend);
+export function fromTyped(
+  data: TypedArray,
+  shape: Shape,
+  dtype: DType,
+  backend?: string,
+  op = "tensor",
+): Tensor {
+  const b = getBackend(backend, op);
   if (!b.supportsDtype(dtype)) {
-    throw new TesseraError("tensor", `backend "${b.name}" does not support dtype ${dtype}`);
+    throw new TesseraError(op, `backend "${b.name}" does not support dtype ${dtype}`);
   }
   return new Tensor(shape, dtype, b, b.upload(data, dtype));
 }
@@ -94,13 +129,14 @@ export function fromTyped(data: TypedArray, shape: Shape, dtype: DType, backend?
  * ```
  */
 export function tensor(values: ArrayLike, opts: CreateOptions & { shape?: Shape } = {}): Tensor {
+  opts ??= {};
   let flat: ArrayLike[] | TypedArray;
   let shape: Shape;
   let dtype: DType;
   if (ArrayBuffer.isView(values)) {
     flat = values as TypedArray;
     shape = opts.shape ? checkShape("tensor", opts.shape) : [flat.length];
-    dtype = opts.dtype ? checkDtype("tensor", opts.dtype) : dtypeOfArray(values as TypedArray);
+    dtype = opts.dtype ? checkDtype("tensor", opts.dtype) : typedDtype(values as TypedArray);
   } else {
     const inferred = inferShape("tensor", values);
     flat =
@@ -116,7 +152,8 @@ export function tensor(values: ArrayLike, opts: CreateOptions & { shape?: Shape 
   if (sizeOf(shape) !== flat.length) {
     throw new TesseraError("tensor", `${flat.length} values do not fill shape ${fmtShape(shape)}`);
   }
-  const data = ArrayBuffer.isView(flat) && dtypeOfArray(flat as TypedArray) === dtype
+  const data = ArrayBuffer.isView(flat) && dtype !== "bool" &&
+      dtypeOfArray(flat as TypedArray) === dtype
     ? (flat as TypedArray)
     : convert("tensor", flat as ArrayLike[], dtype);
   return fromTyped(data, shape, dtype, opts.backend);
@@ -143,16 +180,27 @@ export const fromArray: typeof tensor = tensor;
  * ```
  */
 export function full(shape: Shape, value: number | boolean, opts: CreateOptions = {}): Tensor {
-  checkShape("full", shape);
+  return fullAs("full", shape, value, opts);
+}
+
+/** `full` reporting errors under the calling op's name. */
+export function fullAs(
+  op: string,
+  shape: Shape,
+  value: number | boolean,
+  opts: CreateOptions | null | undefined,
+): Tensor {
+  opts ??= {};
+  checkShape(op, shape);
   const dtype = opts.dtype
-    ? checkDtype("full", opts.dtype)
+    ? checkDtype(op, opts.dtype)
     : typeof value === "boolean"
     ? "bool"
     : "float32";
-  const data = convert("full", [typeof value === "boolean" ? (value ? 1 : 0) : value], dtype);
+  const data = convert(op, [typeof value === "boolean" ? (value ? 1 : 0) : value], dtype);
   const out = arrayFor(dtype, sizeOf(shape));
   out.fill(data[0]!);
-  return fromTyped(out, shape, dtype, opts.backend);
+  return fromTyped(out, shape, dtype, opts.backend, op);
 }
 
 /**
@@ -165,7 +213,8 @@ export function full(shape: Shape, value: number | boolean, opts: CreateOptions 
  * ```
  */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return full(shape, 0, opts);
+  opts ??= {};
+  return fullAs("zeros", shape, 0, opts);
 }
 
 /**
@@ -178,7 +227,8 @@ export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
  * ```
  */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  opts ??= {};
+  return fullAs("ones", shape, 1, opts);
 }
 
 /**
@@ -191,6 +241,7 @@ export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
  * ```
  */
 export function zerosLike(t: Tensor): Tensor {
+  likeCheck("zerosLike", t);
   return full(t.shape, 0, { dtype: t.dtype, backend: t.backend.name });
 }
 
@@ -204,6 +255,7 @@ export function zerosLike(t: Tensor): Tensor {
  * ```
  */
 export function onesLike(t: Tensor): Tensor {
+  likeCheck("onesLike", t);
   return full(t.shape, 1, { dtype: t.dtype, backend: t.backend.name });
 }
 
@@ -217,6 +269,7 @@ export function onesLike(t: Tensor): Tensor {
  * ```
  */
 export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  opts ??= {};
   if (stop === undefined) [start, stop] = [0, start];
   if (!Number.isFinite(start) || !Number.isFinite(stop) || !Number.isFinite(step) || step === 0) {
     throw new TesseraError("arange", `invalid range start=${start} stop=${stop} step=${step}`);
@@ -241,6 +294,7 @@ export function linspace(
   num: number,
   opts: CreateOptions = {},
 ): Tensor {
+  opts ??= {};
   if (!Number.isInteger(num) || num < 0) throw new TesseraError("linspace", `invalid num ${num}`);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   const vals = Array.from(
@@ -260,6 +314,7 @@ export function linspace(
  * ```
  */
 export function eye(n: number, m: number = n, k = 0, opts: CreateOptions = {}): Tensor {
+  opts ??= {};
   checkShape("eye", [n, m]);
   const dtype = opts.dtype ?? "float32";
   const out = arrayFor(dtype, n * m);

@@ -33,3 +33,12 @@ export class TesseraError extends Error {
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;
 }
+
+/** Formats any value for an error message (never throws, unlike JSON.stringify on BigInt). */
+export function fmtValue(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x)) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -2,7 +2,7 @@
  * Shape arithmetic: sizes, strides, broadcasting and axis normalisation.
  * @module
  */
-import { fmtShape, TesseraError } from "./errors.ts";
+import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 
 /** A tensor shape: a list of non-negative integer dimension sizes. */
 export type Shape = readonly number[];
@@ -35,7 +35,7 @@ export function checkShape(op: string, shape: unknown): Shape {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new TesseraError(
       op,
-      `invalid shape ${JSON.stringify(shape)}: need non-negative integers`,
+      `invalid shape ${fmtValue(shape)}: need non-negative integers`,
     );
   }
   return shape as Shape;
@@ -70,8 +70,8 @@ export function broadcastStrides(from: Shape, to: Shape): number[] {
 
 /** Normalises one (possibly negative) axis for a rank-`ndim` tensor. */
 export function normAxis(op: string, axis: number, ndim: number): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
-    throw new TesseraError(op, `axis ${axis} out of range for rank ${ndim}`);
+  if (typeof axis !== "number" || !Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+    throw new TesseraError(op, `axis ${fmtValue(axis)} out of range for rank ${ndim}`);
   }
   return axis < 0 ? axis + ndim : axis;
 }
@@ -85,10 +85,16 @@ export function normAxes(
   ndim: number,
 ): number[] {
   if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axes !== "number" && !Array.isArray(axes)) {
+    throw new TesseraError(
+      op,
+      `axes must be a number or an array of numbers, got ${fmtValue(axes)}`,
+    );
+  }
   const list = typeof axes === "number" ? [axes] : [...axes];
   const out = list.map((a) => normAxis(op, a, ndim));
   if (new Set(out).size !== out.length) {
-    throw new TesseraError(op, `repeated axis in ${JSON.stringify(list)}`);
+    throw new TesseraError(op, `repeated axis in ${fmtValue(list)}`);
   }
   return out.sort((x, y) => x - y);
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { type DType, isFloat } from "./dtype.ts";
-import { fmtShape, TesseraError } from "./errors.ts";
+import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 import {
   ARG_REDUCE_OPS,
   BINARY_OPS,
@@ -90,7 +90,7 @@ function checkAxesParam(op: string, axes: readonly number[], ndim: number): void
   for (let i = 0; i < axes.length; i++) {
     const a = axes[i]!;
     if (!Number.isInteger(a) || a < 0 || a >= ndim || (i > 0 && a <= axes[i - 1]!)) {
-      throw new TesseraError(op, `invalid axes ${JSON.stringify(axes)} for rank ${ndim}`);
+      throw new TesseraError(op, `invalid axes ${fmtValue(axes)} for rank ${ndim}`);
     }
   }
 }
@@ -103,7 +103,7 @@ function checkAxis(op: string, axis: number, ndim: number): void {
 
 function perAxis(op: string, name: string, list: readonly number[], ndim: number): void {
   if (list.length !== ndim || !list.every((v) => Number.isInteger(v))) {
-    throw new TesseraError(op, `${name} must list ${ndim} integers, got ${JSON.stringify(list)}`);
+    throw new TesseraError(op, `${name} must list ${ndim} integers, got ${fmtValue(list)}`);
   }
 }
 
@@ -311,7 +311,7 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
     if (!ok) {
       throw new TesseraError(
         "permute",
-        `invalid permutation ${JSON.stringify(p.perm)} for ${fmtShape(x.shape)}`,
+        `invalid permutation ${fmtValue(p.perm)} for ${fmtShape(x.shape)}`,
       );
     }
     return { shape: p.perm.map((a) => x.shape[a]!), dtype: x.dtype };

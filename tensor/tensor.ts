@@ -4,7 +4,7 @@
  */
 import type { Backend, Storage } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { fmtShape, TesseraError } from "./errors.ts";
+import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 import { releaseStorage, trackTensor, untrackTensor } from "./memory.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { type Shape, sizeOf } from "./shape.ts";
@@ -194,10 +194,15 @@ function formatValues(data: TypedArray, shape: Shape, asBool: boolean, limit = 6
     const head = Array.from(data.subarray(0, 8), (v) => fmtNum(v, asBool)).join(", ");
     return `[${head}, … (${data.length} values)]`;
   }
-  return JSON.stringify(
-    nest(data, shape, asBool),
-    (_k, v) => typeof v === "number" ? Number(v.toPrecision(6)) : v,
-  );
+  // Nested brackets like JSON, but NaN/±Infinity printed as such (JSON would say null).
+  const build = (dim: number, offset: number): string => {
+    if (dim === shape.length) return fmtNum(data[offset]!, asBool);
+    const inner = sizeOf(shape.slice(dim + 1));
+    const parts: string[] = [];
+    for (let i = 0; i < shape[dim]!; i++) parts.push(build(dim + 1, offset + i * inner));
+    return `[${parts.join(",")}]`;
+  };
+  return build(0, 0);
 }
 
 function fmtNum(v: number, asBool: boolean): string {

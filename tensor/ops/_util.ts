@@ -3,8 +3,9 @@
  * @module
  */
 import { type DType, isDType } from "../dtype.ts";
-import { TesseraError } from "../errors.ts";
+import { fmtValue, TesseraError } from "../errors.ts";
 import { full } from "../creation.ts";
+import { beginScope, endScope } from "../memory.ts";
 import { Tensor } from "../tensor.ts";
 
 /** A tensor, or a JS number/boolean taking the dtype and backend of the other operand. */
@@ -37,6 +38,14 @@ export function lift(op: string, x: TensorLike, like: Tensor): Tensor {
     if ((like.dtype === "int32" || like.dtype === "uint32") && !Number.isInteger(v)) {
       throw new TesseraError(op, `scalar ${x} is not an integer for dtype ${like.dtype}`);
     }
+    const [lo, hi] = like.dtype === "int32"
+      ? [-2147483648, 2147483647]
+      : like.dtype === "uint32"
+      ? [0, 4294967295]
+      : [-Infinity, Infinity];
+    if (v < lo || v > hi) {
+      throw new TesseraError(op, `scalar ${x} is out of range for dtype ${like.dtype}`);
+    }
     return full([], v, { dtype: like.dtype, backend: like.backend.name });
   }
   throw new TesseraError(op, `expected a Tensor or number, got ${describe(x)}`);
@@ -54,7 +63,7 @@ export function liftPair(op: string, a: TensorLike, b: TensorLike): [Tensor, Ten
 
 /** Validates a dtype argument. */
 export function checkDType(op: string, d: unknown): DType {
-  if (!isDType(d)) throw new TesseraError(op, `unknown dtype ${JSON.stringify(d)}`);
+  if (!isDType(d)) throw new TesseraError(op, `unknown dtype ${fmtValue(d)}`);
   return d;
 }
 
@@ -67,4 +76,22 @@ export function checkInt(op: string, name: string, v: unknown, min = -Infinity):
     );
   }
   return v;
+}
+
+/**
+ * Runs a composite op's body in its own scope so its temporaries (lifted scalars,
+ * intermediate results) are freed and only the result survives; tensors an autodiff tape
+ * still needs are handed to the enclosing scope instead.
+ */
+export function composite<T>(fn: () => T): T {
+  beginScope();
+  let out: T;
+  try {
+    out = fn();
+  } catch (e) {
+    endScope(undefined);
+    throw e;
+  }
+  endScope(out);
+  return out;
 }

@@ -4,11 +4,11 @@
  * @module
  */
 import { isFloat } from "../dtype.ts";
-import { fmtShape, TesseraError } from "../errors.ts";
+import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import { normAxes, normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { expectTensor } from "./_util.ts";
-import { add, div, erf, exp, greater, mul, rsqrt, sub, tanh, where } from "./elementwise.ts";
+import { composite, expectTensor } from "./_util.ts";
+import { add, div, erf, exp, lessEqual, mul, rsqrt, sub, tanh, where } from "./elementwise.ts";
 import { stopGradientOf } from "./_elementwise_internal.ts";
 import { logsumexp, max, mean, sum } from "./reduce.ts";
 
@@ -27,8 +27,10 @@ function floatInput(op: string, x: Tensor): void {
  * ```
  */
 export function relu(x: Tensor): Tensor {
-  floatInput("relu", x);
-  return where(greater(x, 0), x, 0);
+  return composite(() => {
+    floatInput("relu", x);
+    return where(lessEqual(x, 0), 0, x); // NaN stays NaN; gradient 0 at 0
+  });
 }
 
 /**
@@ -42,8 +44,10 @@ export function relu(x: Tensor): Tensor {
  * ```
  */
 export function sigmoid(x: Tensor): Tensor {
-  floatInput("sigmoid", x);
-  return add(mul(tanh(mul(x, 0.5)), 0.5), 0.5);
+  return composite(() => {
+    floatInput("sigmoid", x);
+    return add(mul(tanh(mul(x, 0.5)), 0.5), 0.5);
+  });
 }
 
 /**
@@ -57,12 +61,15 @@ export function sigmoid(x: Tensor): Tensor {
  * ```
  */
 export function gelu(x: Tensor, opts: { approximate?: "none" | "tanh" } = {}): Tensor {
-  floatInput("gelu", x);
-  if (opts.approximate === "tanh") {
-    const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
-    return mul(mul(x, 0.5), add(tanh(inner), 1));
-  }
-  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+  opts ??= {};
+  return composite(() => {
+    floatInput("gelu", x);
+    if (opts.approximate === "tanh") {
+      const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+      return mul(mul(x, 0.5), add(tanh(inner), 1));
+    }
+    return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+  });
 }
 
 /**
@@ -75,8 +82,10 @@ export function gelu(x: Tensor, opts: { approximate?: "none" | "tanh" } = {}): T
  * ```
  */
 export function silu(x: Tensor): Tensor {
-  floatInput("silu", x);
-  return mul(x, sigmoid(x));
+  return composite(() => {
+    floatInput("silu", x);
+    return mul(x, sigmoid(x));
+  });
 }
 
 /**
@@ -90,10 +99,12 @@ export function silu(x: Tensor): Tensor {
  * ```
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
-  floatInput("softmax", x);
-  const a = normAxis("softmax", axis, x.ndim);
-  const e = exp(sub(x, stopGradientOf(max(x, a, true))));
-  return div(e, sum(e, a, true));
+  return composite(() => {
+    floatInput("softmax", x);
+    const a = normAxis("softmax", axis, x.ndim);
+    const e = exp(sub(x, stopGradientOf(max(x, a, true))));
+    return div(e, sum(e, a, true));
+  });
 }
 
 /**
@@ -106,9 +117,11 @@ export function softmax(x: Tensor, axis = -1): Tensor {
  * ```
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  floatInput("logSoftmax", x);
-  const a = normAxis("logSoftmax", axis, x.ndim);
-  return sub(x, logsumexp(x, a, true));
+  return composite(() => {
+    floatInput("logSoftmax", x);
+    const a = normAxis("logSoftmax", axis, x.ndim);
+    return sub(x, logsumexp(x, a, true));
+  });
 }
 
 /** Options for {@link layerNorm}. */
@@ -137,32 +150,37 @@ export function layerNorm(
   bias?: Tensor,
   opts: LayerNormOptions = {},
 ): Tensor {
-  floatInput("layerNorm", x);
-  const eps = opts.eps ?? 1e-5;
-  if (typeof eps !== "number" || !(eps >= 0)) {
-    throw new TesseraError("layerNorm", `eps must be >= 0, got ${eps}`);
-  }
-  const axes = normAxes("layerNorm", opts.axes ?? -1, x.ndim);
-  const normShape = axes.map((a) => x.shape[a]!);
-  for (const [name, p] of [["weight", weight], ["bias", bias]] as const) {
-    if (p && (p.ndim !== normShape.length || p.shape.some((d, i) => d !== normShape[i]))) {
+  opts ??= {};
+  return composite(() => {
+    floatInput("layerNorm", x);
+    if (weight !== undefined) expectTensor("layerNorm", weight, "weight");
+    if (bias !== undefined) expectTensor("layerNorm", bias, "bias");
+    const eps = opts.eps ?? 1e-5;
+    if (typeof eps !== "number" || !(eps >= 0)) {
+      throw new TesseraError("layerNorm", `eps must be >= 0, got ${eps}`);
+    }
+    const axes = normAxes("layerNorm", opts.axes ?? -1, x.ndim);
+    const normShape = axes.map((a) => x.shape[a]!);
+    for (const [name, p] of [["weight", weight], ["bias", bias]] as const) {
+      if (p && (p.ndim !== normShape.length || p.shape.some((d, i) => d !== normShape[i]))) {
+        throw new TesseraError(
+          "layerNorm",
+          `${name} shape ${fmtShape(p.shape)} must be ${fmtShape(normShape)}`,
+        );
+      }
+    }
+    if (axes.some((a, i) => a !== x.ndim - axes.length + i)) {
       throw new TesseraError(
         "layerNorm",
-        `${name} shape ${fmtShape(p.shape)} must be ${fmtShape(normShape)}`,
+        `axes ${fmtValue(opts.axes)} must be the trailing axes`,
       );
     }
-  }
-  if (axes.some((a, i) => a !== x.ndim - axes.length + i)) {
-    throw new TesseraError(
-      "layerNorm",
-      `axes ${JSON.stringify(opts.axes)} must be the trailing axes`,
-    );
-  }
-  const mu = mean(x, axes, true);
-  const d = sub(x, mu);
-  const v = mean(mul(d, d), axes, true);
-  let y = mul(d, rsqrt(add(v, eps)));
-  if (weight) y = mul(y, weight);
-  if (bias) y = add(y, bias);
-  return y;
+    const mu = mean(x, axes, true);
+    const d = sub(x, mu);
+    const v = mean(mul(d, d), axes, true);
+    let y = mul(d, rsqrt(add(v, eps)));
+    if (weight) y = mul(y, weight);
+    if (bias) y = add(y, bias);
+    return y;
+  });
 }

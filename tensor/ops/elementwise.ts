@@ -7,8 +7,8 @@
 import type { DType } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";
-import type { Tensor } from "../tensor.ts";
-import { checkDType, expectTensor, liftPair, type TensorLike } from "./_util.ts";
+import { Tensor } from "../tensor.ts";
+import { checkDType, composite, expectTensor, liftPair, type TensorLike } from "./_util.ts";
 
 /**
  * Elementwise negation `-x`.
@@ -254,7 +254,9 @@ export function logicalNot(x: Tensor): Tensor {
  * ```
  */
 export function add(a: TensorLike, b: TensorLike): Tensor {
-  return bind("add", liftPair("add", a, b), {});
+  return composite(() => {
+    return bind("add", liftPair("add", a, b), {});
+  });
 }
 
 /**
@@ -267,7 +269,9 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
-  return bind("sub", liftPair("sub", a, b), {});
+  return composite(() => {
+    return bind("sub", liftPair("sub", a, b), {});
+  });
 }
 
 /**
@@ -280,7 +284,9 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
-  return bind("mul", liftPair("mul", a, b), {});
+  return composite(() => {
+    return bind("mul", liftPair("mul", a, b), {});
+  });
 }
 
 /**
@@ -293,7 +299,9 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function div(a: TensorLike, b: TensorLike): Tensor {
-  return bind("div", liftPair("div", a, b), {});
+  return composite(() => {
+    return bind("div", liftPair("div", a, b), {});
+  });
 }
 
 /**
@@ -306,7 +314,9 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
-  return bind("pow", liftPair("pow", a, b), {});
+  return composite(() => {
+    return bind("pow", liftPair("pow", a, b), {});
+  });
 }
 
 /**
@@ -319,7 +329,9 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
-  return bind("maximum", liftPair("maximum", a, b), {});
+  return composite(() => {
+    return bind("maximum", liftPair("maximum", a, b), {});
+  });
 }
 
 /**
@@ -332,7 +344,9 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
-  return bind("minimum", liftPair("minimum", a, b), {});
+  return composite(() => {
+    return bind("minimum", liftPair("minimum", a, b), {});
+  });
 }
 
 /**
@@ -345,7 +359,9 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function equal(a: TensorLike, b: TensorLike): Tensor {
-  return bind("equal", liftPair("equal", a, b), {});
+  return composite(() => {
+    return bind("equal", liftPair("equal", a, b), {});
+  });
 }
 
 /**
@@ -358,7 +374,9 @@ export function equal(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function notEqual(a: TensorLike, b: TensorLike): Tensor {
-  return bind("notEqual", liftPair("notEqual", a, b), {});
+  return composite(() => {
+    return bind("notEqual", liftPair("notEqual", a, b), {});
+  });
 }
 
 /**
@@ -371,7 +389,9 @@ export function notEqual(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function less(a: TensorLike, b: TensorLike): Tensor {
-  return bind("less", liftPair("less", a, b), {});
+  return composite(() => {
+    return bind("less", liftPair("less", a, b), {});
+  });
 }
 
 /**
@@ -384,7 +404,9 @@ export function less(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
-  return bind("lessEqual", liftPair("lessEqual", a, b), {});
+  return composite(() => {
+    return bind("lessEqual", liftPair("lessEqual", a, b), {});
+  });
 }
 
 /**
@@ -397,7 +419,9 @@ export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function greater(a: TensorLike, b: TensorLike): Tensor {
-  return bind("greater", liftPair("greater", a, b), {});
+  return composite(() => {
+    return bind("greater", liftPair("greater", a, b), {});
+  });
 }
 
 /**
@@ -410,7 +434,9 @@ export function greater(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
-  return bind("greaterEqual", liftPair("greaterEqual", a, b), {});
+  return composite(() => {
+    return bind("greaterEqual", liftPair("greaterEqual", a, b), {});
+  });
 }
 
 /**
@@ -423,7 +449,9 @@ export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
-  return bind("logicalAnd", liftPair("logicalAnd", a, b), {});
+  return composite(() => {
+    return bind("logicalAnd", liftPair("logicalAnd", a, b), {});
+  });
 }
 
 /**
@@ -436,7 +464,9 @@ export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
-  return bind("logicalOr", liftPair("logicalOr", a, b), {});
+  return composite(() => {
+    return bind("logicalOr", liftPair("logicalOr", a, b), {});
+  });
 }
 
 /**
@@ -449,7 +479,9 @@ export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
-  return bind("logicalXor", liftPair("logicalXor", a, b), {});
+  return composite(() => {
+    return bind("logicalXor", liftPair("logicalXor", a, b), {});
+  });
 }
 
 /**
@@ -462,7 +494,9 @@ export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
-  return bind("bitwiseAnd", liftPair("bitwiseAnd", a, b), {});
+  return composite(() => {
+    return bind("bitwiseAnd", liftPair("bitwiseAnd", a, b), {});
+  });
 }
 
 /**
@@ -475,7 +509,9 @@ export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
-  return bind("bitwiseOr", liftPair("bitwiseOr", a, b), {});
+  return composite(() => {
+    return bind("bitwiseOr", liftPair("bitwiseOr", a, b), {});
+  });
 }
 
 /**
@@ -488,7 +524,9 @@ export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
-  return bind("bitwiseXor", liftPair("bitwiseXor", a, b), {});
+  return composite(() => {
+    return bind("bitwiseXor", liftPair("bitwiseXor", a, b), {});
+  });
 }
 
 /**
@@ -501,7 +539,9 @@ export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function shiftLeft(a: TensorLike, b: TensorLike): Tensor {
-  return bind("shiftLeft", liftPair("shiftLeft", a, b), {});
+  return composite(() => {
+    return bind("shiftLeft", liftPair("shiftLeft", a, b), {});
+  });
 }
 
 /**
@@ -514,7 +554,9 @@ export function shiftLeft(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function shiftRightLogical(a: TensorLike, b: TensorLike): Tensor {
-  return bind("shiftRightLogical", liftPair("shiftRightLogical", a, b), {});
+  return composite(() => {
+    return bind("shiftRightLogical", liftPair("shiftRightLogical", a, b), {});
+  });
 }
 
 /**
@@ -527,9 +569,11 @@ export function shiftRightLogical(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function where(cond: Tensor, x: TensorLike, y: TensorLike): Tensor {
-  expectTensor("where", cond, "cond");
-  const [a, b] = liftPair("where", x, y);
-  return bind("where", [cond, a, b], {});
+  return composite(() => {
+    expectTensor("where", cond, "cond");
+    const [a, b] = liftPair("where", x, y);
+    return bind("where", [cond, a, b], {});
+  });
 }
 
 /**
@@ -591,12 +635,19 @@ export function stopGradient(x: Tensor): Tensor {
  * ```
  */
 export function clip(x: Tensor, lo?: TensorLike, hi?: TensorLike): Tensor {
-  expectTensor("clip", x);
-  if (typeof lo === "number" && typeof hi === "number" && lo > hi) {
-    throw new TesseraError("clip", `lower bound ${lo} exceeds upper bound ${hi}`);
-  }
-  let y = x;
-  if (lo !== undefined) y = bind("maximum", liftPair("clip", y, lo), {});
-  if (hi !== undefined) y = bind("minimum", liftPair("clip", y, hi), {});
-  return y;
+  return composite(() => {
+    expectTensor("clip", x);
+    if (typeof lo === "number" && typeof hi === "number" && lo > hi) {
+      throw new TesseraError("clip", `lower bound ${lo} exceeds upper bound ${hi}`);
+    }
+    for (const bound of [lo, hi]) {
+      if (bound instanceof Tensor && bound.dtype !== x.dtype) {
+        throw new TesseraError("clip", `bound dtype ${bound.dtype} differs from input ${x.dtype}`);
+      }
+    }
+    let y = x;
+    if (lo !== undefined) y = bind("maximum", liftPair("clip", y, lo), {});
+    if (hi !== undefined) y = bind("minimum", liftPair("clip", y, hi), {});
+    return y;
+  });
 }

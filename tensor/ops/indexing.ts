@@ -9,7 +9,7 @@ import { bind } from "../dispatch.ts";
 import { arange } from "../creation.ts";
 import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { checkInt, expectTensor } from "./_util.ts";
+import { checkInt, composite, expectTensor } from "./_util.ts";
 import { add, cast, equal, mul } from "./elementwise.ts";
 import { reshape } from "./movement.ts";
 
@@ -65,41 +65,45 @@ export function scatterAdd(x: Tensor, indices: Tensor, updates: Tensor, axis = 0
  * ```
  */
 export function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor {
-  expectTensor("takeAlongAxis", x);
-  expectTensor("takeAlongAxis", indices, "indices");
-  const a = normAxis("takeAlongAxis", axis, x.ndim);
-  if (indices.ndim !== x.ndim || indices.dtype !== "int32") {
-    throw new TesseraError(
-      "takeAlongAxis",
-      `indices must be int32 with the rank of x: got ${indices.dtype} ${
-        fmtShape(indices.shape)
-      } for x ${fmtShape(x.shape)}`,
-    );
-  }
-  const outShape = indices.shape.map((d, i) => {
-    if (i === a) return d;
-    if (d !== x.shape[i] && d !== 1) {
+  return composite(() => {
+    expectTensor("takeAlongAxis", x);
+    expectTensor("takeAlongAxis", indices, "indices");
+    const a = normAxis("takeAlongAxis", axis, x.ndim);
+    if (indices.ndim !== x.ndim || indices.dtype !== "int32") {
       throw new TesseraError(
         "takeAlongAxis",
-        `indices ${fmtShape(indices.shape)} incompatible with x ${fmtShape(x.shape)} off axis ${a}`,
+        `indices must be int32 with the rank of x: got ${indices.dtype} ${
+          fmtShape(indices.shape)
+        } for x ${fmtShape(x.shape)}`,
       );
     }
-    return x.shape[i]!;
+    const outShape = indices.shape.map((d, i) => {
+      if (i === a) return d;
+      if (d !== x.shape[i] && d !== 1) {
+        throw new TesseraError(
+          "takeAlongAxis",
+          `indices ${fmtShape(indices.shape)} incompatible with x ${
+            fmtShape(x.shape)
+          } off axis ${a}`,
+        );
+      }
+      return x.shape[i]!;
+    });
+    // Flat index = sum over dims of coord * stride, with the `axis` coordinate from `indices`.
+    const n = x.shape[a]!;
+    let flat: Tensor = mul(indices, strideOf(x.shape, a));
+    x.shape.forEach((d, i) => {
+      if (i === a) return;
+      const coord = reshape(
+        arange(0, d, 1, { dtype: "int32", backend: x.backend.name }),
+        outShape.map((_, j) => (j === i ? d : 1)),
+      );
+      flat = add(flat, mul(coord, strideOf(x.shape, i)));
+    });
+    // Range errors for the axis index must not leak into other rows: check explicitly.
+    checkRange(indices, n, "takeAlongAxis");
+    return gather(reshape(x, [x.size]), flat, 0);
   });
-  // Flat index = sum over dims of coord * stride, with the `axis` coordinate from `indices`.
-  const n = x.shape[a]!;
-  let flat: Tensor = mul(indices, strideOf(x.shape, a));
-  x.shape.forEach((d, i) => {
-    if (i === a) return;
-    const coord = reshape(
-      arange(0, d, 1, { dtype: "int32", backend: x.backend.name }),
-      outShape.map((_, j) => (j === i ? d : 1)),
-    );
-    flat = add(flat, mul(coord, strideOf(x.shape, i)));
-  });
-  // Range errors for the axis index must not leak into other rows: check explicitly.
-  checkRange(indices, n);
-  return gather(reshape(x, [x.size]), flat, 0);
 }
 
 function strideOf(shape: readonly number[], axis: number): number {
@@ -108,13 +112,13 @@ function strideOf(shape: readonly number[], axis: number): number {
   return s;
 }
 
-function checkRange(indices: Tensor, n: number): void {
+function checkRange(indices: Tensor, n: number, op: string): void {
   const c = indices.concrete();
   if (!c.backend.readSync) return; // device backends validate inside their gather kernel
   const d = c.backend.readSync(c.storage, c.dtype, c.size);
   for (let i = 0; i < d.length; i++) {
     if (d[i]! < 0 || d[i]! >= n) {
-      throw new TesseraError("takeAlongAxis", `index ${d[i]} out of range for axis of size ${n}`);
+      throw new TesseraError(op, `index ${d[i]} out of range for axis of size ${n}`);
     }
   }
 }
@@ -129,13 +133,16 @@ function checkRange(indices: Tensor, n: number): void {
  * ```
  */
 export function oneHot(indices: Tensor, numClasses: number, opts: { dtype?: DType } = {}): Tensor {
-  expectTensor("oneHot", indices, "indices");
-  checkInt("oneHot", "numClasses", numClasses, 1);
-  if (indices.dtype !== "int32") {
-    throw new TesseraError("oneHot", `indices must be int32, got ${indices.dtype}`);
-  }
-  checkRange(indices, numClasses);
-  const classes = arange(0, numClasses, 1, { dtype: "int32", backend: indices.backend.name });
-  const hit = equal(reshape(indices, [...indices.shape, 1]), classes);
-  return cast(hit, opts.dtype ?? "float32");
+  opts ??= {};
+  return composite(() => {
+    expectTensor("oneHot", indices, "indices");
+    checkInt("oneHot", "numClasses", numClasses, 1);
+    if (indices.dtype !== "int32") {
+      throw new TesseraError("oneHot", `indices must be int32, got ${indices.dtype}`);
+    }
+    checkRange(indices, numClasses, "oneHot");
+    const classes = arange(0, numClasses, 1, { dtype: "int32", backend: indices.backend.name });
+    const hit = equal(reshape(indices, [...indices.shape, 1]), classes);
+    return cast(hit, opts.dtype ?? "float32");
+  });
 }

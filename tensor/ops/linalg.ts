@@ -6,7 +6,7 @@ import { fmtShape, TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";
 import { sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { expectTensor } from "./_util.ts";
+import { composite, expectTensor } from "./_util.ts";
 import { permute, reshape } from "./movement.ts";
 import { sum } from "./reduce.ts";
 
@@ -32,27 +32,40 @@ export interface MatmulOptions {
  * ```
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  expectTensor("matmul", a, "a");
-  expectTensor("matmul", b, "b");
-  if (a.ndim === 0 || b.ndim === 0) {
-    throw new TesseraError(
-      "matmul",
-      `operands must have rank >= 1: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`,
-    );
-  }
-  const transA = opts.transA ?? false, transB = opts.transB ?? false;
-  const vecA = a.ndim === 1, vecB = b.ndim === 1;
-  const a2 = vecA ? reshape(a, [1, a.shape[0]!]) : a;
-  const b2 = vecB ? reshape(b, [b.shape[0]!, 1]) : b;
-  const out = bind("matmul", [a2, b2], {
-    transA: vecA ? false : transA,
-    transB: vecB ? false : transB,
+  opts ??= {};
+  return composite(() => {
+    expectTensor("matmul", a, "a");
+    expectTensor("matmul", b, "b");
+    if (a.ndim === 0 || b.ndim === 0) {
+      throw new TesseraError(
+        "matmul",
+        `operands must have rank >= 1: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`,
+      );
+    }
+    const transA = opts.transA ?? false, transB = opts.transB ?? false;
+    const vecA = a.ndim === 1, vecB = b.ndim === 1;
+    if (vecA || vecB) {
+      const ka = vecA ? a.shape[0]! : a.shape[a.ndim - (transA ? 2 : 1)]!;
+      const kb = vecB ? b.shape[0]! : b.shape[b.ndim - (transB ? 1 : 2)]!;
+      if (ka !== kb) {
+        throw new TesseraError(
+          "matmul",
+          `inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`,
+        );
+      }
+    }
+    const a2 = vecA ? reshape(a, [1, a.shape[0]!]) : a;
+    const b2 = vecB ? reshape(b, [b.shape[0]!, 1]) : b;
+    const out = bind("matmul", [a2, b2], {
+      transA: vecA ? false : transA,
+      transB: vecB ? false : transB,
+    });
+    if (!vecA && !vecB) return out;
+    const s = [...out.shape];
+    if (vecB) s.splice(s.length - 1, 1);
+    if (vecA) s.splice(s.length - (vecB ? 1 : 2), 1);
+    return reshape(out, s);
   });
-  if (!vecA && !vecB) return out;
-  const s = [...out.shape];
-  if (vecB) s.splice(s.length - 1, 1);
-  if (vecA) s.splice(s.length - (vecB ? 1 : 2), 1);
-  return reshape(out, s);
 }
 
 interface Term {
@@ -168,35 +181,46 @@ function contract(a: Term, b: Term, keep: Set<string>, size: Map<string, number>
  * ```
  */
 export function einsum(equation: string, ...operands: Tensor[]): Tensor {
-  if (typeof equation !== "string") {
-    throw new TesseraError("einsum", "first argument must be the equation string");
-  }
-  operands.forEach((t, i) => expectTensor("einsum", t, `operand ${i}`));
-  if (operands.length === 0) throw new TesseraError("einsum", "needs at least one operand");
-  const { inputs, output } = parse(equation, operands);
-  const size = new Map<string, number>();
-  inputs.forEach((labels, i) =>
-    labels.forEach((l, j) => {
-      const d = operands[i]!.shape[j]!;
-      const prev = size.get(l);
-      if (prev !== undefined && prev !== d) {
+  return composite(() => {
+    if (typeof equation !== "string") {
+      throw new TesseraError("einsum", "first argument must be the equation string");
+    }
+    operands.forEach((t, i) => expectTensor("einsum", t, `operand ${i}`));
+    if (operands.length === 0) throw new TesseraError("einsum", "needs at least one operand");
+    const dt = operands[0]!.dtype;
+    for (const [i, t] of operands.entries()) {
+      if (t.dtype !== dt) {
         throw new TesseraError(
           "einsum",
-          `index "${l}" has sizes ${prev} and ${d} in "${equation}"`,
+          `dtypes differ: operand 0 is ${dt}, operand ${i} is ${t.dtype}`,
         );
       }
-      size.set(l, d);
-    })
-  );
-  const terms: Term[] = inputs.map((labels, i) => ({ labels, t: operands[i]! }));
-  const needed = (from: number): Set<string> =>
-    new Set([...output, ...terms.slice(from).flatMap((t) => t.labels)]);
-  let acc = sumOut(terms[0]!, needed(1));
-  for (let i = 1; i < terms.length; i++) {
-    const keep = needed(i + 1);
-    const rhs = sumOut(terms[i]!, new Set([...keep, ...acc.labels]));
-    acc = contract(sumOut(acc, new Set([...keep, ...rhs.labels])), rhs, keep, size);
-  }
-  acc = sumOut(acc, new Set(output));
-  return permute(acc.t, output.map((l) => acc.labels.indexOf(l)));
+    }
+    const { inputs, output } = parse(equation, operands);
+    const size = new Map<string, number>();
+    inputs.forEach((labels, i) =>
+      labels.forEach((l, j) => {
+        const d = operands[i]!.shape[j]!;
+        const prev = size.get(l);
+        if (prev !== undefined && prev !== d) {
+          throw new TesseraError(
+            "einsum",
+            `index "${l}" has sizes ${prev} and ${d} in "${equation}"`,
+          );
+        }
+        size.set(l, d);
+      })
+    );
+    const terms: Term[] = inputs.map((labels, i) => ({ labels, t: operands[i]! }));
+    const needed = (from: number): Set<string> =>
+      new Set([...output, ...terms.slice(from).flatMap((t) => t.labels)]);
+    let acc = sumOut(terms[0]!, needed(1));
+    for (let i = 1; i < terms.length; i++) {
+      const keep = needed(i + 1);
+      const rhs = sumOut(terms[i]!, new Set([...keep, ...acc.labels]));
+      acc = contract(sumOut(acc, new Set([...keep, ...rhs.labels])), rhs, keep, size);
+    }
+    acc = sumOut(acc, new Set(output));
+    return permute(acc.t, output.map((l) => acc.labels.indexOf(l)));
+  });
 }

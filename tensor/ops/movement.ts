@@ -3,11 +3,11 @@
  * concat, stack, split.
  * @module
  */
-import { fmtShape, TesseraError } from "../errors.ts";
+import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";
 import { normAxes, normAxis, type Shape, sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { checkInt, describe, expectTensor } from "./_util.ts";
+import { checkInt, composite, describe, expectTensor } from "./_util.ts";
 
 /**
  * Reshapes without copying; one dimension may be `-1` (inferred).
@@ -21,7 +21,7 @@ import { checkInt, describe, expectTensor } from "./_util.ts";
 export function reshape(x: Tensor, shape: Shape): Tensor {
   expectTensor("reshape", x);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)) {
-    throw new TesseraError("reshape", `invalid target shape ${JSON.stringify(shape)}`);
+    throw new TesseraError("reshape", `invalid target shape ${fmtValue(shape)}`);
   }
   const unknown = shape.filter((d) => d === -1).length;
   if (unknown > 1) throw new TesseraError("reshape", `only one -1 allowed in ${fmtShape(shape)}`);
@@ -109,7 +109,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (!Array.isArray(perm) || perm.length !== x.ndim) {
     throw new TesseraError(
       "permute",
-      `permutation ${JSON.stringify(perm)} does not match rank ${x.ndim}`,
+      `permutation ${fmtValue(perm)} does not match rank ${x.ndim}`,
     );
   }
   const p = perm.map((a) => normAxis("permute", a, x.ndim));
@@ -126,10 +126,11 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
  * console.log(transpose(zeros([2, 3])).shape); // [3, 2]
  * ```
  */
-export function transpose(x: Tensor, axis1 = -2, axis2 = -1): Tensor {
+export function transpose(x: Tensor, axis1?: number, axis2?: number): Tensor {
   expectTensor("transpose", x);
-  if (x.ndim < 2) return x;
-  const a = normAxis("transpose", axis1, x.ndim), b = normAxis("transpose", axis2, x.ndim);
+  if (x.ndim < 2 && axis1 === undefined && axis2 === undefined) return x;
+  const a = normAxis("transpose", axis1 ?? -2, x.ndim);
+  const b = normAxis("transpose", axis2 ?? -1, x.ndim);
   const perm = x.shape.map((_, i) => i);
   perm[a] = b;
   perm[b] = a;
@@ -149,7 +150,7 @@ export function transpose(x: Tensor, axis1 = -2, axis2 = -1): Tensor {
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   expectTensor("broadcastTo", x);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TesseraError("broadcastTo", `invalid shape ${JSON.stringify(shape)}`);
+    throw new TesseraError("broadcastTo", `invalid shape ${fmtValue(shape)}`);
   }
   if (shape.length === x.ndim && shape.every((d, i) => d === x.shape[i])) return x;
   return bind("broadcastTo", [x], { shape: [...shape] });
@@ -175,60 +176,62 @@ export type SliceSpec =
  * ```
  */
 export function slice(x: Tensor, specs: readonly SliceSpec[]): Tensor {
-  expectTensor("slice", x);
-  if (!Array.isArray(specs) || specs.length > x.ndim) {
-    throw new TesseraError(
-      "slice",
-      `got ${describe(specs)} for a rank-${x.ndim} tensor ${fmtShape(x.shape)}`,
-    );
-  }
-  const starts: number[] = [], stops: number[] = [], steps: number[] = [];
-  const flips: number[] = [], drop: number[] = [];
-  x.shape.forEach((d, ax) => {
-    const s = specs[ax];
-    if (s === undefined || s === null) {
-      starts.push(0), stops.push(d), steps.push(1);
-      return;
+  return composite(() => {
+    expectTensor("slice", x);
+    if (!Array.isArray(specs) || specs.length > x.ndim) {
+      throw new TesseraError(
+        "slice",
+        `got ${describe(specs)} for a rank-${x.ndim} tensor ${fmtShape(x.shape)}`,
+      );
     }
-    if (typeof s === "number") {
-      checkInt("slice", `index on axis ${ax}`, s);
-      if (s < -d || s >= d) {
-        throw new TesseraError("slice", `index ${s} out of range for axis ${ax} of size ${d}`);
+    const starts: number[] = [], stops: number[] = [], steps: number[] = [];
+    const flips: number[] = [], drop: number[] = [];
+    x.shape.forEach((d, ax) => {
+      const s = specs[ax];
+      if (s === undefined || s === null) {
+        starts.push(0), stops.push(d), steps.push(1);
+        return;
       }
-      const i = s < 0 ? s + d : s;
-      starts.push(i), stops.push(i + 1), steps.push(1), drop.push(ax);
-      return;
-    }
-    if (!Array.isArray(s)) {
-      throw new TesseraError("slice", `invalid spec ${describe(s)} on axis ${ax}`);
-    }
-    const [a, b, c] = s as [
-      number | null | undefined,
-      number | null | undefined,
-      number | null | undefined,
-    ];
-    const step = c ?? 1;
-    for (const [name, v] of [["start", a], ["stop", b], ["step", step]] as const) {
-      if (v !== null && v !== undefined && !Number.isInteger(v)) {
-        throw new TesseraError("slice", `${name} ${v} on axis ${ax} is not an integer`);
+      if (typeof s === "number") {
+        checkInt("slice", `index on axis ${ax}`, s);
+        if (s < -d || s >= d) {
+          throw new TesseraError("slice", `index ${s} out of range for axis ${ax} of size ${d}`);
+        }
+        const i = s < 0 ? s + d : s;
+        starts.push(i), stops.push(i + 1), steps.push(1), drop.push(ax);
+        return;
       }
-    }
-    if (step === 0) throw new TesseraError("slice", `step 0 on axis ${ax}`);
-    const [lo, hi] = pyIndices(a ?? null, b ?? null, step, d);
-    if (step > 0) {
-      starts.push(lo), stops.push(Math.max(lo, hi)), steps.push(step);
-    } else {
-      const n = Math.max(0, Math.ceil((lo - hi) / -step));
-      const first = n > 0 ? lo - (n - 1) * -step : 0;
-      starts.push(first), stops.push(n > 0 ? lo + 1 : first), steps.push(-step), flips.push(ax);
-    }
+      if (!Array.isArray(s)) {
+        throw new TesseraError("slice", `invalid spec ${describe(s)} on axis ${ax}`);
+      }
+      const [a, b, c] = s as [
+        number | null | undefined,
+        number | null | undefined,
+        number | null | undefined,
+      ];
+      const step = c ?? 1;
+      for (const [name, v] of [["start", a], ["stop", b], ["step", step]] as const) {
+        if (v !== null && v !== undefined && !Number.isInteger(v)) {
+          throw new TesseraError("slice", `${name} ${v} on axis ${ax} is not an integer`);
+        }
+      }
+      if (step === 0) throw new TesseraError("slice", `step 0 on axis ${ax}`);
+      const [lo, hi] = pyIndices(a ?? null, b ?? null, step, d);
+      if (step > 0) {
+        starts.push(lo), stops.push(Math.max(lo, hi)), steps.push(step);
+      } else {
+        const n = Math.max(0, Math.ceil((lo - hi) / -step));
+        const first = n > 0 ? lo - (n - 1) * -step : 0;
+        starts.push(first), stops.push(n > 0 ? lo + 1 : first), steps.push(-step), flips.push(ax);
+      }
+    });
+    let y = x;
+    const trivial = starts.every((s, i) => s === 0 && stops[i] === x.shape[i] && steps[i] === 1);
+    if (!trivial) y = bind("slice", [x], { starts, stops, steps });
+    if (flips.length) y = bind("flip", [y], { axes: flips });
+    if (drop.length) y = reshape(y, y.shape.filter((_, i) => !drop.includes(i)));
+    return y;
   });
-  let y = x;
-  const trivial = starts.every((s, i) => s === 0 && stops[i] === x.shape[i] && steps[i] === 1);
-  if (!trivial) y = bind("slice", [x], { starts, stops, steps });
-  if (flips.length) y = bind("flip", [y], { axes: flips });
-  if (drop.length) y = reshape(y, y.shape.filter((_, i) => !drop.includes(i)));
-  return y;
 }
 
 /** Python's `slice.indices` for one axis: clamped start/stop. */
@@ -280,13 +283,12 @@ export function pad(
   widths: readonly (readonly [number, number])[],
   opts: { value?: number; interior?: readonly number[] } = {},
 ): Tensor {
+  opts ??= {};
   expectTensor("pad", x);
   if (!Array.isArray(widths) || widths.length !== x.ndim) {
     throw new TesseraError(
       "pad",
-      `need ${x.ndim} [before, after] pairs for ${fmtShape(x.shape)}, got ${
-        JSON.stringify(widths)
-      }`,
+      `need ${x.ndim} [before, after] pairs for ${fmtShape(x.shape)}, got ${fmtValue(widths)}`,
     );
   }
   const lo = widths.map((w, i) => checkInt("pad", `before-padding of axis ${i}`, w?.[0], 0));
@@ -334,22 +336,27 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
  * ```
  */
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) {
-    throw new TesseraError("stack", "needs a non-empty array of tensors");
-  }
-  tensors.forEach((t, i) => expectTensor("stack", t, `tensors[${i}]`));
-  const first = tensors[0]!;
-  for (const t of tensors) {
-    if (t.ndim !== first.ndim || t.shape.some((d: number, i: number) => d !== first.shape[i])) {
-      throw new TesseraError(
-        "stack",
-        `shapes differ: ${tensors.map((s) => fmtShape(s.shape)).join(", ")}`,
-      );
+  return composite(() => {
+    if (!Array.isArray(tensors) || tensors.length === 0) {
+      throw new TesseraError("stack", "needs a non-empty array of tensors");
     }
-  }
-  const a = normAxis("stack", axis, first.ndim + 1);
-  const parts = tensors.map((t) => reshape(t, [...t.shape.slice(0, a), 1, ...t.shape.slice(a)]));
-  return parts.length === 1 ? parts[0]! : bind("concat", parts, { axis: a });
+    tensors.forEach((t, i) => expectTensor("stack", t, `tensors[${i}]`));
+    const first = tensors[0]!;
+    for (const t of tensors) {
+      if (t.dtype !== first.dtype) {
+        throw new TesseraError("stack", `dtypes differ: ${first.dtype} vs ${t.dtype}`);
+      }
+      if (t.ndim !== first.ndim || t.shape.some((d: number, i: number) => d !== first.shape[i])) {
+        throw new TesseraError(
+          "stack",
+          `shapes differ: ${tensors.map((s) => fmtShape(s.shape)).join(", ")}`,
+        );
+      }
+    }
+    const a = normAxis("stack", axis, first.ndim + 1);
+    const parts = tensors.map((t) => reshape(t, [...t.shape.slice(0, a), 1, ...t.shape.slice(a)]));
+    return parts.length === 1 ? parts[0]! : bind("concat", parts, { axis: a });
+  });
 }
 
 /**
@@ -364,35 +371,43 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
  * ```
  */
 export function split(x: Tensor, sections: number | readonly number[], axis = 0): Tensor[] {
-  expectTensor("split", x);
-  const a = normAxis("split", axis, x.ndim);
-  const d = x.shape[a]!;
-  let sizes: number[];
-  if (typeof sections === "number") {
-    checkInt("split", "sections", sections, 1);
-    if (d % sections !== 0) {
+  return composite(() => {
+    expectTensor("split", x);
+    const a = normAxis("split", axis, x.ndim);
+    const d = x.shape[a]!;
+    let sizes: number[];
+    if (typeof sections !== "number" && !Array.isArray(sections)) {
       throw new TesseraError(
         "split",
-        `axis ${a} of size ${d} does not divide into ${sections} equal parts`,
+        `sections must be a number or an array of sizes, got ${describe(sections)}`,
       );
     }
-    sizes = Array.from({ length: sections }, () => d / sections);
-  } else {
-    sizes = [...sections];
-    sizes.forEach((s, i) => checkInt("split", `sizes[${i}]`, s, 0));
-    if (sizes.reduce((p, q) => p + q, 0) !== d) {
-      throw new TesseraError(
-        "split",
-        `sizes ${JSON.stringify(sizes)} do not sum to axis ${a} of size ${d}`,
-      );
+    if (typeof sections === "number") {
+      checkInt("split", "sections", sections, 1);
+      if (d % sections !== 0) {
+        throw new TesseraError(
+          "split",
+          `axis ${a} of size ${d} does not divide into ${sections} equal parts`,
+        );
+      }
+      sizes = Array.from({ length: sections }, () => d / sections);
+    } else {
+      sizes = [...sections];
+      sizes.forEach((s, i) => checkInt("split", `sizes[${i}]`, s, 0));
+      if (sizes.reduce((p, q) => p + q, 0) !== d) {
+        throw new TesseraError(
+          "split",
+          `sizes ${fmtValue(sizes)} do not sum to axis ${a} of size ${d}`,
+        );
+      }
     }
-  }
-  let off = 0;
-  return sizes.map((s) => {
-    const starts = x.shape.map((_, i) => (i === a ? off : 0));
-    const stops = x.shape.map((dd, i) => (i === a ? off + s : dd));
-    off += s;
-    if (s === d) return x;
-    return bind("slice", [x], { starts, stops, steps: x.shape.map(() => 1) });
+    let off = 0;
+    return sizes.map((s) => {
+      const starts = x.shape.map((_, i) => (i === a ? off : 0));
+      const stops = x.shape.map((dd, i) => (i === a ? off + s : dd));
+      off += s;
+      if (s === d) return x;
+      return bind("slice", [x], { starts, stops, steps: x.shape.map(() => 1) });
+    });
   });
 }

@@ -4,11 +4,11 @@
  * @module
  */
 import { isFloat } from "../dtype.ts";
-import { fmtShape, TesseraError } from "../errors.ts";
+import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";
 import { normAxes, normAxis, type Shape, sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { expectTensor } from "./_util.ts";
+import { composite, expectTensor } from "./_util.ts";
 import {
   add,
   div,
@@ -48,7 +48,9 @@ function valueReduce(op: "sum" | "max" | "min", x: Tensor, axis: Axes, keepdims:
  * ```
  */
 export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
-  return valueReduce("sum", x, axis, keepdims);
+  return composite(() => {
+    return valueReduce("sum", x, axis, keepdims);
+  });
 }
 
 /**
@@ -61,7 +63,9 @@ export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  * ```
  */
 export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
-  return valueReduce("max", x, axis, keepdims);
+  return composite(() => {
+    return valueReduce("max", x, axis, keepdims);
+  });
 }
 
 /**
@@ -74,7 +78,9 @@ export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  * ```
  */
 export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
-  return valueReduce("min", x, axis, keepdims);
+  return composite(() => {
+    return valueReduce("min", x, axis, keepdims);
+  });
 }
 
 function argReduce(
@@ -104,7 +110,9 @@ function argReduce(
  * ```
  */
 export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
-  return argReduce("argmax", x, axis, keepdims);
+  return composite(() => {
+    return argReduce("argmax", x, axis, keepdims);
+  });
 }
 
 /**
@@ -117,7 +125,9 @@ export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
  * ```
  */
 export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
-  return argReduce("argmin", x, axis, keepdims);
+  return composite(() => {
+    return argReduce("argmin", x, axis, keepdims);
+  });
 }
 
 function countOf(op: string, x: Tensor, axis: Axes): number {
@@ -135,9 +145,11 @@ function countOf(op: string, x: Tensor, axis: Axes): number {
  * ```
  */
 export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
-  expectTensor("mean", x);
-  const n = countOf("mean", x, axis);
-  return div(sum(x, axis, keepdims), n);
+  return composite(() => {
+    expectTensor("mean", x);
+    const n = countOf("mean", x, axis);
+    return div(sum(x, axis, keepdims), n);
+  });
 }
 
 /**
@@ -157,11 +169,14 @@ export function variance(
   axis?: Axes,
   opts: { keepdims?: boolean; correction?: number } = {},
 ): Tensor {
-  expectTensor("variance", x);
-  const n = countOf("variance", x, axis);
-  const c = opts.correction ?? 0;
-  const d = sub(x, mean(x, axis, true));
-  return div(sum(mul(d, d), axis, opts.keepdims ?? false), Math.max(0, n - c));
+  opts ??= {};
+  return composite(() => {
+    expectTensor("variance", x);
+    const n = countOf("variance", x, axis);
+    const c = opts.correction ?? 0;
+    const d = sub(x, mean(x, axis, true));
+    return div(sum(mul(d, d), axis, opts.keepdims ?? false), Math.max(0, n - c));
+  });
 }
 
 /**
@@ -174,13 +189,18 @@ export function variance(
  * ```
  */
 export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
-  expectTensor("logsumexp", x);
-  countOf("logsumexp", x, axis);
-  const m = max(x, axis, true);
-  const shift = stopGradientOf(where(isFinite_(m), m, 0));
-  const s = log(sum(exp(sub(x, shift)), axis, true));
-  const out = add(s, shift);
-  return keepdims ? out : reshape(out, dropAxes(x.shape, normAxes("logsumexp", axis, x.ndim)));
+  return composite(() => {
+    expectTensor("logsumexp", x);
+    countOf("logsumexp", x, axis);
+    for (const a of normAxes("logsumexp", axis, x.ndim)) {
+      if (x.shape[a] === 0) throw new TesseraError("logsumexp", `cannot reduce empty axis ${a}`);
+    }
+    const m = max(x, axis, true);
+    const shift = stopGradientOf(where(isFinite_(m), m, 0));
+    const s = log(sum(exp(sub(x, shift)), axis, true));
+    const out = add(s, shift);
+    return keepdims ? out : reshape(out, dropAxes(x.shape, normAxes("logsumexp", axis, x.ndim)));
+  });
 }
 
 /**
@@ -193,6 +213,7 @@ export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  * ```
  */
 export function cumsum(x: Tensor, axis = -1, opts: { reverse?: boolean } = {}): Tensor {
+  opts ??= {};
   expectTensor("cumsum", x);
   if (x.ndim === 0) throw new TesseraError("cumsum", "needs rank >= 1");
   return bind("cumsum", [x], {
@@ -211,20 +232,28 @@ export function cumsum(x: Tensor, axis = -1, opts: { reverse?: boolean } = {}): 
  * ```
  */
 export function sumToShape(x: Tensor, shape: Shape): Tensor {
-  expectTensor("sumToShape", x);
-  if (shape.length === x.ndim && shape.every((d, i) => d === x.shape[i])) return x;
-  const lead = x.ndim - shape.length;
-  if (lead < 0) {
-    throw new TesseraError("sumToShape", `cannot sum ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
-  }
-  const axes: number[] = [];
-  for (let i = 0; i < x.ndim; i++) {
-    if (i < lead) axes.push(i);
-    else if (shape[i - lead] === 1 && x.shape[i] !== 1) axes.push(i);
-    else if (shape[i - lead] !== x.shape[i]) {
+  return composite(() => {
+    expectTensor("sumToShape", x);
+    if (!Array.isArray(shape)) {
+      throw new TesseraError("sumToShape", `shape must be an array, got ${fmtValue(shape)}`);
+    }
+    if (shape.length === x.ndim && shape.every((d, i) => d === x.shape[i])) return x;
+    const lead = x.ndim - shape.length;
+    if (lead < 0) {
       throw new TesseraError("sumToShape", `cannot sum ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
     }
-  }
-  const y = axes.length ? bind("sum", [x], { axes }) : x;
-  return reshape(y, shape);
+    const axes: number[] = [];
+    for (let i = 0; i < x.ndim; i++) {
+      if (i < lead) axes.push(i);
+      else if (shape[i - lead] === 1 && x.shape[i] !== 1) axes.push(i);
+      else if (shape[i - lead] !== x.shape[i]) {
+        throw new TesseraError(
+          "sumToShape",
+          `cannot sum ${fmtShape(x.shape)} to ${fmtShape(shape)}`,
+        );
+      }
+    }
+    const y = axes.length ? bind("sum", [x], { axes }) : x;
+    return reshape(y, shape);
+  });
 }

@@ -6,7 +6,7 @@ import { TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";
 import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { checkInt, expectTensor } from "./_util.ts";
+import { checkInt, composite, expectTensor } from "./_util.ts";
 import { takeAlongAxis } from "./indexing.ts";
 import { slice } from "./movement.ts";
 
@@ -26,12 +26,21 @@ export interface SortOptions {
  * ```
  */
 export function argsort(x: Tensor, axis = -1, opts: SortOptions = {}): Tensor {
+  opts ??= {};
   expectTensor("argsort", x);
   if (x.ndim === 0) throw new TesseraError("argsort", "needs rank >= 1");
   return bind("argsort", [x], {
     axis: normAxis("argsort", axis, x.ndim),
     descending: opts.descending ?? false,
   });
+}
+
+/** Validates a sort-like op's input under the caller's name; returns the normalised axis. */
+function sortable(op: string, x: Tensor, axis: number): number {
+  expectTensor(op, x);
+  if (x.ndim === 0) throw new TesseraError(op, "needs rank >= 1");
+  if (x.dtype === "bool") throw new TesseraError(op, "not defined for bool input");
+  return normAxis(op, axis, x.ndim);
 }
 
 /**
@@ -44,8 +53,12 @@ export function argsort(x: Tensor, axis = -1, opts: SortOptions = {}): Tensor {
  * ```
  */
 export function sort(x: Tensor, axis = -1, opts: SortOptions = {}): Tensor {
-  const idx = argsort(x, axis, opts);
-  return takeAlongAxis(x, idx, axis);
+  opts ??= {};
+  return composite(() => {
+    const a = sortable("sort", x, axis);
+    const idx = argsort(x, a, opts);
+    return takeAlongAxis(x, idx, a);
+  });
 }
 
 /**
@@ -65,14 +78,15 @@ export function topk(
   axis = -1,
   opts: { largest?: boolean } = {},
 ): { values: Tensor; indices: Tensor } {
-  expectTensor("topk", x);
-  if (x.ndim === 0) throw new TesseraError("topk", "needs rank >= 1");
-  const a = normAxis("topk", axis, x.ndim);
-  checkInt("topk", "k", k, 0);
-  if (k > x.shape[a]!) {
-    throw new TesseraError("topk", `k=${k} exceeds axis ${a} of size ${x.shape[a]}`);
-  }
-  const order = argsort(x, a, { descending: opts.largest ?? true });
-  const indices = slice(order, x.shape.map((_, i) => (i === a ? [0, k] as const : null)));
-  return { values: takeAlongAxis(x, indices, a), indices };
+  opts ??= {};
+  return composite(() => {
+    const a = sortable("topk", x, axis);
+    checkInt("topk", "k", k, 0);
+    if (k > x.shape[a]!) {
+      throw new TesseraError("topk", `k=${k} exceeds axis ${a} of size ${x.shape[a]}`);
+    }
+    const order = argsort(x, a, { descending: opts.largest ?? true });
+    const indices = slice(order, x.shape.map((_, i) => (i === a ? [0, k] as const : null)));
+    return { values: takeAlongAxis(x, indices, a), indices };
+  });
 }

@@ -36,11 +36,10 @@ Deno.test("errors: async readers reject with TesseraError", async () => {
   await assert.rejects(() => T.toBackend(f(1), "nope"), T.TesseraError);
 });
 
-// Known bugs (see the BUG comments in _error_cases.ts), kept out of the green suite.
+// Former bugs (fixed; see _error_cases.ts), kept as regression tests.
 for (const [name, op, call, ...parts] of bugs) {
   Deno.test({
-    name: `errors: BUG ${name}`,
-    ignore: true,
+    name: `errors: regression: ${name}`,
     fn: () => T.scope(() => void expectError(call, op, ...parts)),
   });
 }
@@ -219,12 +218,7 @@ property(
         );
       }
       if (which === 3) {
-        // BUG: oneHot reports "takeAlongAxis: ..." — accept either until fixed.
-        try {
-          throwsTessera("oneHot", () => T.oneHot(ind(), n));
-        } catch {
-          throwsTessera("takeAlongAxis", () => T.oneHot(ind(), n));
-        }
+        throwsTessera("oneHot", () => T.oneHot(ind(), n));
       }
     },
   ),

@@ -10,7 +10,9 @@ import {
   dispose,
   grad,
   jvp,
+  layerNorm,
   linspace,
+  logsumexp,
   matmul,
   mean,
   memoryStats,
@@ -19,6 +21,8 @@ import {
   reshape,
   scope,
   sin,
+  softmax,
+  sort,
   stopGradient,
   sub,
   sum,
@@ -309,21 +313,26 @@ Deno.test("memory: checkpoint inside scope and grad leak nothing", () => {
 // after lifting a scalar (add(disposedTensor, 1)) leaks the scalar too. Expected: an op
 // called outside a scope leaves only its result alive.
 Deno.test({
-  name: "memory: BUG ops called outside scope leave no temporaries behind",
-  ignore: true,
+  name: "memory: ops called outside scope leave no temporaries behind",
   fn() {
     const x = tensor([[1, 2, 3], [4, 5, 6]]);
+    const v = tensor([1, 1, 1]);
     const ops: [string, () => unknown][] = [
       ["add(x, 1)", () => add(x, 1)],
       ["sum(x, 0)", () => sum(x, 0)],
       ["mean", () => mean(x)],
-      ["tanh(matmul)", () => tanh(matmul(x, reshape(x, [3, 2])))],
+      ["matmul 1-D", () => matmul(x, v)],
+      ["softmax", () => softmax(x)],
+      ["layerNorm", () => layerNorm(x)],
+      ["sort", () => sort(x)],
+      ["logsumexp", () => logsumexp(x, 1)],
     ];
     for (const [name, op] of ops) {
       const s0 = cpu();
       dispose(op());
       assert.deepEqual(cpu(), s0, `${name} leaked`);
     }
+    v.dispose();
     x.dispose();
   },
 });
