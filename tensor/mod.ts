@@ -10,6 +10,14 @@
  * @module
  */
 import "./cpu/mod.ts";
+export {
+  cpuFastPathInfo,
+  type FastPathInfo,
+  getCpuThreads,
+  setCpuFastPath,
+  setCpuThreads,
+  shutdownCpuThreads,
+} from "./cpu/mod.ts";
 
 export { Tensor } from "./tensor.ts";
 export type { NestedArray } from "./tensor.ts";

@@ -6,6 +6,7 @@ import type { Kernel, Storage } from "../backend.ts";
 import { arrayFor, type DType, type TypedArray } from "../dtype.ts";
 import { broadcastStrides, stridesOf } from "../shape.ts";
 import { alloc, forEachRow, input, wrap } from "./iter.ts";
+import { fastPathEnabled, gemmF32 } from "./wasm/gemm.ts";
 
 /**
  * Swaps the last two axes of a contiguous `[..., R, C]` array into a new contiguous
@@ -75,12 +76,80 @@ function mmInt(
 }
 
 /**
+ * The float32 fast path: the WebAssembly GEMM reads transposed operands through strides
+ * (no copies), and a weight shared by the whole batch (`[..., M, K] @ [K, N]`) is folded
+ * into one tall `[batch·M, K] @ [K, N]` product. Returns undefined when it does not apply.
+ */
+function fastMatmul(
+  a: Float32Array,
+  as: readonly number[],
+  b: Float32Array,
+  bs: readonly number[],
+  transA: boolean,
+  transB: boolean,
+  outShape: readonly number[],
+): Float32Array | undefined {
+  const nd = outShape.length;
+  const m = outShape[nd - 2]!, n = outShape[nd - 1]!;
+  const k = transA ? as[as.length - 2]! : as[as.length - 1]!;
+  const batch = outShape.slice(0, -2);
+  const count = batch.reduce((x, y) => x * y, 1);
+  const cSize = count * m * n;
+  const base = {
+    k,
+    n,
+    rsa: transA ? 1 : k,
+    csa: transA ? m : 1,
+    rsb: transB ? 1 : n,
+    csb: transB ? k : 1,
+  };
+  const bBatch = bs.slice(0, -2).reduce((x, y) => x * y, 1);
+  const aBatch = as.slice(0, -2).reduce((x, y) => x * y, 1);
+  if (!transA && bBatch === 1 && aBatch === count) {
+    return gemmF32(a, b, cSize, { ...base, m: count * m, offsets: new Int32Array(3) });
+  }
+  const sa = broadcastStrides(as.slice(0, -2), batch),
+    sb = broadcastStrides(bs.slice(0, -2), batch);
+  const offsets = new Int32Array(3 * count);
+  const idx = new Array<number>(batch.length).fill(0);
+  let ao = 0, bo = 0;
+  for (let q = 0; q < count; q++) {
+    offsets[3 * q] = ao * m * k;
+    offsets[3 * q + 1] = bo * k * n;
+    offsets[3 * q + 2] = q * m * n;
+    for (let d = batch.length - 1; d >= 0; d--) {
+      ao += sa[d]!;
+      bo += sb[d]!;
+      if (++idx[d]! < batch[d]!) break;
+      ao -= sa[d]! * batch[d]!;
+      bo -= sb[d]! * batch[d]!;
+      idx[d] = 0;
+    }
+  }
+  return gemmF32(a, b, cSize, { ...base, m, offsets });
+}
+
+/**
  * `matmul`: a `[...batchA, M, K]` (`[..., K, M]` when transA) times b `[...batchB, K, N]`
  * (`[..., N, K]` when transB). Transposed operands are first copied to contiguous
  * `[M, K]`/`[K, N]` layout so the inner loop is stride-1. Accumulates in the output dtype.
+ * float32 goes to the WebAssembly SIMD fast path when available (`./wasm/gemm.ts`);
+ * float64 and the integer dtypes always use this reference loop.
  */
 export const matmulKernel: Kernel<"matmul"> = (inputs, params, out): Storage => {
   const ao = inputs[0]!, bo = inputs[1]!;
+  if (out.dtype === "float32" && fastPathEnabled()) {
+    const fast = fastMatmul(
+      input(inputs, 0) as Float32Array,
+      ao.shape,
+      input(inputs, 1) as Float32Array,
+      bo.shape,
+      params.transA,
+      params.transB,
+      out.shape,
+    );
+    if (fast) return wrap(fast);
+  }
   const nd = out.shape.length;
   const m = out.shape[nd - 2]!, n = out.shape[nd - 1]!;
   const k = params.transA ? ao.shape[ao.shape.length - 2]! : ao.shape[ao.shape.length - 1]!;

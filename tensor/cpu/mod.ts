@@ -1,6 +1,11 @@
 /**
  * The `cpu` backend: plain TypeScript kernels over typed arrays (float32 and float64 and the
  * integer/bool dtypes). It is the reference every other backend is tested against.
+ *
+ * float32 matmul has a fast path: a generated WebAssembly SIMD GEMM (`wasm/`) that splits
+ * large products across worker threads. {@link setCpuThreads} sets the thread count
+ * (default: `navigator.hardwareConcurrency`, or the `TESSERA_CPU_THREADS` environment
+ * variable where env access is granted); workers never keep the process alive.
  * @module
  */
 import {
@@ -16,6 +21,61 @@ import type { Prim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../shape_rules.ts";
 import { cpuKernels } from "./kernels.ts";
 import { arr, CpuStorage } from "./storage.ts";
+import {
+  type FastPathInfo,
+  fastPathInfo,
+  getThreads,
+  setFastPathEnabled,
+  setThreads,
+  shutdownThreads,
+} from "./wasm/gemm.ts";
+
+export type { FastPathInfo };
+
+/**
+ * Sets how many threads (the calling thread included) large float32 matmuls on the CPU
+ * backend may use; `1` turns the worker threads off. Running workers are stopped and
+ * re-created lazily with the new count.
+ *
+ * @example
+ * ```ts
+ * import { getCpuThreads, setCpuThreads } from "./mod.ts";
+ * const before = getCpuThreads();
+ * setCpuThreads(1);
+ * console.log(getCpuThreads()); // 1
+ * setCpuThreads(before);
+ * ```
+ */
+export function setCpuThreads(n: number): void {
+  setThreads(n);
+}
+
+/** The number of threads large float32 matmuls may use (see {@link setCpuThreads}). */
+export function getCpuThreads(): number {
+  return getThreads();
+}
+
+/**
+ * Stops the CPU backend's worker threads now (they come back on the next large matmul).
+ * Workers are unref'd and never hold a process open, so calling this is optional; it frees
+ * their memory and lets tests account for every thread. Returns whether all exited cleanly.
+ */
+export function shutdownCpuThreads(): boolean {
+  return shutdownThreads();
+}
+
+/** Whether the WebAssembly SIMD fast path is on, uses relaxed-SIMD FMA, and its threads. */
+export function cpuFastPathInfo(): FastPathInfo {
+  return fastPathInfo();
+}
+
+/**
+ * Enables or disables the float32 matmul fast path (disabled: the plain TypeScript reference
+ * kernel runs). For comparisons and debugging; on by default.
+ */
+export function setCpuFastPath(enabled: boolean): void {
+  setFastPathEnabled(enabled);
+}
 
 /** The CPU backend object (registered as `"cpu"` on import). */
 export const cpuBackend: Backend = {
