@@ -1,8 +1,12 @@
 /**
- * Data sets and file formats: an IDX reader (MNIST/Fashion-MNIST files, gzipped or raw) and
- * a Fashion-MNIST loader that falls back to a small sample shipped with tessera.
+ * Data sets, file formats and the input pipeline: an IDX reader (MNIST/Fashion-MNIST files,
+ * gzipped or raw), a Fashion-MNIST loader that falls back to a small sample shipped with
+ * tessera, ImageFolder (PNG/JPEG via sharp), image transforms with explicit randomness
+ * (torchvision/timm semantics, see `./transforms/mod.ts`) and a seeded, prefetching
+ * {@link DataLoader}.
  *
- * Needs `--allow-read` for local files (or `--allow-net` when tessera is imported by URL).
+ * Needs `--allow-read` for local files (or `--allow-net` when tessera is imported by URL);
+ * decoding images loads sharp's native addon, which needs `--allow-ffi` (use `-A`).
  *
  * @example
  * ```ts
@@ -23,3 +27,25 @@ export {
   type FashionMnistOptions,
   loadFashionMnist,
 } from "./fashion_mnist.ts";
+export {
+  type FashionMnistDataset,
+  fashionMnistDataset,
+  type FashionMnistDatasetOptions,
+} from "./fashion_mnist_dataset.ts";
+export {
+  decodeImage,
+  type DecodeOptions,
+  ImageFolder,
+  type ImageFolderOptions,
+  type ImageSample,
+  IMG_EXTENSIONS,
+} from "./image_folder.ts";
+export {
+  type Batch,
+  DataLoader,
+  type Dataset,
+  type LabeledImage,
+  type LoaderOptions,
+} from "./loader.ts";
+export { Rng, rngFromKey, rngFromSeed } from "./rng.ts";
+export * from "./transforms/mod.ts";

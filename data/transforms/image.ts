@@ -1,0 +1,238 @@
+/**
+ * Host image types shared by the transforms, ImageFolder and the loader.
+ *
+ * Two layouts, in torchvision's order of use:
+ * - {@link Image}: uint8, **HWC** (row-major, channels interleaved), 1 or 3 channels — the
+ *   PIL-like form every geometric and colour transform takes and returns.
+ * - {@link FloatImage}: float32, **CHW** — what {@link toFloat} (torchvision's `ToTensor`)
+ *   produces and `normalize`, the loader's collation and Mixup/CutMix consume.
+ *
+ * Transforms never modify their input; they return new images.
+ *
+ * @module
+ */
+
+import { TesseraError } from "../../tensor/errors.ts";
+import type { Rng } from "../rng.ts";
+
+/** A uint8 image, HWC row-major (PIL-like). `data.length === height·width·channels`. */
+export interface Image {
+  /** Pixels: `data[(y·width + x)·channels + c]`. */
+  data: Uint8Array;
+  /** Rows. */
+  height: number;
+  /** Columns. */
+  width: number;
+  /** 1 (greyscale, PIL "L") or 3 (RGB). */
+  channels: number;
+}
+
+/** A float32 image, CHW row-major (a single-sample tensor layout). */
+export interface FloatImage {
+  /** Values: `data[(c·height + y)·width + x]`. */
+  data: Float32Array;
+  /** Channels. */
+  channels: number;
+  /** Rows. */
+  height: number;
+  /** Columns. */
+  width: number;
+}
+
+/**
+ * A transform: a function of an input and a host {@link Rng}. Deterministic transforms ignore
+ * the generator; random ones draw from it, so a seed fixes the result.
+ */
+export type Transform<A, B> = (x: A, rng: Rng) => B;
+
+/** Resampling filters, as PIL names them. */
+export type Interpolation = "nearest" | "bilinear" | "bicubic" | "lanczos";
+
+/** Throws unless `img` is a consistent uint8 HWC image with 1 or 3 channels. */
+export function checkImage(op: string, img: Image): void {
+  const { data, height, width, channels } = img;
+  if (!(data instanceof Uint8Array)) throw new TesseraError(op, "image data must be a Uint8Array");
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
+    throw new TesseraError(op, `image size must be positive integers, got ${height}×${width}`);
+  }
+  if (channels !== 1 && channels !== 3) {
+    throw new TesseraError(op, `images must have 1 or 3 channels, got ${channels}`);
+  }
+  if (data.length !== height * width * channels) {
+    throw new TesseraError(
+      op,
+      `image data has ${data.length} bytes, expected ${height}×${width}×${channels}`,
+    );
+  }
+}
+
+/**
+ * Makes an {@link Image}, checking the sizes.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * const img = image(new Uint8Array(2 * 3 * 3), 2, 3, 3);
+ * console.log(img.height, img.width, img.channels); // 2 3 3
+ * ```
+ */
+export function image(data: Uint8Array, height: number, width: number, channels: number): Image {
+  const img = { data, height, width, channels };
+  checkImage("image", img);
+  return img;
+}
+
+/**
+ * Composes transforms left to right: `compose(f, g)(x, rng) = g(f(x, rng), rng)`; every step
+ * draws from the same generator, in order.
+ *
+ * @example
+ * ```ts
+ * import { compose } from "./image.ts";
+ * import { rngFromSeed } from "../rng.ts";
+ * const t = compose((x: number) => x + 1, (x: number) => x * 2);
+ * console.log(t(3, rngFromSeed([1, 2, 3, 4]))); // 8
+ * ```
+ */
+export function compose<A, B>(t1: Transform<A, B>): Transform<A, B>;
+export function compose<A, B, C>(t1: Transform<A, B>, t2: Transform<B, C>): Transform<A, C>;
+export function compose<A, B, C, D>(
+  t1: Transform<A, B>,
+  t2: Transform<B, C>,
+  t3: Transform<C, D>,
+): Transform<A, D>;
+export function compose<A, B, C, D, E>(
+  t1: Transform<A, B>,
+  t2: Transform<B, C>,
+  t3: Transform<C, D>,
+  t4: Transform<D, E>,
+): Transform<A, E>;
+export function compose<A, B, C, D, E, F>(
+  t1: Transform<A, B>,
+  t2: Transform<B, C>,
+  t3: Transform<C, D>,
+  t4: Transform<D, E>,
+  t5: Transform<E, F>,
+): Transform<A, F>;
+export function compose<A, B, C, D, E, F, G>(
+  t1: Transform<A, B>,
+  t2: Transform<B, C>,
+  t3: Transform<C, D>,
+  t4: Transform<D, E>,
+  t5: Transform<E, F>,
+  t6: Transform<F, G>,
+): Transform<A, G>;
+export function compose(...ts: Transform<unknown, unknown>[]): Transform<unknown, unknown>;
+export function compose(...ts: Transform<unknown, unknown>[]): Transform<unknown, unknown> {
+  return (x, rng) => ts.reduce((acc, t) => t(acc, rng), x);
+}
+
+/**
+ * Applies `t` with probability `p` (one `rng.random()` draw, then `t`'s own draws), like
+ * torchvision's `RandomApply`.
+ *
+ * @example
+ * ```ts
+ * import { randomApply } from "./image.ts";
+ * import { rngFromSeed } from "../rng.ts";
+ * console.log(randomApply((x: number) => -x, 0)(5, rngFromSeed([1, 2, 3, 4]))); // 5
+ * ```
+ */
+export function randomApply<A>(t: Transform<A, A>, p: number): Transform<A, A> {
+  if (!(p >= 0 && p <= 1)) throw new TesseraError("randomApply", `p must be in [0, 1], got ${p}`);
+  return (x, rng) => (rng.random() < p ? t(x, rng) : x);
+}
+
+/**
+ * torchvision's `ToTensor`: uint8 HWC → float32 CHW in [0, 1] (value / 255).
+ *
+ * @example
+ * ```ts
+ * import { image, toFloat } from "./image.ts";
+ * const f = toFloat(image(new Uint8Array([0, 255]), 1, 2, 1));
+ * console.log([...f.data]); // [0, 1]
+ * ```
+ */
+export function toFloat(img: Image): FloatImage {
+  checkImage("toFloat", img);
+  const { data, height, width, channels } = img;
+  const hw = height * width;
+  const out = new Float32Array(hw * channels);
+  for (let i = 0; i < hw; i++) {
+    for (let c = 0; c < channels; c++) out[c * hw + i] = data[i * channels + c]! / 255;
+  }
+  return { data: out, channels, height, width };
+}
+
+/**
+ * torchvision's `Normalize`: `(x − mean[c]) / std[c]` per channel of a CHW float image.
+ * `mean`/`std` may have one entry (used for every channel) or one per channel.
+ *
+ * @example
+ * ```ts
+ * import { image, normalize, toFloat } from "./image.ts";
+ * const n = normalize(toFloat(image(new Uint8Array([0, 255]), 1, 2, 1)), [0.5], [0.5]);
+ * console.log([...n.data]); // [-1, 1]
+ * ```
+ */
+export function normalize(
+  img: FloatImage,
+  mean: readonly number[],
+  std: readonly number[],
+): FloatImage {
+  const { data, channels, height, width } = img;
+  const pick = (v: readonly number[], name: string, c: number) => {
+    if (v.length !== 1 && v.length !== channels) {
+      throw new TesseraError(
+        "normalize",
+        `${name} has ${v.length} entries for a ${channels}-channel image`,
+      );
+    }
+    return v[v.length === 1 ? 0 : c]!;
+  };
+  const hw = height * width;
+  const out = new Float32Array(data.length);
+  for (let c = 0; c < channels; c++) {
+    const m = pick(mean, "mean", c);
+    const s = pick(std, "std", c);
+    if (!(s !== 0)) throw new TesseraError("normalize", `std[${c}] must be non-zero`);
+    for (let i = c * hw; i < (c + 1) * hw; i++) out[i] = (data[i]! - m) / s;
+  }
+  return { data: out, channels, height, width };
+}
+
+/** ImageNet channel means (RGB), for {@link normalize}. */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet channel standard deviations (RGB), for {@link normalize}. */
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** Python's `round` (half to even), used where torchvision rounds box sizes. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * PIL's "L" conversion of one RGB pixel (ITU-R 601-2 luma, fixed point):
+ * `(R·19595 + G·38470 + B·7471 + 0x8000) >> 16`.
+ */
+export function luma(r: number, g: number, b: number): number {
+  return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16;
+}
+
+/**
+ * A collated batch on the host, before upload: what batch transforms (Mixup/CutMix) take and
+ * return. `images` is float32 `[B, C, H, W]`; `targets`, when present, float32 `[B, K]`.
+ */
+export interface HostBatch {
+  /** Pixels, `[B, C, H, W]` row-major. */
+  images: Float32Array;
+  /** `[B, C, H, W]`. */
+  shape: [number, number, number, number];
+  /** Integer labels, `[B]`. */
+  labels: Int32Array;
+  /** Soft targets `[B, numClasses]` (rows sum to 1), set by Mixup/CutMix. */
+  targets?: Float32Array;
+  /** K, the number of classes, when `targets` is set. */
+  numClasses?: number;
+}

@@ -1,0 +1,97 @@
+/**
+ * Image transforms with explicit randomness, in torchvision's order of use: PIL-like uint8
+ * HWC images through geometric and colour ops, then {@link toFloat} (`ToTensor`) and
+ * {@link normalize} to float32 CHW; Mixup/CutMix act on collated host batches.
+ *
+ * Every random transform is a function `(x, rng) => y` of a host {@link Rng} (xoshiro128**
+ * seeded from a tessera key), so a seed fixes every draw.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   compose, IMAGENET_MEAN, IMAGENET_STD, image, normalize, randomHorizontalFlip,
+ *   randomResizedCrop, toFloat,
+ * } from "./mod.ts";
+ * import { rngFromSeed } from "../rng.ts";
+ * const train = compose(
+ *   randomResizedCrop(8, { interpolation: "bicubic" }),
+ *   randomHorizontalFlip(),
+ *   toFloat,
+ *   (x) => normalize(x, IMAGENET_MEAN, IMAGENET_STD),
+ * );
+ * const out = train(image(new Uint8Array(12 * 16 * 3).fill(128), 12, 16, 3), rngFromSeed([1, 2, 3, 4]));
+ * console.log(out.channels, out.height, out.width); // 3 8 8
+ * ```
+ *
+ * @module
+ */
+
+export {
+  checkImage,
+  compose,
+  type FloatImage,
+  type HostBatch,
+  type Image,
+  image,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type Interpolation,
+  luma,
+  normalize,
+  randomApply,
+  roundHalfEven,
+  toFloat,
+  type Transform,
+} from "./image.ts";
+export { type Affine, affineExact, resizeExact } from "./resample.ts";
+export {
+  centerCrop,
+  crop,
+  hflip,
+  randomHorizontalFlip,
+  randomResizedCrop,
+  type RandomResizedCropOptions,
+  randomResizedCropParams,
+  resize,
+  resizedCrop,
+} from "./geometry.ts";
+export {
+  adjustBrightness,
+  adjustContrast,
+  adjustHue,
+  adjustSaturation,
+  blend,
+  blurKernelSize,
+  colorJitter,
+  type ColorJitterOptions,
+  colorJitterParams,
+  gaussianBlur,
+  grayscale,
+  type RandomBlurOptions,
+  randomGaussianBlur,
+  randomGrayscale,
+  randomSolarize,
+  solarize,
+} from "./color.ts";
+export {
+  adjustSharpness,
+  autoContrast,
+  equalize,
+  invert,
+  posterize,
+  RAND_AUGMENT_OPS,
+  RAND_INCREASING_TRANSFORMS,
+  RAND_TRANSFORMS,
+  randAugment,
+  type RandAugmentOptions,
+  rotate,
+  solarizeAdd,
+} from "./rand_augment.ts";
+export {
+  cutmixBox,
+  mixup,
+  type MixupOptions,
+  type MixupParams,
+  mixupParams,
+  mixupTargets,
+} from "./mixup.ts";
