@@ -1,0 +1,170 @@
+/**
+ * GPU memory: the tensor storage type and a size-bucketed buffer pool.
+ *
+ * Buckets are "power-of-two-ish": four sizes per octave (2^k · {1, 1.25, 1.5, 1.75}), so a
+ * request wastes at most 25% and a training step that frees and re-creates the same shapes
+ * hits the pool every time. A buffer goes back to the pool only when its storage is freed
+ * (its last tensor disposed) *and* no batched read still has to copy from it; the pool
+ * tracks every buffer it has handed out and refuses to hand one out twice.
+ *
+ * Reusing a buffer whose old contents are still read by queued, unsubmitted commands is safe:
+ * WebGPU executes commands in submission order, and every write into a buffer (a dispatch or
+ * an upload) is recorded after those reads.
+ * @module
+ */
+import type { Storage } from "../backend.ts";
+import { TesseraError } from "../errors.ts";
+
+/** Usage flags of every tensor buffer. */
+export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+
+/** Smallest buffer handed out (also what zero-element tensors get, so they can be bound). */
+export const MIN_BUFFER_BYTES = 256;
+
+/** A tensor's memory on the WebGPU backend: one pooled `GPUBuffer`. */
+export class GpuStorage implements Storage {
+  /** Live tensors using this storage (maintained by tensor/memory.ts). */
+  refs = 0;
+  /** Reads that still have to copy from the buffer; it returns to the pool only at 0. */
+  pins = 0;
+  /** Set once the backend's `free` ran. */
+  freed = false;
+  /**
+   * @param buffer the pooled buffer (its size is the bucket size, ≥ `bytes`)
+   * @param bytes bytes of tensor data (4 per element; bool is stored as u32)
+   */
+  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+}
+
+/** Counters of a {@link BufferPool}. */
+export interface PoolStats {
+  /** Buffers currently handed out (held by live storages or pinned by reads). */
+  liveBuffers: number;
+  /** Their total bucket bytes. */
+  liveBytes: number;
+  /** Free buffers kept for reuse. */
+  pooledBuffers: number;
+  /** Their total bytes. */
+  pooledBytes: number;
+  /** Requests served from the pool. */
+  hits: number;
+  /** Requests that created a new buffer. */
+  misses: number;
+}
+
+/** The bucket (allocation) size for a request of `bytes`. */
+export function bucketSize(bytes: number): number {
+  const n = Math.max(bytes, MIN_BUFFER_BYTES);
+  const p = 2 ** Math.ceil(Math.log2(n)); // n ≤ p
+  const half = p / 2;
+  for (let q = 1; q <= 4; q++) {
+    const s = half + (half * q) / 4;
+    if (s >= n && Number.isInteger(s) && s % 4 === 0) return s;
+  }
+  return p;
+}
+
+/** Size-bucketed pool of tensor buffers for one device. */
+export class BufferPool {
+  readonly #device: GPUDevice;
+  readonly #free = new Map<number, GPUBuffer[]>();
+  readonly #out = new Set<GPUBuffer>();
+  readonly #maxBytes: number;
+  readonly #maxPooled: number;
+  readonly #onOom: (bytes: number, detail: string) => void;
+  #pooledBytes = 0;
+  #liveBytes = 0;
+  #hits = 0;
+  #misses = 0;
+
+  /**
+   * @param device the device that owns the buffers
+   * @param maxBytes largest bindable buffer (maxStorageBufferBindingSize ∧ maxBufferSize)
+   * @param maxPooled most bytes kept in free lists (excess buffers are destroyed)
+   * @param onOom called (asynchronously) when creating a buffer reports out-of-memory
+   */
+  constructor(
+    device: GPUDevice,
+    maxBytes: number,
+    maxPooled: number,
+    onOom: (bytes: number, detail: string) => void,
+  ) {
+    this.#device = device;
+    this.#maxBytes = maxBytes;
+    this.#maxPooled = maxPooled;
+    this.#onOom = onOom;
+  }
+
+  /** A buffer of at least `bytes` (bucketed); `op` names the caller in errors. */
+  acquire(bytes: number, op: string): GPUBuffer {
+    if (bytes > this.#maxBytes) {
+      throw new TesseraError(
+        op,
+        `a tensor of ${bytes} bytes exceeds the WebGPU device's largest storage binding ` +
+          `(maxStorageBufferBindingSize = ${this.#maxBytes} bytes); split it into smaller tensors`,
+      );
+    }
+    const size = Math.min(bucketSize(bytes), Math.max(this.#maxBytes, MIN_BUFFER_BYTES));
+    const list = this.#free.get(size);
+    let buf = list?.pop();
+    if (buf) {
+      this.#hits++;
+      this.#pooledBytes -= size;
+    } else {
+      this.#misses++;
+      this.#device.pushErrorScope("out-of-memory");
+      buf = this.#device.createBuffer({ size, usage: TENSOR_USAGE });
+      this.#device.popErrorScope().then((e) => {
+        if (e) this.#onOom(size, e.message);
+      }, () => {});
+    }
+    if (this.#out.has(buf)) {
+      throw new TesseraError(op, "internal: buffer pool handed out a buffer still in use");
+    }
+    this.#out.add(buf);
+    this.#liveBytes += size;
+    return buf;
+  }
+
+  /** Returns a buffer; it must have come from {@link acquire} and not been released. */
+  release(buf: GPUBuffer): void {
+    if (!this.#out.delete(buf)) {
+      throw new TesseraError("webgpu", "internal: buffer released twice or not from this pool");
+    }
+    this.#liveBytes -= buf.size;
+    if (this.#pooledBytes + buf.size > this.#maxPooled) {
+      buf.destroy();
+      return;
+    }
+    let list = this.#free.get(buf.size);
+    if (!list) this.#free.set(buf.size, list = []);
+    list.push(buf);
+    this.#pooledBytes += buf.size;
+  }
+
+  /** True while `buf` is handed out. */
+  isLive(buf: GPUBuffer): boolean {
+    return this.#out.has(buf);
+  }
+
+  /** Destroys every pooled (free) buffer. */
+  trim(): void {
+    for (const list of this.#free.values()) for (const b of list) b.destroy();
+    this.#free.clear();
+    this.#pooledBytes = 0;
+  }
+
+  /** Current counters. */
+  stats(): PoolStats {
+    let pooledBuffers = 0;
+    for (const l of this.#free.values()) pooledBuffers += l.length;
+    return {
+      liveBuffers: this.#out.size,
+      liveBytes: this.#liveBytes,
+      pooledBuffers,
+      pooledBytes: this.#pooledBytes,
+      hits: this.#hits,
+      misses: this.#misses,
+    };
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Command batching. Dispatches, copies and small uploads are recorded into one pending
+ * command encoder and submitted together (at a read, when the batch grows large, or on
+ * `flush()`), so a training step costs a handful of submissions rather than one per op.
+ *
+ * Kernel parameters and small uploads are staged in one host "arena" that is written to a
+ * GPU buffer (`queue.writeBuffer`) right before the batch is submitted; each dispatch binds
+ * its parameter block at an aligned offset, and each small upload is a recorded copy out of
+ * the arena, so it lands in command order. Large uploads submit the batch first and then use
+ * `writeBuffer` directly, which the queue orders after that batch.
+ *
+ * Debug mode (`TESSERA_WEBGPU_DEBUG=1`) submits every dispatch on its own inside validation
+ * and out-of-memory error scopes, so an error names the exact op.
+ * @module
+ */
+import type { ErrorState } from "./errors.ts";
+import type { Pipeline } from "./pipelines.ts";
+
+/** Arena size in bytes (parameters of ~4000 dispatches, or uploads). */
+const ARENA_BYTES = 1 << 20;
+/** Uploads up to this size go through the arena. */
+const SMALL_UPLOAD = 64 << 10;
+/** Auto-submit after this many recorded commands. */
+const MAX_BATCH = 512;
+
+/** One dispatch: the pipeline, its parameters and storage buffers, and its size. */
+export interface DispatchSpec {
+  /** Op name (for errors and labels). */
+  op: string;
+  /** Pipeline from the cache. */
+  pipeline: Pipeline;
+  /** Parameter words (bound as a uniform `array<vec4<u32>, N>`; length a multiple of 4). */
+  params: Uint32Array;
+  /** Storage buffers for bindings 1..n, in the pipeline's order. */
+  buffers: readonly GPUBuffer[];
+  /** Workgroup counts [x, y, z]. */
+  grid: readonly [number, number, number];
+}
+
+/** The pending batch of one device. */
+export class CommandQueue {
+  readonly #device: GPUDevice;
+  readonly #errors: ErrorState;
+  readonly #align: number;
+  readonly #arena: GPUBuffer;
+  readonly #host = new Uint8Array(ARENA_BYTES);
+  readonly #debug: boolean;
+  #used = 0;
+  #encoder: GPUCommandEncoder | null = null;
+  #count = 0;
+  /** Submissions so far (for tests and stats). */
+  submits = 0;
+  /** Dispatches so far. */
+  dispatches = 0;
+
+  /**
+   * @param device the device
+   * @param errors error sink
+   * @param debug wrap each dispatch in error scopes and submit it alone
+   */
+  constructor(device: GPUDevice, errors: ErrorState, debug: boolean) {
+    this.#device = device;
+    this.#errors = errors;
+    this.#debug = debug;
+    this.#align = Math.max(16, device.limits.minUniformBufferOffsetAlignment);
+    this.#arena = device.createBuffer({
+      label: "tessera arena",
+      size: ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  #enc(): GPUCommandEncoder {
+    return this.#encoder ??= this.#device.createCommandEncoder();
+  }
+
+  /** Reserves `bytes` in the arena (submitting the batch first when it is full). */
+  #reserve(bytes: number): number {
+    let off = Math.ceil(this.#used / this.#align) * this.#align;
+    if (off + bytes > ARENA_BYTES) {
+      this.flush();
+      off = 0;
+    }
+    this.#used = off + bytes;
+    return off;
+  }
+
+  #counted(): void {
+    if (++this.#count >= MAX_BATCH) this.flush();
+  }
+
+  /** Records one compute dispatch. */
+  dispatch(s: DispatchSpec): void {
+    this.#errors.currentOp = s.op;
+    if (this.#debug) {
+      this.flush();
+      this.#device.pushErrorScope("validation");
+      this.#device.pushErrorScope("out-of-memory");
+    }
+    const bytes = s.params.byteLength;
+    const off = this.#reserve(bytes);
+    this.#host.set(new Uint8Array(s.params.buffer, s.params.byteOffset, bytes), off);
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#arena, offset: off, size: bytes } },
+    ];
+    s.buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
+    const group = this.#device.createBindGroup({ layout: s.pipeline.layout, entries });
+    const pass = this.#enc().beginComputePass();
+    pass.setPipeline(s.pipeline.pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
+    pass.end();
+    this.dispatches++;
+    if (this.#debug) {
+      this.flush();
+      this.#errors.track(s.op, "out of GPU memory", this.#device.popErrorScope());
+      this.#errors.track(s.op, "WebGPU validation error", this.#device.popErrorScope());
+    } else {
+      this.#counted();
+    }
+  }
+
+  /** Records a buffer-to-buffer copy (offsets and size multiples of 4). */
+  copy(src: GPUBuffer, srcOff: number, dst: GPUBuffer, dstOff: number, size: number): void {
+    if (size === 0) return;
+    this.#enc().copyBufferToBuffer(src, srcOff, dst, dstOff, size);
+    this.#counted();
+  }
+
+  /** Writes host bytes (length a multiple of 4) into `dst` at `dstOff`, in command order. */
+  write(dst: GPUBuffer, dstOff: number, data: Uint8Array): void {
+    const n = data.byteLength;
+    if (n === 0) return;
+    if (n <= SMALL_UPLOAD) {
+      const off = this.#reserve(n);
+      this.#host.set(data, off);
+      this.copy(this.#arena, off, dst, dstOff, n);
+    } else {
+      this.flush();
+      this.#device.queue.writeBuffer(dst, dstOff, data as Uint8Array<ArrayBuffer>);
+    }
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.#encoder) {
+      this.#used = 0;
+      return;
+    }
+    if (this.#used > 0) this.#device.queue.writeBuffer(this.#arena, 0, this.#host, 0, this.#used);
+    const cmd = this.#encoder.finish();
+    this.#encoder = null;
+    this.#count = 0;
+    this.#used = 0;
+    this.#device.queue.submit([cmd]);
+    this.submits++;
+  }
+
+  /** Releases the arena (the device is being destroyed). */
+  destroy(): void {
+    this.#encoder = null;
+    this.#arena.destroy();
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The per-device runtime every kernel runs against: the device and its limits, the buffer
+ * pool, the command batch, the pipeline cache, the batched reader and the error state.
+ * @module
+ */
+import { TesseraError } from "../errors.ts";
+import { ErrorState } from "./errors.ts";
+import { PipelineCache } from "./pipelines.ts";
+import { BufferPool, GpuStorage, type PoolStats } from "./pool.ts";
+import { CommandQueue } from "./queue.ts";
+import { Reader } from "./readback.ts";
+import { accessOf, type Binding, grid } from "./wgsl.ts";
+
+/** Options of the runtime (and of `initWebGPU`). */
+export interface RuntimeOptions {
+  /** Submit each dispatch alone inside error scopes (default: `TESSERA_WEBGPU_DEBUG=1`). */
+  debug?: boolean;
+  /** Most bytes the pool keeps in free lists (default 1 GiB). */
+  maxPooledBytes?: number;
+}
+
+/** One dispatch as kernels describe it. */
+export interface Launch {
+  /** WGSL source (entry point `main`). */
+  wgsl: string;
+  /** Storage bindings in order, as declared in the source. */
+  bindings: readonly Binding[];
+  /** Buffers for those bindings. */
+  buffers: readonly (GPUBuffer | GpuStorage)[];
+  /** Parameter words. */
+  params: Uint32Array;
+  /** Number of workgroups (split into a 2-D grid when needed). */
+  groups: number;
+  /** Optional third grid dimension (e.g. matmul batches). */
+  z?: number;
+  /** Explicit 2-D grid [x, y] (instead of splitting `groups`). */
+  xy?: [number, number];
+}
+
+/** A WebGPU device with everything tessera keeps per device. */
+export class Runtime {
+  /** The device. */
+  readonly device: GPUDevice;
+  /** Adapter description, for reports. */
+  readonly adapterInfo: GPUAdapterInfo;
+  /** Most storage buffers one shader stage may bind. */
+  readonly maxStorageBuffers: number;
+  /** Most workgroups per grid dimension. */
+  readonly maxGroups: number;
+  /** Bytes of workgroup memory available. */
+  readonly maxWorkgroupBytes: number;
+  /** Asynchronous error state. */
+  readonly errors: ErrorState = new ErrorState();
+  /** Tensor buffer pool. */
+  readonly pool: BufferPool;
+  /** Pending command batch. */
+  readonly queue: CommandQueue;
+  /** Pipeline cache. */
+  readonly pipelines: PipelineCache;
+  /** Batched reader. */
+  readonly reader: Reader;
+  /** The 4-byte index-error flag (an atomic the gather/scatter kernels OR bits into). */
+  readonly flag: GPUBuffer;
+  #destroyed = false;
+
+  /**
+   * @param device a device (its limits are what the kernels may use)
+   * @param adapterInfo adapter description
+   * @param opts options
+   */
+  constructor(device: GPUDevice, adapterInfo: GPUAdapterInfo, opts: RuntimeOptions = {}) {
+    this.device = device;
+    this.adapterInfo = adapterInfo;
+    const l = device.limits;
+    this.maxStorageBuffers = l.maxStorageBuffersPerShaderStage;
+    this.maxGroups = l.maxComputeWorkgroupsPerDimension;
+    this.maxWorkgroupBytes = l.maxComputeWorkgroupStorageSize;
+    const maxBytes = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    this.pool = new BufferPool(
+      device,
+      maxBytes,
+      opts.maxPooledBytes ?? 2 ** 30,
+      (bytes, msg) =>
+        this.errors.fail(
+          this.errors.currentOp,
+          `out of GPU memory allocating ${bytes} bytes: ${msg}`,
+        ),
+    );
+    this.queue = new CommandQueue(device, this.errors, opts.debug ?? false);
+    this.pipelines = new PipelineCache(device, this.errors);
+    this.flag = device.createBuffer({
+      label: "tessera index flag",
+      size: 16,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.reader = new Reader(device, this.queue, this.errors, this.flag, (s) => this.#release(s));
+    device.addEventListener("uncapturederror", (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.fail(this.errors.currentOp, `WebGPU error: ${e.message.trim()}`);
+    });
+    device.lost.then((info) => {
+      if (!this.#destroyed) this.errors.lose(`${info.reason}: ${info.message}`);
+    });
+  }
+
+  /** Throws a pending asynchronous error, or if the device is gone. */
+  check(): void {
+    if (this.#destroyed) throw new TesseraError("webgpu", "the WebGPU device was destroyed");
+    this.errors.check();
+  }
+
+  /** New output storage of `bytes` data bytes. */
+  alloc(bytes: number, op: string): GpuStorage {
+    return new GpuStorage(this.pool.acquire(bytes, op), bytes);
+  }
+
+  /** Frees a storage (its buffer returns to the pool once no read still needs it). */
+  free(s: GpuStorage): void {
+    if (s.freed) throw new TesseraError("webgpu", "internal: storage freed twice");
+    s.freed = true;
+    if (s.pins === 0) this.#release(s);
+  }
+
+  #release(s: GpuStorage): void {
+    if (!this.#destroyed) this.pool.release(s.buffer);
+  }
+
+  /** Records one dispatch of `op`. */
+  run(op: string, l: Launch): void {
+    const pipeline = this.pipelines.get(op, l.wgsl, accessOf(l.bindings));
+    const g: [number, number, number] = l.xy
+      ? [l.xy[0], l.xy[1], l.z ?? 1]
+      : grid(l.groups, this.maxGroups, op);
+    if (l.z !== undefined) g[2] = l.z;
+    this.queue.dispatch({
+      op,
+      pipeline,
+      params: l.params,
+      buffers: l.buffers.map((b) => (b instanceof GpuStorage ? b.buffer : b)),
+      grid: g,
+    });
+  }
+
+  /** Pool counters plus submission counters. */
+  stats(): PoolStats & {
+    submits: number;
+    dispatches: number;
+    readBatches: number;
+    pipelines: number;
+  } {
+    return {
+      ...this.pool.stats(),
+      submits: this.queue.submits,
+      dispatches: this.queue.dispatches,
+      readBatches: this.reader.batches,
+      pipelines: this.pipelines.size,
+    };
+  }
+
+  /** True after {@link destroy}. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Submits pending work, waits for the GPU to finish it and for outstanding error scopes. */
+  async sync(): Promise<void> {
+    if (this.#destroyed) return;
+    this.queue.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.errors.settle();
+  }
+
+  /** Waits for pending work, then destroys the device (every buffer with it). */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    try {
+      this.queue.flush();
+      await this.device.queue.onSubmittedWorkDone();
+    } finally {
+      this.#destroyed = true;
+      this.pool.trim();
+      this.queue.destroy();
+      this.device.destroy();
+    }
+  }
+}
