@@ -58,10 +58,14 @@ export interface DecodeOptions {
  * @throws {TesseraError} (op `decodeImage`) naming the file when it cannot be read or decoded
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import sharp from "npm:sharp@0.34.5";
  * import { decodeImage } from "./image_folder.ts";
- * const img = await decodeImage("photo.jpg");
- * console.log(img.height, img.width, img.channels); // e.g. 427 640 3
+ * const raw = { raw: { width: 2, height: 1, channels: 1 as const } };
+ * const png = await sharp(new Uint8Array([0, 200]), raw).toColourspace("b-w").png().toBuffer();
+ * const rgb = await decodeImage(new Uint8Array(png)); // greyscale replicated
+ * console.log(rgb.channels, [...rgb.data]); // 3 [0, 0, 0, 200, 200, 200]
+ * console.log([...(await decodeImage(new Uint8Array(png), { mode: "L" })).data]); // [0, 200]
  * ```
  */
 export async function decodeImage(
@@ -173,12 +177,20 @@ async function walk(dir: string): Promise<string[]> {
  * `sorted` order. Images are decoded on `get(i)` by {@link decodeImage} (RGB by default).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import sharp from "npm:sharp@0.34.5";
  * import { ImageFolder } from "./image_folder.ts";
- * const train = await ImageFolder.open("data/train");
- * const val = await ImageFolder.open("data/val", { classes: train.classes });
- * const { image, label, path } = await train.get(0);
- * console.log(train.classes[label], path, image.width);
+ * const root = await Deno.makeTempDir();
+ * for (const cls of ["cat", "dog"]) {
+ *   await Deno.mkdir(`${root}/${cls}`);
+ *   await sharp({ create: { width: 4, height: 3, channels: 3, background: "#808080" } })
+ *     .png().toFile(`${root}/${cls}/0.png`);
+ * }
+ * const train = await ImageFolder.open(root);
+ * const val = await ImageFolder.open(root, { classes: train.classes }); // same class list
+ * const { image, label } = await val.get(1);
+ * console.log(train.classes, label, image.height, image.width); // ["cat", "dog"] 1 3 4
+ * await Deno.remove(root, { recursive: true });
  * ```
  */
 export class ImageFolder implements Dataset<ImageSample> {

@@ -123,7 +123,11 @@ export class DataLoader {
     & Required<Pick<LoaderOptions, "batchSize" | "shuffle" | "dropLast" | "prefetch">>
     & LoaderOptions;
 
-  /** @param dataset the items @param opts batching, seeding and transforms */
+  /**
+   * Creates a loader; nothing is read until {@link DataLoader.epoch} is iterated.
+   * @param dataset the items
+   * @param opts batching, seeding and transforms
+   */
   constructor(dataset: Dataset<LabeledImage>, opts: LoaderOptions) {
     const { batchSize, prefetch = 2, seed } = opts;
     if (!Number.isInteger(batchSize) || batchSize < 1) {

@@ -95,18 +95,22 @@ export function image(data: Uint8Array, height: number, width: number, channels:
  * ```
  */
 export function compose<A, B>(t1: Transform<A, B>): Transform<A, B>;
+/** Composes two transforms. */
 export function compose<A, B, C>(t1: Transform<A, B>, t2: Transform<B, C>): Transform<A, C>;
+/** Composes three transforms. */
 export function compose<A, B, C, D>(
   t1: Transform<A, B>,
   t2: Transform<B, C>,
   t3: Transform<C, D>,
 ): Transform<A, D>;
+/** Composes four transforms. */
 export function compose<A, B, C, D, E>(
   t1: Transform<A, B>,
   t2: Transform<B, C>,
   t3: Transform<C, D>,
   t4: Transform<D, E>,
 ): Transform<A, E>;
+/** Composes five transforms. */
 export function compose<A, B, C, D, E, F>(
   t1: Transform<A, B>,
   t2: Transform<B, C>,
@@ -114,6 +118,7 @@ export function compose<A, B, C, D, E, F>(
   t4: Transform<D, E>,
   t5: Transform<E, F>,
 ): Transform<A, F>;
+/** Composes six transforms. */
 export function compose<A, B, C, D, E, F, G>(
   t1: Transform<A, B>,
   t2: Transform<B, C>,
@@ -122,6 +127,7 @@ export function compose<A, B, C, D, E, F, G>(
   t5: Transform<E, F>,
   t6: Transform<F, G>,
 ): Transform<A, G>;
+/** Composes any number of transforms (untyped). */
 export function compose(...ts: Transform<unknown, unknown>[]): Transform<unknown, unknown>;
 export function compose(...ts: Transform<unknown, unknown>[]): Transform<unknown, unknown> {
   return (x, rng) => ts.reduce((acc, t) => t(acc, rng), x);

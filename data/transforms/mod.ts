@@ -83,6 +83,7 @@ export {
   RAND_INCREASING_TRANSFORMS,
   RAND_TRANSFORMS,
   randAugment,
+  type RandAugmentOp,
   type RandAugmentOptions,
   rotate,
   solarizeAdd,

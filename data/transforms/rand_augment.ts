@@ -124,7 +124,11 @@ export function rotate(
   return affineExact(img, m as unknown as Affine, interpolation, fill);
 }
 
-type Op = (
+/**
+ * A RandAugment op: the image, the clipped magnitude level in [0, 10], the generator (for
+ * random signs) and the geometric ops' resampling and fill.
+ */
+export type RandAugmentOp = (
   img: Image,
   level: number,
   rng: Rng,
@@ -136,11 +140,11 @@ const negate = (rng: Rng, v: number) => (rng.random() > 0.5 ? -v : v);
 const enhanceInc = (rng: Rng, level: number) => 1 + negate(rng, (level / MAX_LEVEL) * 0.9);
 const enhance = (level: number) => (level / MAX_LEVEL) * 1.8 + 0.1;
 const affineOp =
-  (m: (img: Image, v: number) => Affine, scale: number): Op => (img, level, rng, o) =>
+  (m: (img: Image, v: number) => Affine, scale: number): RandAugmentOp => (img, level, rng, o) =>
     affineExact(img, m(img, negate(rng, (level / MAX_LEVEL) * scale)), o.interpolation, o.fill);
 
 /** The ops timm's RandAugment chooses from, by timm's names, with its level → argument maps. */
-export const RAND_AUGMENT_OPS: Record<string, Op> = {
+export const RAND_AUGMENT_OPS: Record<string, RandAugmentOp> = {
   AutoContrast: (img) => autoContrast(img),
   Equalize: (img) => equalize(img),
   Invert: (img) => invert(img),
