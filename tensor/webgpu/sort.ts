@@ -42,8 +42,8 @@ function beforeFn(ty: WgslType, descending: boolean): string {
 `;
 }
 
-/** Pair index t of a stage with distance j → the lower element i (partner i + j). */
-const PAIR = "let i = (t / j) * 2u * j + t % j; let l = i + j; let up = (i & k) == 0u;";
+/** Pair index t of a stage with distance j → the lower element x0 (partner x1 = x0 + j). */
+const PAIR = "let x0 = (t / j) * 2u * j + t % j; let x1 = x0 + j; let up = (x0 & k) == 0u;";
 
 /**
  * Stable argsort of `lines = outer·inner` lines of `len` keys (stride `inner`) in `src`;
@@ -84,10 +84,14 @@ fn main(${GROUP_MAIN_ARGS}) {
     for (var j = k >> 1u; j > 0u; j = j >> 1u) {
       for (var t = lid; t < ${P / 2}u; t += ${T}u) {
         ${PAIR}
-        let swap = select(before(sk[i], si[i], sk[l], si[l]), before(sk[l], si[l], sk[i], si[i]), up);
+        let swap = select(
+          before(sk[x0], si[x0], sk[x1], si[x1]),
+          before(sk[x1], si[x1], sk[x0], si[x0]),
+          up,
+        );
         if (swap) {
-          let tk = sk[i]; sk[i] = sk[l]; sk[l] = tk;
-          let ti = si[i]; si[i] = si[l]; si[l] = ti;
+          let tk = sk[x0]; sk[x0] = sk[x1]; sk[x1] = tk;
+          let ti = si[x0]; si[x0] = si[x1]; si[x1] = ti;
         }
       }
       workgroupBarrier();
@@ -129,9 +133,9 @@ fn main(${GROUP_MAIN_ARGS}) {
   const stageSrc = `  let line = i / p(3u); let t = i % p(3u); let k = p(1u); let j = p(2u);
   ${PAIR}
   let o = line * p(4u);
-  let ka = sk[o + i]; let kb = sk[o + l]; let ia = si[o + i]; let ib = si[o + l];
+  let ka = sk[o + x0]; let kb = sk[o + x1]; let ia = si[o + x0]; let ib = si[o + x1];
   if (select(before(ka, ia, kb, ib), before(kb, ib, ka, ia), up)) {
-    sk[o + i] = kb; sk[o + l] = ka; si[o + i] = ib; si[o + l] = ia;
+    sk[o + x0] = kb; sk[o + x1] = ka; si[o + x0] = ib; si[o + x1] = ia;
   }`;
   const stageMain = linearMain(stageSrc);
   const stageWgsl = declare(8, stageB) + mathFor(before) + before + stageMain;
