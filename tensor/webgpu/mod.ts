@@ -28,6 +28,7 @@ import type { GpuKernel } from "./elementwise.ts";
 import { webgpuKernels } from "./kernels.ts";
 import type { GpuStorage, PoolStats } from "./pool.ts";
 import { Runtime, type RuntimeOptions } from "./runtime.ts";
+import { currentRuntime, setRuntime } from "./state.ts";
 
 export type { PoolStats } from "./pool.ts";
 
@@ -69,7 +70,6 @@ export interface WebGPUStats extends PoolStats {
   pipelines: number;
 }
 
-let runtime: Runtime | null = null;
 let info: WebGPUInfo | null = null;
 
 function envDebug(): boolean {
@@ -169,7 +169,8 @@ export async function webgpuAvailable(): Promise<boolean> {
  * ```
  */
 export async function initWebGPU(opts: WebGPUOptions = {}): Promise<WebGPUInfo> {
-  if (runtime && !runtime.destroyed && info) return info;
+  const cur = currentRuntime();
+  if (cur && !cur.destroyed && info) return info;
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) {
     throw new TesseraError(
@@ -198,8 +199,9 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<WebGPUInfo> 
   } catch {
     device = await adapter.requestDevice();
   }
-  runtime = new Runtime(device, adapter.info, { debug: opts.debug ?? envDebug(), ...opts });
-  registerBackend(makeBackend(runtime));
+  const rt = new Runtime(device, adapter.info, { debug: opts.debug ?? envDebug(), ...opts });
+  setRuntime(rt);
+  registerBackend(makeBackend(rt));
   const l = device.limits;
   info = {
     description: adapter.info.description,
@@ -219,6 +221,7 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<WebGPUInfo> 
 }
 
 function rtOrThrow(op: string): Runtime {
+  const runtime = currentRuntime();
   if (!runtime) {
     throw new TesseraError(op, "the webgpu backend is not initialised: await initWebGPU() first");
   }
@@ -276,8 +279,8 @@ export function trimWebGPUPool(): void {
  * ```
  */
 export async function destroyWebGPU(): Promise<void> {
-  const rt = runtime;
-  runtime = null;
+  const rt = currentRuntime();
+  setRuntime(null);
   info = null;
   await rt?.destroy();
 }

@@ -105,7 +105,9 @@ export class Reader {
       this.batches++;
       await this.#errors.settle();
       if (flag !== 0) {
-        this.#queue.write(this.#flag, 0, new Uint8Array(4));
+        // A queue write, not a recorded copy: it must survive a command buffer that a
+        // failed pipeline invalidates.
+        this.#device.queue.writeBuffer(this.#flag, 0, new Uint32Array(1));
         const op = flag & FLAG_GATHER ? "gather" : "scatterAdd";
         throw new TesseraError(
           op,
