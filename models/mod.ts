@@ -1,0 +1,13 @@
+/**
+ * Models built on `nn/`: today the Vision Transformer (timm-compatible names, init schemes of
+ * timm/BEiT/MAE, classifier head) and its named presets.
+ *
+ * @example
+ * ```ts
+ * import { countVitParams, VIT_PRESETS } from "./mod.ts";
+ * console.log(countVitParams(VIT_PRESETS.vit_small_patch16_224)); // 22050664
+ * ```
+ * @module
+ */
+export * from "./vit.ts";
+export * from "./vit_presets.ts";

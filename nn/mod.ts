@@ -1,0 +1,34 @@
+/**
+ * tessera's neural-network layer: parameters are plain pytrees named like timm
+ * (`blocks.3.attn.qkv.weight`), each layer is a pair `initX(key, config) → params` and a pure
+ * `x(params, input, opts)`, with `xSpec(config)` giving the shapes without allocating.
+ * Also: losses, optimizers (pure `init`/`update`), schedules, and safetensors checkpoints.
+ *
+ * @example
+ * ```ts
+ * import { adamw, crossEntropy, initLinear, linear } from "./mod.ts";
+ * import { random, tensor, valueAndGrad, type Tensor } from "../mod.ts";
+ * const params = initLinear(random.key(0), { inFeatures: 4, outFeatures: 3 });
+ * const x = random.normal(random.key(1), [8, 4]);
+ * const y = tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: "int32" });
+ * const loss = (p: typeof params) => crossEntropy(linear(p, x), y);
+ * const opt = adamw({ lr: 1e-2 });
+ * const [l, g] = valueAndGrad(loss)(params);
+ * const next = opt.update(g, opt.init(params), params);
+ * console.log((await l.item()) > 0, next.params.weight.shape); // true [3, 4]
+ * ```
+ * @module
+ */
+export * from "./init.ts";
+export * from "./tree.ts";
+export * from "./linear.ts";
+export * from "./norm.ts";
+export * from "./dropout.ts";
+export * from "./mlp.ts";
+export * from "./attention.ts";
+export * from "./patch_embed.ts";
+export * from "./pos_embed.ts";
+export * from "./block.ts";
+export * from "./losses.ts";
+export * from "./checkpoint.ts";
+export * from "./optim/mod.ts";

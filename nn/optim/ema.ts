@@ -1,0 +1,41 @@
+/**
+ * Exponential moving average of parameters (DINO's teacher, model EMA):
+ * `ema ← decay·ema + (1 − decay)·params`, never differentiated.
+ * @module
+ */
+import { add, mul, scope, stopGradient } from "../../tensor/mod.ts";
+import { treeMap } from "../../autodiff/mod.ts";
+
+/**
+ * A fresh copy of `params` to start an EMA from (no tensor is shared with `params`).
+ *
+ * @example
+ * ```ts
+ * import { initEma } from "./ema.ts";
+ * import { tensor } from "../../mod.ts";
+ * const p = { w: tensor([1, 2]) };
+ * const e = initEma(p);
+ * console.log(e.w !== p.w, await e.w.toArray()); // true [1, 2]
+ * ```
+ */
+export function initEma<T>(params: T): T {
+  return scope(() => treeMap((p) => mul(stopGradient(p), 1), params));
+}
+
+/**
+ * One EMA step, `decay·ema + (1 − decay)·params` (PyTorch/DINO order of operations); returns a
+ * new tree and leaves the inputs alone (dispose the old EMA yourself).
+ *
+ * @example
+ * ```ts
+ * import { emaUpdate } from "./ema.ts";
+ * import { tensor } from "../../mod.ts";
+ * const e = emaUpdate({ w: tensor([0]) }, { w: tensor([1]) }, 0.9);
+ * console.log(await e.w.toArray()); // [0.1]
+ * ```
+ */
+export function emaUpdate<T>(ema: T, params: T, decay: number): T {
+  return scope(() =>
+    treeMap((e, p) => add(mul(e, decay), mul(stopGradient(p), 1 - decay)), ema, params)
+  );
+}
