@@ -350,7 +350,14 @@ export function vitForwardFeatures(
       }),
     );
   } else if (pos === "sincos") {
-    x = add(x, sincos2dPosEmbed(d, grid[0], grid[1], { clsToken: prefix === 1, dtype: x.dtype }));
+    x = add(
+      x,
+      sincos2dPosEmbed(d, grid[0], grid[1], {
+        clsToken: prefix === 1,
+        dtype: x.dtype,
+        backend: x.backend.name,
+      }),
+    );
   }
   x = dropout(x, { rate: c.dropRate ?? 0, train, key: keys[c.depth] });
   const want = opts.returnLayers ?? [];

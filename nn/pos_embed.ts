@@ -45,7 +45,7 @@ function sincosRows(dim: number, positions: number[]): Float64Array {
 export function sincos1dPosEmbed(
   dim: number,
   positions: number[],
-  opts: { dtype?: DType } = {},
+  opts: { dtype?: DType; backend?: string } = {},
 ): Tensor {
   if (!Number.isInteger(dim) || dim < 2 || dim % 2 !== 0) {
     throw new TesseraError("sincos1dPosEmbed", `dim must be a positive even integer, got ${dim}`);
@@ -53,6 +53,7 @@ export function sincos1dPosEmbed(
   return tensor(sincosRows(dim, positions), {
     shape: [positions.length, dim],
     dtype: opts.dtype ?? "float32",
+    backend: opts.backend,
   });
 }
 
@@ -72,7 +73,7 @@ export function sincos2dPosEmbed(
   dim: number,
   gridH: number,
   gridW: number = gridH,
-  opts: { clsToken?: boolean; dtype?: DType } = {},
+  opts: { clsToken?: boolean; dtype?: DType; backend?: string } = {},
 ): Tensor {
   if (!Number.isInteger(dim) || dim < 4 || dim % 4 !== 0) {
     throw new TesseraError("sincos2dPosEmbed", `dim must be a positive multiple of 4, got ${dim}`);
@@ -88,7 +89,11 @@ export function sincos2dPosEmbed(
     out.set(a.subarray(m * half, (m + 1) * half), (pre + m) * dim);
     out.set(b.subarray(m * half, (m + 1) * half), (pre + m) * dim + half);
   }
-  return tensor(out, { shape: [1, pre + n, dim], dtype: opts.dtype ?? "float32" });
+  return tensor(out, {
+    shape: [1, pre + n, dim],
+    dtype: opts.dtype ?? "float32",
+    backend: opts.backend,
+  });
 }
 
 /**

@@ -115,6 +115,14 @@ Deno.test("vit: parameter counts equal timm's", () => {
   }
 });
 
+Deno.test("vit: ViT-S/16 initialises with timm's 22,050,664 parameters (≈5 s)", async () => {
+  await noLeak(() => {
+    const p = initVit(random.key(0), VIT_PRESETS.vit_small_patch16_224!);
+    assert.equal(countParams(p), 22_050_664);
+    assert.deepEqual(p.blocks[11]!.mlp.fc2.weight.shape, [384, 1536]);
+  });
+});
+
 Deno.test("vit: init allocates exactly the spec; deterministic in the key", async () => {
   await noLeak(async () => {
     const cfg = vitPreset("vit_tiny_patch16_224", { depth: 2, imgSize: 32, numClasses: 10 });
