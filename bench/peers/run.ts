@@ -1,0 +1,150 @@
+/**
+ * Runs tessera's CPU backend against its peers back to back and prints tables of ratios
+ * (markdown, ready for bench/RESULTS.md):
+ *
+ * - float32 matmul 256/512/1024/2048 GFLOP/s: tessera, PyTorch CPU (Debian python3-torch,
+ *   `/usr/bin/python3`, 2 threads), jax-js 0.1.25 (wasm device), TensorFlow.js 4.22 (wasm);
+ * - ViT-Tiny training step and forward pass (bench/vit_step.ts vs bench/peers/vit_torch.py on
+ *   the same weights and batch): ms/step, img/s, peak RSS, first loss as a cross-check.
+ *
+ * `deno task bench:peers [--only matmul|vit] [--rounds N] [--steps N] [--skip jax,tfjs,torch]`
+ *
+ * Each peer runs in its own process; with `--rounds N` the whole sequence repeats N times
+ * (interleaved, so a noisy neighbour hurts every peer alike) and the best time per peer and
+ * size is kept.
+ * @module
+ */
+
+interface Result {
+  peer: string;
+  bench: string;
+  n: number;
+  ms: number;
+  gflops?: number;
+  imgPerS?: number;
+  peakRssMiB?: number;
+  loss0?: number;
+}
+
+function arg(name: string, def: string): string {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1]! : def;
+}
+
+const here = new URL(".", import.meta.url).pathname;
+const only = arg("--only", "matmul,vit").split(",");
+const skip = arg("--skip", "").split(",");
+const rounds = Number(arg("--rounds", "1"));
+const steps = arg("--steps", "3");
+const PY = "/usr/bin/python3";
+
+async function runPeer(cmd: string, args: string[]): Promise<Result[]> {
+  const t0 = performance.now();
+  const p = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" });
+  const out = await p.output();
+  const text = new TextDecoder().decode(out.stdout);
+  const res = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Result);
+  const secs = ((performance.now() - t0) / 1000).toFixed(0);
+  console.error(`  ${cmd} ${args.join(" ")}: ${res.length} result(s), ${secs} s`);
+  if (!out.success) console.error(`  (exited with ${out.code})`);
+  return res;
+}
+
+const best = new Map<string, Result>();
+function keep(rs: Result[]): void {
+  for (const r of rs) {
+    const k = `${r.bench}|${r.peer}|${r.n}`;
+    const b = best.get(k);
+    if (!b || r.ms < b.ms) best.set(k, r);
+  }
+}
+
+const deno = Deno.execPath();
+for (let round = 1; round <= rounds; round++) {
+  console.error(`round ${round}/${rounds}`);
+  if (only.includes("matmul")) {
+    keep(await runPeer(deno, ["run", "-A", `${here}tessera_matmul.ts`]));
+    if (!skip.includes("torch")) keep(await runPeer(PY, [`${here}torch_matmul.py`]));
+    if (!skip.includes("jax")) keep(await runPeer(deno, ["run", "-A", `${here}jaxjs_matmul.ts`]));
+    if (!skip.includes("tfjs")) keep(await runPeer(deno, ["run", "-A", `${here}tfjs_matmul.ts`]));
+  }
+  if (only.includes("vit")) {
+    const w = `${Deno.makeTempDirSync()}/vit_tiny.safetensors`; // written by the first run
+    for (const mode of ["step", "forward"]) {
+      const common = ["--mode", mode, "--steps", steps, "--weights", w];
+      keep(await runPeer(deno, ["run", "-A", `${here}../vit_step.ts`, ...common]));
+      if (!skip.includes("torch")) keep(await runPeer(PY, [`${here}vit_torch.py`, ...common]));
+    }
+    Deno.removeSync(w.slice(0, w.lastIndexOf("/")), { recursive: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+function sh(cmd: string, args: string[]): string {
+  try {
+    const o = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
+    return new TextDecoder().decode(o.stdout).trim();
+  } catch {
+    return "?";
+  }
+}
+const cpu = (sh("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo"]).split(":")[1] ?? "?").trim();
+console.log(
+  `Machine: ${cpu}, ${navigator.hardwareConcurrency} cores; Deno ${Deno.version.deno} ` +
+    `(V8 ${Deno.version.v8}); ${new Date().toISOString().slice(0, 10)}; commit ` +
+    `${sh("git", ["-C", here, "rev-parse", "--short", "HEAD"])}; best of ${rounds} round(s).\n`,
+);
+
+const all = [...best.values()];
+const isTessera = (r: Result) => r.peer.startsWith("tessera");
+const f1 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixed(1));
+
+if (only.includes("matmul")) {
+  const mm = all.filter((r) => r.bench === "matmul");
+  const peers = [...new Set(mm.map((r) => r.peer))].sort((a, b) =>
+    Number(b.startsWith("tessera")) - Number(a.startsWith("tessera"))
+  );
+  const others = peers.filter((p) => !p.startsWith("tessera"));
+  const sizes = [...new Set(mm.map((r) => r.n))].sort((a, b) => a - b);
+  console.log(
+    `| n | ${peers.join(" | ")} | ${
+      others.map((p) => `tessera / ${p.split(" ")[0]}`).join(" | ")
+    } |`,
+  );
+  console.log(`|${"---|".repeat(1 + peers.length + others.length)}`);
+  for (const n of sizes) {
+    const g = (p: string) => mm.find((r) => r.peer === p && r.n === n)?.gflops;
+    const t = mm.find((r) => isTessera(r) && r.n === n)?.gflops;
+    const ratios = others.map((p) => (t && g(p) ? (t / g(p)!).toFixed(2) + "×" : "–"));
+    console.log(`| ${n} | ${peers.map((p) => f1(g(p))).join(" | ")} | ${ratios.join(" | ")} |`);
+  }
+  console.log("\n(float32 GFLOP/s = 2n³ / time; higher is better)\n");
+}
+
+if (only.includes("vit")) {
+  for (const bench of ["vit-step", "vit-forward"]) {
+    const rs = all.filter((r) => r.bench === bench).sort((a, b) =>
+      Number(isTessera(b)) - Number(isTessera(a))
+    );
+    if (rs.length === 0) continue;
+    const t = rs.find(isTessera);
+    console.log(
+      `${bench === "vit-step" ? "ViT-Tiny training step" : "ViT-Tiny forward"} ` +
+        `(batch ${rs[0]!.n}):\n`,
+    );
+    console.log("| peer | ms | img/s | peak RSS MiB | first loss | tessera img/s ratio |");
+    console.log("|---|---|---|---|---|---|");
+    for (const r of rs) {
+      const ratio = t && !isTessera(r) ? `${(t.imgPerS! / r.imgPerS!).toFixed(2)}×` : "";
+      console.log(
+        `| ${r.peer} | ${r.ms.toFixed(0)} | ${f1(r.imgPerS)} | ${
+          r.peakRssMiB?.toFixed(0) ?? "–"
+        } | ` +
+          `${r.loss0?.toFixed(6) ?? "–"} | ${ratio} |`,
+      );
+    }
+    console.log("");
+  }
+}
