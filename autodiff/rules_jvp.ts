@@ -18,6 +18,7 @@ import {
   exp,
   greater,
   log,
+  logicalAnd,
   mul,
   neg,
   sign,
@@ -99,7 +100,13 @@ export const jvpRules: { [P in Prim]: JvpRule<P> } = {
     sumTerms(out, ta ? div(ta, b!) : null, tb ? neg(div(mul(tb, out), b!)) : null),
   pow: ([a, b], [ta, tb], out) => {
     const da = ta
-      ? mul(ta, where(equal(b!, 0), 0, mul(b!, bind("pow", [a!, sub(b!, 1)], {}))))
+      ? mul(
+        ta,
+        mul(
+          b!,
+          bind("pow", [where(logicalAnd(equal(a!, 0), equal(b!, 0)), 1, a!), sub(b!, 1)], {}),
+        ),
+      )
       : null;
     const db = tb ? mul(tb, mul(out, log(where(equal(a!, 0), 1, a!)))) : null;
     return sumTerms(out, da, db);

@@ -18,6 +18,7 @@ import {
   exp,
   greater,
   log,
+  logicalAnd,
   mul,
   neg,
   sign,
@@ -119,7 +120,9 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   ],
   pow: (g, [a, b], out) => {
     // d/da = b·a^(b-1) (0 where b == 0); d/db = log(a)·a^b with log(0) replaced by 0.
-    const da = where(equal(b!, 0), 0, mul(b!, bind("pow", [a!, sub(b!, 1)], {})));
+    // Guard only a == b == 0 (0·0^-1); elsewhere keep the path to b for mixed derivatives.
+    const safe = where(logicalAnd(equal(a!, 0), equal(b!, 0)), 1, a!);
+    const da = mul(b!, bind("pow", [safe, sub(b!, 1)], {}));
     const safeA = where(equal(a!, 0), 1, a!);
     return [sumToShape(mul(g, da), a!.shape), sumToShape(mul(g, mul(out, log(safeA))), b!.shape)];
   },

@@ -234,6 +234,36 @@ export function grad<A extends unknown[], G = A[0]>(
   };
 }
 
+/** Checks two pytrees have the same containers and tensor positions (JAX's tree check). */
+function sameStructure(op: string, a: unknown, b: unknown, path: string): void {
+  const kind = (x: unknown) =>
+    x instanceof Tensor
+      ? "tensor"
+      : Array.isArray(x)
+      ? "array"
+      : x !== null && typeof x === "object" &&
+          Object.getPrototypeOf(x) === Object.prototype
+      ? "object"
+      : "leaf";
+  const ka = kind(a), kb = kind(b);
+  const fail = (why: string) => {
+    throw new TesseraError(op, `primal and tangent differ in structure at ${path}: ${why}`);
+  };
+  if (ka !== kb && (ka === "tensor" || kb === "tensor" || ka !== "leaf" || kb !== "leaf")) {
+    fail(`${ka} vs ${kb}`);
+  }
+  if (ka === "array") {
+    const xa = a as unknown[], xb = b as unknown[];
+    if (xa.length !== xb.length) fail(`array lengths ${xa.length} vs ${xb.length}`);
+    xa.forEach((v, i) => sameStructure(op, v, xb[i], `${path}.${i}`));
+  } else if (ka === "object") {
+    const oa = a as Record<string, unknown>, ob = b as Record<string, unknown>;
+    const keysA = Object.keys(oa).sort(), keysB = Object.keys(ob).sort();
+    if (keysA.join(",") !== keysB.join(",")) fail(`keys [${keysA}] vs [${keysB}]`);
+    for (const k of keysA) sameStructure(op, oa[k], ob[k], `${path}.${k}`);
+  }
+}
+
 /**
  * Forward mode: returns `[f(...primals), J·tangents]`. `tangents` mirrors `primals` (one
  * pytree per argument, same shapes and dtypes).
@@ -257,6 +287,7 @@ export function jvp<A extends unknown[], R>(
       "primals and tangents must be arrays of the same length (one entry per argument)",
     );
   }
+  primals.forEach((p, i) => sameStructure(op, p, tangents[i], `argument ${i}`));
   return scope(() => {
     const trace = new JvpTrace(enterLevel());
     let out: R;

@@ -278,10 +278,8 @@ export const PRIMITIVE_ROWS: Row[] = [
   // a^b's high derivatives reach ~10³ at a = 0.5, b = -2: a smaller step keeps the
   // order-2 finite differences inside the default tolerance.
   { ...binary("pow", pow, ["positive", "nonzero"]), tol: { eps: 1e-5 } },
-  // BUG: pow's rules compute ∂/∂a as where(b == 0, 0, b·a^(b-1)), so at b == 0 exactly the
-  // mixed second derivative ∂²(a^b)/∂a∂b = a^(b-1)·(1 + b·log a) = 1/a comes out as 0
-  // (e.g. a = 0.5, b = 0: expected 2, got 0; both the VJP and the JVP rule).
-  { ...binary("pow (exponent exactly 0)", pow, ["positive", "zero"]), ignore: true },
+  // Regression: exponent exactly 0 keeps the mixed derivative ∂²(a^b)/∂a∂b = 1/a.
+  binary("pow (exponent exactly 0)", pow, ["positive", "zero"]),
   binary("maximum", maximum, ["distinct", "distinct"], 1),
   binary("minimum", minimum, ["distinct", "distinct"], 1),
   {
