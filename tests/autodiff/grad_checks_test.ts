@@ -32,7 +32,7 @@ import {
   vjp,
 } from "../../mod.ts";
 import { customVjp } from "../../autodiff/custom.ts";
-import { announceSeed, fcRuns, RUN_IGNORED, seedFor } from "./_seed.ts";
+import { announceSeed, fcRuns, seedFor } from "./_seed.ts";
 
 announceSeed("grad_checks_test.ts");
 
