@@ -131,7 +131,7 @@ async function params(fn: Fn, seed: number, backend: string): Promise<P> {
   return out;
 }
 
-async function on<R>(backend: string, body: () => Promise<R>): Promise<R> {
+async function on<R>(backend: string, body: () => R | Promise<R>): Promise<R> {
   const prev = T.getBackend().name;
   T.setBackend(backend);
   try {
@@ -147,8 +147,8 @@ for (const fn of FNS) {
   gpuTest(`gradient parity with cpu: ${fn.name}`, async () => {
     await T.scope(async () => {
       const [pc, pg] = [await params(fn, 11, "cpu"), await params(fn, 11, "webgpu")];
-      const gc = await on("cpu", async () => T.grad(fn.f)(pc));
-      const gg = await on("webgpu", async () => T.grad(fn.f)(pg));
+      const gc = await on("cpu", () => T.grad(fn.f)(pc));
+      const gg = await on("webgpu", () => T.grad(fn.f)(pg));
       for (const name of Object.keys(fn.shapes)) {
         await expectClose(gg[name]!, gc[name]!, TOL, `${fn.name}: d/d${name}`);
       }
@@ -157,8 +157,8 @@ for (const fn of FNS) {
         const g = T.grad(fn.f)(p);
         return T.sum(T.stack(Object.values(g).map((t) => T.sum(T.mul(t, t)))));
       };
-      const hc = await on("cpu", async () => T.grad(h)(pc));
-      const hg = await on("webgpu", async () => T.grad(h)(pg));
+      const hc = await on("cpu", () => T.grad(h)(pc));
+      const hg = await on("webgpu", () => T.grad(h)(pg));
       for (const name of Object.keys(fn.shapes)) {
         await expectClose(
           hg[name]!,

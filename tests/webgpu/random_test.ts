@@ -9,7 +9,7 @@ import { gpuTest } from "./_setup.ts";
 
 const { random } = T;
 
-async function both(draw: (backend: string) => T.Tensor): Promise<[T.Tensor, T.Tensor]> {
+function both(draw: (backend: string) => T.Tensor): [T.Tensor, T.Tensor] {
   const prev = T.getBackend().name;
   try {
     T.setBackend("cpu");
@@ -28,13 +28,13 @@ gpuTest("randomBits is bit-identical to the cpu backend", async () => {
   await T.scope(async () => {
     for (const seed of [0, 1701, 2 ** 31 + 5]) {
       for (const shape of SHAPES) {
-        const [c, g] = await both(() => random.bits(random.key(seed), shape));
+        const [c, g] = both(() => random.bits(random.key(seed), shape));
         const [bc, bg] = await Promise.all([bitsOf(c), bitsOf(g)]);
         if (bc.some((v, i) => v !== bg[i])) throw new Error(`bits differ: seed ${seed} ${shape}`);
       }
     }
     // JAX's known answer (random_test.py): bits(PRNGKey(1701), (3,))
-    const [, g] = await both(() => random.bits(random.key(1701), [3]));
+    const [, g] = both(() => random.bits(random.key(1701), [3]));
     const want = [56197195, 4200222568, 961309823];
     (await g.data()).forEach((v, i) => {
       if (v !== want[i]) throw new Error(`bits(1701)[${i}] = ${v}, want ${want[i]}`);
@@ -53,7 +53,7 @@ gpuTest("uniform, bernoulli, randint, split and foldIn are bit-identical", async
       ["foldIn", () => random.foldIn(random.key(8), 12345)],
     ];
     for (const [name, f] of draws) {
-      const [c, g] = await both(f);
+      const [c, g] = both(f);
       const [bc, bg] = await Promise.all([c.data(), g.data()]);
       if (c.dtype !== g.dtype || bc.some((v, i) => !Object.is(v, bg[i]))) {
         throw new Error(`${name} differs between cpu and webgpu`);
@@ -64,7 +64,7 @@ gpuTest("uniform, bernoulli, randint, split and foldIn are bit-identical", async
 
 gpuTest("normal agrees with the cpu backend to float32 rounding", async () => {
   await T.scope(async () => {
-    const [c, g] = await both(() => random.normal(random.key(9), [500]));
+    const [c, g] = both(() => random.normal(random.key(9), [500]));
     await expectClose(g, c, { rtol: 2e-5, atol: 2e-6 }, "normal");
   });
 });
