@@ -1,0 +1,58 @@
+/**
+ * Timing helpers for WebGPU benchmarks. Deno resolves GPU completion (map/onSubmittedWorkDone)
+ * by polling roughly every 10 ms, so a single op's wall time says little; these helpers queue
+ * `reps` runs back to back and wait once, choosing `reps` so the measured span is long enough
+ * (≥ `minMs`) that the polling granularity is a small fraction of it.
+ * @module
+ */
+import { type Tensor } from "../mod.ts";
+import { syncWebGPU } from "../tensor/webgpu/mod.ts";
+
+/** Result of {@link timeOp}: milliseconds per run and the repetitions measured. */
+export interface Timing {
+  ms: number;
+  reps: number;
+}
+
+/**
+ * Times `run` (which returns tensors to dispose) on webgpu: one warm-up, one probe, then
+ * enough back-to-back repetitions to fill `minMs` (at most `maxReps`).
+ */
+export async function timeOp(
+  run: () => Tensor | Tensor[] | void,
+  opts: { minMs?: number; maxReps?: number; sync?: () => Promise<void> } = {},
+): Promise<Timing> {
+  const sync = opts.sync ?? syncWebGPU;
+  const minMs = opts.minMs ?? 300, maxReps = opts.maxReps ?? 200;
+  const once = () => {
+    const r = run();
+    if (r) { for (const t of Array.isArray(r) ? r : [r]) t.dispose(); }
+  };
+  once();
+  await sync();
+  let t0 = performance.now();
+  once();
+  await sync();
+  const probe = performance.now() - t0;
+  const reps = Math.max(1, Math.min(maxReps, Math.ceil(minMs / Math.max(probe, 0.05))));
+  t0 = performance.now();
+  for (let i = 0; i < reps; i++) once();
+  await sync();
+  return { ms: (performance.now() - t0) / reps, reps };
+}
+
+/** Deterministic uniform [-0.5, 0.5) host data. */
+export function hostData(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296 - 0.5;
+  }
+  return a;
+}
+
+/** `x.toFixed(d)` padded to `w` characters. */
+export function fmt(x: number, w = 9, d = 1): string {
+  return (Number.isFinite(x) ? x.toFixed(d) : "-").padStart(w);
+}
