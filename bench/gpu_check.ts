@@ -21,11 +21,43 @@ const budgetMs = 110_000;
 const summary: Record<string, unknown> = { deno: Deno.version.deno };
 const over = () => performance.now() - started > budgetMs;
 
+/** Where a missing or software adapter usually comes from: the driver stack seen here. */
+function diagnostics(): void {
+  const env = (k: string) => {
+    try {
+      return Deno.env.get(k) ?? "(unset)";
+    } catch {
+      return "(no env permission)";
+    }
+  };
+  const icds: string[] = [];
+  for (
+    const dir of ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"]
+  ) {
+    try {
+      for (const e of Deno.readDirSync(dir)) icds.push(`${dir}/${e.name}`);
+    } catch { /* absent */ }
+  }
+  console.log(`diagnostics: Vulkan ICDs: ${icds.join(", ") || "none"}`);
+  console.log(
+    `  DENO_WEBGPU_BACKEND=${env("DENO_WEBGPU_BACKEND")} ` +
+      `NVIDIA_DRIVER_CAPABILITIES=${env("NVIDIA_DRIVER_CAPABILITIES")} ` +
+      `NVIDIA_VISIBLE_DEVICES=${env("NVIDIA_VISIBLE_DEVICES")}`,
+  );
+  console.log(
+    "  hints: WebGPU in Deno needs a Vulkan (or EGL) driver, not just CUDA. In NVIDIA " +
+      "containers the Vulkan ICD (nvidia_icd.json, libGLX_nvidia) is only mounted with " +
+      "NVIDIA_DRIVER_CAPABILITIES including 'graphics' (or 'all'); try DENO_WEBGPU_BACKEND=vulkan " +
+      "or =gl to force a backend.",
+  );
+}
+
 let info;
 try {
-  info = await initWebGPU();
+  info = await initWebGPU({ powerPreference: "high-performance" });
 } catch (e) {
   console.log(`no WebGPU: ${(e as Error).message}`);
+  diagnostics();
   console.log(JSON.stringify({ ...summary, error: (e as Error).message }));
   Deno.exit(1);
 }
@@ -36,7 +68,10 @@ console.log(
     `arch: ${info.architecture || "-"}  fallback: ${info.isFallbackAdapter}`,
 );
 console.log(`limits: ${JSON.stringify(info.limits)}`);
-if (soft) console.log("software adapter: sizes reduced; these figures say nothing about a GPU");
+if (soft) {
+  console.log("software adapter: sizes reduced; these figures say nothing about a GPU");
+  diagnostics();
+}
 summary.adapter = info.description;
 summary.fallback = info.isFallbackAdapter;
 T.setBackend("webgpu");
