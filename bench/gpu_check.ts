@@ -144,16 +144,17 @@ if (!over()) {
 if (!over()) {
   const batch = soft ? 64 : 256;
   const dims = [784, 512, 512, 10];
-  const key = T.random.key(0);
-  const keys = T.random.splitKeys(key, 3);
-  let p: Tensor[] = [];
-  dims.slice(1).forEach((d, i) => {
-    p.push(T.mul(T.random.normal(keys[i]!, [dims[i]!, d]), Math.sqrt(2 / dims[i]!)));
-    p.push(T.zeros([d]));
+  let p: Tensor[] = T.scope(() => {
+    const keys = T.random.splitKeys(T.random.key(0), 3);
+    return dims.slice(1).flatMap((d, i) => [
+      T.mul(T.random.normal(keys[i]!, [dims[i]!, d]), Math.sqrt(2 / dims[i]!)),
+      T.zeros([d]),
+    ]);
   });
-  T.dispose([key, ...keys]);
   const x = T.tensor(hostData(batch * 784, 7), { shape: [batch, 784] });
-  const y = T.oneHot(T.tensor(Int32Array.from({ length: batch }, (_, i) => i % 10)), 10);
+  const y = T.scope(() =>
+    T.oneHot(T.tensor(Int32Array.from({ length: batch }, (_, i) => i % 10)), 10)
+  );
   const loss = (ps: Tensor[]) => {
     let h = x;
     for (let i = 0; i < ps.length; i += 2) {
