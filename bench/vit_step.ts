@@ -207,6 +207,8 @@ function installProfiler(): Map<string, { ms: number; calls: number }> {
           inputs[1]!.shape
         }${(params as { transB: boolean }).transB ? "T" : ""}`
         : `matmul(${out.dtype})`)
+      : Deno.args.includes("--profile-shapes")
+      ? `${prim} ${inputs.map((t) => `[${t.shape}]`).join(" ")}`
       : prim;
     const s = stats.get(key) ?? { ms: 0, calls: 0 };
     s.ms += performance.now() - t0;

@@ -9,6 +9,7 @@ import type { TypedArray } from "../dtype.ts";
 import type { BinaryOp, BitwiseOp, CompareOp, LogicalOp } from "../primitives.ts";
 import type { Aval } from "../shape_rules.ts";
 import { broadcastStrides, shapesEqual, stridesOf } from "../shape.ts";
+import { F32_ARITH } from "./f32.ts";
 import { alloc, forEachRow, input, wrap } from "./iter.ts";
 
 /**
@@ -158,7 +159,9 @@ function runBinary(loop: Loop2, inputs: readonly Operand[], out: Aval): Storage 
 export function arithKernel<P extends BinaryOp>(op: P): Kernel<P> {
   const floatLoop = FLOAT_ARITH[op];
   const intLoop = INT_ARITH[op] ?? floatLoop;
+  const f32Loop = F32_ARITH[op] as Loop2 | undefined; // monomorphic float32 rows (./f32.ts)
   return (inputs, _params, out) => {
+    if (out.dtype === "float32" && f32Loop) return runBinary(f32Loop, inputs, out);
     const isInt = out.dtype === "int32" || out.dtype === "uint32";
     return runBinary(isInt ? intLoop : floatLoop, inputs, out);
   };

@@ -4,14 +4,16 @@
  * @module
  */
 import type { Operand, Storage } from "../backend.ts";
-import { arrayFor, type TypedArray } from "../dtype.ts";
+import type { TypedArray } from "../dtype.ts";
 import type { Aval } from "../shape_rules.ts";
 import { sizeOf } from "../shape.ts";
+import { allocArray } from "./buffers.ts";
+import { copyRowF32 } from "./f32.ts";
 import { arr, CpuStorage } from "./storage.ts";
 
-/** A fresh zero-filled typed array of the right kind and length for `out`. */
+/** A zero-filled typed array of the right kind and length for `out` (maybe recycled). */
 export function alloc(out: Aval): TypedArray {
-  return arrayFor(out.dtype, sizeOf(out.shape));
+  return allocArray(out.dtype, sizeOf(out.shape));
 }
 
 /** The typed array of input `i` (never write into it). */
@@ -114,6 +116,12 @@ export function copyStrided(
   dstStrides: readonly number[],
   shape: readonly number[],
 ): void {
+  if (src instanceof Float32Array && dst instanceof Float32Array) {
+    forEachRow(shape, [srcStrides, dstStrides], [srcBase, dstBase], (offs, n, inner) => {
+      copyRowF32(src, offs[0]!, inner[0]!, dst, offs[1]!, inner[1]!, n);
+    });
+    return;
+  }
   forEachRow(shape, [srcStrides, dstStrides], [srcBase, dstBase], (offs, n, inner) => {
     const so = offs[0]!, ss = inner[0]!, d0 = offs[1]!, ds = inner[1]!;
     if (ss === 1 && ds === 1) {

@@ -20,6 +20,7 @@ import { TesseraError } from "../errors.ts";
 import type { Prim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../shape_rules.ts";
 import { cpuKernels } from "./kernels.ts";
+import { recycle } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";
 import {
   type FastPathInfo,
@@ -96,8 +97,9 @@ export const cpuBackend: Backend = {
     }
     return a.slice();
   },
-  free(_storage: Storage): void {
-    // Typed arrays are reclaimed by the JS garbage collector.
+  free(storage: Storage): void {
+    // Large buffers are kept for reuse (./buffers.ts); the rest is left to the GC.
+    recycle(arr(storage));
   },
   execute<P extends Prim>(
     prim: P,

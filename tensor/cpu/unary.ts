@@ -8,6 +8,7 @@ import type { TypedArray } from "../dtype.ts";
 import type { UnaryOp } from "../primitives.ts";
 import { alloc, input, wrap } from "./iter.ts";
 import { erf } from "./special.ts";
+import { F32_UNARY } from "./f32.ts";
 
 /** A flat unary loop: `o[i] = f(x[i])` for `i < n`. */
 type Loop1 = (x: TypedArray, o: TypedArray, n: number) => void;
@@ -101,9 +102,14 @@ export function unaryKernel<P extends UnaryOp>(op: P): Kernel<P> {
     ? logicalNotLoop
     : FLOAT_LOOPS[op as Exclude<UnaryOp, "logicalNot">];
   const intLoop = INT_LOOPS[op] ?? floatLoop;
+  const f32Loop = F32_UNARY[op]; // monomorphic float32 copy (./f32.ts)
   return (inputs, _params, out) => {
     const x = input(inputs, 0);
     const o = alloc(out);
+    if (f32Loop && out.dtype === "float32") {
+      f32Loop(x as Float32Array, o as Float32Array, o.length);
+      return wrap(o);
+    }
     const isInt = out.dtype === "int32" || out.dtype === "uint32";
     (isInt ? intLoop : floatLoop)(x, o, o.length);
     return wrap(o);

@@ -1,21 +1,43 @@
 /**
- * The CPU backend's float32 matmul fast path (tensor/cpu/wasm/): the WASM emitter, the
- * generated GEMM against the reference kernel (odd sizes, transposes, broadcast batches,
- * blocking boundaries), single- vs multi-threaded results, and clean thread shutdown.
+ * The CPU backend's fast paths: the float32 matmul (tensor/cpu/wasm/: the WASM emitter, the
+ * generated GEMM against the reference kernel with odd sizes, transposes, broadcast batches
+ * and blocking boundaries, single- vs multi-threaded results, clean thread shutdown), the
+ * float32 elementwise loops (tensor/cpu/f32.ts) and buffer recycling (tensor/cpu/buffers.ts).
  */
 import assert from "node:assert/strict";
 import {
+  add,
+  cast,
   cpuFastPathInfo,
+  div,
+  erf,
+  exp,
   getCpuThreads,
   grad,
+  log,
   matmul,
+  mul,
+  neg,
+  permute,
+  reciprocal,
+  rsqrt,
   setCpuFastPath,
   setCpuThreads,
   shutdownCpuThreads,
+  sqrt,
+  sub,
   sum,
+  tanh,
   type Tensor,
   tensor,
+  zeros,
 } from "../../mod.ts";
+import {
+  allocArray,
+  bufferPoolBytes,
+  recycle,
+  setBufferPoolLimit,
+} from "../../tensor/cpu/buffers.ts";
 import { assembleModule, FnBuilder, I32, sleb, uleb } from "../../tensor/cpu/wasm/emitter.ts";
 import { setParallelMinFlops, setThreads } from "../../tensor/cpu/wasm/gemm.ts";
 import { rng } from "../_helpers.ts";
@@ -243,4 +265,62 @@ Deno.test("setCpuThreads validates its argument", () => {
   setCpuThreads(1);
   assert.equal(getCpuThreads(), 1);
   setCpuThreads(n);
+});
+
+Deno.test("float32 elementwise fast loops equal the float64 result rounded to float32", () => {
+  const r = rng(15);
+  const shapes: [number[], number[]][] = [
+    [[5, 7], [5, 7]],
+    [[5, 7], [7]],
+    [[5, 7], [5, 1]],
+    [[5, 7], []],
+    [[], [5, 7]],
+    [[1, 7], [5, 1]],
+    [[3, 1, 4], [1, 5, 4]],
+  ];
+  const ops = { add, sub, mul, div } as const;
+  for (const [as, bs] of shapes) {
+    const a = t32(as, r), b = t32(bs, r);
+    const a64 = cast(a, "float64"), b64 = cast(b, "float64");
+    for (const [name, op] of Object.entries(ops)) {
+      const got = op(a, b).dataSync(), want = op(a64, b64).dataSync();
+      for (let i = 0; i < got.length; i++) {
+        assert.equal(got[i], Math.fround(want[i]!), `${name} ${as} ${bs} @${i}`);
+      }
+    }
+  }
+  const x = t32([4, 6], r), x64 = cast(x, "float64");
+  for (const op of [neg, exp, tanh, erf, sqrt, rsqrt, reciprocal, log] as const) {
+    const got = op(x).dataSync(), want = op(x64).dataSync();
+    for (let i = 0; i < got.length; i++) {
+      assert.ok(Object.is(got[i], Math.fround(want[i]!)), `${op.name} @${i}`);
+    }
+  }
+  // Strided copies (permute / broadcast / slice) of float32 are exact.
+  const p = permute(x, [1, 0]).dataSync(), xs = x.dataSync();
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 6; j++) assert.equal(p[j * 4 + i], xs[i * 6 + j]);
+});
+
+Deno.test("recycled CPU buffers come back zero-filled and only when safe", () => {
+  const before = bufferPoolBytes();
+  const a = allocArray("float32", 1 << 15); // 128 KiB: poolable
+  a.fill(7);
+  recycle(a);
+  assert.equal(bufferPoolBytes(), before + a.byteLength);
+  const b = allocArray("float32", 1 << 15);
+  assert.equal(b.buffer, a.buffer, "the freed buffer is reused");
+  assert.ok(b.every((v) => v === 0), "reused buffers are zeroed");
+  assert.equal(bufferPoolBytes(), before);
+  recycle(new Float32Array(8)); // small: left to the GC
+  recycle(new Float32Array(new ArrayBuffer(1 << 18), 4, 1 << 15)); // a view: never pooled
+  recycle(new Float32Array(new SharedArrayBuffer(1 << 17)));
+  assert.equal(bufferPoolBytes(), before);
+  // Tensors give their storage back on dispose.
+  const t = zeros([1 << 15]);
+  const held = bufferPoolBytes();
+  t.dispose();
+  assert.equal(bufferPoolBytes(), held + (1 << 17));
+  setBufferPoolLimit(0);
+  assert.equal(bufferPoolBytes(), 0);
+  setBufferPoolLimit(4 * 2 ** 30);
 });

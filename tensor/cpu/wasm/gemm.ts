@@ -6,6 +6,7 @@
  * the result is copied out.
  * @module
  */
+import { allocArray } from "../buffers.ts";
 import { buildGemmModule, ENTRY, type GemmConfig } from "./matmul_kernel.ts";
 import {
   CTL,
@@ -199,17 +200,19 @@ export function gemmF32(
   if (r === null) return undefined;
   const { m, n, k } = p;
   const count = p.offsets.length / 3;
-  if (cSize === 0 || k === 0 || count === 0) return new Float32Array(cSize);
+  if (cSize === 0 || k === 0 || count === 0) return allocArray("float32", cSize) as Float32Array;
   const flops = 2 * m * n * k * count;
   const par = threads > 1 && r.shared && flops >= parallelMinFlops ? threads : 1;
   // Split into entries: batch items, and big matrices into row (or column) chunks.
   const c = r.cfg;
-  const want = par > 1 ? 4 * par : 1;
+  // Two entries per thread balance load; chunks of ≥ 96 rows (columns) keep the operand
+  // that every chunk packs again (B for row chunks, A for column chunks) cheap.
+  const want = par > 1 ? 2 * par : 1;
   const splitRows = m >= n;
   const dim = splitRows ? m : n, unit = splitRows ? c.mr : c.nr;
   const chunks = count >= want
     ? 1
-    : Math.max(1, Math.min(Math.ceil(want / count), Math.floor(dim / (2 * unit))));
+    : Math.max(1, Math.min(Math.ceil(want / count), Math.floor(dim / 96)));
   const chunk = Math.ceil(Math.ceil(dim / chunks) / unit) * unit;
   const per = Math.ceil(dim / chunk);
   const entries = count * per;
@@ -260,5 +263,7 @@ export function gemmF32(
       r.gemm(tAt + i * ENTRY_BYTES, scratch, scratch + sb.pa, scratch + sb.pa + sb.pb);
     }
   }
-  return new Float32Array(buf, cAt, cSize).slice();
+  const out = allocArray("float32", cSize, false) as Float32Array;
+  out.set(new Float32Array(buf, cAt, cSize));
+  return out;
 }
