@@ -202,6 +202,9 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<WebGPUInfo> 
   const rt = new Runtime(device, adapter.info, { debug: opts.debug ?? envDebug(), ...opts });
   setRuntime(rt);
   registerBackend(makeBackend(rt));
+  // Tear the device down before the isolate exits (Mesa's drivers have crashed in their exit
+  // handlers when a live device was left to them).
+  globalThis.addEventListener?.("unload", () => rt.destroyNow());
   const l = device.limits;
   info = {
     description: adapter.info.description,
@@ -265,7 +268,9 @@ export async function syncWebGPU(): Promise<void> {
  * ```
  */
 export function trimWebGPUPool(): void {
-  rtOrThrow("trimWebGPUPool").pool.trim();
+  const rt = rtOrThrow("trimWebGPUPool");
+  rt.queue.flush(); // recorded commands may still bind pooled buffers
+  rt.pool.trim();
 }
 
 /**

@@ -71,6 +71,7 @@ export class BufferPool {
   readonly #out = new Set<GPUBuffer>();
   readonly #maxBytes: number;
   readonly #maxPooled: number;
+  readonly #doomed: GPUBuffer[] = [];
   readonly #onOom: (bytes: number, detail: string) => void;
   #pooledBytes = 0;
   #liveBytes = 0;
@@ -133,13 +134,20 @@ export class BufferPool {
     }
     this.#liveBytes -= buf.size;
     if (this.#pooledBytes + buf.size > this.#maxPooled) {
-      buf.destroy();
+      // Commands recorded but not yet submitted may still bind it: destroy after the submit.
+      this.#doomed.push(buf);
       return;
     }
     let list = this.#free.get(buf.size);
     if (!list) this.#free.set(buf.size, list = []);
     list.push(buf);
     this.#pooledBytes += buf.size;
+  }
+
+  /** Destroys surplus buffers released since the last submission (call after a submit). */
+  destroyDoomed(): void {
+    for (const b of this.#doomed) b.destroy();
+    this.#doomed.length = 0;
   }
 
   /** True while `buf` is handed out. */
@@ -149,6 +157,7 @@ export class BufferPool {
 
   /** Destroys every pooled (free) buffer. */
   trim(): void {
+    this.destroyDoomed();
     for (const list of this.#free.values()) for (const b of list) b.destroy();
     this.#free.clear();
     this.#pooledBytes = 0;

@@ -52,6 +52,8 @@ export class CommandQueue {
   submits = 0;
   /** Dispatches so far. */
   dispatches = 0;
+  /** Called right after each submission (the pool destroys surplus buffers then). */
+  onSubmit: (() => void) | null = null;
 
   /**
    * @param device the device
@@ -154,6 +156,7 @@ export class CommandQueue {
     this.#used = 0;
     this.#device.queue.submit([cmd]);
     this.submits++;
+    this.onSubmit?.();
   }
 
   /** Releases the arena (the device is being destroyed). */

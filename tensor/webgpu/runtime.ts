@@ -87,6 +87,7 @@ export class Runtime {
         ),
     );
     this.queue = new CommandQueue(device, this.errors, opts.debug ?? false);
+    this.queue.onSubmit = () => this.pool.destroyDoomed();
     this.pipelines = new PipelineCache(device, this.errors);
     this.flag = device.createBuffer({
       label: "tessera index flag",
@@ -168,6 +169,18 @@ export class Runtime {
     this.queue.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.errors.settle();
+  }
+
+  /**
+   * Destroys the device at once without waiting for queued work (process teardown: a device
+   * left alive while the process exits can crash some drivers' exit handlers).
+   */
+  destroyNow(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.pool.trim();
+    this.queue.destroy();
+    this.device.destroy();
   }
 
   /** Waits for pending work, then destroys the device (every buffer with it). */
