@@ -170,7 +170,7 @@ gpuTest("an invalid shader becomes a TesseraError naming the op", async () => {
   });
   await assert.rejects(
     syncWebGPU(),
-    (e: Error) => e instanceof T.TesseraError && e.message.startsWith("myKernel: invalid WGSL"),
+    (e: Error) => e instanceof T.TesseraError && e.message.startsWith("myKernel: "),
   );
   rt.free(out);
   await T.scope(async () => {
