@@ -31,6 +31,7 @@ import { Runtime, type RuntimeOptions } from "./runtime.ts";
 import { currentRuntime, setRuntime } from "./state.ts";
 
 export type { PoolStats } from "./pool.ts";
+export type { RuntimeOptions } from "./runtime.ts";
 
 /** Options of {@link initWebGPU}. */
 export interface WebGPUOptions extends RuntimeOptions {
