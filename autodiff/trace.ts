@@ -7,7 +7,14 @@
  */
 import { bind } from "../tensor/dispatch.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import { collectConcrete, pin, unpin } from "../tensor/memory.ts";
+import {
+  beginScope,
+  collectConcrete,
+  endScope,
+  freeIfScopeTemporary as freeTemporary,
+  pin,
+  unpin,
+} from "../tensor/memory.ts";
 import type { Prim, PrimParams } from "../tensor/primitives.ts";
 import { Tensor, type Trace, type TracerState } from "../tensor/tensor.ts";
 import { add } from "../tensor/ops/elementwise.ts";
@@ -157,20 +164,44 @@ export class VjpTrace implements Trace {
     cts: readonly Tensor[],
     leaves: readonly Tensor[],
   ): (Tensor | null)[] {
+    // Cotangents die as soon as their node has pulled back (or they were summed into
+    // another): free those this pass created, so the peak holds the tape plus the live
+    // frontier rather than every cotangent. `uses` counts the accumulator slots holding each
+    // cotangent (pullbacks may pass one tensor to several inputs).
     const acc = new Map<Tensor, Tensor>();
+    const uses = new Map<Tensor, number>();
+    const hold = (g: Tensor) => uses.set(g, (uses.get(g) ?? 0) + 1);
+    const release = (g: Tensor) => {
+      const n = (uses.get(g) ?? 0) - 1;
+      if (n > 0) uses.set(g, n);
+      else {
+        uses.delete(g);
+        freeTemporary(g);
+      }
+    };
     const accumulate = (t: Tensor, g: Tensor | null): void => {
       if (!g || !this.owns(t)) return;
       const prev = acc.get(t);
-      acc.set(t, prev ? add(prev, g) : g);
+      const next = prev ? add(prev, g) : g;
+      acc.set(t, next);
+      hold(next);
+      if (prev) release(prev);
     };
-    outputs.forEach((o, i) => accumulate(o, cts[i]!));
-    for (let i = this.#nodes.length - 1; i >= 0; i--) {
-      const node = this.#nodes[i]!;
-      const gs = node.outputs.map((o) => acc.get(o) ?? null);
-      if (gs.every((g) => g === null)) continue;
-      node.outputs.forEach((o) => acc.delete(o));
-      const inGrads = node.pullback(gs);
-      node.inputs.forEach((t, j) => accumulate(t, inGrads[j] ?? null));
+    beginScope(); // marks what this pass creates: only those may be freed early
+    try {
+      outputs.forEach((o, i) => accumulate(o, cts[i]!));
+      for (let i = this.#nodes.length - 1; i >= 0; i--) {
+        const node = this.#nodes[i]!;
+        const gs = node.outputs.map((o) => acc.get(o) ?? null);
+        if (gs.every((g) => g === null)) continue;
+        node.outputs.forEach((o) => acc.delete(o));
+        const inGrads = node.pullback(gs);
+        node.inputs.forEach((t, j) => accumulate(t, inGrads[j] ?? null));
+        for (const g of gs) if (g) release(g);
+        for (const g of inGrads) if (g && !uses.has(g)) freeTemporary(g);
+      }
+    } finally {
+      endScope(leaves.map((l) => acc.get(l) ?? null));
     }
     return leaves.map((l) => acc.get(l) ?? null);
   }

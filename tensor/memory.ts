@@ -110,6 +110,15 @@ export function unpin(tensors: Iterable<Tensor>): void {
   }
 }
 
+/**
+ * Internal: disposes `t` now if it is a concrete tensor created in the innermost open scope
+ * and not pinned by a live tape (used by the VJP pass to drop dead cotangents early).
+ */
+export function freeIfScopeTemporary(t: Tensor): void {
+  if (t.tracer || t.disposed || pinned.has(t)) return;
+  if (scopes[scopes.length - 1]?.has(t)) t.dispose();
+}
+
 /** Internal: opens a scope; pair with `endScope`. */
 export function beginScope(): void {
   scopes.push(new Set());
