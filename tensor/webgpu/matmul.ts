@@ -24,8 +24,8 @@ function source(ty: string, transA: boolean, transB: boolean, rb: number, nWords
   const bMap = transB
     ? "let kk = e % 16u; let nn = e / 16u;"
     : "let kk = e / 64u; let nn = e % 64u;";
-  return declare(nWords, bindings) + `var<workgroup> As: array<${ty}, ${TILE * TK}>;
-var<workgroup> Bs: array<${ty}, ${TILE * TK}>;
+  return declare(nWords, bindings) + `var<workgroup> As: array<vec4<${ty}>, ${(TILE * TK) / 4}>;
+var<workgroup> Bs: array<vec4<${ty}>, ${(TILE * TK) / 4}>;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l3: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -46,22 +46,20 @@ ${unravel("bz", rb, 8, ["ao", "bo"], [8 + rb, 8 + 2 * rb])}
         let gm = m0 + mm; let gk = k0 + kk;
         var v: ${ty} = ${zero};
         if (gm < M && gk < K) { v = a[u32(ao) + gm * sam + gk * sak]; }
-        As[kk * 64u + mm] = v;
+        As[kk * 16u + mm / 4u][mm % 4u] = v;
       }
       {
         ${bMap}
         let gn = n0 + nn; let gk = k0 + kk;
         var w: ${ty} = ${zero};
         if (gn < N && gk < K) { w = b[u32(bo) + gk * sbk + gn * sbn]; }
-        Bs[kk * 64u + nn] = w;
+        Bs[kk * 16u + nn / 4u][nn % 4u] = w;
       }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      let ar = vec4<${ty}>(As[kk * 64u + ty * 4u], As[kk * 64u + ty * 4u + 1u],
-                           As[kk * 64u + ty * 4u + 2u], As[kk * 64u + ty * 4u + 3u]);
-      let br = vec4<${ty}>(Bs[kk * 64u + tx * 4u], Bs[kk * 64u + tx * 4u + 1u],
-                           Bs[kk * 64u + tx * 4u + 2u], Bs[kk * 64u + tx * 4u + 3u]);
+      let ar = As[kk * 16u + ty];
+      let br = Bs[kk * 16u + tx];
       acc[0] = acc[0] + ar.x * br;
       acc[1] = acc[1] + ar.y * br;
       acc[2] = acc[2] + ar.z * br;
