@@ -11,7 +11,8 @@
  *
  * Each peer runs in its own process; with `--rounds N` the whole sequence repeats N times
  * (interleaved, so a noisy neighbour hurts every peer alike) and the best time per peer and
- * size is kept.
+ * size is kept. Before each peer it waits (`--quiet-wait S`, default 90) for the machine to be
+ * idle, since shared CI/developer machines run other jobs.
  * @module
  */
 
@@ -38,7 +39,37 @@ const rounds = Number(arg("--rounds", "1"));
 const steps = arg("--steps", "3");
 const PY = "/usr/bin/python3";
 
+/** CPU busy fraction of the whole machine over `ms` (Linux /proc/stat; 0 elsewhere). */
+async function busy(ms: number): Promise<number> {
+  const read = () => {
+    try {
+      const f = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1)
+        .map(Number);
+      return { total: f.reduce((a, b) => a + b, 0), idle: f[3]! + (f[4] ?? 0) };
+    } catch {
+      return { total: 0, idle: 0 };
+    }
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = read();
+  const dt = b.total - a.total;
+  return dt > 0 ? 1 - (b.idle - a.idle) / dt : 0;
+}
+
+/**
+ * Waits (up to `--quiet-wait` seconds, default 90) until other processes leave the CPUs
+ * idle, so that a neighbour's burst does not land on one peer only.
+ */
+async function waitQuiet(): Promise<void> {
+  const limit = Number(arg("--quiet-wait", "90")) * 1000, t0 = performance.now();
+  let b = await busy(1000);
+  while (b > 0.15 && performance.now() - t0 < limit) b = await busy(2000);
+  if (b > 0.15) console.error(`  (machine still ${(100 * b).toFixed(0)}% busy; running anyway)`);
+}
+
 async function runPeer(cmd: string, args: string[]): Promise<Result[]> {
+  await waitQuiet();
   const t0 = performance.now();
   const p = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" });
   const out = await p.output();

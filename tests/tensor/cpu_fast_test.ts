@@ -40,6 +40,7 @@ import {
 } from "../../tensor/cpu/buffers.ts";
 import { assembleModule, FnBuilder, I32, sleb, uleb } from "../../tensor/cpu/wasm/emitter.ts";
 import { setParallelMinFlops, setThreads } from "../../tensor/cpu/wasm/gemm.ts";
+import { buildGemmModule } from "../../tensor/cpu/wasm/matmul_kernel.ts";
 import { rng } from "../_helpers.ts";
 
 function rand(n: number, r: () => number): Float32Array {
@@ -323,4 +324,30 @@ Deno.test("recycled CPU buffers come back zero-filled and only when safe", () =>
   setBufferPoolLimit(0);
   assert.equal(bufferPoolBytes(), 0);
   setBufferPoolLimit(4 * 2 ** 30);
+});
+
+Deno.test("the plain-SIMD (no relaxed FMA) kernel variant computes the same product", () => {
+  const r = rng(16);
+  const cfg = { mr: 6, nr: 8, mc: 12, kc: 16, nc: 16, ku: 4 }; // tiny blocks: every edge path
+  const [m, n, k] = [23, 29, 37];
+  const a = rand(m * k, r), b = rand(k * n, r);
+  for (const fma of [false, true]) {
+    const bytes = buildGemmModule({ ...cfg, fma }, { initial: 4, maximum: 4, shared: false });
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4 });
+    const { gemm } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
+      .exports as { gemm(e: number, pa: number, pb: number, t: number): void };
+    const f = new Float32Array(memory.buffer), i32 = new Int32Array(memory.buffer);
+    const A = 4096, B = A + 4 * m * k, C = B + 4 * k * n, pa = C + 4 * m * n, pb = pa + 4096;
+    f.set(a, A / 4);
+    f.set(b, B / 4);
+    i32.set([A, B, C, m, n, k, 4 * k, 4, 4 * n, 4, 4 * n], 0);
+    gemm(0, pa, pb, pb + 4096);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[i * k + p]! * b[p * n + j]!;
+        assert.ok(Math.abs(f[C / 4 + i * n + j]! - s) < 1e-5, `fma=${fma} (${i}, ${j})`);
+      }
+    }
+  }
 });
