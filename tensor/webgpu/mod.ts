@@ -157,7 +157,8 @@ export async function webgpuAvailable(): Promise<boolean> {
 
 /**
  * Requests a WebGPU adapter and device and registers the `"webgpu"` backend (idempotent:
- * later calls return the first device's info). Every limit the adapter offers is requested.
+ * later calls return the first device's info, unless that device was lost or destroyed, in
+ * which case a new one replaces it). Every limit the adapter offers is requested.
  * Throws a TesseraError when WebGPU or an adapter is missing.
  *
  * @example
@@ -171,7 +172,7 @@ export async function webgpuAvailable(): Promise<boolean> {
  */
 export async function initWebGPU(opts: WebGPUOptions = {}): Promise<WebGPUInfo> {
   const cur = currentRuntime();
-  if (cur && !cur.destroyed && info) return info;
+  if (cur && !cur.destroyed && !cur.errors.lost && info) return info;
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) {
     throw new TesseraError(
