@@ -5,7 +5,7 @@
  * `cos` only an absolute error of 2⁻¹¹, `pow` is `exp2(y·log2 x)`), and implementations may
  * assume no NaN or infinity (Mesa folds `x != x` to false). So tessera computes exp, log,
  * log1p, expm1, sin, cos, tanh, erf and pow itself: Cody–Waite range reduction plus the
- * Cephes single-precision polynomials (≈1 ulp), Kahan's log1p/expm1 formulations, and erf
+ * Cephes single-precision polynomials (≈1 ulp), an atanh series for log1p, Kahan's expm1, and erf
  * from the CPU backend's Chebyshev fit of erfcx. NaN and infinity are tested on the bit
  * patterns, and every special case of the CPU reference (IEEE 754 / C99 `pow`) is explicit.
  * @module
@@ -81,15 +81,25 @@ const S: Record<string, Snippet> = {
   return (m + y) + e * 0.693359375;
 }`,
   },
-  // Kahan: log1p(x) = log(u) · x / (u - 1) with u = 1 + x rounded.
+  // log1p: for -0.5 <= x <= 1, 2·atanh(s) with s = x / (2 + x) as an odd series (no
+  // cancellation: Kahan's (1+x)-1 trick is folded away by compilers that assume real
+  // arithmetic, e.g. Mesa's NIR); elsewhere 1 + x is exact enough and log is used.
   tm_log1p: {
     deps: ["tm_log", "tm_inf"],
     code: `fn tm_log1p(x: f32) -> f32 {
-  if (x == tm_inf()) { return x; }
-  let u = 1.0 + x;
-  if (u == 1.0) { return x; }
-  let d = u - 1.0;
-  return tm_log(u) * (x / d);
+  if (x < -0.5 || x > 1.0) { return tm_log(1.0 + x); }
+  let s = x / (2.0 + x);
+  let z = s * s;
+  var q = 1.0 / 19.0;
+  q = q * z + 1.0 / 17.0;
+  q = q * z + 1.0 / 15.0;
+  q = q * z + 1.0 / 13.0;
+  q = q * z + 1.0 / 11.0;
+  q = q * z + 1.0 / 9.0;
+  q = q * z + 1.0 / 7.0;
+  q = q * z + 1.0 / 5.0;
+  q = q * z + 1.0 / 3.0;
+  return 2.0 * s + 2.0 * s * (z * q);
 }`,
   },
   // Kahan: expm1(x) = (u - 1) · x / log(u) with u = exp(x) rounded.
