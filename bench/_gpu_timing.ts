@@ -23,22 +23,26 @@ export async function timeOp(
   opts: { minMs?: number; maxReps?: number; sync?: () => Promise<void> } = {},
 ): Promise<Timing> {
   const sync = opts.sync ?? syncWebGPU;
-  const minMs = opts.minMs ?? 300, maxReps = opts.maxReps ?? 200;
+  const minMs = opts.minMs ?? 300, maxReps = opts.maxReps ?? 1000;
   const once = () => {
     const r = run();
     if (r) { for (const t of Array.isArray(r) ? r : [r]) t.dispose(); }
   };
-  once();
-  await sync();
-  let t0 = performance.now();
-  once();
-  await sync();
-  const probe = performance.now() - t0;
-  const reps = Math.max(1, Math.min(maxReps, Math.ceil(minMs / Math.max(probe, 0.05))));
-  t0 = performance.now();
-  for (let i = 0; i < reps; i++) once();
-  await sync();
-  return { ms: (performance.now() - t0) / reps, reps };
+  const measure = async (reps: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) once();
+    await sync();
+    return performance.now() - t0;
+  };
+  await measure(1); // warm-up: pipelines compile, the pool fills
+  let reps = 1;
+  let total = await measure(reps);
+  // Grow the batch until it spans minMs: a short span is dominated by the ~10 ms poll.
+  for (let round = 0; round < 4 && total < minMs && reps < maxReps; round++) {
+    reps = Math.min(maxReps, Math.ceil((reps * minMs * 1.3) / Math.max(total, 0.05)));
+    total = await measure(reps);
+  }
+  return { ms: total / reps, reps };
 }
 
 /** Deterministic uniform [-0.5, 0.5) host data. */

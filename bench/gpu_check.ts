@@ -111,7 +111,7 @@ for (const n of sizes) {
   if (over()) break;
   const a = T.tensor(hostData(n * n, 3), { shape: [n, n] });
   const b = T.tensor(hostData(n * n, 4), { shape: [n, n] });
-  const t = await timeOp(() => T.matmul(a, b), { minMs: soft ? 200 : 400, maxReps: 100 });
+  const t = await timeOp(() => T.matmul(a, b), { minMs: soft ? 200 : 500 });
   mm[n] = (2 * n ** 3) / (t.ms * 1e6);
   console.log(
     `  ${String(n).padStart(5)}                  ${fmt(t.ms, 8, 2)} ${fmt(mm[n]!, 10)}  ${
@@ -172,7 +172,7 @@ if (!over()) {
     p = next.p;
     return next.l;
   };
-  const t = await timeOp(step, { minMs: 500, maxReps: 50 });
+  const t = await timeOp(step, { minMs: 500, maxReps: 200 });
   const l = step();
   const lossNow = await l.item();
   l.dispose();

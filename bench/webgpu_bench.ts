@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     const cpu = await timeOp(() => T.matmul(ca, cb), { sync: cpuSync, minMs: 300, maxReps: 20 });
     const ga = T.tensor(ha, { shape: [n, n], backend: "webgpu" }),
       gb = T.tensor(hb, { shape: [n, n], backend: "webgpu" });
-    const gpu = await timeOp(() => T.matmul(ga, gb), { minMs: 300, maxReps: 100 });
+    const gpu = await timeOp(() => T.matmul(ga, gb), { minMs: 300 });
     let tfg = NaN;
     if (tf) {
       const ta = tf.tensor2d(ha, [n, n]), tb = tf.tensor2d(hb, [n, n]);
