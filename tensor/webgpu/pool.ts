@@ -16,7 +16,7 @@ import type { Storage } from "../backend.ts";
 import { TesseraError } from "../errors.ts";
 
 /** Usage flags of every tensor buffer. */
-export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+export const TENSOR_USAGE: number = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 
 /** Smallest buffer handed out (also what zero-element tensors get, so they can be bound). */
 export const MIN_BUFFER_BYTES = 256;

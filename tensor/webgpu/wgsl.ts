@@ -82,7 +82,7 @@ ${body}
 }
 
 /** Prologue of a workgroup-per-item kernel: `g` is the flat workgroup index. */
-export const GROUP_MAIN_ARGS =
+export const GROUP_MAIN_ARGS: string =
   "@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, " +
   "@builtin(local_invocation_index) lid: u32";
 
