@@ -4,8 +4,9 @@
  *
  * - float32 matmul 256/512/1024/2048 GFLOP/s: tessera, PyTorch CPU (Debian python3-torch,
  *   `/usr/bin/python3`, 2 threads), jax-js 0.1.25 (wasm device), TensorFlow.js 4.22 (wasm);
- * - ViT-Tiny training step and forward pass (bench/vit_step.ts vs bench/peers/vit_torch.py on
- *   the same weights and batch): ms/step, img/s, peak RSS, first loss as a cross-check.
+ * - ViT-Tiny training step and forward pass (bench/vit_step.ts vs bench/peers/vit_torch.py and
+ *   bench/peers/vit_jaxjs.ts on the same weights and batch): ms/step, img/s, peak RSS, first
+ *   loss as a cross-check.
  *
  * `deno task bench:peers [--only matmul|vit] [--rounds N] [--steps N] [--skip jax,tfjs,torch]`
  *
@@ -105,6 +106,9 @@ for (let round = 1; round <= rounds; round++) {
       const common = ["--mode", mode, "--steps", steps, "--weights", w];
       keep(await runPeer(deno, ["run", "-A", `${here}../vit_step.ts`, ...common]));
       if (!skip.includes("torch")) keep(await runPeer(PY, [`${here}vit_torch.py`, ...common]));
+      if (!skip.includes("jax")) {
+        keep(await runPeer(deno, ["run", "-A", `${here}vit_jaxjs.ts`, ...common]));
+      }
     }
     Deno.removeSync(w.slice(0, w.lastIndexOf("/")), { recursive: true });
   }
