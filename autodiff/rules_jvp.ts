@@ -9,6 +9,7 @@ import { isFloat } from "../tensor/dtype.ts";
 import type { Prim, PrimParams } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
+import { visionJvpRules } from "./rules_vision.ts";
 import {
   add,
   cast,
@@ -172,4 +173,5 @@ export const jvpRules: { [P in Prim]: JvpRule<P> } = {
   argsort: zero,
   randomBits: zero,
   stopGradient: zero,
+  ...visionJvpRules,
 };

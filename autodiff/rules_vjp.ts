@@ -9,6 +9,7 @@ import { isFloat } from "../tensor/dtype.ts";
 import type { Prim, PrimParams } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
+import { visionVjpRules } from "./rules_vision.ts";
 import {
   add,
   cast,
@@ -178,4 +179,5 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   argsort: none,
   randomBits: none,
   stopGradient: none,
+  ...visionVjpRules,
 };

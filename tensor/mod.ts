@@ -59,6 +59,20 @@ export * from "./ops/linalg.ts";
 export * from "./ops/indexing.ts";
 export * from "./ops/sort.ts";
 export * from "./ops/activations.ts";
+export * from "./ops/vision.ts";
+export * from "./ops/boxes.ts";
+export type {
+  Conv2dParams,
+  Conv2dWeightGradParams,
+  ConvTranspose2dParams,
+  MaxPool2dParams,
+  NmsKeepParams,
+  Pair,
+  Resample1d,
+  Resample2dParams,
+  RoiAlignGradParams,
+  RoiAlignParams,
+} from "./vision_params.ts";
 export type { TensorLike } from "./ops/_util.ts";
 export * from "./primitives.ts";
 export * as random from "./random.ts";

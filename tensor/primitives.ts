@@ -8,6 +8,16 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
+import type {
+  Conv2dParams,
+  Conv2dWeightGradParams,
+  ConvTranspose2dParams,
+  MaxPool2dParams,
+  NmsKeepParams,
+  Resample2dParams,
+  RoiAlignGradParams,
+  RoiAlignParams,
+} from "./vision_params.ts";
 
 /** Elementwise unary primitives. */
 export const UNARY_OPS = [
@@ -97,6 +107,21 @@ export const OTHER_OPS = [
   "stopGradient",
 ] as const;
 
+/** Vision primitives (NCHW; see tensor/vision_params.ts for their parameters). */
+export const VISION_OPS = [
+  "conv2d",
+  "convTranspose2d",
+  "conv2dWeightGrad",
+  "maxPool2d",
+  "maxPool2dArgmax",
+  "resample2d",
+  "roiAlign",
+  "roiAlignGrad",
+  "nmsKeep",
+] as const;
+/** A vision primitive name. */
+export type VisionOp = typeof VISION_OPS[number];
+
 /** All primitives. */
 export const PRIMS = [
   ...UNARY_OPS,
@@ -107,6 +132,7 @@ export const PRIMS = [
   ...REDUCE_OPS,
   ...ARG_REDUCE_OPS,
   ...OTHER_OPS,
+  ...VISION_OPS,
 ] as const;
 /** A primitive name. */
 export type Prim = typeof PRIMS[number];
@@ -162,6 +188,26 @@ export type PrimParams =
     randomBits: { shape: readonly number[] };
     /** Identity whose derivative is zero at every order. */
     stopGradient: NoParams;
+  }
+  & {
+    /** inputs x [N,C,H,W], w [O,C/groups,kh,kw] → [N,O,OH,OW]. */
+    conv2d: Conv2dParams;
+    /** inputs x [N,Cin,H,W], w [Cin,Cout/groups,kh,kw] (conv2d's input adjoint). */
+    convTranspose2d: ConvTranspose2dParams;
+    /** inputs x [N,C,H,W], dy [N,O,OH,OW] → [O,C/groups,kh,kw] (conv2d's weight adjoint). */
+    conv2dWeightGrad: Conv2dWeightGradParams;
+    /** Window maxima (NaN propagates). */
+    maxPool2d: MaxPool2dParams;
+    /** int32 flat `h·W + w` index of each window's maximum (PyTorch's `indices`). */
+    maxPool2dArgmax: MaxPool2dParams;
+    /** A separable sparse linear map (pools, interpolation) or its transpose. */
+    resample2d: Resample2dParams;
+    /** inputs x [N,C,H,W], boxes [K,5] → [K,C,ph,pw]. */
+    roiAlign: RoiAlignParams;
+    /** inputs g [K,C,ph,pw], boxes [K,5] → [N,C,H,W] (roiAlign's adjoint). */
+    roiAlignGrad: RoiAlignGradParams;
+    /** input boxes [K,4] sorted by score → bool [K]: kept by greedy NMS. */
+    nmsKeep: NmsKeepParams;
   };
 
 /** True when `p` is an elementwise unary primitive. */

@@ -17,8 +17,10 @@ import {
   REDUCE_OPS,
   UNARY_OPS,
   type UnaryOp,
+  type VisionOp,
 } from "./primitives.ts";
 import { broadcastShapes, type Shape, sizeOf } from "./shape.ts";
+import { visionShapeRules } from "./vision_shape_rules.ts";
 
 /** Shape and dtype of a tensor, without its data. */
 export interface Aval {
@@ -272,7 +274,10 @@ for (const op of ARG_REDUCE_OPS) {
 
 /** Shape rule of every primitive; a missing entry fails `deno check`. */
 export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
-  ...(elementwise as { [P in Exclude<Prim, typeof OTHER_OPS[number]>]: ShapeRule<P> }),
+  ...(elementwise as {
+    [P in Exclude<Prim, typeof OTHER_OPS[number] | VisionOp>]: ShapeRule<P>;
+  }),
+  ...visionShapeRules,
   where(inputs) {
     arity("where", inputs, 3);
     const [c, x, y] = inputs as [Aval, Aval, Aval];

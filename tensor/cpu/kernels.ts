@@ -21,6 +21,7 @@ import { matmulKernel } from "./matmul.ts";
 import { argReduceKernel, cumsumKernel, reduceKernel } from "./reduce.ts";
 import { argsortKernel } from "./sort.ts";
 import { unaryKernel } from "./unary.ts";
+import { visionCpuKernels } from "./vision_kernels.ts";
 
 /** CPU kernel of every primitive. */
 export const cpuKernels: { [P in Prim]: Kernel<P> } = {
@@ -91,4 +92,5 @@ export const cpuKernels: { [P in Prim]: Kernel<P> } = {
   argsort: argsortKernel,
   randomBits: randomBitsKernel,
   stopGradient: copyKernel<"stopGradient">(),
+  ...visionCpuKernels,
 };

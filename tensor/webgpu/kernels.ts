@@ -20,6 +20,7 @@ import { randomBitsKernel } from "./random.ts";
 import { argReduceKernel, reduceKernel } from "./reduce.ts";
 import { cumsumKernel } from "./scan.ts";
 import { argsortKernel } from "./sort.ts";
+import { visionWebgpuKernels } from "./vision_kernels.ts";
 
 /** WebGPU kernel of every primitive. */
 export const webgpuKernels: { [P in Prim]: GpuKernel<P> } = {
@@ -90,4 +91,5 @@ export const webgpuKernels: { [P in Prim]: GpuKernel<P> } = {
   argsort: argsortKernel,
   randomBits: randomBitsKernel,
   stopGradient: copyKernel<"stopGradient">(),
+  ...visionWebgpuKernels,
 };

@@ -24,7 +24,7 @@ interface Request {
 }
 
 /** Flag bits written by kernels that detect bad indices. */
-export const FLAG_GATHER = 1, FLAG_SCATTER = 2;
+export const FLAG_GATHER = 1, FLAG_SCATTER = 2, FLAG_BOXES = 4;
 
 /** Batched reader of one device. */
 export class Reader {
@@ -108,6 +108,13 @@ export class Reader {
         // A queue write, not a recorded copy: it must survive a command buffer that a
         // failed pipeline invalidates.
         this.#device.queue.writeBuffer(this.#flag, 0, new Uint32Array(1));
+        if (!(flag & (FLAG_GATHER | FLAG_SCATTER))) {
+          throw new TesseraError(
+            "roiAlign",
+            "invalid box (detected on the GPU): a box needs an integer batch index in " +
+              "[0, N), finite coordinates, x2 >= x1 and y2 >= y1; results are undefined",
+          );
+        }
         const op = flag & FLAG_GATHER ? "gather" : "scatterAdd";
         throw new TesseraError(
           op,

@@ -7,6 +7,7 @@
  * @module
  */
 import fc from "fast-check";
+import { VISION_ROWS } from "./_vision_grad_rows.ts";
 import {
   abs,
   add,
@@ -471,6 +472,7 @@ export const PRIMITIVE_ROWS: Row[] = [
       fn: (x: Tensor) => cast(cast(x, "float32"), "float64"),
     })),
   },
+  ...VISION_ROWS,
 ];
 
 /** Composites: no rules of their own, so these check the primitives' rules compose. */

@@ -12,6 +12,7 @@ import { type Prim, type PrimParams, scope, type Tensor, toBackend } from "../..
 import { bind } from "../../tensor/dispatch.ts";
 import { expectClose, Gen, type Tol } from "./_parity.ts";
 import { gpuTest } from "./_setup.ts";
+import { VISION_PARITY } from "./_vision_parity.ts";
 
 interface Case<P extends Prim> {
   /** Builds the CPU inputs. */
@@ -306,6 +307,7 @@ const CASES: Table = {
     { inputs: (g) => [g.bits([2], "uint32")], params: { shape: [3, 333] } },
   ],
   stopGradient: copy,
+  ...VISION_PARITY,
 };
 
 function intAsFloat(g: Gen, shape: number[], lo: number, hi: number): Tensor {
