@@ -1,6 +1,7 @@
 /**
- * Batched matmul: 64×64 output tiles per workgroup of 16×16 threads (4×4 outputs each),
- * stepping through K in slices of 16 staged in workgroup memory. The transpose flags are baked
+ * Batched matmul: output tiles per workgroup of 16×16 threads — 64×64 (4×4 outputs per
+ * thread, K in slices of 16) or, when both M and N are at least 128, 128×128 (8×8 per thread, K
+ * in slices of 8) — with both operand tiles staged in workgroup memory as vec4s. The transpose flags are baked
  * into the tile loaders so global reads stay coalesced in all four layouts; batch dimensions
  * broadcast through per-operand batch strides (0 on broadcast dims) and map to the grid's z
  * dimension (split into several dispatches beyond 65535 batches). Integer matmul wraps
@@ -12,20 +13,48 @@ import type { GpuKernel } from "./elementwise.ts";
 import type { GpuStorage } from "./pool.ts";
 import { type Binding, coalesce, declare, Params, unravel, wgslType } from "./wgsl.ts";
 
-const TILE = 64, TK = 16;
+/**
+ * Tile shapes: 16×16 threads, each computing R×R outputs, so a workgroup covers a
+ * (16R)×(16R) tile, stepping K by BK = 1024 / (16R) (both operand tiles are 1024 elements).
+ */
+interface Shape {
+  /** Outputs per thread along each axis (4 or 8). */
+  R: 4 | 8;
+}
 
-function source(ty: string, transA: boolean, transB: boolean, rb: number, nWords: number): string {
+function source(
+  ty: string,
+  transA: boolean,
+  transB: boolean,
+  rb: number,
+  nWords: number,
+  { R }: Shape,
+): string {
+  const T = 16 * R, BK = 1024 / T, V = T / 4, Q = R / 4;
   const bindings: Binding[] = [{ name: "a", ty }, { name: "b", ty }, { name: "c", ty, rw: true }];
   const zero = ty === "f32" ? "0.0" : ty === "i32" ? "0i" : "0u";
   // Tile element e (0..1023) → (kk, mm) such that consecutive threads read consecutive words.
   const aMap = transA
-    ? "let kk = e / 64u; let mm = e % 64u;"
-    : "let kk = e % 16u; let mm = e / 16u;";
+    ? `let kk = e / ${T}u; let mm = e % ${T}u;`
+    : `let kk = e % ${BK}u; let mm = e / ${BK}u;`;
   const bMap = transB
-    ? "let kk = e % 16u; let nn = e / 16u;"
-    : "let kk = e / 64u; let nn = e % 64u;";
-  return declare(nWords, bindings) + `var<workgroup> As: array<vec4<${ty}>, ${(TILE * TK) / 4}>;
-var<workgroup> Bs: array<vec4<${ty}>, ${(TILE * TK) / 4}>;
+    ? `let kk = e % ${BK}u; let nn = e / ${BK}u;`
+    : `let kk = e / ${T}u; let nn = e % ${T}u;`;
+  const loadA = Array.from(
+    { length: Q },
+    (_, q) => `let a${q} = As[kk * ${V}u + ty * ${Q}u + ${q}u];`,
+  );
+  const loadB = Array.from(
+    { length: Q },
+    (_, q) => `let b${q} = Bs[kk * ${V}u + tx * ${Q}u + ${q}u];`,
+  );
+  const fma: string[] = [];
+  for (let i = 0; i < R; i++) {
+    const ai = `a${Math.floor(i / 4)}.${"xyzw"[i % 4]}`;
+    for (let q = 0; q < Q; q++) fma.push(`acc[${i * Q + q}] = acc[${i * Q + q}] + ${ai} * b${q};`);
+  }
+  return declare(nWords, bindings) + `var<workgroup> As: array<vec4<${ty}>, 256>;
+var<workgroup> Bs: array<vec4<${ty}>, 256>;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l3: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -33,12 +62,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l3:
   let sam = p(3u); let sak = p(4u); let sbk = p(5u); let sbn = p(6u);
   let bz = wid.z + p(7u);
 ${unravel("bz", rb, 8, ["ao", "bo"], [8 + rb, 8 + 2 * rb])}
-  let m0 = wid.y * 64u;
-  let n0 = wid.x * 64u;
+  let m0 = wid.y * ${T}u;
+  let n0 = wid.x * ${T}u;
   let tx = l3.x;
   let ty = l3.y;
-  var acc: array<vec4<${ty}>, 4>;
-  for (var k0 = 0u; k0 < K; k0 += 16u) {
+  var acc: array<vec4<${ty}>, ${R * Q}>;
+  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
     for (var t = 0u; t < 4u; t++) {
       let e = lid + t * 256u;
       {
@@ -46,34 +75,31 @@ ${unravel("bz", rb, 8, ["ao", "bo"], [8 + rb, 8 + 2 * rb])}
         let gm = m0 + mm; let gk = k0 + kk;
         var v: ${ty} = ${zero};
         if (gm < M && gk < K) { v = a[u32(ao) + gm * sam + gk * sak]; }
-        As[kk * 16u + mm / 4u][mm % 4u] = v;
+        As[kk * ${V}u + mm / 4u][mm % 4u] = v;
       }
       {
         ${bMap}
         let gn = n0 + nn; let gk = k0 + kk;
         var w: ${ty} = ${zero};
         if (gn < N && gk < K) { w = b[u32(bo) + gk * sbk + gn * sbn]; }
-        Bs[kk * 16u + nn / 4u][nn % 4u] = w;
+        Bs[kk * ${V}u + nn / 4u][nn % 4u] = w;
       }
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let ar = As[kk * 16u + ty];
-      let br = Bs[kk * 16u + tx];
-      acc[0] = acc[0] + ar.x * br;
-      acc[1] = acc[1] + ar.y * br;
-      acc[2] = acc[2] + ar.z * br;
-      acc[3] = acc[3] + ar.w * br;
+    for (var kk = 0u; kk < ${BK}u; kk++) {
+      ${loadA.join("\n      ")}
+      ${loadB.join("\n      ")}
+      ${fma.join("\n      ")}
     }
     workgroupBarrier();
   }
   let cbase = bz * M * N;
-  for (var i = 0u; i < 4u; i++) {
-    let gm = m0 + ty * 4u + i;
+  for (var i = 0u; i < ${R}u; i++) {
+    let gm = m0 + ty * ${R}u + i;
     if (gm < M) {
-      for (var j = 0u; j < 4u; j++) {
-        let gn = n0 + tx * 4u + j;
-        if (gn < N) { c[cbase + gm * N + gn] = acc[i][j]; }
+      for (var j = 0u; j < ${R}u; j++) {
+        let gn = n0 + tx * ${R}u + j;
+        if (gn < N) { c[cbase + gm * N + gn] = acc[i * ${Q}u + j / 4u][j % 4u]; }
       }
     }
   }
@@ -103,8 +129,11 @@ export const matmulKernel: GpuKernel<"matmul"> = (rt, inputs, params, out) => {
   const sbk = params.transB ? 1 : N, sbn = params.transB ? K : 1;
   const bindings: Binding[] = [{ name: "a", ty }, { name: "b", ty }, { name: "c", ty, rw: true }];
   const nWords = 8 + 3 * rb;
-  const wgsl = source(ty, params.transA, params.transB, rb, nWords);
-  const gx = Math.ceil(N / TILE), gy = Math.ceil(M / TILE);
+  // Large outputs: 8×8 per thread (128×128 tiles, twice the arithmetic per shared load).
+  const shape: Shape = { R: M >= 128 && N >= 128 ? 8 : 4 };
+  const tile = 16 * shape.R;
+  const wgsl = source(ty, params.transA, params.transB, rb, nWords, shape);
+  const gx = Math.ceil(N / tile), gy = Math.ceil(M / tile);
   for (let z0 = 0; z0 < nb; z0 += rt.maxGroups) {
     const z = Math.min(rt.maxGroups, nb - z0);
     const pr = new Params().u(M, N, K, sam, sak, sbk, sbn, z0).u(...c.shape)

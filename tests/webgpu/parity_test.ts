@@ -206,6 +206,23 @@ const CASES: Table = {
       label: "multi-tile",
     },
     {
+      inputs: (g) => [g.f([2, 150, 40]), g.f([130, 40])],
+      params: { transA: false, transB: true },
+      tol: MM,
+      label: "128x128 tiles",
+    },
+    {
+      inputs: (g) => [g.f([40, 140]), g.f([40, 129])],
+      params: { transA: true, transB: false },
+      tol: MM,
+      label: "128x128 tiles, transA",
+    },
+    {
+      inputs: (g) => [g.bits([130, 9], "int32"), g.bits([9, 131], "int32")],
+      params: { transA: false, transB: false },
+      label: "128x128 tiles, int32",
+    },
+    {
       inputs: (g) => [g.bits([6, 9], "int32"), g.bits([9, 4], "int32")],
       params: { transA: false, transB: false },
     },
