@@ -53,6 +53,19 @@ function source(
     const ai = `a${Math.floor(i / 4)}.${"xyzw"[i % 4]}`;
     for (let q = 0; q < Q; q++) fma.push(`acc[${i * Q + q}] = acc[${i * Q + q}] + ${ai} * b${q};`);
   }
+  // Stores with constant accumulator indices (no dynamic indexing that could spill acc).
+  const stores: string[] = [];
+  for (let i = 0; i < R; i++) {
+    const row = `if (rm + ${i}u < M) {`;
+    const cols = Array.from(
+      { length: R },
+      (_, j) =>
+        `if (cn + ${j}u < N) { c[cbase + (rm + ${i}u) * N + cn + ${j}u] = acc[${
+          i * Q + Math.floor(j / 4)
+        }].${"xyzw"[j % 4]}; }`,
+    );
+    stores.push(`${row} ${cols.join(" ")} }`);
+  }
   return declare(nWords, bindings) + `var<workgroup> As: array<vec4<${ty}>, 256>;
 var<workgroup> Bs: array<vec4<${ty}>, 256>;
 @compute @workgroup_size(16, 16)
@@ -94,15 +107,9 @@ ${unravel("bz", rb, 8, ["ao", "bo"], [8 + rb, 8 + 2 * rb])}
     workgroupBarrier();
   }
   let cbase = bz * M * N;
-  for (var i = 0u; i < ${R}u; i++) {
-    let gm = m0 + ty * ${R}u + i;
-    if (gm < M) {
-      for (var j = 0u; j < ${R}u; j++) {
-        let gn = n0 + tx * ${R}u + j;
-        if (gn < N) { c[cbase + gm * N + gn] = acc[i * ${Q}u + j / 4u][j % 4u]; }
-      }
-    }
-  }
+  let rm = m0 + ty * ${R}u;
+  let cn = n0 + tx * ${R}u;
+  ${stores.join("\n  ")}
 }
 `;
 }
