@@ -88,3 +88,5 @@ export {
   saveSafetensors,
 } from "./safetensors.ts";
 export { readSafetensorsFile, writeSafetensorsFile } from "./safetensors_file.ts";
+export * from "./webgpu/mod.ts";
+export { initBackendFromEnv } from "./webgpu/env.ts";
