@@ -5,6 +5,7 @@
  * tessera's CPU and WebGPU backends and PyTorch/torchvision on the CPU, in the same run.
  *
  *   deno run -A bench/vision_bench.ts [--skip-torch] [--skip-webgpu] [--threads 2]
+ *     [--python /usr/bin/python3] [--torch-cuda]
  *
  * prints a markdown table (ms per run, best of two rounds per side; tessera/torch ratios: > 1
  * means tessera is slower) for bench/RESULTS.md. PyTorch runs in a child process (`/usr/bin/python3 bench/vision_torch.py`,
@@ -65,22 +66,26 @@ function benches(i: Inputs): [string, () => T.Tensor[]][] {
   ];
 }
 
-async function torchTimes(threads: number): Promise<{ ms: Map<string, number>; label: string }> {
+async function torchTimes(
+  threads: number,
+): Promise<{ ms: Map<string, number>; label: string; cuda: string | null }> {
   const script = new URL("./vision_torch.py", import.meta.url).pathname;
-  const out = await new Deno.Command("/usr/bin/python3", {
-    args: [script, "--threads", String(threads)],
+  const cudaArg = Deno.args.includes("--torch-cuda") ? ["--cuda"] : [];
+  const out = await new Deno.Command(arg("--python", "/usr/bin/python3"), {
+    args: [script, "--threads", String(threads), ...cudaArg],
     stdout: "piped",
     stderr: "inherit",
   }).output();
   if (!out.success) throw new Error("vision_torch.py failed");
   const ms = new Map<string, number>();
-  let label = "pytorch";
+  let label = "pytorch", cuda: string | null = null;
   for (const line of new TextDecoder().decode(out.stdout).trim().split("\n")) {
     const r = JSON.parse(line) as { bench: string; ms: number; label: string };
     ms.set(r.bench, r.ms);
-    label = r.label;
+    if (r.bench.endsWith(" cuda")) cuda = r.label;
+    else label = r.label;
   }
-  return { ms, label };
+  return { ms, label, cuda };
 }
 
 async function main(): Promise<void> {
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
   if (info) {
     const gIn = inputs("webgpu");
     for (const [name, run] of benches(gIn)) {
-      gpu.set(name, (await timeOp(run, { minMs: 300, maxReps: 20 })).ms);
+      gpu.set(name, (await timeOp(run, { minMs: 300, maxReps: 500 })).ms);
     }
     T.dispose(Object.values(gIn));
     await syncWebGPU();
@@ -128,17 +133,22 @@ async function main(): Promise<void> {
       (torch ? `; ${torch.label}` : "") +
       (info ? `; webgpu: ${info.description}${info.isFallbackAdapter ? " (software)" : ""}` : ""),
   );
+  const cudaCol = torch?.cuda ? " pytorch cuda ms | webgpu/cuda |" : "";
+  if (torch?.cuda) console.log(torch.cuda);
   console.log(
-    "\n| bench | tessera cpu ms | tessera webgpu ms | pytorch cpu ms | cpu/torch | webgpu/torch |",
+    "\n| bench | tessera cpu ms | tessera webgpu ms | pytorch cpu ms | cpu/torch | webgpu/torch |" +
+      cudaCol,
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |" + (cudaCol ? " ---: | ---: |" : ""));
   const f = (v: number | null | undefined, d = 1) => (v == null ? "-" : v.toFixed(d));
   for (const [name, c, g] of rows) {
     const t = torch?.ms.get(name) ?? null;
+    const tc = torch?.ms.get(`${name} cuda`) ?? null;
+    const cu = cudaCol ? ` ${f(tc, 3)} | ${f(tc && g ? g / tc : null, 2)} |` : "";
     console.log(
-      `| ${name} | ${f(c)} | ${f(g)} | ${f(t)} | ${f(t ? c / t : null, 2)} | ${
-        f(t && g ? g / t : null, 2)
-      } |`,
+      `| ${name} | ${f(c)} | ${f(g, g !== null && g < 10 ? 3 : 1)} | ${f(t)} | ${
+        f(t ? c / t : null, 2)
+      } | ${f(t && g ? g / t : null, 2)} |${cu}`,
     );
   }
 }
