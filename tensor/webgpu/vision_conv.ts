@@ -6,8 +6,10 @@
  *   weight broadcast over images. A 1×1, stride-1, unpadded conv multiplies x directly.
  * - convTranspose2d: `cols = W[g]ᵀ · x[g]` (matmul with transA), then col2im *gathers*: one
  *   thread per output pixel sums its kh·kw taps in a fixed order — no atomics, deterministic.
- * - conv2dWeightGrad: im2col in `[G, K, nb·P]` layout and dy copied to `[G, Og, nb·P]`, so the
- *   batch sum is the matmul's inner dimension (`dy · colsᵀ`, transB).
+ * - conv2dWeightGrad: the reduction over all nb·P output positions is split into s slices
+ *   (split-K): im2col writes `[G, s, K, l]`, dy is copied to `[G, s, Og, l]`, one batched matmul
+ *   (`dy · colsᵀ`, transB) gives `[G, s, Og, K]` and a sum over s finishes — otherwise O × K
+ *   (e.g. 64 × 576) would be only a handful of workgroups with a 25 000-long inner loop.
  *
  * Images go in chunks whose column buffer fits in 64 MiB (and the device's binding limit).
  * @module
@@ -16,9 +18,9 @@ import type { Operand } from "../backend.ts";
 import type { Aval } from "../shape_rules.ts";
 import type { Conv2dParams } from "../vision_params.ts";
 import { ewKernel, type GpuKernel } from "./elementwise.ts";
-import { stridedCopy } from "./layout.ts";
 import { matmulKernel } from "./matmul.ts";
 import type { GpuStorage } from "./pool.ts";
+import { reduceKernel } from "./reduce.ts";
 import type { Runtime } from "./runtime.ts";
 import { type Binding, declare, linearMain, Params, WG } from "./wgsl.ts";
 
@@ -115,8 +117,19 @@ function geoParams(q: Geo, count: number, n0: number, nb: number): Params {
 }
 
 /**
- * Writes the columns of images `n0..n0+nb`: layout `[nb, G, K, P]` (forward) or
- * `[G, K, nb, P]` (`batchInner`, for the weight gradient).
+ * Split of the weight gradient's reduction (all nb·P output positions of a chunk) into `s`
+ * slices of `l` columns (the last padded with zeros), so the matmul has G·s batch items and
+ * enough workgroups even when O × K is small.
+ */
+interface SplitK {
+  s: number;
+  l: number;
+}
+
+/**
+ * Writes the columns of images `n0..n0+nb`: layout `[nb, G, K, P]` (forward) or, with
+ * `split`, `[G, s, K, l]` where column `j·l + c` of slice j is output position
+ * `(nn, pp) = divmod(j·l + c, P)` (0 beyond nb·P).
  */
 function im2col(
   rt: Runtime,
@@ -125,19 +138,24 @@ function im2col(
   q: Geo,
   n0: number,
   nb: number,
-  batchInner: boolean,
+  split: SplitK | null,
 ): GpuStorage {
-  const count = nb * q.g * q.k * q.p;
+  const count = split ? q.g * split.s * q.k * split.l : nb * q.g * q.k * q.p;
   const cols = rt.alloc(count * 4, name);
   if (count === 0) return cols;
   const pr = geoParams(q, count, n0, nb);
-  const split = batchInner
-    ? "let nn = t % p(18u); let t2 = t / p(18u); let kk = t2 % p(2u); let gi = t2 / p(2u);"
-    : "let kk = t % p(2u); let t2 = t / p(2u); let gi = t2 % p(3u); let nn = t2 / p(3u);";
+  if (split) pr.u(split.s, split.l);
+  const index = split
+    ? `let l = i % p(20u); let t = i / p(20u); let kk = t % p(2u); let t2 = t / p(2u);
+  let sj = t2 % p(19u); let gi = t2 / p(19u);
+  let col = sj * p(20u) + l;
+  if (col >= p(18u) * p(1u)) { cols[i] = 0.0; return; }
+  let nn = col / p(1u); let pp = col % p(1u);`
+    : `let pp = i % p(1u); let t = i / p(1u);
+  let kk = t % p(2u); let t2 = t / p(2u); let gi = t2 % p(3u); let nn = t2 / p(3u);`;
   const b: Binding[] = [{ name: "x", ty: "f32" }, { name: "cols", ty: "f32", rw: true }];
   rt.run(name, {
-    wgsl: declare(pr.length, b) + linearMain(`  let pp = i % p(1u); let t = i / p(1u);
-  ${split}
+    wgsl: declare(pr.length, b) + linearMain(`  ${index}
   let ox = pp % p(4u); let oy = pp / p(4u);
   let kx = kk % p(5u); let t3 = kk / p(5u); let ky = t3 % p(6u); let ci = t3 / p(6u);
   let iy = i32(oy * p(7u) + ky * p(9u)) - i32(p(11u));
@@ -153,6 +171,27 @@ function im2col(
     groups: Math.ceil(count / WG),
   });
   return cols;
+}
+
+/** dy of images `n0..n0+nb` as `[G, s, Og, l]` (the split-K layout of {@link im2col}). */
+function dySplit(rt: Runtime, dy: GpuStorage, q: Geo, n0: number, nb: number, sp: SplitK) {
+  const count = q.g * sp.s * q.og * sp.l;
+  const out = rt.alloc(count * 4, "conv2dWeightGrad");
+  const pr = new Params().u(count, q.p, q.og, q.o, n0, nb, sp.s, sp.l);
+  const b: Binding[] = [{ name: "dy", ty: "f32" }, { name: "o", ty: "f32", rw: true }];
+  rt.run("conv2dWeightGrad", {
+    wgsl: declare(pr.length, b) + linearMain(`  let l = i % p(7u); let t = i / p(7u);
+  let oc = t % p(2u); let t2 = t / p(2u); let sj = t2 % p(6u); let gi = t2 / p(6u);
+  let col = sj * p(7u) + l;
+  if (col >= p(5u) * p(1u)) { o[i] = 0.0; return; }
+  let nn = col / p(1u); let pp = col % p(1u);
+  o[i] = dy[((p(4u) + nn) * p(3u) + gi * p(2u) + oc) * p(1u) + pp];`),
+    bindings: b,
+    buffers: [dy, out],
+    params: pr.words(),
+    groups: Math.ceil(count / WG),
+  });
+  return out;
 }
 
 /** Copies `bytes` at byte `from` of `src` into a new storage. */
@@ -186,7 +225,7 @@ export const conv2dKernel: GpuKernel<"conv2d"> = (rt, inputs, params, out) => {
   const step = chunk(rt, q.g * q.k * q.p);
   for (let n0 = 0; n0 < q.n; n0 += step) {
     const nb = Math.min(step, q.n - n0);
-    const cols = im2col(rt, "conv2d", x.storage as GpuStorage, q, n0, nb, false);
+    const cols = im2col(rt, "conv2d", x.storage as GpuStorage, q, n0, nb, null);
     const r = matmulKernel(
       rt,
       [wOp, op(cols, [nb, q.g, q.k, q.p])],
@@ -257,6 +296,7 @@ export const convTranspose2dKernel: GpuKernel<"convTranspose2d"> = (rt, inputs, 
 };
 
 const addKernel = ewKernel("add");
+const sumKernel = reduceKernel("sum");
 
 /** `conv2dWeightGrad(x, dy)`: `dW[g] = dy[g] · cols[g]ᵀ` with the batch folded into K. */
 export const conv2dWeightGradKernel: GpuKernel<"conv2dWeightGrad"> = (
@@ -286,31 +326,38 @@ export const conv2dWeightGradKernel: GpuKernel<"conv2dWeightGrad"> = (
   for (let n0 = 0; n0 < q.n; n0 += step) {
     const nb = Math.min(step, q.n - n0);
     const np = nb * q.p;
-    const cols = im2col(rt, "conv2dWeightGrad", x.storage as GpuStorage, q, n0, nb, true);
-    // dy[n0 + nn, gi, oc, pp] → dyT[gi, oc, nn, pp]
-    const dyt = stridedCopy(
-      rt,
-      "conv2dWeightGrad",
-      dy,
-      n0 * q.o * q.p,
-      [q.og * q.p, q.p, q.o * q.p, 1],
-      [q.g, q.og, nb, q.p],
-    );
+    // Split the reduction so that G·s·(output tiles) reaches a few hundred workgroups, with
+    // at least 256 columns per slice.
+    const tiles = Math.ceil(q.og / 64) * Math.ceil(q.k / 64) * q.g;
+    const s = Math.max(1, Math.min(Math.ceil(512 / tiles), Math.floor(np / 256)));
+    const sp: SplitK = { s, l: Math.ceil(np / s) };
+    const cols = im2col(rt, "conv2dWeightGrad", x.storage as GpuStorage, q, n0, nb, sp);
+    const dyt = dySplit(rt, dy.storage as GpuStorage, q, n0, nb, sp);
     const r = matmulKernel(
       rt,
-      [op(dyt, [q.g, q.og, np]), op(cols, [q.g, q.k, np])],
+      [op(dyt, [q.g, s, q.og, sp.l]), op(cols, [q.g, s, q.k, sp.l])],
       { transA: false, transB: true },
-      aval([q.g, q.og, q.k]),
+      aval([q.g, s, q.og, q.k]),
     );
     rt.free(cols);
     rt.free(dyt);
-    if (acc === null) {
-      acc = r;
-    } else {
-      const s = addKernel(rt, [op(acc, [total]), op(r, [total])], {}, aval([total]));
-      rt.free(acc);
+    let part = r;
+    if (s > 1) {
+      part = sumKernel(
+        rt,
+        [op(r, [q.g, s, q.og * q.k])],
+        { axes: [1] },
+        aval([q.g, 1, q.og * q.k]),
+      );
       rt.free(r);
-      acc = s;
+    }
+    if (acc === null) {
+      acc = part;
+    } else {
+      const t = addKernel(rt, [op(acc, [total]), op(part, [total])], {}, aval([total]));
+      rt.free(acc);
+      rt.free(part);
+      acc = t;
     }
   }
   return acc!;

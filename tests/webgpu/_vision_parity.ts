@@ -130,6 +130,12 @@ export const VISION_PARITY: { [P in VisionOp]: Case<P>[] } = {
       tol: SUM,
       label: "pointwise",
     },
+    {
+      inputs: (g) => [g.f([2, 4, 20, 20]), g.f([2, 6, 20, 20])],
+      params: { ...geo([1, 1], [1, 1], [1, 1], 2), kernel: [3, 3] },
+      tol: SUM,
+      label: "split-K (3 slices, last padded)",
+    },
   ],
   maxPool2d: [
     {
