@@ -140,7 +140,8 @@ async function main(): Promise<void> {
       cudaCol,
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: |" + (cudaCol ? " ---: | ---: |" : ""));
-  const f = (v: number | null | undefined, d = 1) => (v == null ? "-" : v.toFixed(d));
+  const f = (v: number | null | undefined, d = 1) =>
+    v == null ? "-" : v < 0.1 && d === 2 ? v.toPrecision(2) : v.toFixed(d);
   for (const [name, c, g] of rows) {
     const t = torch?.ms.get(name) ?? null;
     const tc = torch?.ms.get(`${name} cuda`) ?? null;
