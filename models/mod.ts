@@ -11,3 +11,4 @@
  */
 export * from "./vit.ts";
 export * from "./vit_presets.ts";
+export * from "./masking.ts";
