@@ -1,0 +1,475 @@
+/**
+ * DINO (methods.md §9): student and teacher ViTs with the DINO projection head (3-layer MLP
+ * with GELU → bottleneck → L2-normalise → weight-normalised last layer), the multi-crop
+ * cross-entropy between the centred, sharpened teacher outputs of the global crops and the
+ * student outputs of every other crop, the centre's EMA update from teacher global outputs,
+ * the teacher-temperature warm-up, the EMA teacher with the cosine momentum schedule,
+ * per-tensor gradient clipping and the first-epoch freezing of the last layer.
+ *
+ * The head's `last_layer` holds `weight_v` `[K, bottleneck]` and, only when the norm is
+ * trainable (`normLastLayer: false`), `weight_g` `[K, 1]`; with norm freezing (default, as in
+ * DINO) g ≡ 1 and is not a parameter.
+ * @module
+ */
+import {
+  add,
+  concat,
+  div,
+  gelu,
+  logSoftmax,
+  matmul,
+  mean,
+  mul,
+  random,
+  scope,
+  softmax,
+  split,
+  sqrt,
+  stopGradient,
+  sub,
+  sum,
+  type Tensor,
+  TesseraError,
+  valueAndGrad,
+  zeros,
+  zerosLike,
+} from "../mod.ts";
+import { initFromSpec, onesInit, ParamSpec, type Spec, truncNormalInit } from "../nn/init.ts";
+import { linear, type LinearParams, linearSpec } from "../nn/linear.ts";
+import { l2Normalize } from "../nn/losses.ts";
+import { clipByNorm } from "../nn/optim/clip.ts";
+import { emaUpdate, initEma } from "../nn/optim/ema.ts";
+import { cosineScheduler } from "../nn/optim/schedules.ts";
+import type { Optimizer } from "../nn/optim/types.ts";
+import { type VitConfig, vitForwardFeatures, vitHead, type VitParams, vitSpec } from "./vit.ts";
+
+/**
+ * DINO configuration (defaults: DINO's ViT recipe).
+ *
+ * @example
+ * ```ts
+ * import type { DinoConfig } from "./dino.ts";
+ * const c: DinoConfig = {
+ *   backbone: { imgSize: 16, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 16, depth: 1, numHeads: 2 },
+ *   outDim: 64, hiddenDim: 32, bottleneckDim: 16,
+ * };
+ * console.log(c.studentTemp ?? 0.1); // 0.1
+ * ```
+ */
+export interface DinoConfig {
+  /** The ViT backbone (CLS token output after the final norm; `numClasses` is ignored). */
+  backbone: VitConfig;
+  /** K, prototypes of the last layer (65536 in DINO). */
+  outDim: number;
+  /** Hidden width of the head MLP (default 2048). */
+  hiddenDim?: number;
+  /** Bottleneck width (default 256). */
+  bottleneckDim?: number;
+  /** Linear layers of the head MLP (default 3). */
+  nlayers?: number;
+  /** Freeze the weight-norm magnitude g at 1 (default true). */
+  normLastLayer?: boolean;
+  /** Student temperature (default 0.1). */
+  studentTemp?: number;
+  /** Centre EMA momentum (default 0.9). */
+  centerMomentum?: number;
+}
+
+/**
+ * Head parameters: `mlp` (the Linear layers) and `last_layer` (`weight_v`, optional `weight_g`).
+ *
+ * @example
+ * ```ts
+ * import type { DinoHeadParams } from "./dino.ts";
+ * const f = (h: DinoHeadParams) => h.mlp.length;
+ * console.log(typeof f); // "function"
+ * ```
+ */
+export interface DinoHeadParams {
+  mlp: LinearParams[];
+  last_layer: { weight_v: Tensor; weight_g?: Tensor };
+}
+
+/**
+ * Student or teacher parameters: the ViT's plus `dino_head`.
+ *
+ * @example
+ * ```ts
+ * import { initDino, type DinoParams } from "./dino.ts";
+ * import { random } from "../mod.ts";
+ * const { student }: { student: DinoParams } = initDino(random.key(0), {
+ *   backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 },
+ *   outDim: 16, hiddenDim: 8, bottleneckDim: 4,
+ * });
+ * console.log(student.dino_head.last_layer.weight_v.shape); // [16, 4]
+ * ```
+ */
+export type DinoParams = VitParams & { dino_head: DinoHeadParams };
+
+function backboneConfig(c: DinoConfig): VitConfig {
+  return { ...c.backbone, numClasses: 0, globalPool: "token", fcNorm: false };
+}
+
+/**
+ * Parameter spec of one DINO network (backbone + head; head linears trunc-normal 0.02).
+ *
+ * @example
+ * ```ts
+ * import { dinoSpec } from "./dino.ts";
+ * const s = dinoSpec({ backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 });
+ * console.log(s.dino_head.mlp.map((l) => l.weight.shape)); // [[8, 8], [8, 8], [4, 8]]
+ * ```
+ */
+export function dinoSpec(config: DinoConfig): Spec<DinoParams> {
+  const bb = backboneConfig(config), dtype = bb.dtype;
+  const hid = config.hiddenDim ?? 2048, bot = config.bottleneckDim ?? 256;
+  const nl = Math.max(config.nlayers ?? 3, 1);
+  const dims = nl === 1 ? [bb.embedDim, bot] : [bb.embedDim, ...Array(nl - 1).fill(hid), bot];
+  const tn = truncNormalInit(0.02);
+  const last: Spec<DinoHeadParams["last_layer"]> = {
+    weight_v: new ParamSpec([config.outDim, bot], tn, dtype),
+  };
+  if (config.normLastLayer === false) {
+    last.weight_g = new ParamSpec([config.outDim, 1], onesInit, dtype);
+  }
+  return {
+    ...vitSpec(bb),
+    dino_head: {
+      mlp: dims.slice(1).map((o, i) =>
+        linearSpec({ inFeatures: dims[i]!, outFeatures: o, weightInit: tn, dtype })
+      ),
+      last_layer: last,
+    },
+  } as Spec<DinoParams>;
+}
+
+/**
+ * Initialises the student and the teacher (an exact copy; it never receives gradients).
+ *
+ * @example
+ * ```ts
+ * import { initDino } from "./dino.ts";
+ * import { random } from "../mod.ts";
+ * const { student, teacher } = initDino(random.key(0), { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 });
+ * console.log((await student.pos_embed!.toArray()).toString() === (await teacher.pos_embed!.toArray()).toString()); // true
+ * ```
+ */
+export function initDino(
+  key: Tensor,
+  config: DinoConfig,
+): { student: DinoParams; teacher: DinoParams } {
+  const student = initFromSpec(key, dinoSpec(config)) as DinoParams;
+  return { student, teacher: initEma(student) };
+}
+
+/**
+ * The DINO head on backbone features `[B, D]` → `[B, K]`.
+ *
+ * @example
+ * ```ts
+ * import { dinoHead, initDino } from "./dino.ts";
+ * import { ones, random } from "../mod.ts";
+ * const { student } = initDino(random.key(0), { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 });
+ * console.log(dinoHead(student.dino_head, ones([3, 8])).shape); // [3, 16]
+ * ```
+ */
+export function dinoHead(head: DinoHeadParams, x: Tensor): Tensor {
+  let h = x;
+  head.mlp.forEach((l, i) => {
+    h = linear(l, h);
+    if (i < head.mlp.length - 1) h = gelu(h);
+  });
+  h = l2Normalize(h);
+  const v = head.last_layer.weight_v;
+  let w = div(v, sqrt(sum(mul(v, v), 1, true)));
+  if (head.last_layer.weight_g) w = mul(w, head.last_layer.weight_g);
+  return matmul(h, w, { transB: true });
+}
+
+/**
+ * Network outputs `[B, K]` for each crop: crops of equal size (consecutive) are batched into
+ * one backbone pass, the CLS token after the final norm goes through the head.
+ *
+ * @example
+ * ```ts
+ * import { dinoForward, initDino } from "./dino.ts";
+ * import { ones, random } from "../mod.ts";
+ * const config = { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 };
+ * const { student } = initDino(random.key(0), config);
+ * const outs = dinoForward(student, [ones([2, 1, 8, 8]), ones([2, 1, 8, 8]), ones([2, 1, 4, 4])], config);
+ * console.log(outs.length, outs[2]!.shape); // 3 [2, 16]
+ * ```
+ */
+export function dinoForward(
+  params: DinoParams,
+  crops: readonly Tensor[],
+  config: DinoConfig,
+  opts: { train?: boolean; key?: Tensor } = {},
+): Tensor[] {
+  const bb = backboneConfig(config);
+  const outs: Tensor[] = [];
+  let start = 0, group = 0;
+  while (start < crops.length) {
+    const [h, w] = [crops[start]!.shape[2], crops[start]!.shape[3]];
+    let end = start + 1;
+    while (end < crops.length && crops[end]!.shape[2] === h && crops[end]!.shape[3] === w) end++;
+    const x = end - start > 1 ? concat(crops.slice(start, end), 0) : crops[start]!;
+    const key = opts.key ? foldKey(opts.key, group++) : undefined;
+    const f = vitForwardFeatures(params, x, bb, { train: opts.train, key });
+    const y = dinoHead(params.dino_head, vitHead(params, f.tokens, bb));
+    outs.push(...(end - start > 1 ? split(y, end - start, 0) : [y]));
+    start = end;
+  }
+  return outs;
+}
+
+function foldKey(key: Tensor, i: number): Tensor {
+  return random.foldIn(key, i);
+}
+
+/**
+ * DINO's multi-crop loss: for teacher view i (the global crops) and student view v ≠ i,
+ * `mean_batch(−Σ softmax((t_i − c)/τ_t) · log_softmax(s_v/τ_s))`, averaged over the
+ * `nGlobal·(nCrops − 1)` pairs (teacher probabilities are constants). Student outputs list the
+ * global crops first, in the teacher's order.
+ *
+ * @example
+ * ```ts
+ * import { dinoLoss } from "./dino.ts";
+ * import { tensor, zeros } from "../mod.ts";
+ * const t = [tensor([[1, 0]]), tensor([[0, 1]])];
+ * const s = [tensor([[0, 0]]), tensor([[0, 0]]), tensor([[0, 0]])];
+ * const r = dinoLoss(s, t, zeros([1, 2]), { teacherTemp: 0.04 });
+ * console.log(r.terms, (await r.loss.item()).toFixed(4)); // 4 "0.6931"
+ * ```
+ */
+export function dinoLoss(
+  studentOut: readonly Tensor[],
+  teacherOut: readonly Tensor[],
+  center: Tensor,
+  opts: { teacherTemp: number; studentTemp?: number },
+): { loss: Tensor; terms: number } {
+  const ng = teacherOut.length;
+  if (studentOut.length < ng) {
+    throw new TesseraError("dinoLoss", `${studentOut.length} student crops < ${ng} global crops`);
+  }
+  const st = opts.studentTemp ?? 0.1;
+  const logp = studentOut.map((s) => logSoftmax(div(s, st), -1));
+  const probs = teacherOut.map((t) =>
+    stopGradient(softmax(div(sub(t, center), opts.teacherTemp), -1))
+  );
+  let total: Tensor | null = null, terms = 0;
+  probs.forEach((q, i) => {
+    logp.forEach((lp, v) => {
+      if (v === i) return;
+      const term = mean(sum(mul(q, lp), -1));
+      total = total ? sub(total, term) : sub(0, term);
+      terms++;
+    });
+  });
+  if (!total) throw new TesseraError("dinoLoss", "no (teacher, student) pair: need ≥ 2 crops");
+  return { loss: div(total, terms), terms };
+}
+
+/**
+ * The centre's EMA update, `c ← m·c + (1 − m)·mean(teacher global outputs)` (over all global
+ * crops and the batch; raw teacher logits), done after the loss.
+ *
+ * @example
+ * ```ts
+ * import { updateCenter } from "./dino.ts";
+ * import { tensor, zeros } from "../mod.ts";
+ * console.log(await updateCenter(zeros([1, 2]), [tensor([[1, 2], [3, 4]])]).toArray()); // [[0.2, 0.3]]
+ * ```
+ */
+export function updateCenter(
+  center: Tensor,
+  teacherOut: readonly Tensor[],
+  momentum = 0.9,
+): Tensor {
+  const batchMean = mean(stopGradient(concat([...teacherOut], 0)), 0, true);
+  return add(mul(center, momentum), mul(batchMean, 1 - momentum));
+}
+
+/**
+ * Teacher temperature per epoch: linear from `warmupTemp` to `temp` over `warmupEpochs`
+ * (numpy.linspace, both ends included), then constant.
+ *
+ * @example
+ * ```ts
+ * import { teacherTempSchedule } from "./dino.ts";
+ * console.log(teacherTempSchedule({ warmupTemp: 0.04, temp: 0.07, warmupEpochs: 4, epochs: 6 }).map((t) => t.toFixed(2))); // ["0.04", "0.05", "0.06", "0.07", "0.07", "0.07"]
+ * ```
+ */
+export function teacherTempSchedule(
+  opts: { warmupTemp?: number; temp?: number; warmupEpochs?: number; epochs: number },
+): number[] {
+  const w0 = opts.warmupTemp ?? 0.04, t = opts.temp ?? 0.04, we = opts.warmupEpochs ?? 0;
+  return Array.from(
+    { length: opts.epochs },
+    (_, e) => e >= we ? t : we === 1 ? w0 : w0 + (t - w0) * e / (we - 1),
+  );
+}
+
+/**
+ * Teacher EMA momentum per iteration: cosine from `base` (0.996) to 1 over all iterations,
+ * no warmup (DINO's `cosine_scheduler(momentum_teacher, 1, epochs, niter_per_ep)`).
+ *
+ * @example
+ * ```ts
+ * import { teacherMomentumSchedule } from "./dino.ts";
+ * const m = teacherMomentumSchedule(0.996, 2, 5);
+ * console.log(m.length, m[0]); // 10 0.996
+ * ```
+ */
+export function teacherMomentumSchedule(
+  base: number,
+  epochs: number,
+  itersPerEpoch: number,
+): number[] {
+  return cosineScheduler(base, 1, epochs, itersPerEpoch);
+}
+
+/**
+ * DINO's `cancel_gradients_last_layer`: zero gradients of `dino_head.last_layer` while
+ * `epoch < freezeEpochs` (default 1). {@link dinoTrainStep} also keeps those weights
+ * bit-identical (no weight decay) during the frozen epochs.
+ *
+ * @example
+ * ```ts
+ * import { cancelLastLayerGrads } from "./dino.ts";
+ * import { ones } from "../mod.ts";
+ * const g = { dino_head: { mlp: [], last_layer: { weight_v: ones([2, 2]) } } };
+ * console.log(await cancelLastLayerGrads(g, 0).dino_head.last_layer.weight_v.toArray()); // [[0, 0], [0, 0]]
+ * ```
+ */
+export function cancelLastLayerGrads<T extends { dino_head: DinoHeadParams }>(
+  grads: T,
+  epoch: number,
+  freezeEpochs = 1,
+): T {
+  if (epoch >= freezeEpochs) return grads;
+  const ll = grads.dino_head.last_layer;
+  const zero: DinoHeadParams["last_layer"] = { weight_v: zerosLike(ll.weight_v) };
+  if (ll.weight_g) zero.weight_g = zerosLike(ll.weight_g);
+  return { ...grads, dino_head: { ...grads.dino_head, last_layer: zero } };
+}
+
+/**
+ * DINO training state.
+ *
+ * @example
+ * ```ts
+ * import type { DinoState } from "./dino.ts";
+ * const f = (s: DinoState<unknown>) => s.center.shape;
+ * console.log(typeof f); // "function"
+ * ```
+ */
+export interface DinoState<S> {
+  student: DinoParams;
+  teacher: DinoParams;
+  /** Centre `[1, K]`. */
+  center: Tensor;
+  /** Optimizer state of the student. */
+  opt: S;
+}
+
+/**
+ * Options of {@link dinoTrainStep}.
+ *
+ * @example
+ * ```ts
+ * import type { DinoStepOptions } from "./dino.ts";
+ * const f = (o: DinoStepOptions<unknown>) => o.epoch;
+ * console.log(typeof f); // "function"
+ * ```
+ */
+export interface DinoStepOptions<S> {
+  config: DinoConfig;
+  optimizer: Optimizer<S>;
+  /** Current epoch (teacher temperature is chosen by the caller; freezing uses this). */
+  epoch: number;
+  /** Teacher temperature τ_t for this epoch. */
+  teacherTemp: number;
+  /** Teacher EMA momentum for this iteration. */
+  momentum: number;
+  /** Per-tensor gradient clipping norm (default 3.0; 0 disables). */
+  clipGrad?: number;
+  /** Epochs during which the last layer is frozen (default 1). */
+  freezeLastLayer?: number;
+  /** PRNG key for the student's dropout / drop path. */
+  key?: Tensor;
+}
+
+/**
+ * One DINO step: teacher outputs of the global crops (eval mode, no gradient) → student
+ * outputs of all crops (training mode) → loss → gradients → per-tensor clipping → last-layer
+ * cancelling → optimizer step → teacher EMA → centre update. Returns the new state and the
+ * loss; the old state is left to the caller to dispose.
+ *
+ * @example
+ * ```ts
+ * import { dinoTrainStep, initDino } from "./dino.ts";
+ * import { adamw } from "../nn/optim/adamw.ts";
+ * import { random, zeros } from "../mod.ts";
+ * const config = { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 };
+ * const optimizer = adamw({ lr: 1e-3 });
+ * const { student, teacher } = initDino(random.key(0), config);
+ * const s0 = { student, teacher, center: zeros([1, 16]), opt: optimizer.init(student) };
+ * const g = [random.normal(random.key(1), [2, 1, 8, 8]), random.normal(random.key(2), [2, 1, 8, 8])];
+ * const r = dinoTrainStep(s0, { globals: g, locals: [zeros([2, 1, 4, 4])] }, { config, optimizer, epoch: 0, teacherTemp: 0.04, momentum: 0.996 });
+ * console.log(r.terms); // 4
+ * ```
+ */
+export function dinoTrainStep<S>(
+  state: DinoState<S>,
+  crops: { globals: readonly Tensor[]; locals: readonly Tensor[] },
+  opts: DinoStepOptions<S>,
+): { state: DinoState<S>; loss: Tensor; terms: number } {
+  return scope(() => {
+    const cfg = opts.config;
+    const tOut = dinoForward(state.teacher, crops.globals, cfg).map(stopGradient);
+    const all = [...crops.globals, ...crops.locals];
+    let terms = 0;
+    const lossFn = (p: DinoParams) => {
+      const sOut = dinoForward(p, all, cfg, { train: true, key: opts.key });
+      const r = dinoLoss(sOut, tOut, state.center, {
+        teacherTemp: opts.teacherTemp,
+        studentTemp: cfg.studentTemp,
+      });
+      terms = r.terms;
+      return r.loss;
+    };
+    const [loss, g0] = valueAndGrad(lossFn)(state.student) as [Tensor, DinoParams];
+    const clip = opts.clipGrad ?? 3.0;
+    let grads = clip > 0 ? clipByNorm(g0, clip) : g0;
+    const frozen = opts.epoch < (opts.freezeLastLayer ?? 1);
+    grads = cancelLastLayerGrads(grads, opts.epoch, opts.freezeLastLayer ?? 1);
+    const up = opts.optimizer.update(grads, state.opt, state.student);
+    let student = up.params;
+    if (frozen) {
+      const ll = state.student.dino_head.last_layer;
+      const keep = {
+        weight_v: add(ll.weight_v, 0),
+        ...(ll.weight_g ? { weight_g: add(ll.weight_g, 0) } : {}),
+      };
+      student = { ...student, dino_head: { ...student.dino_head, last_layer: keep } };
+    }
+    const teacher = emaUpdate(state.teacher, student, opts.momentum);
+    const center = updateCenter(state.center, tOut, cfg.centerMomentum ?? 0.9);
+    return { state: { student, teacher, center, opt: up.state }, loss, terms };
+  });
+}
+
+/**
+ * A zero centre `[1, K]` for a config.
+ *
+ * @example
+ * ```ts
+ * import { initCenter } from "./dino.ts";
+ * console.log(initCenter({ backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16 }).shape); // [1, 16]
+ * ```
+ */
+export function initCenter(config: DinoConfig): Tensor {
+  return zeros([1, config.outDim], { dtype: config.backbone.dtype ?? "float32" });
+}
