@@ -12,3 +12,6 @@
 export * from "./vit.ts";
 export * from "./vit_presets.ts";
 export * from "./masking.ts";
+export * from "./beit.ts";
+export * from "./splitmask.ts";
+export * from "./dino.ts";

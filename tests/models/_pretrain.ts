@@ -1,0 +1,57 @@
+/**
+ * Shared helpers of the pre-training model tests: random masks with an exact count per row,
+ * the pixel mask of a patch mask, and a few-steps AdamW loop.
+ */
+import {
+  argsort,
+  broadcastTo,
+  dispose,
+  less,
+  random,
+  reshape,
+  scope,
+  type Tensor,
+  valueAndGrad,
+} from "../../mod.ts";
+import { adamw } from "../../nn/mod.ts";
+
+/** bool `[B, N]` with exactly `k` true entries per row, uniformly placed. */
+export function randomMask(key: Tensor, b: number, n: number, k: number): Tensor {
+  return scope(() => less(argsort(argsort(random.uniform(key, [b, n]), 1), 1), k));
+}
+
+/** bool `[B, 1, h·p, w·p]`: true on the pixels of masked patches. */
+export function pixelMask(mask: Tensor, h: number, w: number, p: number): Tensor {
+  return scope(() => {
+    const b = mask.shape[0]!;
+    const m = broadcastTo(reshape(mask, [b, 1, h, 1, w, 1]), [b, 1, h, p, w, p]);
+    return reshape(m, [b, 1, h * p, w * p]);
+  });
+}
+
+/** Runs `steps` AdamW steps of `loss` from `params`; returns the losses. */
+export async function trainSteps<P>(
+  params: P,
+  loss: (p: P, step: number) => Tensor,
+  steps: number,
+  lr = 3e-3,
+): Promise<number[]> {
+  const opt = adamw({ lr, weightDecay: 0 });
+  let p = params;
+  let state = opt.init(p);
+  const out: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const r = scope(() => {
+      const [l, g] = valueAndGrad((q: P) => loss(q, s))(p) as [Tensor, P];
+      const u = opt.update(g, state, p);
+      return { l, ...u };
+    });
+    out.push(await r.l.item());
+    dispose(state);
+    if (s > 0) dispose(p);
+    r.l.dispose();
+    p = r.params as P, state = r.state;
+  }
+  dispose([p, state]);
+  return out;
+}
