@@ -307,14 +307,14 @@ export function randomMasking(
  * @example
  * ```ts
  * import { tensor } from "../mod.ts";
- * import { maskIndices } from "./masking.ts";
+ * import { maskPositions } from "./masking.ts";
  * const m = tensor(Uint8Array.of(0, 1, 1, 0, 1, 0, 0, 1), { dtype: "bool", shape: [2, 4] });
- * console.log(await maskIndices(m, 2).toArray()); // [[1, 2], [0, 3]]
+ * console.log(await maskPositions(m, 2).toArray()); // [[1, 2], [0, 3]]
  * ```
  */
-export function maskIndices(mask: Tensor, count: number): Tensor {
+export function maskPositions(mask: Tensor, count: number): Tensor {
   if (mask.dtype !== "bool" || mask.ndim !== 2) {
-    throw new TesseraError("maskIndices", `mask must be bool [B, N], got ${mask.dtype}`);
+    throw new TesseraError("maskPositions", `mask must be bool [B, N], got ${mask.dtype}`);
   }
   return scope(() =>
     // Stable sort of (not mask): the true cells come first, in ascending position order.
@@ -418,7 +418,7 @@ export function disjointSubsets(
     const rank = argsort(argsort(random.uniform(key, [batch, numPatches]), 1), 1);
     const inA = less(rank, keep);
     const inB = logicalAnd(greaterEqual(rank, keep), less(rank, keep + sizeB));
-    return { inA, inB, idsA: maskIndices(inA, keep), idsB: maskIndices(inB, sizeB) };
+    return { inA, inB, idsA: maskPositions(inA, keep), idsB: maskPositions(inB, sizeB) };
   });
 }
 

@@ -15,3 +15,5 @@ export * from "./masking.ts";
 export * from "./beit.ts";
 export * from "./splitmask.ts";
 export * from "./dino.ts";
+export * from "./tokenizers.ts";
+export * from "./kmeans.ts";

@@ -10,7 +10,7 @@ import {
   blockMaskHost,
   blockMasks,
   disjointSubsets,
-  maskIndices,
+  maskPositions,
   randomMasking,
   splitMaskSubsets,
 } from "../../models/mod.ts";
@@ -142,14 +142,14 @@ Deno.test("disjointSubsets: two disjoint random 49-sets (75%), or a set and its 
   assert.notDeepEqual(await rows(disjointSubsets(random.key(9), 4, 196, 49).idsA), a);
 });
 
-Deno.test("maskIndices lists the true cells in ascending order", async () => {
+Deno.test("maskPositions lists the true cells in ascending order", async () => {
   const mask = await blockMasks(random.key(2), 2, {
     gridH: 4,
     gridW: 4,
     numMasked: 5,
     minBlock: 2,
   });
-  const ids = await rows(maskIndices(mask, 5));
+  const ids = await rows(maskPositions(mask, 5));
   const m = await rows(mask);
   for (let r = 0; r < 2; r++) {
     const want = m[r]!.flatMap((v, i) => (v ? [i] : []));
