@@ -85,8 +85,9 @@ function assign(x: Tensor, c: Tensor, chunkElems: number) {
     const k = c.shape[0]!;
     const rows = Math.max(1, Math.floor(chunkElems / k));
     const cT = transpose(c);
-    let sums = zeros([k, d]);
-    let counts = zeros([k]);
+    const backend = x.backend.name;
+    let sums = zeros([k, d], { backend });
+    let counts = zeros([k], { backend });
     const best: Tensor[] = [];
     for (let r = 0; r < m; r += rows) {
       const xs = slice(x, [[r, Math.min(m, r + rows)]]);
@@ -94,7 +95,7 @@ function assign(x: Tensor, c: Tensor, chunkElems: number) {
       const a = argmax(s, 1);
       best.push(max(s, 1));
       sums = scatterAdd(sums, a, xs, 0);
-      counts = scatterAdd(counts, a, ones([xs.shape[0]!]), 0);
+      counts = scatterAdd(counts, a, ones([xs.shape[0]!], { backend }), 0);
     }
     const bestAll = best.length === 1 ? best[0]! : concat(best, 0);
     const objective = sum(sub(1, bestAll));
@@ -150,13 +151,17 @@ export async function sphericalKmeans(
           const fresh = l2NormalizeRows(a.sums);
           if (empties === 0) return fresh;
           const isEmpty = Uint8Array.from(counts, (v) => (v === 0 ? 1 : 0));
-          const empty = tensor(isEmpty, { dtype: "bool", shape: [k, 1] });
+          const empty = tensor(isEmpty, { dtype: "bool", shape: [k, 1], backend: xn.backend.name });
           if (rule === "keep") return where(empty, c, fresh);
           // j-th empty cluster (in index order) <- j-th worst-fitted point.
           let j = 0;
           const rank = Int32Array.from(isEmpty, (e) => (e ? j++ : 0));
           const worst = argsort(a.bestAll, 0);
-          return where(empty, gather(xn, gather(worst, tensor(rank))), fresh);
+          return where(
+            empty,
+            gather(xn, gather(worst, tensor(rank, { backend: xn.backend.name }))),
+            fresh,
+          );
         });
         c.dispose();
         c = next;

@@ -122,12 +122,15 @@ export function patchify(images: Tensor, patchSize: number): Tensor {
   return extractPatches(images, patchSize);
 }
 
-function perChannel(v: number[], c: number, d: number, name: string): Tensor {
+function perChannel(v: number[], c: number, d: number, name: string, backend: string): Tensor {
   if (v.length !== 1 && v.length !== c) {
     throw new TesseraError("tokenizer", `${name} needs 1 or ${c} values, got ${v.length}`);
   }
   const per = d / c;
-  return tensor(Float32Array.from({ length: d }, (_, i) => v[v.length === 1 ? 0 : (i / per) | 0]!));
+  return tensor(
+    Float32Array.from({ length: d }, (_, i) => v[v.length === 1 ? 0 : (i / per) | 0]!),
+    { backend },
+  );
 }
 
 /**
@@ -161,8 +164,8 @@ function pixelAffine(
 ): Tensor {
   if (o.centring === "none") return patches;
   const d = patches.shape[patches.ndim - 1]!;
-  const m = perChannel(o.pixelMean, o.inChans, d, "pixelMean");
-  const s = perChannel(o.pixelStd, o.inChans, d, "pixelStd");
+  const m = perChannel(o.pixelMean, o.inChans, d, "pixelMean", patches.backend.name);
+  const s = perChannel(o.pixelStd, o.inChans, d, "pixelStd", patches.backend.name);
   return div(sub(patches, m), s);
 }
 
@@ -311,7 +314,10 @@ export async function randomPatchTokenizer(
     const valid = Int32Array.from(nv.keys()).filter((i) => nv[i]! > 1e-6);
     if (valid.length === 0) throw new TesseraError("randomPatchTokenizer", "all patches flat");
     const codebook = scope(() => {
-      const pick = gather(tensor(valid), random.randint(key, [o.v], 0, valid.length));
+      const pick = gather(
+        tensor(valid, { backend: patches.backend.name }),
+        random.randint(key, [o.v], 0, valid.length),
+      );
       return l2NormalizeRows(gather(patches, pick));
     });
     return {
