@@ -51,7 +51,7 @@ export interface BeitConfig {
 export type BeitParams = VitParams & { lm_head: LinearParams };
 
 /**
- * The encoder config actually used: no classifier, a mask token.
+ * The encoder config actually used: no classifier, a mask token, the final `norm` (no `fc_norm`).
  *
  * @example
  * ```ts
@@ -61,7 +61,7 @@ export type BeitParams = VitParams & { lm_head: LinearParams };
  * ```
  */
 export function beitEncoderConfig(config: BeitConfig): VitConfig {
-  return { ...config.encoder, numClasses: 0, maskToken: true };
+  return { ...config.encoder, numClasses: 0, maskToken: true, fcNorm: false };
 }
 
 /**

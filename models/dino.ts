@@ -462,7 +462,7 @@ export function dinoTrainStep<S>(
 }
 
 /**
- * A zero centre `[1, K]` for a config.
+ * A zero centre `[1, K]` for a config (on `opts.backend`, default the current backend).
  *
  * @example
  * ```ts
@@ -470,6 +470,9 @@ export function dinoTrainStep<S>(
  * console.log(initCenter({ backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16 }).shape); // [1, 16]
  * ```
  */
-export function initCenter(config: DinoConfig): Tensor {
-  return zeros([1, config.outDim], { dtype: config.backbone.dtype ?? "float32" });
+export function initCenter(config: DinoConfig, opts: { backend?: string } = {}): Tensor {
+  return zeros([1, config.outDim], {
+    dtype: config.backbone.dtype ?? "float32",
+    backend: opts.backend,
+  });
 }

@@ -151,8 +151,12 @@ export function posEmbedParts(
     if (!params.pos_embed) throw new TesseraError("posEmbedParts", "missing pos_embed");
     full = params.pos_embed;
   } else if (kind === "sincos") {
-    const dt = params.patch_embed.proj.weight.dtype;
-    full = sincos2dPosEmbed(config.embedDim, h, w, { clsToken: prefix === 1, dtype: dt });
+    const wt = params.patch_embed.proj.weight;
+    full = sincos2dPosEmbed(config.embedDim, h, w, {
+      clsToken: prefix === 1,
+      dtype: wt.dtype,
+      backend: wt.backend.name,
+    });
   }
   if (!full) return { patches: null, cls: null };
   return {

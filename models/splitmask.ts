@@ -303,7 +303,8 @@ export function splitMaskForward(
     if (prefix) full = concat([slice(e, [null, [0, 1]]), full], 1);
     return add(full, dp.pos_embed);
   });
-  const decCfg = { ...enc, depth: dp.blocks.length };
+  // The decoder has no dropout or drop path (as MAE's decoder).
+  const decCfg = { ...enc, dropRate: 0, attnDropRate: 0, dropPathRate: 0 };
   const decoded = split(
     runBlocks(dp.blocks, dp.norm, concat(decIn, 0), decCfg, { train, key: kDec }),
     2,
