@@ -17,3 +17,4 @@ export * from "./splitmask.ts";
 export * from "./dino.ts";
 export * from "./tokenizers.ts";
 export * from "./kmeans.ts";
+export * from "./tokenizer_io.ts";
