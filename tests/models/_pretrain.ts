@@ -7,6 +7,7 @@ import {
   broadcastTo,
   dispose,
   less,
+  memoryStats,
   random,
   reshape,
   scope,
@@ -29,7 +30,7 @@ export function pixelMask(mask: Tensor, h: number, w: number, p: number): Tensor
   });
 }
 
-/** Runs `steps` AdamW steps of `loss` from `params`; returns the losses. */
+/** Runs `steps` AdamW steps of `loss` from `params`; returns the losses; throws if live tensors grow. */
 export async function trainSteps<P>(
   params: P,
   loss: (p: P, step: number) => Tensor,
@@ -39,7 +40,7 @@ export async function trainSteps<P>(
   const opt = adamw({ lr, weightDecay: 0 });
   let p = params;
   let state = opt.init(p);
-  const out: number[] = [];
+  const out: number[] = [], live: number[] = [];
   for (let s = 0; s < steps; s++) {
     const r = scope(() => {
       const [l, g] = valueAndGrad((q: P) => loss(q, s))(p) as [Tensor, P];
@@ -51,6 +52,10 @@ export async function trainSteps<P>(
     if (s > 0) dispose(p);
     r.l.dispose();
     p = r.params as P, state = r.state;
+    if (s === 1 || s === steps - 1) live.push(memoryStats().cpu?.tensors ?? 0);
+  }
+  if (live.length === 2 && live[0] !== live[1]) {
+    throw new Error(`live tensors grew from step to step: ${live}`);
   }
   dispose([p, state]);
   return out;

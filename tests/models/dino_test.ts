@@ -4,7 +4,18 @@
  * layer is frozen in epoch 0, weight norm, schedules, checkGrad, loss falls.
  */
 import assert from "node:assert/strict";
-import { abs, add, checkGrad, max, mul, random, tensor, zeros } from "../../mod.ts";
+import {
+  abs,
+  add,
+  checkGrad,
+  dispose,
+  max,
+  memoryStats,
+  mul,
+  random,
+  tensor,
+  zeros,
+} from "../../mod.ts";
 import { adamw } from "../../nn/mod.ts";
 import {
   type DinoConfig,
@@ -197,7 +208,7 @@ Deno.test("dino: a few steps on the CPU make the loss fall", async () => {
   const optimizer = adamw({ lr: 3e-3, weightDecay: 0 });
   let state = { student, teacher, center: initCenter(CFG), opt: optimizer.init(student) };
   const cr = crops(4, 8);
-  const losses: number[] = [];
+  const losses: number[] = [], live: number[] = [];
   for (let s = 0; s < 8; s++) {
     const r = dinoTrainStep(state, cr, {
       config: CFG,
@@ -207,7 +218,11 @@ Deno.test("dino: a few steps on the CPU make the loss fall", async () => {
       momentum: 0.996,
     });
     losses.push(await r.loss.item());
+    if (s > 0) dispose(state);
+    r.loss.dispose();
     state = r.state;
+    if (s === 1 || s === 7) live.push(memoryStats().cpu?.tensors ?? 0);
   }
   assert.ok(losses.at(-1)! < losses[0]! - 0.05, `losses ${losses}`);
+  assert.equal(live[1], live[0], "live tensors grew from step to step");
 });
