@@ -14,6 +14,7 @@ export {
   cpuFastPathInfo,
   type FastPathInfo,
   getCpuThreads,
+  setCpuBufferPoolLimit,
   setCpuFastPath,
   setCpuThreads,
   shutdownCpuThreads,

@@ -20,7 +20,7 @@ import { TesseraError } from "../errors.ts";
 import type { Prim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../shape_rules.ts";
 import { cpuKernels } from "./kernels.ts";
-import { recycle } from "./buffers.ts";
+import { recycle, setBufferPoolLimit } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";
 import {
   type FastPathInfo,
@@ -68,6 +68,18 @@ export function shutdownCpuThreads(): boolean {
 /** Whether the WebAssembly SIMD fast path is on, uses relaxed-SIMD FMA, and its threads. */
 export function cpuFastPathInfo(): FastPathInfo {
   return fastPathInfo();
+}
+
+/**
+ * Sets how many bytes of freed CPU tensor memory the backend keeps for reuse (default 4 GiB;
+ * buffers of 64 KiB and more are recycled by size, which avoids page faults on the next
+ * allocation of that size). Lowering it releases what exceeds the new limit; 0 disables it.
+ */
+export function setCpuBufferPoolLimit(bytes: number): void {
+  if (!(bytes >= 0)) {
+    throw new RangeError(`setCpuBufferPoolLimit: expected bytes >= 0, got ${bytes}`);
+  }
+  setBufferPoolLimit(bytes);
 }
 
 /**

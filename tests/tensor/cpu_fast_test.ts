@@ -21,6 +21,7 @@ import {
   permute,
   reciprocal,
   rsqrt,
+  setCpuBufferPoolLimit,
   setCpuFastPath,
   setCpuThreads,
   shutdownCpuThreads,
@@ -32,12 +33,7 @@ import {
   tensor,
   zeros,
 } from "../../mod.ts";
-import {
-  allocArray,
-  bufferPoolBytes,
-  recycle,
-  setBufferPoolLimit,
-} from "../../tensor/cpu/buffers.ts";
+import { allocArray, bufferPoolBytes, recycle } from "../../tensor/cpu/buffers.ts";
 import { assembleModule, FnBuilder, I32, sleb, uleb } from "../../tensor/cpu/wasm/emitter.ts";
 import { setParallelMinFlops, setThreads } from "../../tensor/cpu/wasm/gemm.ts";
 import { buildGemmModule } from "../../tensor/cpu/wasm/matmul_kernel.ts";
@@ -321,9 +317,10 @@ Deno.test("recycled CPU buffers come back zero-filled and only when safe", () =>
   const held = bufferPoolBytes();
   t.dispose();
   assert.equal(bufferPoolBytes(), held + (1 << 17));
-  setBufferPoolLimit(0);
+  setCpuBufferPoolLimit(0);
   assert.equal(bufferPoolBytes(), 0);
-  setBufferPoolLimit(4 * 2 ** 30);
+  assert.throws(() => setCpuBufferPoolLimit(-1), RangeError);
+  setCpuBufferPoolLimit(4 * 2 ** 30);
 });
 
 Deno.test("the plain-SIMD (no relaxed FMA) kernel variant computes the same product", () => {
