@@ -123,8 +123,11 @@ export function initBeit(key: Tensor, config: BeitConfig): BeitParams {
  * ```
  */
 export interface BeitBatch {
+  /** Images `[B, C, H, W]`. */
   images: Tensor;
+  /** bool `[B, N]`, true = masked (replaced by the mask token and predicted). */
   mask: Tensor;
+  /** int32 tokenizer ids `[B, N]` of the unmasked image. */
   targets: Tensor;
 }
 

@@ -86,7 +86,9 @@ export interface DinoConfig {
  * ```
  */
 export interface DinoHeadParams {
+  /** The MLP's Linear layers (GELU between them). */
   mlp: LinearParams[];
+  /** Weight-normalised last layer: direction `weight_v` `[K, bottleneck]`, magnitude `weight_g` `[K, 1]` when trainable. */
   last_layer: { weight_v: Tensor; weight_g?: Tensor };
 }
 
@@ -366,7 +368,9 @@ export function cancelLastLayerGrads<T extends { dino_head: DinoHeadParams }>(
  * ```
  */
 export interface DinoState<S> {
+  /** Student parameters (trained by the optimizer). */
   student: DinoParams;
+  /** Teacher parameters (EMA of the student). */
   teacher: DinoParams;
   /** Centre `[1, K]`. */
   center: Tensor;
@@ -385,7 +389,9 @@ export interface DinoState<S> {
  * ```
  */
 export interface DinoStepOptions<S> {
+  /** The model configuration. */
   config: DinoConfig;
+  /** The student's optimizer (e.g. AdamW with `weightDecayMask()` and a cosine wd schedule). */
   optimizer: Optimizer<S>;
   /** Current epoch (teacher temperature is chosen by the caller; freezing uses this). */
   epoch: number;

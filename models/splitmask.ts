@@ -93,9 +93,13 @@ export interface SplitMaskConfig {
  * ```
  */
 export interface SplitMaskDecoderParams {
+  /** Learned mask token `[1, 1, D]`, filling the positions a branch did not see. */
   mask_token: Tensor;
+  /** Decoder position embedding `[1, prefix + N, D]`, added to all slots. */
   pos_embed: Tensor;
+  /** The decoder blocks (width and heads of the encoder). */
   blocks: BlockParams[];
+  /** Final LayerNorm of the decoder. */
   norm: LayerNormParams;
 }
 
@@ -187,9 +191,13 @@ export function initSplitMask(key: Tensor, config: SplitMaskConfig): SplitMaskPa
  * ```
  */
 export interface SplitMaskBatch {
+  /** Images `[B, C, H, W]`. */
   images: Tensor;
+  /** bool `[B, N]`: subset A (the patches branch A sees). */
   mask: Tensor;
+  /** int32 tokenizer ids `[B, N]`. */
   targets: Tensor;
+  /** bool `[B, N]`: subset B when it is not the complement of A (disjoint-subsets variant). */
   maskB?: Tensor;
 }
 
