@@ -4,7 +4,8 @@
  * cross-entropy between the centred, sharpened teacher outputs of the global crops and the
  * student outputs of every other crop, the centre's EMA update from teacher global outputs,
  * the teacher-temperature warm-up, the EMA teacher with the cosine momentum schedule,
- * per-tensor gradient clipping and the first-epoch freezing of the last layer.
+ * per-tensor gradient clipping and the first-epoch freezing of the last layer (the training
+ * pieces are in `dino_train.ts`).
  *
  * The head's `last_layer` holds `weight_v` `[K, bottleneck]` and, only when the norm is
  * trainable (`normLastLayer: false`), `weight_g` `[K, 1]`; with norm freezing (default, as in
@@ -21,7 +22,6 @@ import {
   mean,
   mul,
   random,
-  scope,
   softmax,
   split,
   sqrt,
@@ -30,17 +30,11 @@ import {
   sum,
   type Tensor,
   TesseraError,
-  valueAndGrad,
-  zeros,
-  zerosLike,
 } from "../mod.ts";
 import { initFromSpec, onesInit, ParamSpec, type Spec, truncNormalInit } from "../nn/init.ts";
 import { linear, type LinearParams, linearSpec } from "../nn/linear.ts";
 import { l2Normalize } from "../nn/losses.ts";
-import { clipByNorm } from "../nn/optim/clip.ts";
-import { emaUpdate, initEma } from "../nn/optim/ema.ts";
-import { cosineScheduler } from "../nn/optim/schedules.ts";
-import type { Optimizer } from "../nn/optim/types.ts";
+import { initEma } from "../nn/optim/ema.ts";
 import { type VitConfig, vitForwardFeatures, vitHead, type VitParams, vitSpec } from "./vit.ts";
 
 /**
@@ -291,194 +285,4 @@ export function updateCenter(
 ): Tensor {
   const batchMean = mean(stopGradient(concat([...teacherOut], 0)), 0, true);
   return add(mul(center, momentum), mul(batchMean, 1 - momentum));
-}
-
-/**
- * Teacher temperature per epoch: linear from `warmupTemp` to `temp` over `warmupEpochs`
- * (numpy.linspace, both ends included), then constant.
- *
- * @example
- * ```ts
- * import { teacherTempSchedule } from "./dino.ts";
- * console.log(teacherTempSchedule({ warmupTemp: 0.04, temp: 0.07, warmupEpochs: 4, epochs: 6 }).map((t) => t.toFixed(2))); // ["0.04", "0.05", "0.06", "0.07", "0.07", "0.07"]
- * ```
- */
-export function teacherTempSchedule(
-  opts: { warmupTemp?: number; temp?: number; warmupEpochs?: number; epochs: number },
-): number[] {
-  const w0 = opts.warmupTemp ?? 0.04, t = opts.temp ?? 0.04, we = opts.warmupEpochs ?? 0;
-  return Array.from(
-    { length: opts.epochs },
-    (_, e) => e >= we ? t : we === 1 ? w0 : w0 + (t - w0) * e / (we - 1),
-  );
-}
-
-/**
- * Teacher EMA momentum per iteration: cosine from `base` (0.996) to 1 over all iterations,
- * no warmup (DINO's `cosine_scheduler(momentum_teacher, 1, epochs, niter_per_ep)`).
- *
- * @example
- * ```ts
- * import { teacherMomentumSchedule } from "./dino.ts";
- * const m = teacherMomentumSchedule(0.996, 2, 5);
- * console.log(m.length, m[0]); // 10 0.996
- * ```
- */
-export function teacherMomentumSchedule(
-  base: number,
-  epochs: number,
-  itersPerEpoch: number,
-): number[] {
-  return cosineScheduler(base, 1, epochs, itersPerEpoch);
-}
-
-/**
- * DINO's `cancel_gradients_last_layer`: zero gradients of `dino_head.last_layer` while
- * `epoch < freezeEpochs` (default 1). {@link dinoTrainStep} also keeps those weights
- * bit-identical (no weight decay) during the frozen epochs.
- *
- * @example
- * ```ts
- * import { cancelLastLayerGrads } from "./dino.ts";
- * import { ones } from "../mod.ts";
- * const g = { dino_head: { mlp: [], last_layer: { weight_v: ones([2, 2]) } } };
- * console.log(await cancelLastLayerGrads(g, 0).dino_head.last_layer.weight_v.toArray()); // [[0, 0], [0, 0]]
- * ```
- */
-export function cancelLastLayerGrads<T extends { dino_head: DinoHeadParams }>(
-  grads: T,
-  epoch: number,
-  freezeEpochs = 1,
-): T {
-  if (epoch >= freezeEpochs) return grads;
-  const ll = grads.dino_head.last_layer;
-  const zero: DinoHeadParams["last_layer"] = { weight_v: zerosLike(ll.weight_v) };
-  if (ll.weight_g) zero.weight_g = zerosLike(ll.weight_g);
-  return { ...grads, dino_head: { ...grads.dino_head, last_layer: zero } };
-}
-
-/**
- * DINO training state.
- *
- * @example
- * ```ts
- * import type { DinoState } from "./dino.ts";
- * const f = (s: DinoState<unknown>) => s.center.shape;
- * console.log(typeof f); // "function"
- * ```
- */
-export interface DinoState<S> {
-  /** Student parameters (trained by the optimizer). */
-  student: DinoParams;
-  /** Teacher parameters (EMA of the student). */
-  teacher: DinoParams;
-  /** Centre `[1, K]`. */
-  center: Tensor;
-  /** Optimizer state of the student. */
-  opt: S;
-}
-
-/**
- * Options of {@link dinoTrainStep}.
- *
- * @example
- * ```ts
- * import type { DinoStepOptions } from "./dino.ts";
- * const f = (o: DinoStepOptions<unknown>) => o.epoch;
- * console.log(typeof f); // "function"
- * ```
- */
-export interface DinoStepOptions<S> {
-  /** The model configuration. */
-  config: DinoConfig;
-  /** The student's optimizer (e.g. AdamW with `weightDecayMask()` and a cosine wd schedule). */
-  optimizer: Optimizer<S>;
-  /** Current epoch (teacher temperature is chosen by the caller; freezing uses this). */
-  epoch: number;
-  /** Teacher temperature τ_t for this epoch. */
-  teacherTemp: number;
-  /** Teacher EMA momentum for this iteration. */
-  momentum: number;
-  /** Per-tensor gradient clipping norm (default 3.0; 0 disables). */
-  clipGrad?: number;
-  /** Epochs during which the last layer is frozen (default 1). */
-  freezeLastLayer?: number;
-  /** PRNG key for the student's dropout / drop path. */
-  key?: Tensor;
-}
-
-/**
- * One DINO step: teacher outputs of the global crops (eval mode, no gradient) → student
- * outputs of all crops (training mode) → loss → gradients → per-tensor clipping → last-layer
- * cancelling → optimizer step → teacher EMA → centre update. Returns the new state and the
- * loss; the old state is left to the caller to dispose.
- *
- * @example
- * ```ts
- * import { dinoTrainStep, initDino } from "./dino.ts";
- * import { adamw } from "../nn/optim/adamw.ts";
- * import { random, zeros } from "../mod.ts";
- * const config = { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 };
- * const optimizer = adamw({ lr: 1e-3 });
- * const { student, teacher } = initDino(random.key(0), config);
- * const s0 = { student, teacher, center: zeros([1, 16]), opt: optimizer.init(student) };
- * const g = [random.normal(random.key(1), [2, 1, 8, 8]), random.normal(random.key(2), [2, 1, 8, 8])];
- * const r = dinoTrainStep(s0, { globals: g, locals: [zeros([2, 1, 4, 4])] }, { config, optimizer, epoch: 0, teacherTemp: 0.04, momentum: 0.996 });
- * console.log(r.terms); // 4
- * ```
- */
-export function dinoTrainStep<S>(
-  state: DinoState<S>,
-  crops: { globals: readonly Tensor[]; locals: readonly Tensor[] },
-  opts: DinoStepOptions<S>,
-): { state: DinoState<S>; loss: Tensor; terms: number } {
-  return scope(() => {
-    const cfg = opts.config;
-    const tOut = dinoForward(state.teacher, crops.globals, cfg).map(stopGradient);
-    const all = [...crops.globals, ...crops.locals];
-    let terms = 0;
-    const lossFn = (p: DinoParams) => {
-      const sOut = dinoForward(p, all, cfg, { train: true, key: opts.key });
-      const r = dinoLoss(sOut, tOut, state.center, {
-        teacherTemp: opts.teacherTemp,
-        studentTemp: cfg.studentTemp,
-      });
-      terms = r.terms;
-      return r.loss;
-    };
-    const [loss, g0] = valueAndGrad(lossFn)(state.student) as [Tensor, DinoParams];
-    const clip = opts.clipGrad ?? 3.0;
-    let grads = clip > 0 ? clipByNorm(g0, clip) : g0;
-    const frozen = opts.epoch < (opts.freezeLastLayer ?? 1);
-    grads = cancelLastLayerGrads(grads, opts.epoch, opts.freezeLastLayer ?? 1);
-    const up = opts.optimizer.update(grads, state.opt, state.student);
-    let student = up.params;
-    if (frozen) {
-      const ll = state.student.dino_head.last_layer;
-      const keep = {
-        weight_v: add(ll.weight_v, 0),
-        ...(ll.weight_g ? { weight_g: add(ll.weight_g, 0) } : {}),
-      };
-      student = { ...student, dino_head: { ...student.dino_head, last_layer: keep } };
-    }
-    const teacher = emaUpdate(state.teacher, student, opts.momentum);
-    const center = updateCenter(state.center, tOut, cfg.centerMomentum ?? 0.9);
-    return { state: { student, teacher, center, opt: up.state }, loss, terms };
-  });
-}
-
-/**
- * A zero centre `[1, K]` for a config (on `opts.backend`, default the current backend).
- *
- * @example
- * ```ts
- * import { initCenter } from "./dino.ts";
- * console.log(initCenter({ backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16 }).shape); // [1, 16]
- * ```
- */
-export function initCenter(config: DinoConfig, opts: { backend?: string } = {}): Tensor {
-  return zeros([1, config.outDim], {
-    dtype: config.backbone.dtype ?? "float32",
-    backend: opts.backend,
-  });
 }

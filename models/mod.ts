@@ -18,3 +18,4 @@ export * from "./dino.ts";
 export * from "./tokenizers.ts";
 export * from "./kmeans.ts";
 export * from "./tokenizer_io.ts";
+export * from "./dino_train.ts";
