@@ -4,7 +4,7 @@
  */
 import type { Backend, Storage } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
+import { fmtShape, TesseraError } from "./errors.ts";
 import { releaseStorage, trackTensor, untrackTensor } from "./memory.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { type Shape, sizeOf } from "./shape.ts";
