@@ -92,6 +92,43 @@ function concatVjp(g: Tensor, inputs: readonly Tensor[], axis: number): Tensor[]
   });
 }
 
+/**
+ * What each rule reads besides shapes, dtypes and params, so the tape pins only that (a rule
+ * not listed may read both its inputs and its output). Keeping less lets scopes free more of
+ * the forward pass: e.g. `add` needs only shapes, `exp` only its output, `mul` its inputs.
+ */
+export const vjpNeeds: Partial<Record<Prim, "nothing" | "out" | "inputs">> = {
+  neg: "nothing",
+  add: "nothing",
+  sub: "nothing",
+  sum: "nothing",
+  cumsum: "nothing",
+  reshape: "nothing",
+  permute: "nothing",
+  broadcastTo: "nothing",
+  slice: "nothing",
+  flip: "nothing",
+  pad: "nothing",
+  concat: "nothing",
+  cast: "nothing",
+  exp: "out",
+  expm1: "out",
+  sqrt: "out",
+  reciprocal: "out",
+  tanh: "out",
+  abs: "inputs",
+  log: "inputs",
+  log1p: "inputs",
+  sin: "inputs",
+  cos: "inputs",
+  erf: "inputs",
+  mul: "inputs",
+  matmul: "inputs",
+  where: "inputs",
+  maximum: "inputs",
+  minimum: "inputs",
+};
+
 /** VJP rules, one per primitive. */
 export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   neg: (g) => [neg(g)],

@@ -19,7 +19,7 @@ import type { Prim, PrimParams } from "../tensor/primitives.ts";
 import { Tensor, type Trace, type TracerState } from "../tensor/tensor.ts";
 import { add } from "../tensor/ops/elementwise.ts";
 import { type JvpRule, jvpRules } from "./rules_jvp.ts";
-import { type VjpRule, vjpRules } from "./rules_vjp.ts";
+import { vjpNeeds, type VjpRule, vjpRules } from "./rules_vjp.ts";
 
 let depth = 0;
 
@@ -125,7 +125,15 @@ export class VjpTrace implements Trace {
     const active = inputs.some((t) => this.owns(t) && isFloat(t.dtype));
     if (!isFloat(out.dtype) || !active) return out;
     const rule = vjpRules[prim] as VjpRule<P>;
-    return this.record(inputs, [out], ([g]) => rule(g!, primals, out, params), [primals, out])[0]!;
+    const needs = vjpNeeds[prim];
+    const keep = needs === "nothing"
+      ? []
+      : needs === "out"
+      ? [out]
+      : needs === "inputs"
+      ? [primals]
+      : [primals, out];
+    return this.record(inputs, [out], ([g]) => rule(g!, primals, out, params), keep)[0]!;
   }
 
   /**
@@ -195,7 +203,15 @@ export class VjpTrace implements Trace {
         const gs = node.outputs.map((o) => acc.get(o) ?? null);
         if (gs.every((g) => g === null)) continue;
         node.outputs.forEach((o) => acc.delete(o));
-        const inGrads = node.pullback(gs);
+        // Temporaries of the rule itself die with this scope (a tape recording the backward
+        // pass pins what it needs, and that moves outward instead).
+        beginScope();
+        let inGrads: readonly (Tensor | null)[] = [];
+        try {
+          inGrads = node.pullback(gs);
+        } finally {
+          endScope(inGrads);
+        }
         node.inputs.forEach((t, j) => accumulate(t, inGrads[j] ?? null));
         for (const g of gs) if (g) release(g);
         for (const g of inGrads) if (g && !uses.has(g)) freeTemporary(g);
