@@ -50,6 +50,8 @@ let runtime: Runtime | null | undefined;
 let pool: ThreadPool | undefined;
 let threads = defaultThreads();
 let threadKind: ThreadKind = "auto";
+/** Whether worker threads of each kind can be used here (checked once). */
+const available: Partial<Record<ThreadKind, boolean>> = {};
 
 function defaultThreads(): number {
   let n = typeof navigator !== "undefined" ? navigator.hardwareConcurrency ?? 1 : 1;
@@ -222,7 +224,13 @@ export function gemmF32(
   const tAt = cAt + Math.ceil(cSize / 16) * 64, end = tAt + entries * ENTRY_BYTES;
   if (end > MAX_PAGES * PAGE || entries >= 0xfffff) return undefined;
   const have = r.memory.buffer.byteLength;
-  if (end > have) r.memory.grow(Math.ceil((end - have) / PAGE));
+  if (end > have) {
+    try {
+      r.memory.grow(Math.ceil((end - have) / PAGE));
+    } catch {
+      return undefined; // the engine refused more memory: the reference kernel runs instead
+    }
+  }
   const buf = r.memory.buffer;
   new Float32Array(buf, aAt, a.length).set(a);
   new Float32Array(buf, bAt, b.length).set(b);
@@ -252,7 +260,8 @@ export function gemmF32(
   Atomics.store(ctl, CTL.paBytes, sb.pa);
   Atomics.store(ctl, CTL.pbBytes, sb.pb);
   if (par > 1 && entries > 1) {
-    if (pool === undefined && threadsAvailable(threadKind)) {
+    available[threadKind] ??= threadsAvailable(threadKind);
+    if (pool === undefined && available[threadKind]) {
       pool = new ThreadPool(par, r.bytes, r.memory, threadKind);
     }
   }
