@@ -64,7 +64,10 @@ export class FnBuilder {
   /** Number of parameters (locals 0..nParams-1). */
   readonly nParams: number;
 
-  /** @param nParams number of parameters of the function's type */
+  /**
+   * Starts an empty body.
+   * @param nParams number of parameters of the function's type
+   */
   constructor(nParams: number) {
     this.nParams = nParams;
   }
@@ -78,6 +81,7 @@ export class FnBuilder {
     this.code.push(...bytes);
     return this;
   }
+  /** Appends `opcode` and an unsigned LEB128 immediate. */
   private withU32(opcode: number[], n: number): this {
     this.code.push(...opcode);
     uleb(this.code, n);
@@ -237,9 +241,11 @@ export class FnBuilder {
   memoryFill(): this {
     return this.op(0xfc, 0x0b, 0x00);
   }
+  /** Appends a `0xfd`-prefixed SIMD opcode. */
   private simd(opcode: number): this {
     return this.withU32([0xfd], opcode);
   }
+  /** Appends a memory instruction with its `memarg` (alignment exponent, byte offset). */
   private mem(opcode: number[], align: number, offset: number): this {
     this.code.push(...opcode);
     uleb(this.code, align);
