@@ -1,0 +1,99 @@
+/**
+ * Run directories: `runs/<command>-<timestamp>/` by default, holding `metrics.jsonl`, the SVG
+ * plots and `ckpt_latest.safetensors`.
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { UsageError } from "./args.ts";
+
+/**
+ * The files of a run directory.
+ *
+ * @example
+ * ```ts
+ * import { runPaths } from "./run_dir.ts";
+ * console.log(runPaths("runs/x").checkpoint); // "runs/x/ckpt_latest.safetensors"
+ * ```
+ */
+export interface RunPaths {
+  /** The directory. */
+  dir: string;
+  /** `metrics.jsonl`. */
+  metrics: string;
+  /** `ckpt_latest.safetensors` (rewritten atomically at every checkpoint). */
+  checkpoint: string;
+}
+
+/** The paths of the run directory `dir`. */
+export function runPaths(dir: string): RunPaths {
+  return {
+    dir,
+    metrics: join(dir, "metrics.jsonl"),
+    checkpoint: join(dir, "ckpt_latest.safetensors"),
+  };
+}
+
+/**
+ * `runs/<command>-YYYYMMDD-HHMMSS` (local time).
+ *
+ * @example
+ * ```ts
+ * import { defaultRunDir } from "./run_dir.ts";
+ * console.log(defaultRunDir("finetune", new Date(2026, 0, 2, 3, 4, 5))); // "runs/finetune-20260102-030405"
+ * ```
+ */
+export function defaultRunDir(command: string, now: Date = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${
+    p(now.getHours())
+  }${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return join("runs", `${command}-${stamp}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * Creates the run directory. A new run refuses a directory that already has metrics (so two
+ * runs never mix); a resumed run (`resuming`) continues in it.
+ */
+export async function prepareRunDir(dir: string, resuming: boolean): Promise<RunPaths> {
+  const paths = runPaths(dir);
+  if (!resuming && await exists(paths.metrics)) {
+    throw new UsageError(
+      `--out ${dir} already holds a run (metrics.jsonl); choose another --out, or continue it ` +
+        `with --resume ${paths.checkpoint}`,
+    );
+  }
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`--out ${dir}: cannot create the directory (${(e as Error).message})`);
+  }
+  return paths;
+}
+
+/**
+ * The checkpoint file a `--resume` value names: the file itself, or a run directory's
+ * `ckpt_latest.safetensors`. Missing files are {@link UsageError}s naming the path.
+ */
+export async function resolveResume(path: string): Promise<{ file: string; runDir: string }> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch {
+    throw new UsageError(`--resume ${path}: no such file or directory`);
+  }
+  const file = info.isDirectory ? runPaths(path).checkpoint : path;
+  if (info.isDirectory && !(await exists(file))) {
+    throw new UsageError(`--resume ${path}: the directory has no ckpt_latest.safetensors`);
+  }
+  return { file, runDir: info.isDirectory ? path : dirname(path) };
+}

@@ -1,0 +1,163 @@
+/**
+ * End-to-end tests of `train.ts finetune` in process: a short run on a few hundred images
+ * (the loss falls; metrics, plots and checkpoint are written; memory does not grow), and
+ * kill-and-resume — a run stopped at step k and resumed reaches bit-identical parameters and
+ * optimizer state to an uninterrupted run (CPU backend).
+ */
+import assert from "node:assert/strict";
+import { captureIO } from "../../cli/io.ts";
+import { main } from "../../cli/main.ts";
+import { readMetrics } from "../../cli/metrics.ts";
+import { loadCheckpoint } from "../../nn/checkpoint.ts";
+import { dispose, memoryStats, Tensor } from "../../mod.ts";
+import { finetuneCommand } from "../../cli/finetune.ts";
+import { assertWellFormedXml, tinyRun } from "./_util.ts";
+
+Deno.test("finetune trains a few steps on 320 images: loss falls, run directory complete", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/run`;
+    const io = captureIO();
+    const live: number[] = [];
+    const before = memoryStats().cpu?.tensors ?? 0;
+    const argv = tinyRun(out, [
+      "--steps",
+      "30",
+      "--lr",
+      "3e-3",
+      "--warmup",
+      "3",
+      "--eval-every",
+      "15",
+      "--ckpt-every",
+      "10",
+      "--log-every",
+      "10",
+    ]);
+    const code = await finetuneCommand(argv.slice(1), io, {
+      onStep: (_s, n) => live.push(n),
+    });
+    assert.equal(code, 0, io.stderr);
+    assert.equal(memoryStats().cpu?.tensors ?? 0, before, "the run leaked tensors");
+    assert.ok(live.slice(1).every((n) => n === live[1]), `live tensors changed: ${live}`);
+
+    const final = JSON.parse(io.stdout.at(-1)!);
+    assert.equal(final.steps, 30);
+    assert.equal(final.test_images, 200);
+    assert.ok(final.test_accuracy > 0.1 && final.test_accuracy <= 1);
+
+    const recs = await readMetrics(`${out}/metrics.jsonl`);
+    assert.equal(recs[0]!.type, "config");
+    assert.equal((recs[0]!.options as { batch: number }).batch, 32);
+    const train = recs.filter((r) => r.type === "train");
+    assert.deepEqual(train.map((r) => r.step), Array.from({ length: 30 }, (_, i) => i + 1));
+    const loss = train.map((r) => r.loss as number);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(mean(loss.slice(-5)) < mean(loss.slice(0, 5)) - 0.1, `loss did not fall: ${loss}`);
+    assert.deepEqual(recs.filter((r) => r.type === "eval").map((r) => r.step), [15, 30]);
+    assert.deepEqual(recs.filter((r) => r.type === "checkpoint").map((r) => r.step), [10, 20, 30]);
+    assert.equal(recs.at(-1)!.type, "final");
+    for (const f of ["loss.svg", "lr.svg", "accuracy.svg"]) {
+      const svg = await Deno.readTextFile(`${out}/${f}`);
+      assertWellFormedXml(svg);
+      assert.match(svg, /<polyline/);
+    }
+    const ck = await loadCheckpoint(`${out}/ckpt_latest.safetensors`);
+    assert.equal(ck.step, 30);
+    assert.equal((ck.optState as { count: number }).count, 30);
+    dispose([ck.params, ck.optState, ck.rngKey]);
+    // Plain progress: one line per 10 steps, no control characters.
+    assert.equal(io.stderr.match(/^finetune +\d+\/30/gm)?.length, 3);
+    assert.ok(!io.stderr.includes("\r") && !io.stderr.includes("\u001b"));
+
+    // A second run into the same directory is refused (exit 2), not mixed in.
+    const io2 = captureIO();
+    assert.equal(await main(argv, io2), 2);
+    assert.match(io2.stderr, /already holds a run/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function tensorsOf(path: string): Promise<Map<string, Uint8Array>> {
+  const ck = await loadCheckpoint(path);
+  const out = new Map<string, Uint8Array>();
+  const walk = (x: unknown, p: string) => {
+    if (x instanceof Tensor) {
+      const d = x.dataSync();
+      out.set(p, new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice());
+    } else if (x && typeof x === "object") {
+      for (const [k, v] of Object.entries(x)) walk(v, p ? `${p}.${k}` : k);
+    } else out.set(p, new TextEncoder().encode(JSON.stringify(x)));
+  };
+  walk({ params: ck.params, opt: ck.optState }, "");
+  out.set("step", new TextEncoder().encode(String(ck.step)));
+  out.set("rng", new Uint8Array((await ck.rngKey!.data()).buffer.slice(0)));
+  dispose([ck.params, ck.optState, ck.rngKey]);
+  return out;
+}
+
+Deno.test("finetune stopped at step k and resumed reaches bit-identical parameters", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Stochastic depth, crops, flips, RandAugment and Mixup/CutMix all draw randomness; the
+    // run crosses an epoch boundary (10 steps per epoch) and stops mid-epoch.
+    const flags = (
+      "--steps 14 --warmup 4 --drop-path 0.2 --randaug 9 --mixup 0.8 --cutmix 1 " +
+      "--eval-every 7 --ckpt-every 5 --seed 3 --backend cpu"
+    ).split(" ");
+    const full = `${dir}/full`, part = `${dir}/part`;
+    const io1 = captureIO();
+    assert.equal(await main(tinyRun(full, flags), io1), 0, io1.stderr);
+
+    const io2 = captureIO();
+    assert.equal(await main(tinyRun(part, [...flags, "--stop-after", "12"]), io2), 130, io2.stderr);
+    assert.match(io2.stderr, /stopped \(--stop-after\) at step 12\/14/);
+    assert.match(io2.stderr, /resume with: deno run -A train\.ts finetune --resume /);
+    assert.equal(io2.stdout.length, 0);
+    const mid = await tensorsOf(`${part}/ckpt_latest.safetensors`);
+    assert.equal(new TextDecoder().decode(mid.get("step")), "12");
+
+    const io3 = captureIO();
+    assert.equal(
+      await main(["finetune", "--resume", `${part}/ckpt_latest.safetensors`], io3),
+      0,
+      io3.stderr,
+    );
+    assert.match(io3.stderr, /resuming at step 12/);
+
+    const a = await tensorsOf(`${full}/ckpt_latest.safetensors`);
+    const b = await tensorsOf(`${part}/ckpt_latest.safetensors`);
+    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
+    for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${k} differs after resume`);
+
+    // The resumed run appended to the same metrics; the reader sees each step once.
+    const recs = await readMetrics(`${part}/metrics.jsonl`);
+    const steps = recs.filter((r) => r.type === "train").map((r) => r.step);
+    assert.deepEqual(steps, Array.from({ length: 14 }, (_, i) => i + 1));
+    const loss = (rs: typeof recs) => rs.filter((r) => r.type === "train").map((r) => r.loss);
+    assert.deepEqual(loss(recs), loss(await readMetrics(`${full}/metrics.jsonl`)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("finetune --resume reports a missing file and a mismatched model clearly", async () => {
+  const io = captureIO();
+  assert.equal(await main(["finetune", "--resume", "/nonexistent/ckpt.safetensors"], io), 2);
+  assert.match(io.stderr, /--resume \/nonexistent\/ckpt\.safetensors: no such file or directory/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const io1 = captureIO();
+    assert.equal(await main(tinyRun(`${dir}/a`, ["--steps", "1"]), io1), 0, io1.stderr);
+    const io2 = captureIO();
+    assert.equal(
+      await main(["finetune", "--resume", `${dir}/a`, "--dim", "32", "--heads", "2"], io2),
+      2,
+    );
+    assert.match(io2.stderr, /mismatch/);
+    assert.match(io2.stderr, /patch_embed\.proj\.weight/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
