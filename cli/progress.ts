@@ -116,7 +116,7 @@ export class Progress {
   /** Prints a full line (above the live line on a terminal). */
   log(line: string): void {
     if (this.#io.isTerminal && this.#live) {
-      this.#io.err(`\r${" ".repeat(this.#live.length)}\r${line}\n${this.#live}`);
+      this.#io.err(`\r${" ".repeat(this.#live.length)}\r${line}\n${this.#styled(this.#live)}`);
     } else this.#io.err(`${line}\n`);
   }
 
@@ -158,10 +158,14 @@ export class Progress {
     return plain;
   }
 
+  /** The label in bold when colour is allowed. */
+  #styled(line: string): string {
+    return this.#io.color ? line.replace(/^(\S+)/, "\x1b[1m$1\x1b[22m") : line;
+  }
+
   #drawLive(line: string): void {
     const pad = Math.max(0, this.#live.length - line.length);
-    const shown = this.#io.color ? line.replace(/^(\S+)/, "\x1b[1m$1\x1b[22m") : line;
-    this.#io.err(`\r${shown}${" ".repeat(pad)}`);
+    this.#io.err(`\r${this.#styled(line)}${" ".repeat(pad)}`);
     this.#live = line;
   }
 }
