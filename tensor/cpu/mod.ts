@@ -20,7 +20,7 @@ import { TesseraError } from "../errors.ts";
 import type { Prim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../shape_rules.ts";
 import { cpuKernels } from "./kernels.ts";
-import { recycle, setBufferPoolLimit } from "./buffers.ts";
+import { allocArray, recycle, setBufferPoolLimit } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";
 import {
   type FastPathInfo,
@@ -96,8 +96,12 @@ export const cpuBackend: Backend = {
   supportsDtype(_dtype: DType): boolean {
     return true;
   },
-  upload(data: TypedArray, _dtype: DType): Storage {
-    return new CpuStorage(data.slice());
+  upload(data: TypedArray, dtype: DType): Storage {
+    // Uploads draw from the recycled buffers too, else every step's fresh batch would add one
+    // never-reused buffer to the free lists.
+    const a = allocArray(dtype, data.length, false);
+    a.set(data);
+    return new CpuStorage(a);
   },
   read(storage: Storage, dtype: DType, size: number): Promise<TypedArray> {
     return Promise.resolve(this.readSync!(storage, dtype, size));
