@@ -1,0 +1,241 @@
+/**
+ * Elementwise unary math: one primitive each, so no temporaries and no composite scope.
+ * @module
+ */
+import { bind } from "../dispatch.ts";
+import type { Tensor } from "../tensor.ts";
+import { expectTensor } from "./_util.ts";
+
+/**
+ * Elementwise negation `-x`.
+ *
+ * @example
+ * ```ts
+ * import { neg, tensor } from "../../mod.ts";
+ * console.log(await neg(tensor([1, -2])).toArray()); // [-1, 2]
+ * ```
+ */
+export function neg(x: Tensor): Tensor {
+  return bind("neg", [expectTensor("neg", x)], {});
+}
+
+/**
+ * Elementwise absolute value.
+ *
+ * @example
+ * ```ts
+ * import { abs, tensor } from "../../mod.ts";
+ * console.log(await abs(tensor([-1, 2])).toArray()); // [1, 2]
+ * ```
+ */
+export function abs(x: Tensor): Tensor {
+  return bind("abs", [expectTensor("abs", x)], {});
+}
+
+/**
+ * Elementwise sign (-1, 0 or 1; NaN stays NaN).
+ *
+ * @example
+ * ```ts
+ * import { sign, tensor } from "../../mod.ts";
+ * console.log(await sign(tensor([-3, 0, 2])).toArray()); // [-1, 0, 1]
+ * ```
+ */
+export function sign(x: Tensor): Tensor {
+  return bind("sign", [expectTensor("sign", x)], {});
+}
+
+/**
+ * Elementwise `e^x`.
+ *
+ * @example
+ * ```ts
+ * import { exp, tensor } from "../../mod.ts";
+ * console.log(await exp(tensor([0])).toArray()); // [1]
+ * ```
+ */
+export function exp(x: Tensor): Tensor {
+  return bind("exp", [expectTensor("exp", x)], {});
+}
+
+/**
+ * Elementwise natural logarithm.
+ *
+ * @example
+ * ```ts
+ * import { log, tensor } from "../../mod.ts";
+ * console.log(await log(tensor([1])).toArray()); // [0]
+ * ```
+ */
+export function log(x: Tensor): Tensor {
+  return bind("log", [expectTensor("log", x)], {});
+}
+
+/**
+ * Elementwise `log(1 + x)`, accurate for small x.
+ *
+ * @example
+ * ```ts
+ * import { log1p, tensor } from "../../mod.ts";
+ * console.log(await log1p(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function log1p(x: Tensor): Tensor {
+  return bind("log1p", [expectTensor("log1p", x)], {});
+}
+
+/**
+ * Elementwise `e^x - 1`, accurate for small x.
+ *
+ * @example
+ * ```ts
+ * import { expm1, tensor } from "../../mod.ts";
+ * console.log(await expm1(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function expm1(x: Tensor): Tensor {
+  return bind("expm1", [expectTensor("expm1", x)], {});
+}
+
+/**
+ * Elementwise square root.
+ *
+ * @example
+ * ```ts
+ * import { sqrt, tensor } from "../../mod.ts";
+ * console.log(await sqrt(tensor([4, 9])).toArray()); // [2, 3]
+ * ```
+ */
+export function sqrt(x: Tensor): Tensor {
+  return bind("sqrt", [expectTensor("sqrt", x)], {});
+}
+
+/**
+ * Elementwise reciprocal square root `1/sqrt(x)`.
+ *
+ * @example
+ * ```ts
+ * import { rsqrt, tensor } from "../../mod.ts";
+ * console.log(await rsqrt(tensor([4])).toArray()); // [0.5]
+ * ```
+ */
+export function rsqrt(x: Tensor): Tensor {
+  return bind("rsqrt", [expectTensor("rsqrt", x)], {});
+}
+
+/**
+ * Elementwise `1/x`.
+ *
+ * @example
+ * ```ts
+ * import { reciprocal, tensor } from "../../mod.ts";
+ * console.log(await reciprocal(tensor([2])).toArray()); // [0.5]
+ * ```
+ */
+export function reciprocal(x: Tensor): Tensor {
+  return bind("reciprocal", [expectTensor("reciprocal", x)], {});
+}
+
+/**
+ * Elementwise sine.
+ *
+ * @example
+ * ```ts
+ * import { sin, tensor } from "../../mod.ts";
+ * console.log(await sin(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function sin(x: Tensor): Tensor {
+  return bind("sin", [expectTensor("sin", x)], {});
+}
+
+/**
+ * Elementwise cosine.
+ *
+ * @example
+ * ```ts
+ * import { cos, tensor } from "../../mod.ts";
+ * console.log(await cos(tensor([0])).toArray()); // [1]
+ * ```
+ */
+export function cos(x: Tensor): Tensor {
+  return bind("cos", [expectTensor("cos", x)], {});
+}
+
+/**
+ * Elementwise hyperbolic tangent.
+ *
+ * @example
+ * ```ts
+ * import { tanh, tensor } from "../../mod.ts";
+ * console.log(await tanh(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function tanh(x: Tensor): Tensor {
+  return bind("tanh", [expectTensor("tanh", x)], {});
+}
+
+/**
+ * Elementwise error function.
+ *
+ * @example
+ * ```ts
+ * import { erf, tensor } from "../../mod.ts";
+ * console.log(await erf(tensor([0])).toArray()); // [0]
+ * ```
+ */
+export function erf(x: Tensor): Tensor {
+  return bind("erf", [expectTensor("erf", x)], {});
+}
+
+/**
+ * Elementwise floor (zero gradient).
+ *
+ * @example
+ * ```ts
+ * import { floor, tensor } from "../../mod.ts";
+ * console.log(await floor(tensor([1.5, -1.5])).toArray()); // [1, -2]
+ * ```
+ */
+export function floor(x: Tensor): Tensor {
+  return bind("floor", [expectTensor("floor", x)], {});
+}
+
+/**
+ * Elementwise ceiling (zero gradient).
+ *
+ * @example
+ * ```ts
+ * import { ceil, tensor } from "../../mod.ts";
+ * console.log(await ceil(tensor([1.5])).toArray()); // [2]
+ * ```
+ */
+export function ceil(x: Tensor): Tensor {
+  return bind("ceil", [expectTensor("ceil", x)], {});
+}
+
+/**
+ * Elementwise round half to even, like NumPy and PyTorch (zero gradient).
+ *
+ * @example
+ * ```ts
+ * import { round, tensor } from "../../mod.ts";
+ * console.log(await round(tensor([0.5, 1.5, 2.6])).toArray()); // [0, 2, 3]
+ * ```
+ */
+export function round(x: Tensor): Tensor {
+  return bind("round", [expectTensor("round", x)], {});
+}
+
+/**
+ * Elementwise logical not of a bool tensor.
+ *
+ * @example
+ * ```ts
+ * import { logicalNot, tensor } from "../../mod.ts";
+ * console.log(await logicalNot(tensor([true, false])).toArray()); // [false, true]
+ * ```
+ */
+export function logicalNot(x: Tensor): Tensor {
+  return bind("logicalNot", [expectTensor("logicalNot", x)], {});
+}
