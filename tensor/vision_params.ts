@@ -297,3 +297,82 @@ export function f32Below(t: number): number {
   else return -1.401298464324817e-45;
   return buf[0]!;
 }
+
+/** Conv geometry shared by the CPU and WebGPU conv kernels (NCHW input, OIHW weight). */
+export interface ConvGeometry {
+  /** Batch, input channels, input height/width. */
+  n: number;
+  /** Input channels. */
+  c: number;
+  /** Input height. */
+  h: number;
+  /** Input width. */
+  w: number;
+  /** Output channels. */
+  o: number;
+  /** Output height. */
+  oh: number;
+  /** Output width. */
+  ow: number;
+  /** Kernel height. */
+  kh: number;
+  /** Kernel width. */
+  kw: number;
+  /** Groups. */
+  g: number;
+  /** Input channels per group. */
+  cg: number;
+  /** Output channels per group. */
+  og: number;
+  /** cg·kh·kw (the im2col row length). */
+  k: number;
+  /** oh·ow (output pixels per image). */
+  p: number;
+  /** Stride (height). */
+  sh: number;
+  /** Stride (width). */
+  sw: number;
+  /** Padding (height). */
+  ph: number;
+  /** Padding (width). */
+  pw: number;
+  /** Dilation (height). */
+  dh: number;
+  /** Dilation (width). */
+  dw: number;
+}
+
+/** Geometry of a conv from the input and output shapes, kernel size and params. */
+export function convGeometry(
+  xs: readonly number[],
+  ys: readonly number[],
+  kh: number,
+  kw: number,
+  p: Conv2dParams,
+): ConvGeometry {
+  const [n, c, h, w] = xs as [number, number, number, number];
+  const [, o, oh, ow] = ys as [number, number, number, number];
+  const g = p.groups, cg = c / g;
+  return {
+    n,
+    c,
+    h,
+    w,
+    o,
+    oh,
+    ow,
+    kh,
+    kw,
+    g,
+    cg,
+    og: o / g,
+    k: cg * kh * kw,
+    p: oh * ow,
+    sh: p.stride[0],
+    sw: p.stride[1],
+    ph: p.padding[0],
+    pw: p.padding[1],
+    dh: p.dilation[0],
+    dw: p.dilation[1],
+  };
+}

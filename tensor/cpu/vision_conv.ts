@@ -16,7 +16,7 @@
  */
 import type { Kernel, Storage } from "../backend.ts";
 import type { DType, TypedArray } from "../dtype.ts";
-import type { Conv2dParams } from "../vision_params.ts";
+import { type Conv2dParams, type ConvGeometry, convGeometry } from "../vision_params.ts";
 import { allocArray, recycle } from "./buffers.ts";
 import { alloc, input, wrap } from "./iter.ts";
 import { fastPathEnabled, gemmF32, type GemmProblem } from "./wasm/gemm.ts";
@@ -25,64 +25,8 @@ import { fastPathEnabled, gemmF32, type GemmProblem } from "./wasm/gemm.ts";
 const COLS_BUDGET = 1 << 23;
 
 /** Geometry of one convolution, in conv2d terms (x = conv input, y = conv output). */
-interface Geo {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  o: number;
-  oh: number;
-  ow: number;
-  kh: number;
-  kw: number;
-  g: number;
-  cg: number;
-  og: number;
-  /** cg·kh·kw */
-  k: number;
-  /** oh·ow */
-  p: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  dh: number;
-  dw: number;
-}
-
-function geo(
-  xs: readonly number[],
-  ys: readonly number[],
-  kh: number,
-  kw: number,
-  p: Conv2dParams,
-): Geo {
-  const [n, c, h, w] = xs as [number, number, number, number];
-  const [, o, oh, ow] = ys as [number, number, number, number];
-  const g = p.groups, cg = c / g;
-  return {
-    n,
-    c,
-    h,
-    w,
-    o,
-    oh,
-    ow,
-    kh,
-    kw,
-    g,
-    cg,
-    og: o / g,
-    k: cg * kh * kw,
-    p: oh * ow,
-    sh: p.stride[0],
-    sw: p.stride[1],
-    ph: p.padding[0],
-    pw: p.padding[1],
-    dh: p.dilation[0],
-    dw: p.dilation[1],
-  };
-}
+type Geo = ConvGeometry;
+const geo = convGeometry;
 
 /** Range of output positions `o` whose tap `o·s − pad + t` lies in `[0, size)`. */
 function validRange(

@@ -16,7 +16,7 @@
  */
 import type { Operand } from "../backend.ts";
 import type { Aval } from "../shape_rules.ts";
-import type { Conv2dParams } from "../vision_params.ts";
+import { type Conv2dParams, type ConvGeometry, convGeometry } from "../vision_params.ts";
 import { ewKernel, type GpuKernel } from "./elementwise.ts";
 import { matmulKernel } from "./matmul.ts";
 import type { GpuStorage } from "./pool.ts";
@@ -24,62 +24,8 @@ import { reduceKernel } from "./reduce.ts";
 import type { Runtime } from "./runtime.ts";
 import { type Binding, declare, linearMain, Params, WG } from "./wgsl.ts";
 
-interface Geo {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  o: number;
-  oh: number;
-  ow: number;
-  kh: number;
-  kw: number;
-  g: number;
-  cg: number;
-  og: number;
-  k: number;
-  p: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  dh: number;
-  dw: number;
-}
-
-function geo(
-  xs: readonly number[],
-  ys: readonly number[],
-  kh: number,
-  kw: number,
-  p: Conv2dParams,
-): Geo {
-  const [n, c, h, w] = xs as [number, number, number, number];
-  const [, o, oh, ow] = ys as [number, number, number, number];
-  const g = p.groups, cg = c / g;
-  return {
-    n,
-    c,
-    h,
-    w,
-    o,
-    oh,
-    ow,
-    kh,
-    kw,
-    g,
-    cg,
-    og: o / g,
-    k: cg * kh * kw,
-    p: oh * ow,
-    sh: p.stride[0],
-    sw: p.stride[1],
-    ph: p.padding[0],
-    pw: p.padding[1],
-    dh: p.dilation[0],
-    dw: p.dilation[1],
-  };
-}
+type Geo = ConvGeometry;
+const geo = convGeometry;
 
 /** Images per chunk so that `perImage` elements per image fit the budget. */
 function chunk(rt: Runtime, perImage: number): number {
