@@ -13,5 +13,12 @@
 export { type Argnums, grad, type GradOptions, jvp, valueAndGrad, vjp } from "./transforms.ts";
 export { checkpoint, customVjp } from "./custom.ts";
 export { checkGrad, type CheckGradOptions } from "./check_grad.ts";
-export { type Tree, treeFlatten, treeLeaves, treeMap, treeUnflatten } from "./tree.ts";
+export {
+  type Tree,
+  treeFlatten,
+  treeLeaves,
+  treeMap,
+  treeMapWithPath,
+  treeUnflatten,
+} from "./tree.ts";
 export { stopGradient } from "../tensor/ops/elementwise.ts";

@@ -48,15 +48,47 @@ export function treeLeaves(tree: Tree): Tensor[] {
  * ```
  */
 export function treeMap<T>(fn: (...leaves: Tensor[]) => Tensor, tree: T, ...rest: unknown[]): T {
+  return mapWithPath("treeMap", (_path, x, ...os) => fn(x, ...os), tree, rest);
+}
+
+/**
+ * Like {@link treeMap}, but `fn` also receives each leaf's dotted path
+ * (`blocks.3.attn.qkv.weight`), which weight-decay masks, layer-wise learning rates and
+ * checkpoints key on. Throws naming the path when a tree in `rest` lacks a tensor there.
+ *
+ * @example
+ * ```ts
+ * import { treeMapWithPath } from "./tree.ts";
+ * import { mul, ones } from "../mod.ts";
+ * const p = { blocks: [{ w: ones([2]) }], head: { bias: ones([1]) } };
+ * const seen: string[] = [];
+ * treeMapWithPath((path, x) => (seen.push(path), mul(x, 2)), p);
+ * console.log(seen); // ["blocks.0.w", "head.bias"]
+ * ```
+ */
+export function treeMapWithPath<T>(
+  fn: (path: string, leaf: Tensor, ...others: Tensor[]) => Tensor,
+  tree: T,
+  ...rest: unknown[]
+): T {
+  return mapWithPath("treeMapWithPath", fn, tree, rest);
+}
+
+function mapWithPath<T>(
+  op: string,
+  fn: (path: string, leaf: Tensor, ...others: Tensor[]) => Tensor,
+  tree: T,
+  rest: unknown[],
+): T {
   const visit = (x: unknown, others: unknown[], path: string): unknown => {
     if (x instanceof Tensor) {
       const os = others.map((o, i) => {
         if (!(o instanceof Tensor)) {
-          throw new TesseraError("treeMap", `tree ${i + 1} has no tensor at "${path}"`);
+          throw new TesseraError(op, `tree ${i + 1} has no tensor at "${path}"`);
         }
         return o;
       });
-      return fn(x, ...os);
+      return fn(path, x, ...os);
     }
     if (Array.isArray(x)) {
       return x.map((v, i) =>

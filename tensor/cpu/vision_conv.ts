@@ -16,7 +16,7 @@
  */
 import type { Kernel, Storage } from "../backend.ts";
 import type { DType, TypedArray } from "../dtype.ts";
-import { type Conv2dParams, type ConvGeometry, convGeometry } from "../vision_params.ts";
+import { type ConvGeometry, convGeometry } from "../vision_params.ts";
 import { allocArray, recycle } from "./buffers.ts";
 import { alloc, input, wrap } from "./iter.ts";
 import { fastPathEnabled, gemmF32, type GemmProblem } from "./wasm/gemm.ts";

@@ -16,7 +16,7 @@
  */
 import type { Operand } from "../backend.ts";
 import type { Aval } from "../shape_rules.ts";
-import { type Conv2dParams, type ConvGeometry, convGeometry } from "../vision_params.ts";
+import { type ConvGeometry, convGeometry } from "../vision_params.ts";
 import { ewKernel, type GpuKernel } from "./elementwise.ts";
 import { matmulKernel } from "./matmul.ts";
 import type { GpuStorage } from "./pool.ts";
