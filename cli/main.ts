@@ -11,6 +11,7 @@ import { UsageError } from "./args.ts";
 import { finetuneCommand } from "./finetune.ts";
 import { type CliIO, denoIO } from "./io.ts";
 import { linearCommand } from "./linear.ts";
+import { pretrainCommand } from "./pretrain.ts";
 
 /**
  * A `train.ts` command.
@@ -18,7 +19,7 @@ import { linearCommand } from "./linear.ts";
  * @example
  * ```ts
  * import { COMMANDS } from "./main.ts";
- * console.log(Object.keys(COMMANDS)); // ["finetune", "linear"]
+ * console.log(Object.keys(COMMANDS)); // ["finetune", "linear", "pretrain"]
  * ```
  */
 export interface Command {
@@ -38,6 +39,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
     summary: "softmax-regression baseline on Fashion-MNIST (about 2 s)",
     run: linearCommand,
   },
+  pretrain: {
+    summary: "self-supervised pre-training: --method splitmask | beit | dino",
+    run: pretrainCommand,
+  },
 });
 
 /** Top-level `--help`. */
@@ -48,7 +53,7 @@ Usage: deno run -A train.ts [command] [flags]
 
 Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`).join("\n")}
-  (planned: pretrain, detect, segment, eval)
+  (planned: detect, segment, eval)
 
 With no command, runs \`finetune\` with its defaults: a small ViT trained from scratch on
 4,000 Fashion-MNIST images, tested on 1,000 (a few minutes on 2 CPU cores).`;

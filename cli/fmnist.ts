@@ -1,0 +1,81 @@
+/**
+ * Fashion-MNIST for the `train.ts` commands: the normalisation statistics and loading the
+ * train/test splits with `--data`, `--train-limit` / `--train-subset` and `--test-limit`,
+ * turning every data problem into a {@link UsageError} that names the flag.
+ * @module
+ */
+import { type FashionMnist, loadFashionMnist } from "../data/fashion_mnist.ts";
+import { balancedSubset } from "../data/subset.ts";
+import { UsageError } from "./args.ts";
+
+/** Fashion-MNIST pixel mean of the train split (one channel). */
+export const FMNIST_MEAN: readonly number[] = Object.freeze([0.2860]);
+/** Fashion-MNIST pixel standard deviation of the train split (one channel). */
+export const FMNIST_STD: readonly number[] = Object.freeze([0.3530]);
+
+/**
+ * Which images a command uses.
+ *
+ * @example
+ * ```ts
+ * import type { SplitOptions } from "./fmnist.ts";
+ * const o: SplitOptions = { data: null, trainLimit: null, trainSubset: 2000, testLimit: null };
+ * console.log(o.trainSubset); // 2000
+ * ```
+ */
+export interface SplitOptions {
+  /** IDX folder, or null for the default search. */
+  data: string | null;
+  /** First N training images (null = all). */
+  trainLimit: number | null;
+  /** Class-balanced training subset of N images (first N/10 per class); overrides `trainLimit`. */
+  trainSubset?: number | null;
+  /** First N test images (null = all). */
+  testLimit: number | null;
+}
+
+/**
+ * Loads the train and test splits.
+ *
+ * @example
+ * ```ts
+ * import { loadSplits } from "./fmnist.ts";
+ * const s = await loadSplits({ data: "data/sample/fashion-mnist", trainLimit: null, trainSubset: 100, testLimit: 10 });
+ * console.log(s.train.count, s.test.count); // 100 10
+ * ```
+ */
+export async function loadSplits(
+  o: SplitOptions,
+): Promise<{ train: FashionMnist; test: FashionMnist }> {
+  if (o.data !== null) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(o.data);
+    } catch {
+      throw new UsageError(`--data ${o.data}: no such directory`);
+    }
+    if (!info.isDirectory) throw new UsageError(`--data ${o.data}: not a directory`);
+  }
+  const dir = o.data ?? undefined;
+  const load = async (split: "train" | "test", limit: number | null) => {
+    try {
+      return await loadFashionMnist({ split, dir, limit: limit ?? undefined });
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new UsageError(o.data === null ? msg : `--data ${o.data}: ${msg}`);
+    }
+  };
+  const subset = o.trainSubset ?? null;
+  let train = await load("train", subset === null ? o.trainLimit : null);
+  if (subset !== null) {
+    if (subset % 10 !== 0) {
+      throw new UsageError(`--train-subset must be a multiple of 10 (classes), got ${subset}`);
+    }
+    try {
+      train = balancedSubset(train, subset);
+    } catch (e) {
+      throw new UsageError(`--train-subset ${subset}: ${(e as Error).message}`);
+    }
+  }
+  return { train, test: await load("test", o.testLimit) };
+}

@@ -1,0 +1,356 @@
+/**
+ * The three pre-training methods behind one interface for the `pretrain` loop: what a step
+ * trains (`params`, optimizer state), the per-sample augmentation, one training step, the
+ * checkpoint templates and an analytical FLOP count per step (for the compute columns of the
+ * comparison). SplitMask and BEiT share the masked-image-modelling runner (tokenizer targets,
+ * block masks, global-norm clipping); DINO wraps {@link dinoTrainStep}.
+ * @module
+ */
+import { add, dispose, mul, random, scope, type Tensor, valueAndGrad } from "../mod.ts";
+import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
+import { clipByGlobalNorm } from "../nn/optim/clip.ts";
+import { weightDecayMask } from "../nn/optim/param_groups.ts";
+import { cosineSchedule } from "../nn/optim/schedules.ts";
+import type { Schedule } from "../nn/optim/types.ts";
+import type { VitConfig } from "../models/vit.ts";
+import { type BeitConfig, beitForward, beitSpec, initBeit } from "../models/beit.ts";
+import {
+  initSplitMask,
+  type SplitMaskConfig,
+  splitMaskForward,
+  splitMaskSpec,
+} from "../models/splitmask.ts";
+import { type DinoConfig, type DinoParams, dinoSpec, initDino } from "../models/dino.ts";
+import {
+  dinoTrainStep,
+  initCenter,
+  teacherMomentumSchedule,
+  teacherTempSchedule,
+} from "../models/dino_train.ts";
+import { blockMasks } from "../models/masking.ts";
+import { type PatchTokenizer, tokenize } from "../models/tokenizers.ts";
+import { randomHorizontalFlip, randomResizedCrop } from "../data/transforms/geometry.ts";
+import { colorJitter } from "../data/transforms/color.ts";
+import {
+  type FloatImage,
+  type Image,
+  normalize,
+  toFloat,
+  type Transform,
+} from "../data/transforms/image.ts";
+import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop.ts";
+import { FMNIST_MEAN, FMNIST_STD } from "./fmnist.ts";
+import { methodDefaults, type PretrainOptions } from "./pretrain_args.ts";
+
+/** What one step returns (tensors owned by the caller). */
+export interface StepResult {
+  /** New trained tree. */
+  params: unknown;
+  /** New optimizer state. */
+  opt: unknown;
+  /** Scalar loss. */
+  loss: Tensor;
+  /** Extra scalars to log (e.g. `mim`, `nce`, `mlm_acc`). */
+  logs: Record<string, Tensor>;
+}
+
+/**
+ * A pre-training method as the loop sees it.
+ *
+ * @example
+ * ```ts
+ * import type { MethodRunner } from "./pretrain_methods.ts";
+ * const f = (m: MethodRunner) => m.flopsPerStep;
+ * console.log(typeof f); // "function"
+ * ```
+ */
+export interface MethodRunner {
+  /** Trained tree template (ParamSpecs/tensors) for decoding checkpoints. */
+  paramsTemplate: unknown;
+  /** Optimizer-state template. */
+  optTemplate: unknown;
+  /** Fresh trained tree and optimizer state. */
+  init(key: Tensor): { params: unknown; opt: unknown };
+  /** Per-sample augmentation of the loader. */
+  transform: Transform<Image, Image | FloatImage>;
+  /** One step on a batch of (augmented) images; `key` is this step's key. */
+  step(
+    params: unknown,
+    opt: unknown,
+    images: Tensor,
+    step: number,
+    key: Tensor,
+  ): Promise<StepResult>;
+  /** Learning rate at a step (for logging). */
+  lr: Schedule;
+  /** Analytical training FLOPs of one step (multiply-adds × 2; backward = 2 × forward). */
+  flopsPerStep: number;
+  /** One line for the progress header. */
+  describe: string;
+}
+
+/** Everything a runner needs to know about the run. */
+export interface MethodContext {
+  /** Settings. */
+  o: PretrainOptions;
+  /** The encoder. */
+  encoder: VitConfig;
+  /** Steps in the run. */
+  total: number;
+  /** Steps per epoch. */
+  stepsPerEpoch: number;
+  /** Warmup steps. */
+  warmup: number;
+  /** Tokenizer (MIM methods). */
+  tokenizer?: PatchTokenizer;
+}
+
+/**
+ * Forward FLOPs of a ViT encoder on one image of `tokens` tokens (`patches` of them patch
+ * tokens) of `chans`×p×p pixels: patch embedding, per block qkv/proj/MLP matmuls and the two
+ * attention products.
+ *
+ * @example
+ * ```ts
+ * import { encoderFlops } from "./pretrain_methods.ts";
+ * const enc = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 0, embedDim: 64, depth: 4, numHeads: 4 };
+ * console.log(encoderFlops(enc, 17, 16)); // 1902080
+ * ```
+ */
+export function encoderFlops(enc: VitConfig, tokens: number, patches: number): number {
+  const d = enc.embedDim, r = enc.mlpRatio ?? 4;
+  const embed = 2 * patches * d * enc.inChans * enc.patchSize ** 2;
+  const block = 2 * tokens * d * d * (4 + 2 * r) + 4 * tokens * tokens * d;
+  return embed + enc.depth * block;
+}
+
+function schedules(ctx: MethodContext) {
+  const d = methodDefaults(ctx.o.method);
+  const lr = cosineSchedule({
+    base: ctx.o.lr ?? d.lr,
+    final: ctx.o.minLr,
+    totalSteps: ctx.total,
+    warmupSteps: ctx.warmup,
+  });
+  const wd0 = ctx.o.weightDecay ?? d.weightDecay, wd1 = ctx.o.weightDecayEnd ?? d.weightDecayEnd;
+  const wd = wd0 === wd1 ? wd0 : cosineSchedule({ base: wd0, final: wd1, totalSteps: ctx.total });
+  return { lr, wd };
+}
+
+function mimTransform(o: PretrainOptions, size: number): Transform<Image, Image | FloatImage> {
+  const jitter = o.jitter > 0 ? colorJitter({ brightness: o.jitter, contrast: o.jitter }) : null;
+  const crop = randomResizedCrop(size, { scale: [o.cropScale, 1], interpolation: "bicubic" });
+  const flip = randomHorizontalFlip(o.flip);
+  // BEiT applies the colour jitter before the crop.
+  return (img, rng) => {
+    if (jitter) img = jitter(img, rng);
+    return normalize(toFloat(flip(crop(img, rng), rng)), FMNIST_MEAN, FMNIST_STD);
+  };
+}
+
+/** SplitMask or BEiT. */
+function mimRunner(ctx: MethodContext): MethodRunner {
+  const { o, encoder } = ctx;
+  const tok = ctx.tokenizer!;
+  const size = encoder.imgSize as number;
+  const g = size / encoder.patchSize, n = g * g;
+  const ratio = o.maskRatio ?? methodDefaults(o.method).maskRatio;
+  const numMasked = Math.max(1, Math.min(n - 1, Math.round(ratio * n)));
+  // BEiT's block sizes (16 and, for SplitMask, 75 cells of a 14×14 grid) scaled to this grid.
+  const minBlock = Math.max(1, Math.round((16 * n) / 196));
+  const maskOpts = {
+    gridH: g,
+    gridW: g,
+    numMasked,
+    minBlock,
+    maxBlock: o.method === "splitmask" ? Math.max(minBlock, Math.round((75 * n) / 196)) : undefined,
+  };
+  const { lr, wd } = schedules(ctx);
+  const optimizer = adamw({ lr, weightDecay: wd, weightDecayMask: weightDecayMask() });
+  const enc = { ...encoder, init: "beit-pretrain" as const };
+  const prefix = (encoder.classToken ?? true) ? 1 : 0;
+  const v = o.vocab, d = encoder.embedDim, b = o.batch;
+  const tokFlops = 2 * n * encoder.inChans * encoder.patchSize ** 2 * v;
+  let spec: unknown, init: (k: Tensor) => unknown, flops: number, describe: string;
+  let lossFn: (p: unknown, images: Tensor, mask: Tensor, targets: Tensor, key: Tensor) => [
+    Tensor,
+    Record<string, Tensor>,
+  ];
+  if (o.method === "beit") {
+    const cfg: BeitConfig = { encoder: enc, vocabSize: v };
+    spec = beitSpec(cfg), init = (k) => initBeit(k, cfg);
+    lossFn = (p, images, mask, targets, key) => {
+      const r = beitForward(p as never, { images, mask, targets }, key, {
+        config: cfg,
+        train: true,
+        numMasked,
+      });
+      return [r.loss, { mlm_acc: r.accuracy }];
+    };
+    flops = 3 * (encoderFlops(enc, n + prefix, n) + 2 * numMasked * d * v) + tokFlops;
+    describe = `BEiT: ${numMasked}/${n} patches masked (block-wise), vocabulary ${v}`;
+  } else {
+    const cfg: SplitMaskConfig = {
+      encoder: enc,
+      vocabSize: v,
+      decoderDepth: o.decoderDepth,
+      mode: o.splitmaskMode,
+      infoNCE: { temperature: o.tau },
+    };
+    spec = splitMaskSpec(cfg), init = (k) => initSplitMask(k, cfg);
+    const counts = [numMasked, n - numMasked] as const;
+    lossFn = (p, images, mask, targets, key) => {
+      const r = splitMaskForward(p as never, { images, mask, targets }, key, {
+        config: cfg,
+        train: true,
+        counts,
+      });
+      return [r.loss, { mim: r.mim, nce: r.nce }];
+    };
+    const dec = { ...enc, depth: o.decoderDepth };
+    flops = 3 * (encoderFlops(enc, counts[0] + prefix, counts[0]) +
+          encoderFlops(enc, counts[1] + prefix, counts[1]) +
+          2 * (encoderFlops(dec, n + prefix, 0)) + 2 * n * d * v) + tokFlops;
+    describe = `SplitMask (${o.splitmaskMode}): subsets of ${counts[0]} and ${counts[1]} of ${n} ` +
+      `patches, ${o.decoderDepth}-block decoder, vocabulary ${v}, τ ${o.tau}`;
+  }
+  const grad = valueAndGrad(
+    (p: unknown, images: Tensor, mask: Tensor, targets: Tensor, key: Tensor) =>
+      lossFn(p, images, mask, targets, key),
+    { hasAux: true },
+  );
+  return {
+    paramsTemplate: spec,
+    optTemplate: { count: 0, m: spec, v: spec },
+    init(key) {
+      const params = scope(() => init(key));
+      return { params, opt: optimizer.init(params) };
+    },
+    transform: mimTransform(o, size),
+    async step(params, opt, images, step, key) {
+      // This step's mask key and dropout key, both from the step key.
+      const [mk, dropKey] = random.splitKeys(key, 2) as [Tensor, Tensor];
+      let mask: Tensor;
+      try {
+        mask = await blockMasks(mk, images.shape[0]!, maskOpts, images.backend.name);
+      } finally {
+        mk.dispose();
+      }
+      try {
+        return scope(() => {
+          // The tokenizer sees the unmasked augmented image in [0, 1].
+          const raw = add(mul(images, FMNIST_STD[0]!), FMNIST_MEAN[0]!);
+          const targets = tokenize(tok, raw);
+          const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
+            [Tensor, Record<string, Tensor>],
+            unknown,
+          ];
+          const g = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad).grads : grads;
+          const up = optimizer.update(g, opt as AdamWState, params);
+          return { params: up.params, opt: up.state, loss, logs };
+        });
+      } finally {
+        mask.dispose();
+        dropKey.dispose();
+      }
+    },
+    lr,
+    flopsPerStep: flops * b,
+    describe,
+  };
+}
+
+/** DINO. */
+function dinoRunner(ctx: MethodContext): MethodRunner {
+  const { o, encoder, total, stepsPerEpoch } = ctx;
+  const cfg: DinoConfig = {
+    backbone: encoder,
+    outDim: o.outDim,
+    hiddenDim: o.hiddenDim,
+    bottleneckDim: o.bottleneckDim,
+  };
+  const size = encoder.imgSize as number;
+  const p = encoder.patchSize;
+  const layout = cropLayout(
+    { globalSize: size, localSize: o.localSize, localCrops: o.localCrops },
+    encoder.inChans,
+  );
+  const { lr, wd } = schedules(ctx);
+  const optimizer = adamw({ lr, weightDecay: wd, weightDecayMask: weightDecayMask() });
+  const epochs = Math.ceil(total / stepsPerEpoch);
+  const temps = teacherTempSchedule({
+    warmupTemp: o.warmupTeacherTemp,
+    temp: o.teacherTemp,
+    warmupEpochs: o.teacherTempEpochs,
+    epochs,
+  });
+  const momentum = teacherMomentumSchedule(o.momentumTeacher, epochs, stepsPerEpoch);
+  const spec = dinoSpec(cfg);
+  const n = (size / p) ** 2, nl = (o.localSize / p) ** 2, d = encoder.embedDim;
+  const h = o.hiddenDim, bot = o.bottleneckDim, k = o.outDim;
+  const head = 2 * (d * h + h * h + h * bot + bot * k);
+  const global = encoderFlops(encoder, n + 1, n) + head;
+  const local = encoderFlops(encoder, nl + 1, nl) + head;
+  const flops = 3 * (2 * global + o.localCrops * local) + 2 * global;
+  return {
+    paramsTemplate: { student: spec, teacher: spec, center: initCenter(cfg) },
+    optTemplate: { count: 0, m: spec, v: spec },
+    init(key) {
+      const { student, teacher } = scope(() => initDino(key, cfg));
+      return {
+        params: { student, teacher, center: initCenter(cfg) },
+        opt: optimizer.init(student),
+      };
+    },
+    transform: multiCrop({
+      globalSize: size,
+      localSize: o.localSize,
+      localCrops: o.localCrops,
+      // DINO's σ ∈ [0.1, 2] is for 224² crops; 28² images take [0.1, 1].
+      blurSigma: [0.1, Math.max(0.1, (2 * size) / 56)],
+      mean: FMNIST_MEAN,
+      std: FMNIST_STD,
+    }),
+    step(params, opt, images, step, key) {
+      const tree = params as { student: DinoParams; teacher: DinoParams; center: Tensor };
+      const epoch = Math.floor(step / stepsPerEpoch);
+      const r = scope(() => {
+        const crops = unpackCrops(images, layout);
+        return dinoTrainStep({ ...tree, opt: opt as AdamWState }, crops, {
+          config: cfg,
+          optimizer,
+          epoch,
+          teacherTemp: temps[Math.min(epoch, temps.length - 1)]!,
+          momentum: momentum[Math.min(step, momentum.length - 1)]!,
+          clipGrad: o.clipGrad,
+          freezeLastLayer: o.freezeLastLayer,
+          key,
+        });
+      });
+      const { opt: nextOpt, ...next } = r.state;
+      return Promise.resolve({ params: next, opt: nextOpt, loss: r.loss, logs: {} });
+    },
+    lr,
+    flopsPerStep: flops * o.batch,
+    describe: `DINO: 2 global ${size}² + ${o.localCrops} local ${o.localSize}² crops, K ${k}, ` +
+      `teacher τ ${o.warmupTeacherTemp}→${o.teacherTemp}, momentum ${o.momentumTeacher}`,
+  };
+}
+
+/**
+ * The runner of `ctx.o.method`.
+ *
+ * @example
+ * ```ts ignore
+ * import { methodRunner } from "./pretrain_methods.ts";
+ * const runner = methodRunner({ o, encoder, total: 100, stepsPerEpoch: 10, warmup: 10, tokenizer });
+ * ```
+ */
+export function methodRunner(ctx: MethodContext): MethodRunner {
+  return ctx.o.method === "dino" ? dinoRunner(ctx) : mimRunner(ctx);
+}
+
+/** Frees a {@link StepResult}'s scalars. */
+export function disposeLogs(r: StepResult): void {
+  dispose([r.loss, r.logs]);
+}
