@@ -1,0 +1,98 @@
+/**
+ * Row builders of the gradient table (_grad_rows*.ts): a row for a unary op, a broadcasting
+ * binary op, a reduction over random axes, or an op along one random axis.
+ * @module
+ */
+import fc from "fast-check";
+import { type Tensor } from "../../mod.ts";
+import {
+  axesArb,
+  axisArb,
+  broadcastPair,
+  type Domain,
+  type Row,
+  shapeArb,
+  str,
+} from "./_grad_gen.ts";
+
+/** A unary op on a random shape. */
+export function unary(
+  name: string,
+  f: (x: Tensor) => Tensor,
+  domain: Domain,
+  order: 1 | 2 = 2,
+  extra: Partial<Row> = {},
+): Row {
+  return {
+    name,
+    arity: 1,
+    domains: [domain],
+    order,
+    setup: shapeArb().map((s) => ({ desc: `x${str(s)}`, shapes: [s], fn: f })),
+    ...extra,
+  };
+}
+
+/** A binary op on a random broadcasting pair of shapes. */
+export function binary(
+  name: string,
+  f: (a: Tensor, b: Tensor) => Tensor,
+  domains: [Domain, Domain],
+  order: 1 | 2 = 2,
+): Row {
+  return {
+    name,
+    arity: 2,
+    domains,
+    order,
+    setup: broadcastPair().map(([a, b]) => ({
+      desc: `a${str(a)} b${str(b)}`,
+      shapes: [a, b],
+      fn: f,
+    })),
+  };
+}
+
+/** Reductions over random axes with random keepdims. */
+export function reduction(
+  name: string,
+  f: (x: Tensor, axes: number | number[] | undefined, keep: boolean) => Tensor,
+  domain: Domain,
+  order: 1 | 2,
+): Row {
+  return {
+    name,
+    arity: 1,
+    domains: [domain],
+    order,
+    setup: shapeArb().chain((s) =>
+      fc.tuple(axesArb(s.length), fc.boolean()).map(([axes, keep]) => ({
+        desc: `x${str(s)} axes=${str(axes)} keepdims=${keep}`,
+        shapes: [s],
+        fn: (x: Tensor) => f(x, axes, keep),
+      }))
+    ),
+  };
+}
+
+/** Ops along one axis of a rank ≥ 1 tensor. */
+export function alongAxis(
+  name: string,
+  f: (x: Tensor, axis: number) => Tensor,
+  domain: Domain,
+  order: 1 | 2,
+): Row {
+  return {
+    name,
+    arity: 1,
+    domains: [domain],
+    order,
+    setup: shapeArb(1).chain((s) =>
+      axisArb(s.length).map((axis) => ({
+        desc: `x${str(s)} axis=${axis}`,
+        shapes: [s],
+        fn: (x: Tensor) => f(x, axis),
+      }))
+    ),
+  };
+}
