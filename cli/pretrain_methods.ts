@@ -227,7 +227,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       return { params, opt: optimizer.init(params) };
     },
     transform: mimTransform(o, size),
-    async step(params, opt, images, step, key) {
+    async step(params, opt, images, _step, key) {
       // This step's mask key and dropout key, both from the step key.
       const [mk, dropKey] = random.splitKeys(key, 2) as [Tensor, Tensor];
       let mask: Tensor;
