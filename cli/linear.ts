@@ -1,49 +1,34 @@
 /**
- * `train.ts linear`: the original baseline job, softmax regression on Fashion-MNIST pixels
- * with plain SGD (about 2 s on the CPU backend). Progress on stderr, one JSON line of final
- * metrics on stdout.
+ * `train.ts linear`: the pixel floor of the paper comparison — multinomial logistic regression
+ * on standardised Fashion-MNIST pixels, weight-decayed and trained to convergence with L-BFGS
+ * ({@link trainSoftmaxRegression}). Every pre-trained encoder's probe must beat it. Progress on
+ * stderr, one JSON line of final metrics on stdout.
  * @module
  */
-import {
-  add,
-  argmax,
-  cast,
-  div,
-  equal,
-  logSoftmax,
-  matmul,
-  mean,
-  mul,
-  neg,
-  oneHot,
-  scope,
-  sub,
-  sum,
-  type Tensor,
-  tensor,
-  treeMap,
-  valueAndGrad,
-  zeros,
-} from "../mod.ts";
-import { loadFashionMnist } from "../data/fashion_mnist.ts";
+import { balancedSubset } from "../data/subset.ts";
 import { intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIO } from "./io.ts";
+import { loadSplit, selectBackend } from "./probe.ts";
+import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "./softmax_regression.ts";
 
 /** `--help` of `linear`. */
-export const LINEAR_HELP = `train.ts linear — softmax regression on Fashion-MNIST (the baseline)
+export const LINEAR_HELP =
+  `train.ts linear — logistic regression on Fashion-MNIST pixels (the floor)
 
 Usage: deno run -A train.ts linear [flags]
 
+Standardised pixels (training mean/std), L2 weight decay, full-batch L-BFGS to convergence.
+
 Flags:
-  --steps N            SGD steps (default 500)
-  --batch N            batch size (default 128)
-  --lr X               learning rate (default 0.1)
-  --train-limit N|all  training images to use (default 4000)
+  --train-subset N     class-balanced subset: the first N/10 images of each class
+  --train-limit N|all  first N training images (default 4000)
   --test-limit N|all   test images to evaluate (default 1000)
+  --weight-decay X     L2 on the weights (default 1e-2)
+  --max-iter N         L-BFGS iterations at most (default 1000; --steps is an alias)
   --data DIR           folder with the Fashion-MNIST .gz IDX files
                        (default: /usr/share/datasets/fashion-mnist, else the bundled sample)
-  --seed N             shuffling seed (default 0)
-  --log-every N        progress line every N steps (default 50)
+  --backend cpu|webgpu (default: $TESSERA_BACKEND, else cpu)
+  --log-every N        progress line every N iterations (default 50)
   -h, --help           this help
 
 Prints progress on stderr and one JSON line of final metrics on stdout.`;
@@ -54,53 +39,84 @@ Prints progress on stderr and one JSON line of final metrics on stdout.`;
  * @example
  * ```ts
  * import { parseLinearArgs } from "./linear.ts";
- * const o = parseLinearArgs(["--steps", "10"]);
- * console.log(o !== "help" && o.steps); // 10
+ * const o = parseLinearArgs(["--train-subset", "1000"]);
+ * console.log(o !== "help" && [o.trainSubset, o.maxIter]); // [1000, 1000]
  * ```
  */
 export interface LinearOptions {
-  /** SGD steps. */
-  steps: number;
-  /** Batch size. */
-  batch: number;
-  /** Learning rate. */
-  lr: number;
+  /** Balanced subset size (null = use `trainLimit`). */
+  trainSubset: number | null;
   /** Training images (null = all). */
   trainLimit: number | null;
   /** Test images (null = all). */
   testLimit: number | null;
+  /** L2 coefficient. */
+  weightDecay: number;
+  /** L-BFGS iteration cap. */
+  maxIter: number;
   /** Data folder. */
   data?: string;
-  /** Shuffling seed. */
-  seed: number;
-  /** Progress period. */
+  /** Backend (null = environment/default). */
+  backend: "cpu" | "webgpu" | null;
+  /** Progress period (iterations). */
   logEvery: number;
 }
 
 /** Parses `linear` flags ({@link UsageError} on anything wrong). */
 export function parseLinearArgs(argv: string[]): LinearOptions | "help" {
+  const s = { type: "string" } as const;
   const v = parseFlags(argv, {
-    steps: { type: "string" },
-    batch: { type: "string" },
-    lr: { type: "string" },
-    "train-limit": { type: "string" },
-    "test-limit": { type: "string" },
-    data: { type: "string" },
-    seed: { type: "string" },
-    "log-every": { type: "string" },
+    "train-subset": s,
+    "train-limit": s,
+    "test-limit": s,
+    "weight-decay": s,
+    "max-iter": s,
+    steps: s,
+    batch: s,
+    lr: s,
+    seed: s,
+    data: s,
+    backend: s,
+    "log-every": s,
     help: { type: "boolean", short: "h" },
   }) as Record<string, string | undefined> & { help?: boolean };
   if (v.help) return "help";
+  for (const old of ["batch", "lr", "seed"]) {
+    if (v[old] !== undefined) {
+      throw new UsageError(
+        `--${old} no longer applies: linear trains full-batch with L-BFGS to convergence ` +
+          `(use --max-iter and --weight-decay)`,
+      );
+    }
+  }
+  if (v.steps !== undefined && v["max-iter"] !== undefined) {
+    throw new UsageError("give --max-iter or --steps (its alias), not both");
+  }
+  if (v["train-subset"] !== undefined && v["train-limit"] !== undefined) {
+    throw new UsageError("give --train-subset or --train-limit, not both");
+  }
   const int = (k: string, def: number, min = 1) =>
     v[k] === undefined ? def : intFlag(k, v[k]!, { min });
+  let trainSubset: number | null = null;
+  if (v["train-subset"] !== undefined) {
+    trainSubset = intFlag("train-subset", v["train-subset"], { min: 10 });
+    if (trainSubset % 10 !== 0) {
+      throw new UsageError(`--train-subset must be a multiple of 10, got "${v["train-subset"]}"`);
+    }
+  }
+  if (v.backend !== undefined && v.backend !== "cpu" && v.backend !== "webgpu") {
+    throw new UsageError(`--backend must be one of cpu, webgpu, got "${v.backend}"`);
+  }
   return {
-    steps: int("steps", 500),
-    batch: int("batch", 128),
-    lr: v.lr === undefined ? 0.1 : numFlag("lr", v.lr, { min: 0, above: true }),
+    trainSubset,
     trainLimit: v["train-limit"] === undefined ? 4000 : limitFlag("train-limit", v["train-limit"]),
     testLimit: v["test-limit"] === undefined ? 1000 : limitFlag("test-limit", v["test-limit"]),
+    weightDecay: v["weight-decay"] === undefined
+      ? 1e-2
+      : numFlag("weight-decay", v["weight-decay"], { min: 0 }),
+    maxIter: v.steps !== undefined ? int("steps", 1000) : int("max-iter", 1000),
     ...(v.data !== undefined ? { data: v.data } : {}),
-    seed: int("seed", 0, 0),
+    backend: (v.backend as "cpu" | "webgpu" | undefined) ?? null,
     logEvery: int("log-every", 50),
   };
 }
@@ -108,104 +124,65 @@ export function parseLinearArgs(argv: string[]): LinearOptions | "help" {
 /** Fashion-MNIST pixel statistics (spec: mean 0.2860, std 0.3530 of the train split). */
 const MEAN = 0.2860, STD = 0.3530;
 
-function normalise(images: Uint8Array, idx: ArrayLike<number>): Tensor {
-  const out = new Float32Array(idx.length * 784);
-  for (let i = 0; i < idx.length; i++) {
-    const src = idx[i]! * 784;
-    for (let j = 0; j < 784; j++) out[i * 784 + j] = (images[src + j]! / 255 - MEAN) / STD;
-  }
-  return tensor(out, { shape: [idx.length, 784] });
-}
-
-function labelsOf(labels: Uint8Array, idx: ArrayLike<number>): Tensor {
-  return tensor(Int32Array.from(idx, (i) => labels[i]!), { shape: [idx.length] });
-}
-
-/** Seeded Fisher–Yates shuffle of 0..n-1 (mulberry32). */
-function shuffled(n: number, seed: number): Int32Array {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
-}
-
-type Params = { weight: Tensor; bias: Tensor };
-
-/** Mean cross-entropy of a linear softmax classifier. */
-function loss(params: Params, x: Tensor, y: Tensor): Tensor {
-  const logits = add(matmul(x, params.weight), params.bias);
-  const picked = sum(mul(logSoftmax(logits, -1), oneHot(y, 10)), -1);
-  return neg(mean(picked));
-}
-
-async function load(opts: LinearOptions, split: "train" | "test", limit: number | null) {
-  try {
-    return await loadFashionMnist({ split, dir: opts.data, limit: limit ?? undefined });
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new UsageError(opts.data === undefined ? msg : `--data ${opts.data}: ${msg}`);
-  }
+/** Normalised pixels `[n, 784]` (the per-pixel standardisation follows in the trainer). */
+function pixels(images: Uint8Array): Float32Array {
+  return Float32Array.from(images, (v) => (v / 255 - MEAN) / STD);
 }
 
 /** Runs the job; returns the final metrics. */
 export async function trainLinear(
   opts: LinearOptions,
   io: CliIO,
-): Promise<Record<string, number | string>> {
+): Promise<Record<string, number | string | boolean>> {
   const t0 = performance.now();
-  const trainSet = await load(opts, "train", opts.trainLimit);
-  const testSet = await load(opts, "test", opts.testLimit);
-  io.err(`data: ${trainSet.count} train / ${testSet.count} test images from ${trainSet.source}\n`);
-  let params: Params = { weight: zeros([784, 10]), bias: zeros([10]) };
-  const step = valueAndGrad(loss);
-  const perEpoch = Math.max(1, Math.floor(trainSet.count / opts.batch));
-  let order = shuffled(trainSet.count, opts.seed);
-  let lastLoss = NaN;
-  for (let s = 0; s < opts.steps; s++) {
-    const epoch = Math.floor(s / perEpoch), b = s % perEpoch;
-    if (b === 0 && s > 0) order = shuffled(trainSet.count, opts.seed + epoch);
-    const idx = order.subarray(b * opts.batch, (b + 1) * opts.batch);
-    const [next, l] = scope(() => {
-      const [value, grads] = step(
-        params,
-        normalise(trainSet.images, idx),
-        labelsOf(trainSet.labels, idx),
-      );
-      const updated = treeMap((p, g) => sub(p, mul(g, opts.lr)), params, grads as Params);
-      return [updated, value] as const;
-    });
-    for (const p of Object.values(params)) p.dispose();
-    params = next;
-    lastLoss = await l.item();
-    l.dispose();
-    if ((s + 1) % opts.logEvery === 0 || s === opts.steps - 1) {
-      io.err(`linear step ${s + 1}/${opts.steps}  epoch ${epoch}  loss ${lastLoss.toFixed(4)}\n`);
+  const backend = await selectBackend(opts.backend);
+  const data = opts.data ?? null;
+  let trainSet = await loadSplit(data, "train", opts.trainSubset !== null ? null : opts.trainLimit);
+  if (opts.trainSubset !== null) {
+    try {
+      trainSet = balancedSubset(trainSet, opts.trainSubset);
+    } catch (e) {
+      throw new UsageError(`--train-subset ${opts.trainSubset}: ${(e as Error).message}`);
     }
   }
-  const accuracy = await scope(() => {
-    const all = Int32Array.from({ length: testSet.count }, (_, i) => i);
-    const logits = add(matmul(normalise(testSet.images, all), params.weight), params.bias);
-    const hits = cast(equal(argmax(logits, -1), labelsOf(testSet.labels, all)), "float32");
-    return div(sum(hits), testSet.count);
-  }).item();
-  for (const p of Object.values(params)) p.dispose();
+  const testSet = await loadSplit(data, "test", opts.testLimit);
+  io.err(
+    `linear: ${trainSet.count} train / ${testSet.count} test images from ${trainSet.source}` +
+      ` on ${backend}; weight decay ${opts.weightDecay}\n`,
+  );
+  const model = await trainSoftmaxRegression(pixels(trainSet.images), trainSet.labels, {
+    classes: 10,
+    weightDecay: opts.weightDecay,
+    maxIter: opts.maxIter,
+    onIteration: ({ iteration, loss, gradMax }) => {
+      if (iteration % opts.logEvery === 0) {
+        io.err(
+          `linear: iteration ${iteration}  objective ${loss.toFixed(5)}  ` +
+            `grad ${gradMax.toExponential(2)}\n`,
+        );
+      }
+    },
+  });
+  const ev = await evaluateSoftmaxRegression(model, pixels(testSet.images), testSet.labels);
+  io.err(
+    `linear: ${model.iterations} iterations${model.converged ? " (converged)" : ""}; train ` +
+      `top-1 ${(model.trainAccuracy * 100).toFixed(2)}%, test top-1 ` +
+      `${(ev.accuracy * 100).toFixed(2)}% on ${testSet.count} images\n`,
+  );
   return {
-    job: "softmax-regression",
-    steps: opts.steps,
-    train_loss: Number(lastLoss.toFixed(5)),
-    test_accuracy: Number(accuracy.toFixed(4)),
+    command: "linear",
+    job: "logistic-regression",
+    weight_decay: opts.weightDecay,
+    iterations: model.iterations,
+    converged: model.converged,
+    train_loss: Number(model.trainLoss.toFixed(5)),
+    train_accuracy: Number(model.trainAccuracy.toFixed(4)),
+    test_loss: Number(ev.loss.toFixed(5)),
+    test_accuracy: Number(ev.accuracy.toFixed(4)),
     train_images: trainSet.count,
     test_images: testSet.count,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+    backend,
   };
 }
 

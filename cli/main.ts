@@ -11,6 +11,7 @@ import { UsageError } from "./args.ts";
 import { finetuneCommand } from "./finetune.ts";
 import { type CliIO, denoIO } from "./io.ts";
 import { linearCommand } from "./linear.ts";
+import { probeCommand } from "./probe.ts";
 import { pretrainCommand } from "./pretrain.ts";
 
 /**
@@ -19,7 +20,7 @@ import { pretrainCommand } from "./pretrain.ts";
  * @example
  * ```ts
  * import { COMMANDS } from "./main.ts";
- * console.log(Object.keys(COMMANDS)); // ["finetune", "linear", "pretrain"]
+ * console.log(Object.keys(COMMANDS)); // ["finetune", "linear", "probe", "pretrain"]
  * ```
  */
 export interface Command {
@@ -36,8 +37,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
     run: finetuneCommand,
   },
   linear: {
-    summary: "softmax-regression baseline on Fashion-MNIST (about 2 s)",
+    summary: "logistic-regression floor on Fashion-MNIST pixels (L-BFGS, converged)",
     run: linearCommand,
+  },
+  probe: {
+    summary: "linear probe of a frozen encoder (checkpoint or random init)",
+    run: probeCommand,
   },
   pretrain: {
     summary: "self-supervised pre-training: --method splitmask | beit | dino",
