@@ -1,0 +1,201 @@
+/**
+ * BEiT's block-wise mask generator (unilm `MaskingGenerator`, spec `methods.md` §3, §14.1):
+ * {@link blockMaskHost} on a host {@link Rng} and the batched, key-driven {@link blockMasks}.
+ * See models/masking.ts (which re-exports everything here) for the algorithm in full.
+ * @module
+ */
+import { random, type Tensor, tensor, TesseraError } from "../mod.ts";
+import { Rng } from "../data/rng.ts";
+
+/** Options of {@link blockMaskHost} and {@link blockMasks} (defaults are BEiT's). */
+export interface BlockMaskOptions {
+  /** Patch-grid height `h` (e.g. 14). */
+  gridH: number;
+  /** Patch-grid width `w` (e.g. 14). */
+  gridW: number;
+  /** Target number of masked cells `T` (BEiT 75; SplitMask 98 = 50% of 196). */
+  numMasked: number;
+  /** Smallest block area `m_min` (default 16). */
+  minBlock?: number;
+  /** Largest block area `m_max` (default `numMasked`; SplitMask uses 75). */
+  maxBlock?: number;
+  /** Smallest aspect ratio (default 0.3). */
+  minAspect?: number;
+  /** Largest aspect ratio (default `1 / minAspect`). */
+  maxAspect?: number;
+  /** Attempts per block before giving up (default 10, as BEiT). */
+  maxAttempts?: number;
+  /**
+   * Fill up to exactly `numMasked` with uniformly random unmasked cells after the BEiT loop
+   * stops (default true). With false the count may end below `numMasked` (never above).
+   */
+  topUp?: boolean;
+}
+
+/** One accepted block of {@link blockMaskHost}. */
+export interface MaskBlock {
+  /** First row. */
+  top: number;
+  /** First column. */
+  left: number;
+  /** Rows (`bh < gridH`). */
+  height: number;
+  /** Columns (`bw < gridW`). */
+  width: number;
+  /** Cells this block newly set (`0 < added ≤ cap`, `added ≤ height·width`). */
+  added: number;
+  /** The aspect ratio drawn for it (before rounding). */
+  aspect: number;
+}
+
+/** Result of {@link blockMaskHost}. */
+export interface BlockMaskResult {
+  /** `gridH·gridW` cells, row-major, 1 = masked. */
+  mask: Uint8Array;
+  /** Cells set by the BEiT block loop. */
+  blockCount: number;
+  /** Cells set by the top-up (0 when `topUp` is false or the loop reached the target). */
+  toppedUp: number;
+  /** The accepted blocks in order. */
+  blocks: MaskBlock[];
+}
+
+/** Python 3's `round` (half to even), as BEiT's `int(round(x))` uses. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function resolve(o: BlockMaskOptions): Required<BlockMaskOptions> {
+  const { gridH, gridW, numMasked } = o;
+  for (const [k, v] of [["gridH", gridH], ["gridW", gridW]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new TesseraError("blockMask", `${k} must be a positive integer, got ${v}`);
+    }
+  }
+  if (!Number.isInteger(numMasked) || numMasked < 0 || numMasked > gridH * gridW) {
+    throw new TesseraError(
+      "blockMask",
+      `numMasked must be an integer in [0, ${gridH * gridW}], got ${numMasked}`,
+    );
+  }
+  const minAspect = o.minAspect ?? 0.3;
+  const r = {
+    gridH,
+    gridW,
+    numMasked,
+    minBlock: o.minBlock ?? 16,
+    maxBlock: o.maxBlock ?? numMasked,
+    minAspect,
+    maxAspect: o.maxAspect ?? 1 / minAspect,
+    maxAttempts: o.maxAttempts ?? 10,
+    topUp: o.topUp ?? true,
+  };
+  if (!(r.minAspect > 0 && r.maxAspect > 0) || !(r.maxBlock >= 1) || !(r.maxAttempts >= 1)) {
+    throw new TesseraError("blockMask", "aspects, maxBlock and maxAttempts must be positive");
+  }
+  return r;
+}
+
+/**
+ * One BEiT block-wise mask on the host, drawn from `rng` (see the module doc for the exact
+ * algorithm). Deterministic given the stream's state.
+ *
+ * @param rng a host stream (e.g. `rngFromSeed`), advanced by the draws
+ * @param opts grid, target count and BEiT's block parameters
+ * @returns the mask, the counts from the block loop and the top-up, and the accepted blocks
+ *
+ * @example
+ * ```ts
+ * import { rngFromSeed } from "../data/rng.ts";
+ * import { blockMaskHost } from "./masking.ts";
+ * const r = blockMaskHost(rngFromSeed([1, 2, 3, 4]), { gridH: 14, gridW: 14, numMasked: 75 });
+ * console.log(r.mask.reduce((a, b) => a + b, 0), r.blockCount + r.toppedUp); // 75 75
+ * ```
+ */
+export function blockMaskHost(rng: Rng, opts: BlockMaskOptions): BlockMaskResult {
+  const o = resolve(opts);
+  const { gridH: h, gridW: w } = o;
+  const mask = new Uint8Array(h * w);
+  const blocks: MaskBlock[] = [];
+  const logLo = Math.log(o.minAspect), logHi = Math.log(o.maxAspect);
+  let count = 0;
+  while (count < o.numMasked) {
+    const cap = Math.min(o.numMasked - count, o.maxBlock);
+    let delta = 0;
+    for (let attempt = 0; attempt < o.maxAttempts && delta === 0; attempt++) {
+      const area = rng.uniform(o.minBlock, cap);
+      const aspect = Math.exp(rng.uniform(logLo, logHi));
+      const bh = roundHalfEven(Math.sqrt(area * aspect));
+      const bw = roundHalfEven(Math.sqrt(area / aspect));
+      if (!(bw < w && bh < h)) continue;
+      const top = rng.int(0, h - bh);
+      const left = rng.int(0, w - bw);
+      let already = 0;
+      for (let i = top; i < top + bh; i++) {
+        for (let j = left; j < left + bw; j++) already += mask[i * w + j]!;
+      }
+      const fresh = bh * bw - already;
+      if (fresh > 0 && fresh <= cap) {
+        for (let i = top; i < top + bh; i++) mask.fill(1, i * w + left, i * w + left + bw);
+        delta = fresh;
+        blocks.push({ top, left, height: bh, width: bw, added: fresh, aspect });
+      }
+    }
+    if (delta === 0) break; // BEiT's early stop: the mask may end below the target
+    count += delta;
+  }
+  let toppedUp = 0;
+  if (o.topUp && count < o.numMasked) {
+    const free: number[] = [];
+    mask.forEach((m, i) => m === 0 && free.push(i));
+    // Partial Fisher–Yates: the first `need` entries become a uniform random subset.
+    const need = o.numMasked - count;
+    for (let i = 0; i < need; i++) {
+      const j = rng.int(i, free.length - 1);
+      [free[i], free[j]] = [free[j]!, free[i]!];
+      mask[free[i]!] = 1;
+    }
+    toppedUp = need;
+  }
+  return { mask, blockCount: count, toppedUp, blocks };
+}
+
+/**
+ * A batch of BEiT block-wise masks as a bool tensor `[B, gridH·gridW]` (true = masked), one
+ * host stream per sample seeded from row `i` of `random.bits(key, [B, 4])`.
+ *
+ * @param key PRNG key
+ * @param batch number of masks `B`
+ * @param opts grid, target count and BEiT's block parameters (top-up on by default)
+ * @param backend where the mask tensor lives (default: the key's backend)
+ * @returns bool tensor `[B, N]`
+ *
+ * @example
+ * ```ts
+ * import { cast, random, sum } from "../mod.ts";
+ * import { blockMasks } from "./masking.ts";
+ * const m = await blockMasks(random.key(1), 3, { gridH: 4, gridW: 4, numMasked: 6, minBlock: 2 });
+ * console.log(m.shape, m.dtype, await sum(cast(m, "int32"), 1).toArray()); // [3, 16] "bool" [6, 6, 6]
+ * ```
+ */
+export async function blockMasks(
+  key: Tensor,
+  batch: number,
+  opts: BlockMaskOptions,
+  backend?: string,
+): Promise<Tensor> {
+  const n = opts.gridH * opts.gridW;
+  const seeds = random.bits(key, [batch, 4]);
+  let words: Uint32Array;
+  try {
+    words = (await seeds.data()) as Uint32Array;
+  } finally {
+    seeds.dispose();
+  }
+  const out = new Uint8Array(batch * n);
+  for (let b = 0; b < batch; b++) {
+    out.set(blockMaskHost(new Rng(words.subarray(4 * b, 4 * b + 4)), opts).mask, b * n);
+  }
+  return tensor(out, { dtype: "bool", shape: [batch, n], backend: backend ?? key.backend.name });
+}
