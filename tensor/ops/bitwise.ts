@@ -1,0 +1,83 @@
+/**
+ * Elementwise bitwise ops and shifts on int32/uint32 tensors, with broadcasting (shift counts
+ * are taken mod 32; `shiftRightLogical` fills with zeros). Re-exported by elementwise.ts.
+ * @module
+ */
+import { bind } from "../dispatch.ts";
+import type { Tensor } from "../tensor.ts";
+import { composite, liftPair, type TensorLike } from "./_util.ts";
+
+/**
+ * Elementwise bitwise and of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { bitwiseAnd, tensor } from "../../mod.ts";
+ * console.log(await bitwiseAnd(tensor([6], { dtype: "int32" }), 3).toArray()); // [2]
+ * ```
+ */
+export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("bitwiseAnd", liftPair("bitwiseAnd", a, b), {});
+  });
+}
+
+/**
+ * Elementwise bitwise or of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { bitwiseOr, tensor } from "../../mod.ts";
+ * console.log(await bitwiseOr(tensor([4], { dtype: "int32" }), 1).toArray()); // [5]
+ * ```
+ */
+export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("bitwiseOr", liftPair("bitwiseOr", a, b), {});
+  });
+}
+
+/**
+ * Elementwise bitwise xor of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { bitwiseXor, tensor } from "../../mod.ts";
+ * console.log(await bitwiseXor(tensor([6], { dtype: "int32" }), 3).toArray()); // [5]
+ * ```
+ */
+export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("bitwiseXor", liftPair("bitwiseXor", a, b), {});
+  });
+}
+
+/**
+ * Elementwise left shift (count taken mod 32) of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { shiftLeft, tensor } from "../../mod.ts";
+ * console.log(await shiftLeft(tensor([1], { dtype: "uint32" }), 4).toArray()); // [16]
+ * ```
+ */
+export function shiftLeft(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("shiftLeft", liftPair("shiftLeft", a, b), {});
+  });
+}
+
+/**
+ * Elementwise logical right shift (count mod 32) of int32/uint32 tensors.
+ *
+ * @example
+ * ```ts
+ * import { shiftRightLogical, tensor } from "../../mod.ts";
+ * console.log(await shiftRightLogical(tensor([16], { dtype: "uint32" }), 4).toArray()); // [1]
+ * ```
+ */
+export function shiftRightLogical(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("shiftRightLogical", liftPair("shiftRightLogical", a, b), {});
+  });
+}

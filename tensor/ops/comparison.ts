@@ -1,0 +1,143 @@
+/**
+ * Elementwise comparisons (`equal` … `greaterEqual`, NaN unordered) and logical ops on bool
+ * tensors, with broadcasting; every result is bool. Re-exported by elementwise.ts.
+ * @module
+ */
+import { bind } from "../dispatch.ts";
+import type { Tensor } from "../tensor.ts";
+import { composite, liftPair, type TensorLike } from "./_util.ts";
+
+/**
+ * Elementwise `a == b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { equal, tensor } from "../../mod.ts";
+ * console.log(await equal(tensor([1, 2]), 2).toArray()); // [false, true]
+ * ```
+ */
+export function equal(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("equal", liftPair("equal", a, b), {});
+  });
+}
+
+/**
+ * Elementwise `a != b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { notEqual, tensor } from "../../mod.ts";
+ * console.log(await notEqual(tensor([1, 2]), 2).toArray()); // [true, false]
+ * ```
+ */
+export function notEqual(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("notEqual", liftPair("notEqual", a, b), {});
+  });
+}
+
+/**
+ * Elementwise `a < b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { less, tensor } from "../../mod.ts";
+ * console.log(await less(tensor([1, 2]), 2).toArray()); // [true, false]
+ * ```
+ */
+export function less(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("less", liftPair("less", a, b), {});
+  });
+}
+
+/**
+ * Elementwise `a <= b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { lessEqual, tensor } from "../../mod.ts";
+ * console.log(await lessEqual(tensor([1, 2]), 2).toArray()); // [true, true]
+ * ```
+ */
+export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("lessEqual", liftPair("lessEqual", a, b), {});
+  });
+}
+
+/**
+ * Elementwise `a > b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { greater, tensor } from "../../mod.ts";
+ * console.log(await greater(tensor([1, 2]), 1).toArray()); // [false, true]
+ * ```
+ */
+export function greater(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("greater", liftPair("greater", a, b), {});
+  });
+}
+
+/**
+ * Elementwise `a >= b` (bool result).
+ *
+ * @example
+ * ```ts
+ * import { greaterEqual, tensor } from "../../mod.ts";
+ * console.log(await greaterEqual(tensor([1, 2]), 2).toArray()); // [false, true]
+ * ```
+ */
+export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("greaterEqual", liftPair("greaterEqual", a, b), {});
+  });
+}
+
+/**
+ * Elementwise logical and of bool tensors.
+ *
+ * @example
+ * ```ts
+ * import { logicalAnd, tensor } from "../../mod.ts";
+ * console.log(await logicalAnd(tensor([true, true]), tensor([true, false])).toArray()); // [true, false]
+ * ```
+ */
+export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("logicalAnd", liftPair("logicalAnd", a, b), {});
+  });
+}
+
+/**
+ * Elementwise logical or of bool tensors.
+ *
+ * @example
+ * ```ts
+ * import { logicalOr, tensor } from "../../mod.ts";
+ * console.log(await logicalOr(tensor([true, false]), false).toArray()); // [true, false]
+ * ```
+ */
+export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("logicalOr", liftPair("logicalOr", a, b), {});
+  });
+}
+
+/**
+ * Elementwise logical xor of bool tensors.
+ *
+ * @example
+ * ```ts
+ * import { logicalXor, tensor } from "../../mod.ts";
+ * console.log(await logicalXor(tensor([true, false]), true).toArray()); // [false, true]
+ * ```
+ */
+export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
+  return composite(() => {
+    return bind("logicalXor", liftPair("logicalXor", a, b), {});
+  });
+}
