@@ -5,10 +5,10 @@
  * stderr, one JSON line of final metrics on stdout.
  * @module
  */
-import { balancedSubset } from "../data/subset.ts";
 import { intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIO } from "./io.ts";
-import { loadSplit, selectBackend } from "./probe.ts";
+import { selectBackend } from "./backend.ts";
+import { loadSplits } from "./fmnist.ts";
 import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "./softmax_regression.ts";
 
 /** `--help` of `linear`. */
@@ -135,17 +135,13 @@ export async function trainLinear(
   io: CliIO,
 ): Promise<Record<string, number | string | boolean>> {
   const t0 = performance.now();
-  const backend = await selectBackend(opts.backend);
-  const data = opts.data ?? null;
-  let trainSet = await loadSplit(data, "train", opts.trainSubset !== null ? null : opts.trainLimit);
-  if (opts.trainSubset !== null) {
-    try {
-      trainSet = balancedSubset(trainSet, opts.trainSubset);
-    } catch (e) {
-      throw new UsageError(`--train-subset ${opts.trainSubset}: ${(e as Error).message}`);
-    }
-  }
-  const testSet = await loadSplit(data, "test", opts.testLimit);
+  const backend = await selectBackend(opts.backend, null);
+  const { train: trainSet, test: testSet } = await loadSplits({
+    data: opts.data ?? null,
+    trainLimit: opts.trainLimit,
+    trainSubset: opts.trainSubset,
+    testLimit: opts.testLimit,
+  });
   io.err(
     `linear: ${trainSet.count} train / ${testSet.count} test images from ${trainSet.source}` +
       ` on ${backend}; weight decay ${opts.weightDecay}\n`,

@@ -1,7 +1,7 @@
 /**
  * The `train.ts` dispatcher: `deno run -A train.ts <command> [flags]`. With no command it runs
  * `finetune` with its defaults (the main job). Commands live one per file in `cli/`; later
- * issues add `pretrain`, `detect`, `segment` and `eval` to {@link COMMANDS}.
+ * issues add `detect`, `segment` and `eval` to {@link COMMANDS}.
  *
  * Exit codes: 0 done, 1 failure, 2 usage error (bad flag, value or data path), 130
  * interrupted (a checkpoint was written).
@@ -13,6 +13,7 @@ import { type CliIO, denoIO } from "./io.ts";
 import { linearCommand } from "./linear.ts";
 import { probeCommand } from "./probe.ts";
 import { pretrainCommand } from "./pretrain.ts";
+import { experimentCommand } from "./experiment_cls.ts";
 
 /**
  * A `train.ts` command.
@@ -20,7 +21,7 @@ import { pretrainCommand } from "./pretrain.ts";
  * @example
  * ```ts
  * import { COMMANDS } from "./main.ts";
- * console.log(Object.keys(COMMANDS)); // ["finetune", "linear", "probe", "pretrain"]
+ * console.log(Object.keys(COMMANDS)); // ["finetune", "linear", "probe", "pretrain", "experiment-cls"]
  * ```
  */
 export interface Command {
@@ -48,6 +49,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
     summary: "self-supervised pre-training: --method splitmask | beit | dino",
     run: pretrainCommand,
   },
+  "experiment-cls": {
+    summary: "the paper's central comparison at small scale (--quick: minutes)",
+    run: experimentCommand,
+  },
 });
 
 /** Top-level `--help`. */
@@ -57,7 +62,7 @@ Usage: deno run -A train.ts [command] [flags]
        deno run -A train.ts <command> --help
 
 Commands:
-${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`).join("\n")}
+${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(14)} ${c.summary}`).join("\n")}
   (planned: detect, segment, eval)
 
 With no command, runs \`finetune\` with its defaults: a small ViT trained from scratch on

@@ -7,12 +7,11 @@
  * L-BFGS to convergence) is trained on them. Progress on stderr, one JSON line on stdout.
  * @module
  */
-import { dispose, mean, random, scope, setBackend, slice, tensor } from "../mod.ts";
+import { dispose, mean, random, scope, slice, tensor } from "../mod.ts";
 import { initVit, type VitConfig, vitForwardFeatures, type VitParams } from "../models/vit.ts";
-import { type FashionMnist, loadFashionMnist } from "../data/fashion_mnist.ts";
-import { balancedSubset } from "../data/subset.ts";
-import { initBackendFromEnv } from "../tensor/webgpu/env.ts";
-import { initWebGPU } from "../tensor/webgpu/mod.ts";
+import type { FashionMnist } from "../data/fashion_mnist.ts";
+import { selectBackend } from "./backend.ts";
+import { loadSplits } from "./fmnist.ts";
 import { choiceFlag, intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
 import { loadEncoder } from "./encoder_ckpt.ts";
 import type { CliIO } from "./io.ts";
@@ -39,7 +38,7 @@ regression (standardised features, weight decay, L-BFGS to convergence) is train
   --data DIR             IDX folder (default: Debian's fashion-mnist, else the bundled sample)
   --weight-decay X       L2 on the probe weights (default 1e-2)
   --max-iter N           L-BFGS iterations at most (default 1000)
-  --backend cpu|webgpu   (default: $TESSERA_BACKEND, else cpu)
+  --backend cpu|webgpu   (default: $TESSERA_BACKEND, else cpu)   --threads N  matmul threads
   --out DIR              also write the result to DIR/probe.json
   --log-every N          progress line every N iterations (default 50)
 With --init none only (random-init encoder of that shape):
@@ -82,6 +81,8 @@ export interface ProbeOptions {
   maxIter: number;
   /** Backend (null = environment/default). */
   backend: "cpu" | "webgpu" | null;
+  /** CPU matmul threads (null = default). */
+  threads: number | null;
   /** Result folder. */
   out: string | null;
   /** Progress period (iterations). */
@@ -118,6 +119,7 @@ export function parseProbeArgs(argv: string[]): ProbeOptions | "help" {
     "weight-decay": decl,
     "max-iter": decl,
     backend: decl,
+    threads: decl,
     out: decl,
     "log-every": decl,
     model: decl,
@@ -163,6 +165,7 @@ export function parseProbeArgs(argv: string[]): ProbeOptions | "help" {
     backend: v.backend === undefined
       ? null
       : choiceFlag("backend", v.backend, ["cpu", "webgpu"] as const),
+    threads: v.threads === undefined ? null : intFlag("threads", v.threads, { min: 1, max: 256 }),
     out: v.out ?? null,
     logEvery: int("log-every") ?? 50,
     model: v.model === undefined ? "vit-tiny-fmnist" : choiceFlag(
@@ -177,55 +180,6 @@ export function parseProbeArgs(argv: string[]): ProbeOptions | "help" {
     clsToken: v["cls-token"] ?? false,
     seed: int("seed", 0) ?? 0,
   };
-}
-
-/**
- * Sets the backend from `--backend` (or `$TESSERA_BACKEND`); returns its description.
- *
- * @example
- * ```ts
- * import { selectBackend } from "./probe.ts";
- * console.log(await selectBackend("cpu")); // "cpu"
- * ```
- */
-export async function selectBackend(name: "cpu" | "webgpu" | null): Promise<string> {
-  try {
-    if (name === "webgpu") {
-      const gpu = await initWebGPU();
-      setBackend("webgpu");
-      return `webgpu (${gpu.description || gpu.vendor || "adapter"})`;
-    }
-    if (name === "cpu") {
-      setBackend("cpu");
-      return "cpu";
-    }
-    return await initBackendFromEnv();
-  } catch (e) {
-    throw new UsageError(`--backend ${name ?? "(from TESSERA_BACKEND)"}: ${(e as Error).message}`);
-  }
-}
-
-/**
- * Loads a Fashion-MNIST split; a missing or bad `--data` folder is a {@link UsageError}.
- *
- * @example
- * ```ts ignore
- * import { loadSplit } from "./probe.ts";
- * const test = await loadSplit(null, "test", 100);
- * console.log(test.count); // 100
- * ```
- */
-export async function loadSplit(
-  data: string | null,
-  split: "train" | "test",
-  limit: number | null,
-): Promise<FashionMnist> {
-  try {
-    return await loadFashionMnist({ split, dir: data ?? undefined, limit: limit ?? undefined });
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new UsageError(data === null ? msg : `--data ${data}: ${msg}`);
-  }
 }
 
 /**
@@ -298,7 +252,7 @@ async function encoderOf(o: ProbeOptions) {
 /** Runs the probe; returns the result record (also printed by {@link probeCommand}). */
 export async function runProbe(o: ProbeOptions, io: CliIO): Promise<Record<string, unknown>> {
   const t0 = performance.now();
-  const backend = await selectBackend(o.backend);
+  const backend = await selectBackend(o.backend, o.threads);
   const encoder = await encoderOf(o);
   try {
     const { params, config } = encoder;
@@ -309,15 +263,7 @@ export async function runProbe(o: ProbeOptions, io: CliIO): Promise<Record<strin
     if (o.pool === "cls" && !params.cls_token) {
       throw new UsageError("--pool cls: the encoder has no CLS token");
     }
-    let train = await loadSplit(o.data, "train", o.trainSubset !== null ? null : o.trainLimit);
-    if (o.trainSubset !== null) {
-      try {
-        train = balancedSubset(train, o.trainSubset);
-      } catch (e) {
-        throw new UsageError(`--train-subset ${o.trainSubset}: ${(e as Error).message}`);
-      }
-    }
-    const test = await loadSplit(o.data, "test", o.testLimit);
+    const { train, test } = await loadSplits(o);
     io.err(
       `probe: ${encoder.method} encoder (${o.init}, step ${encoder.step}; dim ${config.embedDim}, ` +
         `depth ${config.depth}) on ${backend}; block ${layer}, ${o.pool} pooling; ` +

@@ -1,0 +1,410 @@
+/**
+ * `train.ts experiment-cls` (`deno task experiment:cls`): the paper's central comparison at
+ * small scale, in one command. On a class-balanced Fashion-MNIST subset it pre-trains
+ * SplitMask, BEiT, DINO and an equal-compute BEiT (as many BEiT steps as SplitMask's FLOPs
+ * buy) on the training images only, fine-tunes each and a random-init baseline with the same
+ * recipe and budget for every seed, checks that the random-init arm has plateaued (a run with
+ * twice the budget), linear-probes every encoder, and fits a logistic regression on the raw
+ * pixels as the floor. Each job is a `train.ts` subprocess (its run directory under `--out`);
+ * `--jobs` run at once. The report (JSON + Markdown) goes to `--out`, and with `--docs` into
+ * docs/RESULTS.md. `--quick` shrinks everything so the whole pipeline runs in minutes (CI).
+ * @module
+ */
+import { intFlag, parseFlags, UsageError } from "./args.ts";
+import type { CliIO } from "./io.ts";
+import { formatDuration } from "./progress.ts";
+import { type ArmResult, renderReport } from "./experiment_report.ts";
+
+/**
+ * The experiment's settings (`full` and `quick` presets).
+ *
+ * @example
+ * ```ts
+ * import { EXPERIMENT_PRESETS } from "./experiment_cls.ts";
+ * console.log(EXPERIMENT_PRESETS.full.subset, EXPERIMENT_PRESETS.full.seeds); // 3000 [0, 1]
+ * ```
+ */
+export interface ExperimentConfig {
+  /** Class-balanced training images. */
+  subset: number;
+  /** Test images (null = the full 10,000). */
+  testLimit: number | null;
+  /** Fine-tuning seeds. */
+  seeds: number[];
+  /** Flags common to every pretrain run. */
+  pretrain: string[];
+  /** Per-method extra pretrain flags. */
+  methodFlags: Record<string, string[]>;
+  /** Flags common to every finetune run (the shared recipe and budget). */
+  finetune: string[];
+  /** Flags of the plateau check (random init, seed of the first arm, longer budget). */
+  plateau: string[];
+  /** Flags of every probe. */
+  probe: string[];
+  /** Flags of the pixel logistic regression. */
+  linear: string[];
+}
+
+const TINY_MODEL = ["--model", "vit-tiny-fmnist"];
+
+/** The two presets. */
+export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentConfig>> = Object
+  .freeze({
+    full: {
+      subset: 3000,
+      testLimit: null,
+      seeds: [0, 1],
+      pretrain: [...TINY_MODEL, "--epochs", "40", "--batch", "64", "--log-every", "200"],
+      methodFlags: { dino: ["--local-crops", "4"] },
+      finetune: [
+        ...TINY_MODEL,
+        "--cls-token",
+        "--epochs",
+        "40",
+        "--batch",
+        "64",
+        "--lr",
+        "3e-3",
+        "--warmup",
+        "4ep",
+        "--drop-path",
+        "0.1",
+        "--eval-every",
+        "10ep",
+        "--ckpt-every",
+        "20ep",
+        "--log-every",
+        "200",
+      ],
+      plateau: ["--epochs", "80"],
+      probe: [],
+      linear: [],
+    },
+    quick: {
+      subset: 200,
+      testLimit: 200,
+      seeds: [0, 1],
+      pretrain: [
+        ...TINY_MODEL,
+        "--steps",
+        "6",
+        "--batch",
+        "32",
+        "--vocab",
+        "32",
+        "--log-every",
+        "3",
+      ],
+      methodFlags: { dino: ["--local-crops", "2", "--out-dim", "64", "--hidden-dim", "32"] },
+      finetune: [...TINY_MODEL, "--cls-token", "--steps", "8", "--batch", "32", "--log-every", "4"],
+      plateau: ["--steps", "16"],
+      probe: [],
+      linear: [],
+    },
+  });
+
+/** One subprocess job. */
+interface Job {
+  name: string;
+  deps: string[];
+  /** train.ts arguments, computed when the deps are done. */
+  args: (done: Map<string, Record<string, unknown>>) => string[];
+}
+
+const METHODS = ["splitmask", "beit", "dino"] as const;
+
+function buildJobs(c: ExperimentConfig, out: string, threads: number): Job[] {
+  const data = ["--train-subset", String(c.subset)];
+  const test = ["--test-limit", c.testLimit === null ? "all" : String(c.testLimit)];
+  const th = ["--threads", String(threads)];
+  const dir = (n: string) => ["--out", `${out}/${n}`];
+  const jobs: Job[] = [];
+  jobs.push({ name: "floor", deps: [], args: () => ["linear", ...data, ...test, ...c.linear] });
+  for (const m of METHODS) {
+    jobs.push({
+      name: `pre-${m}`,
+      deps: [],
+      args: () => [
+        "pretrain",
+        "--method",
+        m,
+        ...data,
+        ...c.pretrain,
+        ...(c.methodFlags[m] ?? []),
+        ...th,
+        ...dir(`pre-${m}`),
+      ],
+    });
+  }
+  // Equal compute: as many BEiT steps as SplitMask's total FLOPs buy.
+  jobs.push({
+    name: "pre-beit-eq",
+    deps: ["pre-splitmask", "pre-beit"],
+    args: (done) => {
+      const sm = done.get("pre-splitmask")!, be = done.get("pre-beit")!;
+      const steps = Math.round(
+        ((sm.flops_per_step as number) * (sm.steps as number)) / (be.flops_per_step as number),
+      );
+      const base = c.pretrain.filter((_, i, a) =>
+        !["--epochs", "--steps"].includes(a[i]!) && !["--epochs", "--steps"].includes(a[i - 1]!)
+      );
+      return [
+        "pretrain",
+        "--method",
+        "beit",
+        ...data,
+        ...base,
+        "--steps",
+        String(steps),
+        ...th,
+        ...dir("pre-beit-eq"),
+      ];
+    },
+  });
+  const arms = ["random", ...METHODS, "beit-eq"];
+  for (const arm of arms) {
+    const pre = arm === "random" ? [] : [`pre-${arm}`];
+    const init = arm === "random" ? [] : ["--init", `${out}/pre-${arm}`];
+    for (const seed of c.seeds) {
+      const name = `ft-${arm}-s${seed}`;
+      jobs.push({
+        name,
+        deps: pre,
+        args: () => [
+          "finetune",
+          ...data,
+          ...test,
+          ...c.finetune,
+          ...init,
+          "--seed",
+          String(seed),
+          ...th,
+          ...dir(name),
+        ],
+      });
+    }
+    jobs.push({
+      name: `probe-${arm}`,
+      deps: pre,
+      args: () => [
+        "probe",
+        ...(arm === "random" ? ["--init", "none", ...TINY_MODEL, "--cls-token"] : init),
+        ...data,
+        ...test,
+        ...c.probe,
+        ...th,
+        ...dir(`probe-${arm}`),
+      ],
+    });
+  }
+  jobs.push({
+    name: "plateau-random",
+    deps: [],
+    args: () => {
+      const base = c.finetune.filter((_, i, a) =>
+        !["--epochs", "--steps"].includes(a[i]!) && !["--epochs", "--steps"].includes(a[i - 1]!)
+      );
+      return [
+        "finetune",
+        ...data,
+        ...test,
+        ...base,
+        ...c.plateau,
+        "--seed",
+        String(c.seeds[0]),
+        ...th,
+        ...dir("plateau-random"),
+      ];
+    },
+  });
+  return jobs;
+}
+
+/** Child processes still running (killed when a job fails). */
+const children = new Set<Deno.ChildProcess>();
+
+/** Runs one `train.ts` subprocess; returns its final JSON line. */
+async function runJob(job: Job, args: string[], out: string): Promise<Record<string, unknown>> {
+  const train = new URL("../train.ts", import.meta.url).href;
+  const logPath = `${out}/${job.name}.log`;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", train, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  children.add(proc);
+  const [o, status] = await Promise.all([proc.output(), proc.status]).finally(() =>
+    children.delete(proc)
+  );
+  const stdout = new TextDecoder().decode(o.stdout), stderr = new TextDecoder().decode(o.stderr);
+  await Deno.writeTextFile(logPath, `$ train.ts ${args.join(" ")}\n${stderr}${stdout}`);
+  if (!status.success) {
+    throw new Error(
+      `${job.name} failed (exit ${status.code}); log ${logPath}:\n${
+        stderr.split("\n").slice(-8).join("\n")
+      }`,
+    );
+  }
+  const last = stdout.trim().split("\n").at(-1) ?? "";
+  try {
+    return { ...JSON.parse(last), args };
+  } catch {
+    throw new Error(`${job.name}: no JSON result on stdout; log ${logPath}`);
+  }
+}
+
+/** Runs the jobs with at most `parallel` at once, honouring dependencies. */
+async function runAll(
+  jobs: Job[],
+  parallel: number,
+  out: string,
+  io: CliIO,
+): Promise<Map<string, Record<string, unknown>>> {
+  const done = new Map<string, Record<string, unknown>>();
+  const pending = [...jobs];
+  const running = new Map<string, Promise<void>>();
+  const t0 = performance.now();
+  while (pending.length > 0 || running.size > 0) {
+    while (running.size < parallel) {
+      const i = pending.findIndex((j) => j.deps.every((d) => done.has(d)));
+      if (i < 0) break;
+      const job = pending.splice(i, 1)[0]!;
+      const args = job.args(done);
+      io.err(
+        `experiment: start ${job.name}  (${formatDuration((performance.now() - t0) / 1000)})\n`,
+      );
+      running.set(
+        job.name,
+        runJob(job, args, out).then((r) => {
+          done.set(job.name, r);
+          running.delete(job.name);
+          io.err(
+            `experiment: done  ${job.name}  ${summary(r)}  (${
+              formatDuration((performance.now() - t0) / 1000)
+            })\n`,
+          );
+        }),
+      );
+    }
+    if (running.size === 0) throw new Error("experiment: unsatisfiable job dependencies");
+    await Promise.race(running.values());
+  }
+  return done;
+}
+
+function summary(r: Record<string, unknown>): string {
+  if (typeof r.test_accuracy === "number") return `top-1 ${(r.test_accuracy * 100).toFixed(2)}%`;
+  if (typeof r.loss === "number") return `loss ${r.loss}, ${r.seconds}s`;
+  return "";
+}
+
+/** `--help` of `experiment-cls`. */
+export const EXPERIMENT_HELP =
+  `train.ts experiment-cls — the paper's central comparison, small scale
+
+Usage: deno run -A train.ts experiment-cls [--quick] [--out DIR] [--jobs N] [--docs]
+
+Pre-trains SplitMask, BEiT, DINO and an equal-compute BEiT on a class-balanced Fashion-MNIST
+subset (labels unused), fine-tunes each and a random-init ViT with the same recipe for every
+seed, probes every encoder linearly, checks that random init has plateaued, and fits a
+logistic regression on pixels as the floor. Writes results.json and results.md to --out.
+
+  --quick       tiny sizes: the whole pipeline in a few minutes (CI)
+  --out DIR     where the runs and the report go (default runs/experiment-cls[-quick])
+  --jobs N      train.ts processes at once (default 2); each gets cores/N matmul threads
+  --docs        also replace the experiment section of docs/RESULTS.md
+  -h, --help    this help`;
+
+/**
+ * The `experiment-cls` command.
+ *
+ * @example
+ * ```ts
+ * import { experimentCommand } from "./experiment_cls.ts";
+ * import { captureIO } from "./io.ts";
+ * const io = captureIO();
+ * console.log(await experimentCommand(["--jobs", "0"], io), io.stderr.split("\n")[0]); // 2 "train.ts experiment-cls: --jobs must be an integer in [1, 16], got \"0\""
+ * ```
+ */
+export async function experimentCommand(argv: string[], io: CliIO): Promise<number> {
+  let v;
+  try {
+    v = parseFlags(argv, {
+      quick: { type: "boolean" },
+      out: { type: "string" },
+      jobs: { type: "string" },
+      docs: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (v.help) {
+      io.out(EXPERIMENT_HELP);
+      return 0;
+    }
+    if (typeof v.jobs === "string") intFlag("jobs", v.jobs, { min: 1, max: 16 });
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`train.ts experiment-cls: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const quick = v.quick === true;
+  const cfg = EXPERIMENT_PRESETS[quick ? "quick" : "full"];
+  const parallel = typeof v.jobs === "string" ? Number(v.jobs) : 2;
+  const out = typeof v.out === "string" ? v.out : `runs/experiment-cls${quick ? "-quick" : ""}`;
+  const threads = Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel));
+  await Deno.mkdir(out, { recursive: true });
+  const t0 = performance.now();
+  const jobs = buildJobs(cfg, out, threads);
+  io.err(
+    `experiment: ${jobs.length} jobs, ${parallel} at a time, ${threads} thread(s) each; ${out}\n`,
+  );
+  let done;
+  try {
+    done = await runAll(jobs, parallel, out, io);
+  } catch (e) {
+    for (const c of children) {
+      try {
+        c.kill();
+      } catch { /* already gone */ }
+    }
+    throw e;
+  }
+  const results: Record<string, ArmResult | Record<string, unknown>> = Object.fromEntries(done);
+  const meta = {
+    preset: quick ? "quick" : "full",
+    config: cfg,
+    date: new Date().toISOString(),
+    seconds: Math.round((performance.now() - t0) / 1000),
+    cores: navigator.hardwareConcurrency,
+    jobs: parallel,
+    deno: Deno.version.deno,
+  };
+  await Deno.writeTextFile(
+    `${out}/results.json`,
+    JSON.stringify({ meta, results }, null, 2) + "\n",
+  );
+  const md = renderReport(meta, done);
+  await Deno.writeTextFile(`${out}/results.md`, md);
+  if (v.docs === true) await writeDocsSection(md);
+  io.err(`experiment: done in ${formatDuration(meta.seconds)}; report ${out}/results.md\n`);
+  io.out(JSON.stringify({ command: "experiment-cls", out, seconds: meta.seconds }));
+  return 0;
+}
+
+const BEGIN = "<!-- experiment-cls:begin -->", END = "<!-- experiment-cls:end -->";
+
+/** Replaces (or appends) the marked experiment section of docs/RESULTS.md. */
+async function writeDocsSection(md: string): Promise<void> {
+  const path = new URL("../docs/RESULTS.md", import.meta.url);
+  const text = await Deno.readTextFile(path);
+  const block = `${BEGIN}\n${md.trim()}\n${END}`;
+  const i = text.indexOf(BEGIN), j = text.indexOf(END);
+  const next = i >= 0 && j > i
+    ? text.slice(0, i) + block + text.slice(j + END.length)
+    : `${text.trimEnd()}\n\n${block}\n`;
+  const tmp = `${path.pathname}.tmp`;
+  await Deno.writeTextFile(tmp, next);
+  await Deno.rename(tmp, path);
+}
