@@ -21,7 +21,7 @@ import { type ArmResult, renderReport } from "./experiment_report.ts";
  * @example
  * ```ts
  * import { EXPERIMENT_PRESETS } from "./experiment_cls.ts";
- * console.log(EXPERIMENT_PRESETS.full.subset, EXPERIMENT_PRESETS.full.seeds); // 3000 [0, 1]
+ * console.log(EXPERIMENT_PRESETS.full.subset, EXPERIMENT_PRESETS.full.seeds); // 4000 [0, 1]
  * ```
  */
 export interface ExperimentConfig {
@@ -51,32 +51,32 @@ const TINY_MODEL = ["--model", "vit-tiny-fmnist"];
 export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentConfig>> = Object
   .freeze({
     full: {
-      subset: 3000,
+      subset: 4000,
       testLimit: null,
       seeds: [0, 1],
-      pretrain: [...TINY_MODEL, "--epochs", "40", "--batch", "64", "--log-every", "200"],
+      pretrain: [...TINY_MODEL, "--epochs", "50", "--batch", "64", "--log-every", "200"],
       methodFlags: { dino: ["--local-crops", "4"] },
       finetune: [
         ...TINY_MODEL,
         "--cls-token",
         "--epochs",
-        "40",
+        "50",
         "--batch",
         "64",
         "--lr",
         "3e-3",
         "--warmup",
-        "4ep",
+        "5ep",
         "--drop-path",
         "0.1",
         "--eval-every",
         "10ep",
         "--ckpt-every",
-        "20ep",
+        "25ep",
         "--log-every",
         "200",
       ],
-      plateau: ["--epochs", "80"],
+      plateau: ["--epochs", "100"],
       probe: [],
       linear: [],
     },

@@ -8,6 +8,7 @@
  */
 import { add, dispose, mul, random, scope, type Tensor, valueAndGrad } from "../mod.ts";
 import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
+import { ParamSpec, zerosInit } from "../nn/init.ts";
 import { clipByGlobalNorm } from "../nn/optim/clip.ts";
 import { weightDecayMask } from "../nn/optim/param_groups.ts";
 import { cosineSchedule } from "../nn/optim/schedules.ts";
@@ -293,7 +294,11 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
   const local = encoderFlops(encoder, nl + 1, nl) + head;
   const flops = 3 * (2 * global + o.localCrops * local) + 2 * global;
   return {
-    paramsTemplate: { student: spec, teacher: spec, center: initCenter(cfg) },
+    paramsTemplate: {
+      student: spec,
+      teacher: spec,
+      center: new ParamSpec([1, k], zerosInit, encoder.dtype),
+    },
     optTemplate: { count: 0, m: spec, v: spec },
     init(key) {
       const { student, teacher } = scope(() => initDino(key, cfg));
