@@ -48,13 +48,23 @@ export interface ExperimentConfig {
 const TINY_MODEL = ["--model", "vit-tiny-fmnist"];
 
 /** The two presets. */
-export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentConfig>> = Object
+export const EXPERIMENT_PRESETS: Readonly<
+  Record<"full" | "quick", ExperimentConfig>
+> = Object
   .freeze({
     full: {
       subset: 4000,
       testLimit: null,
       seeds: [0, 1],
-      pretrain: [...TINY_MODEL, "--epochs", "50", "--batch", "64", "--log-every", "200"],
+      pretrain: [
+        ...TINY_MODEL,
+        "--epochs",
+        "50",
+        "--batch",
+        "64",
+        "--log-every",
+        "200",
+      ],
       methodFlags: { dino: ["--local-crops", "4"] },
       finetune: [
         ...TINY_MODEL,
@@ -95,8 +105,19 @@ export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentCon
         "--log-every",
         "3",
       ],
-      methodFlags: { dino: ["--local-crops", "2", "--out-dim", "64", "--hidden-dim", "32"] },
-      finetune: [...TINY_MODEL, "--cls-token", "--steps", "8", "--batch", "32", "--log-every", "4"],
+      methodFlags: {
+        dino: ["--local-crops", "2", "--out-dim", "64", "--hidden-dim", "32"],
+      },
+      finetune: [
+        ...TINY_MODEL,
+        "--cls-token",
+        "--steps",
+        "8",
+        "--batch",
+        "32",
+        "--log-every",
+        "4",
+      ],
       plateau: ["--steps", "16"],
       probe: [],
       linear: [],
@@ -113,13 +134,29 @@ interface Job {
 
 const METHODS = ["splitmask", "beit", "dino"] as const;
 
-function buildJobs(c: ExperimentConfig, out: string, threads: number): Job[] {
-  const data = ["--train-subset", String(c.subset)];
-  const test = ["--test-limit", c.testLimit === null ? "all" : String(c.testLimit)];
+function buildJobs(
+  c: ExperimentConfig,
+  out: string,
+  threads: number,
+  dataDir: string | null,
+): Job[] {
+  const data = [
+    "--train-subset",
+    String(c.subset),
+    ...(dataDir ? ["--data", dataDir] : []),
+  ];
+  const test = [
+    "--test-limit",
+    c.testLimit === null ? "all" : String(c.testLimit),
+  ];
   const th = ["--threads", String(threads)];
   const dir = (n: string) => ["--out", `${out}/${n}`];
   const jobs: Job[] = [];
-  jobs.push({ name: "floor", deps: [], args: () => ["linear", ...data, ...test, ...c.linear] });
+  jobs.push({
+    name: "floor",
+    deps: [],
+    args: () => ["linear", ...data, ...test, ...c.linear],
+  });
   for (const m of METHODS) {
     jobs.push({
       name: `pre-${m}`,
@@ -143,10 +180,12 @@ function buildJobs(c: ExperimentConfig, out: string, threads: number): Job[] {
     args: (done) => {
       const sm = done.get("pre-splitmask")!, be = done.get("pre-beit")!;
       const steps = Math.round(
-        ((sm.flops_per_step as number) * (sm.steps as number)) / (be.flops_per_step as number),
+        ((sm.flops_per_step as number) * (sm.steps as number)) /
+          (be.flops_per_step as number),
       );
       const base = c.pretrain.filter((_, i, a) =>
-        !["--epochs", "--steps"].includes(a[i]!) && !["--epochs", "--steps"].includes(a[i - 1]!)
+        !["--epochs", "--steps"].includes(a[i]!) &&
+        !["--epochs", "--steps"].includes(a[i - 1]!)
       );
       return [
         "pretrain",
@@ -202,7 +241,8 @@ function buildJobs(c: ExperimentConfig, out: string, threads: number): Job[] {
     deps: [],
     args: () => {
       const base = c.finetune.filter((_, i, a) =>
-        !["--epochs", "--steps"].includes(a[i]!) && !["--epochs", "--steps"].includes(a[i - 1]!)
+        !["--epochs", "--steps"].includes(a[i]!) &&
+        !["--epochs", "--steps"].includes(a[i - 1]!)
       );
       return [
         "finetune",
@@ -224,7 +264,11 @@ function buildJobs(c: ExperimentConfig, out: string, threads: number): Job[] {
 const children = new Set<Deno.ChildProcess>();
 
 /** Runs one `train.ts` subprocess; returns its final JSON line. */
-async function runJob(job: Job, args: string[], out: string): Promise<Record<string, unknown>> {
+async function runJob(
+  job: Job,
+  args: string[],
+  out: string,
+): Promise<Record<string, unknown>> {
   const train = new URL("../train.ts", import.meta.url).href;
   const logPath = `${out}/${job.name}.log`;
   const proc = new Deno.Command(Deno.execPath(), {
@@ -234,11 +278,15 @@ async function runJob(job: Job, args: string[], out: string): Promise<Record<str
     env: { NO_COLOR: "1" },
   }).spawn();
   children.add(proc);
-  const [o, status] = await Promise.all([proc.output(), proc.status]).finally(() =>
-    children.delete(proc)
+  const [o, status] = await Promise.all([proc.output(), proc.status]).finally(
+    () => children.delete(proc),
   );
-  const stdout = new TextDecoder().decode(o.stdout), stderr = new TextDecoder().decode(o.stderr);
-  await Deno.writeTextFile(logPath, `$ train.ts ${args.join(" ")}\n${stderr}${stdout}`);
+  const stdout = new TextDecoder().decode(o.stdout),
+    stderr = new TextDecoder().decode(o.stderr);
+  await Deno.writeTextFile(
+    logPath,
+    `$ train.ts ${args.join(" ")}\n${stderr}${stdout}`,
+  );
   if (!status.success) {
     throw new Error(
       `${job.name} failed (exit ${status.code}); log ${logPath}:\n${
@@ -287,14 +335,18 @@ async function runAll(
         }),
       );
     }
-    if (running.size === 0) throw new Error("experiment: unsatisfiable job dependencies");
+    if (running.size === 0) {
+      throw new Error("experiment: unsatisfiable job dependencies");
+    }
     await Promise.race(running.values());
   }
   return done;
 }
 
 function summary(r: Record<string, unknown>): string {
-  if (typeof r.test_accuracy === "number") return `top-1 ${(r.test_accuracy * 100).toFixed(2)}%`;
+  if (typeof r.test_accuracy === "number") {
+    return `top-1 ${(r.test_accuracy * 100).toFixed(2)}%`;
+  }
   if (typeof r.loss === "number") return `loss ${r.loss}, ${r.seconds}s`;
   return "";
 }
@@ -303,7 +355,7 @@ function summary(r: Record<string, unknown>): string {
 export const EXPERIMENT_HELP =
   `train.ts experiment-cls — the paper's central comparison, small scale
 
-Usage: deno run -A train.ts experiment-cls [--quick] [--out DIR] [--jobs N] [--docs]
+Usage: deno run -A train.ts experiment-cls [--quick] [--out DIR] [--data DIR] [--jobs N] [--docs]
 
 Pre-trains SplitMask, BEiT, DINO and an equal-compute BEiT on a class-balanced Fashion-MNIST
 subset (labels unused), fine-tunes each and a random-init ViT with the same recipe for every
@@ -312,6 +364,8 @@ logistic regression on pixels as the floor. Writes results.json and results.md t
 
   --quick       tiny sizes: the whole pipeline in a few minutes (CI)
   --out DIR     where the runs and the report go (default runs/experiment-cls[-quick])
+  --data DIR    Fashion-MNIST IDX folder (default: Debian's dataset-fashion-mnist, else the
+                bundled sample, which is too small for the full preset's 400 images per class)
   --jobs N      train.ts processes at once (default 2); each gets cores/N matmul threads
   --docs        also replace the experiment section of docs/RESULTS.md
   -h, --help    this help`;
@@ -327,12 +381,16 @@ logistic regression on pixels as the floor. Writes results.json and results.md t
  * console.log(await experimentCommand(["--jobs", "0"], io), io.stderr.split("\n")[0]); // 2 "train.ts experiment-cls: --jobs must be an integer in [1, 16], got \"0\""
  * ```
  */
-export async function experimentCommand(argv: string[], io: CliIO): Promise<number> {
+export async function experimentCommand(
+  argv: string[],
+  io: CliIO,
+): Promise<number> {
   let v;
   try {
     v = parseFlags(argv, {
       quick: { type: "boolean" },
       out: { type: "string" },
+      data: { type: "string" },
       jobs: { type: "string" },
       docs: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -341,7 +399,9 @@ export async function experimentCommand(argv: string[], io: CliIO): Promise<numb
       io.out(EXPERIMENT_HELP);
       return 0;
     }
-    if (typeof v.jobs === "string") intFlag("jobs", v.jobs, { min: 1, max: 16 });
+    if (typeof v.jobs === "string") {
+      intFlag("jobs", v.jobs, { min: 1, max: 16 });
+    }
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`train.ts experiment-cls: ${e.message}\n`);
@@ -353,10 +413,18 @@ export async function experimentCommand(argv: string[], io: CliIO): Promise<numb
   const cfg = EXPERIMENT_PRESETS[quick ? "quick" : "full"];
   const parallel = typeof v.jobs === "string" ? Number(v.jobs) : 2;
   const out = typeof v.out === "string" ? v.out : `runs/experiment-cls${quick ? "-quick" : ""}`;
-  const threads = Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel));
+  const threads = Math.max(
+    1,
+    Math.floor(navigator.hardwareConcurrency / parallel),
+  );
   await Deno.mkdir(out, { recursive: true });
   const t0 = performance.now();
-  const jobs = buildJobs(cfg, out, threads);
+  const jobs = buildJobs(
+    cfg,
+    out,
+    threads,
+    typeof v.data === "string" ? v.data : null,
+  );
   io.err(
     `experiment: ${jobs.length} jobs, ${parallel} at a time, ${threads} thread(s) each; ${out}\n`,
   );
@@ -371,7 +439,8 @@ export async function experimentCommand(argv: string[], io: CliIO): Promise<numb
     }
     throw e;
   }
-  const results: Record<string, ArmResult | Record<string, unknown>> = Object.fromEntries(done);
+  const results: Record<string, ArmResult | Record<string, unknown>> = Object
+    .fromEntries(done);
   const meta = {
     preset: quick ? "quick" : "full",
     config: cfg,
@@ -388,12 +457,17 @@ export async function experimentCommand(argv: string[], io: CliIO): Promise<numb
   const md = renderReport(meta, done);
   await Deno.writeTextFile(`${out}/results.md`, md);
   if (v.docs === true) await writeDocsSection(md);
-  io.err(`experiment: done in ${formatDuration(meta.seconds)}; report ${out}/results.md\n`);
-  io.out(JSON.stringify({ command: "experiment-cls", out, seconds: meta.seconds }));
+  io.err(
+    `experiment: done in ${formatDuration(meta.seconds)}; report ${out}/results.md\n`,
+  );
+  io.out(
+    JSON.stringify({ command: "experiment-cls", out, seconds: meta.seconds }),
+  );
   return 0;
 }
 
-const BEGIN = "<!-- experiment-cls:begin -->", END = "<!-- experiment-cls:end -->";
+const BEGIN = "<!-- experiment-cls:begin -->",
+  END = "<!-- experiment-cls:end -->";
 
 /** Replaces (or appends) the marked experiment section of docs/RESULTS.md. */
 async function writeDocsSection(md: string): Promise<void> {
