@@ -23,7 +23,8 @@
  * with `random.bits(key, [B, 4])` and runs {@link blockMaskHost} on an xoshiro128** stream
  * (`data/rng.ts`) seeded from row `i`. Sample `i`'s mask therefore depends only on the key and
  * `i`, is identical on every backend, and the host version can be called directly from a data
- * loader that already holds a per-sample {@link Rng}.
+ * loader that already holds a per-sample `Rng` (`data/rng.ts`, the argument of
+ * {@link blockMaskHost}).
  *
  * @example
  * ```ts
