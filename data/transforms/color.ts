@@ -18,6 +18,14 @@ const f32 = Math.fround;
 /**
  * Pillow's `Image.blend(a, b, alpha)` on same-sized uint8 images: `a + alpha·(b − a)` in
  * float32, truncated (clipped to [0, 255] when extrapolating).
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { blend } from "./color.ts";
+ * const a = image(new Uint8Array([0, 100]), 1, 2, 1), b = image(new Uint8Array([200, 200]), 1, 2, 1);
+ * console.log([...blend(a, b, 0.5).data]); // [100, 150]
+ * ```
  */
 export function blend(a: Image, b: Image, alpha: number): Image {
   const al = f32(alpha);
@@ -64,7 +72,16 @@ export function grayscale(img: Image, channels: number = img.channels): Image {
   return { data: out, height: img.height, width: img.width, channels };
 }
 
-/** torchvision `adjust_brightness` (PIL `ImageEnhance.Brightness`): blend with black. */
+/**
+ * torchvision `adjust_brightness` (PIL `ImageEnhance.Brightness`): blend with black.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { adjustBrightness } from "./color.ts";
+ * console.log([...adjustBrightness(image(new Uint8Array([10, 100, 200]), 1, 3, 1), 2).data]); // [20, 200, 255]
+ * ```
+ */
 export function adjustBrightness(img: Image, factor: number): Image {
   checkImage("adjustBrightness", img);
   if (!(factor >= 0)) {
@@ -76,6 +93,13 @@ export function adjustBrightness(img: Image, factor: number): Image {
 /**
  * torchvision `adjust_contrast` (PIL `ImageEnhance.Contrast`): blend with a flat image at
  * int(mean luma + 0.5).
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { adjustContrast } from "./color.ts";
+ * console.log([...adjustContrast(image(new Uint8Array([0, 100, 200]), 1, 3, 1), 0).data]); // [100, 100, 100]
+ * ```
  */
 export function adjustContrast(img: Image, factor: number): Image {
   checkImage("adjustContrast", img);
@@ -88,7 +112,16 @@ export function adjustContrast(img: Image, factor: number): Image {
   return blend(filled(img, Math.trunc(sum / g.length + 0.5)), img, factor);
 }
 
-/** torchvision `adjust_saturation` (PIL `ImageEnhance.Color`): blend with the greyscale image. */
+/**
+ * torchvision `adjust_saturation` (PIL `ImageEnhance.Color`): blend with the greyscale image.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { adjustSaturation } from "./color.ts";
+ * console.log([...adjustSaturation(image(new Uint8Array([255, 0, 0]), 1, 1, 3), 0).data]); // [76, 76, 76]
+ * ```
+ */
 export function adjustSaturation(img: Image, factor: number): Image {
   checkImage("adjustSaturation", img);
   if (!(factor >= 0)) {
@@ -144,6 +177,13 @@ function hsv2rgb(h: number, s: number, v: number, o: Uint8Array, j: number): voi
  * torchvision `adjust_hue` on a PIL image: convert to Pillow's 8-bit HSV, add
  * `uint8(hue·255)` to H (wrapping mod 256), convert back. `hue` ∈ [−0.5, 0.5]; greyscale
  * images are returned unchanged.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { adjustHue } from "./color.ts";
+ * console.log([...adjustHue(image(new Uint8Array([255, 0, 0]), 1, 1, 3), 1 / 3).data]); // [0, 255, 0]
+ * ```
  */
 export function adjustHue(img: Image, hue: number): Image {
   checkImage("adjustHue", img);
@@ -178,6 +218,14 @@ export interface ColorJitterOptions {
  * The factors and order torchvision's `ColorJitter.get_params` would draw: a random
  * permutation of the four ops (0 brightness, 1 contrast, 2 saturation, 3 hue), then one
  * uniform per enabled op in that fixed b, c, s, h order.
+ *
+ * @example
+ * ```ts
+ * import { colorJitterParams } from "./color.ts";
+ * import { rngFromSeed } from "../rng.ts";
+ * const { order, factors } = colorJitterParams(rngFromSeed([1, 2, 3, 4]), { brightness: 0.4 });
+ * console.log(order, factors[0]!.toFixed(4), factors.slice(1)); // [1, 2, 3, 0] "0.9941" [null, null, null]
+ * ```
  */
 export function colorJitterParams(
   rng: Rng,
@@ -250,7 +298,18 @@ export function solarize(img: Image, threshold = 128): Image {
   return { ...img, data: img.data.map((v) => (v >= threshold ? 255 - v : v)) };
 }
 
-/** DINO's `Solarization(p)`: {@link solarize} at 128 when `rng.random() < p`. */
+/**
+ * DINO's `Solarization(p)`: {@link solarize} at 128 when `rng.random() < p`.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { randomSolarize } from "./color.ts";
+ * import { rngFromSeed } from "../rng.ts";
+ * const img = image(new Uint8Array([100, 200]), 1, 2, 1);
+ * console.log([...randomSolarize(1)(img, rngFromSeed([1, 2, 3, 4])).data]); // [100, 55]
+ * ```
+ */
 export function randomSolarize(p: number, threshold = 128): Transform<Image, Image> {
   return (img, rng) => (rng.random() < p ? solarize(img, threshold) : img);
 }
@@ -258,6 +317,12 @@ export function randomSolarize(p: number, threshold = 128): Transform<Image, Ima
 /**
  * The default kernel size for a Gaussian of standard deviation `sigma`: 2·⌈3σ⌉ + 1 (at least
  * 3), covering ±3σ.
+ *
+ * @example
+ * ```ts
+ * import { blurKernelSize } from "./color.ts";
+ * console.log(blurKernelSize(0.1), blurKernelSize(1), blurKernelSize(2)); // 3 7 13
+ * ```
  */
 export function blurKernelSize(sigma: number): number {
   return Math.max(3, 2 * Math.ceil(3 * sigma) + 1);

@@ -48,7 +48,20 @@ export type Transform<A, B> = (x: A, rng: Rng) => B;
 /** Resampling filters, as PIL names them. */
 export type Interpolation = "nearest" | "bilinear" | "bicubic" | "lanczos";
 
-/** Throws unless `img` is a consistent uint8 HWC image with 1 or 3 channels. */
+/**
+ * Throws unless `img` is a consistent uint8 HWC image with 1 or 3 channels.
+ *
+ * @example
+ * ```ts
+ * import { checkImage } from "./image.ts";
+ * checkImage("demo", { data: new Uint8Array(12), height: 2, width: 2, channels: 3 });
+ * try {
+ *   checkImage("demo", { data: new Uint8Array(5), height: 2, width: 2, channels: 3 });
+ * } catch (e) {
+ *   console.log((e as Error).message.includes("expected 2×2×3")); // true
+ * }
+ * ```
+ */
 export function checkImage(op: string, img: Image): void {
   const { data, height, width, channels } = img;
   if (!(data instanceof Uint8Array)) throw new TesseraError(op, "image data must be a Uint8Array");
@@ -207,12 +220,37 @@ export function normalize(
   return { data: out, channels, height, width };
 }
 
-/** ImageNet channel means (RGB), for {@link normalize}. */
+/**
+ * ImageNet channel means (RGB), for {@link normalize}.
+ *
+ * @example
+ * ```ts
+ * import { IMAGENET_MEAN, IMAGENET_STD, image, normalize, toFloat } from "./image.ts";
+ * const f = toFloat(image(new Uint8Array([255, 255, 255]), 1, 1, 3));
+ * console.log(normalize(f, IMAGENET_MEAN, IMAGENET_STD).data[0]!.toFixed(3)); // "2.249"
+ * ```
+ */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-/** ImageNet channel standard deviations (RGB), for {@link normalize}. */
+/**
+ * ImageNet channel standard deviations (RGB), for {@link normalize}.
+ *
+ * @example
+ * ```ts
+ * import { IMAGENET_STD } from "./image.ts";
+ * console.log(IMAGENET_STD); // [0.229, 0.224, 0.225]
+ * ```
+ */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
-/** Python's `round` (half to even), used where torchvision rounds box sizes. */
+/**
+ * Python's `round` (half to even), used where torchvision rounds box sizes.
+ *
+ * @example
+ * ```ts
+ * import { roundHalfEven } from "./image.ts";
+ * console.log(roundHalfEven(0.5), roundHalfEven(1.5), roundHalfEven(2.5), roundHalfEven(2.6)); // 0 2 2 3
+ * ```
+ */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
@@ -221,6 +259,12 @@ export function roundHalfEven(x: number): number {
 /**
  * PIL's "L" conversion of one RGB pixel (ITU-R 601-2 luma, fixed point):
  * `(R·19595 + G·38470 + B·7471 + 0x8000) >> 16`.
+ *
+ * @example
+ * ```ts
+ * import { luma } from "./image.ts";
+ * console.log(luma(255, 255, 255), luma(255, 0, 0), luma(0, 255, 0)); // 255 76 150
+ * ```
  */
 export function luma(r: number, g: number, b: number): number {
   return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16;

@@ -192,7 +192,17 @@ export function mixup(opts: MixupOptions): Transform<HostBatch, HostBatch> {
   };
 }
 
-/** timm's `_params_per_batch` (+ the CutMix box): the random part of {@link mixup}. */
+/**
+ * timm's `_params_per_batch` (+ the CutMix box): the random part of {@link mixup}.
+ *
+ * @example
+ * ```ts
+ * import { mixupParams } from "./mixup.ts";
+ * import { rngFromSeed } from "../rng.ts";
+ * const o = { mixupAlpha: 0.8, cutmixAlpha: 1, prob: 1, switchProb: 0.5, correctLam: true };
+ * console.log(mixupParams(rngFromSeed([1, 2, 3, 4]), 8, 8, o)); // { lam: 0.4375, cutmix: true, box: [0, 6, 2, 8] }
+ * ```
+ */
 export function mixupParams(
   rng: Rng,
   height: number,

@@ -28,7 +28,16 @@ function histograms(img: Image): Int32Array[] {
   return h;
 }
 
-/** `ImageOps.autocontrast(img)` (cutoff 0): per channel, stretch [lo, hi] to [0, 255]. */
+/**
+ * `ImageOps.autocontrast(img)` (cutoff 0): per channel, stretch [lo, hi] to [0, 255].
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { autoContrast } from "./rand_augment.ts";
+ * console.log([...autoContrast(image(new Uint8Array([50, 100, 150]), 1, 3, 1)).data]); // [0, 127, 255]
+ * ```
+ */
 export function autoContrast(img: Image): Image {
   const tabs = histograms(img).map((h) => {
     let lo = 0, hi = 255;
@@ -42,7 +51,17 @@ export function autoContrast(img: Image): Image {
   return lut(img, (v, c) => tabs[c]!(v));
 }
 
-/** `ImageOps.equalize(img)`: per-channel histogram equalisation, Pillow's integer steps. */
+/**
+ * `ImageOps.equalize(img)`: per-channel histogram equalisation, Pillow's integer steps.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { equalize } from "./rand_augment.ts";
+ * const out = equalize(image(new Uint8Array(512).fill(10, 0, 256).fill(20, 256), 1, 512, 1));
+ * console.log(out.data[0], out.data[511]); // 0 255
+ * ```
+ */
 export function equalize(img: Image): Image {
   const tabs = histograms(img).map((h) => {
     const nz = [...h].filter((v) => v > 0);
@@ -61,24 +80,60 @@ export function equalize(img: Image): Image {
   return lut(img, (v, c) => tabs[c]![v]!);
 }
 
-/** `ImageOps.invert`: 255 − v. */
+/**
+ * `ImageOps.invert`: 255 − v.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { invert } from "./rand_augment.ts";
+ * console.log([...invert(image(new Uint8Array([0, 100, 255]), 1, 3, 1)).data]); // [255, 155, 0]
+ * ```
+ */
 export function invert(img: Image): Image {
   return lut(img, (v) => 255 - v);
 }
 
-/** `ImageOps.posterize(img, bits)`: keep the `bits` high bits (8 or more: unchanged). */
+/**
+ * `ImageOps.posterize(img, bits)`: keep the `bits` high bits (8 or more: unchanged).
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { posterize } from "./rand_augment.ts";
+ * console.log([...posterize(image(new Uint8Array([255, 100, 17]), 1, 3, 1), 4).data]); // [240, 96, 16]
+ * ```
+ */
 export function posterize(img: Image, bits: number): Image {
   if (bits >= 8) return { ...img, data: img.data.slice() };
   const mask = ~(2 ** (8 - Math.max(0, bits)) - 1) & 255;
   return lut(img, (v) => v & mask);
 }
 
-/** timm's `solarize_add`: add `add` (clipped at 255) to every value below `threshold`. */
+/**
+ * timm's `solarize_add`: add `add` (clipped at 255) to every value below `threshold`.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { solarizeAdd } from "./rand_augment.ts";
+ * console.log([...solarizeAdd(image(new Uint8Array([50, 127, 128, 250]), 1, 4, 1), 10).data]); // [60, 137, 128, 250]
+ * ```
+ */
 export function solarizeAdd(img: Image, add: number, threshold = 128): Image {
   return lut(img, (v) => (v < threshold ? Math.min(255, v + add) : v));
 }
 
-/** `ImageEnhance.Sharpness(img).enhance(factor)`: blend with Pillow's SMOOTH-filtered image. */
+/**
+ * `ImageEnhance.Sharpness(img).enhance(factor)`: blend with Pillow's SMOOTH-filtered image.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { adjustSharpness } from "./rand_augment.ts";
+ * console.log([...adjustSharpness(image(new Uint8Array(9).fill(7), 3, 3, 1), 2).data]); // [7, 7, 7, 7, 7, 7, 7, 7, 7]
+ * ```
+ */
 export function adjustSharpness(img: Image, factor: number): Image {
   checkImage("adjustSharpness", img);
   const { data, height: H, width: W, channels: ch } = img;
@@ -105,6 +160,14 @@ export function adjustSharpness(img: Image, factor: number): Image {
 /**
  * Pillow's `img.rotate(degrees, resample, fillcolor=fill)` (counter-clockwise, about the
  * centre, same size).
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { rotate } from "./rand_augment.ts";
+ * const img = image(new Uint8Array([1, 2, 3, 4]), 2, 2, 1);
+ * console.log([...rotate(img, 90, "nearest", [0]).data]); // [2, 4, 1, 3]
+ * ```
  */
 export function rotate(
   img: Image,
@@ -143,7 +206,19 @@ const affineOp =
   (m: (img: Image, v: number) => Affine, scale: number): RandAugmentOp => (img, level, rng, o) =>
     affineExact(img, m(img, negate(rng, (level / MAX_LEVEL) * scale)), o.interpolation, o.fill);
 
-/** The ops timm's RandAugment chooses from, by timm's names, with its level → argument maps. */
+/**
+ * The ops timm's RandAugment chooses from, by timm's names, with its level → argument maps.
+ *
+ * @example
+ * ```ts
+ * import { image } from "./image.ts";
+ * import { RAND_AUGMENT_OPS } from "./rand_augment.ts";
+ * import { rngFromSeed } from "../rng.ts";
+ * const img = image(new Uint8Array([1, 2, 3, 4]), 2, 2, 1);
+ * const o = { interpolation: "bilinear" as const, fill: [128] };
+ * console.log([...RAND_AUGMENT_OPS.Invert!(img, 9, rngFromSeed([1, 2, 3, 4]), o).data]); // [254, 253, 252, 251]
+ * ```
+ */
 export const RAND_AUGMENT_OPS: Record<string, RandAugmentOp> = {
   AutoContrast: (img) => autoContrast(img),
   Equalize: (img) => equalize(img),
@@ -171,7 +246,15 @@ export const RAND_AUGMENT_OPS: Record<string, RandAugmentOp> = {
   TranslateYRel: affineOp((img, v) => [1, 0, 0, 0, 1, v * img.height], 0.45),
 };
 
-/** timm's `_RAND_INCREASING_TRANSFORMS` (the `inc1` list DeiT uses). */
+/**
+ * timm's `_RAND_INCREASING_TRANSFORMS` (the `inc1` list DeiT uses).
+ *
+ * @example
+ * ```ts
+ * import { RAND_AUGMENT_OPS, RAND_INCREASING_TRANSFORMS } from "./rand_augment.ts";
+ * console.log(RAND_INCREASING_TRANSFORMS.length, RAND_INCREASING_TRANSFORMS.every((n) => n in RAND_AUGMENT_OPS)); // 15 true
+ * ```
+ */
 export const RAND_INCREASING_TRANSFORMS = [
   "AutoContrast",
   "Equalize",
@@ -190,7 +273,15 @@ export const RAND_INCREASING_TRANSFORMS = [
   "TranslateYRel",
 ] as const;
 
-/** timm's `_RAND_TRANSFORMS` (without `inc1`). */
+/**
+ * timm's `_RAND_TRANSFORMS` (without `inc1`).
+ *
+ * @example
+ * ```ts
+ * import { RAND_AUGMENT_OPS, RAND_TRANSFORMS } from "./rand_augment.ts";
+ * console.log(RAND_TRANSFORMS.length, RAND_TRANSFORMS.every((n) => n in RAND_AUGMENT_OPS)); // 15 true
+ * ```
+ */
 export const RAND_TRANSFORMS = [
   "AutoContrast",
   "Equalize",
