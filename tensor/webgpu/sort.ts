@@ -139,8 +139,10 @@ fn main(${GROUP_MAIN_ARGS}) {
   }`;
   const stageMain = linearMain(stageSrc);
   const stageWgsl = declare(8, stageB) + mathFor(before) + before + stageMain;
+  // Integer halving: with `j /= 2` the loop ran ~1075 float halvings below 1 per stage, each
+  // a (harmless, j = 0) dispatch — 86k dispatches for one SplitMask step on an H100.
   for (let k = 2; k <= P; k *= 2) {
-    for (let j = k / 2; j > 0; j /= 2) {
+    for (let j = k >> 1; j >= 1; j >>= 1) {
       rt.run("argsort", {
         wgsl: stageWgsl,
         bindings: stageB,

@@ -213,3 +213,22 @@ gpuTest("TESSERA_BACKEND=webgpu selects the backend", async () => {
     T.setBackend(prev);
   }
 });
+
+gpuTest(
+  "argsort of a long line runs one dispatch per bitonic stage (no float-halving loop)",
+  async () => {
+    // 4096 keys: above the workgroup-memory limit, so the global network runs:
+    // init + log2(P)·(log2(P)+1)/2 stages + gather = 1 + 78 + 1 dispatches.
+    const k = T.random.key(4, W);
+  const x = T.random.uniform(k, [4096]);
+  k.dispose();
+    await syncWebGPU();
+    const before = webgpuStats().dispatches;
+    const idx = T.argsort(x);
+    const after = webgpuStats().dispatches;
+    const [v, i] = [await x.data(), await idx.data()];
+    for (let k = 1; k < 4096; k++) assert.ok(v[i[k - 1]!]! <= v[i[k]!]!, "not sorted");
+    assert.equal(after - before, 80);
+    T.dispose([x, idx]);
+  },
+);
