@@ -31,7 +31,15 @@ export const FASHION_MNIST_CLASSES = [
   "Ankle boot",
 ] as const;
 
-/** Where Debian's `dataset-fashion-mnist` package installs the full data set. */
+/**
+ * Where Debian's `dataset-fashion-mnist` package installs the full data set.
+ *
+ * @example
+ * ```ts
+ * import { FASHION_MNIST_SYSTEM_DIR } from "./fashion_mnist.ts";
+ * console.log(FASHION_MNIST_SYSTEM_DIR); // "/usr/share/datasets/fashion-mnist/"
+ * ```
+ */
 export const FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist/";
 
 /** Options for {@link loadFashionMnist}. */

@@ -22,7 +22,15 @@ function loadSharp(): Promise<Sharp> {
   return sharpModule;
 }
 
-/** torchvision's `IMG_EXTENSIONS` (matched case-insensitively on the file name's end). */
+/**
+ * torchvision's `IMG_EXTENSIONS` (matched case-insensitively on the file name's end).
+ *
+ * @example
+ * ```ts
+ * import { IMG_EXTENSIONS } from "./image_folder.ts";
+ * console.log(IMG_EXTENSIONS.includes(".png"), IMG_EXTENSIONS.length); // true 9
+ * ```
+ */
 export const IMG_EXTENSIONS = [
   ".jpg",
   ".jpeg",

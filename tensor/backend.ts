@@ -112,7 +112,15 @@ export function setBackend(name: string): void {
   defaultName = name;
 }
 
-/** Names of all registered backends. */
+/**
+ * Names of all registered backends.
+ *
+ * @example
+ * ```ts
+ * import { listBackends } from "../mod.ts";
+ * console.log(listBackends().includes("cpu")); // true
+ * ```
+ */
 export function listBackends(): string[] {
   return [...registry.keys()];
 }

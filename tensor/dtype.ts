@@ -6,7 +6,15 @@
 /** The element types a tensor can hold. Mixing them in one op is an error (no promotion). */
 export type DType = "float32" | "float64" | "int32" | "uint32" | "bool";
 
-/** Every dtype, in a stable order. */
+/**
+ * Every dtype, in a stable order.
+ *
+ * @example
+ * ```ts
+ * import { DTYPES } from "./dtype.ts";
+ * console.log(DTYPES); // ["float32", "float64", "int32", "uint32", "bool"]
+ * ```
+ */
 export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "uint32", "bool"];
 
 /** Host typed array for each dtype; bool is stored as one byte (0 or 1). */

@@ -51,7 +51,15 @@ export function setCpuThreads(n: number): void {
   setThreads(n);
 }
 
-/** The number of threads large float32 matmuls may use (see {@link setCpuThreads}). */
+/**
+ * The number of threads large float32 matmuls may use (see {@link setCpuThreads}).
+ *
+ * @example
+ * ```ts
+ * import { getCpuThreads } from "./mod.ts";
+ * console.log(getCpuThreads() >= 1); // true
+ * ```
+ */
 export function getCpuThreads(): number {
   return getThreads();
 }
@@ -60,12 +68,27 @@ export function getCpuThreads(): number {
  * Stops the CPU backend's worker threads now (they come back on the next large matmul).
  * Workers are unref'd and never hold a process open, so calling this is optional; it frees
  * their memory and lets tests account for every thread. Returns whether all exited cleanly.
+ *
+ * @example
+ * ```ts
+ * import { shutdownCpuThreads } from "./mod.ts";
+ * console.log(shutdownCpuThreads()); // true
+ * ```
  */
 export function shutdownCpuThreads(): boolean {
   return shutdownThreads();
 }
 
-/** Whether the WebAssembly SIMD fast path is on, uses relaxed-SIMD FMA, and its threads. */
+/**
+ * Whether the WebAssembly SIMD fast path is on, uses relaxed-SIMD FMA, and its threads.
+ *
+ * @example
+ * ```ts
+ * import { cpuFastPathInfo, getCpuThreads } from "./mod.ts";
+ * const info = cpuFastPathInfo();
+ * console.log(typeof info.simd, info.threads === getCpuThreads()); // "boolean" true
+ * ```
+ */
 export function cpuFastPathInfo(): FastPathInfo {
   return fastPathInfo();
 }
@@ -74,6 +97,15 @@ export function cpuFastPathInfo(): FastPathInfo {
  * Sets how many bytes of freed CPU tensor memory the backend keeps for reuse (default 4 GiB;
  * buffers of 64 KiB and more are recycled by size, which avoids page faults on the next
  * allocation of that size). Lowering it releases what exceeds the new limit; 0 disables it.
+ *
+ * @example
+ * ```ts
+ * import { setCpuBufferPoolLimit } from "./mod.ts";
+ * import { matmul, ones } from "../mod.ts";
+ * setCpuBufferPoolLimit(0);
+ * console.log(await matmul(ones([2, 2]), ones([2, 2])).toArray()); // [[2, 2], [2, 2]]
+ * setCpuBufferPoolLimit(4 * 1024 ** 3);
+ * ```
  */
 export function setCpuBufferPoolLimit(bytes: number): void {
   if (!(bytes >= 0)) {
@@ -85,6 +117,15 @@ export function setCpuBufferPoolLimit(bytes: number): void {
 /**
  * Enables or disables the float32 matmul fast path (disabled: the plain TypeScript reference
  * kernel runs). For comparisons and debugging; on by default.
+ *
+ * @example
+ * ```ts
+ * import { setCpuFastPath } from "./mod.ts";
+ * import { matmul, ones } from "../mod.ts";
+ * setCpuFastPath(false);
+ * console.log(await matmul(ones([1, 3]), ones([3, 1])).toArray()); // [[3]]
+ * setCpuFastPath(true);
+ * ```
  */
 export function setCpuFastPath(enabled: boolean): void {
   setFastPathEnabled(enabled);
