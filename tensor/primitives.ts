@@ -19,7 +19,15 @@ import type {
   RoiAlignParams,
 } from "./vision_params.ts";
 
-/** Elementwise unary primitives. */
+/**
+ * Elementwise unary primitives.
+ *
+ * @example
+ * ```ts
+ * import { UNARY_OPS } from "./primitives.ts";
+ * console.log(UNARY_OPS.slice(0, 4)); // ["neg", "abs", "sign", "exp"]
+ * ```
+ */
 export const UNARY_OPS = [
   "neg",
   "abs",
@@ -43,12 +51,28 @@ export const UNARY_OPS = [
 /** An elementwise unary primitive name. */
 export type UnaryOp = typeof UNARY_OPS[number];
 
-/** Elementwise binary primitives that keep the input dtype. */
+/**
+ * Elementwise binary primitives that keep the input dtype.
+ *
+ * @example
+ * ```ts
+ * import { BINARY_OPS } from "./primitives.ts";
+ * console.log(BINARY_OPS.includes("add"), BINARY_OPS.length); // true 7
+ * ```
+ */
 export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"] as const;
 /** An arithmetic binary primitive name. */
 export type BinaryOp = typeof BINARY_OPS[number];
 
-/** Elementwise comparisons (any dtype in, bool out). */
+/**
+ * Elementwise comparisons (any dtype in, bool out).
+ *
+ * @example
+ * ```ts
+ * import { COMPARE_OPS } from "./primitives.ts";
+ * console.log(COMPARE_OPS[2]); // "less"
+ * ```
+ */
 export const COMPARE_OPS = [
   "equal",
   "notEqual",
@@ -60,12 +84,28 @@ export const COMPARE_OPS = [
 /** A comparison primitive name. */
 export type CompareOp = typeof COMPARE_OPS[number];
 
-/** Elementwise logical ops on bool tensors. */
+/**
+ * Elementwise logical ops on bool tensors.
+ *
+ * @example
+ * ```ts
+ * import { LOGICAL_OPS } from "./primitives.ts";
+ * console.log(LOGICAL_OPS); // ["logicalAnd", "logicalOr", "logicalXor"]
+ * ```
+ */
 export const LOGICAL_OPS = ["logicalAnd", "logicalOr", "logicalXor"] as const;
 /** A logical binary primitive name. */
 export type LogicalOp = typeof LOGICAL_OPS[number];
 
-/** Bitwise ops on int32/uint32 (shift counts taken mod 32); used by the PRNG. */
+/**
+ * Bitwise ops on int32/uint32 (shift counts taken mod 32); used by the PRNG.
+ *
+ * @example
+ * ```ts
+ * import { BITWISE_OPS } from "./primitives.ts";
+ * console.log(BITWISE_OPS.includes("shiftLeft")); // true
+ * ```
+ */
 export const BITWISE_OPS = [
   "bitwiseAnd",
   "bitwiseOr",
@@ -76,17 +116,41 @@ export const BITWISE_OPS = [
 /** A bitwise binary primitive name. */
 export type BitwiseOp = typeof BITWISE_OPS[number];
 
-/** Reductions that keep the input dtype. */
+/**
+ * Reductions that keep the input dtype.
+ *
+ * @example
+ * ```ts
+ * import { REDUCE_OPS } from "./primitives.ts";
+ * console.log(REDUCE_OPS); // ["sum", "max", "min"]
+ * ```
+ */
 export const REDUCE_OPS = ["sum", "max", "min"] as const;
 /** A value-reduction primitive name. */
 export type ReduceOp = typeof REDUCE_OPS[number];
 
-/** Index reductions (int32 out). */
+/**
+ * Index reductions (int32 out).
+ *
+ * @example
+ * ```ts
+ * import { ARG_REDUCE_OPS } from "./primitives.ts";
+ * console.log(ARG_REDUCE_OPS); // ["argmax", "argmin"]
+ * ```
+ */
 export const ARG_REDUCE_OPS = ["argmax", "argmin"] as const;
 /** An index-reduction primitive name. */
 export type ArgReduceOp = typeof ARG_REDUCE_OPS[number];
 
-/** Every other primitive. */
+/**
+ * Every other primitive.
+ *
+ * @example
+ * ```ts
+ * import { OTHER_OPS } from "./primitives.ts";
+ * console.log(OTHER_OPS.includes("matmul")); // true
+ * ```
+ */
 export const OTHER_OPS = [
   "where",
   "cumsum",
@@ -107,7 +171,15 @@ export const OTHER_OPS = [
   "stopGradient",
 ] as const;
 
-/** Vision primitives (NCHW; see tensor/vision_params.ts for their parameters). */
+/**
+ * Vision primitives (NCHW; see tensor/vision_params.ts for their parameters).
+ *
+ * @example
+ * ```ts
+ * import { VISION_OPS } from "./primitives.ts";
+ * console.log(VISION_OPS[0]); // "conv2d"
+ * ```
+ */
 export const VISION_OPS = [
   "conv2d",
   "convTranspose2d",
@@ -122,7 +194,15 @@ export const VISION_OPS = [
 /** A vision primitive name. */
 export type VisionOp = typeof VISION_OPS[number];
 
-/** All primitives. */
+/**
+ * All primitives.
+ *
+ * @example
+ * ```ts
+ * import { PRIMS } from "./primitives.ts";
+ * console.log(PRIMS.includes("conv2d"), PRIMS.at(-1)); // true "nmsKeep"
+ * ```
+ */
 export const PRIMS = [
   ...UNARY_OPS,
   ...BINARY_OPS,
@@ -210,23 +290,63 @@ export type PrimParams =
     nmsKeep: NmsKeepParams;
   };
 
-/** True when `p` is an elementwise unary primitive. */
+/**
+ * True when `p` is an elementwise unary primitive.
+ *
+ * @example
+ * ```ts
+ * import { isUnary } from "./primitives.ts";
+ * console.log(isUnary("exp"), isUnary("add")); // true false
+ * ```
+ */
 export function isUnary(p: Prim): p is UnaryOp {
   return (UNARY_OPS as readonly string[]).includes(p);
 }
-/** True when `p` is an arithmetic binary primitive. */
+/**
+ * True when `p` is an arithmetic binary primitive.
+ *
+ * @example
+ * ```ts
+ * import { isBinary } from "./primitives.ts";
+ * console.log(isBinary("add"), isBinary("less")); // true false
+ * ```
+ */
 export function isBinary(p: Prim): p is BinaryOp {
   return (BINARY_OPS as readonly string[]).includes(p);
 }
-/** True when `p` is a comparison primitive. */
+/**
+ * True when `p` is a comparison primitive.
+ *
+ * @example
+ * ```ts
+ * import { isCompare } from "./primitives.ts";
+ * console.log(isCompare("less"), isCompare("add")); // true false
+ * ```
+ */
 export function isCompare(p: Prim): p is CompareOp {
   return (COMPARE_OPS as readonly string[]).includes(p);
 }
-/** True when `p` is a logical binary primitive. */
+/**
+ * True when `p` is a logical binary primitive.
+ *
+ * @example
+ * ```ts
+ * import { isLogical } from "./primitives.ts";
+ * console.log(isLogical("logicalAnd"), isLogical("bitwiseAnd")); // true false
+ * ```
+ */
 export function isLogical(p: Prim): p is LogicalOp {
   return (LOGICAL_OPS as readonly string[]).includes(p);
 }
-/** True when `p` is a bitwise binary primitive. */
+/**
+ * True when `p` is a bitwise binary primitive.
+ *
+ * @example
+ * ```ts
+ * import { isBitwise } from "./primitives.ts";
+ * console.log(isBitwise("shiftLeft"), isBitwise("logicalOr")); // true false
+ * ```
+ */
 export function isBitwise(p: Prim): p is BitwiseOp {
   return (BITWISE_OPS as readonly string[]).includes(p);
 }
