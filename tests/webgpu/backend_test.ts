@@ -220,8 +220,8 @@ gpuTest(
     // 4096 keys: above the workgroup-memory limit, so the global network runs:
     // init + log2(P)·(log2(P)+1)/2 stages + gather = 1 + 78 + 1 dispatches.
     const k = T.random.key(4, W);
-  const x = T.random.uniform(k, [4096]);
-  k.dispose();
+    const x = T.random.uniform(k, [4096]);
+    k.dispose();
     await syncWebGPU();
     const before = webgpuStats().dispatches;
     const idx = T.argsort(x);
