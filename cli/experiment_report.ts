@@ -84,9 +84,7 @@ export function renderReport(meta: Record<string, unknown>, done: Map<string, Ar
     if (accs.length > 0) means[arm] = stats(accs);
     const s = means[arm];
     lines.push(
-      `| ${label} | ${pre ? pre.steps : "–"} | ${
-        pre ? (pre.pretrain_pflops as number).toFixed(3) : "–"
-      } | ` +
+      `| ${label} | ${pre ? pre.steps : "–"} | ${pre ? tflop(pre) : "–"} | ` +
         `${pre ? `${pre.seconds} s (${pre.seconds_per_step} s/step)` : "–"} | ` +
         `${accs.map(pct).join(", ") || "–"} | ${s ? `${pct(s.mean)} ± ${pct(s.half)}` : "–"} | ` +
         `${probe ? pct(probe.test_accuracy as number) : "–"} |`,
