@@ -368,6 +368,7 @@ logistic regression on pixels as the floor. Writes results.json and results.md t
                 bundled sample, which is too small for the full preset's 400 images per class)
   --jobs N      train.ts processes at once (default 2); each gets cores/N matmul threads
   --docs        also replace the experiment section of docs/RESULTS.md
+  --report DIR  only re-render DIR/results.md (and, with --docs, the docs) from DIR/results.json
   -h, --help    this help`;
 
 /**
@@ -391,6 +392,7 @@ export async function experimentCommand(
       quick: { type: "boolean" },
       out: { type: "string" },
       data: { type: "string" },
+      report: { type: "string" },
       jobs: { type: "string" },
       docs: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -408,6 +410,22 @@ export async function experimentCommand(
       return 2;
     }
     throw e;
+  }
+  if (typeof v.report === "string") {
+    // Re-render the report of a finished run from its results.json.
+    const file = `${v.report}/results.json`;
+    let saved: { meta: Record<string, unknown>; results: Record<string, Record<string, unknown>> };
+    try {
+      saved = JSON.parse(await Deno.readTextFile(file));
+    } catch (e) {
+      io.err(`train.ts experiment-cls: --report ${v.report}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const md = renderReport(saved.meta, new Map(Object.entries(saved.results)));
+    await Deno.writeTextFile(`${v.report}/results.md`, md);
+    if (v.docs === true) await writeDocsSection(md);
+    io.out(md);
+    return 0;
   }
   const quick = v.quick === true;
   const cfg = EXPERIMENT_PRESETS[quick ? "quick" : "full"];
