@@ -16,10 +16,9 @@ Deno.test("train.ts rejects bad flags and data paths with exit code 2 and a clea
       ["finetune", "--data", fromFileUrl(new URL(".", import.meta.url))],
       /--data .*no Fashion-MNIST train files/,
     ],
-    [
-      ["linear", "--data", "/no/such/dir"],
-      /--data \/no\/such\/dir: .*no Fashion-MNIST train files in \/no\/such\/dir/,
-    ],
+    [["linear", "--data", "/no/such/dir"], /--data \/no\/such\/dir: no such directory/],
+    [["pretrain", "--data", "/no/such/dir"], /--data \/no\/such\/dir: no such directory/],
+    [["probe", "--init", "/no/such/run"], /--init \/no\/such\/run: no such file or directory/],
     [["fly"], /unknown command "fly"/],
   ];
   for (const [args, want] of cases) {
