@@ -55,7 +55,7 @@ import { MetricsLog, readMetrics } from "./metrics.ts";
 import { cliVitConfig } from "./models.ts";
 import { writeRunPlots } from "./plot.ts";
 import { formatDuration, Progress } from "./progress.ts";
-import { defaultRunDir, prepareRunDir, resolveResume } from "./run_dir.ts";
+import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
 
 export {
   FINETUNE_DEFAULTS,
@@ -117,22 +117,9 @@ export async function runFinetune(
   let base: FinetuneOptions = { ...FINETUNE_DEFAULTS };
   let resumeStep = 0;
   if (args.resume) {
-    const r = await resolveResume(args.resume);
-    resumeDir = r.runDir;
-    try {
-      ckptBytes = await Deno.readFile(r.file);
-      const peek = decodeCheckpoint(ckptBytes);
-      dispose([peek.params, peek.optState, peek.rngKey]);
-      const cfg = peek.config as { command?: string; options?: FinetuneOptions } | null;
-      if (!cfg || cfg.command !== "finetune" || !cfg.options) {
-        throw new Error("it is not a checkpoint of a finetune run (no finetune config)");
-      }
-      base = { ...base, ...cfg.options };
-      resumeStep = peek.step;
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      throw new UsageError(`--resume ${r.file}: ${(e as Error).message}`);
-    }
+    const r = await readResumePoint<FinetuneOptions>(args.resume, "finetune");
+    ckptBytes = r.bytes, resumeDir = r.runDir, resumeStep = r.step;
+    base = { ...base, ...r.options };
   }
   const o: FinetuneOptions = { ...base, ...args.given };
 

@@ -31,7 +31,7 @@ import { MetricsLog, readMetrics } from "./metrics.ts";
 import { cliVitConfig } from "./models.ts";
 import { writeRunPlots } from "./plot.ts";
 import { formatDuration, Progress } from "./progress.ts";
-import { defaultRunDir, prepareRunDir, resolveResume } from "./run_dir.ts";
+import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
 import {
   checkPretrainOptions,
   parsePretrainArgs,
@@ -120,21 +120,9 @@ export async function runPretrain(
   let ckptBytes: Uint8Array | null = null, resumeDir: string | null = null;
   let base: PretrainOptions = { ...PRETRAIN_DEFAULTS };
   if (args.resume) {
-    const r = await resolveResume(args.resume);
-    resumeDir = r.runDir;
-    try {
-      ckptBytes = await Deno.readFile(r.file);
-      const peek = decodeCheckpoint(ckptBytes);
-      dispose([peek.params, peek.optState, peek.rngKey]);
-      const cfg = peek.config as { command?: string; options?: PretrainOptions } | null;
-      if (!cfg || cfg.command !== "pretrain" || !cfg.options) {
-        throw new Error("it is not a checkpoint of a pretrain run (no pretrain config)");
-      }
-      base = { ...base, ...cfg.options };
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      throw new UsageError(`--resume ${r.file}: ${(e as Error).message}`);
-    }
+    const r = await readResumePoint<PretrainOptions>(args.resume, "pretrain");
+    ckptBytes = r.bytes, resumeDir = r.runDir;
+    base = { ...base, ...r.options };
     if (args.given.method !== undefined && args.given.method !== base.method) {
       throw new UsageError(
         `--method ${args.given.method}: the checkpoint is of a ${base.method} run`,

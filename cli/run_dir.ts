@@ -4,6 +4,8 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { dispose } from "../mod.ts";
+import { decodeCheckpoint } from "../nn/checkpoint.ts";
 import { UsageError } from "./args.ts";
 
 /**
@@ -96,4 +98,35 @@ export async function resolveResume(path: string): Promise<{ file: string; runDi
     throw new UsageError(`--resume ${path}: the directory has no ckpt_latest.safetensors`);
   }
   return { file, runDir: info.isDirectory ? path : dirname(path) };
+}
+
+/**
+ * Where a `--resume` run continues from: the checkpoint's bytes, its run directory, the settings
+ * it was started with (its config must be a `command` run's) and its step. Every problem is a
+ * {@link UsageError} naming `--resume` and the file.
+ *
+ * @example
+ * ```ts ignore
+ * import { readResumePoint } from "./run_dir.ts";
+ * const r = await readResumePoint<{ lr: number }>("runs/finetune-x", "finetune");
+ * console.log(r.step, r.options.lr);
+ * ```
+ */
+export async function readResumePoint<O>(
+  path: string,
+  command: string,
+): Promise<{ bytes: Uint8Array; file: string; runDir: string; options: O; step: number }> {
+  const { file, runDir } = await resolveResume(path);
+  try {
+    const bytes = await Deno.readFile(file);
+    const peek = decodeCheckpoint(bytes);
+    dispose([peek.params, peek.optState, peek.rngKey]);
+    const cfg = peek.config as { command?: string; options?: O } | null;
+    if (!cfg || cfg.command !== command || !cfg.options) {
+      throw new Error(`it is not a checkpoint of a ${command} run (no ${command} config)`);
+    }
+    return { bytes, file, runDir, options: cfg.options, step: peek.step };
+  } catch (e) {
+    throw new UsageError(`--resume ${file}: ${(e as Error).message}`);
+  }
 }
