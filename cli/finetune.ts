@@ -56,6 +56,7 @@ import { cliVitConfig } from "./models.ts";
 import { writeRunPlots } from "./plot.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
+import { batchesFrom, RecentLosses, reportStopped } from "./train_loop.ts";
 
 export {
   FINETUNE_DEFAULTS,
@@ -234,7 +235,7 @@ export async function runFinetune(
   const log = await MetricsLog.open(paths.metrics);
   const progress = new Progress(io, { total, every: o.logEvery, label: "finetune", start: step });
   const stop = new StopSignal(io, { listen: hooks.listenSigint ?? true });
-  const recent: number[] = [];
+  const recent = new RecentLosses();
   let lastEval: { step: number; test_accuracy: number; test_loss: number } | null = null;
   let lastCkptStep = -1;
   try {
@@ -319,46 +320,37 @@ export async function runFinetune(
       log.write({ type: "checkpoint", step, path: paths.checkpoint });
     };
 
-    outer: while (step < total && !stop.requested) {
-      const epoch = Math.floor(step / spe);
-      const skip = step - epoch * spe;
-      let b = 0;
-      for await (const batch of trainLoader.epoch(epoch)) {
-        if (b++ < skip) {
-          batch.dispose();
-          continue;
-        }
-        const lr = schedule(step);
-        const out = scope(() => {
-          const key = random.foldIn(dropKey, step);
-          const [loss, grads] = gradFn(params, batch.images, batch.targets ?? batch.labels, key);
-          const next = opt.update(grads, state, params);
-          return { loss, params: next.params, state: next.state };
-        });
-        batch.dispose();
-        dispose([params, state]);
-        params = out.params, state = out.state;
-        const loss = await out.loss.item();
-        out.loss.dispose();
-        step++;
-        if (!Number.isFinite(loss)) {
-          throw new Error(`the training loss became ${loss} at step ${step}; lower --lr?`);
-        }
-        recent.push(loss);
-        if (recent.length > 50) recent.shift();
-        log.write({ type: "train", step, epoch: step / spe, loss, lr });
-        progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
-        hooks.onStep?.(
-          step,
-          memoryStats()[params.patch_embed.proj.weight.backend.name]?.tensors ?? 0,
-        );
-        if (args.stopAfter !== null && step >= args.stopAfter) stop.request("--stop-after");
-        if (step % evalEvery === 0 || step === total) await runEval();
-        if (step % ckptEvery === 0 && step < total) {
-          await checkpoint();
-          await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
-        }
-        if (stop.requested || step >= total) break outer;
+    for await (
+      const batch of batchesFrom(trainLoader, spe, step, () => stop.requested || step >= total)
+    ) {
+      const lr = schedule(step);
+      const out = scope(() => {
+        const key = random.foldIn(dropKey, step);
+        const [loss, grads] = gradFn(params, batch.images, batch.targets ?? batch.labels, key);
+        const next = opt.update(grads, state, params);
+        return { loss, params: next.params, state: next.state };
+      });
+      batch.dispose();
+      dispose([params, state]);
+      params = out.params, state = out.state;
+      const loss = await out.loss.item();
+      out.loss.dispose();
+      step++;
+      if (!Number.isFinite(loss)) {
+        throw new Error(`the training loss became ${loss} at step ${step}; lower --lr?`);
+      }
+      recent.push(loss);
+      log.write({ type: "train", step, epoch: step / spe, loss, lr });
+      progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
+      hooks.onStep?.(
+        step,
+        memoryStats()[params.patch_embed.proj.weight.backend.name]?.tensors ?? 0,
+      );
+      if (args.stopAfter !== null && step >= args.stopAfter) stop.request("--stop-after");
+      if (step % evalEvery === 0 || step === total) await runEval();
+      if (step % ckptEvery === 0 && step < total) {
+        await checkpoint();
+        await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
       }
     }
     progress.done();
@@ -366,10 +358,7 @@ export async function runFinetune(
     if (stop.requested) {
       log.write({ type: "interrupt", step, reason: stop.reason });
       await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
-      io.err(
-        `finetune: stopped (${stop.reason}) at step ${step}/${total}; checkpoint ` +
-          `${paths.checkpoint}\nresume with: deno run -A train.ts finetune --resume ${paths.checkpoint}\n`,
-      );
+      reportStopped(io, "finetune", stop.reason, step, total, paths.checkpoint);
       return EXIT_INTERRUPTED;
     }
     const ev = lastEval as { step: number; test_accuracy: number; test_loss: number } | null;
@@ -381,9 +370,7 @@ export async function runFinetune(
       epochs: Number((step / spe).toFixed(3)),
       train_images: nTrain,
       test_images: nTest,
-      train_loss: Number(
-        (recent.reduce((a, c) => a + c, 0) / Math.max(1, recent.length)).toFixed(5),
-      ),
+      train_loss: recent.mean(),
       test_loss: ev ? Number(ev.test_loss.toFixed(5)) : null,
       test_accuracy: ev ? Number(ev.test_accuracy.toFixed(4)) : null,
       seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),

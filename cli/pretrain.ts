@@ -41,6 +41,7 @@ import {
   type PretrainOptions,
 } from "./pretrain_args.ts";
 import { disposeLogs, methodRunner } from "./pretrain_methods.ts";
+import { batchesFrom, RecentLosses, reportStopped } from "./train_loop.ts";
 
 /**
  * Test hooks of {@link runPretrain}.
@@ -190,7 +191,7 @@ export async function runPretrain(
   const log = await MetricsLog.open(paths.metrics);
   const progress = new Progress(io, { total, every: o.logEvery, label: o.method, start: step });
   const stop = new StopSignal(io, { listen: hooks.listenSigint ?? true });
-  const recent: number[] = [];
+  const recent = new RecentLosses();
   let lastCkpt = -1, stepSeconds = 0, timedSteps = 0;
   try {
     log.write({
@@ -221,47 +222,38 @@ export async function runPretrain(
       lastCkpt = step;
       log.write({ type: "checkpoint", step, path: paths.checkpoint });
     };
-    outer: while (step < total && !stop.requested) {
-      const epoch = Math.floor(step / spe);
-      const skip = step - epoch * spe;
-      let b = 0;
-      for await (const batch of loader.epoch(epoch)) {
-        if (b++ < skip) {
-          batch.dispose();
-          continue;
-        }
-        const ts = performance.now();
-        const key = random.foldIn(stepRoot, step);
-        let r;
-        try {
-          r = await runner.step(params, opt, batch.images, step, key);
-        } finally {
-          key.dispose();
-          batch.dispose();
-        }
-        dispose([params, opt]);
-        params = r.params, opt = r.opt;
-        const loss = await r.loss.item();
-        const logs: Record<string, number> = {};
-        for (const [k, t] of Object.entries(r.logs)) logs[k] = await t.item();
-        disposeLogs(r);
-        stepSeconds += (performance.now() - ts) / 1000, timedSteps++;
-        const lr = runner.lr(step);
-        step++;
-        if (!Number.isFinite(loss)) {
-          throw new Error(`the ${o.method} loss became ${loss} at step ${step}; lower --lr?`);
-        }
-        recent.push(loss);
-        if (recent.length > 50) recent.shift();
-        log.write({ type: "train", step, epoch: step / spe, loss, lr, ...logs });
-        progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
-        hooks.onStep?.(step, memoryStats()[root.backend.name]?.tensors ?? 0);
-        if (args.stopAfter !== null && step >= args.stopAfter) stop.request("--stop-after");
-        if (step % ckptEvery === 0 && step < total) {
-          await checkpoint();
-          await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
-        }
-        if (stop.requested || step >= total) break outer;
+    for await (
+      const batch of batchesFrom(loader, spe, step, () => stop.requested || step >= total)
+    ) {
+      const ts = performance.now();
+      const key = random.foldIn(stepRoot, step);
+      let r;
+      try {
+        r = await runner.step(params, opt, batch.images, step, key);
+      } finally {
+        key.dispose();
+        batch.dispose();
+      }
+      dispose([params, opt]);
+      params = r.params, opt = r.opt;
+      const loss = await r.loss.item();
+      const logs: Record<string, number> = {};
+      for (const [k, t] of Object.entries(r.logs)) logs[k] = await t.item();
+      disposeLogs(r);
+      stepSeconds += (performance.now() - ts) / 1000, timedSteps++;
+      const lr = runner.lr(step);
+      step++;
+      if (!Number.isFinite(loss)) {
+        throw new Error(`the ${o.method} loss became ${loss} at step ${step}; lower --lr?`);
+      }
+      recent.push(loss);
+      log.write({ type: "train", step, epoch: step / spe, loss, lr, ...logs });
+      progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
+      hooks.onStep?.(step, memoryStats()[root.backend.name]?.tensors ?? 0);
+      if (args.stopAfter !== null && step >= args.stopAfter) stop.request("--stop-after");
+      if (step % ckptEvery === 0 && step < total) {
+        await checkpoint();
+        await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
       }
     }
     progress.done();
@@ -269,10 +261,7 @@ export async function runPretrain(
     await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
     if (stop.requested) {
       log.write({ type: "interrupt", step, reason: stop.reason });
-      io.err(
-        `pretrain: stopped (${stop.reason}) at step ${step}/${total}; checkpoint ` +
-          `${paths.checkpoint}\nresume with: deno run -A train.ts pretrain --resume ${paths.checkpoint}\n`,
-      );
+      reportStopped(io, "pretrain", stop.reason, step, total, paths.checkpoint);
       return EXIT_INTERRUPTED;
     }
     const final = {
@@ -281,7 +270,7 @@ export async function runPretrain(
       steps: step,
       epochs: Number((step / spe).toFixed(3)),
       train_images: n,
-      loss: Number((recent.reduce((a, c) => a + c, 0) / Math.max(1, recent.length)).toFixed(5)),
+      loss: recent.mean(),
       flops_per_step: runner.flopsPerStep,
       pretrain_pflops: Number(((runner.flopsPerStep * step) / 1e15).toFixed(4)),
       seconds_per_step: Number((stepSeconds / Math.max(1, timedSteps)).toFixed(4)),
