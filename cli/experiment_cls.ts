@@ -3,8 +3,8 @@
  * small scale, in one command. On a class-balanced Fashion-MNIST subset it pre-trains
  * SplitMask, BEiT, DINO and an equal-compute BEiT (as many BEiT steps as SplitMask's FLOPs
  * buy) on the training images only, fine-tunes each and a random-init baseline with the same
- * recipe and budget for every seed, checks that the random-init arm has plateaued (a run with
- * twice the budget), linear-probes every encoder, and fits a logistic regression on the raw
+ * recipe and budget for every seed, fine-tunes every arm once more with twice the budget (is
+ * random init at its plateau, and does pre-training still help there?), linear-probes every encoder, and fits a logistic regression on the raw
  * pixels as the floor. Each job is a `train.ts` subprocess (its run directory under `--out`);
  * `--jobs` run at once. The report (JSON + Markdown) goes to `--out`, and with `--docs` into
  * docs/RESULTS.md. `--quick` shrinks everything so the whole pipeline runs in minutes (CI).
@@ -134,6 +134,13 @@ interface Job {
 
 const METHODS = ["splitmask", "beit", "dino"] as const;
 
+/** Flags without `--epochs X` / `--steps N`. */
+function withoutLength(flags: readonly string[]): string[] {
+  return flags.filter((_, i, a) =>
+    !["--epochs", "--steps"].includes(a[i]!) && !["--epochs", "--steps"].includes(a[i - 1]!)
+  );
+}
+
 function buildJobs(
   c: ExperimentConfig,
   out: string,
@@ -183,10 +190,7 @@ function buildJobs(
         ((sm.flops_per_step as number) * (sm.steps as number)) /
           (be.flops_per_step as number),
       );
-      const base = c.pretrain.filter((_, i, a) =>
-        !["--epochs", "--steps"].includes(a[i]!) &&
-        !["--epochs", "--steps"].includes(a[i - 1]!)
-      );
+      const base = withoutLength(c.pretrain);
       return [
         "pretrain",
         "--method",
@@ -236,14 +240,29 @@ function buildJobs(
       ],
     });
   }
+  // Twice the fine-tuning budget for every arm (seed of the first arm): where random init has
+  // (nearly) plateaued, does pre-training still help?
+  for (const arm of [...METHODS, "beit-eq"]) {
+    jobs.push({
+      name: `long-${arm}`,
+      deps: [`pre-${arm}`],
+      args: () => [
+        "finetune",
+        ...data,
+        ...test,
+        ...withoutLength(c.finetune),
+        ...c.plateau,
+        ...["--init", `${out}/pre-${arm}`, "--seed", String(c.seeds[0])],
+        ...th,
+        ...dir(`long-${arm}`),
+      ],
+    });
+  }
   jobs.push({
     name: "plateau-random",
     deps: [],
     args: () => {
-      const base = c.finetune.filter((_, i, a) =>
-        !["--epochs", "--steps"].includes(a[i]!) &&
-        !["--epochs", "--steps"].includes(a[i - 1]!)
-      );
+      const base = withoutLength(c.finetune);
       return [
         "finetune",
         ...data,
@@ -359,8 +378,8 @@ Usage: deno run -A train.ts experiment-cls [--quick] [--out DIR] [--data DIR] [-
 
 Pre-trains SplitMask, BEiT, DINO and an equal-compute BEiT on a class-balanced Fashion-MNIST
 subset (labels unused), fine-tunes each and a random-init ViT with the same recipe for every
-seed, probes every encoder linearly, checks that random init has plateaued, and fits a
-logistic regression on pixels as the floor. Writes results.json and results.md to --out.
+seed and once more with twice the budget, probes every encoder linearly, and fits a logistic
+regression on pixels as the floor. Writes results.json and results.md to --out.
 
   --quick       tiny sizes: the whole pipeline in a few minutes (CI)
   --out DIR     where the runs and the report go (default runs/experiment-cls[-quick])

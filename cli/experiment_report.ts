@@ -73,20 +73,24 @@ export function renderReport(meta: Record<string, unknown>, done: Map<string, Ar
     "",
   );
   lines.push(
-    "| arm | pre-training steps | pre-training TFLOP | pre-training time | fine-tune top-1 per seed | mean ± half-range | linear probe |",
-    "|---|---|---|---|---|---|---|",
+    "| arm | pre-training steps | pre-training TFLOP | pre-training time | fine-tune top-1 per seed | mean ± half-range | 2× fine-tuning (seed 0) | linear probe |",
+    "|---|---|---|---|---|---|---|---|",
   );
   const means: Record<string, { mean: number; half: number }> = {};
+  const longs: Record<string, { mean: number; half: number }> = {};
   for (const [arm, label] of ARMS) {
     const pre = done.get(`pre-${arm}`);
     const accs = armAccuracies(done, arm);
     const probe = done.get(`probe-${arm}`);
+    const long = done.get(arm === "random" ? "plateau-random" : `long-${arm}`);
+    if (long) longs[arm] = { mean: long.test_accuracy as number, half: 0 };
     if (accs.length > 0) means[arm] = stats(accs);
     const s = means[arm];
     lines.push(
       `| ${label} | ${pre ? pre.steps : "–"} | ${pre ? tflop(pre) : "–"} | ` +
         `${pre ? `${pre.seconds} s (${pre.seconds_per_step} s/step)` : "–"} | ` +
         `${accs.map(pct).join(", ") || "–"} | ${s ? `${pct(s.mean)} ± ${pct(s.half)}` : "–"} | ` +
+        `${long ? pct(long.test_accuracy as number) : "–"} | ` +
         `${probe ? pct(probe.test_accuracy as number) : "–"} |`,
     );
   }
@@ -113,7 +117,20 @@ export function renderReport(meta: Record<string, unknown>, done: Map<string, Ar
         }.`,
     );
   }
-  lines.push("", ...verdicts(means, floor?.test_accuracy as number | undefined));
+  lines.push("", "**Does the paper's ordering hold here?**", "");
+  lines.push(
+    "With the shared fine-tuning budget (mean of the seeds):",
+    "",
+    ...verdicts(means, floor?.test_accuracy as number | undefined),
+  );
+  if (Object.keys(longs).length > 0) {
+    lines.push(
+      "",
+      "With twice the fine-tuning budget (seed 0 only):",
+      "",
+      ...verdicts(longs, undefined),
+    );
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -122,7 +139,7 @@ function verdicts(
   m: Record<string, { mean: number; half: number }>,
   floor: number | undefined,
 ): string[] {
-  const out = ["**Does the paper's ordering hold here?**", ""];
+  const out: string[] = [];
   const cmp = (a: string, b: string, rel: ">=" | ">") => {
     if (!m[a] || !m[b]) return `- ${a} ${rel} ${b}: not measured.`;
     const d = m[a]!.mean - m[b]!.mean;

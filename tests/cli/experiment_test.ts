@@ -19,7 +19,7 @@ Deno.test("experiment-cls --quick runs every job and reports every arm", async (
     const want = [
       "floor",
       "plateau-random",
-      ...["splitmask", "beit", "dino", "beit-eq"].map((m) => `pre-${m}`),
+      ...["splitmask", "beit", "dino", "beit-eq"].flatMap((m) => [`pre-${m}`, `long-${m}`]),
       ...arms.flatMap((a) => [`ft-${a}-s0`, `ft-${a}-s1`, `probe-${a}`]),
     ].sort();
     assert.deepEqual(names, want);
@@ -38,6 +38,10 @@ Deno.test("experiment-cls --quick runs every job and reports every arm", async (
     assert.match(md, /Floor: logistic regression on the raw pixels/);
     assert.match(md, /Plateau check/);
     assert.match(md, /splitmask >= beit: \*\*(yes|no)\*\*/);
+    assert.match(
+      md,
+      /With twice the fine-tuning budget \(seed 0 only\):\n\n- splitmask >= beit: \*\*/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
