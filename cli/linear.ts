@@ -9,7 +9,7 @@ import { intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { selectBackend } from "./backend.ts";
 import { loadSplits } from "./fmnist.ts";
-import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "./softmax_regression.ts";
+import { fitAndScore } from "./fit_and_score.ts";
 
 /** `--help` of `linear`. */
 export const LINEAR_HELP =
@@ -146,35 +146,16 @@ export async function trainLinear(
     `linear: ${trainSet.count} train / ${testSet.count} test images from ${trainSet.source}` +
       ` on ${backend}; weight decay ${opts.weightDecay}\n`,
   );
-  const model = await trainSoftmaxRegression(pixels(trainSet.images), trainSet.labels, {
-    classes: 10,
-    weightDecay: opts.weightDecay,
-    maxIter: opts.maxIter,
-    onIteration: ({ iteration, loss, gradMax }) => {
-      if (iteration % opts.logEvery === 0) {
-        io.err(
-          `linear: iteration ${iteration}  objective ${loss.toFixed(5)}  ` +
-            `grad ${gradMax.toExponential(2)}\n`,
-        );
-      }
-    },
-  });
-  const ev = await evaluateSoftmaxRegression(model, pixels(testSet.images), testSet.labels);
-  io.err(
-    `linear: ${model.iterations} iterations${model.converged ? " (converged)" : ""}; train ` +
-      `top-1 ${(model.trainAccuracy * 100).toFixed(2)}%, test top-1 ` +
-      `${(ev.accuracy * 100).toFixed(2)}% on ${testSet.count} images\n`,
+  const fit = await fitAndScore(
+    { x: pixels(trainSet.images), labels: trainSet.labels },
+    { x: pixels(testSet.images), labels: testSet.labels },
+    { label: "linear", ...opts },
+    io,
   );
   return {
     command: "linear",
     job: "logistic-regression",
-    weight_decay: opts.weightDecay,
-    iterations: model.iterations,
-    converged: model.converged,
-    train_loss: Number(model.trainLoss.toFixed(5)),
-    train_accuracy: Number(model.trainAccuracy.toFixed(4)),
-    test_loss: Number(ev.loss.toFixed(5)),
-    test_accuracy: Number(ev.accuracy.toFixed(4)),
+    ...fit,
     train_images: trainSet.count,
     test_images: testSet.count,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),

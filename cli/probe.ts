@@ -16,7 +16,7 @@ import { choiceFlag, intFlag, limitFlag, numFlag, parseFlags, UsageError } from 
 import { loadEncoder } from "./encoder_ckpt.ts";
 import type { CliIO } from "./io.ts";
 import { CLI_MODELS, cliVitConfig } from "./models.ts";
-import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "./softmax_regression.ts";
+import { fitAndScore } from "./fit_and_score.ts";
 
 /** Fashion-MNIST pixel statistics (train split), as in `finetune`. */
 const MEAN = 0.2860, STD = 0.3530;
@@ -283,20 +283,12 @@ export async function runProbe(o: ProbeOptions, io: CliIO): Promise<Record<strin
       });
     };
     const xTrain = await feats(train, "train"), xTest = await feats(test, "test");
-    const model = await trainSoftmaxRegression(xTrain, train.labels, {
-      classes: 10,
-      weightDecay: o.weightDecay,
-      maxIter: o.maxIter,
-      onIteration: ({ iteration, loss, gradMax }) => {
-        if (iteration % o.logEvery === 0) {
-          io.err(
-            `probe: iteration ${iteration}  objective ${loss.toFixed(5)}  ` +
-              `grad ${gradMax.toExponential(2)}\n`,
-          );
-        }
-      },
-    });
-    const ev = await evaluateSoftmaxRegression(model, xTest, test.labels);
+    const fit = await fitAndScore(
+      { x: xTrain, labels: train.labels },
+      { x: xTest, labels: test.labels },
+      { label: "probe", ...o },
+      io,
+    );
     const result = {
       command: "probe",
       init: o.init,
@@ -308,21 +300,10 @@ export async function runProbe(o: ProbeOptions, io: CliIO): Promise<Record<strin
       feature_dim: config.embedDim,
       train_images: train.count,
       test_images: test.count,
-      weight_decay: o.weightDecay,
-      iterations: model.iterations,
-      converged: model.converged,
-      train_loss: Number(model.trainLoss.toFixed(5)),
-      train_accuracy: Number(model.trainAccuracy.toFixed(4)),
-      test_loss: Number(ev.loss.toFixed(5)),
-      test_accuracy: Number(ev.accuracy.toFixed(4)),
+      ...fit,
       seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
       backend,
     };
-    io.err(
-      `probe: ${model.iterations} iterations${model.converged ? " (converged)" : ""}; train ` +
-        `top-1 ${(model.trainAccuracy * 100).toFixed(2)}%, test top-1 ` +
-        `${(ev.accuracy * 100).toFixed(2)}% on ${test.count} images\n`,
-    );
     if (o.out !== null) {
       await Deno.mkdir(o.out, { recursive: true });
       await Deno.writeTextFile(`${o.out}/probe.json`, JSON.stringify(result) + "\n");
