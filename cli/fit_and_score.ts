@@ -5,7 +5,7 @@
  * @module
  */
 import type { CliIO } from "./io.ts";
-import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "./softmax_regression.ts";
+import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "../nn/logistic_regression.ts";
 
 /** Features `[n, d]` (row-major) and their labels. */
 export interface LabelledFeatures {

@@ -1,17 +1,11 @@
 /**
- * Fashion-MNIST for the `train.ts` commands: the normalisation statistics and loading the
- * train/test splits with `--data`, `--train-limit` / `--train-subset` and `--test-limit`,
+ * Fashion-MNIST for the `train.ts` commands: loading the train/test splits with `--data`, `--train-limit` / `--train-subset` and `--test-limit`,
  * turning every data problem into a {@link UsageError} that names the flag.
  * @module
  */
 import { type FashionMnist, loadFashionMnist } from "../data/fashion_mnist.ts";
 import { balancedSubset } from "../data/subset.ts";
 import { UsageError } from "./args.ts";
-
-/** Fashion-MNIST pixel mean of the train split (one channel). */
-export const FMNIST_MEAN: readonly number[] = Object.freeze([0.2860]);
-/** Fashion-MNIST pixel standard deviation of the train split (one channel). */
-export const FMNIST_STD: readonly number[] = Object.freeze([0.3530]);
 
 /**
  * Which images a command uses.

@@ -6,6 +6,7 @@
  * `resume_step`; {@link readMetrics} drops records a resume superseded.
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 
 /**
  * One metrics record: a `type` and JSON values.
@@ -61,7 +62,9 @@ export class MetricsLog {
 
   /** Appends one record as a line (with `wall_time`, Unix seconds, unless present). */
   write(record: MetricsRecord): void {
-    if (!this.#file) throw new Error(`metrics log ${this.path} is closed`);
+    if (!this.#file) {
+      throw new TesseraError("MetricsLog.write", `metrics log ${this.path} is closed`);
+    }
     const line = JSON.stringify({ ...record, wall_time: record.wall_time ?? Date.now() / 1000 });
     let bytes = enc.encode(`${line}\n`);
     while (bytes.length > 0) bytes = bytes.subarray(this.#file.writeSync(bytes));
@@ -102,7 +105,10 @@ export function parseMetrics(text: string): MetricsRecord[] {
       r = JSON.parse(line);
     } catch (e) {
       if (i === lines.length - 1) return;
-      throw new Error(`metrics line ${i + 1} is not JSON: ${(e as Error).message}`);
+      throw new TesseraError(
+        "parseMetrics",
+        `metrics line ${i + 1} is not JSON: ${(e as Error).message}`,
+      );
     }
     if (r.type === "config" && typeof r.resume_step === "number") {
       const s = r.resume_step;

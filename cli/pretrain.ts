@@ -9,6 +9,7 @@
  * `probe --init` can load the encoder alone.
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 import { dispose, memoryStats, random, scope, type Tensor, tensor } from "../mod.ts";
 import { decodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { type VitConfig } from "../models/vit.ts";
@@ -244,7 +245,10 @@ export async function runPretrain(
       const lr = runner.lr(step);
       step++;
       if (!Number.isFinite(loss)) {
-        throw new Error(`the ${o.method} loss became ${loss} at step ${step}; lower --lr?`);
+        throw new TesseraError(
+          "pretrain",
+          `the ${o.method} loss became ${loss} at step ${step}; lower --lr?`,
+        );
       }
       recent.push(loss);
       log.write({ type: "train", step, epoch: step / spe, loss, lr, ...logs });

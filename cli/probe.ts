@@ -13,13 +13,13 @@ import type { FashionMnist } from "../data/fashion_mnist.ts";
 import { selectBackend } from "./backend.ts";
 import { loadSplits } from "./fmnist.ts";
 import { choiceFlag, intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
-import { loadEncoder } from "./encoder_ckpt.ts";
+
 import type { CliIO } from "./io.ts";
-import { CLI_MODELS, cliVitConfig } from "./models.ts";
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
+import { CLI_MODELS, cliVitConfig, loadInitEncoder } from "./models.ts";
 import { fitAndScore } from "./fit_and_score.ts";
 
-/** Fashion-MNIST pixel statistics (train split), as in `finetune`. */
-const MEAN = 0.2860, STD = 0.3530;
+const MEAN = FASHION_MNIST_MEAN[0]!, STD = FASHION_MNIST_STD[0]!;
 
 /** `--help` of `probe`. */
 export const PROBE_HELP = `train.ts probe — linear probe of a frozen ViT encoder on Fashion-MNIST
@@ -237,7 +237,7 @@ export async function extractFeatures(
 }
 
 async function encoderOf(o: ProbeOptions) {
-  if (o.init !== "none") return await loadEncoder(o.init);
+  if (o.init !== "none") return await loadInitEncoder(o.init);
   const config: VitConfig = {
     ...cliVitConfig(o.model, o, { dropPath: 0, numClasses: 0 }),
     classToken: o.clsToken,

@@ -3,6 +3,7 @@
  * plots and `ckpt_latest.safetensors`.
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 import { dirname, join } from "node:path";
 import { dispose } from "../mod.ts";
 import { decodeCheckpoint } from "../nn/checkpoint.ts";
@@ -123,10 +124,15 @@ export async function readResumePoint<O>(
     dispose([peek.params, peek.optState, peek.rngKey]);
     const cfg = peek.config as { command?: string; options?: O } | null;
     if (!cfg || cfg.command !== command || !cfg.options) {
-      throw new Error(`it is not a checkpoint of a ${command} run (no ${command} config)`);
+      throw new TesseraError(
+        "readResumePoint",
+        `it is not a checkpoint of a ${command} run (no ${command} config)`,
+      );
     }
     return { bytes, file, runDir, options: cfg.options, step: peek.step };
   } catch (e) {
-    throw new UsageError(`--resume ${file}: ${(e as Error).message}`);
+    throw new UsageError(
+      `--resume ${file}: ${(e as Error).message.replace(/^readResumePoint: /, "")}`,
+    );
   }
 }

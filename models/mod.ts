@@ -19,6 +19,8 @@ export * from "./tokenizers.ts";
 export * from "./kmeans.ts";
 export * from "./tokenizer_io.ts";
 export * from "./dino_train.ts";
+export * from "./encoder_checkpoint.ts";
+export * from "./flops.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";
