@@ -137,10 +137,11 @@ regression on pixels as the floor. Writes results.json and results.md to --out.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { experimentCommand } from "./experiment_cls.ts";
  * import { captureIO } from "./io.ts";
  * const io = captureIO();
- * console.log(await experimentCommand(["--jobs", "0"], io), io.stderr.split("\n")[0]); // 2 "train.ts experiment-cls: --jobs must be an integer in [1, 16], got \"0\""
+ * assert.deepEqual([await experimentCommand(["--jobs", "0"], io), io.stderr.split("\n")[0]], [2, "train.ts experiment-cls: --jobs must be an integer in [1, 16], got \"0\""]);
  * ```
  */
 export async function experimentCommand(

@@ -65,9 +65,10 @@ import { batchesFrom, RecentLosses, reportStopped } from "./train_loop.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FinetuneHooks } from "./finetune.ts";
  * const h: FinetuneHooks = { onStep: (step) => void step };
- * console.log(typeof h.onStep); // "function"
+ * assert.deepEqual(typeof h.onStep, "function");
  * ```
  */
 export interface FinetuneHooks {

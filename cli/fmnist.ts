@@ -12,9 +12,10 @@ import { UsageError } from "./args.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SplitOptions } from "./fmnist.ts";
  * const o: SplitOptions = { data: null, trainLimit: null, trainSubset: 2000, testLimit: null };
- * console.log(o.trainSubset); // 2000
+ * assert.deepEqual(o.trainSubset, 2000);
  * ```
  */
 export interface SplitOptions {
@@ -33,9 +34,10 @@ export interface SplitOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadSplits } from "./fmnist.ts";
  * const s = await loadSplits({ data: "data/sample/fashion-mnist", trainLimit: null, trainSubset: 100, testLimit: 10 });
- * console.log(s.train.count, s.test.count); // 100 10
+ * assert.deepEqual([s.train.count, s.test.count], [100, 10]);
  * ```
  */
 export async function loadSplits(

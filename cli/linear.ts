@@ -39,9 +39,10 @@ Prints progress on stderr and one JSON line of final metrics on stdout.`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLinearArgs } from "./linear.ts";
  * const o = parseLinearArgs(["--train-subset", "1000"]);
- * console.log(o !== "help" && [o.trainSubset, o.maxIter]); // [1000, 1000]
+ * assert.deepEqual(o !== "help" && [o.trainSubset, o.maxIter], [1000, 1000]);
  * ```
  */
 export interface LinearOptions {

@@ -13,9 +13,10 @@ import { TesseraError } from "../tensor/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MetricsRecord } from "./metrics.ts";
  * const r: MetricsRecord = { type: "train", step: 10, loss: 0.5, lr: 1e-3 };
- * console.log(r.type); // "train"
+ * assert.deepEqual(r.type, "train");
  * ```
  */
 export interface MetricsRecord {
@@ -34,13 +35,14 @@ const enc = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MetricsLog, readMetrics } from "./metrics.ts";
  * const dir = await Deno.makeTempDir();
  * const log = await MetricsLog.open(`${dir}/metrics.jsonl`);
  * log.write({ type: "config", lr: 0.1 });
  * log.write({ type: "train", step: 1, loss: 2.3 });
  * log.close();
- * console.log((await readMetrics(`${dir}/metrics.jsonl`)).length); // 2
+ * assert.deepEqual((await readMetrics(`${dir}/metrics.jsonl`)).length, 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -88,12 +90,13 @@ export class MetricsLog {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMetrics } from "./metrics.ts";
  * const text = [
  *   { type: "config" }, { type: "train", step: 1 }, { type: "train", step: 2 },
  *   { type: "config", resume_step: 1 }, { type: "train", step: 2 },
  * ].map((r) => JSON.stringify(r)).join("\n");
- * console.log(parseMetrics(text).filter((r) => r.type === "train").length); // 2
+ * assert.deepEqual(parseMetrics(text).filter((r) => r.type === "train").length, 2);
  * ```
  */
 export function parseMetrics(text: string): MetricsRecord[] {

@@ -49,9 +49,10 @@ import { batchesFrom, RecentLosses, reportStopped } from "./train_loop.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PretrainHooks } from "./pretrain.ts";
  * const h: PretrainHooks = { onStep: (step) => void step };
- * console.log(typeof h.onStep); // "function"
+ * assert.deepEqual(typeof h.onStep, "function");
  * ```
  */
 export interface PretrainHooks {

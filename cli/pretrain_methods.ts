@@ -61,9 +61,10 @@ export interface StepResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MethodRunner } from "./pretrain_methods.ts";
  * const f = (m: MethodRunner) => m.flopsPerStep;
- * console.log(typeof f); // "function"
+ * assert.deepEqual(typeof f, "function");
  * ```
  */
 export interface MethodRunner {

@@ -55,9 +55,10 @@ Prints progress on stderr and one JSON line of results on stdout.`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseProbeArgs } from "./probe.ts";
  * const o = parseProbeArgs(["--init", "none", "--layer", "2"]);
- * console.log(o !== "help" && [o.init, o.layer, o.testLimit]); // ["none", 2, null]
+ * assert.deepEqual(o !== "help" && [o.init, o.layer, o.testLimit], ["none", 2, null]);
  * ```
  */
 export interface ProbeOptions {
@@ -190,13 +191,14 @@ export function parseProbeArgs(argv: string[]): ProbeOptions | "help" {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { extractFeatures } from "./probe.ts";
  * import { initVit } from "../models/vit.ts";
  * import { dispose, random } from "../mod.ts";
  * const cfg = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 0, embedDim: 8, depth: 2, numHeads: 2 };
  * const params = initVit(random.key(0), cfg);
  * const f = await extractFeatures(params, cfg, new Uint8Array(3 * 784), { layer: 1 });
- * console.log(f.length); // 24
+ * assert.deepEqual(f.length, 24);
  * dispose(params);
  * ```
  */

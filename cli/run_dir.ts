@@ -14,8 +14,9 @@ import { UsageError } from "./args.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runPaths } from "./run_dir.ts";
- * console.log(runPaths("runs/x").checkpoint); // "runs/x/ckpt_latest.safetensors"
+ * assert.deepEqual(runPaths("runs/x").checkpoint, "runs/x/ckpt_latest.safetensors");
  * ```
  */
 export interface RunPaths {
@@ -41,8 +42,9 @@ export function runPaths(dir: string): RunPaths {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultRunDir } from "./run_dir.ts";
- * console.log(defaultRunDir("finetune", new Date(2026, 0, 2, 3, 4, 5))); // "runs/finetune-20260102-030405"
+ * assert.deepEqual(defaultRunDir("finetune", new Date(2026, 0, 2, 3, 4, 5)), "runs/finetune-20260102-030405");
  * ```
  */
 export function defaultRunDir(command: string, now: Date = new Date()): string {
