@@ -47,7 +47,7 @@ export {
   type LabeledImage,
   type LoaderOptions,
 } from "./loader.ts";
-export { Rng, rngFromKey, rngFromSeed } from "./rng.ts";
+export { Rng, rngFromKey, rngFromSeed } from "../tensor/host_rng.ts";
 export * from "./transforms/mod.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.

@@ -36,4 +36,4 @@ export type {
   PatchEmbedParams,
   Spec,
 } from "../nn/mod.ts";
-export type { Rng } from "../data/mod.ts";
+export type { Rng } from "../tensor/host_rng.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { add, div, mul, scope, sqrt, sub, type Tensor, zerosLike } from "../../tensor/mod.ts";
-import { treeMapWithPath } from "../tree.ts";
+import { treeMapWithPath } from "../../autodiff/mod.ts";
 import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
 
 /**
