@@ -137,7 +137,8 @@ export function treeFlatten(tree: Tree): Record<string, Tensor> {
 }
 
 /**
- * Rebuilds a tree from dotted paths; numeric path segments become array indices.
+ * Rebuilds a tree from dotted paths; numeric path segments become array indices. Leaves may be
+ * anything (checkpoints also restore numbers and strings).
  *
  * @example
  * ```ts
@@ -146,7 +147,7 @@ export function treeFlatten(tree: Tree): Record<string, Tensor> {
  * console.log(Array.isArray(t.blocks), t.head.b.shape); // true [2]
  * ```
  */
-export function treeUnflatten(flat: Record<string, Tensor>): Tree {
+export function treeUnflatten(flat: Record<string, unknown>): Tree {
   const root: Record<string, unknown> = {};
   for (const [path, t] of Object.entries(flat)) {
     const parts = path.split(".");

@@ -22,7 +22,7 @@ import { TesseraError } from "../tensor/errors.ts";
 import { tensor } from "../tensor/creation.ts";
 import { bits, foldIn, key as makeKey, permutation, splitKeys } from "../tensor/random.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../tensor/host_rng.ts";
 import {
   type FloatImage,
   type HostBatch,

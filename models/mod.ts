@@ -12,6 +12,7 @@
 export * from "./vit.ts";
 export * from "./vit_presets.ts";
 export * from "./masking.ts";
+export * from "./detection/mod.ts";
 export * from "./beit.ts";
 export * from "./splitmask.ts";
 export * from "./dino.ts";
@@ -38,4 +39,4 @@ export type {
   PatchEmbedParams,
   Spec,
 } from "../nn/mod.ts";
-export type { Rng } from "../data/mod.ts";
+export type { Rng } from "../tensor/host_rng.ts";

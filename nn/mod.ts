@@ -20,7 +20,6 @@
  * @module
  */
 export * from "./init.ts";
-export * from "./tree.ts";
 export * from "./linear.ts";
 export * from "./norm.ts";
 export * from "./dropout.ts";
