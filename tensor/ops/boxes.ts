@@ -53,8 +53,9 @@ function cols(b: Tensor): [Tensor, Tensor, Tensor, Tensor] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { boxArea, tensor } from "../../mod.ts";
- * console.log(await boxArea(tensor([[0, 0, 2, 3], [1, 1, 2, 2]])).toArray()); // [6, 1]
+ * assert.deepEqual(await boxArea(tensor([[0, 0, 2, 3], [1, 1, 2, 2]])).toArray(), [6, 1]);
  * ```
  */
 export function boxArea(boxes: Tensor): Tensor {
@@ -70,9 +71,10 @@ export function boxArea(boxes: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { boxIou, tensor } from "../../mod.ts";
  * const a = tensor([[0, 0, 2, 2]]), b = tensor([[1, 1, 3, 3], [0, 0, 2, 2]]);
- * console.log(await boxIou(a, b).toArray()); // [[0.1428571492433548, 1]]
+ * assert.deepEqual(await boxIou(a, b).toArray(), [[Math.fround(1 / 7), 1]]); // float32 1/7
  * ```
  */
 export function boxIou(a: Tensor, b: Tensor): Tensor {
@@ -105,8 +107,12 @@ export function boxIou(a: Tensor, b: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipBoxes, tensor } from "../../mod.ts";
- * console.log(await clipBoxes(tensor([[-5, 2, 12, 30]]), [20, 10]).toArray()); // [[0, 2, 10, 20]]
+ * assert.deepEqual(
+ *   await clipBoxes(tensor([[-5, 2, 12, 30]]), [20, 10]).toArray(),
+ *   [[0, 2, 10, 20]],
+ * );
  * ```
  */
 export function clipBoxes(boxes: Tensor, size: readonly [number, number]): Tensor {
@@ -154,9 +160,10 @@ function centres(b: Tensor): [Tensor, Tensor, Tensor, Tensor] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeBoxes, tensor } from "../../mod.ts";
  * const d = encodeBoxes(tensor([[0, 0, 10, 10]]), tensor([[5, 0, 15, 20]]));
- * console.log(await d.toArray()); // [[0.5, 0.5, 0, 0.6931471824645996]]
+ * assert.deepEqual(await d.toArray(), [[0.5, 0.5, 0, Math.fround(Math.LN2)]]); // float32 log 2
  * ```
  */
 export function encodeBoxes(boxes: Tensor, targets: Tensor, opts: BoxCoderOptions = {}): Tensor {
@@ -184,9 +191,10 @@ export function encodeBoxes(boxes: Tensor, targets: Tensor, opts: BoxCoderOption
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBoxes, tensor } from "../../mod.ts";
  * const b = decodeBoxes(tensor([[0.5, 0.5, 0, Math.log(2)]]), tensor([[0, 0, 10, 10]]));
- * console.log(await b.toArray()); // [[5, 0, 15, 20]]
+ * assert.deepEqual(await b.toArray(), [[5, 0, 15, 20]]);
  * ```
  */
 export function decodeBoxes(deltas: Tensor, boxes: Tensor, opts: BoxCoderOptions = {}): Tensor {
@@ -233,9 +241,10 @@ export interface FpnLevelOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fpnLevels, tensor } from "../../mod.ts";
  * const b = tensor([[0, 0, 224, 224], [0, 0, 112, 112], [0, 0, 32, 32], [0, 0, 900, 900]]);
- * console.log(await fpnLevels(b).toArray()); // [4, 3, 2, 5]
+ * assert.deepEqual(await fpnLevels(b).toArray(), [4, 3, 2, 5]);
  * ```
  */
 export function fpnLevels(boxes: Tensor, opts: FpnLevelOptions = {}): Tensor {
