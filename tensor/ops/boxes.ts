@@ -37,8 +37,9 @@ function cols(b: Tensor): [Tensor, Tensor, Tensor, Tensor] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { boxArea, tensor } from "../../mod.ts";
- * console.log(await boxArea(tensor([[0, 0, 2, 3], [1, 1, 2, 2]])).toArray()); // [6, 1]
+ * assert.deepEqual(await boxArea(tensor([[0, 0, 2, 3], [1, 1, 2, 2]])).toArray(), [6, 1]);
  * ```
  */
 export function boxArea(boxes: Tensor): Tensor {
@@ -54,9 +55,10 @@ export function boxArea(boxes: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { boxIou, tensor } from "../../mod.ts";
  * const a = tensor([[0, 0, 2, 2]]), b = tensor([[1, 1, 3, 3], [0, 0, 2, 2]]);
- * console.log(await boxIou(a, b).toArray()); // [[0.1428571492433548, 1]]
+ * assert.deepEqual(await boxIou(a, b).toArray(), [[Math.fround(1 / 7), 1]]); // float32 1/7
  * ```
  */
 export function boxIou(a: Tensor, b: Tensor): Tensor {
@@ -89,8 +91,12 @@ export function boxIou(a: Tensor, b: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipBoxes, tensor } from "../../mod.ts";
- * console.log(await clipBoxes(tensor([[-5, 2, 12, 30]]), [20, 10]).toArray()); // [[0, 2, 10, 20]]
+ * assert.deepEqual(
+ *   await clipBoxes(tensor([[-5, 2, 12, 30]]), [20, 10]).toArray(),
+ *   [[0, 2, 10, 20]],
+ * );
  * ```
  */
 export function clipBoxes(boxes: Tensor, size: readonly [number, number]): Tensor {
