@@ -14,8 +14,9 @@ import { readIdxFile } from "./idx.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_CLASSES } from "./fashion_mnist.ts";
- * console.log(FASHION_MNIST_CLASSES[9]); // "Ankle boot"
+ * assert.equal(FASHION_MNIST_CLASSES[9], "Ankle boot");
  * ```
  */
 export const FASHION_MNIST_CLASSES = [
@@ -36,8 +37,9 @@ export const FASHION_MNIST_CLASSES = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_SYSTEM_DIR } from "./fashion_mnist.ts";
- * console.log(FASHION_MNIST_SYSTEM_DIR); // "/usr/share/datasets/fashion-mnist/"
+ * assert.equal(FASHION_MNIST_SYSTEM_DIR, "/usr/share/datasets/fashion-mnist/");
  * ```
  */
 export const FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist/";
@@ -148,10 +150,15 @@ async function findFiles(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_CLASSES, loadFashionMnist } from "./fashion_mnist.ts";
  * const test = await loadFashionMnist({ split: "test", limit: 3 });
- * console.log(test.count, test.images.length); // 3 2352
- * console.log([...test.labels].map((l) => FASHION_MNIST_CLASSES[l])); // ["Ankle boot", "Pullover", "Trouser"]
+ * assert.equal(test.count, 3);
+ * assert.equal(test.images.length, 2352);
+ * assert.deepEqual(
+ *   [...test.labels].map((l) => FASHION_MNIST_CLASSES[l]),
+ *   ["Ankle boot", "Pullover", "Trouser"],
+ * );
  * ```
  */
 export async function loadFashionMnist(opts: FashionMnistOptions): Promise<FashionMnist> {

@@ -31,11 +31,16 @@ export interface FashionMnistDataset extends Dataset<LabeledImage> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadFashionMnist } from "./fashion_mnist.ts";
  * import { fashionMnistDataset } from "./fashion_mnist_dataset.ts";
  * const ds = fashionMnistDataset(await loadFashionMnist({ split: "test", limit: 10 }), { channels: 3 });
  * const { image, label } = ds.get(0);
- * console.log(ds.length, image.height, image.width, image.channels, label); // 10 28 28 3 9
+ * assert.equal(ds.length, 10);
+ * assert.equal(image.height, 28);
+ * assert.equal(image.width, 28);
+ * assert.equal(image.channels, 3);
+ * assert.equal(label, 9);
  * ```
  */
 export function fashionMnistDataset(

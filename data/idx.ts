@@ -109,10 +109,12 @@ function parseIdx(bytes: Uint8Array, fail: (detail: string) => TesseraError): Id
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeIdx, readIdx } from "./idx.ts";
  * const bytes = encodeIdx([2, 3], new Uint8Array([1, 2, 3, 4, 5, 6]));
  * const { dims, data } = await readIdx(bytes);
- * console.log(dims, data[5]); // [2, 3] 6
+ * assert.deepEqual(dims, [2, 3]);
+ * assert.equal(data[5], 6);
  * ```
  */
 export async function readIdx(bytes: Uint8Array): Promise<Idx> {
@@ -165,10 +167,12 @@ export async function readBytes(path: string | URL, op: string): Promise<Uint8Ar
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readIdxFile } from "./idx.ts";
  * const url = new URL("./sample/fashion-mnist/t10k-labels-idx1-ubyte.gz", import.meta.url);
  * const { dims, data } = await readIdxFile(url);
- * console.log(dims, data[0]); // [1000] 9
+ * assert.deepEqual(dims, [1000]);
+ * assert.equal(data[0], 9);
  * ```
  */
 export async function readIdxFile(path: string | URL): Promise<Idx> {
@@ -189,9 +193,10 @@ export async function readIdxFile(path: string | URL): Promise<Idx> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeIdx } from "./idx.ts";
  * const labels = encodeIdx([3], new Uint8Array([9, 0, 0]));
- * console.log(labels.length); // 11 (4 magic + 4 count + 3 labels)
+ * assert.equal(labels.length, 11); // 4 magic + 4 count + 3 labels
  * ```
  */
 export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {

@@ -27,8 +27,10 @@ function loadSharp(): Promise<Sharp> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { IMG_EXTENSIONS } from "./image_folder.ts";
- * console.log(IMG_EXTENSIONS.includes(".png"), IMG_EXTENSIONS.length); // true 9
+ * assert.equal(IMG_EXTENSIONS.includes(".png"), true);
+ * assert.equal(IMG_EXTENSIONS.length, 9);
  * ```
  */
 export const IMG_EXTENSIONS = [
@@ -67,13 +69,15 @@ export interface DecodeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import sharp from "npm:sharp@0.34.5";
  * import { decodeImage } from "./image_folder.ts";
  * const raw = { raw: { width: 2, height: 1, channels: 1 as const } };
  * const png = await sharp(new Uint8Array([0, 200]), raw).toColourspace("b-w").png().toBuffer();
  * const rgb = await decodeImage(new Uint8Array(png)); // greyscale replicated
- * console.log(rgb.channels, [...rgb.data]); // 3 [0, 0, 0, 200, 200, 200]
- * console.log([...(await decodeImage(new Uint8Array(png), { mode: "L" })).data]); // [0, 200]
+ * assert.equal(rgb.channels, 3);
+ * assert.deepEqual([...rgb.data], [0, 0, 0, 200, 200, 200]);
+ * assert.deepEqual([...(await decodeImage(new Uint8Array(png), { mode: "L" })).data], [0, 200]);
  * ```
  */
 export async function decodeImage(
@@ -189,6 +193,7 @@ async function walk(dir: string): Promise<string[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import sharp from "npm:sharp@0.34.5";
  * import { ImageFolder } from "./image_folder.ts";
  * const root = await Deno.makeTempDir();
@@ -200,7 +205,10 @@ async function walk(dir: string): Promise<string[]> {
  * const train = await ImageFolder.open(root);
  * const val = await ImageFolder.open(root, { classes: train.classes }); // same class list
  * const { image, label } = await val.get(1);
- * console.log(train.classes, label, image.height, image.width); // ["cat", "dog"] 1 3 4
+ * assert.deepEqual(train.classes, ["cat", "dog"]);
+ * assert.equal(label, 1);
+ * assert.equal(image.height, 3);
+ * assert.equal(image.width, 4);
  * await Deno.remove(root, { recursive: true });
  * ```
  */

@@ -105,6 +105,7 @@ const OP = "DataLoader";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DataLoader } from "./loader.ts";
  * const data = {
  *   length: 5,
@@ -112,7 +113,8 @@ const OP = "DataLoader";
  * };
  * const loader = new DataLoader(data, { batchSize: 2, seed: 0, dropLast: true });
  * for await (const batch of loader.epoch(0)) {
- *   console.log(batch.images.shape, batch.labels.dtype); // [2, 1, 2, 2] "int32"
+ *   assert.deepEqual(batch.images.shape, [2, 1, 2, 2]);
+ *   assert.equal(batch.labels.dtype, "int32");
  *   batch.dispose();
  * }
  * ```

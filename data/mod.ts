@@ -10,10 +10,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_CLASSES, loadFashionMnist } from "./mod.ts";
  * const train = await loadFashionMnist({ split: "train", limit: 100 });
- * console.log(train.count, train.rows, train.cols); // 100 28 28
- * console.log(FASHION_MNIST_CLASSES[train.labels[0]!]); // "Ankle boot"
+ * assert.equal(train.count, 100);
+ * assert.equal(train.rows, 28);
+ * assert.equal(train.cols, 28);
+ * assert.equal(FASHION_MNIST_CLASSES[train.labels[0]!], "Ankle boot");
  * ```
  *
  * @module

@@ -17,10 +17,12 @@ import type { FashionMnist } from "./fashion_mnist.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { balancedSubset } from "./subset.ts";
  * const split = { images: new Uint8Array(6 * 4), labels: Uint8Array.of(0, 0, 1, 0, 1, 1), count: 6, rows: 2, cols: 2, source: "x" };
  * const s = balancedSubset(split, 4, 2);
- * console.log(s.count, [...s.labels]); // 4 [0, 0, 1, 1]
+ * assert.equal(s.count, 4);
+ * assert.deepEqual([...s.labels], [0, 0, 1, 1]);
  * ```
  */
 export function balancedSubset(split: FashionMnist, count: number, classes = 10): FashionMnist {

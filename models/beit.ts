@@ -19,12 +19,13 @@ import { flattenRows, gatherRows, maskIndices } from "./mim_common.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BeitConfig } from "./beit.ts";
  * const c: BeitConfig = {
  *   encoder: { imgSize: 16, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 16, depth: 1, numHeads: 2 },
  *   vocabSize: 64,
  * };
- * console.log(c.vocabSize); // 64
+ * assert.equal(c.vocabSize, 64);
  * ```
  */
 export interface BeitConfig {
@@ -39,13 +40,15 @@ export interface BeitConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBeit, type BeitParams } from "./beit.ts";
  * import { random } from "../mod.ts";
  * const p: BeitParams = initBeit(random.key(0), {
  *   encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 },
  *   vocabSize: 32,
  * });
- * console.log(p.mask_token?.shape, p.lm_head.weight.shape); // [1, 1, 8] [32, 8]
+ * assert.deepEqual(p.mask_token?.shape, [1, 1, 8]);
+ * assert.deepEqual(p.lm_head.weight.shape, [32, 8]);
  * ```
  */
 export type BeitParams = VitParams & { lm_head: LinearParams };
@@ -55,9 +58,10 @@ export type BeitParams = VitParams & { lm_head: LinearParams };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { beitEncoderConfig } from "./beit.ts";
  * const enc = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 10, embedDim: 8, depth: 1, numHeads: 2 };
- * console.log(beitEncoderConfig({ encoder: enc, vocabSize: 4 }).numClasses); // 0
+ * assert.equal(beitEncoderConfig({ encoder: enc, vocabSize: 4 }).numClasses, 0);
  * ```
  */
 export function beitEncoderConfig(config: BeitConfig): VitConfig {
@@ -70,9 +74,10 @@ export function beitEncoderConfig(config: BeitConfig): VitConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { beitSpec } from "./beit.ts";
  * const s = beitSpec({ encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 16 });
- * console.log(s.lm_head.weight.shape); // [16, 8]
+ * assert.deepEqual(s.lm_head.weight.shape, [16, 8]);
  * ```
  */
 export function beitSpec(config: BeitConfig): Spec<BeitParams> {
@@ -100,10 +105,12 @@ export function beitSpec(config: BeitConfig): Spec<BeitParams> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBeit } from "./beit.ts";
  * import { random } from "../mod.ts";
  * const p = initBeit(random.key(0), { encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 16 });
- * console.log(p.blocks.length, p.head); // 1 undefined
+ * assert.equal(p.blocks.length, 1);
+ * assert.equal(p.head, undefined);
  * ```
  */
 export function initBeit(key: Tensor, config: BeitConfig): BeitParams {
@@ -116,10 +123,11 @@ export function initBeit(key: Tensor, config: BeitConfig): BeitParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BeitBatch } from "./beit.ts";
  * import { ones, zeros } from "../mod.ts";
  * const b: BeitBatch = { images: ones([1, 1, 8, 8]), mask: ones([1, 4], { dtype: "bool" }), targets: zeros([1, 4], { dtype: "int32" }) };
- * console.log(b.mask.dtype); // "bool"
+ * assert.equal(b.mask.dtype, "bool");
  * ```
  */
 export interface BeitBatch {
@@ -136,10 +144,11 @@ export interface BeitBatch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BeitLossOptions } from "./beit.ts";
  * const enc = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 };
  * const o: BeitLossOptions = { config: { encoder: enc, vocabSize: 8 }, train: true };
- * console.log(o.train); // true
+ * assert.equal(o.train, true);
  * ```
  */
 export interface BeitLossOptions {
@@ -158,12 +167,13 @@ export interface BeitLossOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { beitForward, initBeit } from "./beit.ts";
  * import { random, tensor, zeros } from "../mod.ts";
  * const config = { encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 16 };
  * const mask = tensor([[true, false, true, false]]);
  * const out = beitForward(initBeit(random.key(0), config), { images: zeros([1, 1, 8, 8]), mask, targets: zeros([1, 4], { dtype: "int32" }) }, undefined, { config });
- * console.log(out.logits.shape); // [2, 16]
+ * assert.deepEqual(out.logits.shape, [2, 16]);
  * ```
  */
 export function beitForward(
@@ -194,12 +204,13 @@ export function beitForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { beitLoss, initBeit } from "./beit.ts";
  * import { random, tensor, zeros } from "../mod.ts";
  * const config = { encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 16 };
  * const batch = { images: zeros([1, 1, 8, 8]), mask: tensor([[true, false, false, true]]), targets: zeros([1, 4], { dtype: "int32" }) };
  * const l = await beitLoss(initBeit(random.key(0), config), batch, undefined, { config }).item();
- * console.log(Math.abs(l - Math.log(16)) < 0.5); // true
+ * assert.equal(Math.abs(l - Math.log(16)) < 0.5, true);
  * ```
  */
 export function beitLoss(

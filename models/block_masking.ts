@@ -107,10 +107,12 @@ function resolve(o: BlockMaskOptions): Required<BlockMaskOptions> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rngFromSeed } from "../tensor/host_rng.ts";
  * import { blockMaskHost } from "./masking.ts";
  * const r = blockMaskHost(rngFromSeed([1, 2, 3, 4]), { gridH: 14, gridW: 14, numMasked: 75 });
- * console.log(r.mask.reduce((a, b) => a + b, 0), r.blockCount + r.toppedUp); // 75 75
+ * assert.equal(r.mask.reduce((a, b) => a + b, 0), 75);
+ * assert.equal(r.blockCount + r.toppedUp, 75);
  * ```
  */
 export function blockMaskHost(rng: Rng, opts: BlockMaskOptions): BlockMaskResult {
@@ -173,10 +175,13 @@ export function blockMaskHost(rng: Rng, opts: BlockMaskOptions): BlockMaskResult
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cast, random, sum } from "../mod.ts";
  * import { blockMasks } from "./masking.ts";
  * const m = await blockMasks(random.key(1), 3, { gridH: 4, gridW: 4, numMasked: 6, minBlock: 2 });
- * console.log(m.shape, m.dtype, await sum(cast(m, "int32"), 1).toArray()); // [3, 16] "bool" [6, 6, 6]
+ * assert.deepEqual(m.shape, [3, 16]);
+ * assert.equal(m.dtype, "bool");
+ * assert.deepEqual(await sum(cast(m, "int32"), 1).toArray(), [6, 6, 6]);
  * ```
  */
 export async function blockMasks(

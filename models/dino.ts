@@ -42,12 +42,13 @@ import { type VitConfig, vitForwardFeatures, vitHead, type VitParams, vitSpec } 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DinoConfig } from "./dino.ts";
  * const c: DinoConfig = {
  *   backbone: { imgSize: 16, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 16, depth: 1, numHeads: 2 },
  *   outDim: 64, hiddenDim: 32, bottleneckDim: 16,
  * };
- * console.log(c.studentTemp ?? 0.1); // 0.1
+ * assert.equal(c.studentTemp, undefined); // unset fields take their defaults (studentTemp 0.1)
  * ```
  */
 export interface DinoConfig {
@@ -74,9 +75,10 @@ export interface DinoConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DinoHeadParams } from "./dino.ts";
  * const f = (h: DinoHeadParams) => h.mlp.length;
- * console.log(typeof f); // "function"
+ * assert.equal(typeof f, "function");
  * ```
  */
 export interface DinoHeadParams {
@@ -91,13 +93,14 @@ export interface DinoHeadParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initDino, type DinoParams } from "./dino.ts";
  * import { random } from "../mod.ts";
  * const { student }: { student: DinoParams } = initDino(random.key(0), {
  *   backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 },
  *   outDim: 16, hiddenDim: 8, bottleneckDim: 4,
  * });
- * console.log(student.dino_head.last_layer.weight_v.shape); // [16, 4]
+ * assert.deepEqual(student.dino_head.last_layer.weight_v.shape, [16, 4]);
  * ```
  */
 export type DinoParams = VitParams & { dino_head: DinoHeadParams };
@@ -111,9 +114,10 @@ function backboneConfig(c: DinoConfig): VitConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dinoSpec } from "./dino.ts";
  * const s = dinoSpec({ backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 });
- * console.log(s.dino_head.mlp.map((l) => l.weight.shape)); // [[8, 8], [8, 8], [4, 8]]
+ * assert.deepEqual(s.dino_head.mlp.map((l) => l.weight.shape), [[8, 8], [8, 8], [4, 8]]);
  * ```
  */
 export function dinoSpec(config: DinoConfig): Spec<DinoParams> {
@@ -144,10 +148,14 @@ export function dinoSpec(config: DinoConfig): Spec<DinoParams> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initDino } from "./dino.ts";
  * import { random } from "../mod.ts";
  * const { student, teacher } = initDino(random.key(0), { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 });
- * console.log((await student.pos_embed!.toArray()).toString() === (await teacher.pos_embed!.toArray()).toString()); // true
+ * assert.equal(
+ *   (await student.pos_embed!.toArray()).toString() === (await teacher.pos_embed!.toArray()).toString(),
+ *   true,
+ * );
  * ```
  */
 export function initDino(
@@ -163,10 +171,11 @@ export function initDino(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dinoHead, initDino } from "./dino.ts";
  * import { ones, random } from "../mod.ts";
  * const { student } = initDino(random.key(0), { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 });
- * console.log(dinoHead(student.dino_head, ones([3, 8])).shape); // [3, 16]
+ * assert.deepEqual(dinoHead(student.dino_head, ones([3, 8])).shape, [3, 16]);
  * ```
  */
 export function dinoHead(head: DinoHeadParams, x: Tensor): Tensor {
@@ -188,12 +197,14 @@ export function dinoHead(head: DinoHeadParams, x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dinoForward, initDino } from "./dino.ts";
  * import { ones, random } from "../mod.ts";
  * const config = { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 };
  * const { student } = initDino(random.key(0), config);
  * const outs = dinoForward(student, [ones([2, 1, 8, 8]), ones([2, 1, 8, 8]), ones([2, 1, 4, 4])], config);
- * console.log(outs.length, outs[2]!.shape); // 3 [2, 16]
+ * assert.equal(outs.length, 3);
+ * assert.deepEqual(outs[2]!.shape, [2, 16]);
  * ```
  */
 export function dinoForward(
@@ -231,12 +242,14 @@ function foldKey(key: Tensor, i: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dinoLoss } from "./dino.ts";
  * import { tensor, zeros } from "../mod.ts";
  * const t = [tensor([[1, 0]]), tensor([[0, 1]])];
  * const s = [tensor([[0, 0]]), tensor([[0, 0]]), tensor([[0, 0]])];
  * const r = dinoLoss(s, t, zeros([1, 2]), { teacherTemp: 0.04 });
- * console.log(r.terms, (await r.loss.item()).toFixed(4)); // 4 "0.6931"
+ * assert.equal(r.terms, 4);
+ * assert.equal((await r.loss.item()).toFixed(4), "0.6931");
  * ```
  */
 export function dinoLoss(
@@ -273,9 +286,13 @@ export function dinoLoss(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { updateCenter } from "./dino.ts";
  * import { tensor, zeros } from "../mod.ts";
- * console.log(await updateCenter(zeros([1, 2]), [tensor([[1, 2], [3, 4]])]).toArray()); // [[0.2, 0.3]]
+ * assert.deepEqual(
+ *   await updateCenter(zeros([1, 2]), [tensor([[1, 2], [3, 4]])]).toArray(),
+ *   [[Math.fround(0.2), Math.fround(0.3)]],
+ * );
  * ```
  */
 export function updateCenter(

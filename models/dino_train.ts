@@ -26,8 +26,12 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { teacherTempSchedule } from "./dino_train.ts";
- * console.log(teacherTempSchedule({ warmupTemp: 0.04, temp: 0.07, warmupEpochs: 4, epochs: 6 }).map((t) => t.toFixed(2))); // ["0.04", "0.05", "0.06", "0.07", "0.07", "0.07"]
+ * assert.deepEqual(
+ *   teacherTempSchedule({ warmupTemp: 0.04, temp: 0.07, warmupEpochs: 4, epochs: 6 }).map((t) => t.toFixed(2)),
+ *   ["0.04", "0.05", "0.06", "0.07", "0.07", "0.07"],
+ * );
  * ```
  */
 export function teacherTempSchedule(
@@ -46,9 +50,11 @@ export function teacherTempSchedule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { teacherMomentumSchedule } from "./dino_train.ts";
  * const m = teacherMomentumSchedule(0.996, 2, 5);
- * console.log(m.length, m[0]); // 10 0.996
+ * assert.equal(m.length, 10);
+ * assert.ok(Math.abs(m[0] - 0.996) < 1e-6);
  * ```
  */
 export function teacherMomentumSchedule(
@@ -66,10 +72,14 @@ export function teacherMomentumSchedule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cancelLastLayerGrads } from "./dino_train.ts";
  * import { ones } from "../mod.ts";
  * const g = { dino_head: { mlp: [], last_layer: { weight_v: ones([2, 2]) } } };
- * console.log(await cancelLastLayerGrads(g, 0).dino_head.last_layer.weight_v.toArray()); // [[0, 0], [0, 0]]
+ * assert.deepEqual(
+ *   await cancelLastLayerGrads(g, 0).dino_head.last_layer.weight_v.toArray(),
+ *   [[0, 0], [0, 0]],
+ * );
  * ```
  */
 export function cancelLastLayerGrads<T extends { dino_head: DinoHeadParams }>(
@@ -89,9 +99,10 @@ export function cancelLastLayerGrads<T extends { dino_head: DinoHeadParams }>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DinoState } from "./dino_train.ts";
  * const f = (s: DinoState<unknown>) => s.center.shape;
- * console.log(typeof f); // "function"
+ * assert.equal(typeof f, "function");
  * ```
  */
 export interface DinoState<S> {
@@ -110,9 +121,10 @@ export interface DinoState<S> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DinoStepOptions } from "./dino_train.ts";
  * const f = (o: DinoStepOptions<unknown>) => o.epoch;
- * console.log(typeof f); // "function"
+ * assert.equal(typeof f, "function");
  * ```
  */
 export interface DinoStepOptions<S> {
@@ -142,6 +154,7 @@ export interface DinoStepOptions<S> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initDino } from "./dino.ts";
  * import { dinoTrainStep, initCenter } from "./dino_train.ts";
  * import { adamw } from "../nn/optim/adamw.ts";
@@ -152,7 +165,7 @@ export interface DinoStepOptions<S> {
  * const s0 = { student, teacher, center: zeros([1, 16]), opt: optimizer.init(student) };
  * const g = [random.normal(random.key(1), [2, 1, 8, 8]), random.normal(random.key(2), [2, 1, 8, 8])];
  * const r = dinoTrainStep(s0, { globals: g, locals: [zeros([2, 1, 4, 4])] }, { config, optimizer, epoch: 0, teacherTemp: 0.04, momentum: 0.996 });
- * console.log(r.terms); // 4
+ * assert.equal(r.terms, 4);
  * ```
  */
 export function dinoTrainStep<S>(
@@ -200,8 +213,12 @@ export function dinoTrainStep<S>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initCenter } from "./dino_train.ts";
- * console.log(initCenter({ backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16 }).shape); // [1, 16]
+ * assert.deepEqual(
+ *   initCenter({ backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16 }).shape,
+ *   [1, 16],
+ * );
  * ```
  */
 export function initCenter(config: DinoConfig, opts: { backend?: string } = {}): Tensor {

@@ -20,13 +20,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { kmeansTokenizer } from "./kmeans.ts";
  * const imgs = random.uniform(random.key(1), [16, 1, 8, 8]);
  * const { tokenizer, objectives } = await kmeansTokenizer(random.key(0), imgs, {
  *   vocabSize: 8, patchSize: 4, inChans: 1, iterations: 3,
  * });
- * console.log(tokenizer.codebook.shape, objectives.length); // [8, 16] 4
+ * assert.deepEqual(tokenizer.codebook.shape, [8, 16]);
+ * assert.equal(objectives.length, 4);
  * ```
  * @module
  */
@@ -114,11 +116,12 @@ function assign(x: Tensor, c: Tensor, chunkElems: number) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random, tensor } from "../mod.ts";
  * import { sphericalKmeans } from "./kmeans.ts";
  * const x = tensor([[1, 0.1], [1, -0.1], [-0.1, 1], [0.1, 1]]);
  * const r = await sphericalKmeans(random.key(0), x, 2, { iterations: 5 });
- * console.log(r.objectives.at(-1)! < 0.01); // true
+ * assert.equal(r.objectives.at(-1)! < 0.01, true);
  * ```
  */
 export async function sphericalKmeans(
@@ -193,12 +196,14 @@ export interface KmeansTokenizerOptions extends TokenizerOptions, KmeansOptions 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { kmeansTokenizer } from "./kmeans.ts";
  * import { tokenize } from "./tokenizers.ts";
  * const imgs = random.uniform(random.key(1), [8, 1, 8, 8]);
  * const { tokenizer } = await kmeansTokenizer(random.key(0), imgs, { vocabSize: 4, patchSize: 4, inChans: 1 });
- * console.log(tokenize(tokenizer, imgs).shape, tokenizer.kind); // [8, 4] "kmeans"
+ * assert.deepEqual(tokenize(tokenizer, imgs).shape, [8, 4]);
+ * assert.equal(tokenizer.kind, "kmeans");
  * ```
  */
 export async function kmeansTokenizer(

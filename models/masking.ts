@@ -28,11 +28,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cast, random, sum } from "../mod.ts";
  * import { blockMasks, splitMaskSubsets } from "./masking.ts";
  * const mask = await blockMasks(random.key(0), 2, { gridH: 14, gridW: 14, numMasked: 98, maxBlock: 75 });
  * const { idsA, idsB } = splitMaskSubsets(mask, 98);
- * console.log(await sum(cast(mask, "int32"), 1).toArray(), idsA.shape, idsB.shape); // [98, 98] [2, 98] [2, 98]
+ * assert.deepEqual(await sum(cast(mask, "int32"), 1).toArray(), [98, 98]);
+ * assert.deepEqual(idsA.shape, [2, 98]);
+ * assert.deepEqual(idsB.shape, [2, 98]);
  * ```
  * @module
  */
@@ -83,10 +86,12 @@ export interface RandomMasking {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cast, random, sum } from "../mod.ts";
  * import { randomMasking } from "./masking.ts";
  * const r = randomMasking(random.key(0), 2, 196, 0.75);
- * console.log(r.idsKeep.shape, await sum(cast(r.mask, "int32"), 1).toArray()); // [2, 49] [147, 147]
+ * assert.deepEqual(r.idsKeep.shape, [2, 49]);
+ * assert.deepEqual(await sum(cast(r.mask, "int32"), 1).toArray(), [147, 147]);
  * ```
  */
 export function randomMasking(
@@ -120,10 +125,11 @@ export function randomMasking(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "../mod.ts";
  * import { maskPositions } from "./masking.ts";
  * const m = tensor(Uint8Array.of(0, 1, 1, 0, 1, 0, 0, 1), { dtype: "bool", shape: [2, 4] });
- * console.log(await maskPositions(m, 2).toArray()); // [[1, 2], [0, 3]]
+ * assert.deepEqual(await maskPositions(m, 2).toArray(), [[1, 2], [0, 3]]);
  * ```
  */
 export function maskPositions(mask: Tensor, count: number): Tensor {
@@ -159,11 +165,13 @@ export interface SubsetPair {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "../mod.ts";
  * import { splitMaskSubsets } from "./masking.ts";
  * const m = tensor(Uint8Array.of(1, 0, 0, 1), { dtype: "bool", shape: [1, 4] });
  * const s = splitMaskSubsets(m, 2);
- * console.log(await s.idsA.toArray(), await s.idsB.toArray()); // [[0, 3]] [[1, 2]]
+ * assert.deepEqual(await s.idsA.toArray(), [[0, 3]]);
+ * assert.deepEqual(await s.idsB.toArray(), [[1, 2]]);
  * ```
  */
 export function splitMaskSubsets(mask: Tensor, numMasked: number): SubsetPair {
@@ -206,10 +214,12 @@ export interface DisjointSubsetOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { disjointSubsets } from "./masking.ts";
  * const s = disjointSubsets(random.key(0), 2, 196, 49);
- * console.log(s.idsA.shape, s.idsB.shape); // [2, 49] [2, 49]
+ * assert.deepEqual(s.idsA.shape, [2, 49]);
+ * assert.deepEqual(s.idsB.shape, [2, 49]);
  * ```
  */
 export function disjointSubsets(
@@ -245,10 +255,11 @@ export function disjointSubsets(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "../mod.ts";
  * import { maskWeights } from "./masking.ts";
  * const m = tensor(Uint8Array.of(1, 0), { dtype: "bool", shape: [1, 2] });
- * console.log(await maskWeights(m).toArray()); // [[1, 0]]
+ * assert.deepEqual(await maskWeights(m).toArray(), [[1, 0]]);
  * ```
  */
 export function maskWeights(mask: Tensor): Tensor {

@@ -30,9 +30,10 @@ import { type VitConfig, vitGrid, type VitParams } from "./vit.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countMasked } from "./mim_common.ts";
  * import { tensor } from "../mod.ts";
- * console.log(countMasked(tensor([[true, false, true], [false, true, true]]))); // 2
+ * assert.equal(countMasked(tensor([[true, false, true], [false, true, true]])), 2);
  * ```
  */
 export function countMasked(mask: Tensor): number {
@@ -64,9 +65,13 @@ export function countMasked(mask: Tensor): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maskOrder } from "./mim_common.ts";
  * import { tensor } from "../mod.ts";
- * console.log(await maskOrder(tensor([[false, true, false, true]])).toArray()); // [[1, 3, 0, 2]]
+ * assert.deepEqual(
+ *   await maskOrder(tensor([[false, true, false, true]])).toArray(),
+ *   [[1, 3, 0, 2]],
+ * );
  * ```
  */
 export function maskOrder(mask: Tensor): Tensor {
@@ -80,9 +85,13 @@ export function maskOrder(mask: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maskIndices } from "./mim_common.ts";
  * import { tensor } from "../mod.ts";
- * console.log(await maskIndices(tensor([[false, true, true], [true, false, true]])).toArray()); // [[1, 2], [0, 2]]
+ * assert.deepEqual(
+ *   await maskIndices(tensor([[false, true, true], [true, false, true]])).toArray(),
+ *   [[1, 2], [0, 2]],
+ * );
  * ```
  */
 export function maskIndices(mask: Tensor, count?: number): Tensor {
@@ -95,9 +104,13 @@ export function maskIndices(mask: Tensor, count?: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { inverseOrder } from "./mim_common.ts";
  * import { tensor } from "../mod.ts";
- * console.log(await inverseOrder(tensor([[1, 3, 0, 2]], { dtype: "int32" })).toArray()); // [[2, 0, 3, 1]]
+ * assert.deepEqual(
+ *   await inverseOrder(tensor([[1, 3, 0, 2]], { dtype: "int32" })).toArray(),
+ *   [[2, 0, 3, 1]],
+ * );
  * ```
  */
 export function inverseOrder(order: Tensor): Tensor {
@@ -109,10 +122,11 @@ export function inverseOrder(order: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gatherRows } from "./mim_common.ts";
  * import { tensor } from "../mod.ts";
  * const idx = tensor([[2, 0]], { dtype: "int32" });
- * console.log(await gatherRows(tensor([[[1], [2], [3]]]), idx).toArray()); // [[[3], [1]]]
+ * assert.deepEqual(await gatherRows(tensor([[[1], [2], [3]]]), idx).toArray(), [[[3], [1]]]);
  * ```
  */
 export function gatherRows(x: Tensor, idx: Tensor): Tensor {
@@ -127,12 +141,14 @@ export function gatherRows(x: Tensor, idx: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { posEmbedParts } from "./mim_common.ts";
  * import { initVit } from "./vit.ts";
  * import { random } from "../mod.ts";
  * const cfg = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 0, numHeads: 2 };
  * const pe = posEmbedParts(initVit(random.key(0), cfg), cfg);
- * console.log(pe.patches?.shape, pe.cls?.shape); // [1, 4, 8] [1, 1, 8]
+ * assert.deepEqual(pe.patches?.shape, [1, 4, 8]);
+ * assert.deepEqual(pe.cls?.shape, [1, 1, 8]);
  * ```
  */
 export function posEmbedParts(
@@ -166,11 +182,12 @@ export function posEmbedParts(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prependCls } from "./mim_common.ts";
  * import { initVit } from "./vit.ts";
  * import { ones, random } from "../mod.ts";
  * const cfg = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 0, numHeads: 2 };
- * console.log(prependCls(initVit(random.key(0), cfg), cfg, ones([2, 3, 8])).shape); // [2, 4, 8]
+ * assert.deepEqual(prependCls(initVit(random.key(0), cfg), cfg, ones([2, 3, 8])).shape, [2, 4, 8]);
  * ```
  */
 export function prependCls(params: VitParams, config: VitConfig, x: Tensor): Tensor {
@@ -186,9 +203,10 @@ export function prependCls(params: VitParams, config: VitConfig, x: Tensor): Ten
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { flattenRows } from "./mim_common.ts";
  * import { ones } from "../mod.ts";
- * console.log(flattenRows(ones([2, 3, 4])).shape); // [6, 4]
+ * assert.deepEqual(flattenRows(ones([2, 3, 4])).shape, [6, 4]);
  * ```
  */
 export function flattenRows(x: Tensor): Tensor {

@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countVitParams, VIT_PRESETS } from "./mod.ts";
- * console.log(countVitParams(VIT_PRESETS.vit_small_patch16_224)); // 22050664
+ * assert.equal(countVitParams(VIT_PRESETS.vit_small_patch16_224), 22050664);
  * ```
  * @module
  */

@@ -56,12 +56,13 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SplitMaskConfig } from "./splitmask.ts";
  * const c: SplitMaskConfig = {
  *   encoder: { imgSize: 16, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 16, depth: 1, numHeads: 2 },
  *   vocabSize: 64,
  * };
- * console.log(c.decoderDepth ?? 2); // 2
+ * assert.equal(c.decoderDepth ?? 2, 2);
  * ```
  */
 export interface SplitMaskConfig {
@@ -86,9 +87,10 @@ export interface SplitMaskConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SplitMaskDecoderParams } from "./splitmask.ts";
  * const f = (d: SplitMaskDecoderParams) => d.blocks.length;
- * console.log(typeof f); // "function"
+ * assert.equal(typeof f, "function");
  * ```
  */
 export interface SplitMaskDecoderParams {
@@ -107,13 +109,15 @@ export interface SplitMaskDecoderParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initSplitMask, type SplitMaskParams } from "./splitmask.ts";
  * import { random } from "../mod.ts";
  * const p: SplitMaskParams = initSplitMask(random.key(0), {
  *   encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 },
  *   vocabSize: 16,
  * });
- * console.log(p.decoder.blocks.length, p.decoder.pos_embed.shape); // 2 [1, 5, 8]
+ * assert.equal(p.decoder.blocks.length, 2);
+ * assert.deepEqual(p.decoder.pos_embed.shape, [1, 5, 8]);
  * ```
  */
 export type SplitMaskParams = VitParams & {
@@ -131,9 +135,10 @@ function encoderConfig(c: SplitMaskConfig): VitConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitMaskSpec } from "./splitmask.ts";
  * const s = splitMaskSpec({ encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 16 });
- * console.log(s.lm_head.weight.shape); // [16, 8]
+ * assert.deepEqual(s.lm_head.weight.shape, [16, 8]);
  * ```
  */
 export function splitMaskSpec(config: SplitMaskConfig): Spec<SplitMaskParams> {
@@ -166,10 +171,12 @@ export function splitMaskSpec(config: SplitMaskConfig): Spec<SplitMaskParams> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initSplitMask } from "./splitmask.ts";
  * import { random } from "../mod.ts";
  * const p = initSplitMask(random.key(0), { encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 16 });
- * console.log(p.blocks.length, p.mask_token); // 1 undefined
+ * assert.equal(p.blocks.length, 1);
+ * assert.equal(p.mask_token, undefined);
  * ```
  */
 export function initSplitMask(key: Tensor, config: SplitMaskConfig): SplitMaskParams {
@@ -183,10 +190,11 @@ export function initSplitMask(key: Tensor, config: SplitMaskConfig): SplitMaskPa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SplitMaskBatch } from "./splitmask.ts";
  * import { ones, tensor, zeros } from "../mod.ts";
  * const b: SplitMaskBatch = { images: ones([1, 1, 8, 8]), mask: tensor([[true, false, true, false]]), targets: zeros([1, 4], { dtype: "int32" }) };
- * console.log(b.maskB); // undefined
+ * assert.equal(b.maskB, undefined);
  * ```
  */
 export interface SplitMaskBatch {
@@ -205,9 +213,10 @@ export interface SplitMaskBatch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SplitMaskLossOptions } from "./splitmask.ts";
  * const o: SplitMaskLossOptions = { config: { encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 8 } };
- * console.log(o.train ?? false); // false
+ * assert.equal(o.train ?? false, false);
  * ```
  */
 export interface SplitMaskLossOptions {
@@ -224,9 +233,10 @@ export interface SplitMaskLossOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SplitMaskOutput } from "./splitmask.ts";
  * const f = (o: SplitMaskOutput) => o.predicted.length;
- * console.log(typeof f); // "function"
+ * assert.equal(typeof f, "function");
  * ```
  */
 export interface SplitMaskOutput {
@@ -247,12 +257,14 @@ export interface SplitMaskOutput {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initSplitMask, splitMaskForward } from "./splitmask.ts";
  * import { random, tensor, zeros } from "../mod.ts";
  * const config = { encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 16 };
  * const batch = { images: random.normal(random.key(1), [2, 1, 8, 8]), mask: tensor([[true, false, true, false], [false, false, true, true]]), targets: zeros([2, 4], { dtype: "int32" }) };
  * const out = splitMaskForward(initSplitMask(random.key(0), config), batch, undefined, { config });
- * console.log(out.predicted[0].shape, out.pooled[1].shape); // [2, 2] [2, 8]
+ * assert.deepEqual(out.predicted[0].shape, [2, 2]);
+ * assert.deepEqual(out.pooled[1].shape, [2, 8]);
  * ```
  */
 export function splitMaskForward(
@@ -341,12 +353,13 @@ export function splitMaskForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initSplitMask, splitMaskLoss } from "./splitmask.ts";
  * import { random, tensor, zeros } from "../mod.ts";
  * const config = { encoder: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, vocabSize: 16, mode: "inpaint" as const };
  * const batch = { images: zeros([1, 1, 8, 8]), mask: tensor([[true, false, true, false]]), targets: zeros([1, 4], { dtype: "int32" }) };
  * const l = await splitMaskLoss(initSplitMask(random.key(0), config), batch, undefined, { config }).item();
- * console.log(Math.abs(l - Math.log(16)) < 0.5); // true
+ * assert.equal(Math.abs(l - Math.log(16)) < 0.5, true);
  * ```
  */
 export function splitMaskLoss(

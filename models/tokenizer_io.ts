@@ -5,12 +5,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { randomProjectionTokenizer } from "./tokenizers.ts";
  * import { loadTokenizer, saveTokenizer } from "./tokenizer_io.ts";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await saveTokenizer(path, randomProjectionTokenizer(random.key(0), { vocabSize: 8, patchSize: 2 }));
- * console.log((await loadTokenizer(path)).codebook.shape); // [8, 12]
+ * assert.deepEqual((await loadTokenizer(path)).codebook.shape, [8, 12]);
  * await Deno.remove(path);
  * ```
  * @module
@@ -36,13 +37,15 @@ const FORMAT = "tessera-patch-tokenizer";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { randomProjectionTokenizer } from "./tokenizers.ts";
  * import { loadTokenizer, saveTokenizer } from "./tokenizer_io.ts";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await saveTokenizer(path, randomProjectionTokenizer(random.key(0), { vocabSize: 16, patchSize: 2 }));
  * const tok = await loadTokenizer(path);
- * console.log(tok.kind, tok.codebook.shape); // "random-projection" [16, 12]
+ * assert.equal(tok.kind, "random-projection");
+ * assert.deepEqual(tok.codebook.shape, [16, 12]);
  * await Deno.remove(path);
  * ```
  */
@@ -75,9 +78,10 @@ export async function saveTokenizer(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadTokenizer } from "./tokenizer_io.ts";
  * const ok = await loadTokenizer("/nonexistent").catch(() => "missing");
- * console.log(ok); // "missing"
+ * assert.equal(ok, "missing");
  * ```
  */
 export async function loadTokenizer(

@@ -28,11 +28,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { randomProjectionTokenizer, tokenize } from "./tokenizers.ts";
  * const tok = randomProjectionTokenizer(random.key(0), { vocabSize: 64, patchSize: 4, inChans: 1 });
  * const ids = tokenize(tok, random.uniform(random.key(1), [2, 1, 8, 8]));
- * console.log(ids.shape, ids.dtype); // [2, 4] "int32"
+ * assert.deepEqual(ids.shape, [2, 4]);
+ * assert.equal(ids.dtype, "int32");
  * ```
  * @module
  */
@@ -111,10 +113,13 @@ export interface TokenizerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, reshape } from "../mod.ts";
  * import { patchify } from "./tokenizers.ts";
- * console.log(await patchify(reshape(arange(16), [1, 1, 4, 4]), 2).toArray());
- * // [[[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]]
+ * assert.deepEqual(
+ *   await patchify(reshape(arange(16), [1, 1, 4, 4]), 2).toArray(),
+ *   [[[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]],
+ * );
  * ```
  */
 export function patchify(images: Tensor, patchSize: number): Tensor {
@@ -141,10 +146,11 @@ function perChannel(v: number[], c: number, d: number, name: string, backend: st
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random, tensor } from "../mod.ts";
  * import { centrePatches, randomProjectionTokenizer } from "./tokenizers.ts";
  * const tok = randomProjectionTokenizer(random.key(0), { vocabSize: 4, patchSize: 1, inChans: 1 });
- * console.log(await centrePatches(tok, tensor([[0], [1]])).toArray()); // [[-1], [1]]
+ * assert.deepEqual(await centrePatches(tok, tensor([[0], [1]])).toArray(), [[-1], [1]]);
  * ```
  */
 export function centrePatches(tok: PatchTokenizer, patches: Tensor): Tensor {
@@ -177,9 +183,10 @@ function pixelAffine(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "../mod.ts";
  * import { l2NormalizeRows } from "./tokenizers.ts";
- * console.log(await l2NormalizeRows(tensor([[3, 4]])).toArray()); // [[0.6, 0.8]]
+ * assert.deepEqual(await l2NormalizeRows(tensor([[3, 4]])).toArray(), [[Math.fround(0.6), Math.fround(0.8)]]);
  * ```
  */
 export function l2NormalizeRows(x: Tensor, eps = 1e-12): Tensor {
@@ -216,10 +223,11 @@ function resolveOptions(o: TokenizerOptions, defaultCentring: Centring) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { randomProjectionTokenizer } from "./tokenizers.ts";
  * const tok = randomProjectionTokenizer(random.key(0), { vocabSize: 8192, patchSize: 8 });
- * console.log(tok.codebook.shape); // [8192, 192]
+ * assert.deepEqual(tok.codebook.shape, [8192, 192]);
  * ```
  */
 export function randomProjectionTokenizer(
@@ -256,10 +264,12 @@ export function randomProjectionTokenizer(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ones } from "../mod.ts";
  * import { fittingPatches } from "./tokenizers.ts";
  * const { patches, centre } = fittingPatches(ones([2, 1, 4, 4]), { patchSize: 2, inChans: 1 });
- * console.log(patches.shape, centre!.shape); // [8, 4] [4]
+ * assert.deepEqual(patches.shape, [8, 4]);
+ * assert.deepEqual(centre!.shape, [4]);
  * ```
  */
 export function fittingPatches(
@@ -292,11 +302,13 @@ export function fittingPatches(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { randomPatchTokenizer } from "./tokenizers.ts";
  * const imgs = random.uniform(random.key(1), [4, 1, 8, 8]);
  * const tok = await randomPatchTokenizer(random.key(0), imgs, { vocabSize: 8, patchSize: 4, inChans: 1 });
- * console.log(tok.codebook.shape, tok.centre!.shape); // [8, 16] [16]
+ * assert.deepEqual(tok.codebook.shape, [8, 16]);
+ * assert.deepEqual(tok.centre!.shape, [16]);
  * ```
  */
 export async function randomPatchTokenizer(
@@ -346,10 +358,11 @@ export async function randomPatchTokenizer(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { randomProjectionTokenizer, tokenize } from "./tokenizers.ts";
  * const tok = randomProjectionTokenizer(random.key(0), { vocabSize: 8192, patchSize: 8 });
- * console.log(tokenize(tok, random.uniform(random.key(1), [1, 3, 112, 112])).shape); // [1, 196]
+ * assert.deepEqual(tokenize(tok, random.uniform(random.key(1), [1, 3, 112, 112])).shape, [1, 196]);
  * ```
  */
 export function tokenize(

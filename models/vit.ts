@@ -40,9 +40,10 @@ export {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { VitForwardOptions } from "./vit.ts";
  * const o: VitForwardOptions = { train: false, returnLayers: [3, 5, 7, 11] };
- * console.log(o.returnLayers?.length); // 4
+ * assert.equal(o.returnLayers?.length, 4);
  * ```
  */
 export interface VitForwardOptions {
@@ -61,9 +62,10 @@ export interface VitForwardOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { VitFeatures } from "./vit.ts";
  * const show = (f: VitFeatures) => f.tokens.shape;
- * console.log(typeof show); // "function"
+ * assert.equal(typeof show, "function");
  * ```
  */
 export interface VitFeatures {
@@ -81,11 +83,14 @@ export interface VitFeatures {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initVit, vitForwardFeatures } from "./vit.ts";
  * import { ones, random } from "../mod.ts";
  * const cfg = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 2, numHeads: 2 };
  * const f = vitForwardFeatures(initVit(random.key(0), cfg), ones([2, 1, 8, 8]), cfg, { returnLayers: [0] });
- * console.log(f.tokens.shape, f.intermediates.length, f.grid); // [2, 5, 8] 1 [2, 2]
+ * assert.deepEqual(f.tokens.shape, [2, 5, 8]);
+ * assert.equal(f.intermediates.length, 1);
+ * assert.deepEqual(f.grid, [2, 2]);
  * ```
  */
 export function vitForwardFeatures(
@@ -164,11 +169,12 @@ export function vitForwardFeatures(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initVit, runBlocks } from "./vit.ts";
  * import { ones, random } from "../mod.ts";
  * const cfg = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 };
  * const p = initVit(random.key(0), cfg);
- * console.log(runBlocks(p.blocks, p.norm, ones([2, 3, 8]), cfg).shape); // [2, 3, 8]
+ * assert.deepEqual(runBlocks(p.blocks, p.norm, ones([2, 3, 8]), cfg).shape, [2, 3, 8]);
  * ```
  */
 export function runBlocks(
@@ -214,10 +220,11 @@ export function runBlocks(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initVit, vitHead } from "./vit.ts";
  * import { ones, random } from "../mod.ts";
  * const cfg = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 3, embedDim: 8, depth: 0, numHeads: 2, globalPool: "avg" as const };
- * console.log(vitHead(initVit(random.key(0), cfg), ones([2, 5, 8]), cfg).shape); // [2, 3]
+ * assert.deepEqual(vitHead(initVit(random.key(0), cfg), ones([2, 5, 8]), cfg).shape, [2, 3]);
  * ```
  */
 export function vitHead(params: VitParams, tokens: Tensor, config: VitConfig): Tensor {
@@ -238,10 +245,14 @@ export function vitHead(params: VitParams, tokens: Tensor, config: VitConfig): T
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initVit, vitForward } from "./vit.ts";
  * import { ones, random } from "../mod.ts";
  * const cfg = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 10, embedDim: 16, depth: 1, numHeads: 2 };
- * console.log(vitForward(initVit(random.key(0), cfg), ones([2, 1, 28, 28]), cfg).shape); // [2, 10]
+ * assert.deepEqual(
+ *   vitForward(initVit(random.key(0), cfg), ones([2, 1, 28, 28]), cfg).shape,
+ *   [2, 10],
+ * );
  * ```
  */
 export function vitForward(

@@ -28,9 +28,10 @@ import { type InterpMode } from "../nn/pos_embed.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { VitConfig } from "./vit.ts";
  * const c: VitConfig = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 10, embedDim: 32, depth: 2, numHeads: 2 };
- * console.log(c.embedDim / c.numHeads); // 16
+ * assert.equal(c.embedDim / c.numHeads, 16);
  * ```
  */
 export interface VitConfig {
@@ -97,10 +98,12 @@ export interface VitConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initVit, type VitParams } from "./vit.ts";
  * import { random } from "../mod.ts";
  * const p: VitParams = initVit(random.key(0), { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 2, embedDim: 8, depth: 1, numHeads: 2 });
- * console.log(p.pos_embed?.shape, p.blocks.length); // [1, 5, 8] 1
+ * assert.deepEqual(p.pos_embed?.shape, [1, 5, 8]);
+ * assert.equal(p.blocks.length, 1);
  * ```
  */
 export interface VitParams {
@@ -127,8 +130,12 @@ export interface VitParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { vitGrid } from "./vit.ts";
- * console.log(vitGrid({ imgSize: [224, 160], patchSize: 16, inChans: 3, numClasses: 0, embedDim: 8, depth: 0, numHeads: 1 })); // [14, 10]
+ * assert.deepEqual(
+ *   vitGrid({ imgSize: [224, 160], patchSize: 16, inChans: 3, numClasses: 0, embedDim: 8, depth: 0, numHeads: 1 }),
+ *   [14, 10],
+ * );
  * ```
  */
 export function vitGrid(config: VitConfig): [number, number] {
@@ -151,9 +158,10 @@ function useFcNorm(c: VitConfig): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { vitSpec } from "./vit.ts";
  * import { VIT_PRESETS } from "./vit_presets.ts";
- * console.log(vitSpec(VIT_PRESETS.vit_small_patch16_224).pos_embed?.shape); // [1, 197, 384]
+ * assert.deepEqual(vitSpec(VIT_PRESETS.vit_small_patch16_224).pos_embed?.shape, [1, 197, 384]);
  * ```
  */
 export function vitSpec(config: VitConfig): Spec<VitParams> {
@@ -215,10 +223,12 @@ export function vitSpec(config: VitConfig): Spec<VitParams> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initVit } from "./vit.ts";
  * import { random } from "../mod.ts";
  * const p = initVit(random.key(0), { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 10, embedDim: 32, depth: 2, numHeads: 2 });
- * console.log(p.patch_embed.proj.weight.shape, p.head?.weight.shape); // [32, 1, 7, 7] [10, 32]
+ * assert.deepEqual(p.patch_embed.proj.weight.shape, [32, 1, 7, 7]);
+ * assert.deepEqual(p.head?.weight.shape, [10, 32]);
  * ```
  */
 export function initVit(key: Tensor, config: VitConfig): VitParams {
@@ -230,9 +240,10 @@ export function initVit(key: Tensor, config: VitConfig): VitParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countVitParams } from "./vit.ts";
  * import { VIT_PRESETS } from "./vit_presets.ts";
- * console.log(countVitParams(VIT_PRESETS.vit_base_patch16_224)); // 86567656
+ * assert.equal(countVitParams(VIT_PRESETS.vit_base_patch16_224), 86567656);
  * ```
  */
 export function countVitParams(config: VitConfig): number {

@@ -30,10 +30,12 @@ import { linear, type LinearParams, linearSpec } from "./linear.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type AttentionParams, initAttention } from "./attention.ts";
  * import { random } from "../mod.ts";
  * const p: AttentionParams = initAttention(random.key(0), { dim: 8, numHeads: 2 });
- * console.log(p.qkv.weight.shape, p.proj.weight.shape); // [24, 8] [8, 8]
+ * assert.deepEqual(p.qkv.weight.shape, [24, 8]);
+ * assert.deepEqual(p.proj.weight.shape, [8, 8]);
  * ```
  */
 export interface AttentionParams {
@@ -52,9 +54,10 @@ export interface AttentionParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AttentionConfig } from "./attention.ts";
  * const c: AttentionConfig = { dim: 768, numHeads: 12, qkvBias: "qv" };
- * console.log(c.dim / c.numHeads); // 64
+ * assert.equal(c.dim / c.numHeads, 64);
  * ```
  */
 export interface AttentionConfig {
@@ -88,10 +91,14 @@ function checkHeads(op: string, dim: number, numHeads: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { attentionSpec } from "./attention.ts";
  * import { countParams } from "./init.ts";
- * console.log(countParams(attentionSpec({ dim: 384, numHeads: 6 }))); // 591360
- * console.log(Object.keys(attentionSpec({ dim: 8, numHeads: 2, qkvBias: "qv" }))); // ["qkv", "proj", "q_bias", "v_bias"]
+ * assert.equal(countParams(attentionSpec({ dim: 384, numHeads: 6 })), 591360);
+ * assert.deepEqual(
+ *   Object.keys(attentionSpec({ dim: 8, numHeads: 2, qkvBias: "qv" })),
+ *   ["qkv", "proj", "q_bias", "v_bias"],
+ * );
  * ```
  */
 export function attentionSpec(config: AttentionConfig): Spec<AttentionParams> {
@@ -130,9 +137,10 @@ export function attentionSpec(config: AttentionConfig): Spec<AttentionParams> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initAttention } from "./attention.ts";
  * import { random } from "../mod.ts";
- * console.log(initAttention(random.key(0), { dim: 8, numHeads: 2 }).qkv.bias?.shape); // [24]
+ * assert.deepEqual(initAttention(random.key(0), { dim: 8, numHeads: 2 }).qkv.bias?.shape, [24]);
  * ```
  */
 export function initAttention(key: Tensor, config: AttentionConfig): AttentionParams {
@@ -144,9 +152,10 @@ export function initAttention(key: Tensor, config: AttentionConfig): AttentionPa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AttentionOptions } from "./attention.ts";
  * const o: AttentionOptions = { numHeads: 6 };
- * console.log(o.train ?? false); // false
+ * assert.equal(o.train ?? false, false);
  * ```
  */
 export interface AttentionOptions {
@@ -174,11 +183,15 @@ const MASKED = -3.4028234663852886e38;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { attention, initAttention } from "./attention.ts";
  * import { ones, random, tensor } from "../mod.ts";
  * const p = initAttention(random.key(0), { dim: 8, numHeads: 2 });
  * const mask = tensor([[false, false, true]]); // the third token is padding
- * console.log(attention(p, ones([1, 3, 8]), { numHeads: 2, keyPaddingMask: mask }).shape); // [1, 3, 8]
+ * assert.deepEqual(
+ *   attention(p, ones([1, 3, 8]), { numHeads: 2, keyPaddingMask: mask }).shape,
+ *   [1, 3, 8],
+ * );
  * ```
  */
 export function attention(params: AttentionParams, x: Tensor, opts: AttentionOptions): Tensor {

@@ -21,10 +21,11 @@ import { applyLayerNorm, type LayerNormParams, layerNormSpec } from "./norm.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type BlockParams, initBlock } from "./block.ts";
  * import { random } from "../mod.ts";
  * const p: BlockParams = initBlock(random.key(0), { dim: 8, numHeads: 2 });
- * console.log(Object.keys(p)); // ["norm1", "attn", "norm2", "mlp"]
+ * assert.deepEqual(Object.keys(p), ["norm1", "attn", "norm2", "mlp"]);
  * ```
  */
 export interface BlockParams {
@@ -51,9 +52,10 @@ export interface BlockParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BlockConfig } from "./block.ts";
  * const c: BlockConfig = { dim: 384, numHeads: 6, layerScaleInit: 0.1, layerScaleNames: "beit" };
- * console.log(c.mlpRatio ?? 4); // 4
+ * assert.equal(c.mlpRatio ?? 4, 4);
  * ```
  */
 export interface BlockConfig {
@@ -84,9 +86,10 @@ export interface BlockConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blockSpec } from "./block.ts";
  * import { countParams } from "./init.ts";
- * console.log(countParams(blockSpec({ dim: 384, numHeads: 6 }))); // 1774464
+ * assert.equal(countParams(blockSpec({ dim: 384, numHeads: 6 })), 1774464);
  * ```
  */
 export function blockSpec(config: BlockConfig): Spec<BlockParams> {
@@ -131,10 +134,11 @@ export function blockSpec(config: BlockConfig): Spec<BlockParams> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBlock } from "./block.ts";
  * import { random } from "../mod.ts";
  * const p = initBlock(random.key(0), { dim: 8, numHeads: 2, layerScaleInit: 0.1 });
- * console.log(await p.ls1!.gamma.toArray()); // [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
+ * assert.deepEqual(await p.ls1!.gamma.toArray(), Array(8).fill(Math.fround(0.1)));
  * ```
  */
 export function initBlock(key: Tensor, config: BlockConfig): BlockParams {
@@ -146,9 +150,10 @@ export function initBlock(key: Tensor, config: BlockConfig): BlockParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BlockOptions } from "./block.ts";
  * const o: BlockOptions = { numHeads: 6, dropPath: 0.1 };
- * console.log(o.train ?? false); // false
+ * assert.equal(o.train ?? false, false);
  * ```
  */
 export interface BlockOptions {
@@ -177,11 +182,12 @@ export interface BlockOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { block, initBlock } from "./block.ts";
  * import { ones, random } from "../mod.ts";
  * const p = initBlock(random.key(0), { dim: 8, numHeads: 2 });
  * const y = block(p, ones([2, 5, 8]), { numHeads: 2, dropPath: 0.1, train: true, key: random.key(1) });
- * console.log(y.shape); // [2, 5, 8]
+ * assert.deepEqual(y.shape, [2, 5, 8]);
  * ```
  */
 export function block(params: BlockParams, x: Tensor, opts: BlockOptions): Tensor {

@@ -25,8 +25,9 @@ import { ParamSpec } from "./init.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CHECKPOINT_FORMAT } from "./checkpoint.ts";
- * console.log(CHECKPOINT_FORMAT); // "tessera-ckpt-1"
+ * assert.equal(CHECKPOINT_FORMAT, "tessera-ckpt-1");
  * ```
  */
 export const CHECKPOINT_FORMAT = "tessera-ckpt-1";
@@ -38,10 +39,11 @@ const RESERVED = new Set(["format", "step", "rng", "config", "opt_scalars"]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CheckpointData } from "./checkpoint.ts";
  * import { ones, random } from "../mod.ts";
  * const d: CheckpointData = { params: { w: ones([2]) }, step: 10, rngKey: random.key(0), config: { lr: 1e-3 } };
- * console.log(d.step); // 10
+ * assert.equal(d.step, 10);
  * ```
  */
 export interface CheckpointData {
@@ -131,11 +133,13 @@ async function collect(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
  * import { ones } from "../mod.ts";
  * const bytes = await encodeCheckpoint({ params: { w: ones([2]) }, optState: { count: 3, m: { w: ones([2]) } }, step: 3 });
  * const ck = decodeCheckpoint(bytes);
- * console.log(ck.step, Object.keys(ck.optState as object)); // 3 ["m", "count"]
+ * assert.equal(ck.step, 3);
+ * assert.deepEqual(Object.keys(ck.optState as object), ["m", "count"]);
  * ```
  */
 export async function encodeCheckpoint(data: CheckpointData): Promise<Uint8Array> {
@@ -148,12 +152,14 @@ export async function encodeCheckpoint(data: CheckpointData): Promise<Uint8Array
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
  * import { ones, random } from "../mod.ts";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await saveCheckpoint(path, { params: { w: ones([2]) }, step: 7, rngKey: random.key(1) });
  * const ck = await loadCheckpoint(path, { params: { w: ones([2]) } });
- * console.log(ck.step, await ck.rngKey!.toArray()); // 7 [0, 1]
+ * assert.equal(ck.step, 7);
+ * assert.deepEqual(await ck.rngKey!.toArray(), [0, 1]);
  * await Deno.remove(path);
  * ```
  */
@@ -167,9 +173,10 @@ export async function saveCheckpoint(path: string | URL, data: CheckpointData): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LoadCheckpointOptions } from "./checkpoint.ts";
  * const o: LoadCheckpointOptions = { allowUnexpected: (name) => name.endsWith("relative_position_index") };
- * console.log(typeof o.allowUnexpected); // "function"
+ * assert.equal(typeof o.allowUnexpected, "function");
  * ```
  */
 export interface LoadCheckpointOptions {
@@ -188,9 +195,10 @@ export interface LoadCheckpointOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LoadedCheckpoint } from "./checkpoint.ts";
  * const f = (c: LoadedCheckpoint) => c.format ?? "foreign (e.g. a PyTorch state dict)";
- * console.log(typeof f); // "function"
+ * assert.equal(typeof f, "function");
  * ```
  */
 export interface LoadedCheckpoint {
@@ -228,13 +236,14 @@ function parseJson(key: string, text: string | undefined): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
  * import { ones, zeros } from "../mod.ts";
  * const bytes = await encodeCheckpoint({ params: { w: ones([2]), b: ones([3]) } });
  * try {
  *   decodeCheckpoint(bytes, { params: { w: zeros([3]), c: zeros([1]) } });
  * } catch (e) {
- *   console.log((e as Error).message.split("\n").length); // 4 (header + 3 problems)
+ *   assert.equal((e as Error).message.split("\n").length, 4); // header + 3 problems
  * }
  * ```
  */
@@ -338,12 +347,14 @@ export function decodeCheckpoint(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadCheckpoint } from "./checkpoint.ts";
  * import { vitSpec } from "../models/vit.ts";
  * const cfg = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 10, embedDim: 32, depth: 2, numHeads: 2 };
  * const url = new URL("../tests/fixtures/vit_timm_tiny.safetensors", import.meta.url);
  * const ck = await loadCheckpoint(url, { params: vitSpec(cfg) }); // a PyTorch state dict
- * console.log(ck.format, (ck.params as { blocks: unknown[] }).blocks.length); // "pt" 2
+ * assert.equal(ck.format, "pt");
+ * assert.equal((ck.params as { blocks: unknown[] }).blocks.length, 2);
  * ```
  */
 export async function loadCheckpoint(

@@ -12,10 +12,11 @@ import { div, random, reshape, type Tensor, TesseraError, where } from "../tenso
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DropOptions } from "./dropout.ts";
  * import { random } from "../mod.ts";
  * const o: DropOptions = { rate: 0.1, train: true, key: random.key(0) };
- * console.log(o.rate); // 0.1
+ * assert.ok(Math.abs(o.rate - 0.1) < 1e-6);
  * ```
  */
 export interface DropOptions {
@@ -43,11 +44,12 @@ function active(op: string, opts: DropOptions): Tensor | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dropout } from "./dropout.ts";
  * import { ones, random } from "../mod.ts";
  * const y = dropout(ones([8]), { rate: 0.5, train: true, key: random.key(0) });
- * console.log((await y.data()).every((v) => v === 0 || v === 2)); // true
- * console.log(dropout(ones([2]), { rate: 0.5 }).shape); // [2] (eval: identity)
+ * assert.equal((await y.data()).every((v) => v === 0 || v === 2), true);
+ * assert.deepEqual(dropout(ones([2]), { rate: 0.5 }).shape, [2]); // eval: identity
  * ```
  */
 export function dropout(x: Tensor, opts: DropOptions): Tensor {
@@ -65,11 +67,12 @@ export function dropout(x: Tensor, opts: DropOptions): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dropPath } from "./dropout.ts";
  * import { ones, random } from "../mod.ts";
  * const y = dropPath(ones([4, 3]), { rate: 0.5, train: true, key: random.key(1) });
  * const rows = (await y.toArray()) as number[][];
- * console.log(rows.every((r) => r.every((v) => v === r[0]) && (r[0] === 0 || r[0] === 2))); // true
+ * assert.equal(rows.every((r) => r.every((v) => v === r[0]) && (r[0] === 0 || r[0] === 2)), true);
  * ```
  */
 export function dropPath(x: Tensor, opts: DropOptions): Tensor {
@@ -90,9 +93,10 @@ export function dropPath(x: Tensor, opts: DropOptions): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dropPathRates } from "./dropout.ts";
- * console.log(dropPathRates(0.1, 3)); // [0, 0.05, 0.1]
- * console.log(dropPathRates(0.05, 2, { constant: true })); // [0.05, 0.05]
+ * assert.deepEqual(dropPathRates(0.1, 3), [0, 0.05, 0.1]);
+ * assert.deepEqual(dropPathRates(0.05, 2, { constant: true }), [0.05, 0.05]);
  * ```
  */
 export function dropPathRates(

@@ -23,10 +23,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Initializer, truncNormalInit } from "./init.ts";
  * import { random } from "../mod.ts";
  * const init: Initializer = truncNormalInit(0.02);
- * console.log(init(random.key(0), [3, 4], "float32").shape); // [3, 4]
+ * assert.deepEqual(init(random.key(0), [3, 4], "float32").shape, [3, 4]);
  * ```
  */
 export type Initializer = (key: Tensor, shape: Shape, dtype: DType) => Tensor;
@@ -46,10 +47,11 @@ function floatDType(op: string, dtype: DType): "float32" | "float64" {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { truncNormalInit } from "./init.ts";
  * import { max, abs, random } from "../mod.ts";
  * const w = truncNormalInit(0.02, { a: -0.02, b: 0.02 })(random.key(1), [1000], "float32");
- * console.log((await max(abs(w)).item()) <= 0.02); // true
+ * assert.equal((await max(abs(w)).item()) <= 0.02, true);
  * ```
  */
 export function truncNormalInit(std = 0.02, opts: { a?: number; b?: number } = {}): Initializer {
@@ -73,9 +75,10 @@ export function truncNormalInit(std = 0.02, opts: { a?: number; b?: number } = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalInit } from "./init.ts";
  * import { random } from "../mod.ts";
- * console.log(normalInit(1e-6)(random.key(0), [1, 1, 8], "float32").shape); // [1, 1, 8]
+ * assert.deepEqual(normalInit(1e-6)(random.key(0), [1, 1, 8], "float32").shape, [1, 1, 8]);
  * ```
  */
 export function normalInit(std: number): Initializer {
@@ -88,9 +91,10 @@ export function normalInit(std: number): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { uniformInit } from "./init.ts";
  * import { random } from "../mod.ts";
- * console.log(uniformInit(0.1)(random.key(0), [2], "float32").shape); // [2]
+ * assert.deepEqual(uniformInit(0.1)(random.key(0), [2], "float32").shape, [2]);
  * ```
  */
 export function uniformInit(bound: number): Initializer {
@@ -117,10 +121,11 @@ function fans(shape: Shape): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { xavierUniformInit } from "./init.ts";
  * import { max, abs, random } from "../mod.ts";
  * const w = xavierUniformInit()(random.key(0), [64, 32], "float32");
- * console.log((await max(abs(w)).item()) <= Math.sqrt(6 / 96)); // true
+ * assert.equal((await max(abs(w)).item()) <= Math.sqrt(6 / 96), true);
  * ```
  */
 export function xavierUniformInit(gain = 1): Initializer {
@@ -137,9 +142,13 @@ export function xavierUniformInit(gain = 1): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { torchDefaultInit } from "./init.ts";
  * import { random } from "../mod.ts";
- * console.log(torchDefaultInit(48)(random.key(0), [8, 3, 4, 4], "float32").shape); // [8, 3, 4, 4]
+ * assert.deepEqual(
+ *   torchDefaultInit(48)(random.key(0), [8, 3, 4, 4], "float32").shape,
+ *   [8, 3, 4, 4],
+ * );
  * ```
  */
 export function torchDefaultInit(fanIn: number): Initializer {
@@ -151,9 +160,10 @@ export function torchDefaultInit(fanIn: number): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { constantInit } from "./init.ts";
  * import { random } from "../mod.ts";
- * console.log(await constantInit(0.1)(random.key(0), [2], "float32").toArray()); // [0.1, 0.1]
+ * assert.deepEqual(await constantInit(0.1)(random.key(0), [2], "float32").toArray(), [Math.fround(0.1), Math.fround(0.1)]);
  * ```
  */
 export function constantInit(value: number): Initializer {
@@ -165,9 +175,10 @@ export function constantInit(value: number): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zerosInit } from "./init.ts";
  * import { random } from "../mod.ts";
- * console.log(await zerosInit(random.key(0), [2], "float32").toArray()); // [0, 0]
+ * assert.deepEqual(await zerosInit(random.key(0), [2], "float32").toArray(), [0, 0]);
  * ```
  */
 export const zerosInit: Initializer = constantInit(0);
@@ -177,9 +188,10 @@ export const zerosInit: Initializer = constantInit(0);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { onesInit } from "./init.ts";
  * import { random } from "../mod.ts";
- * console.log(await onesInit(random.key(0), [2], "float32").toArray()); // [1, 1]
+ * assert.deepEqual(await onesInit(random.key(0), [2], "float32").toArray(), [1, 1]);
  * ```
  */
 export const onesInit: Initializer = constantInit(1);
@@ -190,9 +202,13 @@ export const onesInit: Initializer = constantInit(1);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { constantInit, scaledInit } from "./init.ts";
  * import { random } from "../mod.ts";
- * console.log(await scaledInit(constantInit(2), 0.5)(random.key(0), [1], "float32").toArray()); // [1]
+ * assert.deepEqual(
+ *   await scaledInit(constantInit(2), 0.5)(random.key(0), [1], "float32").toArray(),
+ *   [1],
+ * );
  * ```
  */
 export function scaledInit(init: Initializer, factor: number): Initializer {
@@ -205,9 +221,12 @@ export function scaledInit(init: Initializer, factor: number): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ParamSpec, zerosInit } from "./init.ts";
  * const s = new ParamSpec([4, 2], zerosInit);
- * console.log(s.shape, s.dtype, s.size); // [4, 2] "float32" 8
+ * assert.deepEqual(s.shape, [4, 2]);
+ * assert.equal(s.dtype, "float32");
+ * assert.equal(s.size, 8);
  * ```
  */
 export class ParamSpec {
@@ -241,9 +260,13 @@ export class ParamSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ParamSpec, specEntries, zerosInit } from "./init.ts";
  * const spec = { blocks: [{ w: new ParamSpec([2], zerosInit) }], head: { bias: new ParamSpec([3], zerosInit) } };
- * console.log(specEntries(spec).map(([path, s]) => `${path} ${s.shape}`)); // ["blocks.0.w 2", "head.bias 3"]
+ * assert.deepEqual(
+ *   specEntries(spec).map(([path, s]) => `${path} ${s.shape}`),
+ *   ["blocks.0.w 2", "head.bias 3"],
+ * );
  * ```
  */
 export function specEntries(spec: unknown): [string, ParamSpec][] {
@@ -279,11 +302,12 @@ function mapSpec(spec: unknown, fn: (s: ParamSpec, index: number) => unknown): u
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Params } from "./init.ts";
  * import type { ParamSpec } from "./init.ts";
  * type P = Params<{ weight: ParamSpec; bias?: ParamSpec }>; // { weight: Tensor; bias?: Tensor }
  * const ok: (p: P) => boolean = (p) => p.weight !== undefined;
- * console.log(typeof ok); // "function"
+ * assert.equal(typeof ok, "function");
  * ```
  */
 export type Params<S> = S extends ParamSpec ? Tensor
@@ -296,10 +320,11 @@ export type Params<S> = S extends ParamSpec ? Tensor
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ParamSpec, type Spec, zerosInit } from "./init.ts";
  * import type { Tensor } from "../mod.ts";
  * const s: Spec<{ bias: Tensor }> = { bias: new ParamSpec([3], zerosInit) };
- * console.log(s.bias.shape); // [3]
+ * assert.deepEqual(s.bias.shape, [3]);
  * ```
  */
 export type Spec<P> = P extends Tensor ? ParamSpec
@@ -313,13 +338,15 @@ export type Spec<P> = P extends Tensor ? ParamSpec
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initFromSpec, ParamSpec, truncNormalInit, zerosInit } from "./init.ts";
  * import { random } from "../mod.ts";
  * const p = initFromSpec(random.key(0), {
  *   weight: new ParamSpec([3, 2], truncNormalInit(0.02)),
  *   bias: new ParamSpec([3], zerosInit),
  * });
- * console.log(p.weight.shape, p.bias.shape); // [3, 2] [3]
+ * assert.deepEqual(p.weight.shape, [3, 2]);
+ * assert.deepEqual(p.bias.shape, [3]);
  * ```
  */
 export function initFromSpec<S>(key: Tensor, spec: S): Params<S> {
@@ -334,10 +361,11 @@ export function initFromSpec<S>(key: Tensor, spec: S): Params<S> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countParams, ParamSpec, zerosInit } from "./init.ts";
  * import { ones } from "../mod.ts";
- * console.log(countParams({ w: new ParamSpec([768, 768], zerosInit) })); // 589824
- * console.log(countParams({ w: ones([2, 3]), b: [ones([3])] })); // 9
+ * assert.equal(countParams({ w: new ParamSpec([768, 768], zerosInit) }), 589824);
+ * assert.equal(countParams({ w: ones([2, 3]), b: [ones([3])] }), 9);
  * ```
  */
 export function countParams(tree: unknown): number {

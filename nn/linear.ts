@@ -18,10 +18,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LinearParams } from "./linear.ts";
  * import { ones } from "../mod.ts";
  * const p: LinearParams = { weight: ones([4, 3]), bias: ones([4]) };
- * console.log(p.weight.shape); // [4, 3]
+ * assert.deepEqual(p.weight.shape, [4, 3]);
  * ```
  */
 export interface LinearParams {
@@ -36,9 +37,10 @@ export interface LinearParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LinearConfig } from "./linear.ts";
  * const c: LinearConfig = { inFeatures: 384, outFeatures: 1152 };
- * console.log(c.bias ?? true); // true
+ * assert.equal(c.bias ?? true, true);
  * ```
  */
 export interface LinearConfig {
@@ -68,9 +70,10 @@ function checkDim(op: string, name: string, v: unknown): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linearSpec } from "./linear.ts";
  * import { countParams } from "./init.ts";
- * console.log(countParams(linearSpec({ inFeatures: 384, outFeatures: 1000 }))); // 385000
+ * assert.equal(countParams(linearSpec({ inFeatures: 384, outFeatures: 1000 })), 385000);
  * ```
  */
 export function linearSpec(config: LinearConfig): Spec<LinearParams> {
@@ -89,10 +92,12 @@ export function linearSpec(config: LinearConfig): Spec<LinearParams> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initLinear } from "./linear.ts";
  * import { random } from "../mod.ts";
  * const p = initLinear(random.key(0), { inFeatures: 3, outFeatures: 4 });
- * console.log(p.weight.shape, p.bias?.shape); // [4, 3] [4]
+ * assert.deepEqual(p.weight.shape, [4, 3]);
+ * assert.deepEqual(p.bias?.shape, [4]);
  * ```
  */
 export function initLinear(key: Tensor, config: LinearConfig): LinearParams {
@@ -105,10 +110,11 @@ export function initLinear(key: Tensor, config: LinearConfig): LinearParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linear } from "./linear.ts";
  * import { tensor } from "../mod.ts";
  * const p = { weight: tensor([[1, 0], [0, 2], [1, 1]]), bias: tensor([0, 0, 1]) };
- * console.log(await linear(p, tensor([[3, 4]])).toArray()); // [[3, 8, 8]]
+ * assert.deepEqual(await linear(p, tensor([[3, 4]])).toArray(), [[3, 8, 8]]);
  * ```
  */
 export function linear(params: LinearParams, x: Tensor): Tensor {

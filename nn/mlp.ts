@@ -12,10 +12,12 @@ import { linear, type LinearParams, linearSpec } from "./linear.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initMlp, type MlpParams } from "./mlp.ts";
  * import { random } from "../mod.ts";
  * const p: MlpParams = initMlp(random.key(0), { inFeatures: 4, hiddenFeatures: 16 });
- * console.log(p.fc1.weight.shape, p.fc2.weight.shape); // [16, 4] [4, 16]
+ * assert.deepEqual(p.fc1.weight.shape, [16, 4]);
+ * assert.deepEqual(p.fc2.weight.shape, [4, 16]);
  * ```
  */
 export interface MlpParams {
@@ -30,9 +32,10 @@ export interface MlpParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MlpConfig } from "./mlp.ts";
  * const c: MlpConfig = { inFeatures: 384, hiddenFeatures: 1536 };
- * console.log(c.outFeatures ?? c.inFeatures); // 384
+ * assert.equal(c.outFeatures ?? c.inFeatures, 384);
  * ```
  */
 export interface MlpConfig {
@@ -57,9 +60,10 @@ export interface MlpConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mlpSpec } from "./mlp.ts";
  * import { countParams } from "./init.ts";
- * console.log(countParams(mlpSpec({ inFeatures: 384, hiddenFeatures: 1536 }))); // 1181568
+ * assert.equal(countParams(mlpSpec({ inFeatures: 384, hiddenFeatures: 1536 })), 1181568);
  * ```
  */
 export function mlpSpec(config: MlpConfig): Spec<MlpParams> {
@@ -81,9 +85,13 @@ export function mlpSpec(config: MlpConfig): Spec<MlpParams> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initMlp } from "./mlp.ts";
  * import { random } from "../mod.ts";
- * console.log(initMlp(random.key(0), { inFeatures: 2, hiddenFeatures: 8 }).fc1.bias?.shape); // [8]
+ * assert.deepEqual(
+ *   initMlp(random.key(0), { inFeatures: 2, hiddenFeatures: 8 }).fc1.bias?.shape,
+ *   [8],
+ * );
  * ```
  */
 export function initMlp(key: Tensor, config: MlpConfig): MlpParams {
@@ -95,9 +103,10 @@ export function initMlp(key: Tensor, config: MlpConfig): MlpParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MlpOptions } from "./mlp.ts";
  * const o: MlpOptions = { dropRate: 0, train: false };
- * console.log(o.train); // false
+ * assert.equal(o.train, false);
  * ```
  */
 export interface MlpOptions {
@@ -114,10 +123,11 @@ export interface MlpOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initMlp, mlp } from "./mlp.ts";
  * import { ones, random } from "../mod.ts";
  * const p = initMlp(random.key(0), { inFeatures: 4, hiddenFeatures: 8 });
- * console.log(mlp(p, ones([2, 5, 4])).shape); // [2, 5, 4]
+ * assert.deepEqual(mlp(p, ones([2, 5, 4])).shape, [2, 5, 4]);
  * ```
  */
 export function mlp(params: MlpParams, x: Tensor, opts: MlpOptions = {}): Tensor {

@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adamw, crossEntropy, initLinear, linear } from "./mod.ts";
  * import { random, tensor, valueAndGrad, type Tensor } from "../mod.ts";
  * const params = initLinear(random.key(0), { inFeatures: 4, outFeatures: 3 });
@@ -15,7 +16,8 @@
  * const opt = adamw({ lr: 1e-2 });
  * const [l, g] = valueAndGrad(loss)(params);
  * const next = opt.update(g, opt.init(params), params);
- * console.log((await l.item()) > 0, next.params.weight.shape); // true [3, 4]
+ * assert.equal((await l.item()) > 0, true);
+ * assert.deepEqual(next.params.weight.shape, [3, 4]);
  * ```
  * @module
  */

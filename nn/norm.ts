@@ -11,10 +11,11 @@ import { initFromSpec, onesInit, ParamSpec, type Spec, zerosInit } from "./init.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LayerNormParams } from "./norm.ts";
  * import { ones, zeros } from "../mod.ts";
  * const p: LayerNormParams = { weight: ones([8]), bias: zeros([8]) };
- * console.log(p.bias.shape); // [8]
+ * assert.deepEqual(p.bias.shape, [8]);
  * ```
  */
 export interface LayerNormParams {
@@ -29,8 +30,9 @@ export interface LayerNormParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { VIT_LN_EPS } from "./norm.ts";
- * console.log(VIT_LN_EPS); // 0.000001
+ * assert.equal(VIT_LN_EPS, 1e-6);
  * ```
  */
 export const VIT_LN_EPS = 1e-6;
@@ -40,8 +42,9 @@ export const VIT_LN_EPS = 1e-6;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { layerNormSpec } from "./norm.ts";
- * console.log(layerNormSpec(384).weight.shape); // [384]
+ * assert.deepEqual(layerNormSpec(384).weight.shape, [384]);
  * ```
  */
 export function layerNormSpec(dim: number, dtype: DType = "float32"): Spec<LayerNormParams> {
@@ -60,9 +63,10 @@ export function layerNormSpec(dim: number, dtype: DType = "float32"): Spec<Layer
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initLayerNorm } from "./norm.ts";
  * import { random } from "../mod.ts";
- * console.log(await initLayerNorm(random.key(0), 2).weight.toArray()); // [1, 1]
+ * assert.deepEqual(await initLayerNorm(random.key(0), 2).weight.toArray(), [1, 1]);
  * ```
  */
 export function initLayerNorm(key: Tensor, dim: number, dtype: DType = "float32"): LayerNormParams {
@@ -75,11 +79,13 @@ export function initLayerNorm(key: Tensor, dim: number, dtype: DType = "float32"
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { applyLayerNorm } from "./norm.ts";
  * import { tensor } from "../mod.ts";
  * const p = { weight: tensor([1, 1, 2]), bias: tensor([0, 0, 1]) };
- * console.log(await applyLayerNorm(p, tensor([[1, 2, 3]]), { eps: 0 }).toArray());
- * // [[-1.2247448, 0, 3.4494896]]
+ * const [y] = await applyLayerNorm(p, tensor([[1, 2, 3]]), { eps: 0 }).toArray() as number[][];
+ * const want = [-Math.sqrt(1.5), 0, 2 * Math.sqrt(1.5) + 1]; // (x − 2)/√(2/3) · weight + bias
+ * assert.ok(y!.every((v, i) => Math.abs(v - want[i]!) < 1e-6));
  * ```
  */
 export function applyLayerNorm(

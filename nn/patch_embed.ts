@@ -20,10 +20,11 @@ import { initFromSpec, type Initializer, ParamSpec, type Spec, torchDefaultInit 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initPatchEmbed, type PatchEmbedParams } from "./patch_embed.ts";
  * import { random } from "../mod.ts";
  * const p: PatchEmbedParams = initPatchEmbed(random.key(0), { patchSize: 4, inChans: 3, embedDim: 8 });
- * console.log(p.proj.weight.shape); // [8, 3, 4, 4]
+ * assert.deepEqual(p.proj.weight.shape, [8, 3, 4, 4]);
  * ```
  */
 export interface PatchEmbedParams {
@@ -36,9 +37,10 @@ export interface PatchEmbedParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PatchEmbedConfig } from "./patch_embed.ts";
  * const c: PatchEmbedConfig = { patchSize: 16, inChans: 3, embedDim: 768 };
- * console.log(c.patchSize); // 16
+ * assert.equal(c.patchSize, 16);
  * ```
  */
 export interface PatchEmbedConfig {
@@ -63,9 +65,10 @@ export interface PatchEmbedConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { patchEmbedSpec } from "./patch_embed.ts";
  * import { countParams } from "./init.ts";
- * console.log(countParams(patchEmbedSpec({ patchSize: 16, inChans: 3, embedDim: 768 }))); // 590592
+ * assert.equal(countParams(patchEmbedSpec({ patchSize: 16, inChans: 3, embedDim: 768 })), 590592);
  * ```
  */
 export function patchEmbedSpec(config: PatchEmbedConfig): Spec<PatchEmbedParams> {
@@ -89,9 +92,13 @@ export function patchEmbedSpec(config: PatchEmbedConfig): Spec<PatchEmbedParams>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initPatchEmbed } from "./patch_embed.ts";
  * import { random } from "../mod.ts";
- * console.log(initPatchEmbed(random.key(0), { patchSize: 7, inChans: 1, embedDim: 4 }).proj.bias?.shape); // [4]
+ * assert.deepEqual(
+ *   initPatchEmbed(random.key(0), { patchSize: 7, inChans: 1, embedDim: 4 }).proj.bias?.shape,
+ *   [4],
+ * );
  * ```
  */
 export function initPatchEmbed(key: Tensor, config: PatchEmbedConfig): PatchEmbedParams {
@@ -106,11 +113,14 @@ export function initPatchEmbed(key: Tensor, config: PatchEmbedConfig): PatchEmbe
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { extractPatches } from "./patch_embed.ts";
  * import { arange, reshape } from "../mod.ts";
  * const img = reshape(arange(16), [1, 1, 4, 4]);
- * console.log(await extractPatches(img, 2).toArray());
- * // [[[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]]
+ * assert.deepEqual(
+ *   await extractPatches(img, 2).toArray(),
+ *   [[[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]],
+ * );
  * ```
  */
 export function extractPatches(images: Tensor, patchSize: number): Tensor {
@@ -139,10 +149,11 @@ export function extractPatches(images: Tensor, patchSize: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initPatchEmbed, patchEmbed } from "./patch_embed.ts";
  * import { ones, random } from "../mod.ts";
  * const p = initPatchEmbed(random.key(0), { patchSize: 7, inChans: 1, embedDim: 16 });
- * console.log(patchEmbed(p, ones([2, 1, 28, 28])).shape); // [2, 16, 16]
+ * assert.deepEqual(patchEmbed(p, ones([2, 1, 28, 28])).shape, [2, 16, 16]);
  * ```
  */
 export function patchEmbed(params: PatchEmbedParams, images: Tensor): Tensor {

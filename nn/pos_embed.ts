@@ -37,9 +37,12 @@ function sincosRows(dim: number, positions: number[]): Float64Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sincos1dPosEmbed } from "./pos_embed.ts";
- * console.log(await sincos1dPosEmbed(4, [0, 1]).toArray());
- * // [[0, 0, 1, 1], [0.84147096, 0.00999983, 0.5403023, 0.99995]]
+ * const [p0, p1] = await sincos1dPosEmbed(4, [0, 1]).toArray() as number[][];
+ * assert.deepEqual(p0, [0, 0, 1, 1]); // [sin, sin, cos, cos] at position 0
+ * const want = [Math.sin(1), Math.sin(0.01), Math.cos(1), Math.cos(0.01)]; // frequencies 1, 1/100
+ * assert.ok(p1!.every((v, i) => Math.abs(v - want[i]!) < 1e-6));
  * ```
  */
 export function sincos1dPosEmbed(
@@ -64,9 +67,10 @@ export function sincos1dPosEmbed(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sincos2dPosEmbed } from "./pos_embed.ts";
  * const pe = sincos2dPosEmbed(8, 2, 3, { clsToken: true });
- * console.log(pe.shape); // [1, 7, 8]
+ * assert.deepEqual(pe.shape, [1, 7, 8]);
  * ```
  */
 export function sincos2dPosEmbed(
@@ -101,9 +105,10 @@ export function sincos2dPosEmbed(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { InterpMode } from "./pos_embed.ts";
  * const m: InterpMode = "bilinear";
- * console.log(m); // "bilinear"
+ * assert.equal(m, "bilinear");
  * ```
  */
 export type InterpMode = "bilinear" | "bicubic";
@@ -113,9 +118,10 @@ export type InterpMode = "bilinear" | "bicubic";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ResizeOptions } from "./pos_embed.ts";
  * const o: ResizeOptions = { mode: "bicubic", alignCorners: false };
- * console.log(o.mode); // "bicubic"
+ * assert.equal(o.mode, "bicubic");
  * ```
  */
 export interface ResizeOptions {
@@ -183,11 +189,14 @@ function resizeAxis(x: Tensor, axis: number, outSize: number, opts: ResizeOption
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resizeAxes } from "./pos_embed.ts";
  * import { tensor } from "../mod.ts";
  * const x = tensor([[[[0, 1], [2, 3]]]]);
- * console.log(await resizeAxes(x, [1, 4], { mode: "bilinear" }).toArray());
- * // [[[[1, 1.25, 1.75, 2]]]]
+ * assert.deepEqual(
+ *   await resizeAxes(x, [1, 4], { mode: "bilinear" }).toArray(),
+ *   [[[[1, 1.25, 1.75, 2]]]],
+ * );
  * ```
  */
 export function resizeAxes(
@@ -225,9 +234,10 @@ export function resizeAxes(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { interpolatePosEmbed, sincos2dPosEmbed } from "./pos_embed.ts";
  * const pe = sincos2dPosEmbed(8, 4, 4, { clsToken: true }); // [1, 17, 8]
- * console.log(interpolatePosEmbed(pe, [4, 4], [6, 6]).shape); // [1, 37, 8]
+ * assert.deepEqual(interpolatePosEmbed(pe, [4, 4], [6, 6]).shape, [1, 37, 8]);
  * ```
  */
 export function interpolatePosEmbed(

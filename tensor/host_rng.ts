@@ -47,11 +47,13 @@ function rotl(x: number, k: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rngFromSeed } from "./host_rng.ts";
  * const rng = rngFromSeed([1, 2, 3, 4]);
  * const a = rng.uint32(), u = rng.random(), k = rng.int(0, 9);
- * console.log(rngFromSeed([1, 2, 3, 4]).uint32() === a); // true
- * console.log(u >= 0 && u < 1, k >= 0 && k <= 9); // true true
+ * assert.equal(rngFromSeed([1, 2, 3, 4]).uint32() === a, true);
+ * assert.equal(u >= 0 && u < 1, true);
+ * assert.equal(k >= 0 && k <= 9, true);
  * ```
  */
 export class Rng {
@@ -185,8 +187,9 @@ export class Rng {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rngFromSeed } from "./host_rng.ts";
- * console.log(rngFromSeed([0, 0, 0, 1]).int(1, 6) >= 1); // true
+ * assert.equal(rngFromSeed([0, 0, 0, 1]).int(1, 6) >= 1, true);
  * ```
  */
 export function rngFromSeed(seed: ArrayLike<number>): Rng {
@@ -202,11 +205,12 @@ export function rngFromSeed(seed: ArrayLike<number>): Rng {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * import { rngFromKey } from "./host_rng.ts";
  * const a = await rngFromKey(random.key(0));
  * const b = await rngFromKey(random.key(0));
- * console.log(a.uint32() === b.uint32()); // true
+ * assert.equal(a.uint32() === b.uint32(), true);
  * ```
  */
 export async function rngFromKey(key: Tensor): Promise<Rng> {

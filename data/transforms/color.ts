@@ -21,10 +21,11 @@ const f32 = Math.fround;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { blend } from "./color.ts";
  * const a = image(new Uint8Array([0, 100]), 1, 2, 1), b = image(new Uint8Array([200, 200]), 1, 2, 1);
- * console.log([...blend(a, b, 0.5).data]); // [100, 150]
+ * assert.deepEqual([...blend(a, b, 0.5).data], [100, 150]);
  * ```
  */
 export function blend(a: Image, b: Image, alpha: number): Image {
@@ -52,9 +53,10 @@ function filled(img: Image, value: number): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { grayscale } from "./color.ts";
- * console.log([...grayscale(image(new Uint8Array([255, 0, 0]), 1, 1, 3), 1).data]); // [76]
+ * assert.deepEqual([...grayscale(image(new Uint8Array([255, 0, 0]), 1, 1, 3), 1).data], [76]);
  * ```
  */
 export function grayscale(img: Image, channels: number = img.channels): Image {
@@ -77,9 +79,13 @@ export function grayscale(img: Image, channels: number = img.channels): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { adjustBrightness } from "./color.ts";
- * console.log([...adjustBrightness(image(new Uint8Array([10, 100, 200]), 1, 3, 1), 2).data]); // [20, 200, 255]
+ * assert.deepEqual(
+ *   [...adjustBrightness(image(new Uint8Array([10, 100, 200]), 1, 3, 1), 2).data],
+ *   [20, 200, 255],
+ * );
  * ```
  */
 export function adjustBrightness(img: Image, factor: number): Image {
@@ -96,9 +102,13 @@ export function adjustBrightness(img: Image, factor: number): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { adjustContrast } from "./color.ts";
- * console.log([...adjustContrast(image(new Uint8Array([0, 100, 200]), 1, 3, 1), 0).data]); // [100, 100, 100]
+ * assert.deepEqual(
+ *   [...adjustContrast(image(new Uint8Array([0, 100, 200]), 1, 3, 1), 0).data],
+ *   [100, 100, 100],
+ * );
  * ```
  */
 export function adjustContrast(img: Image, factor: number): Image {
@@ -117,9 +127,13 @@ export function adjustContrast(img: Image, factor: number): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { adjustSaturation } from "./color.ts";
- * console.log([...adjustSaturation(image(new Uint8Array([255, 0, 0]), 1, 1, 3), 0).data]); // [76, 76, 76]
+ * assert.deepEqual(
+ *   [...adjustSaturation(image(new Uint8Array([255, 0, 0]), 1, 1, 3), 0).data],
+ *   [76, 76, 76],
+ * );
  * ```
  */
 export function adjustSaturation(img: Image, factor: number): Image {
@@ -180,9 +194,13 @@ function hsv2rgb(h: number, s: number, v: number, o: Uint8Array, j: number): voi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { adjustHue } from "./color.ts";
- * console.log([...adjustHue(image(new Uint8Array([255, 0, 0]), 1, 1, 3), 1 / 3).data]); // [0, 255, 0]
+ * assert.deepEqual(
+ *   [...adjustHue(image(new Uint8Array([255, 0, 0]), 1, 1, 3), 1 / 3).data],
+ *   [0, 255, 0],
+ * );
  * ```
  */
 export function adjustHue(img: Image, hue: number): Image {
@@ -221,10 +239,13 @@ export interface ColorJitterOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { colorJitterParams } from "./color.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const { order, factors } = colorJitterParams(rngFromSeed([1, 2, 3, 4]), { brightness: 0.4 });
- * console.log(order, factors[0]!.toFixed(4), factors.slice(1)); // [1, 2, 3, 0] "0.9941" [null, null, null]
+ * assert.deepEqual(order, [1, 2, 3, 0]);
+ * assert.equal(factors[0]!.toFixed(4), "0.9941");
+ * assert.deepEqual(factors.slice(1), [null, null, null]);
  * ```
  */
 export function colorJitterParams(
@@ -244,12 +265,13 @@ export function colorJitterParams(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { colorJitter } from "./color.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const jitter = colorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 });
  * const out = jitter(image(new Uint8Array([10, 200, 30]), 1, 1, 3), rngFromSeed([1, 2, 3, 4]));
- * console.log(out.data.length); // 3
+ * assert.equal(out.data.length, 3);
  * ```
  */
 export function colorJitter(opts: ColorJitterOptions): Transform<Image, Image> {
@@ -273,10 +295,14 @@ export function colorJitter(opts: ColorJitterOptions): Transform<Image, Image> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { randomGrayscale } from "./color.ts";
  * import { rngFromSeed } from "../mod.ts";
- * console.log([...randomGrayscale(1)(image(new Uint8Array([0, 0, 255]), 1, 1, 3), rngFromSeed([1, 2, 3, 4])).data]); // [29, 29, 29]
+ * assert.deepEqual(
+ *   [...randomGrayscale(1)(image(new Uint8Array([0, 0, 255]), 1, 1, 3), rngFromSeed([1, 2, 3, 4])).data],
+ *   [29, 29, 29],
+ * );
  * ```
  */
 export function randomGrayscale(p = 0.1): Transform<Image, Image> {
@@ -288,9 +314,13 @@ export function randomGrayscale(p = 0.1): Transform<Image, Image> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { solarize } from "./color.ts";
- * console.log([...solarize(image(new Uint8Array([127, 128, 255]), 1, 3, 1)).data]); // [127, 127, 0]
+ * assert.deepEqual(
+ *   [...solarize(image(new Uint8Array([127, 128, 255]), 1, 3, 1)).data],
+ *   [127, 127, 0],
+ * );
  * ```
  */
 export function solarize(img: Image, threshold = 128): Image {
@@ -303,11 +333,12 @@ export function solarize(img: Image, threshold = 128): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { randomSolarize } from "./color.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const img = image(new Uint8Array([100, 200]), 1, 2, 1);
- * console.log([...randomSolarize(1)(img, rngFromSeed([1, 2, 3, 4])).data]); // [100, 55]
+ * assert.deepEqual([...randomSolarize(1)(img, rngFromSeed([1, 2, 3, 4])).data], [100, 55]);
  * ```
  */
 export function randomSolarize(p: number, threshold = 128): Transform<Image, Image> {
@@ -320,8 +351,11 @@ export function randomSolarize(p: number, threshold = 128): Transform<Image, Ima
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blurKernelSize } from "./color.ts";
- * console.log(blurKernelSize(0.1), blurKernelSize(1), blurKernelSize(2)); // 3 7 13
+ * assert.equal(blurKernelSize(0.1), 3);
+ * assert.equal(blurKernelSize(1), 7);
+ * assert.equal(blurKernelSize(2), 13);
  * ```
  */
 export function blurKernelSize(sigma: number): number {
@@ -338,10 +372,11 @@ export function blurKernelSize(sigma: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { gaussianBlur } from "./color.ts";
  * const img = image(new Uint8Array([0, 0, 255, 0, 0]), 1, 5, 1);
- * console.log([...gaussianBlur(img, 1).data]); // [14, 62, 102, 62, 14]
+ * assert.deepEqual([...gaussianBlur(img, 1).data], [28, 63, 102, 63, 28]);
  * ```
  */
 export function gaussianBlur(img: Image, sigma: number, kernelSize = blurKernelSize(sigma)): Image {
@@ -410,11 +445,12 @@ export interface RandomBlurOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { randomGaussianBlur } from "./color.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const blur = randomGaussianBlur({ p: 1, sigma: [0.1, 2] });
- * console.log(blur(image(new Uint8Array(9), 3, 3, 1), rngFromSeed([1, 2, 3, 4])).width); // 3
+ * assert.equal(blur(image(new Uint8Array(9), 3, 3, 1), rngFromSeed([1, 2, 3, 4])).width, 3);
  * ```
  */
 export function randomGaussianBlur(opts: RandomBlurOptions = {}): Transform<Image, Image> {

@@ -44,11 +44,13 @@ function checkSize(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { resize } from "./geometry.ts";
  * const img = image(new Uint8Array(4 * 6 * 3), 4, 6, 3);
  * const r = resize(img, 2);
- * console.log(r.height, r.width); // 2 3
+ * assert.equal(r.height, 2);
+ * assert.equal(r.width, 3);
  * ```
  */
 export function resize(
@@ -77,10 +79,11 @@ export function resize(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { crop } from "./geometry.ts";
  * const img = image(new Uint8Array([1, 2, 3, 4]), 2, 2, 1);
- * console.log([...crop(img, 1, 0, 1, 3).data]); // [3, 4, 0]
+ * assert.deepEqual([...crop(img, 1, 0, 1, 3).data], [3, 4, 0]);
  * ```
  */
 export function crop(img: Image, top: number, left: number, height: number, width: number): Image {
@@ -114,10 +117,11 @@ export function crop(img: Image, top: number, left: number, height: number, widt
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { centerCrop } from "./geometry.ts";
  * const img = image(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]), 3, 3, 1);
- * console.log([...centerCrop(img, 1).data]); // [5]
+ * assert.deepEqual([...centerCrop(img, 1).data], [5]);
  * ```
  */
 export function centerCrop(img: Image, size: number | readonly [number, number]): Image {
@@ -138,9 +142,10 @@ export function centerCrop(img: Image, size: number | readonly [number, number])
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { hflip } from "./geometry.ts";
- * console.log([...hflip(image(new Uint8Array([1, 2, 3]), 1, 3, 1)).data]); // [3, 2, 1]
+ * assert.deepEqual([...hflip(image(new Uint8Array([1, 2, 3]), 1, 3, 1)).data], [3, 2, 1]);
  * ```
  */
 export function hflip(img: Image): Image {
@@ -162,11 +167,15 @@ export function hflip(img: Image): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { randomHorizontalFlip } from "./geometry.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const flip = randomHorizontalFlip(1);
- * console.log([...flip(image(new Uint8Array([1, 2]), 1, 2, 1), rngFromSeed([1, 2, 3, 4])).data]); // [2, 1]
+ * assert.deepEqual(
+ *   [...flip(image(new Uint8Array([1, 2]), 1, 2, 1), rngFromSeed([1, 2, 3, 4])).data],
+ *   [2, 1],
+ * );
  * ```
  */
 export function randomHorizontalFlip(p = 0.5): Transform<Image, Image> {
@@ -181,10 +190,11 @@ export function randomHorizontalFlip(p = 0.5): Transform<Image, Image> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { resizedCrop } from "./geometry.ts";
  * const img = image(new Uint8Array(8 * 8 * 3), 8, 8, 3);
- * console.log(resizedCrop(img, 2, 2, 4, 4, [2, 2]).width); // 2
+ * assert.equal(resizedCrop(img, 2, 2, 4, 4, [2, 2]).width, 2);
  * ```
  */
 export function resizedCrop(
@@ -220,10 +230,11 @@ export interface RandomResizedCropOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomResizedCropParams } from "./geometry.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const [t, l, h, w] = randomResizedCropParams(rngFromSeed([1, 2, 3, 4]), 100, 200);
- * console.log(t + h <= 100 && l + w <= 200); // true
+ * assert.equal(t + h <= 100 && l + w <= 200, true);
  * ```
  */
 export function randomResizedCropParams(
@@ -274,12 +285,14 @@ export function randomResizedCropParams(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { randomResizedCrop } from "./geometry.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const t = randomResizedCrop(4, { interpolation: "bicubic" });
  * const out = t(image(new Uint8Array(10 * 12 * 3), 10, 12, 3), rngFromSeed([5, 6, 7, 8]));
- * console.log(out.height, out.width); // 4 4
+ * assert.equal(out.height, 4);
+ * assert.equal(out.width, 4);
  * ```
  */
 export function randomResizedCrop(

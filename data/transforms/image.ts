@@ -53,12 +53,13 @@ export type Interpolation = "nearest" | "bilinear" | "bicubic" | "lanczos";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkImage } from "./image.ts";
  * checkImage("demo", { data: new Uint8Array(12), height: 2, width: 2, channels: 3 });
  * try {
  *   checkImage("demo", { data: new Uint8Array(5), height: 2, width: 2, channels: 3 });
  * } catch (e) {
- *   console.log((e as Error).message.includes("expected 2×2×3")); // true
+ *   assert.equal((e as Error).message.includes("expected 2×2×3"), true);
  * }
  * ```
  */
@@ -84,9 +85,12 @@ export function checkImage(op: string, img: Image): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * const img = image(new Uint8Array(2 * 3 * 3), 2, 3, 3);
- * console.log(img.height, img.width, img.channels); // 2 3 3
+ * assert.equal(img.height, 2);
+ * assert.equal(img.width, 3);
+ * assert.equal(img.channels, 3);
  * ```
  */
 export function image(data: Uint8Array, height: number, width: number, channels: number): Image {
@@ -101,10 +105,11 @@ export function image(data: Uint8Array, height: number, width: number, channels:
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compose } from "./image.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const t = compose((x: number) => x + 1, (x: number) => x * 2);
- * console.log(t(3, rngFromSeed([1, 2, 3, 4]))); // 8
+ * assert.equal(t(3, rngFromSeed([1, 2, 3, 4])), 8);
  * ```
  */
 export function compose<A, B>(t1: Transform<A, B>): Transform<A, B>;
@@ -152,9 +157,10 @@ export function compose(...ts: Transform<unknown, unknown>[]): Transform<unknown
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomApply } from "./image.ts";
  * import { rngFromSeed } from "../mod.ts";
- * console.log(randomApply((x: number) => -x, 0)(5, rngFromSeed([1, 2, 3, 4]))); // 5
+ * assert.equal(randomApply((x: number) => -x, 0)(5, rngFromSeed([1, 2, 3, 4])), 5);
  * ```
  */
 export function randomApply<A>(t: Transform<A, A>, p: number): Transform<A, A> {
@@ -167,9 +173,10 @@ export function randomApply<A>(t: Transform<A, A>, p: number): Transform<A, A> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image, toFloat } from "./image.ts";
  * const f = toFloat(image(new Uint8Array([0, 255]), 1, 2, 1));
- * console.log([...f.data]); // [0, 1]
+ * assert.deepEqual([...f.data], [0, 1]);
  * ```
  */
 export function toFloat(img: Image): FloatImage {
@@ -189,9 +196,10 @@ export function toFloat(img: Image): FloatImage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image, normalize, toFloat } from "./image.ts";
  * const n = normalize(toFloat(image(new Uint8Array([0, 255]), 1, 2, 1)), [0.5], [0.5]);
- * console.log([...n.data]); // [-1, 1]
+ * assert.deepEqual([...n.data], [-1, 1]);
  * ```
  */
 export function normalize(
@@ -225,9 +233,10 @@ export function normalize(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { IMAGENET_MEAN, IMAGENET_STD, image, normalize, toFloat } from "./image.ts";
  * const f = toFloat(image(new Uint8Array([255, 255, 255]), 1, 1, 3));
- * console.log(normalize(f, IMAGENET_MEAN, IMAGENET_STD).data[0]!.toFixed(3)); // "2.249"
+ * assert.equal(normalize(f, IMAGENET_MEAN, IMAGENET_STD).data[0]!.toFixed(3), "2.249");
  * ```
  */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -236,8 +245,9 @@ export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { IMAGENET_STD } from "./image.ts";
- * console.log(IMAGENET_STD); // [0.229, 0.224, 0.225]
+ * assert.deepEqual(IMAGENET_STD, [0.229, 0.224, 0.225]);
  * ```
  */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -247,8 +257,12 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { roundHalfEven } from "./image.ts";
- * console.log(roundHalfEven(0.5), roundHalfEven(1.5), roundHalfEven(2.5), roundHalfEven(2.6)); // 0 2 2 3
+ * assert.equal(roundHalfEven(0.5), 0);
+ * assert.equal(roundHalfEven(1.5), 2);
+ * assert.equal(roundHalfEven(2.5), 2);
+ * assert.equal(roundHalfEven(2.6), 3);
  * ```
  */
 export function roundHalfEven(x: number): number {
@@ -262,8 +276,11 @@ export function roundHalfEven(x: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { luma } from "./image.ts";
- * console.log(luma(255, 255, 255), luma(255, 0, 0), luma(0, 255, 0)); // 255 76 150
+ * assert.equal(luma(255, 255, 255), 255);
+ * assert.equal(luma(255, 0, 0), 76);
+ * assert.equal(luma(0, 255, 0), 150);
  * ```
  */
 export function luma(r: number, g: number, b: number): number {

@@ -44,11 +44,12 @@ export interface MixupParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cutmixBox } from "./mixup.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const { box, lam } = cutmixBox(rngFromSeed([1, 2, 3, 4]), 32, 32, 0.75, true);
  * const [yl, yh, xl, xh] = box;
- * console.log(lam === 1 - ((yh - yl) * (xh - xl)) / 1024); // true
+ * assert.equal(lam === 1 - ((yh - yl) * (xh - xl)) / 1024, true);
  * ```
  */
 export function cutmixBox(
@@ -78,9 +79,10 @@ export function cutmixBox(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mixupTargets } from "./mixup.ts";
  * const t = mixupTargets(new Int32Array([0, 1]), 2, 0.7, 0);
- * console.log([...t].map((v) => +v.toFixed(3))); // [0.7, 0.3, 0.3, 0.7]
+ * assert.deepEqual([...t].map((v) => +v.toFixed(3)), [0.7, 0.3, 0.3, 0.7]);
  * ```
  */
 export function mixupTargets(
@@ -116,13 +118,15 @@ export function mixupTargets(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mixup } from "./mixup.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const mix = mixup({ numClasses: 3 });
  * const out = mix({
  *   images: new Float32Array(2 * 1 * 4 * 4), shape: [2, 1, 4, 4], labels: new Int32Array([0, 2]),
  * }, rngFromSeed([1, 2, 3, 4]));
- * console.log(out.targets!.length, +(out.targets![0]! + out.targets![1]! + out.targets![2]!).toFixed(5)); // 6 1
+ * assert.equal(out.targets!.length, 6);
+ * assert.equal(+(out.targets![0]! + out.targets![1]! + out.targets![2]!).toFixed(5), 1);
  * ```
  */
 export function mixup(opts: MixupOptions): Transform<HostBatch, HostBatch> {
@@ -197,10 +201,14 @@ export function mixup(opts: MixupOptions): Transform<HostBatch, HostBatch> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mixupParams } from "./mixup.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const o = { mixupAlpha: 0.8, cutmixAlpha: 1, prob: 1, switchProb: 0.5, correctLam: true };
- * console.log(mixupParams(rngFromSeed([1, 2, 3, 4]), 8, 8, o)); // { lam: 0.4375, cutmix: true, box: [0, 6, 2, 8] }
+ * assert.deepEqual(
+ *   mixupParams(rngFromSeed([1, 2, 3, 4]), 8, 8, o),
+ *   { lam: 0.4375, cutmix: true, box: [0, 6, 2, 8] },
+ * );
  * ```
  */
 export function mixupParams(

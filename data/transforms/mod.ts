@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   compose, IMAGENET_MEAN, IMAGENET_STD, image, normalize, randomHorizontalFlip,
  *   randomResizedCrop, toFloat,
@@ -20,7 +21,9 @@
  *   (x) => normalize(x, IMAGENET_MEAN, IMAGENET_STD),
  * );
  * const out = train(image(new Uint8Array(12 * 16 * 3).fill(128), 12, 16, 3), rngFromSeed([1, 2, 3, 4]));
- * console.log(out.channels, out.height, out.width); // 3 8 8
+ * assert.equal(out.channels, 3);
+ * assert.equal(out.height, 8);
+ * assert.equal(out.width, 8);
  * ```
  *
  * @module

@@ -57,9 +57,12 @@ export interface CropLayout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cropLayout } from "./multicrop.ts";
  * const l = cropLayout({ globalSize: 4, localSize: 2, localCrops: 2 }, 1);
- * console.log(l.globals, l.locals, l.total); // [[0, 4], [16, 4]] [[32, 2], [36, 2]] 40
+ * assert.deepEqual(l.globals, [[0, 4], [16, 4]]);
+ * assert.deepEqual(l.locals, [[32, 2], [36, 2]]);
+ * assert.equal(l.total, 40);
  * ```
  */
 export function cropLayout(opts: MultiCropOptions, channels: number): CropLayout {
@@ -92,12 +95,13 @@ export function cropLayout(opts: MultiCropOptions, channels: number): CropLayout
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { multiCrop } from "./multicrop.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const t = multiCrop({ globalSize: 8, localSize: 4, localCrops: 3 });
  * const out = t(image(new Uint8Array(100).fill(7), 10, 10, 1), rngFromSeed([1, 2, 3, 4]));
- * console.log(out.width); // 176 (2·64 + 3·16)
+ * assert.equal(out.width, 176); // 2·64 + 3·16
  * ```
  */
 export function multiCrop(opts: MultiCropOptions): Transform<Image, FloatImage> {
@@ -151,11 +155,14 @@ export function multiCrop(opts: MultiCropOptions): Transform<Image, FloatImage> 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zeros } from "../../mod.ts";
  * import { cropLayout, unpackCrops } from "./multicrop.ts";
  * const layout = cropLayout({ globalSize: 4, localSize: 2, localCrops: 2 }, 1);
  * const { globals, locals } = unpackCrops(zeros([3, 1, 1, layout.total]), layout);
- * console.log(globals[1]!.shape, locals.length, locals[0]!.shape); // [3, 1, 4, 4] 2 [3, 1, 2, 2]
+ * assert.deepEqual(globals[1]!.shape, [3, 1, 4, 4]);
+ * assert.equal(locals.length, 2);
+ * assert.deepEqual(locals[0]!.shape, [3, 1, 2, 2]);
  * ```
  */
 export function unpackCrops(

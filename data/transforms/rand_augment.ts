@@ -33,9 +33,13 @@ function histograms(img: Image): Int32Array[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { autoContrast } from "./rand_augment.ts";
- * console.log([...autoContrast(image(new Uint8Array([50, 100, 150]), 1, 3, 1)).data]); // [0, 127, 255]
+ * assert.deepEqual(
+ *   [...autoContrast(image(new Uint8Array([50, 100, 150]), 1, 3, 1)).data],
+ *   [0, 127, 255],
+ * );
  * ```
  */
 export function autoContrast(img: Image): Image {
@@ -56,10 +60,12 @@ export function autoContrast(img: Image): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { equalize } from "./rand_augment.ts";
  * const out = equalize(image(new Uint8Array(512).fill(10, 0, 256).fill(20, 256), 1, 512, 1));
- * console.log(out.data[0], out.data[511]); // 0 255
+ * assert.equal(out.data[0], 0);
+ * assert.equal(out.data[511], 255);
  * ```
  */
 export function equalize(img: Image): Image {
@@ -85,9 +91,10 @@ export function equalize(img: Image): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { invert } from "./rand_augment.ts";
- * console.log([...invert(image(new Uint8Array([0, 100, 255]), 1, 3, 1)).data]); // [255, 155, 0]
+ * assert.deepEqual([...invert(image(new Uint8Array([0, 100, 255]), 1, 3, 1)).data], [255, 155, 0]);
  * ```
  */
 export function invert(img: Image): Image {
@@ -99,9 +106,13 @@ export function invert(img: Image): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { posterize } from "./rand_augment.ts";
- * console.log([...posterize(image(new Uint8Array([255, 100, 17]), 1, 3, 1), 4).data]); // [240, 96, 16]
+ * assert.deepEqual(
+ *   [...posterize(image(new Uint8Array([255, 100, 17]), 1, 3, 1), 4).data],
+ *   [240, 96, 16],
+ * );
  * ```
  */
 export function posterize(img: Image, bits: number): Image {
@@ -115,9 +126,13 @@ export function posterize(img: Image, bits: number): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { solarizeAdd } from "./rand_augment.ts";
- * console.log([...solarizeAdd(image(new Uint8Array([50, 127, 128, 250]), 1, 4, 1), 10).data]); // [60, 137, 128, 250]
+ * assert.deepEqual(
+ *   [...solarizeAdd(image(new Uint8Array([50, 127, 128, 250]), 1, 4, 1), 10).data],
+ *   [60, 137, 128, 250],
+ * );
  * ```
  */
 export function solarizeAdd(img: Image, add: number, threshold = 128): Image {
@@ -129,9 +144,13 @@ export function solarizeAdd(img: Image, add: number, threshold = 128): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { adjustSharpness } from "./rand_augment.ts";
- * console.log([...adjustSharpness(image(new Uint8Array(9).fill(7), 3, 3, 1), 2).data]); // [7, 7, 7, 7, 7, 7, 7, 7, 7]
+ * assert.deepEqual(
+ *   [...adjustSharpness(image(new Uint8Array(9).fill(7), 3, 3, 1), 2).data],
+ *   [7, 7, 7, 7, 7, 7, 7, 7, 7],
+ * );
  * ```
  */
 export function adjustSharpness(img: Image, factor: number): Image {
@@ -163,10 +182,11 @@ export function adjustSharpness(img: Image, factor: number): Image {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { rotate } from "./rand_augment.ts";
  * const img = image(new Uint8Array([1, 2, 3, 4]), 2, 2, 1);
- * console.log([...rotate(img, 90, "nearest", [0]).data]); // [2, 4, 1, 3]
+ * assert.deepEqual([...rotate(img, 90, "nearest", [0]).data], [2, 4, 1, 3]);
  * ```
  */
 export function rotate(
@@ -211,12 +231,16 @@ const affineOp =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { RAND_AUGMENT_OPS } from "./rand_augment.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const img = image(new Uint8Array([1, 2, 3, 4]), 2, 2, 1);
  * const o = { interpolation: "bilinear" as const, fill: [128] };
- * console.log([...RAND_AUGMENT_OPS.Invert!(img, 9, rngFromSeed([1, 2, 3, 4]), o).data]); // [254, 253, 252, 251]
+ * assert.deepEqual(
+ *   [...RAND_AUGMENT_OPS.Invert!(img, 9, rngFromSeed([1, 2, 3, 4]), o).data],
+ *   [254, 253, 252, 251],
+ * );
  * ```
  */
 export const RAND_AUGMENT_OPS: Record<string, RandAugmentOp> = {
@@ -251,8 +275,10 @@ export const RAND_AUGMENT_OPS: Record<string, RandAugmentOp> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RAND_AUGMENT_OPS, RAND_INCREASING_TRANSFORMS } from "./rand_augment.ts";
- * console.log(RAND_INCREASING_TRANSFORMS.length, RAND_INCREASING_TRANSFORMS.every((n) => n in RAND_AUGMENT_OPS)); // 15 true
+ * assert.equal(RAND_INCREASING_TRANSFORMS.length, 15);
+ * assert.equal(RAND_INCREASING_TRANSFORMS.every((n) => n in RAND_AUGMENT_OPS), true);
  * ```
  */
 export const RAND_INCREASING_TRANSFORMS = [
@@ -278,8 +304,10 @@ export const RAND_INCREASING_TRANSFORMS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RAND_AUGMENT_OPS, RAND_TRANSFORMS } from "./rand_augment.ts";
- * console.log(RAND_TRANSFORMS.length, RAND_TRANSFORMS.every((n) => n in RAND_AUGMENT_OPS)); // 15 true
+ * assert.equal(RAND_TRANSFORMS.length, 15);
+ * assert.equal(RAND_TRANSFORMS.every((n) => n in RAND_AUGMENT_OPS), true);
  * ```
  */
 export const RAND_TRANSFORMS = [
@@ -328,12 +356,14 @@ export interface RandAugmentOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { randAugment } from "./rand_augment.ts";
  * import { rngFromSeed } from "../mod.ts";
  * const ra = randAugment({ magnitude: 9, magnitudeStd: 0.5 });
  * const out = ra(image(new Uint8Array(8 * 8 * 3).fill(90), 8, 8, 3), rngFromSeed([1, 2, 3, 4]));
- * console.log(out.height, out.width); // 8 8
+ * assert.equal(out.height, 8);
+ * assert.equal(out.width, 8);
  * ```
  */
 export function randAugment(opts: RandAugmentOptions = {}): Transform<Image, Image> {

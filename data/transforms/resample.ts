@@ -122,10 +122,11 @@ function pass(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { resizeExact } from "./resample.ts";
  * const img = image(new Uint8Array([0, 100, 200, 250]), 1, 4, 1);
- * console.log([...resizeExact(img, 2, 1, "bilinear").data]); // [50, 225]
+ * assert.deepEqual([...resizeExact(img, 2, 1, "bilinear").data], [71, 207]);
  * ```
  */
 export function resizeExact(
@@ -184,10 +185,11 @@ export type Affine = readonly [number, number, number, number, number, number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { image } from "./image.ts";
  * import { affineExact } from "./resample.ts";
  * const img = image(new Uint8Array([1, 2, 3, 4]), 2, 2, 1);
- * console.log([...affineExact(img, [1, 0, 1, 0, 1, 0], "nearest", [0]).data]); // [2, 0, 4, 0]
+ * assert.deepEqual([...affineExact(img, [1, 0, 1, 0, 1, 0], "nearest", [0]).data], [2, 0, 4, 0]);
  * ```
  */
 export function affineExact(

@@ -23,9 +23,10 @@ import { treeLeaves, treeMap } from "../../autodiff/mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { globalNorm } from "./clip.ts";
  * import { tensor } from "../../mod.ts";
- * console.log(await globalNorm({ a: tensor([3]), b: [tensor([4])] }).item()); // 5
+ * assert.equal(await globalNorm({ a: tensor([3]), b: [tensor([4])] }).item(), 5);
  * ```
  */
 export function globalNorm(tree: unknown): Tensor {
@@ -42,10 +43,12 @@ export function globalNorm(tree: unknown): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipByGlobalNorm } from "./clip.ts";
  * import { tensor } from "../../mod.ts";
  * const { grads, norm } = clipByGlobalNorm({ a: tensor([3]), b: tensor([4]) }, 1);
- * console.log(await norm.item(), await grads.a.toArray()); // 5 [0.6]
+ * assert.equal(await norm.item(), 5);
+ * assert.ok(Math.abs(await grads.a.item() - 0.6) < 1e-6); // 3 · 1/(5 + 1e-6)
  * ```
  */
 export function clipByGlobalNorm<T>(grads: T, maxNorm: number): { grads: T; norm: Tensor } {
@@ -61,10 +64,13 @@ export function clipByGlobalNorm<T>(grads: T, maxNorm: number): { grads: T; norm
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipByNorm } from "./clip.ts";
  * import { tensor } from "../../mod.ts";
  * const g = clipByNorm({ a: tensor([3, 4]), b: tensor([0.1]) }, 1);
- * console.log(await g.a.toArray(), await g.b.toArray()); // [0.6, 0.8] [0.1]
+ * const [a0, a1] = await g.a.toArray() as number[];
+ * assert.ok(Math.abs(a0! - 0.6) < 1e-6 && Math.abs(a1! - 0.8) < 1e-6); // scaled to norm 1
+ * assert.deepEqual(await g.b.toArray(), [Math.fround(0.1)]); // already within the norm
  * ```
  */
 export function clipByNorm<T>(grads: T, maxNorm: number): T {
@@ -78,9 +84,10 @@ export function clipByNorm<T>(grads: T, maxNorm: number): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipByValue } from "./clip.ts";
  * import { tensor } from "../../mod.ts";
- * console.log(await clipByValue({ a: tensor([-3, 0.5, 2]) }, 1).a.toArray()); // [-1, 0.5, 1]
+ * assert.deepEqual(await clipByValue({ a: tensor([-3, 0.5, 2]) }, 1).a.toArray(), [-1, 0.5, 1]);
  * ```
  */
 export function clipByValue<T>(grads: T, maxValue: number): T {

@@ -11,11 +11,13 @@ import { treeMap } from "../../autodiff/mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initEma } from "./ema.ts";
  * import { tensor } from "../../mod.ts";
  * const p = { w: tensor([1, 2]) };
  * const e = initEma(p);
- * console.log(e.w !== p.w, await e.w.toArray()); // true [1, 2]
+ * assert.equal(e.w !== p.w, true);
+ * assert.deepEqual(await e.w.toArray(), [1, 2]);
  * ```
  */
 export function initEma<T>(params: T): T {
@@ -28,10 +30,11 @@ export function initEma<T>(params: T): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emaUpdate } from "./ema.ts";
  * import { tensor } from "../../mod.ts";
  * const e = emaUpdate({ w: tensor([0]) }, { w: tensor([1]) }, 0.9);
- * console.log(await e.w.toArray()); // [0.1]
+ * assert.deepEqual(await e.w.toArray(), [Math.fround(0.1)]);
  * ```
  */
 export function emaUpdate<T>(ema: T, params: T, decay: number): T {

@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adamw, cosineSchedule, layerDecayScale, weightDecayMask } from "./mod.ts";
  * import { tensor } from "../../mod.ts";
  * const opt = adamw({
@@ -16,7 +17,7 @@
  * });
  * const params = { head: { weight: tensor([[1, 2]]), bias: tensor([0]) } };
  * const state = opt.init(params);
- * console.log(state.count); // 0
+ * assert.equal(state.count, 0);
  * ```
  * @module
  */

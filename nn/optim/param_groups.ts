@@ -8,8 +8,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NO_DECAY_NAMES } from "./param_groups.ts";
- * console.log(NO_DECAY_NAMES.includes("pos_embed")); // true
+ * assert.equal(NO_DECAY_NAMES.includes("pos_embed"), true);
  * ```
  */
 export const NO_DECAY_NAMES: readonly string[] = Object.freeze([
@@ -27,10 +28,12 @@ export const NO_DECAY_NAMES: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { weightDecayMask } from "./param_groups.ts";
  * import { zeros } from "../../mod.ts";
  * const decay = weightDecayMask();
- * console.log(decay("blocks.0.attn.qkv.weight", zeros([3, 1])), decay("pos_embed", zeros([1, 5, 1]))); // true false
+ * assert.equal(decay("blocks.0.attn.qkv.weight", zeros([3, 1])), true);
+ * assert.equal(decay("pos_embed", zeros([1, 5, 1])), false);
  * ```
  */
 export function weightDecayMask(
@@ -50,8 +53,11 @@ export function weightDecayMask(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { vitLayerId } from "./param_groups.ts";
- * console.log(vitLayerId("patch_embed.proj.weight", 12), vitLayerId("blocks.3.mlp.fc1.bias", 12), vitLayerId("head.weight", 12)); // 0 4 13
+ * assert.equal(vitLayerId("patch_embed.proj.weight", 12), 0);
+ * assert.equal(vitLayerId("blocks.3.mlp.fc1.bias", 12), 4);
+ * assert.equal(vitLayerId("head.weight", 12), 13);
  * ```
  */
 export function vitLayerId(path: string, numLayers: number): number {
@@ -67,9 +73,12 @@ export function vitLayerId(path: string, numLayers: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { layerDecayScale } from "./param_groups.ts";
  * const scale = layerDecayScale(12, 0.65);
- * console.log(scale("pos_embed").toFixed(6), scale("blocks.11.norm1.weight"), scale("head.bias")); // "0.003697" 0.65 1
+ * assert.equal(scale("pos_embed").toFixed(6), "0.003697");
+ * assert.ok(Math.abs(scale("blocks.11.norm1.weight") - 0.65) < 1e-6);
+ * assert.equal(scale("head.bias"), 1);
  * ```
  */
 export function layerDecayScale(numLayers: number, decay: number): (path: string) => number {

@@ -12,9 +12,10 @@ import type { Schedule } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CosineSchedulerOptions } from "./schedules.ts";
  * const o: CosineSchedulerOptions = { warmupEpochs: 10, startWarmupValue: 0 };
- * console.log(o.warmupEpochs); // 10
+ * assert.equal(o.warmupEpochs, 10);
  * ```
  */
 export interface CosineSchedulerOptions {
@@ -33,9 +34,10 @@ export interface CosineSchedulerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cosineScheduler } from "./schedules.ts";
  * const s = cosineScheduler(1, 0, 2, 2, { warmupEpochs: 1 }); // T = 4, W = 2
- * console.log(s); // [0, 1, 1, 0.5]
+ * assert.deepEqual(s, [0, 1, 1, 0.5]);
  * ```
  */
 export function cosineScheduler(
@@ -75,9 +77,10 @@ export function cosineScheduler(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CosineScheduleOptions } from "./schedules.ts";
  * const o: CosineScheduleOptions = { base: 1.5e-3, final: 1e-5, totalSteps: 1000, warmupSteps: 100 };
- * console.log(o.warmupStart ?? 0); // 0
+ * assert.equal(o.warmupStart ?? 0, 0);
  * ```
  */
 export interface CosineScheduleOptions {
@@ -99,9 +102,10 @@ export interface CosineScheduleOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cosineSchedule } from "./schedules.ts";
  * const lr = cosineSchedule({ base: 1, final: 0, totalSteps: 4, warmupSteps: 2 });
- * console.log([0, 1, 2, 3, 9].map(lr)); // [0, 1, 1, 0.5, 0.5]
+ * assert.deepEqual([0, 1, 2, 3, 9].map(lr), [0, 1, 1, 0.5, 0.5]);
  * ```
  */
 export function cosineSchedule(opts: CosineScheduleOptions): Schedule {
@@ -118,9 +122,10 @@ export function cosineSchedule(opts: CosineScheduleOptions): Schedule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepScheduleOptions } from "./schedules.ts";
  * const o: StepScheduleOptions = { base: 0.02, milestones: [60000, 80000], gamma: 0.1 };
- * console.log(o.milestones.length); // 2
+ * assert.equal(o.milestones.length, 2);
  * ```
  */
 export interface StepScheduleOptions {
@@ -143,9 +148,10 @@ export interface StepScheduleOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stepSchedule } from "./schedules.ts";
  * const lr = stepSchedule({ base: 1, milestones: [2, 4], gamma: 0.5 });
- * console.log([0, 1, 2, 3, 4, 5].map(lr)); // [1, 1, 0.5, 0.5, 0.25, 0.25]
+ * assert.deepEqual([0, 1, 2, 3, 4, 5].map(lr), [1, 1, 0.5, 0.5, 0.25, 0.25]);
  * ```
  */
 export function stepSchedule(opts: StepScheduleOptions): Schedule {

@@ -14,10 +14,12 @@ import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sgd, type SgdState } from "./sgd.ts";
  * import { ones } from "../../mod.ts";
  * const s: SgdState = sgd({ lr: 0.1, momentum: 0.9 }).init({ w: ones([2]) });
- * console.log(s.count, s.momentum); // 0 null
+ * assert.equal(s.count, 0);
+ * assert.equal(s.momentum, null);
  * ```
  */
 export interface SgdState {
@@ -32,9 +34,10 @@ export interface SgdState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SgdOptions } from "./sgd.ts";
  * const o: SgdOptions = { lr: 0.1, momentum: 0.9, nesterov: true };
- * console.log(o.dampening ?? 0); // 0
+ * assert.equal(o.dampening ?? 0, 0);
  * ```
  */
 export interface SgdOptions extends CommonOptions {
@@ -51,6 +54,7 @@ export interface SgdOptions extends CommonOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sgd } from "./sgd.ts";
  * import { tensor } from "../../mod.ts";
  * const opt = sgd({ lr: 0.5, momentum: 0.9 });
@@ -58,7 +62,7 @@ export interface SgdOptions extends CommonOptions {
  * let s = opt.init(p);
  * ({ params: p, state: s } = opt.update({ w: tensor([1]) }, s, p)); // b = 1
  * ({ params: p, state: s } = opt.update({ w: tensor([1]) }, s, p)); // b = 1.9
- * console.log(await p.w.toArray()); // [-0.45]
+ * assert.deepEqual(await p.w.toArray(), [Math.fround(-0.45)]);
  * ```
  */
 export function sgd(opts: SgdOptions): Optimizer<SgdState> {

@@ -21,9 +21,10 @@ import type { Tensor } from "../../tensor/mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Schedule } from "./types.ts";
  * const halve: Schedule = (step) => 0.1 * 0.5 ** Math.floor(step / 10);
- * console.log(halve(25)); // 0.025
+ * assert.ok(Math.abs(halve(25) - 0.025) < 1e-6);
  * ```
  */
 export type Schedule = (step: number) => number;
@@ -33,8 +34,10 @@ export type Schedule = (step: number) => number;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { valueAt } from "./types.ts";
- * console.log(valueAt(0.1, 5), valueAt((s) => s * 2, 5)); // 0.1 10
+ * assert.ok(Math.abs(valueAt(0.1, 5) - 0.1) < 1e-6);
+ * assert.equal(valueAt((s) => s * 2, 5), 10);
  * ```
  */
 export function valueAt(v: number | Schedule, step: number): number {
@@ -47,13 +50,14 @@ export function valueAt(v: number | Schedule, step: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sgd } from "./sgd.ts";
  * import type { Optimizer } from "./types.ts";
  * import { tensor } from "../../mod.ts";
  * const opt: Optimizer<unknown> = sgd({ lr: 0.1 });
  * const p = { w: tensor([1]) };
  * const { params } = opt.update({ w: tensor([2]) }, opt.init(p), p);
- * console.log(await params.w.toArray()); // [0.8]
+ * assert.deepEqual(await params.w.toArray(), [Math.fround(0.8)]);
  * ```
  */
 export interface Optimizer<S> {
@@ -69,9 +73,10 @@ export interface Optimizer<S> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CommonOptions } from "./types.ts";
  * const o: CommonOptions = { lr: 1e-3, weightDecay: 0.05, lrScale: (path) => (path.startsWith("head") ? 1 : 0.5) };
- * console.log(o.lrScale!("head.weight")); // 1
+ * assert.equal(o.lrScale!("head.weight"), 1);
  * ```
  */
 export interface CommonOptions {
