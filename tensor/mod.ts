@@ -51,7 +51,7 @@ export {
   type Storage,
 } from "./backend.ts";
 export type { Trace, TracerState } from "./tensor.ts";
-export type { Aval } from "./shape_rules.ts";
+export type { Aval } from "./aval.ts";
 export { toBackend } from "./transfer.ts";
 export * from "./ops/elementwise.ts";
 export * from "./ops/movement.ts";
