@@ -22,7 +22,7 @@
 
 import { TesseraError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { bits } from "../tensor/random.ts";
+import { bits } from "../tensor/random_keys.ts";
 
 const OP = "Rng";
 

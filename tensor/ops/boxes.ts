@@ -1,34 +1,22 @@
 /**
  * Detection box utilities on `(x1, y1, x2, y2)` boxes (width = x2 − x1, no +1): area, IoU
  * matrix, clipping, the `(dx, dy, dw, dh)` box coder with weights and the dw/dh clamp
- * (detectron2's Box2BoxTransform), FPN level assignment, and NMS (torchvision semantics:
+ * (detectron2's Box2BoxTransform), FPN level assignment; NMS (torchvision semantics:
  * greedy in descending score order, a box is dropped when its IoU with a kept box is
  * `> iouThreshold`; ties in score keep index order).
  *
- * NMS ({@link nms}, {@link batchedNms}, {@link nmsPadded}) lives in nms.ts and is re-exported
- * here.
+ * NMS ({@link nms}, {@link batchedNms}, {@link nmsPadded}) lives in nms.ts.
  * @module
  */
-export * from "./nms.ts";
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import { full } from "../creation.ts";
 import type { Tensor } from "../tensor.ts";
 import { composite, describe, expectTensor } from "./_util.ts";
-import {
-  add,
-  cast,
-  clip,
-  div,
-  exp,
-  greaterEqual,
-  log,
-  maximum,
-  minimum,
-  mul,
-  sqrt,
-  sub,
-} from "./elementwise.ts";
-import { concat, expandDims, reshape, split } from "./movement.ts";
+import { greaterEqual } from "./comparison.ts";
+import { add, cast, clip, div, maximum, minimum, mul, sub } from "./elementwise.ts";
+import { exp, log, sqrt } from "./unary.ts";
+import { concat, split } from "./joining.ts";
+import { expandDims, reshape } from "./reshaping.ts";
 
 function lastFour(op: string, b: Tensor, name = "boxes"): void {
   expectTensor(op, b, name);
