@@ -160,6 +160,7 @@ async function checkAt(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkGrad, customVjp, mul, sin, tensor, type Tensor } from "../mod.ts";
  * await checkGrad((x: Tensor) => mul(sin(x), x), [tensor([0.3, -1.2])], { order: 2 }); // passes
  * const wrong = customVjp(
@@ -167,7 +168,7 @@ async function checkAt(
  *   (x: Tensor): [Tensor, Tensor] => [sin(x), x],
  *   (x: Tensor, g: Tensor) => [mul(g, sin(x))], // wrong: should be cos
  * );
- * await checkGrad(wrong, [tensor([0.3])]).catch((e) => console.log(e.message.slice(0, 9))); // checkGrad
+ * await assert.rejects(checkGrad(wrong, [tensor([0.3])]), /checkGrad: VJP .* mismatch/);
  * ```
  */
 export async function checkGrad(

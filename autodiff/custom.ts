@@ -23,6 +23,7 @@ import { vjp } from "./transforms.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { customVjp, grad, mul, sum, tensor, exp, type Tensor } from "../mod.ts";
  * // exp with a hand-written gradient that reuses the output
  * const myExp = customVjp(
@@ -30,7 +31,7 @@ import { vjp } from "./transforms.ts";
  *   (x: Tensor): [Tensor, Tensor] => { const y = exp(x); return [y, y]; },
  *   (y: Tensor, g: Tensor) => [mul(g, y)],
  * );
- * console.log(await grad((x: Tensor) => sum(myExp(x)))(tensor([0])).toArray()); // [1]
+ * assert.deepEqual(await grad((x: Tensor) => sum(myExp(x)))(tensor([0])).toArray(), [1]);
  * ```
  */
 export function customVjp<A extends unknown[], R, Res>(
@@ -109,9 +110,10 @@ export function customVjp<A extends unknown[], R, Res>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpoint, grad, sin, sum, tensor, type Tensor } from "../mod.ts";
  * const block = checkpoint((x: Tensor) => sin(sin(x)));
- * console.log(await grad((x: Tensor) => sum(block(x)))(tensor([0])).toArray()); // [1]
+ * assert.deepEqual(await grad((x: Tensor) => sum(block(x)))(tensor([0])).toArray(), [1]);
  * ```
  */
 export function checkpoint<A extends unknown[], R>(f: (...args: A) => R): (...args: A) => R {

@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grad } from "./mod.ts";
  * import { mul, sum, tensor, type Tensor } from "../tensor/mod.ts";
- * console.log(await grad((x: Tensor) => sum(mul(x, x)))(tensor([3])).toArray()); // [6]
+ * assert.deepEqual(await grad((x: Tensor) => sum(mul(x, x)))(tensor([3])).toArray(), [6]);
  * ```
  * @module
  */

@@ -120,10 +120,11 @@ function vjpCore(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { vjp, mul, tensor, onesLike, type Tensor } from "../mod.ts";
  * const [y, pullback] = vjp((x: Tensor) => mul(x, x), tensor([1, 2, 3]));
  * const [dx] = pullback(onesLike(y));
- * console.log(await dx.toArray()); // [2, 4, 6]
+ * assert.deepEqual(await dx.toArray(), [2, 4, 6]);
  * ```
  */
 export function vjp<A extends unknown[], R>(
@@ -176,9 +177,11 @@ function scalarOut(op: string, out: unknown): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { valueAndGrad, sum, mul, tensor, type Tensor } from "../mod.ts";
  * const [v, g] = valueAndGrad((x: Tensor) => sum(mul(x, x)))(tensor([1, 2]));
- * console.log(await v.item(), await g.toArray()); // 5 [2, 4]
+ * assert.equal(await v.item(), 5);
+ * assert.deepEqual(await g.toArray(), [2, 4]);
  * ```
  */
 export function valueAndGrad<A extends unknown[], V = Tensor, G = A[0]>(
@@ -216,10 +219,12 @@ function valueAndGradAs<A extends unknown[], V, G>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grad, mul, sum, tensor, type Tensor } from "../mod.ts";
  * const f = (x: Tensor) => sum(mul(mul(x, x), x)); // Σ x³
- * console.log(await grad(f)(tensor([2])).toArray()); // [12]
- * console.log(await grad((x: Tensor) => sum(grad(f)(x)))(tensor([2])).toArray()); // [12] (6x)
+ * assert.deepEqual(await grad(f)(tensor([2])).toArray(), [12]);
+ * // grad of grad: d²/dx² Σ x³ = 6x
+ * assert.deepEqual(await grad((x: Tensor) => sum(grad(f)(x)))(tensor([2])).toArray(), [12]);
  * ```
  */
 export function grad<A extends unknown[], G = A[0]>(
@@ -270,9 +275,11 @@ function sameStructure(op: string, a: unknown, b: unknown, path: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jvp, sin, tensor } from "../mod.ts";
  * const [y, dy] = jvp(sin, [tensor([0])], [tensor([1])]);
- * console.log(await y.toArray(), await dy.toArray()); // [0] [1]
+ * assert.deepEqual(await y.toArray(), [0]);
+ * assert.deepEqual(await dy.toArray(), [1]);
  * ```
  */
 export function jvp<A extends unknown[], R>(

@@ -20,8 +20,9 @@ function isContainer(x: unknown): x is Record<string, unknown> | unknown[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { treeLeaves, ones } from "../mod.ts";
- * console.log(treeLeaves({ w: ones([2]), cfg: { lr: 0.1 }, b: [ones([1])] }).length); // 2
+ * assert.equal(treeLeaves({ w: ones([2]), cfg: { lr: 0.1 }, b: [ones([1])] }).length, 2);
  * ```
  */
 export function treeLeaves(tree: Tree): Tensor[] {
@@ -41,10 +42,11 @@ export function treeLeaves(tree: Tree): Tensor[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { add, treeMap, ones } from "../mod.ts";
  * const p = { w: ones([2]), b: ones([1]) };
  * const q = treeMap((x, y) => add(x, y), p, p);
- * console.log(await q.w.toArray()); // [2, 2]
+ * assert.deepEqual(await q.w.toArray(), [2, 2]);
  * ```
  */
 export function treeMap<T>(fn: (...leaves: Tensor[]) => Tensor, tree: T, ...rest: unknown[]): T {
@@ -58,12 +60,13 @@ export function treeMap<T>(fn: (...leaves: Tensor[]) => Tensor, tree: T, ...rest
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { treeMapWithPath } from "./tree.ts";
  * import { mul, ones } from "../mod.ts";
  * const p = { blocks: [{ w: ones([2]) }], head: { bias: ones([1]) } };
  * const seen: string[] = [];
  * treeMapWithPath((path, x) => (seen.push(path), mul(x, 2)), p);
- * console.log(seen); // ["blocks.0.w", "head.bias"]
+ * assert.deepEqual(seen, ["blocks.0.w", "head.bias"]);
  * ```
  */
 export function treeMapWithPath<T>(
@@ -120,9 +123,10 @@ function join(path: string, k: string | number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { treeFlatten, ones } from "../mod.ts";
  * const flat = treeFlatten({ blocks: [{ attn: { qkv: { weight: ones([3]) } } }] });
- * console.log(Object.keys(flat)); // ["blocks.0.attn.qkv.weight"]
+ * assert.deepEqual(Object.keys(flat), ["blocks.0.attn.qkv.weight"]);
  * ```
  */
 export function treeFlatten(tree: Tree): Record<string, Tensor> {
@@ -137,16 +141,19 @@ export function treeFlatten(tree: Tree): Record<string, Tensor> {
 }
 
 /**
- * Rebuilds a tree from dotted paths; numeric path segments become array indices.
+ * Rebuilds a tree from dotted paths; numeric path segments become array indices. Leaves may be
+ * anything (checkpoints also restore numbers and strings).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { treeUnflatten, ones } from "../mod.ts";
  * const t = treeUnflatten({ "blocks.0.w": ones([1]), "head.b": ones([2]) }) as any;
- * console.log(Array.isArray(t.blocks), t.head.b.shape); // true [2]
+ * assert.ok(Array.isArray(t.blocks)); // "0" became an array index
+ * assert.deepEqual(t.head.b.shape, [2]);
  * ```
  */
-export function treeUnflatten(flat: Record<string, Tensor>): Tree {
+export function treeUnflatten(flat: Record<string, unknown>): Tree {
   const root: Record<string, unknown> = {};
   for (const [path, t] of Object.entries(flat)) {
     const parts = path.split(".");

@@ -12,9 +12,10 @@ import { parseArgs } from "node:util";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UsageError } from "./args.ts";
  * const e = new UsageError("--lr must be a positive number, got \"x\"");
- * console.log(e.exitCode); // 2
+ * assert.deepEqual(e.exitCode, 2);
  * ```
  */
 export class UsageError extends Error {
@@ -44,14 +45,14 @@ export interface FlagDecl {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseFlags } from "./args.ts";
  * const v = parseFlags(["--lr", "0.1", "-h"], { lr: { type: "string" }, help: { type: "boolean", short: "h" } });
- * console.log(v.lr, v.help); // "0.1" true
- * try {
- *   parseFlags(["--lr"], { lr: { type: "string" } });
- * } catch (e) {
- *   console.log((e as Error).message); // "flag --lr needs a value"
- * }
+ * assert.deepEqual([v.lr, v.help], ["0.1", true]);
+ * assert.throws(() => parseFlags(["--lr"], { lr: { type: "string" } }), {
+ *   name: "UsageError",
+ *   message: "flag --lr needs a value",
+ * });
  * ```
  */
 export function parseFlags(
@@ -91,8 +92,9 @@ export function parseFlags(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { intFlag } from "./args.ts";
- * console.log(intFlag("batch", "64", { min: 1 })); // 64
+ * assert.deepEqual(intFlag("batch", "64", { min: 1 }), 64);
  * ```
  */
 export function intFlag(
@@ -113,8 +115,9 @@ export function intFlag(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { numFlag } from "./args.ts";
- * console.log(numFlag("lr", "1e-3", { min: 0, above: true })); // 0.001
+ * assert.deepEqual(numFlag("lr", "1e-3", { min: 0, above: true }), 0.001);
  * ```
  */
 export function numFlag(
@@ -145,8 +148,9 @@ function rangeText(min: number, max: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { choiceFlag } from "./args.ts";
- * console.log(choiceFlag("backend", "cpu", ["cpu", "webgpu"] as const)); // "cpu"
+ * assert.deepEqual(choiceFlag("backend", "cpu", ["cpu", "webgpu"] as const), "cpu");
  * ```
  */
 export function choiceFlag<T extends string>(
@@ -166,9 +170,10 @@ export function choiceFlag<T extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveSpan, spanFlag } from "./args.ts";
  * const s = spanFlag("warmup", "0.5ep");
- * console.log(s, resolveSpan(s, 100), resolveSpan("30", 100)); // "0.5ep" 50 30
+ * assert.deepEqual([s, resolveSpan(s, 100), resolveSpan("30", 100)], ["0.5ep", 50, 30]);
  * ```
  */
 export function spanFlag(name: string, value: string, opts: { allowZero?: boolean } = {}): string {
@@ -198,8 +203,9 @@ export function resolveSpan(span: string, stepsPerEpoch: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { limitFlag } from "./args.ts";
- * console.log(limitFlag("train-limit", "all"), limitFlag("train-limit", "500")); // null 500
+ * assert.deepEqual([limitFlag("train-limit", "all"), limitFlag("train-limit", "500")], [null, 500]);
  * ```
  */
 export function limitFlag(name: string, value: string): number | null {

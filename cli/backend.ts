@@ -14,8 +14,9 @@ import { UsageError } from "./args.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { selectBackend } from "./backend.ts";
- * console.log(await selectBackend("cpu", null)); // "cpu"
+ * assert.deepEqual(await selectBackend("cpu", null), "cpu");
  * ```
  */
 export async function selectBackend(

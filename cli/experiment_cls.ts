@@ -10,13 +10,12 @@
  * docs/RESULTS.md. `--quick` shrinks everything so the whole pipeline runs in minutes (CI).
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { formatDuration } from "./progress.ts";
 import { type ArmResult, renderReport } from "./experiment_report.ts";
 import { buildJobs, EXPERIMENT_PRESETS, type Job } from "./experiment_jobs.ts";
-
-export { EXPERIMENT_PRESETS, type ExperimentConfig } from "./experiment_jobs.ts";
 
 /** Child processes still running (killed when a job fails). */
 const children = new Set<Deno.ChildProcess>();
@@ -46,7 +45,8 @@ async function runJob(
     `$ train.ts ${args.join(" ")}\n${stderr}${stdout}`,
   );
   if (!status.success) {
-    throw new Error(
+    throw new TesseraError(
+      "experiment-cls",
       `${job.name} failed (exit ${status.code}); log ${logPath}:\n${
         stderr.split("\n").slice(-8).join("\n")
       }`,
@@ -56,7 +56,10 @@ async function runJob(
   try {
     return { ...JSON.parse(last), args };
   } catch {
-    throw new Error(`${job.name}: no JSON result on stdout; log ${logPath}`);
+    throw new TesseraError(
+      "experiment-cls",
+      `${job.name}: no JSON result on stdout; log ${logPath}`,
+    );
   }
 }
 
@@ -94,7 +97,7 @@ async function runAll(
       );
     }
     if (running.size === 0) {
-      throw new Error("experiment: unsatisfiable job dependencies");
+      throw new TesseraError("experiment-cls", "unsatisfiable job dependencies");
     }
     await Promise.race(running.values());
   }
@@ -134,10 +137,11 @@ regression on pixels as the floor. Writes results.json and results.md to --out.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { experimentCommand } from "./experiment_cls.ts";
  * import { captureIO } from "./io.ts";
  * const io = captureIO();
- * console.log(await experimentCommand(["--jobs", "0"], io), io.stderr.split("\n")[0]); // 2 "train.ts experiment-cls: --jobs must be an integer in [1, 16], got \"0\""
+ * assert.deepEqual([await experimentCommand(["--jobs", "0"], io), io.stderr.split("\n")[0]], [2, "train.ts experiment-cls: --jobs must be an integer in [1, 16], got \"0\""]);
  * ```
  */
 export async function experimentCommand(

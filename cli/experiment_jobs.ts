@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EXPERIMENT_PRESETS } from "./experiment_jobs.ts";
- * console.log(EXPERIMENT_PRESETS.full.subset, EXPERIMENT_PRESETS.full.seeds); // 4000 [0, 1]
+ * assert.deepEqual([EXPERIMENT_PRESETS.full.subset, EXPERIMENT_PRESETS.full.seeds], [4000, [0, 1]]);
  * ```
  */
 export interface ExperimentConfig {
@@ -119,9 +120,10 @@ export const EXPERIMENT_PRESETS: Readonly<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildJobs, EXPERIMENT_PRESETS } from "./experiment_jobs.ts";
  * const jobs = buildJobs(EXPERIMENT_PRESETS.quick, "runs/x", 1, null);
- * console.log(jobs.find((j) => j.name === "pre-beit-eq")!.deps); // ["pre-splitmask", "pre-beit"]
+ * assert.deepEqual(jobs.find((j) => j.name === "pre-beit-eq")!.deps, ["pre-splitmask", "pre-beit"]);
  * ```
  */
 export interface Job {
@@ -147,8 +149,9 @@ function withoutLength(flags: readonly string[]): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildJobs, EXPERIMENT_PRESETS } from "./experiment_jobs.ts";
- * console.log(buildJobs(EXPERIMENT_PRESETS.full, "runs/x", 1, null).length); // 25
+ * assert.deepEqual(buildJobs(EXPERIMENT_PRESETS.full, "runs/x", 1, null).length, 25);
  * ```
  */
 export function buildJobs(

@@ -30,9 +30,10 @@ const ARMS: [string, string][] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { armAccuracies } from "./experiment_report.ts";
  * const done = new Map([["ft-beit-s0", { test_accuracy: 0.8 }], ["ft-beit-s1", { test_accuracy: 0.9 }]]);
- * console.log(armAccuracies(done, "beit")); // [0.8, 0.9]
+ * assert.deepEqual(armAccuracies(done, "beit"), [0.8, 0.9]);
  * ```
  */
 export function armAccuracies(done: Map<string, ArmResult>, arm: string): number[] {
@@ -47,9 +48,10 @@ export function armAccuracies(done: Map<string, ArmResult>, arm: string): number
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderReport } from "./experiment_report.ts";
  * const md = renderReport({ preset: "quick" }, new Map());
- * console.log(md.startsWith("## Central comparison")); // true
+ * assert.deepEqual(md.startsWith("## Central comparison"), true);
  * ```
  */
 export function renderReport(meta: Record<string, unknown>, done: Map<string, ArmResult>): string {

@@ -12,6 +12,7 @@
  * parameters to an uninterrupted run on the CPU backend.
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 import {
   argmax,
   cast,
@@ -38,9 +39,10 @@ import { randAugment } from "../data/transforms/rand_augment.ts";
 import { mixup } from "../data/transforms/mixup.ts";
 import { type Image, normalize, toFloat, type Transform } from "../data/transforms/image.ts";
 import { selectBackend } from "./backend.ts";
-import { loadEncoder } from "./encoder_ckpt.ts";
-import { FMNIST_MEAN, FMNIST_STD, loadSplits } from "./fmnist.ts";
-import { takeEncoder } from "./finetune_init.ts";
+
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
+import { loadSplits } from "./fmnist.ts";
+
 import {
   FINETUNE_DEFAULTS,
   FINETUNE_HELP,
@@ -52,28 +54,21 @@ import { resolveSpan, UsageError } from "./args.ts";
 import { EXIT_INTERRUPTED, StopSignal } from "./interrupt.ts";
 import type { CliIO } from "./io.ts";
 import { MetricsLog, readMetrics } from "./metrics.ts";
-import { cliVitConfig } from "./models.ts";
+import { cliVitConfig, loadInitEncoder, takeInitEncoder } from "./models.ts";
 import { writeRunPlots } from "./plot.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
 import { batchesFrom, RecentLosses, reportStopped } from "./train_loop.ts";
-
-export {
-  FINETUNE_DEFAULTS,
-  FINETUNE_HELP,
-  type FinetuneArgs,
-  type FinetuneOptions,
-  parseFinetuneArgs,
-} from "./finetune_args.ts";
 
 /**
  * Test hooks of {@link runFinetune}.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FinetuneHooks } from "./finetune.ts";
  * const h: FinetuneHooks = { onStep: (step) => void step };
- * console.log(typeof h.onStep); // "function"
+ * assert.deepEqual(typeof h.onStep, "function");
  * ```
  */
 export interface FinetuneHooks {
@@ -101,7 +96,7 @@ function trainTransform(
   }
   return (img, rng) => {
     for (const t of geo) img = t(img, rng);
-    return normalize(toFloat(img), FMNIST_MEAN, FMNIST_STD);
+    return normalize(toFloat(img), FASHION_MNIST_MEAN, FASHION_MNIST_STD);
   };
 }
 
@@ -148,7 +143,7 @@ export async function runFinetune(
 
   // Model and optimizer.
   // The encoder to start from (only for a fresh run: a resumed run has its own weights).
-  const pre = o.init !== null && !ckptBytes ? await loadEncoder(o.init) : null;
+  const pre = o.init !== null && !ckptBytes ? await loadInitEncoder(o.init) : null;
   if (pre) {
     // The model takes the encoder's shape; recorded in the options so --resume rebuilds it.
     const c = pre.config;
@@ -200,7 +195,7 @@ export async function runFinetune(
   } else {
     root = random.key(o.seed);
     params = scope(() => initVit(random.foldIn(root, 0), vit));
-    if (pre) params = takeEncoder(params, pre);
+    if (pre) params = takeInitEncoder(params, pre);
     state = opt.init(params);
     step = 0;
   }
@@ -229,7 +224,7 @@ export async function runFinetune(
     seed: 0,
     shuffle: false,
     prefetch: 1,
-    transform: (img: Image) => normalize(toFloat(img), FMNIST_MEAN, FMNIST_STD),
+    transform: (img: Image) => normalize(toFloat(img), FASHION_MNIST_MEAN, FASHION_MNIST_STD),
   });
 
   const log = await MetricsLog.open(paths.metrics);
@@ -337,7 +332,10 @@ export async function runFinetune(
       out.loss.dispose();
       step++;
       if (!Number.isFinite(loss)) {
-        throw new Error(`the training loss became ${loss} at step ${step}; lower --lr?`);
+        throw new TesseraError(
+          "finetune",
+          `the training loss became ${loss} at step ${step}; lower --lr?`,
+        );
       }
       recent.push(loss);
       log.write({ type: "train", step, epoch: step / spe, loss, lr });

@@ -20,8 +20,9 @@ import { CLI_MODELS } from "./models.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FINETUNE_DEFAULTS } from "./finetune_args.ts";
- * console.log(FINETUNE_DEFAULTS.model, FINETUNE_DEFAULTS.batch); // "vit-tiny-fmnist" 64
+ * assert.deepEqual([FINETUNE_DEFAULTS.model, FINETUNE_DEFAULTS.batch], ["vit-tiny-fmnist", 64]);
  * ```
  */
 export interface FinetuneOptions {
@@ -218,9 +219,10 @@ const DECLS = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseFinetuneArgs } from "./finetune_args.ts";
  * const a = parseFinetuneArgs(["--steps", "20", "--lr", "1e-3"]);
- * console.log(a !== "help" && a.given); // { steps: 20, lr: 0.001 }
+ * assert.deepEqual(a !== "help" && a.given, { steps: 20, lr: 0.001 });
  * ```
  */
 export interface FinetuneArgs {

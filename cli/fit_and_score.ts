@@ -5,7 +5,7 @@
  * @module
  */
 import type { CliIO } from "./io.ts";
-import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "./softmax_regression.ts";
+import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "../nn/logistic_regression.ts";
 
 /** Features `[n, d]` (row-major) and their labels. */
 export interface LabelledFeatures {
@@ -21,11 +21,12 @@ export interface LabelledFeatures {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fitAndScore } from "./fit_and_score.ts";
  * import { captureIO } from "./io.ts";
  * const x = Float32Array.of(-2, -1, 1, 2), labels = Uint8Array.of(0, 0, 1, 1);
  * const r = await fitAndScore({ x, labels }, { x, labels }, { label: "demo", weightDecay: 1e-3, maxIter: 100, logEvery: 50, classes: 2 }, captureIO());
- * console.log(r.test_accuracy); // 1
+ * assert.deepEqual(r.test_accuracy, 1);
  * ```
  */
 export async function fitAndScore(

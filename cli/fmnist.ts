@@ -1,6 +1,5 @@
 /**
- * Fashion-MNIST for the `train.ts` commands: the normalisation statistics and loading the
- * train/test splits with `--data`, `--train-limit` / `--train-subset` and `--test-limit`,
+ * Fashion-MNIST for the `train.ts` commands: loading the train/test splits with `--data`, `--train-limit` / `--train-subset` and `--test-limit`,
  * turning every data problem into a {@link UsageError} that names the flag.
  * @module
  */
@@ -8,19 +7,15 @@ import { type FashionMnist, loadFashionMnist } from "../data/fashion_mnist.ts";
 import { balancedSubset } from "../data/subset.ts";
 import { UsageError } from "./args.ts";
 
-/** Fashion-MNIST pixel mean of the train split (one channel). */
-export const FMNIST_MEAN: readonly number[] = Object.freeze([0.2860]);
-/** Fashion-MNIST pixel standard deviation of the train split (one channel). */
-export const FMNIST_STD: readonly number[] = Object.freeze([0.3530]);
-
 /**
  * Which images a command uses.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SplitOptions } from "./fmnist.ts";
  * const o: SplitOptions = { data: null, trainLimit: null, trainSubset: 2000, testLimit: null };
- * console.log(o.trainSubset); // 2000
+ * assert.deepEqual(o.trainSubset, 2000);
  * ```
  */
 export interface SplitOptions {
@@ -39,9 +34,10 @@ export interface SplitOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadSplits } from "./fmnist.ts";
  * const s = await loadSplits({ data: "data/sample/fashion-mnist", trainLimit: null, trainSubset: 100, testLimit: 10 });
- * console.log(s.train.count, s.test.count); // 100 10
+ * assert.deepEqual([s.train.count, s.test.count], [100, 10]);
  * ```
  */
 export async function loadSplits(

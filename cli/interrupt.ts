@@ -15,11 +15,12 @@ export const EXIT_INTERRUPTED = 130;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { captureIO } from "./io.ts";
  * import { StopSignal } from "./interrupt.ts";
  * using stop = new StopSignal(captureIO(), { listen: false });
  * stop.request("test");
- * console.log(stop.requested, stop.reason); // true "test"
+ * assert.deepEqual([stop.requested, stop.reason], [true, "test"]);
  * ```
  */
 export class StopSignal {

@@ -9,11 +9,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { captureIO } from "./io.ts";
  * const io = captureIO();
  * io.out("{}");
  * io.err("hello\n");
- * console.log(io.stdout, io.stderr); // ["{}"] "hello\n"
+ * assert.deepEqual([io.stdout, io.stderr], [["{}"], "hello\n"]);
  * ```
  */
 export interface CliIO {
@@ -41,9 +42,10 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): voi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { denoIO } from "./io.ts";
  * const io = denoIO();
- * console.log(typeof io.isTerminal); // "boolean"
+ * assert.deepEqual(typeof io.isTerminal, "boolean");
  * ```
  */
 export function denoIO(): CliIO {
@@ -68,9 +70,10 @@ export function denoIO(): CliIO {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { captureIO } from "./io.ts";
  * const io = captureIO({ isTerminal: true, columns: 40 });
- * console.log(io.columns(), io.color); // 40 false
+ * assert.deepEqual([io.columns(), io.color], [40, false]);
  * ```
  */
 export function captureIO(

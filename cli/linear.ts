@@ -7,6 +7,7 @@
  */
 import { intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIO } from "./io.ts";
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import { selectBackend } from "./backend.ts";
 import { loadSplits } from "./fmnist.ts";
 import { fitAndScore } from "./fit_and_score.ts";
@@ -38,9 +39,10 @@ Prints progress on stderr and one JSON line of final metrics on stdout.`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLinearArgs } from "./linear.ts";
  * const o = parseLinearArgs(["--train-subset", "1000"]);
- * console.log(o !== "help" && [o.trainSubset, o.maxIter]); // [1000, 1000]
+ * assert.deepEqual(o !== "help" && [o.trainSubset, o.maxIter], [1000, 1000]);
  * ```
  */
 export interface LinearOptions {
@@ -121,8 +123,7 @@ export function parseLinearArgs(argv: string[]): LinearOptions | "help" {
   };
 }
 
-/** Fashion-MNIST pixel statistics (spec: mean 0.2860, std 0.3530 of the train split). */
-const MEAN = 0.2860, STD = 0.3530;
+const MEAN = FASHION_MNIST_MEAN[0]!, STD = FASHION_MNIST_STD[0]!;
 
 /** Normalised pixels `[n, 784]` (the per-pixel standardisation follows in the trainer). */
 function pixels(images: Uint8Array): Float32Array {

@@ -20,8 +20,9 @@ import { experimentCommand } from "./experiment_cls.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMMANDS } from "./main.ts";
- * console.log(Object.keys(COMMANDS)); // ["finetune", "linear", "probe", "pretrain", "experiment-cls"]
+ * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls"]);
  * ```
  */
 export interface Command {
@@ -74,11 +75,12 @@ With no command, runs \`finetune\` with its defaults: a small ViT trained from s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { main } from "./main.ts";
  * import { captureIO } from "./io.ts";
  * const io = captureIO();
- * console.log(await main(["finetune", "--bogus"], io)); // 2
- * console.log(io.stderr.split("\n")[0]); // "train.ts finetune: unknown flag --bogus"
+ * assert.deepEqual(await main(["finetune", "--bogus"], io), 2);
+ * assert.deepEqual(io.stderr.split("\n")[0], "train.ts finetune: unknown flag --bogus");
  * ```
  */
 export async function main(argv: string[], io: CliIO = denoIO()): Promise<number> {

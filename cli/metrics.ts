@@ -6,15 +6,17 @@
  * `resume_step`; {@link readMetrics} drops records a resume superseded.
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 
 /**
  * One metrics record: a `type` and JSON values.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MetricsRecord } from "./metrics.ts";
  * const r: MetricsRecord = { type: "train", step: 10, loss: 0.5, lr: 1e-3 };
- * console.log(r.type); // "train"
+ * assert.deepEqual(r.type, "train");
  * ```
  */
 export interface MetricsRecord {
@@ -33,13 +35,14 @@ const enc = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MetricsLog, readMetrics } from "./metrics.ts";
  * const dir = await Deno.makeTempDir();
  * const log = await MetricsLog.open(`${dir}/metrics.jsonl`);
  * log.write({ type: "config", lr: 0.1 });
  * log.write({ type: "train", step: 1, loss: 2.3 });
  * log.close();
- * console.log((await readMetrics(`${dir}/metrics.jsonl`)).length); // 2
+ * assert.deepEqual((await readMetrics(`${dir}/metrics.jsonl`)).length, 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -61,7 +64,9 @@ export class MetricsLog {
 
   /** Appends one record as a line (with `wall_time`, Unix seconds, unless present). */
   write(record: MetricsRecord): void {
-    if (!this.#file) throw new Error(`metrics log ${this.path} is closed`);
+    if (!this.#file) {
+      throw new TesseraError("MetricsLog.write", `metrics log ${this.path} is closed`);
+    }
     const line = JSON.stringify({ ...record, wall_time: record.wall_time ?? Date.now() / 1000 });
     let bytes = enc.encode(`${line}\n`);
     while (bytes.length > 0) bytes = bytes.subarray(this.#file.writeSync(bytes));
@@ -85,12 +90,13 @@ export class MetricsLog {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMetrics } from "./metrics.ts";
  * const text = [
  *   { type: "config" }, { type: "train", step: 1 }, { type: "train", step: 2 },
  *   { type: "config", resume_step: 1 }, { type: "train", step: 2 },
  * ].map((r) => JSON.stringify(r)).join("\n");
- * console.log(parseMetrics(text).filter((r) => r.type === "train").length); // 2
+ * assert.deepEqual(parseMetrics(text).filter((r) => r.type === "train").length, 2);
  * ```
  */
 export function parseMetrics(text: string): MetricsRecord[] {
@@ -102,7 +108,10 @@ export function parseMetrics(text: string): MetricsRecord[] {
       r = JSON.parse(line);
     } catch (e) {
       if (i === lines.length - 1) return;
-      throw new Error(`metrics line ${i + 1} is not JSON: ${(e as Error).message}`);
+      throw new TesseraError(
+        "parseMetrics",
+        `metrics line ${i + 1} is not JSON: ${(e as Error).message}`,
+      );
     }
     if (r.type === "config" && typeof r.resume_step === "number") {
       const s = r.resume_step;

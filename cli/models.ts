@@ -1,24 +1,23 @@
 /**
- * Model presets of the training CLI (`--model`), sized for 28×28 greyscale images, and the
- * flags that override them (`--patch`, `--dim`, `--depth`, `--heads`). Every preset is a ViT
- * with the BEiT fine-tuning head (methods.md §10): no CLS token, mean-pooled patch tokens →
- * `fc_norm` → linear head. The models are trained from scratch, so they use timm's init
- * (trunc-normal 0.02, head at full scale): on the 4,000-image sample it learned faster than
- * BEiT's fine-tuning init (head ×0.001, residual rescale), 67% vs 63% test top-1 after 3
- * epochs. The ×0.001 head belongs to fine-tuning a pre-trained encoder.
+ * `--model` and the shape flags (`--patch`, `--dim`, `--depth`, `--heads`) of the training CLI,
+ * over the one preset registry ({@link VIT_PRESETS}, models/vit_presets.ts): the presets made
+ * for 28×28 greyscale images, and `--init` errors turned into {@link UsageError}s.
  * @module
  */
-import type { VitConfig } from "../models/vit.ts";
-
+import type { VitConfig, VitParams } from "../models/vit.ts";
+import { describeVitPreset, VIT_PRESETS, vitPreset, vitPresetsFor } from "../models/vit_presets.ts";
+import { loadEncoder, type PretrainedEncoder, takeEncoder } from "../models/encoder_checkpoint.ts";
 import { UsageError } from "./args.ts";
 
 /**
- * A preset's shape.
+ * A preset's shape as `--help` and the shape checks see it.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CLI_MODELS } from "./models.ts";
- * console.log(CLI_MODELS["vit-tiny-fmnist"]!.dim); // 64
+ * assert.equal(CLI_MODELS["vit-tiny-fmnist"]!.dim, 64);
+ * assert.equal(CLI_MODELS["vit-tiny-fmnist"]!.summary, "patch 7, dim 64, depth 4, 4 heads");
  * ```
  */
 export interface ModelPreset {
@@ -34,23 +33,21 @@ export interface ModelPreset {
   heads: number;
 }
 
-/** The presets `--model` accepts. */
-export const CLI_MODELS: Readonly<Record<string, ModelPreset>> = Object.freeze({
-  "vit-tiny-fmnist": {
-    summary: "patch 7, dim 64, depth 4, 4 heads",
-    patch: 7,
-    dim: 64,
-    depth: 4,
-    heads: 4,
-  },
-  "vit-small-fmnist": {
-    summary: "patch 7, dim 128, depth 6, 4 heads",
-    patch: 7,
-    dim: 128,
-    depth: 6,
-    heads: 4,
-  },
-});
+/** The presets `--model` accepts: those of the registry made for 28×28 greyscale images. */
+export const CLI_MODELS: Readonly<Record<string, ModelPreset>> = Object.freeze(
+  Object.fromEntries(
+    vitPresetsFor(28, 1).map((k) => {
+      const c = VIT_PRESETS[k]!;
+      return [k, {
+        summary: describeVitPreset(k),
+        patch: c.patchSize,
+        dim: c.embedDim,
+        depth: c.depth,
+        heads: c.numHeads,
+      }];
+    }),
+  ),
+);
 
 /** Shape overrides given on the command line. */
 export interface ModelOverrides {
@@ -70,9 +67,10 @@ export interface ModelOverrides {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cliVitConfig } from "./models.ts";
  * const c = cliVitConfig("vit-tiny-fmnist", { depth: 2 }, { dropPath: 0.1 });
- * console.log(c.depth, c.embedDim, c.globalPool); // 2 64 "avg"
+ * assert.deepEqual([c.depth, c.embedDim, c.globalPool, c.dropPathRate], [2, 64, "avg", 0.1]);
  * ```
  */
 export function cliVitConfig(
@@ -80,15 +78,15 @@ export function cliVitConfig(
   o: ModelOverrides,
   opts: { dropPath: number; imgSize?: number; inChans?: number; numClasses?: number },
 ): VitConfig {
-  const p = CLI_MODELS[name];
-  if (!p) {
+  if (!CLI_MODELS[name]) {
     throw new UsageError(
       `--model must be one of ${Object.keys(CLI_MODELS).join(", ")}, got "${name}"`,
     );
   }
-  const patch = o.patch ?? p.patch, dim = o.dim ?? p.dim;
-  const depth = o.depth ?? p.depth, heads = o.heads ?? p.heads;
-  const img = opts.imgSize ?? 28;
+  const p = vitPreset(name);
+  const patch = o.patch ?? p.patchSize, dim = o.dim ?? p.embedDim;
+  const depth = o.depth ?? p.depth, heads = o.heads ?? p.numHeads;
+  const img = opts.imgSize ?? (p.imgSize as number);
   if (img % patch !== 0) {
     throw new UsageError(`--patch ${patch} does not divide the image size ${img}`);
   }
@@ -98,15 +96,52 @@ export function cliVitConfig(
   return {
     imgSize: img,
     patchSize: patch,
-    inChans: opts.inChans ?? 1,
-    numClasses: opts.numClasses ?? 10,
+    inChans: opts.inChans ?? p.inChans,
+    numClasses: opts.numClasses ?? p.numClasses,
     embedDim: dim,
     depth,
     numHeads: heads,
-    classToken: false,
-    globalPool: "avg",
-    init: "timm",
-    headInitScale: 1,
+    classToken: p.classToken,
+    globalPool: p.globalPool,
+    init: p.init,
+    headInitScale: p.headInitScale,
     dropPathRate: opts.dropPath,
   };
+}
+
+/** The message of a library error without its op prefix (`loadEncoder: x` → `x`). */
+function detail(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/^\w+: /, "");
+}
+
+/**
+ * `--init PATH`: the encoder of a pretrain or finetune checkpoint; problems are
+ * {@link UsageError}s naming `--init` and the path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadInitEncoder } from "./models.ts";
+ * await assert.rejects(loadInitEncoder("/no/such/run"), /^UsageError: --init \/no\/such\/run: no such file/);
+ * ```
+ */
+export async function loadInitEncoder(path: string): Promise<PretrainedEncoder> {
+  try {
+    return await loadEncoder(path);
+  } catch (e) {
+    throw new UsageError(`--init ${detail(e)}`);
+  }
+}
+
+/**
+ * `finetune --init`: the fresh classifier `params` take over the encoder of `pre` (see
+ * {@link takeEncoder}); a shape mismatch is a {@link UsageError} naming `--init`.
+ */
+export function takeInitEncoder(params: VitParams, pre: PretrainedEncoder): VitParams {
+  try {
+    return takeEncoder(params, pre);
+  } catch (e) {
+    throw new UsageError(`--init ${detail(e)}`);
+  }
 }

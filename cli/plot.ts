@@ -13,9 +13,10 @@ import type { MetricsRecord } from "./metrics.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Series } from "./plot.ts";
  * const s: Series = { name: "train", points: [[0, 2.3], [100, 0.9]] };
- * console.log(s.points.length); // 2
+ * assert.deepEqual(s.points.length, 2);
  * ```
  */
 export interface Series {
@@ -36,9 +37,10 @@ export interface Series {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Chart } from "./plot.ts";
  * const c: Chart = { title: "loss", xLabel: "step", yLabel: "loss", series: [] };
- * console.log(c.width ?? 640); // 640
+ * assert.deepEqual(c.width ?? 640, 640);
  * ```
  */
 export interface Chart {
@@ -67,8 +69,9 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { niceTicks } from "./plot.ts";
- * console.log(niceTicks(0, 0.93, 5)); // [0, 0.2, 0.4, 0.6, 0.8, 1]
+ * assert.deepEqual(niceTicks(0, 0.93, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
  * ```
  */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
@@ -117,12 +120,13 @@ function thin(points: [number, number][], max: number): [number, number][] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChart } from "./plot.ts";
  * const svg = lineChart({
  *   title: "loss", xLabel: "step", yLabel: "loss",
  *   series: [{ name: "train", points: [[0, 2.3], [50, 1.1], [100, 0.7]] }],
  * });
- * console.log(svg.startsWith("<svg"), svg.includes("<polyline")); // true true
+ * assert.deepEqual([svg.startsWith("<svg"), svg.includes("<polyline")], [true, true]);
  * ```
  */
 export function lineChart(chart: Chart): string {
@@ -226,6 +230,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeRunPlots } from "./plot.ts";
  * const dir = await Deno.makeTempDir();
  * await writeRunPlots(dir, [
@@ -233,7 +238,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
  *   { type: "train", step: 2, loss: 2.1, lr: 2e-4 },
  *   { type: "eval", step: 2, test_loss: 2.0, test_accuracy: 0.4 },
  * ]);
- * console.log([...Deno.readDirSync(dir)].map((e) => e.name).sort()); // ["accuracy.svg", "loss.svg", "lr.svg"]
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["accuracy.svg", "loss.svg", "lr.svg"]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

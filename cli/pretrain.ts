@@ -9,6 +9,7 @@
  * `probe --init` can load the encoder alone.
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 import { dispose, memoryStats, random, scope, type Tensor, tensor } from "../mod.ts";
 import { decodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { type VitConfig } from "../models/vit.ts";
@@ -48,9 +49,10 @@ import { batchesFrom, RecentLosses, reportStopped } from "./train_loop.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PretrainHooks } from "./pretrain.ts";
  * const h: PretrainHooks = { onStep: (step) => void step };
- * console.log(typeof h.onStep); // "function"
+ * assert.deepEqual(typeof h.onStep, "function");
  * ```
  */
 export interface PretrainHooks {
@@ -244,7 +246,10 @@ export async function runPretrain(
       const lr = runner.lr(step);
       step++;
       if (!Number.isFinite(loss)) {
-        throw new Error(`the ${o.method} loss became ${loss} at step ${step}; lower --lr?`);
+        throw new TesseraError(
+          "pretrain",
+          `the ${o.method} loss became ${loss} at step ${step}; lower --lr?`,
+        );
       }
       recent.push(loss);
       log.write({ type: "train", step, epoch: step / spe, loss, lr, ...logs });

@@ -26,8 +26,9 @@ export type PretrainMethodName = typeof PRETRAIN_METHODS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRETRAIN_DEFAULTS } from "./pretrain_args.ts";
- * console.log(PRETRAIN_DEFAULTS.method, PRETRAIN_DEFAULTS.vocab); // "splitmask" 256
+ * assert.deepEqual([PRETRAIN_DEFAULTS.method, PRETRAIN_DEFAULTS.vocab], ["splitmask", 256]);
  * ```
  */
 export interface PretrainOptions {
@@ -290,9 +291,10 @@ const FLAGS: { [flag: string]: [keyof PretrainOptions, Conv<keyof PretrainOption
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePretrainArgs } from "./pretrain_args.ts";
  * const a = parsePretrainArgs(["--method", "beit", "--steps", "5"]);
- * console.log(a !== "help" && a.given); // { method: "beit", steps: 5 }
+ * assert.deepEqual(a !== "help" && a.given, { method: "beit", steps: 5 });
  * ```
  */
 export interface PretrainArgs {
@@ -348,12 +350,11 @@ export function parsePretrainArgs(argv: string[]): PretrainArgs | "help" {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkPretrainOptions, PRETRAIN_DEFAULTS } from "./pretrain_args.ts";
- * try {
- *   checkPretrainOptions({ ...PRETRAIN_DEFAULTS, method: "dino", clsToken: false });
- * } catch (e) {
- *   console.log((e as Error).message); // "--method dino needs the CLS token (drop --no-cls-token)"
- * }
+ * assert.throws(() => checkPretrainOptions({ ...PRETRAIN_DEFAULTS, method: "dino", clsToken: false }), {
+ *   message: "--method dino needs the CLS token (drop --no-cls-token)",
+ * });
  * ```
  */
 export function checkPretrainOptions(o: PretrainOptions): void {

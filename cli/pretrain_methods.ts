@@ -1,8 +1,8 @@
 /**
  * The three pre-training methods behind one interface for the `pretrain` loop: what a step
  * trains (`params`, optimizer state), the per-sample augmentation, one training step, the
- * checkpoint templates and an analytical FLOP count per step (for the compute columns of the
- * comparison). SplitMask and BEiT share the masked-image-modelling runner (tokenizer targets,
+ * checkpoint templates and the analytical FLOP count per step (models/flops.ts, for the compute
+ * columns of the comparison). SplitMask and BEiT share the masked-image-modelling runner (tokenizer targets,
  * block masks, global-norm clipping); DINO wraps {@link dinoTrainStep}.
  * @module
  */
@@ -29,6 +29,7 @@ import {
   teacherTempSchedule,
 } from "../models/dino_train.ts";
 import { blockMasks } from "../models/masking.ts";
+import { beitStepFlops, dinoStepFlops, splitMaskStepFlops } from "../models/flops.ts";
 import { type PatchTokenizer, tokenize } from "../models/tokenizers.ts";
 import { randomHorizontalFlip, randomResizedCrop } from "../data/transforms/geometry.ts";
 import { colorJitter } from "../data/transforms/color.ts";
@@ -40,7 +41,7 @@ import {
   type Transform,
 } from "../data/transforms/image.ts";
 import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop.ts";
-import { FMNIST_MEAN, FMNIST_STD } from "./fmnist.ts";
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import { methodDefaults, type PretrainOptions } from "./pretrain_args.ts";
 
 /** What one step returns (tensors owned by the caller). */
@@ -60,9 +61,10 @@ export interface StepResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MethodRunner } from "./pretrain_methods.ts";
  * const f = (m: MethodRunner) => m.flopsPerStep;
- * console.log(typeof f); // "function"
+ * assert.deepEqual(typeof f, "function");
  * ```
  */
 export interface MethodRunner {
@@ -106,25 +108,6 @@ export interface MethodContext {
   tokenizer?: PatchTokenizer;
 }
 
-/**
- * Forward FLOPs of a ViT encoder on one image of `tokens` tokens (`patches` of them patch
- * tokens) of `chans`×p×p pixels: patch embedding, per block qkv/proj/MLP matmuls and the two
- * attention products.
- *
- * @example
- * ```ts
- * import { encoderFlops } from "./pretrain_methods.ts";
- * const enc = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 0, embedDim: 64, depth: 4, numHeads: 4 };
- * console.log(encoderFlops(enc, 17, 16)); // 1902080
- * ```
- */
-export function encoderFlops(enc: VitConfig, tokens: number, patches: number): number {
-  const d = enc.embedDim, r = enc.mlpRatio ?? 4;
-  const embed = 2 * patches * d * enc.inChans * enc.patchSize ** 2;
-  const block = 2 * tokens * d * d * (4 + 2 * r) + 4 * tokens * tokens * d;
-  return embed + enc.depth * block;
-}
-
 function schedules(ctx: MethodContext) {
   const d = methodDefaults(ctx.o.method);
   const lr = cosineSchedule({
@@ -145,7 +128,7 @@ function mimTransform(o: PretrainOptions, size: number): Transform<Image, Image 
   // BEiT applies the colour jitter before the crop.
   return (img, rng) => {
     if (jitter) img = jitter(img, rng);
-    return normalize(toFloat(flip(crop(img, rng), rng)), FMNIST_MEAN, FMNIST_STD);
+    return normalize(toFloat(flip(crop(img, rng), rng)), FASHION_MNIST_MEAN, FASHION_MNIST_STD);
   };
 }
 
@@ -169,9 +152,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
   const { lr, wd } = schedules(ctx);
   const optimizer = adamw({ lr, weightDecay: wd, weightDecayMask: weightDecayMask() });
   const enc = { ...encoder, init: "beit-pretrain" as const };
-  const prefix = (encoder.classToken ?? true) ? 1 : 0;
-  const v = o.vocab, d = encoder.embedDim, b = o.batch;
-  const tokFlops = 2 * n * encoder.inChans * encoder.patchSize ** 2 * v;
+  const v = o.vocab, b = o.batch;
   let spec: unknown, init: (k: Tensor) => unknown, flops: number, describe: string;
   let lossFn: (p: unknown, images: Tensor, mask: Tensor, targets: Tensor, key: Tensor) => [
     Tensor,
@@ -188,7 +169,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       });
       return [r.loss, { mlm_acc: r.accuracy }];
     };
-    flops = 3 * (encoderFlops(enc, n + prefix, n) + 2 * numMasked * d * v) + tokFlops;
+    flops = beitStepFlops(cfg, numMasked);
     describe = `BEiT: ${numMasked}/${n} patches masked (block-wise), vocabulary ${v}`;
   } else {
     const cfg: SplitMaskConfig = {
@@ -208,10 +189,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       });
       return [r.loss, { mim: r.mim, nce: r.nce }];
     };
-    const dec = { ...enc, depth: o.decoderDepth };
-    flops = 3 * (encoderFlops(enc, counts[0] + prefix, counts[0]) +
-          encoderFlops(enc, counts[1] + prefix, counts[1]) +
-          2 * (encoderFlops(dec, n + prefix, 0)) + 2 * n * d * v) + tokFlops;
+    flops = splitMaskStepFlops({ ...cfg, decoderDepth: o.decoderDepth }, counts);
     describe = `SplitMask (${o.splitmaskMode}): subsets of ${counts[0]} and ${counts[1]} of ${n} ` +
       `patches, ${o.decoderDepth}-block decoder, vocabulary ${v}, τ ${o.tau}`;
   }
@@ -240,7 +218,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       try {
         return scope(() => {
           // The tokenizer sees the unmasked augmented image in [0, 1].
-          const raw = add(mul(images, FMNIST_STD[0]!), FMNIST_MEAN[0]!);
+          const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
           const targets = tokenize(tok, raw);
           const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
             [Tensor, Record<string, Tensor>],
@@ -271,7 +249,6 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
     bottleneckDim: o.bottleneckDim,
   };
   const size = encoder.imgSize as number;
-  const p = encoder.patchSize;
   const layout = cropLayout(
     { globalSize: size, localSize: o.localSize, localCrops: o.localCrops },
     encoder.inChans,
@@ -287,12 +264,11 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
   });
   const momentum = teacherMomentumSchedule(o.momentumTeacher, epochs, stepsPerEpoch);
   const spec = dinoSpec(cfg);
-  const n = (size / p) ** 2, nl = (o.localSize / p) ** 2, d = encoder.embedDim;
-  const h = o.hiddenDim, bot = o.bottleneckDim, k = o.outDim;
-  const head = 2 * (d * h + h * h + h * bot + bot * k);
-  const global = encoderFlops(encoder, n + 1, n) + head;
-  const local = encoderFlops(encoder, nl + 1, nl) + head;
-  const flops = 3 * (2 * global + o.localCrops * local) + 2 * global;
+  const k = o.outDim;
+  const flops = dinoStepFlops(
+    { ...cfg, hiddenDim: o.hiddenDim, bottleneckDim: o.bottleneckDim },
+    o,
+  );
   return {
     paramsTemplate: {
       student: spec,
@@ -313,8 +289,8 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       localCrops: o.localCrops,
       // DINO's σ ∈ [0.1, 2] is for 224² crops; 28² images take [0.1, 1].
       blurSigma: [0.1, Math.max(0.1, (2 * size) / 56)],
-      mean: FMNIST_MEAN,
-      std: FMNIST_STD,
+      mean: FASHION_MNIST_MEAN,
+      std: FASHION_MNIST_STD,
     }),
     step(params, opt, images, step, key) {
       const tree = params as { student: DinoParams; teacher: DinoParams; center: Tensor };

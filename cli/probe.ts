@@ -13,13 +13,13 @@ import type { FashionMnist } from "../data/fashion_mnist.ts";
 import { selectBackend } from "./backend.ts";
 import { loadSplits } from "./fmnist.ts";
 import { choiceFlag, intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
-import { loadEncoder } from "./encoder_ckpt.ts";
+
 import type { CliIO } from "./io.ts";
-import { CLI_MODELS, cliVitConfig } from "./models.ts";
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
+import { CLI_MODELS, cliVitConfig, loadInitEncoder } from "./models.ts";
 import { fitAndScore } from "./fit_and_score.ts";
 
-/** Fashion-MNIST pixel statistics (train split), as in `finetune`. */
-const MEAN = 0.2860, STD = 0.3530;
+const MEAN = FASHION_MNIST_MEAN[0]!, STD = FASHION_MNIST_STD[0]!;
 
 /** `--help` of `probe`. */
 export const PROBE_HELP = `train.ts probe — linear probe of a frozen ViT encoder on Fashion-MNIST
@@ -55,9 +55,10 @@ Prints progress on stderr and one JSON line of results on stdout.`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseProbeArgs } from "./probe.ts";
  * const o = parseProbeArgs(["--init", "none", "--layer", "2"]);
- * console.log(o !== "help" && [o.init, o.layer, o.testLimit]); // ["none", 2, null]
+ * assert.deepEqual(o !== "help" && [o.init, o.layer, o.testLimit], ["none", 2, null]);
  * ```
  */
 export interface ProbeOptions {
@@ -190,13 +191,14 @@ export function parseProbeArgs(argv: string[]): ProbeOptions | "help" {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { extractFeatures } from "./probe.ts";
  * import { initVit } from "../models/vit.ts";
  * import { dispose, random } from "../mod.ts";
  * const cfg = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 0, embedDim: 8, depth: 2, numHeads: 2 };
  * const params = initVit(random.key(0), cfg);
  * const f = await extractFeatures(params, cfg, new Uint8Array(3 * 784), { layer: 1 });
- * console.log(f.length); // 24
+ * assert.deepEqual(f.length, 24);
  * dispose(params);
  * ```
  */
@@ -237,7 +239,7 @@ export async function extractFeatures(
 }
 
 async function encoderOf(o: ProbeOptions) {
-  if (o.init !== "none") return await loadEncoder(o.init);
+  if (o.init !== "none") return await loadInitEncoder(o.init);
   const config: VitConfig = {
     ...cliVitConfig(o.model, o, { dropPath: 0, numClasses: 0 }),
     classToken: o.clsToken,

@@ -12,9 +12,10 @@ import type { CliIO } from "./io.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ProgressOptions } from "./progress.ts";
  * const o: ProgressOptions = { total: 100, every: 10, label: "finetune" };
- * console.log(o.total); // 100
+ * assert.deepEqual(o.total, 100);
  * ```
  */
 export interface ProgressOptions {
@@ -35,8 +36,9 @@ export interface ProgressOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDuration } from "./progress.ts";
- * console.log(formatDuration(75), formatDuration(3725)); // "1:15" "1:02:05"
+ * assert.deepEqual([formatDuration(75), formatDuration(3725)], ["1:15", "1:02:05"]);
  * ```
  */
 export function formatDuration(seconds: number): string {
@@ -53,13 +55,14 @@ export function formatDuration(seconds: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { captureIO } from "./io.ts";
  * import { Progress } from "./progress.ts";
  * const io = captureIO();
  * const p = new Progress(io, { total: 4, every: 2, label: "demo" });
  * for (let s = 1; s <= 4; s++) p.update(s, { loss: 1 / s, lr: 1e-3 });
  * p.done();
- * console.log(io.stderr.trim().split("\n").length); // 2
+ * assert.deepEqual(io.stderr.trim().split("\n").length, 2);
  * ```
  */
 export class Progress {

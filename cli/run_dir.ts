@@ -3,6 +3,7 @@
  * plots and `ckpt_latest.safetensors`.
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 import { dirname, join } from "node:path";
 import { dispose } from "../mod.ts";
 import { decodeCheckpoint } from "../nn/checkpoint.ts";
@@ -13,8 +14,9 @@ import { UsageError } from "./args.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runPaths } from "./run_dir.ts";
- * console.log(runPaths("runs/x").checkpoint); // "runs/x/ckpt_latest.safetensors"
+ * assert.deepEqual(runPaths("runs/x").checkpoint, "runs/x/ckpt_latest.safetensors");
  * ```
  */
 export interface RunPaths {
@@ -40,8 +42,9 @@ export function runPaths(dir: string): RunPaths {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultRunDir } from "./run_dir.ts";
- * console.log(defaultRunDir("finetune", new Date(2026, 0, 2, 3, 4, 5))); // "runs/finetune-20260102-030405"
+ * assert.deepEqual(defaultRunDir("finetune", new Date(2026, 0, 2, 3, 4, 5)), "runs/finetune-20260102-030405");
  * ```
  */
 export function defaultRunDir(command: string, now: Date = new Date()): string {
@@ -123,10 +126,15 @@ export async function readResumePoint<O>(
     dispose([peek.params, peek.optState, peek.rngKey]);
     const cfg = peek.config as { command?: string; options?: O } | null;
     if (!cfg || cfg.command !== command || !cfg.options) {
-      throw new Error(`it is not a checkpoint of a ${command} run (no ${command} config)`);
+      throw new TesseraError(
+        "readResumePoint",
+        `it is not a checkpoint of a ${command} run (no ${command} config)`,
+      );
     }
     return { bytes, file, runDir, options: cfg.options, step: peek.step };
   } catch (e) {
-    throw new UsageError(`--resume ${file}: ${(e as Error).message}`);
+    throw new UsageError(
+      `--resume ${file}: ${(e as Error).message.replace(/^readResumePoint: /, "")}`,
+    );
   }
 }

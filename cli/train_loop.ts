@@ -14,6 +14,7 @@ import type { CliIO } from "./io.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DataLoader } from "../data/loader.ts";
  * import { batchesFrom } from "./train_loop.ts";
  * const data = { length: 4, get: (i: number) => ({ image: { data: new Uint8Array(1).fill(i), height: 1, width: 1, channels: 1 }, label: 0 }) };
@@ -24,7 +25,7 @@ import type { CliIO } from "./io.ts";
  *   seen.push(b.epoch * 2 + b.step), step++;
  *   b.dispose();
  * }
- * console.log(seen); // [3, 4, 5]
+ * assert.deepEqual(seen, [3, 4, 5]);
  * ```
  */
 export async function* batchesFrom(
@@ -53,10 +54,11 @@ export async function* batchesFrom(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RecentLosses } from "./train_loop.ts";
  * const r = new RecentLosses(2);
  * [3, 2, 1].forEach((x) => r.push(x));
- * console.log(r.mean()); // 1.5
+ * assert.deepEqual(r.mean(), 1.5);
  * ```
  */
 export class RecentLosses {
@@ -83,11 +85,12 @@ export class RecentLosses {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { captureIO } from "./io.ts";
  * import { reportStopped } from "./train_loop.ts";
  * const io = captureIO();
  * reportStopped(io, "pretrain", "SIGINT", 5, 10, "runs/x/ckpt_latest.safetensors");
- * console.log(io.stderr.split("\n")[1]); // "resume with: deno run -A train.ts pretrain --resume runs/x/ckpt_latest.safetensors"
+ * assert.deepEqual(io.stderr.split("\n")[1], "resume with: deno run -A train.ts pretrain --resume runs/x/ckpt_latest.safetensors");
  * ```
  */
 export function reportStopped(

@@ -108,7 +108,10 @@ export async function decodeImage(
     const { data, info } = await sharp(bytes).removeAlpha().toColourspace("srgb")
       .raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) {
-      throw new Error(`expected 3 channels after conversion to sRGB, got ${info.channels}`);
+      throw new TesseraError(
+        "decodeImage",
+        `expected 3 channels after conversion to sRGB, got ${info.channels}`,
+      );
     }
     const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
     if (mode === "RGB") {

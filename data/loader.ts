@@ -23,7 +23,7 @@ import { tensor } from "../tensor/creation.ts";
 import { bits, foldIn, key as makeKey, splitKeys } from "../tensor/random_keys.ts";
 import { permutation } from "../tensor/random_discrete.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../tensor/host_rng.ts";
 import {
   type FloatImage,
   type HostBatch,

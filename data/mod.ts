@@ -47,8 +47,9 @@ export {
   type LabeledImage,
   type LoaderOptions,
 } from "./loader.ts";
-export { Rng, rngFromKey, rngFromSeed } from "./rng.ts";
+export { Rng, rngFromKey, rngFromSeed } from "../tensor/host_rng.ts";
 export * from "./transforms/mod.ts";
+export { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "./fashion_mnist_stats.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";

@@ -3,7 +3,7 @@
  * few thousand images with every class equally represented.
  * @module
  */
-import { TesseraError } from "../tensor/mod.ts";
+import { TesseraError } from "../tensor/errors.ts";
 import type { FashionMnist } from "./fashion_mnist.ts";
 
 /**

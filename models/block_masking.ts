@@ -4,8 +4,8 @@
  * See models/masking.ts (which re-exports everything here) for the algorithm in full.
  * @module
  */
-import { random, type Tensor, tensor, TesseraError } from "../mod.ts";
-import { Rng } from "../data/rng.ts";
+import { random, type Tensor, tensor, TesseraError } from "../tensor/mod.ts";
+import { Rng } from "../tensor/host_rng.ts";
 
 /** Options of {@link blockMaskHost} and {@link blockMasks} (defaults are BEiT's). */
 export interface BlockMaskOptions {
@@ -107,7 +107,7 @@ function resolve(o: BlockMaskOptions): Required<BlockMaskOptions> {
  *
  * @example
  * ```ts
- * import { rngFromSeed } from "../data/rng.ts";
+ * import { rngFromSeed } from "../tensor/host_rng.ts";
  * import { blockMaskHost } from "./masking.ts";
  * const r = blockMaskHost(rngFromSeed([1, 2, 3, 4]), { gridH: 14, gridW: 14, numMasked: 75 });
  * console.log(r.mask.reduce((a, b) => a + b, 0), r.blockCount + r.toppedUp); // 75 75

@@ -30,7 +30,7 @@ import {
   sum,
   type Tensor,
   TesseraError,
-} from "../mod.ts";
+} from "../tensor/mod.ts";
 import { initFromSpec, onesInit, ParamSpec, type Spec, truncNormalInit } from "../nn/init.ts";
 import { linear, type LinearParams, linearSpec } from "../nn/linear.ts";
 import { l2Normalize } from "../nn/losses.ts";

@@ -5,7 +5,8 @@
  * per-tensor clipping → cancelling → optimizer → EMA teacher → centre update).
  * @module
  */
-import { add, scope, stopGradient, type Tensor, valueAndGrad, zeros, zerosLike } from "../mod.ts";
+import { add, scope, stopGradient, type Tensor, zeros, zerosLike } from "../tensor/mod.ts";
+import { valueAndGrad } from "../autodiff/mod.ts";
 import { clipByNorm } from "../nn/optim/clip.ts";
 import { emaUpdate } from "../nn/optim/ema.ts";
 import { cosineScheduler } from "../nn/optim/schedules.ts";

@@ -50,7 +50,7 @@ import {
   transpose,
   where,
   zeros,
-} from "../mod.ts";
+} from "../tensor/mod.ts";
 import {
   fittingPatches,
   l2NormalizeRows,

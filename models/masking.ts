@@ -21,9 +21,9 @@
  * "in the set" (for BEiT/MAE masks: masked / removed). The block generator is inherently
  * sequential, so it runs on the host: {@link blockMasks} draws one 128-bit seed per sample
  * with `random.bits(key, [B, 4])` and runs {@link blockMaskHost} on an xoshiro128** stream
- * (`data/rng.ts`) seeded from row `i`. Sample `i`'s mask therefore depends only on the key and
+ * (`tensor/host_rng.ts`) seeded from row `i`. Sample `i`'s mask therefore depends only on the key and
  * `i`, is identical on every backend, and the host version can be called directly from a data
- * loader that already holds a per-sample `Rng` (`data/rng.ts`, the argument of
+ * loader that already holds a per-sample `Rng` (`tensor/host_rng.ts`, the argument of
  * {@link blockMaskHost}).
  *
  * @example
@@ -48,7 +48,7 @@ import {
   slice,
   type Tensor,
   TesseraError,
-} from "../mod.ts";
+} from "../tensor/mod.ts";
 
 export {
   blockMaskHost,

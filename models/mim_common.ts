@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the masked-image-modelling models (BEiT, SplitMask): index lists from bool
- * masks with a fixed count per image, token gathers, patch position embeddings and a ViT block
- * stack run on an already-embedded token sequence.
+ * masks with a fixed count per image, token gathers and patch position embeddings (the block
+ * stack on an already-embedded token sequence is vit.ts's `runBlocks`).
  * @module
  */
 import {
@@ -12,7 +12,6 @@ import {
   cast,
   concat,
   expandDims,
-  random,
   reshape,
   slice,
   takeAlongAxis,
@@ -21,9 +20,6 @@ import {
   where,
 } from "../tensor/mod.ts";
 
-import { block } from "../nn/block.ts";
-import { dropout, dropPathRates } from "../nn/dropout.ts";
-import { applyLayerNorm } from "../nn/norm.ts";
 import { sincos2dPosEmbed } from "../nn/pos_embed.ts";
 import { type VitConfig, vitGrid, type VitParams } from "./vit.ts";
 
@@ -183,52 +179,6 @@ export function prependCls(params: VitParams, config: VitConfig, x: Tensor): Ten
   const pos = posEmbedParts(params, config).cls;
   const cls = pos ? add(params.cls_token, pos) : params.cls_token;
   return concat([broadcastTo(cls, [b, 1, d]), x], 1);
-}
-
-/**
- * Runs embedded tokens `[B, T, D]` (positions already added) through a block stack and an
- * optional final LayerNorm: dropout, blocks with linspace drop path, norm — the tail of
- * `vitForwardFeatures`. `depth` and rates come from `config`.
- *
- * @example
- * ```ts
- * import { runBlocks } from "./mim_common.ts";
- * import { initVit } from "./vit.ts";
- * import { ones, random } from "../mod.ts";
- * const cfg = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 };
- * const p = initVit(random.key(0), cfg);
- * console.log(runBlocks(p.blocks, p.norm, ones([2, 3, 8]), cfg).shape); // [2, 3, 8]
- * ```
- */
-export function runBlocks(
-  blocks: VitParams["blocks"],
-  norm: VitParams["norm"],
-  x: Tensor,
-  config: Pick<
-    VitConfig,
-    "numHeads" | "dropRate" | "attnDropRate" | "dropPathRate" | "dropPathConstant" | "eps"
-  >,
-  opts: { train?: boolean; key?: Tensor } = {},
-): Tensor {
-  const c = config, train = opts.train ?? false, depth = blocks.length;
-  const rates = dropPathRates(c.dropPathRate ?? 0, depth, { constant: c.dropPathConstant });
-  const need = train &&
-    ((c.dropRate ?? 0) > 0 || (c.attnDropRate ?? 0) > 0 || rates.some((r) => r > 0));
-  if (need && !opts.key) throw new TesseraError("runBlocks", "a PRNG key is required in training");
-  const keys = need ? random.splitKeys(opts.key!, depth + 1) : [];
-  let h = dropout(x, { rate: c.dropRate ?? 0, train, key: keys[depth] });
-  blocks.forEach((bp, i) => {
-    h = block(bp, h, {
-      numHeads: c.numHeads,
-      dropPath: rates[i],
-      dropRate: c.dropRate,
-      attnDrop: c.attnDropRate,
-      eps: c.eps,
-      train,
-      key: keys[i],
-    });
-  });
-  return norm ? applyLayerNorm(norm, h, { eps: c.eps }) : h;
 }
 
 /**

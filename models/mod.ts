@@ -12,6 +12,7 @@
 export * from "./vit.ts";
 export * from "./vit_presets.ts";
 export * from "./masking.ts";
+export * from "./detection/mod.ts";
 export * from "./beit.ts";
 export * from "./splitmask.ts";
 export * from "./dino.ts";
@@ -19,6 +20,8 @@ export * from "./tokenizers.ts";
 export * from "./kmeans.ts";
 export * from "./tokenizer_io.ts";
 export * from "./dino_train.ts";
+export * from "./encoder_checkpoint.ts";
+export * from "./flops.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";
@@ -36,4 +39,4 @@ export type {
   PatchEmbedParams,
   Spec,
 } from "../nn/mod.ts";
-export type { Rng } from "../data/mod.ts";
+export type { Rng } from "../tensor/host_rng.ts";

@@ -40,7 +40,7 @@ import type { BlockParams } from "../nn/block.ts";
 import { type LayerNormParams, layerNormSpec } from "../nn/norm.ts";
 import { linear, type LinearParams, linearSpec } from "../nn/linear.ts";
 import { patchEmbed } from "../nn/patch_embed.ts";
-import { type VitConfig, vitGrid, type VitParams, vitSpec } from "./vit.ts";
+import { runBlocks, type VitConfig, vitGrid, type VitParams, vitSpec } from "./vit.ts";
 import {
   countMasked,
   flattenRows,
@@ -49,7 +49,6 @@ import {
   maskOrder,
   posEmbedParts,
   prependCls,
-  runBlocks,
 } from "./mim_common.ts";
 
 /**

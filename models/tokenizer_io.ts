@@ -15,7 +15,12 @@
  * ```
  * @module
  */
-import { readSafetensorsFile, type Tensor, TesseraError, writeSafetensorsFile } from "../mod.ts";
+import {
+  readSafetensorsFile,
+  type Tensor,
+  TesseraError,
+  writeSafetensorsFile,
+} from "../tensor/mod.ts";
 import type { Centring, PatchTokenizer, TokenizerKind } from "./tokenizers.ts";
 
 const FORMAT = "tessera-patch-tokenizer";

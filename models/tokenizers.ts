@@ -57,7 +57,7 @@ import {
   tensor,
   TesseraError,
   transpose,
-} from "../mod.ts";
+} from "../tensor/mod.ts";
 import { extractPatches } from "../nn/patch_embed.ts";
 
 /** Which codebook a tokenizer holds. */

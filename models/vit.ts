@@ -108,7 +108,12 @@ export function vitForwardFeatures(
       `params have ${params.blocks.length} blocks, config ${c.depth}`,
     );
   }
-  const keys = needKey ? random.splitKeys(opts.key!, c.depth + 1) : [];
+  const want = opts.returnLayers ?? [];
+  for (const l of want) {
+    if (!(Number.isInteger(l) && l >= 0 && l < c.depth)) {
+      throw new TesseraError("vitForwardFeatures", `no block ${l} (depth ${c.depth})`);
+    }
+  }
   let x = patchEmbed(params.patch_embed, images);
   const [b, n, d] = x.shape as [number, number, number];
   const grid: [number, number] = [images.shape[2]! / c.patchSize, images.shape[3]! / c.patchSize];
@@ -140,11 +145,56 @@ export function vitForwardFeatures(
       }),
     );
   }
-  x = dropout(x, { rate: c.dropRate ?? 0, train, key: keys[c.depth] });
-  const want = opts.returnLayers ?? [];
   const intermediates: Tensor[] = new Array(want.length);
-  params.blocks.forEach((bp, i) => {
-    x = block(bp, x, {
+  const tokens = runBlocks(params.blocks, params.norm, x, c, {
+    train,
+    key: opts.key,
+    onBlock: (i, h) =>
+      want.forEach((l, j) => {
+        if (l === i) intermediates[j] = h;
+      }),
+  });
+  return { tokens, intermediates, grid };
+}
+
+/**
+ * Runs embedded tokens `[B, T, D]` (positions already added) through a block stack and an
+ * optional final LayerNorm: dropout, blocks with linspace drop path, norm — the tail of
+ * `vitForwardFeatures`. `depth` and rates come from `config`.
+ *
+ * @example
+ * ```ts
+ * import { initVit, runBlocks } from "./vit.ts";
+ * import { ones, random } from "../mod.ts";
+ * const cfg = { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 };
+ * const p = initVit(random.key(0), cfg);
+ * console.log(runBlocks(p.blocks, p.norm, ones([2, 3, 8]), cfg).shape); // [2, 3, 8]
+ * ```
+ */
+export function runBlocks(
+  blocks: VitParams["blocks"],
+  norm: VitParams["norm"],
+  x: Tensor,
+  config: Pick<
+    VitConfig,
+    "numHeads" | "dropRate" | "attnDropRate" | "dropPathRate" | "dropPathConstant" | "eps"
+  >,
+  opts: {
+    train?: boolean;
+    key?: Tensor;
+    /** Called with each block's output (before the norm), in order. */
+    onBlock?: (index: number, out: Tensor) => void;
+  } = {},
+): Tensor {
+  const c = config, train = opts.train ?? false, depth = blocks.length;
+  const rates = dropPathRates(c.dropPathRate ?? 0, depth, { constant: c.dropPathConstant });
+  const need = train &&
+    ((c.dropRate ?? 0) > 0 || (c.attnDropRate ?? 0) > 0 || rates.some((r) => r > 0));
+  if (need && !opts.key) throw new TesseraError("runBlocks", "a PRNG key is required in training");
+  const keys = need ? random.splitKeys(opts.key!, depth + 1) : [];
+  let h = dropout(x, { rate: c.dropRate ?? 0, train, key: keys[depth] });
+  blocks.forEach((bp, i) => {
+    h = block(bp, h, {
       numHeads: c.numHeads,
       dropPath: rates[i],
       dropRate: c.dropRate,
@@ -153,17 +203,9 @@ export function vitForwardFeatures(
       train,
       key: keys[i],
     });
-    want.forEach((l, j) => {
-      if (l === i) intermediates[j] = x;
-    });
+    opts.onBlock?.(i, h);
   });
-  want.forEach((l, j) => {
-    if (!intermediates[j]) {
-      throw new TesseraError("vitForwardFeatures", `no block ${l} (depth ${c.depth})`);
-    }
-  });
-  if (params.norm) x = applyLayerNorm(params.norm, x, { eps: c.eps });
-  return { tokens: x, intermediates, grid };
+  return norm ? applyLayerNorm(norm, h, { eps: c.eps }) : h;
 }
 
 /**

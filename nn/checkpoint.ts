@@ -17,6 +17,7 @@ import {
   TesseraError,
   writeSafetensorsFile,
 } from "../tensor/mod.ts";
+import { treeUnflatten } from "../autodiff/mod.ts";
 import { ParamSpec } from "./init.ts";
 
 /**
@@ -79,28 +80,6 @@ function flattenAny(tree: unknown, prefix = ""): [string, Leaf][] {
   };
   visit(tree, prefix);
   return out;
-}
-
-/** Rebuilds a tree from dotted paths; objects whose keys are 0..n−1 become arrays. */
-function unflattenAny(flat: [string, unknown][]): unknown {
-  const root: Record<string, unknown> = {};
-  for (const [path, v] of flat) {
-    const parts = path.split(".");
-    let cur = root;
-    parts.slice(0, -1).forEach((p) => {
-      cur = (cur[p] ??= {}) as Record<string, unknown>;
-    });
-    cur[parts[parts.length - 1]!] = v;
-  }
-  const arrays = (x: unknown): unknown => {
-    if (!isContainer(x) || Array.isArray(x)) return x;
-    const keys = Object.keys(x);
-    const mapped = Object.fromEntries(keys.map((k) => [k, arrays(x[k])]));
-    const numeric = keys.length > 0 && keys.every((k) => /^\d+$/.test(k)) &&
-      keys.map(Number).sort((a, b) => a - b).every((v, i) => v === i);
-    return numeric ? keys.map((_, i) => mapped[String(i)]) : mapped;
-  };
-  return arrays(root);
 }
 
 /** The tensors and string metadata a checkpoint is made of. */
@@ -294,11 +273,15 @@ export function decodeCheckpoint(
       return t;
     };
     const fromTemplate = (template: unknown, prefix: string) =>
-      unflattenAny(flattenAny(template).map(([p, leaf]) => [p, take(prefix + p, leaf)]));
+      treeUnflatten(
+        Object.fromEntries(flattenAny(template).map(([p, leaf]) => [p, take(prefix + p, leaf)])),
+      );
     const names = Object.keys(tensors);
     const hasOpt = metadata.opt_scalars !== undefined || names.some((n) => n.startsWith("opt."));
-    const params = opts.params !== undefined ? fromTemplate(opts.params, "") : unflattenAny(
-      names.filter((n) => !n.startsWith("opt.")).map((n) => (used.add(n), [n, tensors[n]])),
+    const params = opts.params !== undefined ? fromTemplate(opts.params, "") : treeUnflatten(
+      Object.fromEntries(
+        names.filter((n) => !n.startsWith("opt.")).map((n) => (used.add(n), [n, tensors[n]])),
+      ),
     );
     let optState: unknown = null;
     if (opts.optState !== undefined) optState = fromTemplate(opts.optState, "opt.");
@@ -307,7 +290,7 @@ export function decodeCheckpoint(
         used.add(n);
         return [n.slice(4), tensors[n]];
       });
-      optState = unflattenAny([...flat, ...Object.entries(scalars)]);
+      optState = treeUnflatten(Object.fromEntries([...flat, ...Object.entries(scalars)]));
     }
     const allow = opts.allowUnexpected ?? false;
     for (const n of names) {

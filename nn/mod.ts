@@ -20,7 +20,6 @@
  * @module
  */
 export * from "./init.ts";
-export * from "./tree.ts";
 export * from "./linear.ts";
 export * from "./norm.ts";
 export * from "./dropout.ts";
@@ -32,6 +31,7 @@ export * from "./block.ts";
 export * from "./losses.ts";
 export * from "./checkpoint.ts";
 export * from "./optim/mod.ts";
+export * from "./logistic_regression.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";

@@ -122,10 +122,12 @@ export function fromTyped(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "../mod.ts";
  * const a = tensor([[1, 2, 3], [4, 5, 6]]);            // float32 [2, 3]
  * const b = tensor(new Int32Array([1, 2]), { shape: [2, 1] });
- * console.log(a.shape, b.dtype); // [2, 3] "int32"
+ * assert.deepEqual(a.shape, [2, 3]);
+ * assert.equal(b.dtype, "int32");
  * ```
  */
 export function tensor(values: ArrayLike, opts: CreateOptions & { shape?: Shape } = {}): Tensor {
@@ -164,8 +166,9 @@ export function tensor(values: ArrayLike, opts: CreateOptions & { shape?: Shape 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromArray } from "../mod.ts";
- * console.log(fromArray([1, 2]).shape); // [2]
+ * assert.deepEqual(fromArray([1, 2]).shape, [2]);
  * ```
  */
 export const fromArray: typeof tensor = tensor;
@@ -175,8 +178,9 @@ export const fromArray: typeof tensor = tensor;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { full } from "../mod.ts";
- * console.log(await full([2], 7, { dtype: "int32" }).toArray()); // [7, 7]
+ * assert.deepEqual(await full([2], 7, { dtype: "int32" }).toArray(), [7, 7]);
  * ```
  */
 export function full(shape: Shape, value: number | boolean, opts: CreateOptions = {}): Tensor {
@@ -208,8 +212,9 @@ export function fullAs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zeros } from "../mod.ts";
- * console.log(zeros([2, 3]).shape); // [2, 3]
+ * assert.deepEqual(zeros([2, 3]).shape, [2, 3]);
  * ```
  */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
@@ -222,8 +227,9 @@ export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ones } from "../mod.ts";
- * console.log(await ones([2]).toArray()); // [1, 1]
+ * assert.deepEqual(await ones([2]).toArray(), [1, 1]);
  * ```
  */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
@@ -236,8 +242,9 @@ export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zerosLike, ones } from "../mod.ts";
- * console.log(zerosLike(ones([3])).shape); // [3]
+ * assert.deepEqual(zerosLike(ones([3])).shape, [3]);
  * ```
  */
 export function zerosLike(t: Tensor): Tensor {
@@ -250,8 +257,9 @@ export function zerosLike(t: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { onesLike, zeros } from "../mod.ts";
- * console.log(await onesLike(zeros([2])).toArray()); // [1, 1]
+ * assert.deepEqual(await onesLike(zeros([2])).toArray(), [1, 1]);
  * ```
  */
 export function onesLike(t: Tensor): Tensor {
@@ -264,8 +272,9 @@ export function onesLike(t: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange } from "../mod.ts";
- * console.log(await arange(0, 5, 2, { dtype: "int32" }).toArray()); // [0, 2, 4]
+ * assert.deepEqual(await arange(0, 5, 2, { dtype: "int32" }).toArray(), [0, 2, 4]);
  * ```
  */
 export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
@@ -284,8 +293,9 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linspace } from "../mod.ts";
- * console.log(await linspace(0, 1, 5).toArray()); // [0, 0.25, 0.5, 0.75, 1]
+ * assert.deepEqual(await linspace(0, 1, 5).toArray(), [0, 0.25, 0.5, 0.75, 1]);
  * ```
  */
 export function linspace(
@@ -309,8 +319,9 @@ export function linspace(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { eye } from "../mod.ts";
- * console.log(await eye(2).toArray()); // [[1, 0], [0, 1]]
+ * assert.deepEqual(await eye(2).toArray(), [[1, 0], [0, 1]]);
  * ```
  */
 export function eye(n: number, m: number = n, k = 0, opts: CreateOptions = {}): Tensor {

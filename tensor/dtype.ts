@@ -11,8 +11,12 @@ export type DType = "float32" | "float64" | "int32" | "uint32" | "bool";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DTYPES } from "./dtype.ts";
- * console.log(DTYPES); // ["float32", "float64", "int32", "uint32", "bool"]
+ * import { zeros } from "../mod.ts";
+ * // every dtype can be created, and no other: the list to loop over in dtype tests
+ * for (const dtype of DTYPES) assert.equal(zeros([1], { dtype }).dtype, dtype);
+ * assert.equal(DTYPES.length, 5);
  * ```
  */
 export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "uint32", "bool"];

@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TesseraError } from "./errors.ts";
  * const e = new TesseraError("matmul", "inner dimensions differ: [2,3] @ [4,5]");
- * console.log(e.message); // "matmul: inner dimensions differ: [2,3] @ [4,5]"
+ * assert.equal(e.message, "matmul: inner dimensions differ: [2,3] @ [4,5]");
  * ```
  */
 export class TesseraError extends Error {

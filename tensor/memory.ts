@@ -79,10 +79,11 @@ export interface MemoryStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { memoryStats, scope, ones } from "../mod.ts";
  * const before = memoryStats().cpu?.tensors ?? 0;
  * scope(() => { ones([100]); });
- * console.log((memoryStats().cpu?.tensors ?? 0) === before); // true
+ * assert.equal(memoryStats().cpu?.tensors ?? 0, before); // the scope freed what it made
  * ```
  */
 export function memoryStats(): Record<string, MemoryStats> {
@@ -168,10 +169,11 @@ export function endScope(keepTree: unknown): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scope, tensor, add, mul } from "../mod.ts";
  * const x = tensor([1, 2, 3]);
  * const y = scope(() => add(mul(x, x), 1)); // the temporary x*x is freed here
- * console.log(await y.toArray()); // [2, 5, 10]
+ * assert.deepEqual(await y.toArray(), [2, 5, 10]);
  * ```
  */
 export function scope<T>(fn: () => T): T {
@@ -201,10 +203,11 @@ export function scope<T>(fn: () => T): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dispose, ones } from "../mod.ts";
  * const params = { w: ones([2, 2]), b: ones([2]) };
  * dispose(params);
- * console.log(params.w.disposed); // true
+ * assert.ok(params.w.disposed && params.b.disposed);
  * ```
  */
 export function dispose(tree: unknown): void {

@@ -4,8 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmul, tensor } from "./mod.ts";
- * console.log(matmul(tensor([[1, 2]]), tensor([[3], [4]])).toString()); // Tensor([1,1], float32, cpu) [[11]]
+ * const y = matmul(tensor([[1, 2]]), tensor([[3], [4]]));
+ * assert.deepEqual(await y.toArray(), [[11]]);
+ * assert.equal(y.backend.name, "cpu");
  * ```
  * @module
  */

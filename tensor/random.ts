@@ -18,12 +18,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * const k = random.key(0);
  * const [k1, k2] = random.splitKeys(k);
  * const x = random.normal(k1, [3]);
  * const u = random.uniform(k2, [2, 2], { minval: -1, maxval: 1 });
- * console.log(x.shape, u.shape); // [3] [2, 2]
+ * assert.deepEqual(x.shape, [3]);
+ * assert.deepEqual(u.shape, [2, 2]);
  * ```
  * @module
  */

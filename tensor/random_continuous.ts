@@ -72,9 +72,11 @@ function unitFloats(k: Tensor, shape: Shape, dtype: FloatDType): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * const u = random.uniform(random.key(0), [1000], { minval: -2, maxval: 2 });
- * console.log(u.shape, u.dtype); // [1000] "float32"
+ * assert.equal(u.dtype, "float32");
+ * assert.ok((await u.data()).every((v) => v >= -2 && v < 2)); // in [minval, maxval)
  * ```
  */
 export function uniform(k: Tensor, shape: Shape = [], opts: UniformOptions = {}): Tensor {
@@ -104,10 +106,11 @@ export function uniform(k: Tensor, shape: Shape = [], opts: UniformOptions = {})
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * // JAX: normal(split(PRNGKey(0))[1], (1,)) = [-1.2515389]
  * const [, sub] = random.splitKeys(random.key(0));
- * console.log(await random.normal(sub, [1]).toArray()); // ≈ [-1.2515389]
+ * assert.ok(Math.abs(await random.normal(sub, [1]).item() - -1.2515389) < 1e-6);
  * ```
  */
 export function normal(k: Tensor, shape: Shape = [], opts: DTypeOptions = {}): Tensor {
@@ -134,9 +137,11 @@ export function normal(k: Tensor, shape: Shape = [], opts: DTypeOptions = {}): T
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * const w = random.truncatedNormal(random.key(3), -2, 2, [4, 4]);
- * console.log(w.shape); // [4, 4]
+ * assert.deepEqual(w.shape, [4, 4]);
+ * assert.ok((await w.data()).every((v) => v > -2 && v < 2)); // strictly inside the bounds
  * ```
  */
 export function truncatedNormal(
@@ -176,8 +181,9 @@ export function truncatedNormal(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
- * console.log(random.gumbel(random.key(0), [5]).shape); // [5]
+ * assert.deepEqual(random.gumbel(random.key(0), [5]).shape, [5]);
  * ```
  */
 export function gumbel(k: Tensor, shape: Shape = [], opts: DTypeOptions = {}): Tensor {

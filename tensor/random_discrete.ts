@@ -51,9 +51,11 @@ export interface PermutationOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * const coin = random.bernoulli(random.key(0), 0.3, [10]);
- * console.log(coin.dtype, coin.shape); // "bool" [10]
+ * assert.equal(coin.dtype, "bool");
+ * assert.deepEqual(coin.shape, [10]);
  * ```
  */
 export function bernoulli(k: Tensor, p: TensorLike = 0.5, shape?: Shape): Tensor {
@@ -113,9 +115,11 @@ function mulWide(a: Tensor, c: number): [Tensor, Tensor] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * const dice = random.randint(random.key(0), [6], 1, 7);
- * console.log(dice.dtype, dice.shape); // "int32" [6]
+ * assert.equal(dice.dtype, "int32");
+ * assert.ok((await dice.data()).every((v) => v >= 1 && v <= 6)); // maxval is exclusive
  * ```
  */
 export function randint(k: Tensor, shape: Shape, minval: number, maxval: number): Tensor {
@@ -177,9 +181,10 @@ function shuffleAlong(k: Tensor, x: Tensor, axis: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * const p = random.permutation(random.key(0), 5);
- * console.log((await p.toArray() as number[]).sort()); // [0, 1, 2, 3, 4]
+ * assert.deepEqual((await p.toArray() as number[]).sort(), [0, 1, 2, 3, 4]);
  * ```
  */
 export function permutation(
@@ -223,9 +228,12 @@ export function permutation(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random, tensor } from "../mod.ts";
  * const rows = random.shuffle(random.key(1), tensor([[1, 1], [2, 2], [3, 3]]));
- * console.log(rows.shape); // [3, 2]
+ * const got = (await rows.toArray()) as number[][];
+ * assert.deepEqual(got.map((r) => r[0]).sort(), [1, 2, 3]); // the same rows, reordered
+ * assert.ok(got.every((r) => r[0] === r[1])); // rows move whole
  * ```
  */
 export function shuffle(k: Tensor, x: Tensor): Tensor {
@@ -243,9 +251,11 @@ export function shuffle(k: Tensor, x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random, tensor } from "../mod.ts";
  * const logits = tensor([[0, 0, 5], [5, 0, 0]]);
- * console.log(await random.categorical(random.key(0), logits).toArray()); // likely [2, 0]
+ * // the draw is a pure function of the key: the same key always picks the same categories
+ * assert.deepEqual(await random.categorical(random.key(0), logits).toArray(), [2, 0]);
  * ```
  */
 export function categorical(k: Tensor, logits: Tensor, axis = -1): Tensor {

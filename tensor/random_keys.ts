@@ -34,9 +34,10 @@ import { checkKey, constant } from "./_random_util.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
- * console.log(await random.key(42).toArray()); // [0, 42]
- * console.log(await random.key(2 ** 40 + 7).toArray()); // [256, 7]
+ * assert.deepEqual(await random.key(42).toArray(), [0, 42]);
+ * assert.deepEqual(await random.key(2 ** 40 + 7).toArray(), [256, 7]);
  * ```
  */
 export function key(seed: number | bigint, opts: { backend?: string } = {}): Tensor {
@@ -66,8 +67,12 @@ export function key(seed: number | bigint, opts: { backend?: string } = {}): Ten
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
- * console.log(await random.bits(random.key(1701), [3]).toArray()); // [56197195, 4200222568, 961309823]
+ * assert.deepEqual(
+ *   await random.bits(random.key(1701), [3]).toArray(),
+ *   [56197195, 4200222568, 961309823],
+ * );
  * ```
  */
 export function bits(k: Tensor, shape: Shape = []): Tensor {
@@ -86,9 +91,12 @@ export function bits(k: Tensor, shape: Shape = []): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
- * console.log(await random.split(random.key(0)).toArray());
- * // [[4146024105, 967050713], [2718843009, 1272950319]]
+ * assert.deepEqual(
+ *   await random.split(random.key(0)).toArray(),
+ *   [[4146024105, 967050713], [2718843009, 1272950319]],
+ * );
  * ```
  */
 export function split(k: Tensor, n = 2): Tensor {
@@ -108,9 +116,11 @@ export function split(k: Tensor, n = 2): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
  * const [k1, k2, k3] = random.splitKeys(random.key(0), 3);
- * console.log(k1.shape, k3.shape); // [2] [2]
+ * assert.deepEqual(k1.shape, [2]); // each is a key like random.key's
+ * assert.notDeepEqual(await k2.toArray(), await k3.toArray()); // independent streams
  * ```
  */
 export function splitKeys(k: Tensor, n = 2): Tensor[] {
@@ -135,11 +145,13 @@ export function splitKeys(k: Tensor, n = 2): Tensor[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "../mod.ts";
  * import { threefry2x32Ops } from "./random.ts";
  * const u = (v: number) => tensor(Uint32Array.of(v));
  * const [y0, y1] = threefry2x32Ops(u(0), u(0), u(0), u(0));
- * console.log(await y0.item(), await y1.item()); // 1797259609 2579123966
+ * assert.equal(await y0.item(), 1797259609);
+ * assert.equal(await y1.item(), 2579123966);
  * ```
  */
 export function threefry2x32Ops(k0: Tensor, k1: Tensor, x0: Tensor, x1: Tensor): [Tensor, Tensor] {
@@ -178,8 +190,9 @@ export function threefry2x32Ops(k0: Tensor, k1: Tensor, x0: Tensor, x1: Tensor):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { random } from "../mod.ts";
- * console.log(await random.foldIn(random.key(0), 4).toArray()); // [2285895361, 433833334]
+ * assert.deepEqual(await random.foldIn(random.key(0), 4).toArray(), [2285895361, 433833334]);
  * ```
  */
 export function foldIn(k: Tensor, data: number): Tensor {

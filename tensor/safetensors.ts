@@ -29,12 +29,14 @@ export {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadSafetensors, saveSafetensors } from "./safetensors.ts";
  * import { tensor } from "./creation.ts";
  * import "./cpu/mod.ts";
  * const bytes = await saveSafetensors({ w: tensor([[1, 2], [3, 4]]) }, { step: "10" });
  * const { tensors, metadata } = loadSafetensors(bytes);
- * console.log(await tensors.w!.toArray(), metadata.step); // [[1, 2], [3, 4]] "10"
+ * assert.deepEqual(await tensors.w!.toArray(), [[1, 2], [3, 4]]);
+ * assert.equal(metadata.step, "10");
  * ```
  */
 export async function saveSafetensors(
@@ -55,9 +57,13 @@ export async function saveSafetensors(
  *
  * @example
  * ```ts
- * import type { LoadSafetensorsOptions } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ * import { type LoadSafetensorsOptions, loadSafetensors, saveSafetensors } from "./safetensors.ts";
+ * import { tensor } from "./creation.ts";
+ * import "./cpu/mod.ts";
  * const opts: LoadSafetensorsOptions = { backend: "cpu" };
- * console.log(opts.backend); // "cpu"
+ * const { tensors } = loadSafetensors(await saveSafetensors({ x: tensor([1]) }), opts);
+ * assert.equal(tensors.x!.backend.name, "cpu");
  * ```
  */
 export interface LoadSafetensorsOptions {
@@ -70,11 +76,12 @@ export interface LoadSafetensorsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadSafetensors, saveSafetensors } from "./safetensors.ts";
  * import { tensor } from "./creation.ts";
  * import "./cpu/mod.ts";
  * const bytes = await saveSafetensors({ n: tensor(new Int32Array([7]), { shape: [] }) });
- * console.log(await loadSafetensors(bytes, { backend: "cpu" }).tensors.n!.item()); // 7
+ * assert.equal(await loadSafetensors(bytes, { backend: "cpu" }).tensors.n!.item(), 7);
  * ```
  */
 export function loadSafetensors(

@@ -23,8 +23,12 @@ import {
  *
  * @example
  * ```ts
- * import { MAX_HEADER_SIZE } from "./safetensors.ts";
- * console.log(MAX_HEADER_SIZE); // 100000000
+ * import assert from "node:assert/strict";
+ * import { decodeSafetensors, MAX_HEADER_SIZE } from "./safetensors.ts";
+ * // the first 8 bytes give the header length; a longer header is refused before it is read
+ * const bytes = new Uint8Array(8);
+ * new DataView(bytes.buffer).setBigUint64(0, BigInt(MAX_HEADER_SIZE + 1), true);
+ * assert.throws(() => decodeSafetensors(bytes), /exceeds the maximum of 100000000 bytes/);
  * ```
  */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -34,9 +38,10 @@ export const MAX_HEADER_SIZE = 100_000_000;
  *
  * @example
  * ```ts
- * import type { SafetensorsEntry } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ * import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from "./safetensors.ts";
  * const e: SafetensorsEntry = { dtype: "bool", shape: [2], data: Uint8Array.of(1, 0) };
- * console.log(e.shape); // [2]
+ * assert.deepEqual(decodeSafetensors(encodeSafetensors({ m: e })).entries.m, e); // round trip
  * ```
  */
 export interface SafetensorsEntry {
@@ -53,9 +58,11 @@ export interface SafetensorsEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type DecodedSafetensors, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
  * const d: DecodedSafetensors = decodeSafetensors(encodeSafetensors({}, { a: "b" }));
- * console.log(d.entries, d.metadata); // {} { a: "b" }
+ * assert.deepEqual(d.entries, {});
+ * assert.deepEqual(d.metadata, { a: "b" });
  * ```
  */
 export interface DecodedSafetensors {
@@ -72,13 +79,16 @@ export interface DecodedSafetensors {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
  * const bytes = encodeSafetensors(
  *   { w: { dtype: "float32", shape: [2], data: new Float32Array([1, 2]) } },
  *   { format: "pt" },
  * );
  * const { entries, metadata } = decodeSafetensors(bytes);
- * console.log(entries.w!.shape, entries.w!.data, metadata.format); // [2] Float32Array [1, 2] "pt"
+ * assert.deepEqual(entries.w!.shape, [2]);
+ * assert.deepEqual(entries.w!.data, Float32Array.of(1, 2));
+ * assert.equal(metadata.format, "pt");
  * ```
  */
 export function encodeSafetensors(
@@ -188,13 +198,17 @@ function readData(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeSafetensors } from "./safetensors.ts";
  * const header = new TextEncoder().encode('{"x":{"dtype":"I32","shape":[],"data_offsets":[0,4]}}');
  * const bytes = new Uint8Array(8 + header.length + 4);
  * new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
  * bytes.set(header, 8);
  * bytes[8 + header.length] = 42;
- * console.log(decodeSafetensors(bytes).entries.x); // { dtype: "int32", shape: [], data: Int32Array [42] }
+ * assert.deepEqual(
+ *   decodeSafetensors(bytes).entries.x,
+ *   { dtype: "int32", shape: [], data: Int32Array.of(42) },
+ * );
  * ```
  */
 export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {

@@ -13,13 +13,15 @@ import type { Tensor } from "./tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors_file.ts";
  * import { tensor } from "./creation.ts";
  * import "./cpu/mod.ts";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await writeSafetensorsFile(path, { w: tensor([1, 2, 3]) }, { epoch: "3" });
  * const { tensors, metadata } = await readSafetensorsFile(path);
- * console.log(await tensors.w!.toArray(), metadata.epoch); // [1, 2, 3] "3"
+ * assert.deepEqual(await tensors.w!.toArray(), [1, 2, 3]);
+ * assert.equal(metadata.epoch, "3");
  * await Deno.remove(path);
  * ```
  */
@@ -54,12 +56,13 @@ export async function writeSafetensorsFile(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors_file.ts";
  * import { tensor } from "./creation.ts";
  * import "./cpu/mod.ts";
  * const path = await Deno.makeTempFile();
  * await writeSafetensorsFile(path, { b: tensor([true, false]) });
- * console.log((await readSafetensorsFile(path, { backend: "cpu" })).tensors.b!.dtype); // "bool"
+ * assert.equal((await readSafetensorsFile(path, { backend: "cpu" })).tensors.b!.dtype, "bool");
  * await Deno.remove(path);
  * ```
  */

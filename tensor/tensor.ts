@@ -39,10 +39,12 @@ export interface TracerState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "../mod.ts";
  * const t = tensor([[1, 2], [3, 4]]);
- * console.log(t.shape, t.dtype); // [2, 2] "float32"
- * console.log(await t.toArray()); // [[1, 2], [3, 4]]
+ * assert.deepEqual(t.shape, [2, 2]);
+ * assert.equal(t.dtype, "float32");
+ * assert.deepEqual(await t.toArray(), [[1, 2], [3, 4]]);
  * t.dispose();
  * ```
  */

@@ -51,10 +51,12 @@ export const MAX_RANDOM_BITS = 0xfffffffe;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { threefry2x32Pair } from "./threefry.ts";
  * const out = new Uint32Array(2);
  * threefry2x32Pair(0, 0, 0, 0, out, 0, 1);
- * console.log(out[0].toString(16), out[1].toString(16)); // "6b200159" "99ba4efe"
+ * assert.equal(out[0].toString(16), "6b200159");
+ * assert.equal(out[1].toString(16), "99ba4efe");
  * ```
  */
 export function threefry2x32Pair(
@@ -111,10 +113,12 @@ function checkWord(op: string, name: string, v: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { threefry2x32 } from "./threefry.ts";
  * const [y0, y1] = threefry2x32(
  *   0x13198a2e, 0x03707344, Uint32Array.of(0x243f6a88), Uint32Array.of(0x85a308d3));
- * console.log(y0[0].toString(16), y1[0].toString(16)); // "c4923a9c" "483df7a0"
+ * assert.equal(y0[0].toString(16), "c4923a9c");
+ * assert.equal(y1[0].toString(16), "483df7a0");
  * ```
  */
 export function threefry2x32(
@@ -161,9 +165,13 @@ export function threefry2x32(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomBitsHost } from "./threefry.ts";
  * // jax.random.bits(jax.random.PRNGKey(1701), (3,), "uint32") (JAX random_test.py)
- * console.log(randomBitsHost(Uint32Array.of(0, 1701), 3)); // [56197195, 4200222568, 961309823]
+ * assert.deepEqual(
+ *   randomBitsHost(Uint32Array.of(0, 1701), 3),
+ *   Uint32Array.of(56197195, 4200222568, 961309823),
+ * );
  * ```
  */
 export function randomBitsHost(key: Uint32Array, n: number): Uint32Array {

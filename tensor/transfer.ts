@@ -12,9 +12,11 @@ import { Tensor } from "./tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor, toBackend } from "../mod.ts";
  * const t = await toBackend(tensor([1, 2]), "cpu");
- * console.log(t.backend.name); // "cpu"
+ * assert.equal(t.backend.name, "cpu");
+ * assert.deepEqual(await t.toArray(), [1, 2]); // same values on the target backend
  * ```
  */
 export async function toBackend(t: Tensor, name: string): Promise<Tensor> {

@@ -10,7 +10,7 @@
  */
 
 import { TesseraError } from "../../tensor/errors.ts";
-import type { Rng } from "../rng.ts";
+import type { Rng } from "../../tensor/host_rng.ts";
 import { checkImage, type Image, luma, type Transform } from "./image.ts";
 
 const f32 = Math.fround;
@@ -222,7 +222,7 @@ export interface ColorJitterOptions {
  * @example
  * ```ts
  * import { colorJitterParams } from "./color.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const { order, factors } = colorJitterParams(rngFromSeed([1, 2, 3, 4]), { brightness: 0.4 });
  * console.log(order, factors[0]!.toFixed(4), factors.slice(1)); // [1, 2, 3, 0] "0.9941" [null, null, null]
  * ```
@@ -246,7 +246,7 @@ export function colorJitterParams(
  * ```ts
  * import { image } from "./image.ts";
  * import { colorJitter } from "./color.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const jitter = colorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 });
  * const out = jitter(image(new Uint8Array([10, 200, 30]), 1, 1, 3), rngFromSeed([1, 2, 3, 4]));
  * console.log(out.data.length); // 3
@@ -275,7 +275,7 @@ export function colorJitter(opts: ColorJitterOptions): Transform<Image, Image> {
  * ```ts
  * import { image } from "./image.ts";
  * import { randomGrayscale } from "./color.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * console.log([...randomGrayscale(1)(image(new Uint8Array([0, 0, 255]), 1, 1, 3), rngFromSeed([1, 2, 3, 4])).data]); // [29, 29, 29]
  * ```
  */
@@ -305,7 +305,7 @@ export function solarize(img: Image, threshold = 128): Image {
  * ```ts
  * import { image } from "./image.ts";
  * import { randomSolarize } from "./color.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const img = image(new Uint8Array([100, 200]), 1, 2, 1);
  * console.log([...randomSolarize(1)(img, rngFromSeed([1, 2, 3, 4])).data]); // [100, 55]
  * ```
@@ -412,7 +412,7 @@ export interface RandomBlurOptions {
  * ```ts
  * import { image } from "./image.ts";
  * import { randomGaussianBlur } from "./color.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const blur = randomGaussianBlur({ p: 1, sigma: [0.1, 2] });
  * console.log(blur(image(new Uint8Array(9), 3, 3, 1), rngFromSeed([1, 2, 3, 4])).width); // 3
  * ```

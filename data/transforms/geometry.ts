@@ -6,7 +6,7 @@
  */
 
 import { TesseraError } from "../../tensor/errors.ts";
-import type { Rng } from "../rng.ts";
+import type { Rng } from "../../tensor/host_rng.ts";
 import {
   checkImage,
   type Image,
@@ -164,7 +164,7 @@ export function hflip(img: Image): Image {
  * ```ts
  * import { image } from "./image.ts";
  * import { randomHorizontalFlip } from "./geometry.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const flip = randomHorizontalFlip(1);
  * console.log([...flip(image(new Uint8Array([1, 2]), 1, 2, 1), rngFromSeed([1, 2, 3, 4])).data]); // [2, 1]
  * ```
@@ -221,7 +221,7 @@ export interface RandomResizedCropOptions {
  * @example
  * ```ts
  * import { randomResizedCropParams } from "./geometry.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const [t, l, h, w] = randomResizedCropParams(rngFromSeed([1, 2, 3, 4]), 100, 200);
  * console.log(t + h <= 100 && l + w <= 200); // true
  * ```
@@ -276,7 +276,7 @@ export function randomResizedCropParams(
  * ```ts
  * import { image } from "./image.ts";
  * import { randomResizedCrop } from "./geometry.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const t = randomResizedCrop(4, { interpolation: "bicubic" });
  * const out = t(image(new Uint8Array(10 * 12 * 3), 10, 12, 3), rngFromSeed([5, 6, 7, 8]));
  * console.log(out.height, out.width); // 4 4

@@ -13,7 +13,7 @@
  */
 
 import { TesseraError } from "../../tensor/errors.ts";
-import type { Rng } from "../rng.ts";
+import type { Rng } from "../../tensor/host_rng.ts";
 
 /** A uint8 image, HWC row-major (PIL-like). `data.length === height·width·channels`. */
 export interface Image {
@@ -102,7 +102,7 @@ export function image(data: Uint8Array, height: number, width: number, channels:
  * @example
  * ```ts
  * import { compose } from "./image.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const t = compose((x: number) => x + 1, (x: number) => x * 2);
  * console.log(t(3, rngFromSeed([1, 2, 3, 4]))); // 8
  * ```
@@ -153,7 +153,7 @@ export function compose(...ts: Transform<unknown, unknown>[]): Transform<unknown
  * @example
  * ```ts
  * import { randomApply } from "./image.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * console.log(randomApply((x: number) => -x, 0)(5, rngFromSeed([1, 2, 3, 4]))); // 5
  * ```
  */

@@ -6,7 +6,7 @@
  */
 
 import { TesseraError } from "../../tensor/errors.ts";
-import type { Rng } from "../rng.ts";
+import type { Rng } from "../../tensor/host_rng.ts";
 import type { HostBatch, Transform } from "./image.ts";
 
 /** Options of {@link mixup} (DeiT's values are α 0.8 / 1.0, prob 1, switch 0.5, smoothing 0.1). */
@@ -45,7 +45,7 @@ export interface MixupParams {
  * @example
  * ```ts
  * import { cutmixBox } from "./mixup.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const { box, lam } = cutmixBox(rngFromSeed([1, 2, 3, 4]), 32, 32, 0.75, true);
  * const [yl, yh, xl, xh] = box;
  * console.log(lam === 1 - ((yh - yl) * (xh - xl)) / 1024); // true
@@ -117,7 +117,7 @@ export function mixupTargets(
  * @example
  * ```ts
  * import { mixup } from "./mixup.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const mix = mixup({ numClasses: 3 });
  * const out = mix({
  *   images: new Float32Array(2 * 1 * 4 * 4), shape: [2, 1, 4, 4], labels: new Int32Array([0, 2]),
@@ -198,7 +198,7 @@ export function mixup(opts: MixupOptions): Transform<HostBatch, HostBatch> {
  * @example
  * ```ts
  * import { mixupParams } from "./mixup.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const o = { mixupAlpha: 0.8, cutmixAlpha: 1, prob: 1, switchProb: 0.5, correctLam: true };
  * console.log(mixupParams(rngFromSeed([1, 2, 3, 4]), 8, 8, o)); // { lam: 0.4375, cutmix: true, box: [0, 6, 2, 8] }
  * ```

@@ -12,7 +12,7 @@
  *   compose, IMAGENET_MEAN, IMAGENET_STD, image, normalize, randomHorizontalFlip,
  *   randomResizedCrop, toFloat,
  * } from "./mod.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const train = compose(
  *   randomResizedCrop(8, { interpolation: "bicubic" }),
  *   randomHorizontalFlip(),

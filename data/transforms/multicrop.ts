@@ -94,7 +94,7 @@ export function cropLayout(opts: MultiCropOptions, channels: number): CropLayout
  * ```ts
  * import { image } from "./image.ts";
  * import { multiCrop } from "./multicrop.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const t = multiCrop({ globalSize: 8, localSize: 4, localCrops: 3 });
  * const out = t(image(new Uint8Array(100).fill(7), 10, 10, 1), rngFromSeed([1, 2, 3, 4]));
  * console.log(out.width); // 176 (2·64 + 3·16)

@@ -6,7 +6,7 @@
  */
 
 import { TesseraError } from "../../tensor/errors.ts";
-import type { Rng } from "../rng.ts";
+import type { Rng } from "../../tensor/host_rng.ts";
 import { adjustBrightness, adjustContrast, adjustSaturation, blend } from "./color.ts";
 import { checkImage, type Image, type Interpolation, type Transform } from "./image.ts";
 import { type Affine, affineExact } from "./resample.ts";
@@ -213,7 +213,7 @@ const affineOp =
  * ```ts
  * import { image } from "./image.ts";
  * import { RAND_AUGMENT_OPS } from "./rand_augment.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const img = image(new Uint8Array([1, 2, 3, 4]), 2, 2, 1);
  * const o = { interpolation: "bilinear" as const, fill: [128] };
  * console.log([...RAND_AUGMENT_OPS.Invert!(img, 9, rngFromSeed([1, 2, 3, 4]), o).data]); // [254, 253, 252, 251]
@@ -330,7 +330,7 @@ export interface RandAugmentOptions {
  * ```ts
  * import { image } from "./image.ts";
  * import { randAugment } from "./rand_augment.ts";
- * import { rngFromSeed } from "../rng.ts";
+ * import { rngFromSeed } from "../mod.ts";
  * const ra = randAugment({ magnitude: 9, magnitudeStd: 0.5 });
  * const out = ra(image(new Uint8Array(8 * 8 * 3).fill(90), 8, 8, 3), rngFromSeed([1, 2, 3, 4]));
  * console.log(out.height, out.width); // 8 8

@@ -6,7 +6,7 @@
  * @module
  */
 import { add, div, mul, scope, sqrt, sub, type Tensor, zerosLike } from "../../tensor/mod.ts";
-import { treeMapWithPath } from "../tree.ts";
+import { treeMapWithPath } from "../../autodiff/mod.ts";
 import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
 
 /**
@@ -15,10 +15,11 @@ import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adamw, type AdamWState } from "./adamw.ts";
  * import { ones } from "../../mod.ts";
  * const s: AdamWState = adamw({ lr: 1e-3 }).init({ w: ones([2]) });
- * console.log(s.count); // 0
+ * assert.equal(s.count, 0);
  * ```
  */
 export interface AdamWState {
@@ -37,7 +38,6 @@ export interface AdamWState {
  * ```ts
  * import type { AdamWOptions } from "./adamw.ts";
  * const o: AdamWOptions = { lr: 1.5e-3, betas: [0.9, 0.999], weightDecay: 0.05 };
- * console.log(o.eps ?? 1e-8); // 1e-8
  * ```
  */
 export interface AdamWOptions extends CommonOptions {
@@ -54,12 +54,16 @@ export interface AdamWOptions extends CommonOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adamw } from "./adamw.ts";
  * import { tensor } from "../../mod.ts";
  * const opt = adamw({ lr: 0.1, weightDecay: 0 });
  * const p = { w: tensor([1, -1]) };
  * const { params, state } = opt.update({ w: tensor([3, -0.5]) }, opt.init(p), p);
- * console.log(await params.w.toArray(), state.count); // [0.9, -0.9] 1 (first step moves by lr·sign(g))
+ * // the first step moves each weight by lr·g/(|g| + eps) ≈ lr·sign(g)
+ * const [w0, w1] = await params.w.toArray() as number[];
+ * assert.ok(Math.abs(w0! - 0.9) < 1e-6 && Math.abs(w1! + 0.9) < 1e-6);
+ * assert.equal(state.count, 1);
  * ```
  */
 export function adamw(opts: AdamWOptions): Optimizer<AdamWState> {

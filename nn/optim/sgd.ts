@@ -5,7 +5,7 @@
  * @module
  */
 import { add, mul, scope, sub, type Tensor, TesseraError } from "../../tensor/mod.ts";
-import { treeMapWithPath } from "../tree.ts";
+import { treeMapWithPath } from "../../autodiff/mod.ts";
 import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
 
 /**

@@ -24,8 +24,9 @@ function floatInput(op: string, x: Tensor): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { relu, tensor } from "../../mod.ts";
- * console.log(await relu(tensor([-1, 2])).toArray()); // [0, 2]
+ * assert.deepEqual(await relu(tensor([-1, 2])).toArray(), [0, 2]);
  * ```
  */
 export function relu(x: Tensor): Tensor {
@@ -41,8 +42,9 @@ export function relu(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sigmoid, tensor } from "../../mod.ts";
- * console.log(await sigmoid(tensor([0])).toArray()); // [0.5]
+ * assert.deepEqual(await sigmoid(tensor([0])).toArray(), [0.5]);
  * ```
  */
 export function sigmoid(x: Tensor): Tensor {
@@ -58,8 +60,11 @@ export function sigmoid(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gelu, tensor } from "../../mod.ts";
- * console.log(await gelu(tensor([0, 1])).toArray()); // [0, 0.8413447]
+ * const [y0, y1] = await gelu(tensor([0, 1])).data();
+ * assert.equal(y0, 0);
+ * assert.ok(Math.abs(y1! - 0.8413447) < 1e-6); // Φ(1)
  * ```
  */
 export function gelu(x: Tensor, opts: { approximate?: "none" | "tanh" } = {}): Tensor {
@@ -79,8 +84,9 @@ export function gelu(x: Tensor, opts: { approximate?: "none" | "tanh" } = {}): T
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { silu, tensor } from "../../mod.ts";
- * console.log(await silu(tensor([0])).toArray()); // [0]
+ * assert.deepEqual(await silu(tensor([0])).toArray(), [0]);
  * ```
  */
 export function silu(x: Tensor): Tensor {
@@ -96,8 +102,9 @@ export function silu(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { softmax, tensor } from "../../mod.ts";
- * console.log(await softmax(tensor([0, 0])).toArray()); // [0.5, 0.5]
+ * assert.deepEqual(await softmax(tensor([0, 0])).toArray(), [0.5, 0.5]);
  * ```
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
@@ -114,8 +121,10 @@ export function softmax(x: Tensor, axis = -1): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logSoftmax, tensor } from "../../mod.ts";
- * console.log(await logSoftmax(tensor([0, 0])).toArray()); // [-0.6931472, -0.6931472]
+ * const y = await logSoftmax(tensor([0, 0])).data();
+ * y.forEach((v) => assert.ok(Math.abs(v - -Math.LN2) < 1e-6)); // log(1/2)
  * ```
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
@@ -141,9 +150,11 @@ export interface LayerNormOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { layerNorm, tensor } from "../../mod.ts";
  * const y = layerNorm(tensor([[1, 2, 3]]), undefined, undefined, { eps: 0 });
- * console.log(await y.toArray()); // [[-1.2247448, 0, 1.2247448]]
+ * const s = Math.sqrt(1.5); // mean 2, biased variance 2/3
+ * (await y.data()).forEach((v, i) => assert.ok(Math.abs(v - [-s, 0, s][i]!) < 1e-6));
  * ```
  */
 export function layerNorm(

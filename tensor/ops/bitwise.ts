@@ -12,8 +12,9 @@ import { composite, liftPair, type TensorLike } from "./_util.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bitwiseAnd, tensor } from "../../mod.ts";
- * console.log(await bitwiseAnd(tensor([6], { dtype: "int32" }), 3).toArray()); // [2]
+ * assert.deepEqual(await bitwiseAnd(tensor([6], { dtype: "int32" }), 3).toArray(), [2]);
  * ```
  */
 export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
@@ -27,8 +28,9 @@ export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bitwiseOr, tensor } from "../../mod.ts";
- * console.log(await bitwiseOr(tensor([4], { dtype: "int32" }), 1).toArray()); // [5]
+ * assert.deepEqual(await bitwiseOr(tensor([4], { dtype: "int32" }), 1).toArray(), [5]);
  * ```
  */
 export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
@@ -42,8 +44,9 @@ export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bitwiseXor, tensor } from "../../mod.ts";
- * console.log(await bitwiseXor(tensor([6], { dtype: "int32" }), 3).toArray()); // [5]
+ * assert.deepEqual(await bitwiseXor(tensor([6], { dtype: "int32" }), 3).toArray(), [5]);
  * ```
  */
 export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
@@ -57,8 +60,9 @@ export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shiftLeft, tensor } from "../../mod.ts";
- * console.log(await shiftLeft(tensor([1], { dtype: "uint32" }), 4).toArray()); // [16]
+ * assert.deepEqual(await shiftLeft(tensor([1], { dtype: "uint32" }), 4).toArray(), [16]);
  * ```
  */
 export function shiftLeft(a: TensorLike, b: TensorLike): Tensor {
@@ -72,8 +76,9 @@ export function shiftLeft(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shiftRightLogical, tensor } from "../../mod.ts";
- * console.log(await shiftRightLogical(tensor([16], { dtype: "uint32" }), 4).toArray()); // [1]
+ * assert.deepEqual(await shiftRightLogical(tensor([16], { dtype: "uint32" }), 4).toArray(), [1]);
  * ```
  */
 export function shiftRightLogical(a: TensorLike, b: TensorLike): Tensor {

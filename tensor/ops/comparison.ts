@@ -12,8 +12,9 @@ import { composite, liftPair, type TensorLike } from "./_util.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { equal, tensor } from "../../mod.ts";
- * console.log(await equal(tensor([1, 2]), 2).toArray()); // [false, true]
+ * assert.deepEqual(await equal(tensor([1, 2]), 2).toArray(), [false, true]);
  * ```
  */
 export function equal(a: TensorLike, b: TensorLike): Tensor {
@@ -27,8 +28,9 @@ export function equal(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { notEqual, tensor } from "../../mod.ts";
- * console.log(await notEqual(tensor([1, 2]), 2).toArray()); // [true, false]
+ * assert.deepEqual(await notEqual(tensor([1, 2]), 2).toArray(), [true, false]);
  * ```
  */
 export function notEqual(a: TensorLike, b: TensorLike): Tensor {
@@ -42,8 +44,9 @@ export function notEqual(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { less, tensor } from "../../mod.ts";
- * console.log(await less(tensor([1, 2]), 2).toArray()); // [true, false]
+ * assert.deepEqual(await less(tensor([1, 2]), 2).toArray(), [true, false]);
  * ```
  */
 export function less(a: TensorLike, b: TensorLike): Tensor {
@@ -57,8 +60,9 @@ export function less(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lessEqual, tensor } from "../../mod.ts";
- * console.log(await lessEqual(tensor([1, 2]), 2).toArray()); // [true, true]
+ * assert.deepEqual(await lessEqual(tensor([1, 2]), 2).toArray(), [true, true]);
  * ```
  */
 export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
@@ -72,8 +76,9 @@ export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { greater, tensor } from "../../mod.ts";
- * console.log(await greater(tensor([1, 2]), 1).toArray()); // [false, true]
+ * assert.deepEqual(await greater(tensor([1, 2]), 1).toArray(), [false, true]);
  * ```
  */
 export function greater(a: TensorLike, b: TensorLike): Tensor {
@@ -87,8 +92,9 @@ export function greater(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { greaterEqual, tensor } from "../../mod.ts";
- * console.log(await greaterEqual(tensor([1, 2]), 2).toArray()); // [false, true]
+ * assert.deepEqual(await greaterEqual(tensor([1, 2]), 2).toArray(), [false, true]);
  * ```
  */
 export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
@@ -102,8 +108,12 @@ export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logicalAnd, tensor } from "../../mod.ts";
- * console.log(await logicalAnd(tensor([true, true]), tensor([true, false])).toArray()); // [true, false]
+ * assert.deepEqual(
+ *   await logicalAnd(tensor([true, true]), tensor([true, false])).toArray(),
+ *   [true, false],
+ * );
  * ```
  */
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
@@ -117,8 +127,9 @@ export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logicalOr, tensor } from "../../mod.ts";
- * console.log(await logicalOr(tensor([true, false]), false).toArray()); // [true, false]
+ * assert.deepEqual(await logicalOr(tensor([true, false]), false).toArray(), [true, false]);
  * ```
  */
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
@@ -132,8 +143,9 @@ export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logicalXor, tensor } from "../../mod.ts";
- * console.log(await logicalXor(tensor([true, false]), true).toArray()); // [false, true]
+ * assert.deepEqual(await logicalXor(tensor([true, false]), true).toArray(), [false, true]);
  * ```
  */
 export function logicalXor(a: TensorLike, b: TensorLike): Tensor {

@@ -57,9 +57,11 @@ export interface Conv2dOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { conv2d, ones } from "../../mod.ts";
  * const y = conv2d(ones([1, 1, 4, 4]), ones([2, 1, 3, 3]), null, { padding: 1 });
- * console.log(y.shape, (await y.data())[5]); // [1, 2, 4, 4] 9
+ * assert.deepEqual(y.shape, [1, 2, 4, 4]);
+ * assert.equal((await y.data())[5], 9);
  * ```
  */
 export function conv2d(
@@ -122,9 +124,10 @@ export interface ConvTranspose2dOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convTranspose2d, ones } from "../../mod.ts";
  * const y = convTranspose2d(ones([1, 3, 4, 4]), ones([3, 2, 2, 2]), null, { stride: 2 });
- * console.log(y.shape); // [1, 2, 8, 8]
+ * assert.deepEqual(y.shape, [1, 2, 8, 8]);
  * ```
  */
 export function convTranspose2d(

@@ -15,8 +15,9 @@ import { checkDType, composite, expectTensor, liftPair, type TensorLike } from "
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { add, tensor } from "../../mod.ts";
- * console.log(await add(tensor([1, 2]), 1).toArray()); // [2, 3]
+ * assert.deepEqual(await add(tensor([1, 2]), 1).toArray(), [2, 3]);
  * ```
  */
 export function add(a: TensorLike, b: TensorLike): Tensor {
@@ -30,8 +31,9 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sub, tensor } from "../../mod.ts";
- * console.log(await sub(tensor([3, 4]), tensor([1])).toArray()); // [2, 3]
+ * assert.deepEqual(await sub(tensor([3, 4]), tensor([1])).toArray(), [2, 3]);
  * ```
  */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
@@ -45,8 +47,9 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mul, tensor } from "../../mod.ts";
- * console.log(await mul(tensor([1, 2]), 3).toArray()); // [3, 6]
+ * assert.deepEqual(await mul(tensor([1, 2]), 3).toArray(), [3, 6]);
  * ```
  */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
@@ -60,8 +63,9 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { div, tensor } from "../../mod.ts";
- * console.log(await div(tensor([1, 2]), 2).toArray()); // [0.5, 1]
+ * assert.deepEqual(await div(tensor([1, 2]), 2).toArray(), [0.5, 1]);
  * ```
  */
 export function div(a: TensorLike, b: TensorLike): Tensor {
@@ -75,8 +79,9 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pow, tensor } from "../../mod.ts";
- * console.log(await pow(tensor([2, 3]), 2).toArray()); // [4, 9]
+ * assert.deepEqual(await pow(tensor([2, 3]), 2).toArray(), [4, 9]);
  * ```
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
@@ -90,8 +95,9 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maximum, tensor } from "../../mod.ts";
- * console.log(await maximum(tensor([1, 5]), 3).toArray()); // [3, 5]
+ * assert.deepEqual(await maximum(tensor([1, 5]), 3).toArray(), [3, 5]);
  * ```
  */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
@@ -105,8 +111,9 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { minimum, tensor } from "../../mod.ts";
- * console.log(await minimum(tensor([1, 5]), 3).toArray()); // [1, 3]
+ * assert.deepEqual(await minimum(tensor([1, 5]), 3).toArray(), [1, 3]);
  * ```
  */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
@@ -120,8 +127,9 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { where, tensor } from "../../mod.ts";
- * console.log(await where(tensor([true, false]), tensor([1, 2]), 0).toArray()); // [1, 0]
+ * assert.deepEqual(await where(tensor([true, false]), tensor([1, 2]), 0).toArray(), [1, 0]);
  * ```
  */
 export function where(cond: Tensor, x: TensorLike, y: TensorLike): Tensor {
@@ -138,8 +146,9 @@ export function where(cond: Tensor, x: TensorLike, y: TensorLike): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cast, tensor } from "../../mod.ts";
- * console.log(await cast(tensor([1.7, -1.7]), "int32").toArray()); // [1, -1]
+ * assert.deepEqual(await cast(tensor([1.7, -1.7]), "int32").toArray(), [1, -1]);
  * ```
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
@@ -154,8 +163,9 @@ export function cast(x: Tensor, dtype: DType): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bitcast, tensor } from "../../mod.ts";
- * console.log(await bitcast(tensor([1]), "uint32").toArray()); // [1065353216]
+ * assert.deepEqual(await bitcast(tensor([1]), "uint32").toArray(), [1065353216]);
  * ```
  */
 export function bitcast(x: Tensor, dtype: DType): Tensor {
@@ -171,9 +181,10 @@ export function bitcast(x: Tensor, dtype: DType): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grad, mul, stopGradient, sum, tensor, type Tensor } from "../../mod.ts";
  * const g = grad((x: Tensor) => sum(mul(x, stopGradient(x))))(tensor([3]));
- * console.log(await g.toArray()); // [3]
+ * assert.deepEqual(await g.toArray(), [3]);
  * ```
  */
 export function stopGradient(x: Tensor): Tensor {
@@ -186,8 +197,9 @@ export function stopGradient(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clip, tensor } from "../../mod.ts";
- * console.log(await clip(tensor([-2, 0.5, 3]), 0, 1).toArray()); // [0, 0.5, 1]
+ * assert.deepEqual(await clip(tensor([-2, 0.5, 3]), 0, 1).toArray(), [0, 0.5, 1]);
  * ```
  */
 export function clip(x: Tensor, lo?: TensorLike, hi?: TensorLike): Tensor {

@@ -21,9 +21,13 @@ import { reshape } from "./reshaping.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gather, tensor } from "../../mod.ts";
  * const x = tensor([[1, 2, 3], [4, 5, 6]]);
- * console.log(await gather(x, tensor([2, 0], { dtype: "int32" }), 1).toArray()); // [[3, 1], [6, 4]]
+ * assert.deepEqual(
+ *   await gather(x, tensor([2, 0], { dtype: "int32" }), 1).toArray(),
+ *   [[3, 1], [6, 4]],
+ * );
  * ```
  */
 export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
@@ -39,9 +43,10 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scatterAdd, tensor, zeros } from "../../mod.ts";
  * const idx = tensor([0, 2, 0], { dtype: "int32" });
- * console.log(await scatterAdd(zeros([3]), idx, tensor([1, 2, 3])).toArray()); // [4, 0, 2]
+ * assert.deepEqual(await scatterAdd(zeros([3]), idx, tensor([1, 2, 3])).toArray(), [4, 0, 2]);
  * ```
  */
 export function scatterAdd(x: Tensor, indices: Tensor, updates: Tensor, axis = 0): Tensor {
@@ -59,10 +64,11 @@ export function scatterAdd(x: Tensor, indices: Tensor, updates: Tensor, axis = 0
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { takeAlongAxis, tensor } from "../../mod.ts";
  * const x = tensor([[10, 20], [30, 40]]);
  * const i = tensor([[1], [0]], { dtype: "int32" });
- * console.log(await takeAlongAxis(x, i, 1).toArray()); // [[20], [30]]
+ * assert.deepEqual(await takeAlongAxis(x, i, 1).toArray(), [[20], [30]]);
  * ```
  */
 export function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor {
@@ -129,8 +135,12 @@ function checkRange(indices: Tensor, n: number, op: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { oneHot, tensor } from "../../mod.ts";
- * console.log(await oneHot(tensor([2, 0], { dtype: "int32" }), 3).toArray()); // [[0, 0, 1], [1, 0, 0]]
+ * assert.deepEqual(
+ *   await oneHot(tensor([2, 0], { dtype: "int32" }), 3).toArray(),
+ *   [[0, 0, 1], [1, 0, 0]],
+ * );
  * ```
  */
 export function oneHot(indices: Tensor, numClasses: number, opts: { dtype?: DType } = {}): Tensor {

@@ -33,12 +33,17 @@ export interface InterpolateOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { interpolate, tensor } from "../../mod.ts";
  * const x = tensor([[[[1, 2], [3, 4]]]]);
- * console.log(await interpolate(x, { scaleFactor: 2 }).toArray());
- * // [[[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]]
- * console.log(await interpolate(x, { size: [1, 3], mode: "bilinear", alignCorners: true }).toArray());
- * // [[[[1, 1.5, 2]]]]
+ * assert.deepEqual(
+ *   await interpolate(x, { scaleFactor: 2 }).toArray(),
+ *   [[[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]],
+ * );
+ * assert.deepEqual(
+ *   await interpolate(x, { size: [1, 3], mode: "bilinear", alignCorners: true }).toArray(),
+ *   [[[[1, 1.5, 2]]]],
+ * );
  * ```
  */
 export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
@@ -126,11 +131,12 @@ export interface RoiAlignOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, reshape, roiAlign, tensor } from "../../mod.ts";
  * const x = reshape(arange(16), [1, 1, 4, 4]);
  * const boxes = tensor([[0, 0, 0, 4, 4]]);
  * const y = roiAlign(x, boxes, { outputSize: 2, aligned: true, samplingRatio: 1 });
- * console.log(await y.toArray()); // [[[[2.5, 4.5], [10.5, 12.5]]]]
+ * assert.deepEqual(await y.toArray(), [[[[2.5, 4.5], [10.5, 12.5]]]]);
  * ```
  */
 export function roiAlign(x: Tensor, boxes: Tensor, opts: RoiAlignOptions): Tensor {

@@ -14,8 +14,9 @@ import { reshape } from "./reshaping.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concat, tensor } from "../../mod.ts";
- * console.log(await concat([tensor([1]), tensor([2, 3])]).toArray()); // [1, 2, 3]
+ * assert.deepEqual(await concat([tensor([1]), tensor([2, 3])]).toArray(), [1, 2, 3]);
  * ```
  */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
@@ -37,8 +38,9 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stack, tensor } from "../../mod.ts";
- * console.log(stack([tensor([1, 2]), tensor([3, 4])]).shape); // [2, 2]
+ * assert.deepEqual(stack([tensor([1, 2]), tensor([3, 4])]).shape, [2, 2]);
  * ```
  */
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
@@ -71,9 +73,11 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, split } from "../../mod.ts";
  * const [a, b] = split(arange(5), [2, 3]);
- * console.log(await a.toArray(), await b.toArray()); // [0, 1] [2, 3, 4]
+ * assert.deepEqual(await a.toArray(), [0, 1]);
+ * assert.deepEqual(await b.toArray(), [2, 3, 4]);
  * ```
  */
 export function split(x: Tensor, sections: number | readonly number[], axis = 0): Tensor[] {

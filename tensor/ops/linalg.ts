@@ -25,10 +25,11 @@ export interface MatmulOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmul, tensor } from "../../mod.ts";
  * const a = tensor([[1, 2], [3, 4]]);
- * console.log(await matmul(a, tensor([1, 1])).toArray()); // [3, 7]
- * console.log(matmul(a, a, { transB: true }).shape); // [2, 2]
+ * assert.deepEqual(await matmul(a, tensor([1, 1])).toArray(), [3, 7]);
+ * assert.deepEqual(matmul(a, a, { transB: true }).shape, [2, 2]);
  * ```
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
@@ -175,9 +176,10 @@ function contract(a: Term, b: Term, keep: Set<string>, size: Map<string, number>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { einsum, ones } from "../../mod.ts";
- * console.log(einsum("bij,bjk->bik", ones([2, 3, 4]), ones([2, 4, 5])).shape); // [2, 3, 5]
- * console.log(await einsum("ij->", ones([2, 3])).item()); // 6
+ * assert.deepEqual(einsum("bij,bjk->bik", ones([2, 3, 4]), ones([2, 4, 5])).shape, [2, 3, 5]);
+ * assert.equal(await einsum("ij->", ones([2, 3])).item(), 6);
  * ```
  */
 export function einsum(equation: string, ...operands: Tensor[]): Tensor {

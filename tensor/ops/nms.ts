@@ -58,10 +58,12 @@ export interface PaddedNms {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nmsPadded, tensor } from "../../mod.ts";
  * const boxes = tensor([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]]);
  * const { indices, count } = nmsPadded(boxes, tensor([0.9, 0.8, 0.7]), 0.5);
- * console.log(await indices.toArray(), await count.item()); // [0, 2, -1] 2
+ * assert.deepEqual(await indices.toArray(), [0, 2, -1]);
+ * assert.equal(await count.item(), 2);
  * ```
  */
 export function nmsPadded(
@@ -105,9 +107,10 @@ export function nmsPadded(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nms, tensor } from "../../mod.ts";
  * const boxes = tensor([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]]);
- * console.log(await (await nms(boxes, tensor([0.8, 0.9, 0.7]), 0.5)).toArray()); // [1, 2]
+ * assert.deepEqual(await (await nms(boxes, tensor([0.8, 0.9, 0.7]), 0.5)).toArray(), [1, 2]);
  * ```
  */
 export async function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Promise<Tensor> {
@@ -131,10 +134,14 @@ export async function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { batchedNms, tensor } from "../../mod.ts";
  * const boxes = tensor([[0, 0, 10, 10], [1, 1, 11, 11], [0, 0, 10, 10]]);
  * const idxs = tensor([0, 0, 1], { dtype: "int32" });
- * console.log(await (await batchedNms(boxes, tensor([0.9, 0.8, 0.7]), idxs, 0.5)).toArray()); // [0, 2]
+ * assert.deepEqual(
+ *   await (await batchedNms(boxes, tensor([0.9, 0.8, 0.7]), idxs, 0.5)).toArray(),
+ *   [0, 2],
+ * );
  * ```
  */
 export async function batchedNms(

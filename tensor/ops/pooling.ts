@@ -47,9 +47,10 @@ function maxPoolParams(op: string, x: Tensor, kernel: Size2, opts: MaxPool2dOpti
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, maxPool2d, reshape } from "../../mod.ts";
  * const x = reshape(arange(16), [1, 1, 4, 4]);
- * console.log(await maxPool2d(x, 2).toArray()); // [[[[5, 7], [13, 15]]]]
+ * assert.deepEqual(await maxPool2d(x, 2).toArray(), [[[[5, 7], [13, 15]]]]);
  * ```
  */
 export function maxPool2d(x: Tensor, kernel: Size2, opts: MaxPool2dOptions = {}): Tensor {
@@ -64,9 +65,10 @@ export function maxPool2d(x: Tensor, kernel: Size2, opts: MaxPool2dOptions = {})
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, maxPool2dIndices, reshape } from "../../mod.ts";
  * const x = reshape(arange(16), [1, 1, 4, 4]);
- * console.log(await maxPool2dIndices(x, 2).toArray()); // [[[[5, 7], [13, 15]]]]
+ * assert.deepEqual(await maxPool2dIndices(x, 2).toArray(), [[[[5, 7], [13, 15]]]]);
  * ```
  */
 export function maxPool2dIndices(x: Tensor, kernel: Size2, opts: MaxPool2dOptions = {}): Tensor {
@@ -93,9 +95,10 @@ export interface AvgPool2dOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, avgPool2d, reshape } from "../../mod.ts";
  * const x = reshape(arange(16), [1, 1, 4, 4]);
- * console.log(await avgPool2d(x, 2).toArray()); // [[[[2.5, 4.5], [10.5, 12.5]]]]
+ * assert.deepEqual(await avgPool2d(x, 2).toArray(), [[[[2.5, 4.5], [10.5, 12.5]]]]);
  * ```
  */
 export function avgPool2d(x: Tensor, kernel: Size2, opts: AvgPool2dOptions = {}): Tensor {
@@ -132,9 +135,10 @@ export function avgPool2d(x: Tensor, kernel: Size2, opts: AvgPool2dOptions = {})
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adaptiveAvgPool2d, arange, reshape } from "../../mod.ts";
  * const x = reshape(arange(16), [1, 1, 4, 4]);
- * console.log(await adaptiveAvgPool2d(x, 1).toArray()); // [[[[7.5]]]]
+ * assert.deepEqual(await adaptiveAvgPool2d(x, 1).toArray(), [[[[7.5]]]]);
  * ```
  */
 export function adaptiveAvgPool2d(

@@ -34,9 +34,11 @@ function valueReduce(op: "sum" | "max" | "min", x: Tensor, axis: Axes, keepdims:
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sum, tensor } from "../../mod.ts";
  * const x = tensor([[1, 2], [3, 4]]);
- * console.log(await sum(x).item(), await sum(x, 0).toArray()); // 10 [4, 6]
+ * assert.equal(await sum(x).item(), 10);
+ * assert.deepEqual(await sum(x, 0).toArray(), [4, 6]);
  * ```
  */
 export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
@@ -50,8 +52,9 @@ export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { max, tensor } from "../../mod.ts";
- * console.log(await max(tensor([[1, 5], [3, 2]]), 1).toArray()); // [5, 3]
+ * assert.deepEqual(await max(tensor([[1, 5], [3, 2]]), 1).toArray(), [5, 3]);
  * ```
  */
 export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
@@ -65,8 +68,9 @@ export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { min, tensor } from "../../mod.ts";
- * console.log(await min(tensor([[1, 5], [3, 2]]), 1).toArray()); // [1, 2]
+ * assert.deepEqual(await min(tensor([[1, 5], [3, 2]]), 1).toArray(), [1, 2]);
  * ```
  */
 export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
@@ -97,8 +101,9 @@ function argReduce(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { argmax, tensor } from "../../mod.ts";
- * console.log(await argmax(tensor([[1, 5], [3, 2]]), 1).toArray()); // [1, 0]
+ * assert.deepEqual(await argmax(tensor([[1, 5], [3, 2]]), 1).toArray(), [1, 0]);
  * ```
  */
 export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
@@ -112,8 +117,9 @@ export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { argmin, tensor } from "../../mod.ts";
- * console.log(await argmin(tensor([[1, 5], [3, 2]]), 1).toArray()); // [0, 1]
+ * assert.deepEqual(await argmin(tensor([[1, 5], [3, 2]]), 1).toArray(), [0, 1]);
  * ```
  */
 export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
@@ -132,8 +138,9 @@ function countOf(op: string, x: Tensor, axis: Axes): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mean, tensor } from "../../mod.ts";
- * console.log(await mean(tensor([1, 2, 3, 4])).item()); // 2.5
+ * assert.equal(await mean(tensor([1, 2, 3, 4])).item(), 2.5);
  * ```
  */
 export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
@@ -150,10 +157,11 @@ export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { variance, tensor } from "../../mod.ts";
- * const x = tensor([1, 2, 3, 4]);
- * console.log(await variance(x).item(), await variance(x, undefined, { correction: 1 }).item());
- * // 1.25 1.6666666
+ * const x = tensor([1, 2, 3, 4, 5]); // squared deviations sum to 10
+ * assert.equal(await variance(x).item(), 2); // 10 / 5
+ * assert.equal(await variance(x, undefined, { correction: 1 }).item(), 2.5); // 10 / 4
  * ```
  */
 export function variance(
@@ -176,8 +184,9 @@ export function variance(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logsumexp, tensor } from "../../mod.ts";
- * console.log(await logsumexp(tensor([0, 0])).item()); // 0.6931472
+ * assert.ok(Math.abs(await logsumexp(tensor([0, 0])).item() - Math.LN2) < 1e-6); // log(1 + 1)
  * ```
  */
 export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
@@ -200,8 +209,9 @@ export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cumsum, tensor } from "../../mod.ts";
- * console.log(await cumsum(tensor([1, 2, 3])).toArray()); // [1, 3, 6]
+ * assert.deepEqual(await cumsum(tensor([1, 2, 3])).toArray(), [1, 3, 6]);
  * ```
  */
 export function cumsum(x: Tensor, axis = -1, opts: { reverse?: boolean } = {}): Tensor {
@@ -219,8 +229,9 @@ export function cumsum(x: Tensor, axis = -1, opts: { reverse?: boolean } = {}): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ones, sumToShape } from "../../mod.ts";
- * console.log(await sumToShape(ones([2, 3]), [1, 3]).toArray()); // [[2, 2, 2]]
+ * assert.deepEqual(await sumToShape(ones([2, 3]), [1, 3]).toArray(), [[2, 2, 2]]);
  * ```
  */
 export function sumToShape(x: Tensor, shape: Shape): Tensor {

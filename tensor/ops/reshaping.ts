@@ -14,8 +14,9 @@ import { expectTensor } from "./_util.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, reshape } from "../../mod.ts";
- * console.log(reshape(arange(6), [2, -1]).shape); // [2, 3]
+ * assert.deepEqual(reshape(arange(6), [2, -1]).shape, [2, 3]);
  * ```
  */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -45,8 +46,9 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { flatten, zeros } from "../../mod.ts";
- * console.log(flatten(zeros([2, 3, 4]), 1).shape); // [2, 12]
+ * assert.deepEqual(flatten(zeros([2, 3, 4]), 1).shape, [2, 12]);
  * ```
  */
 export function flatten(x: Tensor, start = 0, end = -1): Tensor {
@@ -63,8 +65,9 @@ export function flatten(x: Tensor, start = 0, end = -1): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { squeeze, zeros } from "../../mod.ts";
- * console.log(squeeze(zeros([1, 3, 1])).shape); // [3]
+ * assert.deepEqual(squeeze(zeros([1, 3, 1])).shape, [3]);
  * ```
  */
 export function squeeze(x: Tensor, axes?: number | number[]): Tensor {
@@ -85,8 +88,9 @@ export function squeeze(x: Tensor, axes?: number | number[]): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { expandDims, zeros } from "../../mod.ts";
- * console.log(expandDims(zeros([3]), 0).shape); // [1, 3]
+ * assert.deepEqual(expandDims(zeros([3]), 0).shape, [1, 3]);
  * ```
  */
 export function expandDims(x: Tensor, axis: number): Tensor {
@@ -100,8 +104,9 @@ export function expandDims(x: Tensor, axis: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { permute, zeros } from "../../mod.ts";
- * console.log(permute(zeros([2, 3, 4]), [2, 0, 1]).shape); // [4, 2, 3]
+ * assert.deepEqual(permute(zeros([2, 3, 4]), [2, 0, 1]).shape, [4, 2, 3]);
  * ```
  */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -122,8 +127,9 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { transpose, zeros } from "../../mod.ts";
- * console.log(transpose(zeros([2, 3])).shape); // [3, 2]
+ * assert.deepEqual(transpose(zeros([2, 3])).shape, [3, 2]);
  * ```
  */
 export function transpose(x: Tensor, axis1?: number, axis2?: number): Tensor {
@@ -143,8 +149,9 @@ export function transpose(x: Tensor, axis1?: number, axis2?: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { broadcastTo, tensor } from "../../mod.ts";
- * console.log(await broadcastTo(tensor([1, 2]), [2, 2]).toArray()); // [[1, 2], [1, 2]]
+ * assert.deepEqual(await broadcastTo(tensor([1, 2]), [2, 2]).toArray(), [[1, 2], [1, 2]]);
  * ```
  */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {

@@ -22,11 +22,12 @@ export type SliceSpec =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, slice } from "../../mod.ts";
  * const x = arange(10);
- * console.log(await slice(x, [[1, 8, 3]]).toArray());   // [1, 4, 7]
- * console.log(await slice(x, [[-3]]).toArray());        // [7, 8, 9]
- * console.log(await slice(x, [[null, null, -4]]).toArray()); // [9, 5, 1]
+ * assert.deepEqual(await slice(x, [[1, 8, 3]]).toArray(), [1, 4, 7]);
+ * assert.deepEqual(await slice(x, [[-3]]).toArray(), [7, 8, 9]);
+ * assert.deepEqual(await slice(x, [[null, null, -4]]).toArray(), [9, 5, 1]);
  * ```
  */
 export function slice(x: Tensor, specs: readonly SliceSpec[]): Tensor {
@@ -111,8 +112,9 @@ function pyIndices(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { flip, tensor } from "../../mod.ts";
- * console.log(await flip(tensor([1, 2, 3]), 0).toArray()); // [3, 2, 1]
+ * assert.deepEqual(await flip(tensor([1, 2, 3]), 0).toArray(), [3, 2, 1]);
  * ```
  */
 export function flip(x: Tensor, axes: number | number[]): Tensor {
@@ -128,8 +130,9 @@ export function flip(x: Tensor, axes: number | number[]): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pad, tensor } from "../../mod.ts";
- * console.log(await pad(tensor([1, 2]), [[1, 2]]).toArray()); // [0, 1, 2, 0, 0]
+ * assert.deepEqual(await pad(tensor([1, 2]), [[1, 2]]).toArray(), [0, 1, 2, 0, 0]);
  * ```
  */
 export function pad(

@@ -21,8 +21,9 @@ export interface SortOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { argsort, tensor } from "../../mod.ts";
- * console.log(await argsort(tensor([3, 1, 2])).toArray()); // [1, 2, 0]
+ * assert.deepEqual(await argsort(tensor([3, 1, 2])).toArray(), [1, 2, 0]);
  * ```
  */
 export function argsort(x: Tensor, axis = -1, opts: SortOptions = {}): Tensor {
@@ -48,8 +49,9 @@ function sortable(op: string, x: Tensor, axis: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sort, tensor } from "../../mod.ts";
- * console.log(await sort(tensor([3, 1, 2]), -1, { descending: true }).toArray()); // [3, 2, 1]
+ * assert.deepEqual(await sort(tensor([3, 1, 2]), -1, { descending: true }).toArray(), [3, 2, 1]);
  * ```
  */
 export function sort(x: Tensor, axis = -1, opts: SortOptions = {}): Tensor {
@@ -67,9 +69,11 @@ export function sort(x: Tensor, axis = -1, opts: SortOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topk, tensor } from "../../mod.ts";
  * const { values, indices } = topk(tensor([1, 5, 3, 4]), 2);
- * console.log(await values.toArray(), await indices.toArray()); // [5, 4] [1, 3]
+ * assert.deepEqual(await values.toArray(), [5, 4]);
+ * assert.deepEqual(await indices.toArray(), [1, 3]);
  * ```
  */
 export function topk(

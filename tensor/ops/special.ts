@@ -145,9 +145,11 @@ function erfinv64(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "../../mod.ts";
  * import { erfinv } from "./special.ts";
- * console.log(await erfinv(tensor([0, 0.5, -0.5])).toArray()); // ≈ [0, 0.4769363, -0.4769363]
+ * const y = await erfinv(tensor([0, 0.5, -0.5])).data();
+ * [0, 0.4769363, -0.4769363].forEach((v, i) => assert.ok(Math.abs(y[i]! - v) < 1e-6));
  * ```
  */
 export function erfinv(x: Tensor): Tensor {

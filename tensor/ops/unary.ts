@@ -11,8 +11,9 @@ import { expectTensor } from "./_util.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { neg, tensor } from "../../mod.ts";
- * console.log(await neg(tensor([1, -2])).toArray()); // [-1, 2]
+ * assert.deepEqual(await neg(tensor([1, -2])).toArray(), [-1, 2]);
  * ```
  */
 export function neg(x: Tensor): Tensor {
@@ -24,8 +25,9 @@ export function neg(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { abs, tensor } from "../../mod.ts";
- * console.log(await abs(tensor([-1, 2])).toArray()); // [1, 2]
+ * assert.deepEqual(await abs(tensor([-1, 2])).toArray(), [1, 2]);
  * ```
  */
 export function abs(x: Tensor): Tensor {
@@ -37,8 +39,9 @@ export function abs(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sign, tensor } from "../../mod.ts";
- * console.log(await sign(tensor([-3, 0, 2])).toArray()); // [-1, 0, 1]
+ * assert.deepEqual(await sign(tensor([-3, 0, 2])).toArray(), [-1, 0, 1]);
  * ```
  */
 export function sign(x: Tensor): Tensor {
@@ -50,8 +53,9 @@ export function sign(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exp, tensor } from "../../mod.ts";
- * console.log(await exp(tensor([0])).toArray()); // [1]
+ * assert.deepEqual(await exp(tensor([0])).toArray(), [1]);
  * ```
  */
 export function exp(x: Tensor): Tensor {
@@ -63,8 +67,9 @@ export function exp(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { log, tensor } from "../../mod.ts";
- * console.log(await log(tensor([1])).toArray()); // [0]
+ * assert.deepEqual(await log(tensor([1])).toArray(), [0]);
  * ```
  */
 export function log(x: Tensor): Tensor {
@@ -76,8 +81,11 @@ export function log(x: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { log1p, tensor } from "../../mod.ts";
- * console.log(await log1p(tensor([0])).toArray()); // [0]
+ * import assert from "node:assert/strict";
+ * import { add, log, log1p, tensor } from "../../mod.ts";
+ * const x = tensor([1e-10]);
+ * assert.equal(await log(add(x, 1)).item(), 0); // 1 + 1e-10 rounds to 1 in float32
+ * assert.ok(Math.abs(await log1p(x).item() / 1e-10 - 1) < 1e-6); // log1p keeps it
  * ```
  */
 export function log1p(x: Tensor): Tensor {
@@ -89,8 +97,11 @@ export function log1p(x: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { expm1, tensor } from "../../mod.ts";
- * console.log(await expm1(tensor([0])).toArray()); // [0]
+ * import assert from "node:assert/strict";
+ * import { exp, expm1, sub, tensor } from "../../mod.ts";
+ * const x = tensor([1e-10]);
+ * assert.equal(await sub(exp(x), 1).item(), 0); // e^1e-10 rounds to 1 in float32
+ * assert.ok(Math.abs(await expm1(x).item() / 1e-10 - 1) < 1e-6); // expm1 keeps it
  * ```
  */
 export function expm1(x: Tensor): Tensor {
@@ -102,8 +113,9 @@ export function expm1(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sqrt, tensor } from "../../mod.ts";
- * console.log(await sqrt(tensor([4, 9])).toArray()); // [2, 3]
+ * assert.deepEqual(await sqrt(tensor([4, 9])).toArray(), [2, 3]);
  * ```
  */
 export function sqrt(x: Tensor): Tensor {
@@ -115,8 +127,9 @@ export function sqrt(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rsqrt, tensor } from "../../mod.ts";
- * console.log(await rsqrt(tensor([4])).toArray()); // [0.5]
+ * assert.deepEqual(await rsqrt(tensor([4])).toArray(), [0.5]);
  * ```
  */
 export function rsqrt(x: Tensor): Tensor {
@@ -128,8 +141,9 @@ export function rsqrt(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { reciprocal, tensor } from "../../mod.ts";
- * console.log(await reciprocal(tensor([2])).toArray()); // [0.5]
+ * assert.deepEqual(await reciprocal(tensor([2])).toArray(), [0.5]);
  * ```
  */
 export function reciprocal(x: Tensor): Tensor {
@@ -141,8 +155,9 @@ export function reciprocal(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sin, tensor } from "../../mod.ts";
- * console.log(await sin(tensor([0])).toArray()); // [0]
+ * assert.deepEqual(await sin(tensor([0])).toArray(), [0]);
  * ```
  */
 export function sin(x: Tensor): Tensor {
@@ -154,8 +169,9 @@ export function sin(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cos, tensor } from "../../mod.ts";
- * console.log(await cos(tensor([0])).toArray()); // [1]
+ * assert.deepEqual(await cos(tensor([0])).toArray(), [1]);
  * ```
  */
 export function cos(x: Tensor): Tensor {
@@ -167,8 +183,9 @@ export function cos(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tanh, tensor } from "../../mod.ts";
- * console.log(await tanh(tensor([0])).toArray()); // [0]
+ * assert.deepEqual(await tanh(tensor([0])).toArray(), [0]);
  * ```
  */
 export function tanh(x: Tensor): Tensor {
@@ -180,8 +197,9 @@ export function tanh(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { erf, tensor } from "../../mod.ts";
- * console.log(await erf(tensor([0])).toArray()); // [0]
+ * assert.deepEqual(await erf(tensor([0])).toArray(), [0]);
  * ```
  */
 export function erf(x: Tensor): Tensor {
@@ -193,8 +211,9 @@ export function erf(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { floor, tensor } from "../../mod.ts";
- * console.log(await floor(tensor([1.5, -1.5])).toArray()); // [1, -2]
+ * assert.deepEqual(await floor(tensor([1.5, -1.5])).toArray(), [1, -2]);
  * ```
  */
 export function floor(x: Tensor): Tensor {
@@ -206,8 +225,9 @@ export function floor(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ceil, tensor } from "../../mod.ts";
- * console.log(await ceil(tensor([1.5])).toArray()); // [2]
+ * assert.deepEqual(await ceil(tensor([1.5])).toArray(), [2]);
  * ```
  */
 export function ceil(x: Tensor): Tensor {
@@ -219,8 +239,9 @@ export function ceil(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { round, tensor } from "../../mod.ts";
- * console.log(await round(tensor([0.5, 1.5, 2.6])).toArray()); // [0, 2, 3]
+ * assert.deepEqual(await round(tensor([0.5, 1.5, 2.6])).toArray(), [0, 2, 3]);
  * ```
  */
 export function round(x: Tensor): Tensor {
@@ -232,8 +253,9 @@ export function round(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logicalNot, tensor } from "../../mod.ts";
- * console.log(await logicalNot(tensor([true, false])).toArray()); // [false, true]
+ * assert.deepEqual(await logicalNot(tensor([true, false])).toArray(), [false, true]);
  * ```
  */
 export function logicalNot(x: Tensor): Tensor {

@@ -8,7 +8,7 @@ import {
   spanFlag,
   UsageError,
 } from "../../cli/args.ts";
-import { parseFinetuneArgs } from "../../cli/finetune.ts";
+import { parseFinetuneArgs } from "../../cli/finetune_args.ts";
 import { captureIO } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 

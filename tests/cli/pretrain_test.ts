@@ -8,7 +8,7 @@ import { captureIO } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 import { readMetrics } from "../../cli/metrics.ts";
 import { pretrainCommand } from "../../cli/pretrain.ts";
-import { loadEncoder } from "../../cli/encoder_ckpt.ts";
+import { loadEncoder } from "../../models/encoder_checkpoint.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { loadTokenizer } from "../../models/tokenizer_io.ts";
 import { dispose, memoryStats, Tensor } from "../../mod.ts";

@@ -25,7 +25,7 @@ import {
   solarize,
   toFloat,
 } from "../../data/transforms/mod.ts";
-import { Rng, rngFromKey, rngFromSeed } from "../../data/rng.ts";
+import { Rng, rngFromKey, rngFromSeed } from "../../tensor/host_rng.ts";
 import { random, TesseraError } from "../../mod.ts";
 
 const rng = (s = 1) => rngFromSeed([s, 2, 3, 4]);

@@ -13,17 +13,10 @@ import {
   vitForwardFeatures,
 } from "../../models/mod.ts";
 import { pixelMask, randomMask, trainSteps } from "./_pretrain.ts";
+import { TINY_ENCODER } from "./_tiny.ts";
 
 const CFG: BeitConfig = {
-  encoder: {
-    imgSize: 16,
-    patchSize: 4,
-    inChans: 1,
-    numClasses: 0,
-    embedDim: 16,
-    depth: 1,
-    numHeads: 2,
-  },
+  encoder: TINY_ENCODER,
   vocabSize: 64,
 };
 

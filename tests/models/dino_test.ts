@@ -28,17 +28,10 @@ import {
   teacherMomentumSchedule,
   teacherTempSchedule,
 } from "../../models/mod.ts";
+import { TINY_ENCODER } from "./_tiny.ts";
 
 const CFG: DinoConfig = {
-  backbone: {
-    imgSize: 16,
-    patchSize: 4,
-    inChans: 1,
-    numClasses: 0,
-    embedDim: 16,
-    depth: 1,
-    numHeads: 2,
-  },
+  backbone: TINY_ENCODER,
   outDim: 32,
   hiddenDim: 32,
   bottleneckDim: 8,

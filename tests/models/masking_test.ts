@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { cast, random, sum, type Tensor } from "../../mod.ts";
-import { rngFromSeed } from "../../data/rng.ts";
+import { rngFromSeed } from "../../tensor/host_rng.ts";
 import {
   blockMaskHost,
   blockMasks,

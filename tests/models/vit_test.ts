@@ -31,6 +31,7 @@ import {
 } from "../../models/mod.ts";
 import { expectError } from "../_helpers.ts";
 import { assertClose, fx, noLeak } from "../nn/_fixture.ts";
+import { TINY_VIT } from "./_tiny.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url);
 
@@ -197,13 +198,8 @@ Deno.test("vit: head init ×0.001 gives |logits| < 1e-2 on unit-scale features",
 Deno.test("vit: intermediates, mask tokens, sin-cos positions and another resolution", async () => {
   await noLeak(async () => {
     const cfg: VitConfig = {
-      imgSize: 8,
-      patchSize: 4,
-      inChans: 1,
-      numClasses: 3,
-      embedDim: 8,
+      ...TINY_VIT,
       depth: 3,
-      numHeads: 2,
       maskToken: true,
     };
     const p = initVit(random.key(0), cfg);
@@ -258,13 +254,7 @@ function patch0(): Tensor {
 Deno.test("vit: training mode needs a key; dropout and drop path make it stochastic", async () => {
   await noLeak(async () => {
     const cfg: VitConfig = {
-      imgSize: 8,
-      patchSize: 4,
-      inChans: 1,
-      numClasses: 3,
-      embedDim: 8,
-      depth: 2,
-      numHeads: 2,
+      ...TINY_VIT,
       dropPathRate: 0.2,
       dropRate: 0.1,
     };

@@ -30,15 +30,10 @@ import {
 import { initVit, type VitConfig, vitForward, type VitParams, vitSpec } from "../../models/mod.ts";
 import { tensor } from "../../mod.ts";
 import { noLeak } from "./_fixture.ts";
+import { TINY_VIT } from "../models/_tiny.ts";
 
 const cfg: VitConfig = {
-  imgSize: 8,
-  patchSize: 4,
-  inChans: 1,
-  numClasses: 3,
-  embedDim: 8,
-  depth: 2,
-  numHeads: 2,
+  ...TINY_VIT,
   dropPathRate: 0.1,
 };
 

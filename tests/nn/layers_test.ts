@@ -17,6 +17,7 @@ import {
   sum,
   type Tensor,
   tensor,
+  treeMapWithPath,
   treeUnflatten,
   valueAndGrad,
   zeros,
@@ -42,7 +43,6 @@ import {
   resizeAxes,
   sincos2dPosEmbed,
   specEntries,
-  treeMapWithPath,
 } from "../../nn/mod.ts";
 import { expectError } from "../_helpers.ts";
 import { assertClose, fx, noLeak, torchFixture } from "./_fixture.ts";

@@ -40,6 +40,7 @@ import {
 import { initVit, type VitConfig, vitForward, vitSpec } from "../../models/mod.ts";
 import { VIT_PRESETS } from "../../models/vit_presets.ts";
 import { assertClose, fx, liveTensors, noLeak } from "./_fixture.ts";
+import { TINY_VIT } from "../models/_tiny.ts";
 
 type P = { w: Tensor; b: Tensor };
 
@@ -216,13 +217,7 @@ Deno.test("optim: EMA", async () => {
 Deno.test("optim: 50 training steps of a tiny ViT do not grow memory, and the loss falls", async () => {
   await noLeak(async () => {
     const cfg: VitConfig = {
-      imgSize: 8,
-      patchSize: 4,
-      inChans: 1,
-      numClasses: 3,
-      embedDim: 8,
-      depth: 2,
-      numHeads: 2,
+      ...TINY_VIT,
       dropPathRate: 0.1,
       globalPool: "avg",
       init: "beit",

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import * as t from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
+import { decodeBoxes, encodeBoxes } from "../../models/mod.ts";
 import { decodeSafetensors, type SafetensorsEntry } from "../../tensor/safetensors.ts";
 
 interface Case {
@@ -76,9 +77,8 @@ export const RUNNERS: Record<string, Runner> = {
   clipBoxes: ([b], a) => t.clipBoxes(b!, a.size),
   nms: ([b, s], a) => t.nms(b!, s!, a.iouThreshold),
   batchedNms: ([b, s, i], a) => t.batchedNms(b!, s!, i!, a.iouThreshold),
-  encodeBoxes: ([b, g], a) => t.encodeBoxes(b!, g!, { weights: a.weights }),
-  decodeBoxes: ([d, b], a) =>
-    t.decodeBoxes(d!, b!, { weights: a.weights, scaleClamp: a.scaleClamp }),
+  encodeBoxes: ([b, g], a) => encodeBoxes(b!, g!, { weights: a.weights }),
+  decodeBoxes: ([d, b], a) => decodeBoxes(d!, b!, { weights: a.weights, scaleClamp: a.scaleClamp }),
 };
 
 interface Tol {

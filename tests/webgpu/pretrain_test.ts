@@ -17,17 +17,10 @@ import {
   splitMaskLoss,
 } from "../../models/mod.ts";
 import { gpuTest } from "./_setup.ts";
+import { TINY_ENCODER } from "../models/_tiny.ts";
 
 const B = "webgpu";
-const ENC = {
-  imgSize: 16,
-  patchSize: 4,
-  inChans: 1,
-  numClasses: 0,
-  embedDim: 16,
-  depth: 1,
-  numHeads: 2,
-};
+const ENC = TINY_ENCODER;
 
 async function move<P>(tree: P): Promise<P> {
   const leaves = T.treeLeaves(tree);

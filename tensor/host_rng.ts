@@ -1,12 +1,14 @@
 /**
- * A small deterministic host-side random number generator for data augmentation.
+ * A small deterministic host-side random number generator for data augmentation (data/) and
+ * host-built masks (models/block_masking.ts). It lives in tensor/, the bottom layer, so both may
+ * import it without models/ depending on data/.
  *
  * Augmentations run on the host, one sample at a time, and draw a handful of numbers each
  * (crop boxes, flip coins, jitter factors). Drawing those from tensors would allocate device
  * memory per number, so tessera derives one 128-bit seed per sample from a tessera PRNG key
  * (`random.bits(key, [4])`, Threefry-2x32) and expands it on the host with **xoshiro128\*\***
- * (Blackman & Vigna), its state being the seed mixed by murmur3's `fmix32`. Everything is exact 32-bit integer arithmetic, so a seed gives the same
- * stream on every platform and backend.
+ * (Blackman & Vigna), its state being the seed mixed by murmur3's `fmix32`. Everything is exact
+ * 32-bit integer arithmetic, so a seed gives the same stream on every platform and backend.
  *
  * Derived draws:
  * - `random()`: a double in [0, 1) from 53 bits (two outputs: 27 + 26 bits).
@@ -20,9 +22,9 @@
  * @module
  */
 
-import { TesseraError } from "../tensor/errors.ts";
-import type { Tensor } from "../tensor/tensor.ts";
-import { bits } from "../tensor/random_keys.ts";
+import { TesseraError } from "./errors.ts";
+import type { Tensor } from "./tensor.ts";
+import { bits } from "./random_keys.ts";
 
 const OP = "Rng";
 
@@ -45,7 +47,7 @@ function rotl(x: number, k: number): number {
  *
  * @example
  * ```ts
- * import { rngFromSeed } from "./rng.ts";
+ * import { rngFromSeed } from "./host_rng.ts";
  * const rng = rngFromSeed([1, 2, 3, 4]);
  * const a = rng.uint32(), u = rng.random(), k = rng.int(0, 9);
  * console.log(rngFromSeed([1, 2, 3, 4]).uint32() === a); // true
@@ -183,7 +185,7 @@ export class Rng {
  *
  * @example
  * ```ts
- * import { rngFromSeed } from "./rng.ts";
+ * import { rngFromSeed } from "./host_rng.ts";
  * console.log(rngFromSeed([0, 0, 0, 1]).int(1, 6) >= 1); // true
  * ```
  */
@@ -201,7 +203,7 @@ export function rngFromSeed(seed: ArrayLike<number>): Rng {
  * @example
  * ```ts
  * import { random } from "../mod.ts";
- * import { rngFromKey } from "./rng.ts";
+ * import { rngFromKey } from "./host_rng.ts";
  * const a = await rngFromKey(random.key(0));
  * const b = await rngFromKey(random.key(0));
  * console.log(a.uint32() === b.uint32()); // true

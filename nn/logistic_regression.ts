@@ -1,6 +1,7 @@
 /**
- * Multinomial logistic regression on host feature matrices, trained to convergence: the
- * linear-probe and pixel-baseline trainer of `train.ts probe` and `train.ts linear`.
+ * Multinomial (softmax) logistic regression on host feature matrices, trained to convergence
+ * with L-BFGS: the linear-probe and pixel-baseline trainer of `train.ts probe` and `train.ts
+ * linear`.
  *
  * Features are standardised with the training mean and variance, `(x − μ) / √(σ² + ε)` (MAE's
  * BatchNorm-without-affine probe head), then the L2-regularised mean cross-entropy
@@ -24,17 +25,19 @@ import {
   sum,
   type Tensor,
   tensor,
-  valueAndGrad,
-} from "../mod.ts";
+  TesseraError,
+} from "../tensor/mod.ts";
+import { valueAndGrad } from "../autodiff/mod.ts";
 
 /**
  * Per-feature standardisation statistics (of the training features).
  *
  * @example
  * ```ts
- * import { featureStats } from "./softmax_regression.ts";
+ * import assert from "node:assert/strict";
+ * import { featureStats } from "./logistic_regression.ts";
  * const s = featureStats(Float32Array.of(0, 1, 2, 3), 2, 2, 0);
- * console.log([...s.mean], [...s.scale]); // [1, 2] [1, 1]
+ * assert.deepEqual([...s.mean, ...s.scale], [1, 2, 1, 1]);
  * ```
  */
 export interface FeatureStats {
@@ -49,9 +52,11 @@ export interface FeatureStats {
  *
  * @example
  * ```ts
- * import { featureStats } from "./softmax_regression.ts";
+ * import assert from "node:assert/strict";
+ * import { featureStats } from "./logistic_regression.ts";
  * const s = featureStats(Float32Array.of(1, 5, 3, 5), 2, 2, 0);
- * console.log([...s.mean], [...s.scale]); // [2, 5] [1, 1]
+ * assert.deepEqual([...s.mean], [2, 5]); // column 1 is constant: its scale falls back to 1
+ * assert.deepEqual([...s.scale], [1, 1]);
  * ```
  */
 export function featureStats(x: Float32Array, n: number, d: number, eps = 1e-6): FeatureStats {
@@ -75,9 +80,10 @@ export function featureStats(x: Float32Array, n: number, d: number, eps = 1e-6):
  *
  * @example
  * ```ts
- * import { standardize } from "./softmax_regression.ts";
+ * import assert from "node:assert/strict";
+ * import { standardize } from "./logistic_regression.ts";
  * const z = standardize(Float32Array.of(1, 5, 3, 5), { mean: Float32Array.of(2, 5), scale: Float32Array.of(1, 2) });
- * console.log([...z]); // [-1, 0, 1, 0]
+ * assert.deepEqual([...z], [-1, 0, 1, 0]);
  * ```
  */
 export function standardize(x: Float32Array, stats: FeatureStats): Float32Array {
@@ -94,9 +100,13 @@ export function standardize(x: Float32Array, stats: FeatureStats): Float32Array 
  *
  * @example
  * ```ts
- * import type { SoftmaxRegressionOptions } from "./softmax_regression.ts";
- * const o: SoftmaxRegressionOptions = { weightDecay: 1e-3, maxIter: 200 };
- * console.log(o.maxIter); // 200
+ * import assert from "node:assert/strict";
+ * import { type SoftmaxRegressionOptions, trainSoftmaxRegression } from "./logistic_regression.ts";
+ * const seen: number[] = [];
+ * const o: SoftmaxRegressionOptions = { maxIter: 2, onIteration: (i) => seen.push(i.iteration) };
+ * const m = await trainSoftmaxRegression(Float32Array.of(-1, 1), [0, 1], o);
+ * assert.equal(m.iterations, seen.length);
+ * assert.ok(m.iterations <= 2);
  * ```
  */
 export interface SoftmaxRegressionOptions {
@@ -125,9 +135,11 @@ export interface SoftmaxRegressionOptions {
  *
  * @example
  * ```ts
- * import type { SoftmaxRegressionModel } from "./softmax_regression.ts";
- * const f = (m: SoftmaxRegressionModel) => m.weight.length / m.classes;
- * console.log(typeof f); // "function"
+ * import assert from "node:assert/strict";
+ * import { trainSoftmaxRegression } from "./logistic_regression.ts";
+ * const m = await trainSoftmaxRegression(Float32Array.of(-1, 0, 1, 0), [0, 1]);
+ * assert.equal(m.weight.length, m.dim * m.classes); // [D, C] = [2, 2]
+ * assert.equal(m.trainAccuracy, 1);
  * ```
  */
 export interface SoftmaxRegressionModel {
@@ -157,7 +169,7 @@ export interface SoftmaxRegressionModel {
 
 function checkMatrix(op: string, x: Float32Array, n: number, d: number): void {
   if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1 || x.length !== n * d) {
-    throw new RangeError(`${op}: expected ${n}×${d} = ${n * d} features, got ${x.length}`);
+    throw new TesseraError(op, `expected ${n}×${d} = ${n * d} features, got ${x.length}`);
   }
 }
 
@@ -176,10 +188,13 @@ type Params = { w: Tensor; b: Tensor };
  *
  * @example
  * ```ts
- * import { predictSoftmaxRegression, trainSoftmaxRegression } from "./softmax_regression.ts";
+ * import assert from "node:assert/strict";
+ * import { predictSoftmaxRegression, trainSoftmaxRegression } from "./logistic_regression.ts";
  * const x = Float32Array.of(-2, 0, -1, 0, 1, 0, 2, 0); // 4 points in 2-D, split by the sign of x₀
  * const m = await trainSoftmaxRegression(x, [0, 0, 1, 1], { weightDecay: 1e-2 });
- * console.log(m.converged, m.trainAccuracy, [...await predictSoftmaxRegression(m, x)]); // true 1 [0, 0, 1, 1]
+ * assert.ok(m.converged);
+ * assert.equal(m.trainAccuracy, 1);
+ * assert.deepEqual([...await predictSoftmaxRegression(m, x)], [0, 0, 1, 1]);
  * ```
  */
 export async function trainSoftmaxRegression(
@@ -193,13 +208,13 @@ export async function trainSoftmaxRegression(
   for (let i = 0; i < n; i++) {
     const y = labels[i]!;
     if (!Number.isInteger(y) || y < 0) {
-      throw new RangeError(`trainSoftmaxRegression: label ${y} at ${i} is not a class index`);
+      throw new TesseraError("trainSoftmaxRegression", `label ${y} at ${i} is not a class index`);
     }
     maxLabel = Math.max(maxLabel, y);
   }
   const c = opts.classes ?? maxLabel + 1;
   if (maxLabel >= c) {
-    throw new RangeError(`trainSoftmaxRegression: label ${maxLabel} is not below ${c} classes`);
+    throw new TesseraError("trainSoftmaxRegression", `label ${maxLabel} is not below ${c} classes`);
   }
   const lambda = opts.weightDecay ?? 1e-2, maxIter = opts.maxIter ?? 1000;
   const gradTol = opts.gradTol ?? 1e-4, lossTol = opts.lossTol ?? 1e-9, m = opts.history ?? 10;
@@ -327,10 +342,11 @@ const BATCH = 8192;
  *
  * @example
  * ```ts
- * import { predictSoftmaxRegression } from "./softmax_regression.ts";
+ * import assert from "node:assert/strict";
+ * import { predictSoftmaxRegression } from "./logistic_regression.ts";
  * const m = { weight: Float32Array.of(-1, 1), bias: Float32Array.of(0, 0), dim: 1, classes: 2, stats: null,
  *   iterations: 0, converged: true, objective: 0, gradMax: 0, trainLoss: 0, trainAccuracy: 1 };
- * console.log([...await predictSoftmaxRegression(m, Float32Array.of(-3, 2))]); // [0, 1]
+ * assert.deepEqual([...await predictSoftmaxRegression(m, Float32Array.of(-3, 2))], [0, 1]);
  * ```
  */
 export async function predictSoftmaxRegression(
@@ -354,11 +370,13 @@ export async function predictSoftmaxRegression(
  *
  * @example
  * ```ts
- * import { evaluateSoftmaxRegression } from "./softmax_regression.ts";
+ * import assert from "node:assert/strict";
+ * import { evaluateSoftmaxRegression } from "./logistic_regression.ts";
  * const m = { weight: Float32Array.of(-1, 1), bias: Float32Array.of(0, 0), dim: 1, classes: 2, stats: null,
  *   iterations: 0, converged: true, objective: 0, gradMax: 0, trainLoss: 0, trainAccuracy: 1 };
  * const r = await evaluateSoftmaxRegression(m, Float32Array.of(-3, 2, 1), [0, 1, 0]);
- * console.log(r.accuracy.toFixed(3), r.count); // "0.667" 3
+ * assert.equal(r.accuracy, 2 / 3);
+ * assert.equal(r.count, 3);
  * ```
  */
 export async function evaluateSoftmaxRegression(

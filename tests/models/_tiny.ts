@@ -1,0 +1,27 @@
+/**
+ * Tiny ViT configurations shared by the model, nn and webgpu tests (spread and override:
+ * `{ ...TINY_VIT, depth: 3 }`).
+ */
+import type { VitConfig } from "../../models/mod.ts";
+
+/** 8×8 one-channel images, 4×4 patches (2×2 grid), width 8, 2 blocks, 2 heads, 3 classes. */
+export const TINY_VIT: Readonly<VitConfig> = {
+  imgSize: 8,
+  patchSize: 4,
+  inChans: 1,
+  numClasses: 3,
+  embedDim: 8,
+  depth: 2,
+  numHeads: 2,
+};
+
+/** The pre-training encoder: 16×16 images, 4×4 patches (16 tokens), width 16, 1 block, no head. */
+export const TINY_ENCODER: Readonly<VitConfig> = {
+  imgSize: 16,
+  patchSize: 4,
+  inChans: 1,
+  numClasses: 0,
+  embedDim: 16,
+  depth: 1,
+  numHeads: 2,
+};
