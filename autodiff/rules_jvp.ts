@@ -10,23 +10,9 @@ import type { Prim, PrimParams } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionJvpRules } from "./rules_vision.ts";
-import {
-  add,
-  cast,
-  cos,
-  div,
-  equal,
-  exp,
-  greater,
-  log,
-  logicalAnd,
-  mul,
-  neg,
-  sign,
-  sin,
-  sub,
-  where,
-} from "../tensor/ops/elementwise.ts";
+import { equal, greater, logicalAnd } from "../tensor/ops/comparison.ts";
+import { add, cast, div, mul, sub, where } from "../tensor/ops/elementwise.ts";
+import { cos, exp, log, neg, sign, sin } from "../tensor/ops/unary.ts";
 
 /** Output tangent from input primals and tangents (null = zero). */
 export type JvpRule<P extends Prim> = (

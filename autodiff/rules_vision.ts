@@ -16,7 +16,7 @@
 import { arange, zeros } from "../tensor/creation.ts";
 import { bind } from "../tensor/dispatch.ts";
 import { add } from "../tensor/ops/elementwise.ts";
-import { reshape } from "../tensor/ops/movement.ts";
+import { reshape } from "../tensor/ops/reshaping.ts";
 import type { PrimParams, VisionOp } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import {

@@ -156,7 +156,7 @@ export class VjpTrace implements Trace {
         ? new Tensor(o.shape, o.dtype, o.backend, null, new VjpTracer(this, o, node))
         : o
     );
-    const kept = [...collectConcrete(keep)];
+    const kept = [...collectConcrete<Tensor>(keep)];
     pin(kept);
     this.#pinned.push(...kept);
     this.#nodes.push(node);

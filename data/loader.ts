@@ -20,7 +20,8 @@
 import "../tensor/cpu/mod.ts"; // registers the default backend when only data/ is imported
 import { TesseraError } from "../tensor/errors.ts";
 import { tensor } from "../tensor/creation.ts";
-import { bits, foldIn, key as makeKey, permutation, splitKeys } from "../tensor/random.ts";
+import { bits, foldIn, key as makeKey, splitKeys } from "../tensor/random_keys.ts";
+import { permutation } from "../tensor/random_discrete.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { Rng } from "../tensor/host_rng.ts";
 import {

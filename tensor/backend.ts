@@ -5,7 +5,7 @@
 import type { DType, TypedArray } from "./dtype.ts";
 import { TesseraError } from "./errors.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
-import type { Aval } from "./shape_rules.ts";
+import type { Aval } from "./aval.ts";
 
 /**
  * A backend-owned block of memory holding one tensor's elements, contiguous row-major.

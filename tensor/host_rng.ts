@@ -24,7 +24,7 @@
 
 import { TesseraError } from "./errors.ts";
 import type { Tensor } from "./tensor.ts";
-import { bits } from "./random.ts";
+import { bits } from "./random_keys.ts";
 
 const OP = "Rng";
 

@@ -3,7 +3,26 @@
  * @module
  */
 import type { Backend, Storage } from "./backend.ts";
-import type { Tensor } from "./tensor.ts";
+import { TesseraError } from "./errors.ts";
+
+/**
+ * What memory accounting reads of a tensor. Structural, so this module needs no import of
+ * tensor.ts (which imports it): every `Tensor` is one.
+ */
+export interface Tracked {
+  /** The owning backend (its name keys the statistics). */
+  readonly backend: Backend;
+  /** The storage (concrete tensors only). */
+  readonly storage: Storage;
+  /** The element type (part of the tensor-like test). */
+  readonly dtype: string;
+  /** Autodiff state of a tracer, whose children hold the concrete values. */
+  readonly tracer: { children(): readonly Tracked[] } | null;
+  /** True once disposed. */
+  readonly disposed: boolean;
+  /** Releases the storage reference. */
+  dispose(): void;
+}
 
 interface Stats {
   tensors: number;
@@ -11,9 +30,9 @@ interface Stats {
 }
 
 const stats = new Map<string, Stats>();
-const scopes: Set<Tensor>[] = [];
+const scopes: Set<Tracked>[] = [];
 /** Tensors a live autodiff tape still needs; scopes hand them outward instead of freeing. */
-const pinned = new Map<Tensor, number>();
+const pinned = new Map<Tracked, number>();
 
 function statsFor(name: string): Stats {
   let s = stats.get(name);
@@ -22,7 +41,7 @@ function statsFor(name: string): Stats {
 }
 
 /** Internal: called by every concrete Tensor on construction. */
-export function trackTensor(t: Tensor): void {
+export function trackTensor(t: Tracked): void {
   const s = statsFor(t.backend.name);
   s.tensors++;
   const st = t.storage;
@@ -32,7 +51,7 @@ export function trackTensor(t: Tensor): void {
 }
 
 /** Internal: called by Tensor.dispose(). */
-export function untrackTensor(t: Tensor): void {
+export function untrackTensor(t: Tracked): void {
   statsFor(t.backend.name).tensors--;
   for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(t)) break;
   pinned.delete(t);
@@ -74,12 +93,15 @@ export function memoryStats(): Record<string, MemoryStats> {
 }
 
 /** Walks a pytree (and tracer internals) collecting every concrete tensor reachable. */
-export function collectConcrete(tree: unknown, into: Set<Tensor> = new Set()): Set<Tensor> {
+export function collectConcrete<T extends Tracked = Tracked>(
+  tree: unknown,
+  into: Set<T> = new Set(),
+): Set<T> {
   const seen = new Set<unknown>();
   const visit = (x: unknown): void => {
     if (x === null || typeof x !== "object" || seen.has(x)) return;
     seen.add(x);
-    const t = x as Tensor;
+    const t = x as T;
     if (isTensorLike(t)) {
       if (t.tracer) { for (const c of t.tracer.children()) visit(c); }
       else into.add(t);
@@ -92,17 +114,17 @@ export function collectConcrete(tree: unknown, into: Set<Tensor> = new Set()): S
   return into;
 }
 
-function isTensorLike(x: unknown): x is Tensor {
+function isTensorLike(x: unknown): x is Tracked {
   return typeof x === "object" && x !== null && "tracer" in x && "backend" in x && "dtype" in x;
 }
 
 /** Internal: an autodiff tape keeps `tensors` alive past enclosing scopes until `unpin`. */
-export function pin(tensors: Iterable<Tensor>): void {
+export function pin(tensors: Iterable<Tracked>): void {
   for (const t of tensors) pinned.set(t, (pinned.get(t) ?? 0) + 1);
 }
 
 /** Internal: releases a `pin`. */
-export function unpin(tensors: Iterable<Tensor>): void {
+export function unpin(tensors: Iterable<Tracked>): void {
   for (const t of tensors) {
     const n = pinned.get(t);
     if (n === undefined) continue;
@@ -115,7 +137,7 @@ export function unpin(tensors: Iterable<Tensor>): void {
  * Internal: disposes `t` now if it is a concrete tensor created in the innermost open scope
  * and not pinned by a live tape (used by the VJP pass to drop dead cotangents early).
  */
-export function freeIfScopeTemporary(t: Tensor): void {
+export function freeIfScopeTemporary(t: Tracked): void {
   if (t.tracer || t.disposed || pinned.has(t)) return;
   if (scopes[scopes.length - 1]?.has(t)) t.dispose();
 }
@@ -131,7 +153,7 @@ export function beginScope(): void {
  */
 export function endScope(keepTree: unknown): void {
   const mine = scopes.pop();
-  if (!mine) throw new Error("endScope without beginScope");
+  if (!mine) throw new TesseraError("endScope", "called without a matching beginScope");
   const keep = collectConcrete(keepTree);
   const parent = scopes[scopes.length - 1];
   for (const t of mine) {

@@ -54,10 +54,15 @@ export {
   type Storage,
 } from "./backend.ts";
 export type { Trace, TracerState } from "./tensor.ts";
-export type { Aval } from "./shape_rules.ts";
+export type { Aval } from "./aval.ts";
 export { toBackend } from "./transfer.ts";
 export * from "./ops/elementwise.ts";
-export * from "./ops/movement.ts";
+export * from "./ops/unary.ts";
+export * from "./ops/comparison.ts";
+export * from "./ops/bitwise.ts";
+export * from "./ops/reshaping.ts";
+export * from "./ops/slicing.ts";
+export * from "./ops/joining.ts";
 export * from "./ops/reduce.ts";
 export * from "./ops/linalg.ts";
 export * from "./ops/indexing.ts";
@@ -65,6 +70,7 @@ export * from "./ops/sort.ts";
 export * from "./ops/activations.ts";
 export * from "./ops/vision.ts";
 export * from "./ops/boxes.ts";
+export * from "./ops/nms.ts";
 export type {
   Conv2dParams,
   Conv2dWeightGradParams,

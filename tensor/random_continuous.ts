@@ -10,22 +10,11 @@ import { scope } from "./memory.ts";
 import { checkShape, type Shape, sizeOf } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import type { TensorLike } from "./ops/_util.ts";
-import {
-  add,
-  bitcast,
-  bitwiseOr,
-  cast,
-  clip,
-  div,
-  erf,
-  log,
-  maximum,
-  mul,
-  neg,
-  shiftRightLogical,
-  sub,
-} from "./ops/elementwise.ts";
-import { reshape, slice } from "./ops/movement.ts";
+import { bitwiseOr, shiftRightLogical } from "./ops/bitwise.ts";
+import { add, bitcast, cast, clip, div, maximum, mul, sub } from "./ops/elementwise.ts";
+import { erf, log, neg } from "./ops/unary.ts";
+import { reshape } from "./ops/reshaping.ts";
+import { slice } from "./ops/slicing.ts";
 import { erfinv } from "./ops/special.ts";
 import {
   asTensor,

@@ -11,18 +11,11 @@ import { scope } from "./memory.ts";
 import { checkShape, normAxis, type Shape } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import type { TensorLike } from "./ops/_util.ts";
-import {
-  add,
-  bitcast,
-  bitwiseAnd,
-  bitwiseOr,
-  cast,
-  less,
-  mul,
-  shiftLeft,
-  shiftRightLogical,
-} from "./ops/elementwise.ts";
-import { reshape, slice } from "./ops/movement.ts";
+import { bitwiseAnd, bitwiseOr, shiftLeft, shiftRightLogical } from "./ops/bitwise.ts";
+import { less } from "./ops/comparison.ts";
+import { add, bitcast, cast, mul } from "./ops/elementwise.ts";
+import { reshape } from "./ops/reshaping.ts";
+import { slice } from "./ops/slicing.ts";
 import { argmax } from "./ops/reduce.ts";
 import { argsort } from "./ops/sort.ts";
 import { gather, takeAlongAxis } from "./ops/indexing.ts";

@@ -11,8 +11,11 @@ import { scope } from "./memory.ts";
 import { checkShape, type Shape } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { THREEFRY_PARITY } from "./threefry.ts";
-import { add, bitwiseOr, bitwiseXor, shiftLeft, shiftRightLogical } from "./ops/elementwise.ts";
-import { reshape, slice, split as splitAxis, stack } from "./ops/movement.ts";
+import { bitwiseOr, bitwiseXor, shiftLeft, shiftRightLogical } from "./ops/bitwise.ts";
+import { add } from "./ops/elementwise.ts";
+import { split as splitAxis, stack } from "./ops/joining.ts";
+import { reshape } from "./ops/reshaping.ts";
+import { slice } from "./ops/slicing.ts";
 import { checkKey, constant } from "./_random_util.ts";
 
 // ---------------------------------------------------------------------------------------------

@@ -98,3 +98,44 @@ export function normAxes(
   }
   return out.sort((x, y) => x - y);
 }
+
+/**
+ * Simplifies an iteration space: drops size-1 dimensions and merges neighbouring
+ * dimensions that are contiguous in every operand (`outer stride = inner stride * size`).
+ * The element order is unchanged; strides may be negative or 0 (broadcast). Shared by the
+ * CPU row iterator and the WebGPU index decomposition.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { coalesce } from "./shape.ts";
+ * // a contiguous [2, 1, 3] operand and one broadcast along the last axis
+ * const c = coalesce([2, 1, 3], [[3, 3, 1], [1, 1, 0]]);
+ * assert.deepEqual(c, { shape: [2, 3], strides: [[3, 1], [1, 0]] });
+ * assert.deepEqual(coalesce([2, 3], [[3, 1]]), { shape: [6], strides: [[1]] });
+ * ```
+ */
+export function coalesce(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const cs: number[] = [];
+  const cst: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const last = cs.length - 1;
+    let merge = last >= 0;
+    for (let k = 0; merge && k < strides.length; k++) {
+      if (cst[k]![last] !== strides[k]![d]! * n) merge = false;
+    }
+    if (merge) {
+      cs[last] = cs[last]! * n;
+      for (let k = 0; k < strides.length; k++) cst[k]![last] = strides[k]![d]!;
+    } else {
+      cs.push(n);
+      for (let k = 0; k < strides.length; k++) cst[k]!.push(strides[k]![d]!);
+    }
+  }
+  return { shape: cs, strides: cst };
+}

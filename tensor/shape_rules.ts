@@ -3,6 +3,7 @@
  * with validation. Backends, tracers and (later) jit all rely on this one table.
  * @module
  */
+import type { Aval, ShapeRule } from "./aval.ts";
 import { type DType, isFloat } from "./dtype.ts";
 import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 import {
@@ -19,19 +20,8 @@ import {
   type UnaryOp,
   type VisionOp,
 } from "./primitives.ts";
-import { broadcastShapes, type Shape, sizeOf } from "./shape.ts";
+import { broadcastShapes, sizeOf } from "./shape.ts";
 import { visionShapeRules } from "./vision_shape_rules.ts";
-
-/** Shape and dtype of a tensor, without its data. */
-export interface Aval {
-  /** Dimension sizes. */
-  readonly shape: Shape;
-  /** Element type. */
-  readonly dtype: DType;
-}
-
-/** A shape rule validates its inputs and returns the output's aval. */
-export type ShapeRule<P extends Prim> = (inputs: readonly Aval[], params: PrimParams[P]) => Aval;
 
 function arity(op: string, inputs: readonly Aval[], n: number): void {
   if (inputs.length !== n) throw new TesseraError(op, `expected ${n} inputs, got ${inputs.length}`);

@@ -7,7 +7,7 @@
 import { type DType, isFloat } from "./dtype.ts";
 import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 import type { PrimParams, VisionOp } from "./primitives.ts";
-import type { Aval, ShapeRule } from "./shape_rules.ts";
+import type { Aval, ShapeRule } from "./aval.ts";
 import {
   type Conv2dParams,
   convOutSize,

@@ -7,7 +7,7 @@
 import type { Kernel, Operand, Storage } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
 import type { BinaryOp, BitwiseOp, CompareOp, LogicalOp } from "../primitives.ts";
-import type { Aval } from "../shape_rules.ts";
+import type { Aval } from "../aval.ts";
 import { broadcastStrides, shapesEqual, stridesOf } from "../shape.ts";
 import { F32_ARITH } from "./f32.ts";
 import { alloc, forEachRow, input, wrap } from "./iter.ts";

@@ -5,8 +5,8 @@
  */
 import type { Operand, Storage } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
-import type { Aval } from "../shape_rules.ts";
-import { sizeOf } from "../shape.ts";
+import type { Aval } from "../aval.ts";
+import { coalesce, sizeOf } from "../shape.ts";
 import { allocArray } from "./buffers.ts";
 import { copyRowF32 } from "./f32.ts";
 import { arr, CpuStorage } from "./storage.ts";
@@ -32,36 +32,6 @@ export function wrap(data: TypedArray): Storage {
  * between calls, so read it, do not keep it.
  */
 export type RowFn = (offs: readonly number[], n: number, inner: readonly number[]) => void;
-
-/**
- * Simplifies an iteration space: drops size-1 dimensions and merges neighbouring
- * dimensions that are contiguous in every operand (`outer stride = inner stride * size`).
- * The element order is unchanged.
- */
-export function coalesce(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } {
-  const cs: number[] = [];
-  const cst: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const last = cs.length - 1;
-    let merge = last >= 0;
-    for (let k = 0; merge && k < strides.length; k++) {
-      if (cst[k]![last] !== strides[k]![d]! * n) merge = false;
-    }
-    if (merge) {
-      cs[last] = cs[last]! * n;
-      for (let k = 0; k < strides.length; k++) cst[k]![last] = strides[k]![d]!;
-    } else {
-      cs.push(n);
-      for (let k = 0; k < strides.length; k++) cst[k]!.push(strides[k]![d]!);
-    }
-  }
-  return { shape: cs, strides: cst };
-}
 
 /**
  * Walks `shape` in row-major order for several operands at once (each with its own element

@@ -31,8 +31,11 @@ export function transposeLast2(
   return dst;
 }
 
-/** C[m×n] += A[m×k] · B[k×n] for contiguous row-major matrices at the given offsets (i-k-j). */
-function mmFloat(
+/**
+ * C[m×n] += A[m×k] · B[k×n] for contiguous row-major matrices at the given offsets (i-k-j).
+ * With `int`, products and sums wrap modulo 2^32 (int32/uint32).
+ */
+function mm(
   a: TypedArray,
   ao: number,
   b: TypedArray,
@@ -42,35 +45,18 @@ function mmFloat(
   m: number,
   k: number,
   n: number,
+  int: boolean,
 ): void {
   for (let i = 0; i < m; i++) {
     const crow = co + i * n;
     for (let p = 0; p < k; p++) {
       const aip = a[ao + i * k + p]!;
       const brow = bo + p * n;
-      for (let j = 0; j < n; j++) c[crow + j] = c[crow + j]! + aip * b[brow + j]!;
-    }
-  }
-}
-
-/** Integer variant of {@link mmFloat}: products and sums wrap modulo 2^32. */
-function mmInt(
-  a: TypedArray,
-  ao: number,
-  b: TypedArray,
-  bo: number,
-  c: TypedArray,
-  co: number,
-  m: number,
-  k: number,
-  n: number,
-): void {
-  for (let i = 0; i < m; i++) {
-    const crow = co + i * n;
-    for (let p = 0; p < k; p++) {
-      const aip = a[ao + i * k + p]!;
-      const brow = bo + p * n;
-      for (let j = 0; j < n; j++) c[crow + j] = (c[crow + j]! + Math.imul(aip, b[brow + j]!)) | 0;
+      if (int) {
+        for (let j = 0; j < n; j++) c[crow + j] = (c[crow + j]! + Math.imul(aip, b[brow + j]!)) | 0;
+      } else {
+        for (let j = 0; j < n; j++) c[crow + j] = c[crow + j]! + aip * b[brow + j]!;
+      }
     }
   }
 }
@@ -164,7 +150,7 @@ export const matmulKernel: Kernel<"matmul"> = (inputs, params, out): Storage => 
     scale(broadcastStrides(bo.shape.slice(0, -2), batch), k * n),
     scale(stridesOf(batch), m * n),
   ];
-  const mm = out.dtype === "int32" || out.dtype === "uint32" ? mmInt : mmFloat;
+  const int = out.dtype === "int32" || out.dtype === "uint32";
   forEachRow(batch, strides, [0, 0, 0], (offs, rows, inner) => {
     for (let r = 0; r < rows; r++) {
       mm(
@@ -177,6 +163,7 @@ export const matmulKernel: Kernel<"matmul"> = (inputs, params, out): Storage => 
         m,
         k,
         n,
+        int,
       );
     }
   });

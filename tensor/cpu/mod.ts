@@ -18,7 +18,7 @@ import {
 import type { DType, TypedArray } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
 import type { Prim, PrimParams } from "../primitives.ts";
-import type { Aval } from "../shape_rules.ts";
+import type { Aval } from "../aval.ts";
 import { cpuKernels } from "./kernels.ts";
 import { allocArray, recycle, setBufferPoolLimit } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";

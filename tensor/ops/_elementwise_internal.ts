@@ -1,11 +1,11 @@
 /**
- * Internal re-exports used by composite ops (avoids import cycles through mod files).
+ * Internal helpers of the composite ops: `isFinite_` and an unvalidated `stopGradient`.
  * @module
  */
 import { bind } from "../dispatch.ts";
 import type { Tensor } from "../tensor.ts";
-import { abs, less } from "./elementwise.ts";
-export { add, div, exp, log, maximum, mul, neg, sub, where } from "./elementwise.ts";
+import { less } from "./comparison.ts";
+import { abs } from "./unary.ts";
 
 /** `|x| < inf` (false for NaN and ±inf). */
 export function isFinite_(x: Tensor): Tensor {

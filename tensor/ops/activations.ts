@@ -8,7 +8,9 @@ import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import { normAxes, normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { composite, expectTensor } from "./_util.ts";
-import { add, div, erf, exp, lessEqual, mul, rsqrt, sub, tanh, where } from "./elementwise.ts";
+import { lessEqual } from "./comparison.ts";
+import { add, div, mul, sub, where } from "./elementwise.ts";
+import { erf, exp, rsqrt, tanh } from "./unary.ts";
 import { stopGradientOf } from "./_elementwise_internal.ts";
 import { logsumexp, max, mean, sum } from "./reduce.ts";
 

@@ -3,16 +3,15 @@
  * clipping, and NMS (torchvision semantics: greedy in descending score order, a box is dropped
  * when its IoU with a kept box is `> iouThreshold`; ties in score keep index order).
  *
- * NMS ({@link nms}, {@link batchedNms}, {@link nmsPadded}) lives in nms.ts and is re-exported
- * here. The box coder and FPN level assignment are detection policy: models/detection/.
+ * NMS ({@link nms}, {@link batchedNms}, {@link nmsPadded}) lives in nms.ts. The box coder and FPN level assignment are detection policy: models/detection/.
  * @module
  */
-export * from "./nms.ts";
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import type { Tensor } from "../tensor.ts";
 import { composite, expectTensor } from "./_util.ts";
 import { add, clip, div, maximum, minimum, mul, sub } from "./elementwise.ts";
-import { concat, expandDims, reshape, split } from "./movement.ts";
+import { concat, split } from "./joining.ts";
+import { expandDims, reshape } from "./reshaping.ts";
 
 function lastFour(op: string, b: Tensor, name = "boxes"): void {
   expectTensor(op, b, name);

@@ -10,7 +10,8 @@ import { checkNchw, conv2dShape, convTranspose2dShape } from "../vision_shape_ru
 import { type Conv2dParams } from "../vision_params.ts";
 import { composite, expectTensor } from "./_util.ts";
 import { add } from "./elementwise.ts";
-import { pad, reshape } from "./movement.ts";
+import { reshape } from "./reshaping.ts";
+import { pad } from "./slicing.ts";
 import { int, pair, type Size2 } from "./_vision_args.ts";
 
 /** Adds a per-channel bias `[C]` to an NCHW result. */

@@ -4,9 +4,6 @@
  * take the other operand's dtype (no promotion happens anywhere).
  * @module
  */
-export * from "./unary.ts";
-export * from "./comparison.ts";
-export * from "./bitwise.ts";
 import type { DType } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";

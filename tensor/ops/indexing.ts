@@ -10,8 +10,9 @@ import { arange } from "../creation.ts";
 import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkInt, composite, expectTensor } from "./_util.ts";
-import { add, cast, equal, mul } from "./elementwise.ts";
-import { reshape } from "./movement.ts";
+import { equal } from "./comparison.ts";
+import { add, cast, mul } from "./elementwise.ts";
+import { reshape } from "./reshaping.ts";
 
 /**
  * Picks entries of `x` along `axis` at int32 `indices` (like `numpy.take`): the result has

@@ -1,6 +1,5 @@
 /**
- * Joining and splitting along an axis: `concat`, `stack` and `split`. Re-exported by
- * movement.ts.
+ * Joining and splitting along an axis: `concat`, `stack` and `split`.
  * @module
  */
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";

@@ -7,7 +7,7 @@ import { bind } from "../dispatch.ts";
 import { sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { composite, expectTensor } from "./_util.ts";
-import { permute, reshape } from "./movement.ts";
+import { permute, reshape } from "./reshaping.ts";
 import { sum } from "./reduce.ts";
 
 /** Transpose flags for {@link matmul}. */

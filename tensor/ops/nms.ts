@@ -16,9 +16,12 @@ import { arange, full } from "../creation.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkBoxes } from "../vision_shape_rules.ts";
 import { composite, describe, expectTensor } from "./_util.ts";
-import { add, cast, less, logicalNot, mul, where } from "./elementwise.ts";
+import { less } from "./comparison.ts";
+import { add, cast, mul, where } from "./elementwise.ts";
+import { logicalNot } from "./unary.ts";
 import { gather } from "./indexing.ts";
-import { expandDims, pad, slice } from "./movement.ts";
+import { expandDims } from "./reshaping.ts";
+import { pad, slice } from "./slicing.ts";
 import { max, sum } from "./reduce.ts";
 import { argsort } from "./sort.ts";
 

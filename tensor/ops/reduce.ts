@@ -9,18 +9,10 @@ import { bind } from "../dispatch.ts";
 import { normAxes, normAxis, type Shape, sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { composite, expectTensor } from "./_util.ts";
-import {
-  add,
-  div,
-  exp,
-  isFinite_,
-  log,
-  mul,
-  stopGradientOf,
-  sub,
-  where,
-} from "./_elementwise_internal.ts";
-import { reshape } from "./movement.ts";
+import { isFinite_, stopGradientOf } from "./_elementwise_internal.ts";
+import { add, div, mul, sub, where } from "./elementwise.ts";
+import { exp, log } from "./unary.ts";
+import { reshape } from "./reshaping.ts";
 
 /** Axes argument: one axis, several, or undefined for all. */
 export type Axes = number | readonly number[] | undefined;

@@ -1,7 +1,6 @@
 /**
  * Reshaping and axis reordering: `reshape` (free, shares storage), `flatten`, `squeeze`,
- * `expandDims`, and the explicit copies `permute`, `transpose` and `broadcastTo`. Re-exported
- * by movement.ts.
+ * `expandDims`, and the explicit copies `permute`, `transpose` and `broadcastTo`.
  * @module
  */
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";

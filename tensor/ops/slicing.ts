@@ -1,6 +1,6 @@
 /**
  * Slicing and padding: NumPy-style `slice` (negative steps become slice + flip), `flip` and
- * `pad` (with interior padding, the adjoint of a strided slice). Re-exported by movement.ts.
+ * `pad` (with interior padding, the adjoint of a strided slice).
  * @module
  */
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";

@@ -8,7 +8,7 @@ import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkInt, composite, expectTensor } from "./_util.ts";
 import { takeAlongAxis } from "./indexing.ts";
-import { slice } from "./movement.ts";
+import { slice } from "./slicing.ts";
 
 /** Options for sorting. */
 export interface SortOptions {

@@ -6,7 +6,9 @@ import { TesseraError } from "../errors.ts";
 import { full } from "../creation.ts";
 import type { Tensor } from "../tensor.ts";
 import { expectTensor } from "./_util.ts";
-import { abs, add, equal, less, log1p, mul, neg, sqrt, sub, where } from "./elementwise.ts";
+import { equal, less } from "./comparison.ts";
+import { add, mul, sub, where } from "./elementwise.ts";
+import { abs, log1p, neg, sqrt } from "./unary.ts";
 
 // Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011), single precision;
 // the same coefficients and evaluation order as XLA's ErfInv32.

@@ -12,14 +12,13 @@ import type { Kernel, Operand } from "../backend.ts";
 import type { DType } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
 import type { BinaryOp, BitwiseOp, CompareOp, LogicalOp, UnaryOp } from "../primitives.ts";
-import type { Aval } from "../shape_rules.ts";
-import { broadcastStrides, shapesEqual, sizeOf } from "../shape.ts";
+import type { Aval } from "../aval.ts";
+import { broadcastStrides, coalesce, shapesEqual, sizeOf } from "../shape.ts";
 import { mathFor } from "./math.ts";
 import type { GpuStorage } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
 import {
   type Binding,
-  coalesce,
   declare,
   linearMain,
   Params,

@@ -9,12 +9,12 @@
  */
 import type { Operand } from "../backend.ts";
 import type { Prim } from "../primitives.ts";
-import type { Aval } from "../shape_rules.ts";
-import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
+import type { Aval } from "../aval.ts";
+import { broadcastStrides, coalesce, sizeOf, stridesOf } from "../shape.ts";
 import type { GpuKernel } from "./elementwise.ts";
 import type { GpuStorage } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
-import { type Binding, coalesce, declare, linearMain, Params, unravel, WG } from "./wgsl.ts";
+import { type Binding, declare, linearMain, Params, unravel, WG } from "./wgsl.ts";
 
 const COPY_BINDINGS: Binding[] = [{ name: "src", ty: "u32" }, { name: "dst", ty: "u32", rw: true }];
 

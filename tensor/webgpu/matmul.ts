@@ -8,10 +8,10 @@
  * modulo 2³².
  * @module
  */
-import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
+import { broadcastStrides, coalesce, sizeOf, stridesOf } from "../shape.ts";
 import type { GpuKernel } from "./elementwise.ts";
 import type { GpuStorage } from "./pool.ts";
-import { type Binding, coalesce, declare, Params, unravel, wgslType } from "./wgsl.ts";
+import { type Binding, declare, Params, unravel, wgslType } from "./wgsl.ts";
 
 /**
  * Tile shapes: 16×16 threads, each computing R×R outputs, so a workgroup covers a

@@ -22,7 +22,7 @@ import { type Backend, registerBackend, type Storage } from "../backend.ts";
 import { arrayFor, type DType, type TypedArray } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
 import type { Prim, PrimParams } from "../primitives.ts";
-import type { Aval } from "../shape_rules.ts";
+import type { Aval } from "../aval.ts";
 import type { Operand } from "../backend.ts";
 import type { GpuKernel } from "./elementwise.ts";
 import { webgpuKernels } from "./kernels.ts";

@@ -15,14 +15,13 @@
 import type { Operand } from "../backend.ts";
 import { TesseraError } from "../errors.ts";
 import type { ReduceOp } from "../primitives.ts";
-import { sizeOf, stridesOf } from "../shape.ts";
+import { coalesce, sizeOf, stridesOf } from "../shape.ts";
 import type { GpuKernel } from "./elementwise.ts";
 import { mathFor } from "./math.ts";
 import type { GpuStorage } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
 import {
   type Binding,
-  coalesce,
   declare,
   FLAT_GROUP,
   GROUP_MAIN_ARGS,

@@ -15,7 +15,7 @@
  * @module
  */
 import type { Operand } from "../backend.ts";
-import type { Aval } from "../shape_rules.ts";
+import type { Aval } from "../aval.ts";
 import { type ConvGeometry, convGeometry } from "../vision_params.ts";
 import { ewKernel, type GpuKernel } from "./elementwise.ts";
 import { matmulKernel } from "./matmul.ts";

@@ -12,7 +12,7 @@ import { type Binding, declare, linearMain, Params, WG } from "./wgsl.ts";
 import { resampleTable } from "../vision_params.ts";
 import type { MaxPool2dParams } from "../vision_params.ts";
 import type { Operand } from "../backend.ts";
-import type { Aval } from "../shape_rules.ts";
+import type { Aval } from "../aval.ts";
 
 const ISNAN =
   "fn isnan_(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }\n";

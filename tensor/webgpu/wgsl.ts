@@ -137,35 +137,6 @@ export class Params {
 }
 
 /**
- * Drops size-1 dimensions and merges neighbours that are contiguous in every operand
- * (outer stride = inner stride × size), like the CPU iterator. Strides may be negative.
- */
-export function coalesce(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } {
-  const cs: number[] = [];
-  const cst: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const last = cs.length - 1;
-    let merge = last >= 0;
-    for (let k = 0; merge && k < strides.length; k++) {
-      if (cst[k]![last] !== strides[k]![d]! * n) merge = false;
-    }
-    if (merge) {
-      cs[last] = cs[last]! * n;
-      for (let k = 0; k < strides.length; k++) cst[k]![last] = strides[k]![d]!;
-    } else {
-      cs.push(n);
-      for (let k = 0; k < strides.length; k++) cst[k]!.push(strides[k]![d]!);
-    }
-  }
-  return { shape: cs, strides: cst };
-}
-
-/**
  * WGSL statements decomposing the linear index `idx` over a rank-`r` shape held in
  * parameters `p(shapeAt + d)`, accumulating `offs[k] += coord · p(strideAt[k] + d)` (signed,
  * as i32). Declares `var <off_k>: i32` initialised to `init[k]`.

@@ -9,6 +9,7 @@
  * may block. Where neither works the fast path stays single-threaded.
  * @module
  */
+import { TesseraError } from "../../errors.ts";
 
 /** Int32 indices of the control words at the start of the shared memory. */
 export const CTL = {
@@ -186,9 +187,9 @@ export class ThreadPool {
       : kind === "node"
       ? nodeSpawner()
       : nodeSpawner() ?? webSpawner();
-    if (!spawn) throw new Error("no worker threads here");
+    if (!spawn) throw new TesseraError("ThreadPool", "no worker threads here");
     if (size < 1 || size > MAX_THREADS) {
-      throw new Error(`thread count ${size} not in 1..${MAX_THREADS}`);
+      throw new TesseraError("ThreadPool", `thread count ${size} not in 1..${MAX_THREADS}`);
     }
     this.size = size;
     this.gen = ThreadPool.nextGen++ & 0xfffffff;
@@ -221,7 +222,12 @@ export class ThreadPool {
     gemm: (e: number, pa: number, pb: number, t: number) => void,
   ): void {
     const ctl = this.ctl;
-    if (count >= CLOSED) throw new Error("too many entries");
+    if (count >= CLOSED) {
+      throw new TesseraError(
+        "ThreadPool.run",
+        `${count} entries is too many (limit ${CLOSED - 1})`,
+      );
+    }
     this.job = (this.job + 1) & 0x7ff;
     Atomics.store(ctl, CTL.count, count);
     Atomics.store(ctl, CTL.table, table);

@@ -1,12 +1,12 @@
 /**
- * Part two of the shared op suite (see _op_suite.ts): layout ops, matmul/einsum, indexing,
+ * The shared op suite's structural ops (see _op_suite.ts): layout ops, matmul/einsum, indexing,
  * sorting, activations/normalisation and reading values back.
  * @module
  */
 import assert from "node:assert/strict";
 import * as T from "../../mod.ts";
 import { type Arr, dyadic, nest, refEinsum } from "../_helpers.ts";
-import { type Ctx, i32 } from "./_op_suite.ts";
+import { type Ctx, i32 } from "./_op_suite_ctx.ts";
 
 const { tensor } = T;
 
@@ -24,7 +24,7 @@ const refSoftmax = (row: number[]): number[] => {
 };
 
 /** Registers layout, linalg, indexing, sorting, activation and readback tests. */
-export function registerPart2({ test, ex, backend }: Ctx): void {
+export function registerStructureOps({ test, ex, backend }: Ctx): void {
   const ar = (n: number, shape: number[]) => T.reshape(T.arange(n), shape);
 
   test("layout: reshape with -1, flatten, squeeze, expandDims", async () => {
