@@ -37,6 +37,7 @@ export interface AdamWState {
  * @example
  * ```ts
  * import type { AdamWOptions } from "./adamw.ts";
+ * // BEiT's pre-training setting; unset fields keep their defaults (eps 1e-8).
  * const o: AdamWOptions = { lr: 1.5e-3, betas: [0.9, 0.999], weightDecay: 0.05 };
  * ```
  */
