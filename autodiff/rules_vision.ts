@@ -17,7 +17,7 @@ import { arange, zeros } from "../tensor/creation.ts";
 import { bind } from "../tensor/dispatch.ts";
 import { add } from "../tensor/ops/elementwise.ts";
 import { reshape } from "../tensor/ops/reshaping.ts";
-import type { PrimParams, VisionOp } from "../tensor/primitives.ts";
+import type { VisionOp } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import {
   type Conv2dParams,
@@ -25,11 +25,7 @@ import {
   type MaxPool2dParams,
   type RoiAlignParams,
 } from "../tensor/vision_params.ts";
-import type { JvpRule } from "./rules_jvp.ts";
-import type { VjpRule } from "./rules_vjp.ts";
-
-const none = (_g: Tensor, inputs: readonly Tensor[]): null[] => inputs.map(() => null);
-const zero = (): null => null;
+import { bilinear, type JvpRule, none, type VjpRule, zero } from "./rule_kit.ts";
 
 function geom(p: Conv2dParams): Conv2dParams {
   return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
@@ -113,16 +109,6 @@ export const visionVjpRules: { [P in VisionOp]: VjpRule<P> } = {
   roiAlignGrad: (g, [_g, boxes], _o, p) => [bind("roiAlign", [g, boxes!], roiParams(p)), null],
   nmsKeep: none,
 };
-
-function bilinear<P extends "conv2d" | "convTranspose2d" | "conv2dWeightGrad">(
-  prim: P,
-): JvpRule<P> {
-  return ([a, b], [ta, tb], _out, p) => {
-    const l = ta ? bind(prim, [ta, b!], p as PrimParams[P]) : null;
-    const r = tb ? bind(prim, [a!, tb], p as PrimParams[P]) : null;
-    return l && r ? add(l, r) : l ?? r;
-  };
-}
 
 /** JVP rules of the vision primitives. */
 export const visionJvpRules: { [P in VisionOp]: JvpRule<P> } = {

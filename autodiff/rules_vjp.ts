@@ -1,7 +1,8 @@
 /**
  * Reverse-mode (VJP) rule of every primitive, written in primitives so that gradients are
  * themselves differentiable. The table is a mapped type over `Prim`: a primitive without a
- * rule fails `deno check`.
+ * rule fails `deno check`. The elementwise primitives' rules are generated from their one
+ * derivative in derivatives.ts, the vision primitives' come from rules_vision.ts.
  * @module
  */
 import { bind } from "../tensor/dispatch.ts";
@@ -10,30 +11,15 @@ import type { Prim, PrimParams } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionVjpRules } from "./rules_vision.ts";
-import { equal, greater, logicalAnd } from "../tensor/ops/comparison.ts";
-import { add, cast, div, mul, sub, where } from "../tensor/ops/elementwise.ts";
-import { cos, exp, log, neg, sign, sin } from "../tensor/ops/unary.ts";
+import { elementwiseVjpRules } from "./derivatives.ts";
+import { none, notDifferentiable, type VjpRule } from "./rule_kit.ts";
+import { equal } from "../tensor/ops/comparison.ts";
+import { cast, div, mul, where } from "../tensor/ops/elementwise.ts";
 import { sumToShape } from "../tensor/ops/reduce.ts";
-
-/** Cotangents of the inputs (null = zero / not differentiable) given the output cotangent. */
-export type VjpRule<P extends Prim> = (
-  g: Tensor,
-  inputs: readonly Tensor[],
-  out: Tensor,
-  params: PrimParams[P],
-) => (Tensor | null)[];
-
-const none = (_g: Tensor, inputs: readonly Tensor[]): null[] => inputs.map(() => null);
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 function extremumMask(x: Tensor, out: Tensor, axes: readonly number[]): Tensor {
   const m = cast(equal(x, out), x.dtype);
   return div(m, bind("sum", [m], { axes }));
-}
-
-/** Share of the gradient going to `a` in maximum/minimum: 1 where it wins, ½ on ties. */
-function winnerMask(a: Tensor, b: Tensor, aWins: Tensor): Tensor {
-  return add(cast(aWins, a.dtype), mul(cast(equal(a, b), a.dtype), 0.5));
 }
 
 function matmulVjp(g: Tensor, [a, b]: readonly Tensor[], p: PrimParams["matmul"]): Tensor[] {
@@ -117,46 +103,11 @@ export const vjpNeeds: Partial<Record<Prim, "nothing" | "out" | "inputs">> = {
 
 /** VJP rules, one per primitive. */
 export const vjpRules: { [P in Prim]: VjpRule<P> } = {
-  neg: (g) => [neg(g)],
-  abs: (g, [x]) => [mul(g, sign(x!))],
-  sign: none,
-  exp: (g, _i, out) => [mul(g, out)],
-  log: (g, [x]) => [div(g, x!)],
-  log1p: (g, [x]) => [div(g, add(x!, 1))],
-  expm1: (g, _i, out) => [mul(g, add(out, 1))],
-  sqrt: (g, _i, out) => [div(g, mul(out, 2))],
-  rsqrt: (g, [x], out) => [mul(g, mul(div(out, x!), -0.5))],
-  reciprocal: (g, _i, out) => [neg(mul(g, mul(out, out)))],
-  sin: (g, [x]) => [mul(g, cos(x!))],
-  cos: (g, [x]) => [neg(mul(g, sin(x!)))],
-  tanh: (g, _i, out) => [mul(g, sub(1, mul(out, out)))],
-  erf: (g, [x]) => [mul(g, mul(exp(neg(mul(x!, x!))), TWO_OVER_SQRT_PI))],
-  floor: none,
-  ceil: none,
-  round: none,
-  logicalNot: none,
-  add: (g, [a, b]) => [sumToShape(g, a!.shape), sumToShape(g, b!.shape)],
-  sub: (g, [a, b]) => [sumToShape(g, a!.shape), sumToShape(neg(g), b!.shape)],
-  mul: (g, [a, b]) => [sumToShape(mul(g, b!), a!.shape), sumToShape(mul(g, a!), b!.shape)],
-  div: (g, [a, b], out) => [
-    sumToShape(div(g, b!), a!.shape),
-    sumToShape(neg(div(mul(g, out), b!)), b!.shape),
-  ],
-  pow: (g, [a, b], out) => {
-    // d/da = b·a^(b-1) (0 where b == 0); d/db = log(a)·a^b with log(0) replaced by 0.
-    // Guard only a == b == 0 (0·0^-1); elsewhere keep the path to b for mixed derivatives.
-    const safe = where(logicalAnd(equal(a!, 0), equal(b!, 0)), 1, a!);
-    const da = mul(b!, bind("pow", [safe, sub(b!, 1)], {}));
-    const safeA = where(equal(a!, 0), 1, a!);
-    return [sumToShape(mul(g, da), a!.shape), sumToShape(mul(g, mul(out, log(safeA))), b!.shape)];
-  },
-  maximum: (g, [a, b]) => {
-    const m = winnerMask(a!, b!, greater(a!, b!));
-    return [sumToShape(mul(g, m), a!.shape), sumToShape(mul(g, sub(1, m)), b!.shape)];
-  },
-  minimum: (g, [a, b]) => {
-    const m = winnerMask(a!, b!, greater(b!, a!));
-    return [sumToShape(mul(g, m), a!.shape), sumToShape(mul(g, sub(1, m)), b!.shape)];
+  ...elementwiseVjpRules,
+  permute: (g, _i, _o, p) => {
+    const inv = new Array<number>(p.perm.length);
+    p.perm.forEach((a, i) => (inv[a] = i));
+    return [bind("permute", [g], { perm: inv })];
   },
   equal: none,
   notEqual: none,
@@ -185,11 +136,6 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   cumsum: (g, _i, _o, p) => [bind("cumsum", [g], { axis: p.axis, reverse: !p.reverse })],
   matmul: (g, inputs, _o, p) => matmulVjp(g, inputs, p),
   reshape: (g, [x]) => [bind("reshape", [g], { shape: x!.shape })],
-  permute: (g, _i, _o, p) => {
-    const inv = new Array<number>(p.perm.length);
-    p.perm.forEach((a, i) => (inv[a] = i));
-    return [bind("permute", [g], { perm: inv })];
-  },
   broadcastTo: (g, [x]) => [sumToShape(g, x!.shape)],
   slice: (g, [x], _o, p) => [sliceVjp(g, x!, p)],
   flip: (g, _i, _o, p) => [bind("flip", [g], p)],
@@ -198,7 +144,7 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   gather: (g, [x, idx], _o, p) => [bind("scatterAdd", [zerosLike(x!), idx!, g], p), null],
   scatterAdd: (g, [_x, idx], _o, p) => [g, null, bind("gather", [g, idx!], p)],
   cast: (g, [x]) => [isFloat(x!.dtype) && isFloat(g.dtype) ? cast(g, x!.dtype) : null],
-  bitcast: none,
+  bitcast: notDifferentiable("bitcast", "it reinterprets bits (use cast for a value conversion)"),
   argsort: none,
   randomBits: none,
   stopGradient: none,

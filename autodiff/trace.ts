@@ -18,8 +18,9 @@ import {
 import type { Prim, PrimParams } from "../tensor/primitives.ts";
 import { Tensor, type Trace, type TracerState } from "../tensor/tensor.ts";
 import { add } from "../tensor/ops/elementwise.ts";
-import { type JvpRule, jvpRules } from "./rules_jvp.ts";
-import { vjpNeeds, type VjpRule, vjpRules } from "./rules_vjp.ts";
+import type { JvpRule, VjpRule } from "./rule_kit.ts";
+import { jvpRules } from "./rules_jvp.ts";
+import { vjpNeeds, vjpRules } from "./rules_vjp.ts";
 
 let depth = 0;
 

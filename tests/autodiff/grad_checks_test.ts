@@ -403,3 +403,17 @@ Deno.test("checkGrad handles pytree inputs and outputs", async () => {
     { numRuns: RUNS, seed: seedFor("pytree") },
   );
 });
+
+Deno.test("a primitive without a derivative throws 'not differentiable' (bitcast), not zero", async () => {
+  const { bind } = await import("../../tensor/dispatch.ts");
+  const { grad, jvp, sum, tensor } = await import("../../mod.ts");
+  const same = (t: Tensor) => bind("bitcast", [t], { dtype: "float32" });
+  const x = tensor([1, 2]);
+  assert.throws(() => grad((t: Tensor) => sum(same(t)))(x), /bitcast: not differentiable/);
+  assert.throws(() => jvp(same, [x], [tensor([1, 1])]), /bitcast: not differentiable/);
+  // Integer in or out: no rule runs, so bitcast stays usable next to differentiated code.
+  assert.deepEqual(await bind("bitcast", [x], { dtype: "uint32" }).toArray(), [
+    1065353216,
+    1073741824,
+  ]);
+});
