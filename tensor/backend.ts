@@ -80,9 +80,10 @@ export function registerBackend(b: Backend): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getBackend } from "./backend.ts";
  * import "./cpu/mod.ts";
- * console.log(getBackend().name); // "cpu"
+ * assert.equal(getBackend().name, "cpu");
  * ```
  */
 export function getBackend(name?: string, op = "getBackend"): Backend {
@@ -102,9 +103,12 @@ export function getBackend(name?: string, op = "getBackend"): Backend {
  *
  * @example
  * ```ts
- * import { setBackend } from "./backend.ts";
- * import "./cpu/mod.ts";
+ * import assert from "node:assert/strict";
+ * import { getBackend, setBackend } from "./backend.ts";
+ * import "./cpu/mod.ts"; // registers the CPU backend
  * setBackend("cpu");
+ * assert.equal(getBackend().name, "cpu");
+ * assert.throws(() => setBackend("tpu"), /tpu/);
  * ```
  */
 export function setBackend(name: string): void {
@@ -117,8 +121,9 @@ export function setBackend(name: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listBackends } from "../mod.ts";
- * console.log(listBackends().includes("cpu")); // true
+ * assert.equal(listBackends().includes("cpu"), true);
  * ```
  */
 export function listBackends(): string[] {

@@ -24,8 +24,9 @@ import type {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UNARY_OPS } from "./primitives.ts";
- * console.log(UNARY_OPS.slice(0, 4)); // ["neg", "abs", "sign", "exp"]
+ * assert.deepEqual(UNARY_OPS.slice(0, 4), ["neg", "abs", "sign", "exp"]);
  * ```
  */
 export const UNARY_OPS = [
@@ -56,8 +57,10 @@ export type UnaryOp = typeof UNARY_OPS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BINARY_OPS } from "./primitives.ts";
- * console.log(BINARY_OPS.includes("add"), BINARY_OPS.length); // true 7
+ * assert.equal(BINARY_OPS.includes("add"), true);
+ * assert.equal(BINARY_OPS.length, 7);
  * ```
  */
 export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"] as const;
@@ -69,8 +72,9 @@ export type BinaryOp = typeof BINARY_OPS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMPARE_OPS } from "./primitives.ts";
- * console.log(COMPARE_OPS[2]); // "less"
+ * assert.equal(COMPARE_OPS[2], "less");
  * ```
  */
 export const COMPARE_OPS = [
@@ -89,8 +93,9 @@ export type CompareOp = typeof COMPARE_OPS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LOGICAL_OPS } from "./primitives.ts";
- * console.log(LOGICAL_OPS); // ["logicalAnd", "logicalOr", "logicalXor"]
+ * assert.deepEqual(LOGICAL_OPS, ["logicalAnd", "logicalOr", "logicalXor"]);
  * ```
  */
 export const LOGICAL_OPS = ["logicalAnd", "logicalOr", "logicalXor"] as const;
@@ -102,8 +107,9 @@ export type LogicalOp = typeof LOGICAL_OPS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BITWISE_OPS } from "./primitives.ts";
- * console.log(BITWISE_OPS.includes("shiftLeft")); // true
+ * assert.equal(BITWISE_OPS.includes("shiftLeft"), true);
  * ```
  */
 export const BITWISE_OPS = [
@@ -121,8 +127,9 @@ export type BitwiseOp = typeof BITWISE_OPS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { REDUCE_OPS } from "./primitives.ts";
- * console.log(REDUCE_OPS); // ["sum", "max", "min"]
+ * assert.deepEqual(REDUCE_OPS, ["sum", "max", "min"]);
  * ```
  */
 export const REDUCE_OPS = ["sum", "max", "min"] as const;
@@ -134,8 +141,9 @@ export type ReduceOp = typeof REDUCE_OPS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ARG_REDUCE_OPS } from "./primitives.ts";
- * console.log(ARG_REDUCE_OPS); // ["argmax", "argmin"]
+ * assert.deepEqual(ARG_REDUCE_OPS, ["argmax", "argmin"]);
  * ```
  */
 export const ARG_REDUCE_OPS = ["argmax", "argmin"] as const;
@@ -147,8 +155,9 @@ export type ArgReduceOp = typeof ARG_REDUCE_OPS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OTHER_OPS } from "./primitives.ts";
- * console.log(OTHER_OPS.includes("matmul")); // true
+ * assert.equal(OTHER_OPS.includes("matmul"), true);
  * ```
  */
 export const OTHER_OPS = [
@@ -176,8 +185,9 @@ export const OTHER_OPS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { VISION_OPS } from "./primitives.ts";
- * console.log(VISION_OPS[0]); // "conv2d"
+ * assert.equal(VISION_OPS[0], "conv2d");
  * ```
  */
 export const VISION_OPS = [
@@ -199,8 +209,10 @@ export type VisionOp = typeof VISION_OPS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRIMS } from "./primitives.ts";
- * console.log(PRIMS.includes("conv2d"), PRIMS.at(-1)); // true "nmsKeep"
+ * assert.equal(PRIMS.includes("conv2d"), true);
+ * assert.equal(PRIMS.at(-1), "nmsKeep");
  * ```
  */
 export const PRIMS = [
@@ -295,8 +307,10 @@ export type PrimParams =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isUnary } from "./primitives.ts";
- * console.log(isUnary("exp"), isUnary("add")); // true false
+ * assert.equal(isUnary("exp"), true);
+ * assert.equal(isUnary("add"), false);
  * ```
  */
 export function isUnary(p: Prim): p is UnaryOp {
@@ -307,8 +321,10 @@ export function isUnary(p: Prim): p is UnaryOp {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isBinary } from "./primitives.ts";
- * console.log(isBinary("add"), isBinary("less")); // true false
+ * assert.equal(isBinary("add"), true);
+ * assert.equal(isBinary("less"), false);
  * ```
  */
 export function isBinary(p: Prim): p is BinaryOp {
@@ -319,8 +335,10 @@ export function isBinary(p: Prim): p is BinaryOp {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isCompare } from "./primitives.ts";
- * console.log(isCompare("less"), isCompare("add")); // true false
+ * assert.equal(isCompare("less"), true);
+ * assert.equal(isCompare("add"), false);
  * ```
  */
 export function isCompare(p: Prim): p is CompareOp {
@@ -331,8 +349,10 @@ export function isCompare(p: Prim): p is CompareOp {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isLogical } from "./primitives.ts";
- * console.log(isLogical("logicalAnd"), isLogical("bitwiseAnd")); // true false
+ * assert.equal(isLogical("logicalAnd"), true);
+ * assert.equal(isLogical("bitwiseAnd"), false);
  * ```
  */
 export function isLogical(p: Prim): p is LogicalOp {
@@ -343,8 +363,10 @@ export function isLogical(p: Prim): p is LogicalOp {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isBitwise } from "./primitives.ts";
- * console.log(isBitwise("shiftLeft"), isBitwise("logicalOr")); // true false
+ * assert.equal(isBitwise("shiftLeft"), true);
+ * assert.equal(isBitwise("logicalOr"), false);
  * ```
  */
 export function isBitwise(p: Prim): p is BitwiseOp {

@@ -40,10 +40,11 @@ export type { FastPathInfo };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getCpuThreads, setCpuThreads } from "./mod.ts";
  * const before = getCpuThreads();
  * setCpuThreads(1);
- * console.log(getCpuThreads()); // 1
+ * assert.equal(getCpuThreads(), 1);
  * setCpuThreads(before);
  * ```
  */
@@ -56,8 +57,9 @@ export function setCpuThreads(n: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getCpuThreads } from "./mod.ts";
- * console.log(getCpuThreads() >= 1); // true
+ * assert.equal(getCpuThreads() >= 1, true);
  * ```
  */
 export function getCpuThreads(): number {
@@ -71,8 +73,9 @@ export function getCpuThreads(): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shutdownCpuThreads } from "./mod.ts";
- * console.log(shutdownCpuThreads()); // true
+ * assert.equal(shutdownCpuThreads(), true);
  * ```
  */
 export function shutdownCpuThreads(): boolean {
@@ -84,9 +87,11 @@ export function shutdownCpuThreads(): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cpuFastPathInfo, getCpuThreads } from "./mod.ts";
  * const info = cpuFastPathInfo();
- * console.log(typeof info.simd, info.threads === getCpuThreads()); // "boolean" true
+ * assert.equal(typeof info.simd, "boolean");
+ * assert.equal(info.threads === getCpuThreads(), true);
  * ```
  */
 export function cpuFastPathInfo(): FastPathInfo {
@@ -100,10 +105,11 @@ export function cpuFastPathInfo(): FastPathInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setCpuBufferPoolLimit } from "./mod.ts";
  * import { matmul, ones } from "../mod.ts";
  * setCpuBufferPoolLimit(0);
- * console.log(await matmul(ones([2, 2]), ones([2, 2])).toArray()); // [[2, 2], [2, 2]]
+ * assert.deepEqual(await matmul(ones([2, 2]), ones([2, 2])).toArray(), [[2, 2], [2, 2]]);
  * setCpuBufferPoolLimit(4 * 1024 ** 3);
  * ```
  */
@@ -120,10 +126,11 @@ export function setCpuBufferPoolLimit(bytes: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setCpuFastPath } from "./mod.ts";
  * import { matmul, ones } from "../mod.ts";
  * setCpuFastPath(false);
- * console.log(await matmul(ones([1, 3]), ones([3, 1])).toArray()); // [[3]]
+ * assert.deepEqual(await matmul(ones([1, 3]), ones([3, 1])).toArray(), [[3]]);
  * setCpuFastPath(true);
  * ```
  */

@@ -10,11 +10,12 @@
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { add, setBackend, tensor } from "../mod.ts";
  * import { initWebGPU } from "./webgpu/mod.ts";
  * await initWebGPU();
  * setBackend("webgpu");
- * console.log(await add(tensor([1, 2]), 1).toArray()); // [2, 3]
+ * assert.deepEqual(await add(tensor([1, 2]), 1).toArray(), [2, 3]);
  * ```
  * @module
  */
