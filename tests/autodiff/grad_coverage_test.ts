@@ -1,0 +1,192 @@
+/**
+ * The gradient table is keyed to `PRIMS`: every primitive says how its derivative is checked,
+ * and a primitive with no entry fails — at `deno check` (the table is a `Record<Prim, …>`) and
+ * here at run time, naming it. An entry is one of:
+ *
+ * - `rows`: gradient-table rows (tests/autodiff/_grad_rows*.ts) whose function binds the
+ *   primitive, checked by `checkGrad` in grad_table_test.ts (order 2 rows also exercise the
+ *   primitives their VJPs bind, e.g. conv2d's row covers conv2dWeightGrad);
+ * - `zero`: a differentiable primitive whose derivative is zero; the probe's gradient and
+ *   tangent are asserted to be exactly 0 (the tie/kink conventions are in grad_table_test.ts);
+ * - `nonFloat`: the output is integer or bool, so it never becomes a tracer and no rule runs;
+ *   the probe's output dtype is asserted;
+ * - `throws`: no derivative exists; differentiating the probe must throw "not differentiable".
+ */
+import assert from "node:assert/strict";
+import {
+  argmax,
+  argmin,
+  argsort,
+  bitwiseAnd,
+  bitwiseOr,
+  bitwiseXor,
+  ceil,
+  equal,
+  floor,
+  grad,
+  greater,
+  greaterEqual,
+  jvp,
+  less,
+  lessEqual,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  logicalXor,
+  maxPool2dIndices,
+  nmsPadded,
+  notEqual,
+  onesLike,
+  random,
+  round,
+  scope,
+  shiftLeft,
+  shiftRightLogical,
+  sign,
+  stopGradient,
+  sum,
+  type Tensor,
+  tensor,
+} from "../../mod.ts";
+import { bind } from "../../tensor/dispatch.ts";
+import type { Prim } from "../../tensor/primitives.ts";
+import { reshape } from "../../tensor/ops/reshaping.ts";
+import { PRIMS } from "../../tensor/primitives.ts";
+import { COMPOSITE_ROWS, PRIMITIVE_ROWS } from "./_grad_rows.ts";
+
+type Probe = (x: Tensor) => Tensor;
+type Coverage =
+  | { rows: readonly string[] }
+  | { zero: Probe }
+  | { nonFloat: Probe }
+  | { throws: Probe };
+
+const i32 = (v: number[]) => tensor(v, { dtype: "int32" });
+const gt0 = (x: Tensor) => greater(x, 0);
+const boxes = () => tensor([[0, 0, 2, 2], [0, 0, 2, 1.9], [3, 3, 4, 4]]);
+
+/** How each primitive's derivative is checked. */
+export const GRAD_COVERAGE: Record<Prim, Coverage> = {
+  neg: { rows: ["neg"] },
+  abs: { rows: ["abs"] },
+  sign: { zero: sign },
+  exp: { rows: ["exp"] },
+  log: { rows: ["log"] },
+  log1p: { rows: ["log1p"] },
+  expm1: { rows: ["expm1"] },
+  sqrt: { rows: ["sqrt"] },
+  rsqrt: { rows: ["rsqrt"] },
+  reciprocal: { rows: ["reciprocal"] },
+  sin: { rows: ["sin"] },
+  cos: { rows: ["cos"] },
+  tanh: { rows: ["tanh"] },
+  erf: { rows: ["erf"] },
+  floor: { zero: floor },
+  ceil: { zero: ceil },
+  round: { zero: round },
+  logicalNot: { nonFloat: (x) => logicalNot(gt0(x)) },
+  add: { rows: ["add"] },
+  sub: { rows: ["sub"] },
+  mul: { rows: ["mul"] },
+  div: { rows: ["div"] },
+  pow: { rows: ["pow", "pow (exponent exactly 0)"] },
+  maximum: { rows: ["maximum"] },
+  minimum: { rows: ["minimum"] },
+  equal: { nonFloat: (x) => equal(x, x) },
+  notEqual: { nonFloat: (x) => notEqual(x, 0) },
+  less: { nonFloat: (x) => less(x, 0) },
+  lessEqual: { nonFloat: (x) => lessEqual(x, 0) },
+  greater: { nonFloat: gt0 },
+  greaterEqual: { nonFloat: (x) => greaterEqual(x, 0) },
+  logicalAnd: { nonFloat: (x) => logicalAnd(gt0(x), gt0(x)) },
+  logicalOr: { nonFloat: (x) => logicalOr(gt0(x), gt0(x)) },
+  logicalXor: { nonFloat: (x) => logicalXor(gt0(x), gt0(x)) },
+  bitwiseAnd: { nonFloat: () => bitwiseAnd(i32([6]), i32([3])) },
+  bitwiseOr: { nonFloat: () => bitwiseOr(i32([6]), i32([3])) },
+  bitwiseXor: { nonFloat: () => bitwiseXor(i32([6]), i32([3])) },
+  shiftLeft: { nonFloat: () => shiftLeft(i32([6]), i32([1])) },
+  shiftRightLogical: { nonFloat: () => shiftRightLogical(i32([6]), i32([1])) },
+  sum: { rows: ["sum"] },
+  max: { rows: ["max"] },
+  min: { rows: ["min"] },
+  argmax: { nonFloat: (x) => argmax(x) },
+  argmin: { nonFloat: (x) => argmin(x) },
+  where: { rows: ["where"] },
+  cumsum: { rows: ["cumsum"] },
+  matmul: { rows: ["matmul", "einsum"] },
+  reshape: { rows: ["reshape", "flatten", "squeeze", "expandDims"] },
+  permute: { rows: ["permute", "transpose"] },
+  broadcastTo: { rows: ["broadcastTo"] },
+  slice: { rows: ["slice", "split"] },
+  flip: { rows: ["flip"] },
+  pad: { rows: ["pad"] },
+  concat: { rows: ["concat", "stack"] },
+  gather: { rows: ["gather", "takeAlongAxis", "sort"] },
+  scatterAdd: { rows: ["scatterAdd"] },
+  cast: { rows: ["cast float32→float64", "cast float64→float32→float64"] },
+  bitcast: { throws: (x) => bind("bitcast", [x], { dtype: "float32" }) },
+  argsort: { nonFloat: (x) => argsort(x) },
+  randomBits: { nonFloat: () => random.bits(random.key(0), [2]) },
+  stopGradient: { zero: stopGradient },
+  conv2d: { rows: ["conv2d"] },
+  convTranspose2d: { rows: ["convTranspose2d"] },
+  // conv2d's VJP binds it; the order-2 conv rows differentiate through it.
+  conv2dWeightGrad: { rows: ["conv2d", "convTranspose2d"] },
+  maxPool2d: { rows: ["maxPool2d"] },
+  maxPool2dArgmax: { nonFloat: (x) => maxPool2dIndices(reshape(x, [1, 1, 1, 3]), [1, 2]) },
+  resample2d: { rows: ["avgPool2d", "adaptiveAvgPool2d", "interpolate"] },
+  roiAlign: { rows: ["roiAlign"] },
+  // roiAlign's VJP binds it; the order-2 roiAlign row differentiates through it.
+  roiAlignGrad: { rows: ["roiAlign"] },
+  nmsKeep: { nonFloat: () => nmsPadded(boxes(), tensor([0.9, 0.8, 0.7]), 0.5).indices },
+};
+
+const ROW_NAMES = new Set([...PRIMITIVE_ROWS, ...COMPOSITE_ROWS].map((r) => r.name));
+
+Deno.test("grad coverage: every primitive in PRIMS has an entry, and nothing else does", () => {
+  const missing = PRIMS.filter((p) => !(p in GRAD_COVERAGE));
+  assert.deepEqual(missing, [], `primitives with no gradient-table entry: ${missing.join(", ")}`);
+  const extra = Object.keys(GRAD_COVERAGE).filter((p) => !(PRIMS as readonly string[]).includes(p));
+  assert.deepEqual(extra, [], `entries for names that are not primitives: ${extra.join(", ")}`);
+});
+
+Deno.test("grad coverage: every row an entry names exists in the gradient table", () => {
+  for (const [prim, c] of Object.entries(GRAD_COVERAGE)) {
+    if (!("rows" in c)) continue;
+    assert.ok(c.rows.length > 0, `${prim}: empty row list`);
+    for (const r of c.rows) assert.ok(ROW_NAMES.has(r), `${prim}: no gradient-table row "${r}"`);
+  }
+});
+
+Deno.test("grad coverage: zero / non-float / not-differentiable entries hold", async () => {
+  const x = () => tensor(Float64Array.from([0.25, -1.5, 2.75]));
+  for (const [prim, c] of Object.entries(GRAD_COVERAGE)) {
+    await scope(async () => {
+      if ("zero" in c) {
+        const g = grad((t: Tensor) => sum(c.zero(t)))(x());
+        assert.deepEqual(Array.from(await g.data()), [0, 0, 0], `${prim}: gradient not zero`);
+        const [, tan] = jvp(c.zero, [x()], [onesLike(x())]);
+        assert.deepEqual(Array.from(await tan.data()), [0, 0, 0], `${prim}: tangent not zero`);
+      } else if ("nonFloat" in c) {
+        const out = await Promise.resolve(c.nonFloat(x()));
+        assert.ok(
+          out.dtype === "bool" || out.dtype === "int32" || out.dtype === "uint32",
+          `${prim}: output dtype ${out.dtype} is float, so it needs a gradient row`,
+        );
+      } else if ("throws" in c) {
+        const f32 = tensor([0.25, -1.5]);
+        assert.throws(
+          () => grad((t: Tensor) => sum(c.throws(t)))(f32),
+          new RegExp(`${prim}: not differentiable`),
+        );
+      }
+    });
+  }
+});
+
+Deno.test("grad coverage: the check fails for a primitive without an entry", () => {
+  const partial: Partial<Record<Prim, Coverage>> = { ...GRAD_COVERAGE };
+  delete partial.erf;
+  const missing = PRIMS.filter((p) => !(p in partial));
+  assert.deepEqual(missing, ["erf"]);
+});
