@@ -37,7 +37,7 @@ export interface ModelPreset {
 export const CLI_MODELS: Readonly<Record<string, ModelPreset>> = Object.freeze(
   Object.fromEntries(
     vitPresetsFor(28, 1).map((k) => {
-      const c = VIT_PRESETS[k]!;
+      const c = VIT_PRESETS[k];
       return [k, {
         summary: describeVitPreset(k),
         patch: c.patchSize,

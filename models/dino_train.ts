@@ -54,7 +54,7 @@ export function teacherTempSchedule(
  * import { teacherMomentumSchedule } from "./dino_train.ts";
  * const m = teacherMomentumSchedule(0.996, 2, 5);
  * assert.equal(m.length, 10);
- * assert.ok(Math.abs(m[0] - 0.996) < 1e-6);
+ * assert.ok(Math.abs(m[0]! - 0.996) < 1e-6);
  * ```
  */
 export function teacherMomentumSchedule(

@@ -31,17 +31,36 @@ const fmnistHead = {
  * ```ts
  * import assert from "node:assert/strict";
  * import { VIT_PRESETS } from "./vit_presets.ts";
- * assert.equal(VIT_PRESETS.vit_small_patch16_224!.embedDim, 384);
- * assert.equal(VIT_PRESETS["vit-tiny-fmnist"]!.patchSize, 7);
+ * assert.equal(VIT_PRESETS.vit_small_patch16_224.embedDim, 384);
+ * assert.equal(VIT_PRESETS["vit-tiny-fmnist"].patchSize, 7);
  * ```
  */
-export const VIT_PRESETS: Readonly<Record<string, Readonly<VitConfig>>> = Object.freeze({
+export const VIT_PRESETS: Readonly<Record<VitPresetName, Readonly<VitConfig>>> = Object.freeze({
   vit_tiny_patch16_224: { ...base, embedDim: 192, depth: 12, numHeads: 3 },
   vit_small_patch16_224: { ...base, embedDim: 384, depth: 12, numHeads: 6 },
   vit_base_patch16_224: { ...base, embedDim: 768, depth: 12, numHeads: 12 },
   "vit-tiny-fmnist": { ...fmnist, embedDim: 64, depth: 4, numHeads: 4, ...fmnistHead },
   "vit-small-fmnist": { ...fmnist, embedDim: 128, depth: 6, numHeads: 4, ...fmnistHead },
 });
+
+/**
+ * The name of a built-in preset (a key of {@link VIT_PRESETS}); `vitPreset` also takes any string
+ * and names the known presets when it is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VIT_PRESETS, type VitPresetName } from "./vit_presets.ts";
+ * const name: VitPresetName = "vit-tiny-fmnist";
+ * assert.equal(VIT_PRESETS[name].embedDim, 64);
+ * ```
+ */
+export type VitPresetName =
+  | "vit_tiny_patch16_224"
+  | "vit_small_patch16_224"
+  | "vit_base_patch16_224"
+  | "vit-tiny-fmnist"
+  | "vit-small-fmnist";
 
 /**
  * A preset with some fields replaced, e.g. BEiT-style fine-tuning of ViT-S on 10 classes.
@@ -56,7 +75,7 @@ export const VIT_PRESETS: Readonly<Record<string, Readonly<VitConfig>>> = Object
  * ```
  */
 export function vitPreset(name: string, overrides: Partial<VitConfig> = {}): VitConfig {
-  const p = VIT_PRESETS[name];
+  const p = (VIT_PRESETS as Readonly<Record<string, Readonly<VitConfig> | undefined>>)[name];
   if (!p) {
     const known = Object.keys(VIT_PRESETS).join(", ");
     throw new TesseraError("vitPreset", `unknown preset "${name}"; known: ${known}`);
@@ -75,10 +94,9 @@ export function vitPreset(name: string, overrides: Partial<VitConfig> = {}): Vit
  * assert.deepEqual(vitPresetsFor(28, 1), ["vit-tiny-fmnist", "vit-small-fmnist"]);
  * ```
  */
-export function vitPresetsFor(imgSize: number, inChans: number): string[] {
-  return Object.entries(VIT_PRESETS)
-    .filter(([, c]) => c.imgSize === imgSize && c.inChans === inChans)
-    .map(([k]) => k);
+export function vitPresetsFor(imgSize: number, inChans: number): VitPresetName[] {
+  return (Object.keys(VIT_PRESETS) as VitPresetName[])
+    .filter((k) => VIT_PRESETS[k].imgSize === imgSize && VIT_PRESETS[k].inChans === inChans);
 }
 
 /**

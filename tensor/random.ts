@@ -30,7 +30,15 @@
  * @module
  */
 export type { FloatDType } from "./_random_util.ts";
-export { bits, foldIn, key, split, splitKeys, threefry2x32Ops } from "./random_keys.ts";
+export {
+  bits,
+  foldIn,
+  key,
+  type KeyTuple,
+  split,
+  splitKeys,
+  threefry2x32Ops,
+} from "./random_keys.ts";
 export {
   type DTypeOptions,
   gumbel,

@@ -108,6 +108,24 @@ export function split(k: Tensor, n = 2): Tensor {
 }
 
 /**
+ * `n` tensors as a tuple when `n` is a literal (`splitKeys(k, 3)` destructures into three keys
+ * with no `undefined`), an array otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { KeyTuple } from "./random_keys.ts";
+ * import { type Tensor, zeros } from "../mod.ts";
+ * const pair: KeyTuple<2> = [zeros([2]), zeros([2])];
+ * const many: KeyTuple<number> = [] as Tensor[];
+ * assert.equal(pair.length + many.length, 2);
+ * ```
+ */
+export type KeyTuple<N extends number, R extends Tensor[] = []> = number extends N ? Tensor[]
+  : R["length"] extends N ? R
+  : KeyTuple<N, [...R, Tensor]>;
+
+/**
  * {@link split} as an array of `n` separate `[2]` keys.
  *
  * @param k a key
@@ -123,6 +141,7 @@ export function split(k: Tensor, n = 2): Tensor {
  * assert.notDeepEqual(await k2.toArray(), await k3.toArray()); // independent streams
  * ```
  */
+export function splitKeys<N extends number = 2>(k: Tensor, n?: N): KeyTuple<N>;
 export function splitKeys(k: Tensor, n = 2): Tensor[] {
   checkKey("splitKeys", k);
   if (!Number.isInteger(n) || n < 1) {

@@ -55,8 +55,8 @@ export const MAX_RANDOM_BITS = 0xfffffffe;
  * import { threefry2x32Pair } from "./threefry.ts";
  * const out = new Uint32Array(2);
  * threefry2x32Pair(0, 0, 0, 0, out, 0, 1);
- * assert.equal(out[0].toString(16), "6b200159");
- * assert.equal(out[1].toString(16), "99ba4efe");
+ * assert.equal(out[0]!.toString(16), "6b200159");
+ * assert.equal(out[1]!.toString(16), "99ba4efe");
  * ```
  */
 export function threefry2x32Pair(
@@ -117,8 +117,8 @@ function checkWord(op: string, name: string, v: number): void {
  * import { threefry2x32 } from "./threefry.ts";
  * const [y0, y1] = threefry2x32(
  *   0x13198a2e, 0x03707344, Uint32Array.of(0x243f6a88), Uint32Array.of(0x85a308d3));
- * assert.equal(y0[0].toString(16), "c4923a9c");
- * assert.equal(y1[0].toString(16), "483df7a0");
+ * assert.equal(y0[0]!.toString(16), "c4923a9c");
+ * assert.equal(y1[0]!.toString(16), "483df7a0");
  * ```
  */
 export function threefry2x32(

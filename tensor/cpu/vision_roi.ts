@@ -219,10 +219,10 @@ export const roiAlignGradKernel: Kernel<"roiAlignGrad"> = (inputs, params, out) 
           continue;
         }
         for (let s = 0; s < per; s++, e += 4) {
-          acc[plane + pos[e]!] += wt[e]! * v;
-          acc[plane + pos[e + 1]!] += wt[e + 1]! * v;
-          acc[plane + pos[e + 2]!] += wt[e + 2]! * v;
-          acc[plane + pos[e + 3]!] += wt[e + 3]! * v;
+          acc[plane + pos[e]!]! += wt[e]! * v;
+          acc[plane + pos[e + 1]!]! += wt[e + 1]! * v;
+          acc[plane + pos[e + 2]!]! += wt[e + 2]! * v;
+          acc[plane + pos[e + 3]!]! += wt[e + 3]! * v;
         }
       }
     }

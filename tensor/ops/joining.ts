@@ -76,8 +76,8 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
  * import assert from "node:assert/strict";
  * import { arange, split } from "../../mod.ts";
  * const [a, b] = split(arange(5), [2, 3]);
- * assert.deepEqual(await a.toArray(), [0, 1]);
- * assert.deepEqual(await b.toArray(), [2, 3, 4]);
+ * assert.deepEqual(await a!.toArray(), [0, 1]);
+ * assert.deepEqual(await b!.toArray(), [2, 3, 4]);
  * ```
  */
 export function split(x: Tensor, sections: number | readonly number[], axis = 0): Tensor[] {

@@ -121,7 +121,7 @@ gpuTest("a tensor beyond the binding size limit is a clear error", () => {
 gpuTest("scatterAdd is deterministic (no float atomics) on both paths", async () => {
   await T.scope(async () => {
     const g = new Gen(3);
-    for (const [rows, nIdx, inner] of [[7, 40, 3], [300, 600, 40]]) {
+    for (const [rows, nIdx, inner] of [[7, 40, 3], [300, 600, 40]] as const) {
       const x = g.f([rows, inner], -1, 1);
       const idx = g.i([nIdx], 0, Math.min(rows - 1, 4)); // many duplicates
       const upd = g.f([nIdx, inner], -1e3, 1e3);

@@ -210,47 +210,68 @@ function gemm(cfg: GemmConfig): FnBuilder {
   const f = new FnBuilder(4);
   const [entry, pa, pb, tile] = [0, 1, 2, 3];
   const L = () => f.local(I32);
-  const [a, b, c, m, n, k, rsa, csa, rsb, csb, ldc] = Array.from({ length: 11 }, L);
+  const a = L(),
+    b = L(),
+    c = L(),
+    m = L(),
+    n = L(),
+    k = L(),
+    rsa = L(),
+    csa = L(),
+    rsb = L(),
+    csb = L(),
+    ldc = L();
   const fields = [a, b, c, m, n, k, rsa, csa, rsb, csb, ldc];
-  fields.forEach((loc, idx) => f.get(entry).i32Load(idx * 4).set(loc!));
-  const [jc, pc, ic, jr, ir, ncb, kcb, mcb, nrb, mrb, rem, zero] = Array.from({ length: 12 }, L);
-  const [src, cptr, apan, bpan, accum, t] = Array.from({ length: 6 }, L);
+  fields.forEach((loc, idx) => f.get(entry).i32Load(idx * 4).set(loc));
+  const jc = L(),
+    pc = L(),
+    ic = L(),
+    jr = L(),
+    ir = L(),
+    ncb = L(),
+    kcb = L(),
+    mcb = L(),
+    nrb = L(),
+    mrb = L(),
+    rem = L(),
+    zero = L();
+  const src = L(), cptr = L(), apan = L(), bpan = L(), accum = L(), t = L();
   const bigN = f.local(I32), bigK = f.local(I32), bigM = f.local(I32);
   const MR = f.local(I32), NR = f.local(I32);
   f.i32(0).set(zero).i32(cfg.nc).set(bigN).i32(cfg.kc).set(bigK).i32(cfg.mc).set(bigM);
   f.i32(cfg.mr).set(MR).i32(cfg.nr).set(NR);
-  f.forRange(jc, zero, n!, cfg.nc, () => {
-    f.get(n!).get(jc).i32Sub().set(rem);
+  f.forRange(jc, zero, n, cfg.nc, () => {
+    f.get(n).get(jc).i32Sub().set(rem);
     min(f, ncb, rem, bigN);
-    f.forRange(pc, zero, k!, cfg.kc, () => {
-      f.get(k!).get(pc).i32Sub().set(rem);
+    f.forRange(pc, zero, k, cfg.kc, () => {
+      f.get(k).get(pc).i32Sub().set(rem);
       min(f, kcb, rem, bigK);
       f.get(pc).i32(0).i32Ne().set(accum);
-      addMul(f, src, b!, pc, rsb!);
-      addMul(f, src, src, jc, csb!);
-      f.get(src).get(rsb!).get(csb!).get(ncb).get(kcb).get(pb).call(PACK_B);
-      f.forRange(ic, zero, m!, cfg.mc, () => {
-        f.get(m!).get(ic).i32Sub().set(rem);
+      addMul(f, src, b, pc, rsb);
+      addMul(f, src, src, jc, csb);
+      f.get(src).get(rsb).get(csb).get(ncb).get(kcb).get(pb).call(PACK_B);
+      f.forRange(ic, zero, m, cfg.mc, () => {
+        f.get(m).get(ic).i32Sub().set(rem);
         min(f, mcb, rem, bigM);
-        addMul(f, src, a!, ic, rsa!);
-        addMul(f, src, src, pc, csa!);
-        f.get(src).get(rsa!).get(csa!).get(mcb).get(kcb).get(pa).call(PACK_A);
+        addMul(f, src, a, ic, rsa);
+        addMul(f, src, src, pc, csa);
+        f.get(src).get(rsa).get(csa).get(mcb).get(kcb).get(pa).call(PACK_A);
         f.forRange(jr, zero, ncb, cfg.nr, () => {
           f.get(ncb).get(jr).i32Sub().set(rem);
           min(f, nrb, rem, NR);
           f.get(jr).get(kcb).i32Mul().i32(4).i32Mul().get(pb).i32Add().set(bpan);
-          f.get(ic).get(ldc!).i32Mul().get(c!).i32Add().set(t);
+          f.get(ic).get(ldc).i32Mul().get(c).i32Add().set(t);
           f.get(jc).get(jr).i32Add().i32(4).i32Mul().get(t).i32Add().set(t);
           f.forRange(ir, zero, mcb, cfg.mr, () => {
             f.get(mcb).get(ir).i32Sub().set(rem);
             min(f, mrb, rem, MR);
             f.get(ir).get(kcb).i32Mul().i32(4).i32Mul().get(pa).i32Add().set(apan);
-            addMul(f, cptr, t, ir, ldc!);
+            addMul(f, cptr, t, ir, ldc);
             f.get(mrb).get(MR).i32Eq().get(nrb).get(NR).i32Eq().op(0x71).if();
-            f.get(kcb).get(apan).get(bpan).get(cptr).get(ldc!).get(accum).call(MICRO);
+            f.get(kcb).get(apan).get(bpan).get(cptr).get(ldc).get(accum).call(MICRO);
             f.else();
             f.get(kcb).get(apan).get(bpan).get(tile).i32(cfg.nr * 4).i32(0).call(MICRO);
-            f.get(tile).get(cptr).get(ldc!).get(mrb).get(nrb).get(accum).call(EDGE);
+            f.get(tile).get(cptr).get(ldc).get(mrb).get(nrb).get(accum).call(EDGE);
             f.end();
           });
         });
