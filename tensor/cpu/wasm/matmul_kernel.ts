@@ -205,37 +205,24 @@ function edge(cfg: GemmConfig): FnBuilder {
   return f;
 }
 
+/** `N` local indices, as a tuple so that destructuring them is typed. */
+type Locals<N extends number, R extends number[] = []> = R["length"] extends N ? R
+  : Locals<N, [...R, number]>;
+
+/** Declares `n` fresh i32 locals, in order. */
+function i32Locals<N extends number>(f: FnBuilder, n: N): Locals<N> {
+  return Array.from({ length: n }, () => f.local(I32)) as Locals<N>;
+}
+
 /** gemm(entry, pa, pb, tile): the blocked driver (see module doc). */
 function gemm(cfg: GemmConfig): FnBuilder {
   const f = new FnBuilder(4);
   const [entry, pa, pb, tile] = [0, 1, 2, 3];
-  const L = () => f.local(I32);
-  const a = L(),
-    b = L(),
-    c = L(),
-    m = L(),
-    n = L(),
-    k = L(),
-    rsa = L(),
-    csa = L(),
-    rsb = L(),
-    csb = L(),
-    ldc = L();
+  const [a, b, c, m, n, k, rsa, csa, rsb, csb, ldc] = i32Locals(f, 11);
   const fields = [a, b, c, m, n, k, rsa, csa, rsb, csb, ldc];
   fields.forEach((loc, idx) => f.get(entry).i32Load(idx * 4).set(loc));
-  const jc = L(),
-    pc = L(),
-    ic = L(),
-    jr = L(),
-    ir = L(),
-    ncb = L(),
-    kcb = L(),
-    mcb = L(),
-    nrb = L(),
-    mrb = L(),
-    rem = L(),
-    zero = L();
-  const src = L(), cptr = L(), apan = L(), bpan = L(), accum = L(), t = L();
+  const [jc, pc, ic, jr, ir, ncb, kcb, mcb, nrb, mrb, rem, zero] = i32Locals(f, 12);
+  const [src, cptr, apan, bpan, accum, t] = i32Locals(f, 6);
   const bigN = f.local(I32), bigK = f.local(I32), bigM = f.local(I32);
   const MR = f.local(I32), NR = f.local(I32);
   f.i32(0).set(zero).i32(cfg.nc).set(bigN).i32(cfg.kc).set(bigK).i32(cfg.mc).set(bigM);
