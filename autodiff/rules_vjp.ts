@@ -12,7 +12,7 @@ import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionVjpRules } from "./rules_vision.ts";
 import { elementwiseVjpRules } from "./derivatives.ts";
-import { none, notDifferentiable, type VjpRule } from "./rule_kit.ts";
+import { completeVjpRules, derivedRules, notDifferentiable, type VjpRule } from "./rule_kit.ts";
 import { equal } from "../tensor/ops/comparison.ts";
 import { cast, div, mul, where } from "../tensor/ops/elementwise.ts";
 import { sumToShape } from "../tensor/ops/reduce.ts";
@@ -101,33 +101,21 @@ export const vjpNeeds: Partial<Record<Prim, "nothing" | "out" | "inputs">> = {
   minimum: "inputs",
 };
 
-/** VJP rules, one per primitive. */
-export const vjpRules: { [P in Prim]: VjpRule<P> } = {
+/**
+ * VJP rules, one per primitive: those {@link PRIM_INFO} implies (non-float outputs, zero
+ * derivatives), the generated elementwise and vision ones, and the rest written here.
+ */
+export const vjpRules: { [P in Prim]: VjpRule<P> } = completeVjpRules({
+  ...derivedRules("vjp"),
   ...elementwiseVjpRules,
   permute: (g, _i, _o, p) => {
     const inv = new Array<number>(p.perm.length);
     p.perm.forEach((a, i) => (inv[a] = i));
     return [bind("permute", [g], { perm: inv })];
   },
-  equal: none,
-  notEqual: none,
-  less: none,
-  lessEqual: none,
-  greater: none,
-  greaterEqual: none,
-  logicalAnd: none,
-  logicalOr: none,
-  logicalXor: none,
-  bitwiseAnd: none,
-  bitwiseOr: none,
-  bitwiseXor: none,
-  shiftLeft: none,
-  shiftRightLogical: none,
   sum: (g, [x]) => [bind("broadcastTo", [g], { shape: x!.shape })],
   max: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
   min: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
-  argmax: none,
-  argmin: none,
   where: (g, [c, x, y]) => [
     null,
     sumToShape(where(c!, g, 0), x!.shape),
@@ -145,8 +133,5 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   scatterAdd: (g, [_x, idx], _o, p) => [g, null, bind("gather", [g, idx!], p)],
   cast: (g, [x]) => [isFloat(x!.dtype) && isFloat(g.dtype) ? cast(g, x!.dtype) : null],
   bitcast: notDifferentiable("bitcast", "it reinterprets bits (use cast for a value conversion)"),
-  argsort: none,
-  randomBits: none,
-  stopGradient: none,
   ...visionVjpRules,
-};
+});

@@ -229,6 +229,175 @@ export const PRIMS = [
 /** A primitive name. */
 export type Prim = typeof PRIMS[number];
 
+/** The families primitives fall into (what a backend's kernel table and the rules group by). */
+export type PrimFamily =
+  | "unary"
+  | "binary"
+  | "compare"
+  | "logical"
+  | "bitwise"
+  | "reduce"
+  | "argReduce"
+  | "select"
+  | "scan"
+  | "linalg"
+  | "layout"
+  | "indexing"
+  | "convert"
+  | "sort"
+  | "random"
+  | "identity"
+  | "vision";
+
+/**
+ * Input dtypes an elementwise or reduction primitive accepts: `float` (float32/float64),
+ * `numeric` (any but bool), `signed` (numeric but not uint32), `int` (int32/uint32), `bool`,
+ * `any`.
+ */
+export type DtypeClass = "float" | "numeric" | "signed" | "int" | "bool" | "any";
+
+/**
+ * How a primitive's derivative is defined: `rule` (a VJP/JVP formula in autodiff/),
+ * `zero` (zero everywhere it exists: floor, sign, stopGradient), `nonFloat` (the output is
+ * never float, so no rule ever runs) or `none` (differentiable in principle, but tessera has
+ * no derivative: differentiating it throws "not differentiable").
+ */
+export type Differentiable = "rule" | "zero" | "nonFloat" | "none";
+
+/** The facts of one primitive, kept in one place; shape rules and autodiff derive from them. */
+export interface PrimInfo {
+  /** Kernel-table and rule family. */
+  readonly family: PrimFamily;
+  /**
+   * Input dtypes and output dtype, for the families whose shape rule is generated from them
+   * (elementwise and reductions); absent where the shape rule is written by hand.
+   */
+  readonly dtypes?: { readonly accepts: DtypeClass; readonly out: "same" | "bool" | "int32" };
+  /**
+   * Linear in its one tensor input, with params independent of the values: its JVP is the
+   * primitive applied to the tangent.
+   */
+  readonly linear: boolean;
+  /** How the derivative is defined. */
+  readonly differentiable: Differentiable;
+}
+
+const ew = (
+  family: PrimFamily,
+  accepts: DtypeClass,
+  out: "same" | "bool" | "int32",
+  differentiable: Differentiable,
+  linear = false,
+): PrimInfo => ({ family, dtypes: { accepts, out }, linear, differentiable });
+const unary = (accepts: DtypeClass, d: Differentiable = "rule", linear = false) =>
+  ew("unary", accepts, "same", d, linear);
+const binary = (accepts: DtypeClass) => ew("binary", accepts, "same", "rule");
+const other = (family: PrimFamily, differentiable: Differentiable, linear = false): PrimInfo => ({
+  family,
+  linear,
+  differentiable,
+});
+
+/**
+ * The facts of every primitive: a mapped type over {@link Prim}, so a new primitive without
+ * its record fails `deno check`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PRIM_INFO } from "./primitives.ts";
+ * assert.equal(PRIM_INFO.exp.dtypes?.accepts, "float");
+ * assert.equal(PRIM_INFO.reshape.linear, true);
+ * assert.equal(PRIM_INFO.argsort.differentiable, "nonFloat");
+ * ```
+ */
+export const PRIM_INFO: { readonly [P in Prim]: PrimInfo } = {
+  neg: unary("signed", "rule", true),
+  abs: unary("numeric"),
+  sign: unary("signed", "zero"),
+  exp: unary("float"),
+  log: unary("float"),
+  log1p: unary("float"),
+  expm1: unary("float"),
+  sqrt: unary("float"),
+  rsqrt: unary("float"),
+  reciprocal: unary("float"),
+  sin: unary("float"),
+  cos: unary("float"),
+  tanh: unary("float"),
+  erf: unary("float"),
+  floor: unary("float", "zero"),
+  ceil: unary("float", "zero"),
+  round: unary("float", "zero"),
+  logicalNot: unary("bool", "nonFloat"),
+  add: binary("numeric"),
+  sub: binary("numeric"),
+  mul: binary("numeric"),
+  div: binary("float"),
+  pow: binary("float"),
+  maximum: binary("numeric"),
+  minimum: binary("numeric"),
+  equal: ew("compare", "any", "bool", "nonFloat"),
+  notEqual: ew("compare", "any", "bool", "nonFloat"),
+  less: ew("compare", "any", "bool", "nonFloat"),
+  lessEqual: ew("compare", "any", "bool", "nonFloat"),
+  greater: ew("compare", "any", "bool", "nonFloat"),
+  greaterEqual: ew("compare", "any", "bool", "nonFloat"),
+  logicalAnd: ew("logical", "bool", "same", "nonFloat"),
+  logicalOr: ew("logical", "bool", "same", "nonFloat"),
+  logicalXor: ew("logical", "bool", "same", "nonFloat"),
+  bitwiseAnd: ew("bitwise", "int", "same", "nonFloat"),
+  bitwiseOr: ew("bitwise", "int", "same", "nonFloat"),
+  bitwiseXor: ew("bitwise", "int", "same", "nonFloat"),
+  shiftLeft: ew("bitwise", "int", "same", "nonFloat"),
+  shiftRightLogical: ew("bitwise", "int", "same", "nonFloat"),
+  sum: ew("reduce", "numeric", "same", "rule", true),
+  max: ew("reduce", "numeric", "same", "rule"),
+  min: ew("reduce", "numeric", "same", "rule"),
+  argmax: ew("argReduce", "numeric", "int32", "nonFloat"),
+  argmin: ew("argReduce", "numeric", "int32", "nonFloat"),
+  where: other("select", "rule"),
+  cumsum: other("scan", "rule", true),
+  matmul: other("linalg", "rule"),
+  reshape: other("layout", "rule", true),
+  permute: other("layout", "rule", true),
+  broadcastTo: other("layout", "rule", true),
+  slice: other("layout", "rule", true),
+  flip: other("layout", "rule", true),
+  pad: other("layout", "rule"),
+  concat: other("layout", "rule"),
+  gather: other("indexing", "rule"),
+  scatterAdd: other("indexing", "rule"),
+  cast: other("convert", "rule"),
+  bitcast: other("convert", "none"),
+  argsort: other("sort", "nonFloat"),
+  randomBits: other("random", "nonFloat"),
+  stopGradient: other("identity", "zero"),
+  conv2d: other("vision", "rule"),
+  convTranspose2d: other("vision", "rule"),
+  conv2dWeightGrad: other("vision", "rule"),
+  maxPool2d: other("vision", "rule"),
+  maxPool2dArgmax: other("vision", "nonFloat"),
+  resample2d: other("vision", "rule", true),
+  roiAlign: other("vision", "rule"),
+  roiAlignGrad: other("vision", "rule"),
+  nmsKeep: other("vision", "nonFloat"),
+};
+
+/**
+ * The primitives whose {@link PrimInfo} matches `pred`, in {@link PRIMS} order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { primsWhere } from "./primitives.ts";
+ * assert.deepEqual(primsWhere((i) => i.differentiable === "none"), ["bitcast"]);
+ * ```
+ */
+export function primsWhere(pred: (info: PrimInfo, prim: Prim) => boolean): Prim[] {
+  return PRIMS.filter((p) => pred(PRIM_INFO[p], p));
+}
+
 /** Params of primitives that take none. */
 export type NoParams = Record<string, never>;
 

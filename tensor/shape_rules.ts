@@ -11,9 +11,11 @@ import {
   BINARY_OPS,
   BITWISE_OPS,
   COMPARE_OPS,
+  type DtypeClass,
   LOGICAL_OPS,
   OTHER_OPS,
   type Prim,
+  PRIM_INFO,
   type PrimParams,
   REDUCE_OPS,
   UNARY_OPS,
@@ -33,46 +35,61 @@ function sameDtype(op: string, a: Aval, b: Aval): void {
   }
 }
 
-const FLOAT_ONLY_UNARY = new Set<UnaryOp>([
-  "exp",
-  "log",
-  "log1p",
-  "expm1",
-  "sqrt",
-  "rsqrt",
-  "reciprocal",
-  "sin",
-  "cos",
-  "tanh",
-  "erf",
-  "floor",
-  "ceil",
-  "round",
-]);
+/** Whether dtype `d` belongs to class `c`. */
+function inClass(c: DtypeClass, d: DType): boolean {
+  switch (c) {
+    case "float":
+      return isFloat(d);
+    case "numeric":
+      return d !== "bool";
+    case "signed":
+      return d !== "bool" && d !== "uint32";
+    case "int":
+      return d === "int32" || d === "uint32";
+    case "bool":
+      return d === "bool";
+    case "any":
+      return true;
+  }
+}
 
+/** Shape rule of a unary primitive, from its dtype facts in {@link PRIM_INFO}. */
 function unaryRule(op: UnaryOp): ShapeRule<UnaryOp> {
+  const accepts = PRIM_INFO[op].dtypes!.accepts;
   return (inputs) => {
     arity(op, inputs, 1);
     const x = inputs[0]!;
-    if (op === "logicalNot") {
-      if (x.dtype !== "bool") throw new TesseraError(op, `needs bool input, got ${x.dtype}`);
-    } else if (FLOAT_ONLY_UNARY.has(op) && !isFloat(x.dtype)) {
-      throw new TesseraError(op, `needs a float input, got ${x.dtype}`);
-    } else if (!FLOAT_ONLY_UNARY.has(op) && x.dtype === "bool") {
-      throw new TesseraError(op, `not defined for bool input`);
-    } else if ((op === "neg" || op === "sign") && x.dtype === "uint32") {
-      throw new TesseraError(op, `not defined for uint32 input`);
+    if (!inClass(accepts, x.dtype)) {
+      const why = accepts === "bool"
+        ? `needs bool input, got ${x.dtype}`
+        : accepts === "float"
+        ? `needs a float input, got ${x.dtype}`
+        : `not defined for ${x.dtype} input`;
+      throw new TesseraError(op, why);
     }
     return x;
   };
 }
 
-function binaryRule(op: string, out: "same" | "bool", accept: (d: DType) => boolean, need: string) {
-  return (inputs: readonly Aval[]): Aval => {
+const NEEDS: Record<DtypeClass, string> = {
+  float: "float",
+  numeric: "numeric",
+  signed: "signed",
+  int: "int32 or uint32",
+  bool: "bool",
+  any: "any",
+};
+
+/** Shape rule of a broadcasting binary primitive with the dtype facts of {@link PRIM_INFO}. */
+function binaryRule(op: Prim): (inputs: readonly Aval[]) => Aval {
+  const { accepts, out } = PRIM_INFO[op].dtypes!;
+  return (inputs) => {
     arity(op, inputs, 2);
     const [a, b] = inputs as [Aval, Aval];
     sameDtype(op, a, b);
-    if (!accept(a.dtype)) throw new TesseraError(op, `needs ${need} inputs, got ${a.dtype}`);
+    if (!inClass(accepts, a.dtype)) {
+      throw new TesseraError(op, `needs ${NEEDS[accepts]} inputs, got ${a.dtype}`);
+    }
     const shape = broadcastShapes(op, a.shape, b.shape);
     return { shape, dtype: out === "bool" ? "bool" : a.dtype };
   };
@@ -218,30 +235,16 @@ function scatterAddRule(inputs: readonly Aval[], p: PrimParams["scatterAdd"]): A
 
 const elementwise = {} as { [P in Prim]?: ShapeRule<P> };
 for (const op of UNARY_OPS) elementwise[op] = unaryRule(op);
-for (const op of BINARY_OPS) {
-  const floatOnly = op === "div" || op === "pow";
-  elementwise[op] = binaryRule(
-    op,
-    "same",
-    floatOnly ? isFloat : (d) => d !== "bool",
-    floatOnly ? "float" : "numeric",
-  );
-}
-for (const op of COMPARE_OPS) elementwise[op] = binaryRule(op, "bool", () => true, "any");
-for (const op of LOGICAL_OPS) elementwise[op] = binaryRule(op, "same", (d) => d === "bool", "bool");
-for (const op of BITWISE_OPS) {
-  elementwise[op] = binaryRule(
-    op,
-    "same",
-    (d) => d === "int32" || d === "uint32",
-    "int32 or uint32",
-  );
+for (const op of [...BINARY_OPS, ...COMPARE_OPS, ...LOGICAL_OPS, ...BITWISE_OPS]) {
+  elementwise[op] = binaryRule(op);
 }
 for (const op of REDUCE_OPS) {
   elementwise[op] = (inputs, p) => {
     arity(op, inputs, 1);
     const x = inputs[0]!;
-    if (x.dtype === "bool") throw new TesseraError(op, "not defined for bool input");
+    if (!inClass(PRIM_INFO[op].dtypes!.accepts, x.dtype)) {
+      throw new TesseraError(op, `not defined for ${x.dtype} input`);
+    }
     checkAxesParam(op, p.axes, x.shape.length);
     if (op !== "sum") {
       for (const a of p.axes) {
@@ -255,7 +258,9 @@ for (const op of ARG_REDUCE_OPS) {
   elementwise[op] = (inputs, p) => {
     arity(op, inputs, 1);
     const x = inputs[0]!;
-    if (x.dtype === "bool") throw new TesseraError(op, "not defined for bool input");
+    if (!inClass(PRIM_INFO[op].dtypes!.accepts, x.dtype)) {
+      throw new TesseraError(op, `not defined for ${x.dtype} input`);
+    }
     checkAxis(op, p.axis, x.shape.length);
     if (x.shape[p.axis] === 0) throw new TesseraError(op, `cannot reduce empty axis ${p.axis}`);
     return { shape: x.shape.map((d, i) => (i === p.axis ? 1 : d)), dtype: "int32" };

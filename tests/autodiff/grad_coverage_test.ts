@@ -51,7 +51,7 @@ import {
 import { bind } from "../../tensor/dispatch.ts";
 import type { Prim } from "../../tensor/primitives.ts";
 import { reshape } from "../../tensor/ops/reshaping.ts";
-import { PRIMS } from "../../tensor/primitives.ts";
+import { PRIM_INFO, PRIMS } from "../../tensor/primitives.ts";
 import { COMPOSITE_ROWS, PRIMITIVE_ROWS } from "./_grad_rows.ts";
 
 type Probe = (x: Tensor) => Tensor;
@@ -148,6 +148,14 @@ Deno.test("grad coverage: every primitive in PRIMS has an entry, and nothing els
   assert.deepEqual(missing, [], `primitives with no gradient-table entry: ${missing.join(", ")}`);
   const extra = Object.keys(GRAD_COVERAGE).filter((p) => !(PRIMS as readonly string[]).includes(p));
   assert.deepEqual(extra, [], `entries for names that are not primitives: ${extra.join(", ")}`);
+});
+
+Deno.test("grad coverage: each entry's kind is the one PRIM_INFO states", () => {
+  const kind = (c: Coverage) =>
+    "rows" in c ? "rule" : "zero" in c ? "zero" : "nonFloat" in c ? "nonFloat" : "none";
+  for (const p of PRIMS) {
+    assert.equal(kind(GRAD_COVERAGE[p]), PRIM_INFO[p].differentiable, p);
+  }
 });
 
 Deno.test("grad coverage: every row an entry names exists in the gradient table", () => {
