@@ -7,7 +7,7 @@
  */
 import { bind } from "../tensor/dispatch.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import type { Prim } from "../tensor/primitives.ts";
+import type { Prim, ReduceOp } from "../tensor/primitives.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionJvpRules } from "./rules_vision.ts";
 import { elementwiseJvpRules, toOut } from "./derivatives.ts";
@@ -16,18 +16,26 @@ import {
   completeJvpRules,
   derivedRules,
   type JvpRule,
+  linear,
   notDifferentiable,
 } from "./rule_kit.ts";
 import { equal } from "../tensor/ops/comparison.ts";
 import { cast, div, mul, where } from "../tensor/ops/elementwise.ts";
 
-function extremum<P extends "max" | "min">(): JvpRule<P> {
-  return ([x], [t], out, p) => {
-    if (!t) return null;
-    const m = cast(equal(x!, out), x!.dtype);
-    return div(bind("sum", [mul(t, m)], p), bind("sum", [m], p));
-  };
-}
+/** max/min: the mean of the tangent over the ties. */
+const extremum: JvpRule<"reduce"> = ([x], [t], out, p) => {
+  if (!t) return null;
+  const m = cast(equal(x!, out), x!.dtype);
+  const sum = { op: "sum", axes: p.axes } as const;
+  return div(bind("reduce", [mul(t, m)], sum), bind("reduce", [m], sum));
+};
+
+/** The JVP of each `reduce` op: sum is linear, max/min average the ties. */
+const REDUCE_JVP: Record<ReduceOp, JvpRule<"reduce">> = {
+  sum: linear("reduce"),
+  max: extremum,
+  min: extremum,
+};
 
 /**
  * JVP rules, one per primitive: those {@link PRIM_INFO} implies (non-float outputs, zero
@@ -41,8 +49,7 @@ export const jvpRules: { [P in Prim]: JvpRule<P> } = completeJvpRules({
     if (tangents.every((t) => !t)) return null;
     return bind("concat", tangents.map((t, i) => t ?? zerosLike(primals[i]!)), p);
   },
-  max: extremum<"max">(),
-  min: extremum<"min">(),
+  reduce: (primals, tangents, out, p) => REDUCE_JVP[p.op](primals, tangents, out, p),
   where: ([c, x, y], [_tc, tx, ty], out) => {
     if (!tx && !ty) return null;
     return toOut(where(c!, tx ?? zerosLike(x!), ty ?? zerosLike(y!)), out);

@@ -7,7 +7,7 @@
  */
 import { bind } from "../tensor/dispatch.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import type { Prim, PrimParams } from "../tensor/primitives.ts";
+import { opName, type Prim, type PrimParams, type ReduceOp } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionVjpRules } from "./rules_vision.ts";
@@ -19,8 +19,15 @@ import { sumToShape } from "../tensor/ops/reduce.ts";
 
 function extremumMask(x: Tensor, out: Tensor, axes: readonly number[]): Tensor {
   const m = cast(equal(x, out), x.dtype);
-  return div(m, bind("sum", [m], { axes }));
+  return div(m, bind("reduce", [m], { op: "sum", axes }));
 }
+
+/** The VJP of each `reduce` op: sum broadcasts back, max/min share among the ties. */
+const REDUCE_VJP: Record<ReduceOp, VjpRule<"reduce">> = {
+  sum: (g, [x]) => [bind("broadcastTo", [g], { shape: x!.shape })],
+  max: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
+  min: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
+};
 
 function matmulVjp(g: Tensor, [a, b]: readonly Tensor[], p: PrimParams["matmul"]): Tensor[] {
   const mm = (x: Tensor, y: Tensor, transA: boolean, transB: boolean) =>
@@ -64,16 +71,18 @@ function concatVjp(g: Tensor, inputs: readonly Tensor[], axis: number): Tensor[]
   });
 }
 
-/**
- * What each rule reads besides shapes, dtypes and params, so the tape pins only that (a rule
- * not listed may read both its inputs and its output). Keeping less lets scopes free more of
- * the forward pass: e.g. `add` needs only shapes, `exp` only its output, `mul` its inputs.
- */
-export const vjpNeeds: Partial<Record<Prim, "nothing" | "out" | "inputs">> = {
+/** What a VJP rule reads besides shapes, dtypes and params. */
+export type VjpNeeds = "nothing" | "out" | "inputs";
+
+/** Per-op needs of the family primitives (an op not listed reads inputs and output). */
+const FAMILY_NEEDS: { [P in Prim]?: Readonly<Record<string, VjpNeeds>> } = {
+  reduce: { sum: "nothing" },
+};
+
+const NEEDS: { [P in Prim]?: VjpNeeds } = {
   neg: "nothing",
   add: "nothing",
   sub: "nothing",
-  sum: "nothing",
   cumsum: "nothing",
   reshape: "nothing",
   permute: "nothing",
@@ -102,6 +111,26 @@ export const vjpNeeds: Partial<Record<Prim, "nothing" | "out" | "inputs">> = {
 };
 
 /**
+ * What the VJP rule of one application reads besides shapes, dtypes and params, so the tape
+ * pins only that (undefined: both its inputs and its output). Keeping less lets scopes free
+ * more of the forward pass: e.g. `add` needs only shapes, `exp` only its output, `mul` its
+ * inputs; a family primitive's needs depend on its op (`sum` needs nothing, `max` both).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { vjpNeeds } from "./rules_vjp.ts";
+ * assert.equal(vjpNeeds("exp", {}), "out");
+ * assert.equal(vjpNeeds("reduce", { op: "sum", axes: [0] }), "nothing");
+ * assert.equal(vjpNeeds("reduce", { op: "max", axes: [0] }), undefined);
+ * ```
+ */
+export function vjpNeeds<P extends Prim>(prim: P, params: PrimParams[P]): VjpNeeds | undefined {
+  const perOp = FAMILY_NEEDS[prim];
+  return perOp ? perOp[opName(prim, params)] : NEEDS[prim];
+}
+
+/**
  * VJP rules, one per primitive: those {@link PRIM_INFO} implies (non-float outputs, zero
  * derivatives), the generated elementwise and vision ones, and the rest written here.
  */
@@ -113,9 +142,7 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = completeVjpRules({
     p.perm.forEach((a, i) => (inv[a] = i));
     return [bind("permute", [g], { perm: inv })];
   },
-  sum: (g, [x]) => [bind("broadcastTo", [g], { shape: x!.shape })],
-  max: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
-  min: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
+  reduce: (g, inputs, out, p) => REDUCE_VJP[p.op](g, inputs, out, p),
   where: (g, [c, x, y]) => [
     null,
     sumToShape(where(c!, g, 0), x!.shape),

@@ -5,7 +5,7 @@
  * @module
  */
 import { TesseraError } from "./errors.ts";
-import type { Prim, PrimParams } from "./primitives.ts";
+import { opName, type Prim, type PrimParams } from "./primitives.ts";
 import { abstractEval } from "./shape_rules.ts";
 import { Tensor, type Trace } from "./tensor.ts";
 
@@ -30,7 +30,7 @@ export function bind<P extends Prim>(
 ): Tensor {
   for (const t of inputs) {
     if (!(t instanceof Tensor)) {
-      throw new TesseraError(prim, `expected Tensor inputs, got ${typeof t}`);
+      throw new TesseraError(opName(prim, params), `expected Tensor inputs, got ${typeof t}`);
     }
   }
   const trace = topTrace(inputs);
@@ -49,7 +49,7 @@ export function evalEager<P extends Prim>(
   for (const t of inputs) {
     if (t.backend !== backend) {
       throw new TesseraError(
-        prim,
+        opName(prim, params),
         `inputs live on different backends (${backend.name} and ${t.backend.name}); use toBackend()`,
       );
     }

@@ -2,9 +2,17 @@
  * The primitive set: the only operations a backend implements and the only ones that carry
  * derivative rules. Everything else in tessera is a composite of these.
  *
- * Adding a primitive means: a name here, its params in {@link PrimParams}, a shape rule
- * (tensor/shape_rules.ts), a kernel per backend and a VJP and a JVP rule (autodiff/). The
- * tables are mapped types over {@link Prim}, so `deno check` fails until every one exists.
+ * Families of elementwise ops that share dtypes, kernel shape and derivative (comparisons,
+ * logical and bitwise ops, value and index reductions) are ONE primitive each with an `op`
+ * parameter (`bind("compare", [a, b], { op: "less" })`), as in jax-js; errors still name the
+ * public op ({@link opName}). Each primitive's facts (family, dtypes, linearity, how it is
+ * differentiated) are one {@link PRIM_INFO} record, from which shape rules and the trivial
+ * autodiff rules are derived.
+ *
+ * Adding a primitive means: a name here with its {@link PRIM_INFO} record (and params in
+ * {@link PrimParams} if it takes any), a kernel per backend and, if it is differentiable, its
+ * derivative (autodiff/derivatives.ts for elementwise ones). The tables are mapped types over
+ * {@link Prim}, so `deno check` fails until every one exists.
  * @module
  */
 import type { DType } from "./dtype.ts";
@@ -68,7 +76,7 @@ export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "maximum", "minimu
 export type BinaryOp = typeof BINARY_OPS[number];
 
 /**
- * Elementwise comparisons (any dtype in, bool out).
+ * The ops of the `compare` primitive: elementwise comparisons (any dtype in, bool out).
  *
  * @example
  * ```ts
@@ -85,11 +93,11 @@ export const COMPARE_OPS = [
   "greater",
   "greaterEqual",
 ] as const;
-/** A comparison primitive name. */
+/** A comparison (the `op` of the `compare` primitive). */
 export type CompareOp = typeof COMPARE_OPS[number];
 
 /**
- * Elementwise logical ops on bool tensors.
+ * The ops of the `logical` primitive: elementwise logical ops on bool tensors.
  *
  * @example
  * ```ts
@@ -99,11 +107,12 @@ export type CompareOp = typeof COMPARE_OPS[number];
  * ```
  */
 export const LOGICAL_OPS = ["logicalAnd", "logicalOr", "logicalXor"] as const;
-/** A logical binary primitive name. */
+/** A logical op (the `op` of the `logical` primitive). */
 export type LogicalOp = typeof LOGICAL_OPS[number];
 
 /**
- * Bitwise ops on int32/uint32 (shift counts taken mod 32); used by the PRNG.
+ * The ops of the `bitwise` primitive: bitwise ops on int32/uint32 (shift counts taken mod 32);
+ * used by the PRNG.
  *
  * @example
  * ```ts
@@ -119,11 +128,11 @@ export const BITWISE_OPS = [
   "shiftLeft",
   "shiftRightLogical",
 ] as const;
-/** A bitwise binary primitive name. */
+/** A bitwise op (the `op` of the `bitwise` primitive). */
 export type BitwiseOp = typeof BITWISE_OPS[number];
 
 /**
- * Reductions that keep the input dtype.
+ * The ops of the `reduce` primitive: reductions that keep the input dtype.
  *
  * @example
  * ```ts
@@ -133,11 +142,11 @@ export type BitwiseOp = typeof BITWISE_OPS[number];
  * ```
  */
 export const REDUCE_OPS = ["sum", "max", "min"] as const;
-/** A value-reduction primitive name. */
+/** A value reduction (the `op` of the `reduce` primitive). */
 export type ReduceOp = typeof REDUCE_OPS[number];
 
 /**
- * Index reductions (int32 out).
+ * The ops of the `argReduce` primitive: index reductions (int32 out).
  *
  * @example
  * ```ts
@@ -147,8 +156,23 @@ export type ReduceOp = typeof REDUCE_OPS[number];
  * ```
  */
 export const ARG_REDUCE_OPS = ["argmax", "argmin"] as const;
-/** An index-reduction primitive name. */
+/** An index reduction (the `op` of the `argReduce` primitive). */
+
 export type ArgReduceOp = typeof ARG_REDUCE_OPS[number];
+
+/**
+ * The primitives that stand for a family of ops, chosen by their `op` parameter.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FAMILY_PRIMS } from "./primitives.ts";
+ * assert.deepEqual(FAMILY_PRIMS, ["compare", "logical", "bitwise", "reduce", "argReduce"]);
+ * ```
+ */
+export const FAMILY_PRIMS = ["compare", "logical", "bitwise", "reduce", "argReduce"] as const;
+/** A primitive with an `op` parameter. */
+export type FamilyPrim = typeof FAMILY_PRIMS[number];
 
 /**
  * Every other primitive.
@@ -218,11 +242,7 @@ export type VisionOp = typeof VISION_OPS[number];
 export const PRIMS = [
   ...UNARY_OPS,
   ...BINARY_OPS,
-  ...COMPARE_OPS,
-  ...LOGICAL_OPS,
-  ...BITWISE_OPS,
-  ...REDUCE_OPS,
-  ...ARG_REDUCE_OPS,
+  ...FAMILY_PRIMS,
   ...OTHER_OPS,
   ...VISION_OPS,
 ] as const;
@@ -268,6 +288,8 @@ export type Differentiable = "rule" | "zero" | "nonFloat" | "none";
 export interface PrimInfo {
   /** Kernel-table and rule family. */
   readonly family: PrimFamily;
+  /** The values of its `op` parameter, for a family primitive ({@link FAMILY_PRIMS}). */
+  readonly ops?: readonly string[];
   /**
    * Input dtypes and output dtype, for the families whose shape rule is generated from them
    * (elementwise and reductions); absent where the shape rule is written by hand.
@@ -289,6 +311,13 @@ const ew = (
   differentiable: Differentiable,
   linear = false,
 ): PrimInfo => ({ family, dtypes: { accepts, out }, linear, differentiable });
+const fam = (
+  family: FamilyPrim,
+  ops: readonly string[],
+  accepts: DtypeClass,
+  out: "same" | "bool" | "int32",
+  differentiable: Differentiable,
+): PrimInfo => ({ family, ops, dtypes: { accepts, out }, linear: false, differentiable });
 const unary = (accepts: DtypeClass, d: Differentiable = "rule", linear = false) =>
   ew("unary", accepts, "same", d, linear);
 const binary = (accepts: DtypeClass) => ew("binary", accepts, "same", "rule");
@@ -337,25 +366,12 @@ export const PRIM_INFO: { readonly [P in Prim]: PrimInfo } = {
   pow: binary("float"),
   maximum: binary("numeric"),
   minimum: binary("numeric"),
-  equal: ew("compare", "any", "bool", "nonFloat"),
-  notEqual: ew("compare", "any", "bool", "nonFloat"),
-  less: ew("compare", "any", "bool", "nonFloat"),
-  lessEqual: ew("compare", "any", "bool", "nonFloat"),
-  greater: ew("compare", "any", "bool", "nonFloat"),
-  greaterEqual: ew("compare", "any", "bool", "nonFloat"),
-  logicalAnd: ew("logical", "bool", "same", "nonFloat"),
-  logicalOr: ew("logical", "bool", "same", "nonFloat"),
-  logicalXor: ew("logical", "bool", "same", "nonFloat"),
-  bitwiseAnd: ew("bitwise", "int", "same", "nonFloat"),
-  bitwiseOr: ew("bitwise", "int", "same", "nonFloat"),
-  bitwiseXor: ew("bitwise", "int", "same", "nonFloat"),
-  shiftLeft: ew("bitwise", "int", "same", "nonFloat"),
-  shiftRightLogical: ew("bitwise", "int", "same", "nonFloat"),
-  sum: ew("reduce", "numeric", "same", "rule", true),
-  max: ew("reduce", "numeric", "same", "rule"),
-  min: ew("reduce", "numeric", "same", "rule"),
-  argmax: ew("argReduce", "numeric", "int32", "nonFloat"),
-  argmin: ew("argReduce", "numeric", "int32", "nonFloat"),
+  compare: fam("compare", COMPARE_OPS, "any", "bool", "nonFloat"),
+  logical: fam("logical", LOGICAL_OPS, "bool", "same", "nonFloat"),
+  bitwise: fam("bitwise", BITWISE_OPS, "int", "same", "nonFloat"),
+  // Per-op derivative facts (sum is linear, max/min pick the extremum) live in the rules.
+  reduce: fam("reduce", REDUCE_OPS, "numeric", "same", "rule"),
+  argReduce: fam("argReduce", ARG_REDUCE_OPS, "numeric", "int32", "nonFloat"),
   where: other("select", "rule"),
   cumsum: other("scan", "rule", true),
   matmul: other("linalg", "rule"),
@@ -406,14 +422,18 @@ export type NoParams = Record<string, never>;
  * per-axis lists). Inputs are tensors and are passed separately.
  */
 export type PrimParams =
-  & { [P in UnaryOp | BinaryOp | CompareOp | LogicalOp | BitwiseOp]: NoParams }
+  & { [P in UnaryOp | BinaryOp]: NoParams }
   & {
+    /** Broadcasting comparison, bool out. */
+    compare: { op: CompareOp };
+    /** Broadcasting logical op on bools. */
+    logical: { op: LogicalOp };
+    /** Broadcasting bitwise op on int32/uint32. */
+    bitwise: { op: BitwiseOp };
     /** Reduced axes are kept with size 1 (the public op reshapes them away). */
-    [P in ReduceOp]: { axes: readonly number[] };
-  }
-  & {
+    reduce: { op: ReduceOp; axes: readonly number[] };
     /** Index of the extreme element along `axis`; output keeps `axis` with size 1. */
-    [P in ArgReduceOp]: { axis: number };
+    argReduce: { op: ArgReduceOp; axis: number };
   }
   & {
     /** inputs: cond (bool), x, y — broadcast together. */
@@ -493,51 +513,44 @@ export function isUnary(p: Prim): p is UnaryOp {
  * import assert from "node:assert/strict";
  * import { isBinary } from "./primitives.ts";
  * assert.equal(isBinary("add"), true);
- * assert.equal(isBinary("less"), false);
+ * assert.equal(isBinary("compare"), false);
  * ```
  */
 export function isBinary(p: Prim): p is BinaryOp {
   return (BINARY_OPS as readonly string[]).includes(p);
 }
 /**
- * True when `p` is a comparison primitive.
+ * The public op a primitive application stands for: the `op` parameter of a family primitive
+ * (`compare` with `{ op: "less" }` is `less`), else the primitive's name. Errors raised while
+ * applying a primitive name this op.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isCompare } from "./primitives.ts";
- * assert.equal(isCompare("less"), true);
- * assert.equal(isCompare("add"), false);
+ * import { opName } from "./primitives.ts";
+ * assert.equal(opName("reduce", { op: "sum", axes: [0] }), "sum");
+ * assert.equal(opName("exp", {}), "exp");
  * ```
  */
-export function isCompare(p: Prim): p is CompareOp {
-  return (COMPARE_OPS as readonly string[]).includes(p);
+export function opName<P extends Prim>(prim: P, params: PrimParams[P]): string {
+  if (!PRIM_INFO[prim].ops) return prim;
+  const op = (params as { op?: unknown } | undefined)?.op;
+  return typeof op === "string" ? op : prim;
 }
+
 /**
- * True when `p` is a logical binary primitive.
+ * Builds a table with one entry per name from a factory: how the backends' kernel tables and
+ * the rule tables cover a list of primitives without a row each.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isLogical } from "./primitives.ts";
- * assert.equal(isLogical("logicalAnd"), true);
- * assert.equal(isLogical("bitwiseAnd"), false);
+ * import { perOp } from "./primitives.ts";
+ * assert.deepEqual(perOp(["a", "b"], (op) => op.toUpperCase()), { a: "A", b: "B" });
  * ```
  */
-export function isLogical(p: Prim): p is LogicalOp {
-  return (LOGICAL_OPS as readonly string[]).includes(p);
-}
-/**
- * True when `p` is a bitwise binary primitive.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isBitwise } from "./primitives.ts";
- * assert.equal(isBitwise("shiftLeft"), true);
- * assert.equal(isBitwise("logicalOr"), false);
- * ```
- */
-export function isBitwise(p: Prim): p is BitwiseOp {
-  return (BITWISE_OPS as readonly string[]).includes(p);
+export function perOp<K extends string, V>(ops: readonly K[], make: (op: K) => V): Record<K, V> {
+  const table = {} as Record<K, V>;
+  for (const op of ops) table[op] = make(op);
+  return table;
 }

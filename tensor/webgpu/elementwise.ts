@@ -189,15 +189,25 @@ export type GpuKernel<P extends import("../primitives.ts").Prim> = (
   ...args: Parameters<Kernel<P>>
 ) => GpuStorage;
 
-/** Kernel of a unary or binary elementwise primitive (comparisons included). */
-export function ewKernel<P extends Exclude<EwOp, "where">>(op: P): GpuKernel<P> {
-  return (rt, inputs, _params, out) => {
-    const d = inputs[0]!.dtype;
-    const e = exprFor(op, d);
-    const ty = inputs.map((t) => wgslType(t.dtype, op));
-    return runElementwise(rt, op, inputs, ty, e("a", "b", "c"), out);
-  };
+/** Runs the expression-table entry of elementwise op `op` on `inputs`. */
+function runOp(rt: Runtime, op: Exclude<EwOp, "where">, inputs: readonly Operand[], out: Aval) {
+  const e = exprFor(op, inputs[0]!.dtype);
+  const ty = inputs.map((t) => wgslType(t.dtype, op));
+  return runElementwise(rt, op, inputs, ty, e("a", "b", "c"), out);
 }
+
+/** Kernel of a unary or binary elementwise primitive. */
+export function ewKernel<P extends UnaryOp | BinaryOp>(op: P): GpuKernel<P> {
+  return (rt, inputs, _params, out) => runOp(rt, op, inputs, out);
+}
+
+/** Kernel of a family primitive (`compare`, `logical`, `bitwise`): its `op` picks the entry. */
+export const familyKernel: GpuKernel<"compare" | "logical" | "bitwise"> = (
+  rt,
+  inputs,
+  params,
+  out,
+) => runOp(rt, params.op, inputs, out);
 
 /** Kernel of `where(cond, x, y)`. */
 export const whereKernel: GpuKernel<"where"> = (rt, inputs, _params, out) => {

@@ -22,7 +22,7 @@
 import { type Backend, registerBackend, type Storage } from "../backend.ts";
 import { arrayFor, type DType, type TypedArray } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
-import type { Prim, PrimParams } from "../primitives.ts";
+import { opName, type Prim, type PrimParams } from "../primitives.ts";
 import type { Aval } from "../aval.ts";
 import type { Operand } from "../backend.ts";
 import type { GpuKernel } from "./elementwise.ts";
@@ -131,7 +131,7 @@ function makeBackend(rt: Runtime): Backend {
       out: Aval,
     ): Storage {
       rt.check();
-      if (out.dtype === "float64") noF64(prim);
+      if (out.dtype === "float64") noF64(opName(prim, params));
       const kernel = webgpuKernels[prim] as GpuKernel<P>;
       return kernel(rt, inputs, params, out);
     },
