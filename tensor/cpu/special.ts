@@ -1,7 +1,10 @@
 /**
- * Special functions the JavaScript `Math` object lacks (currently `erf`).
+ * Special functions the JavaScript `Math` object lacks (`erf`), as scalar float64 functions;
+ * {@link SPECIAL_FUNCTIONS} is the table the unary kernels loop them from, so a new special
+ * unary primitive needs only its scalar here on the CPU backend.
  * @module
  */
+import type { UnaryOp } from "../primitives.ts";
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 
@@ -87,3 +90,9 @@ export function erf(x: number): number {
   const r = 1 - expNegSquare(ax) * erfcx;
   return x < 0 ? -r : r;
 }
+
+/**
+ * Scalar float64 implementation of each special unary primitive (the unary kernels loop
+ * them; float32 results are rounded by the store).
+ */
+export const SPECIAL_FUNCTIONS: Partial<Record<UnaryOp, (x: number) => number>> = { erf };

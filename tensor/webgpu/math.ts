@@ -253,6 +253,11 @@ const S: Record<string, Snippet> = {
   },
 };
 
+/** Whether the library has a function `name` (e.g. `tm_erf`). */
+export function hasMath(name: string): boolean {
+  return name in S;
+}
+
 /**
  * The helper functions (and their dependencies) that `src` calls, as WGSL source; empty when
  * it calls none.
