@@ -23,7 +23,7 @@ import { sumToShape } from "../tensor/ops/reduce.ts";
 import { cos, exp, log, neg, sign, sin } from "../tensor/ops/unary.ts";
 import type { BinaryOp, Prim, UnaryOp } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { JvpRule, VjpRule } from "./rule_kit.ts";
+import type { JvpRule, VjpNeeds, VjpRule } from "./rule_kit.ts";
 
 /** The linear map `t ↦ ∂out/∂input · t` of one input (pointwise, broadcasting). */
 export type Partial = (t: Tensor) => Tensor;
@@ -99,6 +99,7 @@ export const DERIVATIVES: { [P in ElementwiseOp]: Derivative } = {
   cos: ([x]) => [(t) => neg(mul(t, sin(x!)))],
   tanh: (_i, out) => [(t) => mul(t, sub(1, mul(out, out)))],
   erf: ([x]) => [(t) => mul(t, mul(exp(neg(mul(x!, x!))), TWO_OVER_SQRT_PI))],
+  erfc: ([x]) => [(t) => neg(mul(t, mul(exp(neg(mul(x!, x!))), TWO_OVER_SQRT_PI)))],
   floor: constant,
   ceil: constant,
   round: constant,
@@ -110,6 +111,32 @@ export const DERIVATIVES: { [P in ElementwiseOp]: Derivative } = {
   pow: ([a, b], out) => powPartials(a!, b!, out),
   maximum: ([a, b]) => winnerPartials(a!, b!, greater(a!, b!)),
   minimum: ([a, b]) => winnerPartials(a!, b!, greater(b!, a!)),
+};
+
+/**
+ * What each derivative reads besides shapes and dtypes, so the tape pins only that (an op not
+ * listed keeps its inputs and its output): `add` needs only shapes, `exp` only its output,
+ * `mul` its inputs.
+ */
+export const ELEMENTWISE_NEEDS: { readonly [P in ElementwiseOp]?: VjpNeeds } = {
+  neg: "nothing",
+  add: "nothing",
+  sub: "nothing",
+  exp: "out",
+  expm1: "out",
+  sqrt: "out",
+  reciprocal: "out",
+  tanh: "out",
+  abs: "inputs",
+  log: "inputs",
+  log1p: "inputs",
+  sin: "inputs",
+  cos: "inputs",
+  erf: "inputs",
+  erfc: "inputs",
+  mul: "inputs",
+  maximum: "inputs",
+  minimum: "inputs",
 };
 
 /** Broadcasts a tangent to the output shape (inputs of broadcasting ops may be smaller). */

@@ -28,6 +28,12 @@ export type VjpRule<P extends Prim> = (
   params: PrimParams[P],
 ) => (Tensor | null)[];
 
+/**
+ * What a VJP rule reads besides shapes, dtypes and params (the tape pins only that):
+ * nothing, the output, or the inputs.
+ */
+export type VjpNeeds = "nothing" | "out" | "inputs";
+
 /** Output tangent from input primals and tangents (null = zero). */
 export type JvpRule<P extends Prim> = (
   primals: readonly Tensor[],

@@ -11,8 +11,14 @@ import { opName, type Prim, type PrimParams, type ReduceOp } from "../tensor/pri
 import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionVjpRules } from "./rules_vision.ts";
-import { elementwiseVjpRules } from "./derivatives.ts";
-import { completeVjpRules, derivedRules, notDifferentiable, type VjpRule } from "./rule_kit.ts";
+import { ELEMENTWISE_NEEDS, elementwiseVjpRules } from "./derivatives.ts";
+import {
+  completeVjpRules,
+  derivedRules,
+  notDifferentiable,
+  type VjpNeeds,
+  type VjpRule,
+} from "./rule_kit.ts";
 import { equal } from "../tensor/ops/comparison.ts";
 import { cast, div, mul, where } from "../tensor/ops/elementwise.ts";
 import { sumToShape } from "../tensor/ops/reduce.ts";
@@ -71,18 +77,13 @@ function concatVjp(g: Tensor, inputs: readonly Tensor[], axis: number): Tensor[]
   });
 }
 
-/** What a VJP rule reads besides shapes, dtypes and params. */
-export type VjpNeeds = "nothing" | "out" | "inputs";
-
 /** Per-op needs of the family primitives (an op not listed reads inputs and output). */
 const FAMILY_NEEDS: { [P in Prim]?: Readonly<Record<string, VjpNeeds>> } = {
   reduce: { sum: "nothing" },
 };
 
 const NEEDS: { [P in Prim]?: VjpNeeds } = {
-  neg: "nothing",
-  add: "nothing",
-  sub: "nothing",
+  ...ELEMENTWISE_NEEDS,
   cumsum: "nothing",
   reshape: "nothing",
   permute: "nothing",
@@ -92,22 +93,8 @@ const NEEDS: { [P in Prim]?: VjpNeeds } = {
   pad: "nothing",
   concat: "nothing",
   cast: "nothing",
-  exp: "out",
-  expm1: "out",
-  sqrt: "out",
-  reciprocal: "out",
-  tanh: "out",
-  abs: "inputs",
-  log: "inputs",
-  log1p: "inputs",
-  sin: "inputs",
-  cos: "inputs",
-  erf: "inputs",
-  mul: "inputs",
   matmul: "inputs",
   where: "inputs",
-  maximum: "inputs",
-  minimum: "inputs",
 };
 
 /**

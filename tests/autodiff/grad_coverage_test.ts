@@ -81,6 +81,7 @@ export const GRAD_COVERAGE: Record<Prim, Coverage> = {
   cos: { rows: ["cos"] },
   tanh: { rows: ["tanh"] },
   erf: { rows: ["erf"] },
+  erfc: { rows: ["erfc"] },
   floor: { zero: floor },
   ceil: { zero: ceil },
   round: { zero: round },

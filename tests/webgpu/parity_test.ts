@@ -137,6 +137,10 @@ const CASES: Table = {
   cos: un(-10, 10, TR),
   tanh: un(-6, 6, TR),
   erf: un(-4, 4, TR),
+  erfc: [
+    ...un(-4, 4, TR),
+    { inputs: (g) => [g.f([60], 1, 9)], params: none, tol: { rtol: 1e-5, atol: 0 }, label: "tail" },
+  ],
   floor: un(-10, 10),
   ceil: un(-10, 10),
   round: [...un(-10, 10), {
