@@ -38,9 +38,6 @@ export type Derivative = (inputs: readonly Tensor[], out: Tensor) => readonly (P
 /** An elementwise primitive with a derivative entry. */
 export type ElementwiseOp = UnaryOp | BinaryOp;
 
-/** Piecewise constant (floor, sign, …) or a non-float output (logicalNot): no partials. */
-const constant: Derivative = () => [];
-
 /** d/dx erf(x) = 2/√π · exp(−x²). */
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
@@ -69,8 +66,10 @@ function powPartials(a: Tensor, b: Tensor, out: Tensor): Partial[] {
 }
 
 /**
- * The derivative of every elementwise primitive. A mapped type over the unary and binary
- * primitives: a new one without an entry fails `deno check`.
+ * The derivative of every differentiable elementwise primitive (`PRIM_INFO` says `rule`); the
+ * zero ones (sign, floor, …) and the non-float ones (logicalNot) get their rules from
+ * `PRIM_INFO` instead. A new `rule` primitive without an entry fails when autodiff/ loads
+ * ("no vjp rule for …").
  *
  * @example
  * ```ts
@@ -79,15 +78,14 @@ function powPartials(a: Tensor, b: Tensor, out: Tensor): Partial[] {
  * import { mul, tensor } from "../mod.ts";
  * // ∂(a·b)/∂a · t = t·b and ∂(a·b)/∂b · t = t·a
  * const a = tensor([2, 3]), b = tensor([5, 7]);
- * const [da, db] = DERIVATIVES.mul([a, b], mul(a, b));
+ * const [da, db] = DERIVATIVES.mul!([a, b], mul(a, b));
  * assert.deepEqual(await da!(tensor([1, 1])).toArray(), [5, 7]);
  * assert.deepEqual(await db!(tensor([1, 2])).toArray(), [2, 6]);
  * ```
  */
-export const DERIVATIVES: { [P in ElementwiseOp]: Derivative } = {
+export const DERIVATIVES: { readonly [P in ElementwiseOp]?: Derivative } = {
   neg: () => [(t) => neg(t)],
   abs: ([x]) => [(t) => mul(t, sign(x!))],
-  sign: constant,
   exp: (_i, out) => [(t) => mul(t, out)],
   log: ([x]) => [(t) => div(t, x!)],
   log1p: ([x]) => [(t) => div(t, add(x!, 1))],
@@ -100,10 +98,6 @@ export const DERIVATIVES: { [P in ElementwiseOp]: Derivative } = {
   tanh: (_i, out) => [(t) => mul(t, sub(1, mul(out, out)))],
   erf: ([x]) => [(t) => mul(t, mul(exp(neg(mul(x!, x!))), TWO_OVER_SQRT_PI))],
   erfc: ([x]) => [(t) => neg(mul(t, mul(exp(neg(mul(x!, x!))), TWO_OVER_SQRT_PI)))],
-  floor: constant,
-  ceil: constant,
-  round: constant,
-  logicalNot: constant,
   add: () => [(t) => t, (t) => t],
   sub: () => [(t) => t, (t) => neg(t)],
   mul: ([a, b]) => [(t) => mul(t, b!), (t) => mul(t, a!)],
@@ -177,14 +171,16 @@ export function jvpOf(d: Derivative): JvpRule<Prim> {
   };
 }
 
-function generate<R>(of: (d: Derivative) => R): { [P in ElementwiseOp]: R } {
-  const rules = {} as { [P in ElementwiseOp]: R };
-  for (const p of Object.keys(DERIVATIVES) as ElementwiseOp[]) rules[p] = of(DERIVATIVES[p]);
+function generate<R>(of: (d: Derivative) => R): { [P in ElementwiseOp]?: R } {
+  const rules: { [P in ElementwiseOp]?: R } = {};
+  for (const [p, d] of Object.entries(DERIVATIVES) as [ElementwiseOp, Derivative][]) {
+    rules[p] = of(d);
+  }
   return rules;
 }
 
 /** VJP rules of the elementwise primitives, generated from {@link DERIVATIVES}. */
-export const elementwiseVjpRules: { [P in ElementwiseOp]: VjpRule<P> } = generate(vjpOf);
+export const elementwiseVjpRules: { [P in ElementwiseOp]?: VjpRule<P> } = generate(vjpOf);
 
 /** JVP rules of the elementwise primitives, generated from {@link DERIVATIVES}. */
-export const elementwiseJvpRules: { [P in ElementwiseOp]: JvpRule<P> } = generate(jvpOf);
+export const elementwiseJvpRules: { [P in ElementwiseOp]?: JvpRule<P> } = generate(jvpOf);

@@ -87,9 +87,9 @@ export function linear<P extends Prim>(prim: P): JvpRule<P> {
 
 /**
  * The rules {@link PRIM_INFO} implies, for one mode: `none`/`zero` for the primitives whose
- * output is never float (`nonFloat`: no rule can run) and whose derivative is zero outside the
- * elementwise families (stopGradient), and for `jvp` the tangent map of every linear
- * primitive outside the elementwise families (their rules come from derivatives.ts).
+ * output is never float (`nonFloat`: no rule can run) and whose derivative is zero (sign,
+ * floor, stopGradient, …), and for `jvp` the tangent map of every linear primitive outside
+ * the elementwise families (their rules come from derivatives.ts).
  */
 export function derivedRules(mode: "vjp"): { [P in Prim]?: VjpRule<P> };
 export function derivedRules(mode: "jvp"): { [P in Prim]?: JvpRule<P> };
@@ -98,7 +98,7 @@ export function derivedRules(mode: "vjp" | "jvp"): Record<string, unknown> {
   for (const p of PRIMS) {
     const info = PRIM_INFO[p];
     const elementwise = info.family === "unary" || info.family === "binary";
-    if (info.differentiable === "nonFloat" || (info.differentiable === "zero" && !elementwise)) {
+    if (info.differentiable === "nonFloat" || info.differentiable === "zero") {
       rules[p] = mode === "vjp" ? none : zero;
     } else if (mode === "jvp" && info.linear && !elementwise) {
       rules[p] = linear(p);

@@ -7,7 +7,13 @@
  */
 import { bind } from "../tensor/dispatch.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import { opName, type Prim, type PrimParams, type ReduceOp } from "../tensor/primitives.ts";
+import {
+  opName,
+  type Prim,
+  type PrimParams,
+  primsWhere,
+  type ReduceOp,
+} from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionVjpRules } from "./rules_vision.ts";
@@ -82,14 +88,17 @@ const FAMILY_NEEDS: { [P in Prim]?: Readonly<Record<string, VjpNeeds>> } = {
   reduce: { sum: "nothing" },
 };
 
+/** Needs PRIM_INFO implies: zero rules and linear non-elementwise maps read nothing. */
+const DERIVED_NEEDS = Object.fromEntries(
+  primsWhere((i) =>
+    i.differentiable === "zero" || i.differentiable === "nonFloat" ||
+    (i.linear && i.family !== "unary" && i.family !== "binary")
+  ).map((p) => [p, "nothing"]),
+) as { [P in Prim]?: VjpNeeds };
+
 const NEEDS: { [P in Prim]?: VjpNeeds } = {
+  ...DERIVED_NEEDS,
   ...ELEMENTWISE_NEEDS,
-  cumsum: "nothing",
-  reshape: "nothing",
-  permute: "nothing",
-  broadcastTo: "nothing",
-  slice: "nothing",
-  flip: "nothing",
   pad: "nothing",
   concat: "nothing",
   cast: "nothing",
