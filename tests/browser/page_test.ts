@@ -1,0 +1,89 @@
+/**
+ * The browser demo (examples/browser/) end to end: builds the bundle into a temp dir, serves
+ * the page with COOP/COEP, loads it in headless Chromium, waits for the training steps and
+ * checks from `window.__tessera_state` that the loss fell and nothing failed; saves a
+ * screenshot in the temp dir. Where Chromium offers a software WebGPU adapter (SwiftShader), the
+ * first step's loss on WebGPU is compared with the CPU's.
+ *
+ * Skips itself (saying why) when no Chromium is installed (`.ci/run` installs Debian's).
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { bundle } from "../../tools/bundle.ts";
+import { serveExample } from "../../examples/browser/serve.ts";
+import { findChromium, launchChromium, type Page } from "./_chromium.ts";
+
+const EXE = findChromium();
+if (!EXE) {
+  console.log("tests/browser/page_test.ts: no chromium found (apt-get install chromium); skipped");
+}
+
+/** What the page keeps in `window.__tessera_state` (examples/browser/main.js). */
+interface PageState {
+  backend: string | null;
+  detail: string | null;
+  threading: string | null;
+  crossOriginIsolated: boolean;
+  workerCrossOriginIsolated?: boolean;
+  losses: number[];
+  accuracy: number | null;
+  evals: number;
+  done: boolean;
+  errors: string[];
+}
+
+const STEPS = 40;
+
+async function runPage(page: Page, timeoutMs: number): Promise<PageState> {
+  await page.waitFor(
+    "globalThis.__tessera_state && (__tessera_state.done || __tessera_state.errors.length)",
+    timeoutMs,
+  );
+  return await page.evaluate<PageState>("__tessera_state");
+}
+
+function pageErrors(page: Page): string[] {
+  return page.log.filter((l) => l.kind === "exception" || l.level === "error").map((l) => l.text);
+}
+
+Deno.test({
+  name: "browser demo: trains in headless Chromium, loss falls, no errors",
+  ignore: !EXE,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "tessera-browser-" });
+    try {
+      await bundle({ outDir: join(tmp, "dist"), check: false, dts: false, log: () => {} });
+      await using server = await serveExample({ distDir: join(tmp, "dist") });
+      await using browser = await launchChromium(EXE!);
+      const page = await browser.newPage(`${server.page}?steps=${STEPS}&evalEvery=20`);
+      const st = await runPage(page, 25_000);
+      const shot = await page.screenshot();
+      await Deno.writeFile(join(tmp, "demo.png"), shot);
+
+      assert.deepEqual(st.errors, [], "the page reported errors");
+      assert.deepEqual(pageErrors(page), [], "the page logged errors");
+      assert.equal(st.done, true);
+      assert.equal(st.losses.length, STEPS);
+      assert.ok(st.losses.every(Number.isFinite));
+      const hasAdapter = await page.evaluate<boolean>(
+        "(async () => !!(navigator.gpu && await navigator.gpu.requestAdapter()))()",
+      );
+      assert.equal(st.backend, hasAdapter ? "webgpu" : "cpu", `detail: ${st.detail}`);
+      const first = st.losses[0]!, last5 = st.losses.slice(-5);
+      const tail = last5.reduce((a, b) => a + b, 0) / last5.length;
+      assert.ok(first > 2 && first < 2.6, `first loss ${first} (≈ ln 10 at init)`);
+      assert.ok(tail < 0.75 * first, `loss did not fall: first ${first}, last five ${last5}`);
+      assert.equal(st.evals, 2);
+      assert.ok(st.accuracy! > 0.5, `test accuracy ${st.accuracy}`);
+      // COOP/COEP make the page (and its worker) cross-origin isolated, so the CPU backend
+      // runs large matmuls on module Web Workers sharing its WebAssembly memory.
+      assert.equal(st.crossOriginIsolated, true);
+      assert.equal(st.workerCrossOriginIsolated, true);
+      if (st.backend === "cpu") assert.match(st.threading!, /^(web: \d+ threads|single) \(/);
+      assert.ok(shot.length > 1000 && shot[1] === 0x50, "screenshot is a PNG");
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
