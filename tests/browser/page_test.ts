@@ -87,3 +87,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "browser demo: on Chromium's WebGPU (SwiftShader) the first loss matches the CPU's",
+  ignore: !EXE,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "tessera-browser-gpu-" });
+    try {
+      await bundle({ outDir: join(tmp, "dist"), check: false, dts: false, log: () => {} });
+      await using server = await serveExample({ distDir: join(tmp, "dist") });
+      await using browser = await launchChromium(EXE!, ["--enable-unsafe-webgpu"]);
+      const cpu = await browser.newPage(`${server.page}?backend=cpu&steps=1&evalEvery=1`);
+      const hasAdapter = await cpu.evaluate<boolean>(
+        "(async () => !!(navigator.gpu && await navigator.gpu.requestAdapter()))()",
+      );
+      if (!hasAdapter) {
+        console.log("no WebGPU adapter in Chromium (--enable-unsafe-webgpu); webgpu path skipped");
+        return;
+      }
+      const cpuState = await runPage(cpu, 15_000);
+      const gpu = await browser.newPage(`${server.page}?backend=webgpu&steps=10&evalEvery=10`);
+      const gpuState = await runPage(gpu, 60_000);
+      assert.deepEqual([...cpuState.errors, ...gpuState.errors], []);
+      assert.deepEqual([...pageErrors(cpu), ...pageErrors(gpu)], []);
+      assert.equal(cpuState.backend, "cpu");
+      assert.equal(gpuState.backend, "webgpu");
+      assert.equal(gpuState.losses.length, 10);
+      const [c, g] = [cpuState.losses[0]!, gpuState.losses[0]!];
+      assert.ok(Math.abs(c - g) <= 1e-5 * c, `first loss: cpu ${c}, webgpu ${g}`);
+      assert.ok(gpuState.losses.at(-1)! < 0.75 * g, `webgpu loss did not fall: ${gpuState.losses}`);
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
