@@ -19,19 +19,8 @@ import {
 } from "../../dist/tessera.js";
 
 const DATA = "../../data/sample/fashion-mnist/";
-/** Fashion-MNIST's class names, by label. */
-const CLASSES = [
-  "T-shirt",
-  "Trouser",
-  "Pullover",
-  "Dress",
-  "Coat",
-  "Sandal",
-  "Shirt",
-  "Sneaker",
-  "Bag",
-  "Boot",
-];
+// Short display names of the ten classes (the full ones: data/fashion_mnist.ts).
+const CLASSES = "T-shirt Trouser Pullover Dress Coat Sandal Shirt Sneaker Bag Boot".split(" ");
 
 /** Fetches a gzipped IDX file and returns its dimensions and bytes. */
 async function readIdx(name) {

@@ -47,16 +47,34 @@ function pageErrors(page: Page): string[] {
   return page.log.filter((l) => l.kind === "exception" || l.level === "error").map((l) => l.text);
 }
 
+/**
+ * Builds the bundle into a temp dir, serves the demo from it, starts Chromium with `args` and
+ * runs `body`; then closes everything and removes the temp dir (kept when `body` fails, for
+ * its screenshot).
+ */
+async function withDemo(
+  args: string[],
+  body: (open: (query: string) => Promise<Page>, tmp: string) => Promise<void>,
+): Promise<void> {
+  const tmp = await Deno.makeTempDir({ prefix: "tessera-browser-" });
+  try {
+    await bundle({ outDir: join(tmp, "dist"), check: false, dts: false, log: () => {} });
+    await using server = await serveExample({ distDir: join(tmp, "dist") });
+    await using browser = await launchChromium(EXE!, args);
+    await body((query) => browser.newPage(server.page + query), tmp);
+  } catch (e) {
+    console.error(`kept ${tmp} (screenshots, bundle)`);
+    throw e;
+  }
+  await Deno.remove(tmp, { recursive: true });
+}
+
 Deno.test({
   name: "browser demo: trains in headless Chromium, loss falls, no errors",
   ignore: !EXE,
-  async fn() {
-    const tmp = await Deno.makeTempDir({ prefix: "tessera-browser-" });
-    try {
-      await bundle({ outDir: join(tmp, "dist"), check: false, dts: false, log: () => {} });
-      await using server = await serveExample({ distDir: join(tmp, "dist") });
-      await using browser = await launchChromium(EXE!);
-      const page = await browser.newPage(`${server.page}?steps=${STEPS}&evalEvery=20`);
+  fn: () =>
+    withDemo([], async (open, tmp) => {
+      const page = await open(`?steps=${STEPS}&evalEvery=20`);
       const st = await runPage(page, 25_000);
       const shot = await page.screenshot();
       await Deno.writeFile(join(tmp, "demo.png"), shot);
@@ -82,22 +100,15 @@ Deno.test({
       assert.equal(st.workerCrossOriginIsolated, true);
       if (st.backend === "cpu") assert.match(st.threading!, /^(web: \d+ threads|single) \(/);
       assert.ok(shot.length > 1000 && shot[1] === 0x50, "screenshot is a PNG");
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "browser demo: on Chromium's WebGPU (SwiftShader) the first loss matches the CPU's",
   ignore: !EXE,
-  async fn() {
-    const tmp = await Deno.makeTempDir({ prefix: "tessera-browser-gpu-" });
-    try {
-      await bundle({ outDir: join(tmp, "dist"), check: false, dts: false, log: () => {} });
-      await using server = await serveExample({ distDir: join(tmp, "dist") });
-      await using browser = await launchChromium(EXE!, ["--enable-unsafe-webgpu"]);
-      const cpu = await browser.newPage(`${server.page}?backend=cpu&steps=1&evalEvery=1`);
+  fn: () =>
+    withDemo(["--enable-unsafe-webgpu"], async (open, tmp) => {
+      const cpu = await open("?backend=cpu&steps=1&evalEvery=1");
       const hasAdapter = await cpu.evaluate<boolean>(
         "(async () => !!(navigator.gpu && await navigator.gpu.requestAdapter()))()",
       );
@@ -106,8 +117,9 @@ Deno.test({
         return;
       }
       const cpuState = await runPage(cpu, 15_000);
-      const gpu = await browser.newPage(`${server.page}?backend=webgpu&steps=10&evalEvery=10`);
+      const gpu = await open("?backend=webgpu&steps=10&evalEvery=10");
       const gpuState = await runPage(gpu, 60_000);
+      await Deno.writeFile(join(tmp, "webgpu.png"), await gpu.screenshot());
       assert.deepEqual([...cpuState.errors, ...gpuState.errors], []);
       assert.deepEqual([...pageErrors(cpu), ...pageErrors(gpu)], []);
       assert.equal(cpuState.backend, "cpu");
@@ -116,8 +128,5 @@ Deno.test({
       const [c, g] = [cpuState.losses[0]!, gpuState.losses[0]!];
       assert.ok(Math.abs(c - g) <= 1e-5 * c, `first loss: cpu ${c}, webgpu ${g}`);
       assert.ok(gpuState.losses.at(-1)! < 0.75 * g, `webgpu loss did not fall: ${gpuState.losses}`);
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    }),
 });
