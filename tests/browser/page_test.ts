@@ -100,6 +100,12 @@ Deno.test({
       assert.equal(st.workerCrossOriginIsolated, true);
       if (st.backend === "cpu") assert.match(st.threading!, /^(web: \d+ threads|single) \(/);
       assert.ok(shot.length > 1000 && shot[1] === 0x50, "screenshot is a PNG");
+      // Functions that take a file path say so in a browser (no Deno namespace there).
+      const fsError = await page.evaluate<string>(
+        `import("/dist/tessera.js").then((t) => t.readSafetensorsFile("w.safetensors"))
+          .then(() => "no error", (e) => e.name + ": " + e.message)`,
+      );
+      assert.match(fsError, /^TesseraError: readSafetensorsFile: needs a file system \(Deno\)/);
     }),
 });
 
