@@ -96,6 +96,7 @@ export async function checkBrowserTarget(): Promise<void> {
 
 /** The folder of an npm package in Deno's cache (downloading it first). */
 async function npmPackageDir(spec: string): Promise<string> {
+  await run(["cache", "--quiet", "--no-lock", `npm:${spec}`], `deno cache npm:${spec}`);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json"],
     stdout: "piped",

@@ -22,6 +22,7 @@ const state = {
   evals: 0,
   done: false,
   errors: [],
+  workerEntries: null,
 };
 globalThis.__tessera_state = state;
 
@@ -123,6 +124,7 @@ worker.onmessage = ({ data: m }) => {
   } else if (m.type === "done") {
     plot();
     state.done = true;
+    state.workerEntries = m.workerEntries;
     $("status").textContent = "done";
     worker.terminate();
   } else if (m.type === "error") {

@@ -57,6 +57,18 @@ async function chooseBackend(want) {
   return { name: "cpu", detail: "navigator.gpu gave no adapter" };
 }
 
+/**
+ * Lets this worker's event loop run one turn (a MessageChannel task, which timers' 4 ms clamp
+ * does not slow): messages get through, and the CPU backend's worker threads, which start
+ * asynchronously, can come up. A loop that only awaits tensor reads never leaves the task.
+ */
+const channel = new MessageChannel();
+const yieldTurn = () =>
+  new Promise((resolve) => {
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(0);
+  });
+
 async function train(cfg) {
   const backend = await chooseBackend(cfg.backend);
   const fast = cpuFastPathInfo();
@@ -115,10 +127,13 @@ async function train(cfg) {
     ({ params, state } = next);
     if (!Number.isFinite(value)) throw new Error(`step ${s}: loss is ${value}`);
     postMessage({ type: "step", step: s, loss: value, ms });
+    await yieldTurn();
     if ((s + 1) % cfg.evalEvery === 0 || s + 1 === cfg.steps) await evaluate(s + 1);
   }
   dispose([params, state, evalX]);
-  postMessage({ type: "done" });
+  channel.port1.close();
+  // Matmul pieces run on the CPU backend's own worker threads (0 on one thread or on WebGPU).
+  postMessage({ type: "done", workerEntries: cpuFastPathInfo().workerEntries });
 }
 
 self.onmessage = (e) => {
