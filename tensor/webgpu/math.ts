@@ -25,8 +25,9 @@ const S: Record<string, Snippet> = {
     deps: [],
     code: "fn tm_isinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }",
   },
-  tm_nan: { deps: [], code: "fn tm_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }" },
-  tm_inf: { deps: [], code: "fn tm_inf() -> f32 { return bitcast<f32>(0x7f800000u); }" },
+  // Through a `let`: Tint (Chrome) rejects a constant expression whose value is NaN or ±Inf.
+  tm_nan: { deps: [], code: "fn tm_nan() -> f32 { let u = 0x7fc00000u; return bitcast<f32>(u); }" },
+  tm_inf: { deps: [], code: "fn tm_inf() -> f32 { let u = 0x7f800000u; return bitcast<f32>(u); }" },
   tm_signbit: {
     deps: [],
     code: "fn tm_signbit(x: f32) -> bool { return (bitcast<u32>(x) & 0x80000000u) != 0u; }",

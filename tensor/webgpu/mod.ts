@@ -76,7 +76,8 @@ let info: WebGPUInfo | null = null;
 
 function envDebug(): boolean {
   try {
-    return (globalThis as { Deno?: typeof Deno }).Deno?.env.get("TESSERA_WEBGPU_DEBUG") === "1";
+    return (globalThis as { Deno?: { env: { get(k: string): string | undefined } } }).Deno?.env
+      .get("TESSERA_WEBGPU_DEBUG") === "1";
   } catch {
     return false; // no --allow-env
   }
