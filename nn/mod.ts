@@ -33,6 +33,7 @@ export * from "./block.ts";
 export * from "./losses.ts";
 export * from "./checkpoint.ts";
 export * from "./optim/mod.ts";
+export * from "./train_state.ts";
 export * from "./logistic_regression.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.

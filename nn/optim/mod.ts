@@ -28,3 +28,4 @@ export * from "./clip.ts";
 export * from "./schedules.ts";
 export * from "./param_groups.ts";
 export * from "./ema.ts";
+export * from "./chain.ts";
