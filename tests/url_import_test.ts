@@ -59,6 +59,36 @@ Deno.test("data/mod.ts imported by URL loads the shipped sample with fetch", asy
   assert.equal(out.source, `${server.origin}/data/sample/fashion-mnist/`);
 });
 
+Deno.test("nn/mod.ts and models/mod.ts train by URL with no permission but --allow-import", async () => {
+  // The README says the core needs no other permission: a trainStep loop and a ViT spec.
+  const probe = `
+    import { random, tensor } from "../mod.ts";
+    import { adamw, createTrainState, crossEntropy, initLinear, linear, trainStep } from "../nn/mod.ts";
+    import { VIT_PRESETS } from "../models/mod.ts";
+    const x = random.normal(random.key(1), [6, 4]);
+    const y = tensor([0, 1, 2, 0, 1, 2], { dtype: "int32" });
+    const opt = adamw({ lr: 0.1 });
+    const step = trainStep((p, x, y) => crossEntropy(linear(p, x), y), opt);
+    let state = createTrainState(initLinear(random.key(0), { inFeatures: 4, outFeatures: 3 }), opt);
+    const losses = [];
+    for (let i = 0; i < 5; i++) {
+      const out = step(state, x, y);
+      state = out.state;
+      losses.push(await out.loss.item());
+      out.loss.dispose();
+    }
+    console.log(JSON.stringify({ falls: losses[4] < losses[0], presets: Object.keys(VIT_PRESETS).length > 0 }));
+  `;
+  await using server = await serveRepo({
+    "/__probe__/train.ts": { body: probe, type: "application/typescript; charset=utf-8" },
+  });
+  const { code, stdout, stderr } = await runByUrl(`${server.origin}/__probe__/train.ts`, [
+    `--allow-import=${server.host}`,
+  ]);
+  assert.equal(code, 0, `probe failed:\n${stderr}`);
+  assert.deepEqual(JSON.parse(stdout), { falls: true, presets: true });
+});
+
 Deno.test("the test server serves only repository files", async () => {
   await using server = await serveRepo();
   const get = async (path: string, init?: RequestInit) => {
