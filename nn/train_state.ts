@@ -124,23 +124,65 @@ export function trainStep<P, S, A extends unknown[]>(
   optimizer: Optimizer<S>,
 ): (state: TrainState<P, S>, ...args: A) => StepResult<P, S> {
   const vg = valueAndGrad<[P, ...A], Tensor, P>(lossFn);
+  return (state, ...args) => stepWith("trainStep", vg, optimizer, state, args);
+}
+
+/**
+ * {@link trainStep} for a loss that returns `[loss, aux]` (metrics, logits …): the step also
+ * returns `aux` (not differentiated; its tensors are the caller's, like the loss).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTrainState, trainStepWithAux } from "./train_state.ts";
+ * import { sgd } from "./optim/mod.ts";
+ * import { dispose, mean, mul, sub, tensor, type Tensor } from "../mod.ts";
+ * const opt = sgd({ lr: 0.1 });
+ * const step = trainStepWithAux((p: { w: Tensor }, x: Tensor) => {
+ *   const err = sub(mul(p.w, x), 1);
+ *   return [mean(mul(err, err)), { err }];
+ * }, opt);
+ * const x = tensor([1, 2]);
+ * const { state, loss, aux } = step(createTrainState({ w: tensor([0]) }, opt), x);
+ * assert.deepEqual(await aux.err.toArray(), [-1, -1]); // at the old parameters
+ * assert.equal(await loss.item(), 1);
+ * dispose([state.params, loss, aux, x]);
+ * ```
+ */
+export function trainStepWithAux<P, S, A extends unknown[], X>(
+  lossFn: (params: P, ...args: A) => [Tensor, X],
+  optimizer: Optimizer<S>,
+): (state: TrainState<P, S>, ...args: A) => StepResult<P, S> & { aux: X } {
+  const vg = valueAndGrad<[P, ...A], [Tensor, X], P>(lossFn, { hasAux: true });
   return (state, ...args) => {
-    if (treeLeaves(state.params).some((t) => t.disposed)) {
-      throw new TesseraError(
-        "trainStep",
-        `the state at step ${state.step} was already consumed by a step (or disposed); ` +
-          "use the state that step returned",
-      );
-    }
-    const out = scope(() => {
-      const [loss, grads] = vg(state.params, ...args);
-      const next = optimizer.update(grads, state.optState, state.params);
-      return { loss, params: next.params, optState: next.state };
-    });
-    dispose([state.params, state.optState]);
-    return {
-      state: { params: out.params, optState: out.optState, step: state.step + 1 },
-      loss: out.loss,
-    };
+    const { loss: [loss, aux], ...rest } = stepWith("trainStepWithAux", vg, optimizer, state, args);
+    return { ...rest, loss, aux };
+  };
+}
+
+/** One step: value and gradient, update, then free the gradients and the replaced state. */
+function stepWith<P, S, A extends unknown[], V>(
+  op: string,
+  vg: (params: P, ...args: A) => [V, P],
+  optimizer: Optimizer<S>,
+  state: TrainState<P, S>,
+  args: A,
+): { state: TrainState<P, S>; loss: V } {
+  if (treeLeaves(state.params).some((t) => t.disposed)) {
+    throw new TesseraError(
+      op,
+      `the state at step ${state.step} was already consumed by a step (or disposed); ` +
+        "use the state that step returned",
+    );
+  }
+  const out = scope(() => {
+    const [loss, grads] = vg(state.params, ...args);
+    const next = optimizer.update(grads, state.optState, state.params);
+    return { loss, params: next.params, optState: next.state };
+  });
+  dispose([state.params, state.optState]);
+  return {
+    state: { params: out.params, optState: out.optState, step: state.step + 1 },
+    loss: out.loss,
   };
 }

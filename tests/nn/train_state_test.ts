@@ -8,6 +8,7 @@ import {
   dispose,
   gelu,
   memoryStats,
+  mul,
   random,
   scope,
   type Tensor,
@@ -32,6 +33,7 @@ import {
   type Optimizer,
   sgd,
   trainStep,
+  trainStepWithAux,
   weightDecayMask,
 } from "../../nn/mod.ts";
 import { treeFlatten } from "../../autodiff/mod.ts";
@@ -166,6 +168,31 @@ Deno.test("trainStep: a consumed state is refused with a TesseraError", () => {
   });
   assert.equal(s1.step, 1);
   dispose([s1.params, l, x, y, key]);
+});
+
+Deno.test("trainStepWithAux: aux at the old parameters, same bits as trainStep, no leak", async () => {
+  const before = live();
+  const opt = adamw({ lr: 1e-2 });
+  const { x, y, key } = data();
+  const plain = trainStep(loss, opt);
+  const withAux = trainStepWithAux((p: P, x: Tensor, y: Tensor, k: Tensor) => {
+    const l = loss(p, x, y, k);
+    return [l, { double: mul(l, 2) }];
+  }, opt);
+  let a = createTrainState(init(), opt), b = createTrainState(init(), opt);
+  const b0 = b;
+  for (let i = 0; i < 3; i++) {
+    const ra = plain(a, x, y, key), rb = withAux(b, x, y, key);
+    const [la, lb, d] = await Promise.all([ra.loss.item(), rb.loss.item(), rb.aux.double.item()]);
+    assert.equal(la, lb);
+    assert.equal(d, Math.fround(2 * lb));
+    dispose([ra.loss, rb.loss, rb.aux]);
+    ({ state: a } = ra), ({ state: b } = rb);
+  }
+  assert.deepEqual(await bits(a.params), await bits(b.params));
+  assert.throws(() => withAux(b0, x, y, key), /trainStepWithAux.*step 0 was already consumed/);
+  dispose([a.params, a.optState, b.params, b.optState, x, y, key]);
+  assert.equal(live(), before, "tensors leaked");
 });
 
 Deno.test("chain: clipping then AdamW equals clipByGlobalNorm then AdamW bit for bit", async () => {
