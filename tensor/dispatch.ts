@@ -7,6 +7,7 @@
 import { TesseraError } from "./errors.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./shape_rules.ts";
+import { checkNumel } from "./shape.ts";
 import { Tensor, type Trace } from "./tensor.ts";
 
 /** The innermost trace among the inputs, or null when all are concrete. */
@@ -45,6 +46,7 @@ export function evalEager<P extends Prim>(
   params: PrimParams[P],
 ): Tensor {
   const aval = abstractEval(prim, inputs, params);
+  checkNumel(prim, aval.shape, aval.dtype);
   const backend = inputs[0]!.backend;
   for (const t of inputs) {
     if (t.backend !== backend) {

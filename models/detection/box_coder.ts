@@ -61,7 +61,10 @@ export interface BoxCoderOptions {
 function weightsOf(op: string, o: BoxCoderOptions): [number, number, number, number] {
   const w = o.weights ?? [1, 1, 1, 1];
   if (!Array.isArray(w) || w.length !== 4 || !w.every((v) => typeof v === "number" && v > 0)) {
-    throw new TesseraError(op, `weights must be four numbers > 0, got ${JSON.stringify(w)}`);
+    throw new TesseraError(
+      op,
+      `weights must be four numbers > 0, got ${Array.isArray(w) ? `[${w.join(", ")}]` : String(w)}`,
+    );
   }
   return [w[0]!, w[1]!, w[2]!, w[3]!];
 }
