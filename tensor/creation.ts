@@ -137,13 +137,13 @@ export function tensor(values: ArrayLike, opts: CreateOptions & { shape?: Shape 
   let dtype: DType;
   if (ArrayBuffer.isView(values)) {
     flat = values as TypedArray;
-    shape = opts.shape ? checkShape("tensor", opts.shape) : [flat.length];
+    shape = opts.shape != null ? checkShape("tensor", opts.shape) : [flat.length];
     dtype = opts.dtype ? checkDtype("tensor", opts.dtype) : typedDtype(values as TypedArray);
   } else {
     const inferred = inferShape("tensor", values);
     flat =
       (Array.isArray(values) ? (values as unknown[]).flat(Infinity as 1) : [values]) as ArrayLike[];
-    shape = opts.shape ? checkShape("tensor", opts.shape) : inferred;
+    shape = opts.shape != null ? checkShape("tensor", opts.shape) : inferred;
     const first = flat[0];
     dtype = opts.dtype
       ? checkDtype("tensor", opts.dtype)

@@ -86,7 +86,7 @@ function fmtBytes(b: number): string {
   let v = b, u = -1;
   while (v >= 1024 && u < units.length - 1) [v, u] = [v / 1024, u + 1];
   return `${fmtCount(b)} bytes` +
-    (u >= 0 ? ` (${v.toPrecision(2).replace(/\.0$/, "")} ${units[u]})` : "");
+    (u >= 0 ? ` (${v >= 10 ? v.toFixed(0) : v.toFixed(1)} ${units[u]})` : "");
 }
 
 /** A count as an integer below 1e15, else in exponent notation (`1e+18`). */

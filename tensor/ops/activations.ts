@@ -191,10 +191,14 @@ export function layerNorm(
         `axes ${fmtValue(opts.axes)} must be the trailing axes`,
       );
     }
-    const mu = mean(x, axes, true);
-    const d = sub(x, mu);
-    const v = mean(mul(d, d), axes, true);
-    let y = mul(d, rsqrt(add(v, eps)));
+    let y: Tensor;
+    if (normShape.includes(0)) {
+      y = neg(x); // nothing to normalise: the (empty) result has x's shape
+    } else {
+      const d = sub(x, mean(x, axes, true));
+      const v = mean(mul(d, d), axes, true);
+      y = mul(d, rsqrt(add(v, eps)));
+    }
     if (weight) y = mul(y, weight);
     if (bias) y = add(y, bias);
     return y;
