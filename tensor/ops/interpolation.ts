@@ -100,7 +100,8 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   if (inS[0] === 0 || inS[1] === 0) {
     throw new TesseraError(op, `input ${fmtShape(x.shape)} has an empty spatial axis`);
   }
-  checkNumel(op, [x.shape[0]!, x.shape[1]!, out[0], out[1]], x.dtype);
+  // Per-axis tables are sized by the output even for an empty batch: check as for batch 1.
+  checkNumel(op, [x.shape[0]! || 1, x.shape[1]! || 1, out[0]!, out[1]!], x.dtype);
   const axis = (i: number): Resample1d =>
     mode === "nearest"
       ? { kind: "nearest", in: inS[i]!, out: out[i]!, scale: scale[i]! }
