@@ -6,6 +6,7 @@
 import { loadSafetensors, type LoadSafetensorsOptions, saveSafetensors } from "./safetensors.ts";
 import { TesseraError } from "./errors.ts";
 import type { Tensor } from "./tensor.ts";
+import { hostFs } from "./host_fs.ts";
 
 /**
  * Writes tensors to a safetensors file atomically: the bytes go to `${path}.tmp-<random>`,
@@ -33,6 +34,7 @@ export async function writeSafetensorsFile(
   tensors: Record<string, Tensor>,
   metadata?: Record<string, string>,
 ): Promise<void> {
+  const fs = hostFs("writeSafetensorsFile");
   const bytes = await saveSafetensors(tensors, metadata);
   const rand = Array.from(
     crypto.getRandomValues(new Uint8Array(8)),
@@ -42,14 +44,14 @@ export async function writeSafetensorsFile(
   const tmp = path instanceof URL ? new URL(path.href + suffix) : path + suffix;
   try {
     {
-      using file = await Deno.open(tmp, { write: true, createNew: true });
+      using file = await fs.open(tmp, { write: true, createNew: true });
       let off = 0;
       while (off < bytes.length) off += await file.write(bytes.subarray(off));
       await file.syncData();
     }
-    await Deno.rename(tmp, path);
+    await fs.rename(tmp, path);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
+    await fs.remove(tmp).catch(() => {});
     throw writeError(path, e);
   }
 }
@@ -86,5 +88,5 @@ export async function readSafetensorsFile(
   path: string | URL,
   opts: LoadSafetensorsOptions = {},
 ): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
-  return loadSafetensors(await Deno.readFile(path), opts);
+  return loadSafetensors(await hostFs("readSafetensorsFile").readFile(path), opts);
 }

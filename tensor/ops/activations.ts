@@ -7,6 +7,7 @@ import { isFloat } from "../dtype.ts";
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import { normAxes, normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
+import { fusedOr } from "../dispatch.ts";
 import { composite, expectTensor } from "./_util.ts";
 import { lessEqual } from "./comparison.ts";
 import { add, div, mul, sub, where } from "./elementwise.ts";
@@ -75,7 +76,8 @@ export function gelu(x: Tensor, opts: { approximate?: "none" | "tanh" } = {}): T
       const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
       return mul(mul(x, 0.5), add(tanh(inner), 1));
     }
-    return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+    const exact = () => mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+    return fusedOr("gelu", [x], {}, x, exact); // a backend's fused kernel, else the composite
   });
 }
 

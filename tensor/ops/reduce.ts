@@ -25,7 +25,7 @@ function valueReduce(op: "sum" | "max" | "min", x: Tensor, axis: Axes, keepdims:
   expectTensor(op, x);
   const axes = normAxes(op, axis, x.ndim);
   if (axes.length === 0) return x;
-  const y = bind(op, [x], { axes });
+  const y = bind("reduce", [x], { op, axes });
   return keepdims ? y : reshape(y, dropAxes(x.shape, axes));
 }
 
@@ -88,11 +88,11 @@ function argReduce(
   expectTensor(op, x);
   if (axis === undefined) {
     const flat = reshape(x, [x.size]);
-    const y = bind(op, [flat], { axis: 0 });
+    const y = bind("argReduce", [flat], { op, axis: 0 });
     return keepdims ? reshape(y, x.shape.map(() => 1)) : reshape(y, []);
   }
   const a = normAxis(op, axis, x.ndim);
-  const y = bind(op, [x], { axis: a });
+  const y = bind("argReduce", [x], { op, axis: a });
   return keepdims ? y : reshape(y, dropAxes(x.shape, [a]));
 }
 
@@ -280,7 +280,7 @@ export function sumToShape(x: Tensor, shape: Shape): Tensor {
         );
       }
     }
-    const y = axes.length ? bind("sum", [x], { axes }) : x;
+    const y = axes.length ? bind("reduce", [x], { op: "sum", axes }) : x;
     return reshape(y, shape);
   });
 }
