@@ -187,8 +187,8 @@ export function variance(
     expectTensor("variance", x);
     const n = countOf("variance", x, axis);
     const c = opts.correction ?? 0;
-    if (typeof c !== "number" || !(c >= 0)) {
-      throw new TesseraError("variance", `correction must be a number >= 0, got ${fmtValue(c)}`);
+    if (typeof c !== "number" || Number.isNaN(c)) {
+      throw new TesseraError("variance", `correction must be a number, got ${fmtValue(c)}`);
     }
     if (n - c <= 0 && keptSize("variance", x, axis) > 0) {
       throw new TesseraError(

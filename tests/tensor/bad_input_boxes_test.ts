@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as T from "../../mod.ts";
+import { decodeBoxes, encodeBoxes } from "../../models/detection/box_coder.ts";
 import { fpnLevels } from "../../models/detection/fpn_levels.ts";
 import { allFinite, attempt, attemptAsync, property, values } from "./_bad_input.ts";
 
@@ -135,6 +136,30 @@ property(
     });
   }),
   80,
+);
+
+property(
+  "encodeBoxes and decodeBoxes: finite boxes of positive size give finite results; NaN stays in its box",
+  fc.property(
+    boxesArb,
+    fc.array(fc.constantFrom(0, 0.5, -1, 10, NaN, Infinity), { minLength: 4 }),
+    (a, d) => {
+      T.scope(() => {
+        const grown = a.map(([x1, y1, x2, y2]) => [x1!, y1!, x2! + 1, y2! + 1]); // positive size
+        const rowsOk = (v: number[], ok: (i: number) => boolean) =>
+          grown.forEach((_, i) => {
+            if (ok(i)) assert.ok(allFinite(v.slice(4 * i, 4 * i + 4)), `row ${i} of ${v}`);
+          });
+        const enc = values(encodeBoxes(boxT(grown), boxT(grown.slice().reverse())));
+        rowsOk(enc, (i) => finiteBox(grown[i]!) && finiteBox(grown[grown.length - 1 - i]!));
+        const deltas = T.tensor(Float64Array.from(grown.flatMap(() => d.slice(0, 4))), {
+          shape: [grown.length, 4],
+        });
+        const dec = values(decodeBoxes(deltas, boxT(grown)));
+        rowsOk(dec, (i) => finiteBox(grown[i]!) && allFinite(d.slice(0, 4)));
+      });
+    },
+  ),
 );
 
 property(
