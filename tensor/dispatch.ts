@@ -9,6 +9,7 @@ import type { Aval } from "./aval.ts";
 import { TesseraError } from "./errors.ts";
 import { opName, type Prim, type PrimParams } from "./primitives.ts";
 import { abstractEval } from "./shape_rules.ts";
+import { checkNumel } from "./shape.ts";
 import { Tensor, type Trace } from "./tensor.ts";
 
 /** The innermost trace among the inputs, or null when all are concrete. */
@@ -47,6 +48,7 @@ export function evalEager<P extends Prim>(
   params: PrimParams[P],
 ): Tensor {
   const aval = abstractEval(prim, inputs, params);
+  checkNumel(prim, aval.shape, aval.dtype);
   const backend = inputs[0]!.backend;
   for (const t of inputs) {
     if (t.backend !== backend) {

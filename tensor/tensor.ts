@@ -135,6 +135,16 @@ export class Tensor {
 
   /** Reads the elements as nested arrays (numbers, or booleans for bool tensors). */
   async toArray(): Promise<NestedArray> {
+    // An empty tensor still nests: [1e9, 0] would be a billion empty arrays.
+    const zero = this.shape.indexOf(0);
+    if (zero > 0 && sizeOf(this.shape.slice(0, zero)) > 2 ** 24) {
+      throw new TesseraError(
+        "toArray",
+        `empty tensor ${fmtShape(this.shape)} would nest ${
+          sizeOf(this.shape.slice(0, zero))
+        } arrays`,
+      );
+    }
     return nest(await this.data(), this.shape, this.dtype === "bool");
   }
 
@@ -192,6 +202,7 @@ function nest(data: TypedArray, shape: Shape, asBool: boolean): NestedArray {
 }
 
 function formatValues(data: TypedArray, shape: Shape, dtype: DType, limit = 64): string {
+  if (data.length === 0) return "[]"; // the shape is in the head; [1e12, 0] has no values
   if (data.length > limit) {
     const head = Array.from(data.subarray(0, 8), (v) => fmtNum(v, dtype)).join(", ");
     return `[${head}, … (${data.length} values)]`;
