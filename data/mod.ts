@@ -53,6 +53,38 @@ export {
 export { Rng, rngFromKey, rngFromSeed } from "../tensor/host_rng.ts";
 export * from "./transforms/mod.ts";
 export { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "./fashion_mnist_stats.ts";
+export {
+  type Bbox,
+  type Rle,
+  rleArea,
+  rleDecode,
+  rleEncode,
+  rleFromString,
+  rleMerge,
+  rleToBbox,
+  rleToString,
+} from "./coco/rle.ts";
+export { rleFromBbox, rleFromPolygon, rleFromPolygons } from "./coco/polygon.ts";
+export { bboxIou, type IouMatrix, rleIou } from "./coco/iou.ts";
+export {
+  type CocoAnnotation,
+  type CocoCategory,
+  type CocoDataset,
+  type CocoDetection,
+  type CocoGt,
+  type CocoImage,
+  type CocoResult,
+  type CocoRleJson,
+  type CocoSegmentation,
+  loadCocoGt,
+  loadCocoResults,
+  parseCocoGt,
+  parseCocoResults,
+  rleFromJson,
+  rleToJson,
+  segmentationToRle,
+  writeCocoResults,
+} from "./coco/json.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";
