@@ -85,6 +85,14 @@ export {
   segmentationToRle,
   writeCocoResults,
 } from "./coco/json.ts";
+export { type CocoEvalResult, evaluateCoco } from "./eval/coco_eval.ts";
+export { type CocoEvalParams, cocoEvalParams, type ImageEval } from "./eval/coco_params.ts";
+export {
+  accumulateCategory,
+  formatCocoSummary,
+  meanValid,
+  summarizeCoco,
+} from "./eval/coco_summary.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";
