@@ -42,6 +42,8 @@ export {
   type ImageFolderOptions,
   type ImageSample,
   IMG_EXTENSIONS,
+  loadSharp,
+  type Sharp,
 } from "./image_folder.ts";
 export {
   type Batch,
@@ -93,6 +95,17 @@ export {
   meanValid,
   summarizeCoco,
 } from "./eval/coco_summary.ts";
+export { npSum } from "./eval/np_sum.ts";
+export {
+  mmsegPercent,
+  reduceZeroLabel,
+  type SegAreas,
+  segAreas,
+  type SegMetrics,
+  segMetrics,
+  sumSegAreas,
+} from "./eval/seg_metrics.ts";
+export { encodeLabelPng, type LabelMap, readLabelPng, writeLabelPng } from "./label_png.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";

@@ -203,7 +203,9 @@ function checkBbox(b: unknown, fail: (what: string) => never): void {
   if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) {
     fail(`${show(b)} is not [x, y, w, h] of 4 finite numbers`);
   }
-  if ((b[2] as number) < 0 || (b[3] as number) < 0) fail(`${show(b)} has a negative width or height`);
+  if ((b[2] as number) < 0 || (b[3] as number) < 0) {
+    fail(`${show(b)} has a negative width or height`);
+  }
 }
 
 function checkSegmentation(s: unknown, img: CocoImage, fail: (what: string) => never): void {

@@ -7,6 +7,7 @@
  */
 
 import type { CocoEvalParams, ImageEval } from "./coco_params.ts";
+import { npSum } from "./np_sum.ts";
 
 const EPS = 2.220446049250313e-16; // np.spacing(1)
 
@@ -99,26 +100,6 @@ export function accumulateCategory(
   }
 }
 
-/** numpy's pairwise summation of `a` (float64 `add.reduce`, block size 128, unroll 8). */
-function pairwiseSum(a: Float64Array, lo: number, n: number): number {
-  if (n < 8) {
-    let res = 0;
-    for (let i = 0; i < n; i++) res += a[lo + i]!;
-    return res;
-  }
-  if (n <= 128) {
-    const r = Array.from({ length: 8 }, (_, j) => a[lo + j]!);
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j]! += a[lo + i + j]!;
-    let res = ((r[0]! + r[1]!) + (r[2]! + r[3]!)) + ((r[4]! + r[5]!) + (r[6]! + r[7]!));
-    for (; i < n; i++) res += a[lo + i]!;
-    return res;
-  }
-  let n2 = Math.floor(n / 2);
-  n2 -= n2 % 8;
-  return pairwiseSum(a, lo, n2) + pairwiseSum(a, lo + n2, n - n2);
-}
-
 /**
  * numpy `mean(s[s > -1])` of a list of values, or −1 when none is > −1.
  *
@@ -135,7 +116,7 @@ function pairwiseSum(a: Float64Array, lo: number, n: number): number {
  */
 export function meanValid(values: ArrayLike<number>): number {
   const v = Float64Array.from(values).filter((x) => x > -1);
-  return v.length === 0 ? -1 : pairwiseSum(v, 0, v.length) / v.length;
+  return v.length === 0 ? -1 : npSum(v) / v.length;
 }
 
 const STATS: readonly [ap: boolean, iou: number | null, area: string, maxDet: number][] = [
