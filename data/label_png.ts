@@ -13,8 +13,11 @@ import { loadSharp } from "./image_folder.ts";
 
 /** A label map: one byte per pixel, row-major. */
 export interface LabelMap {
+  /** Rows. */
   readonly height: number;
+  /** Columns. */
   readonly width: number;
+  /** `height·width` label values. */
   readonly data: Uint8Array;
 }
 

@@ -3,7 +3,9 @@
  * gzipped or raw), a Fashion-MNIST loader that falls back to a small sample shipped with
  * tessera, ImageFolder (PNG/JPEG via sharp), image transforms with explicit randomness
  * (torchvision/timm semantics, see `./transforms/mod.ts`) and a seeded, prefetching
- * {@link DataLoader}.
+ * {@link DataLoader}. Dense prediction: COCO JSON and RLE masks (`./coco/`, as pycocotools),
+ * the COCO box/mask evaluator and mmseg's mIoU (`./eval/`), 1-channel label PNGs, and the
+ * generated FMNIST-Scenes detection/segmentation set (`./scenes/`).
  *
  * Needs `--allow-read` for local files (or `--allow-net` when tessera is imported by URL);
  * decoding images loads sharp's native addon, which needs `--allow-ffi` (use `-A`).
@@ -106,6 +108,26 @@ export {
   sumSegAreas,
 } from "./eval/seg_metrics.ts";
 export { encodeLabelPng, type LabelMap, readLabelPng, writeLabelPng } from "./label_png.ts";
+export { hash32, type SceneRng, sceneRng } from "./scenes/prng.ts";
+export { chooseTint, paintBackground, resizeItem, shade } from "./scenes/render.ts";
+export {
+  type ItemPool,
+  renderScene,
+  type Scene,
+  SCENE_RULES,
+  type SceneInstance,
+  SCENES_VERSIONS,
+  type ScenesVersion,
+} from "./scenes/scene.ts";
+export {
+  generateScenes,
+  type GenerateScenesOptions,
+  sceneAnnotations,
+  SCENES_CATEGORIES,
+  type ScenesMeta,
+  scenesPool,
+  type ScenesSplitMeta,
+} from "./scenes/generate.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";

@@ -19,7 +19,9 @@ import { accumulateCategory, summarizeCoco } from "./coco_summary.ts";
 
 /** The result of {@link evaluateCoco}. */
 export interface CocoEvalResult {
+  /** What was matched: boxes or masks. */
   readonly iouType: "bbox" | "segm";
+  /** The parameters used. */
   readonly params: CocoEvalParams;
   /** `[T, R, K, A, M]`. */
   readonly counts: readonly [number, number, number, number, number];

@@ -14,9 +14,13 @@ import { npSum } from "./np_sum.ts";
 
 /** Per-class pixel counts of one image or of a whole set. */
 export interface SegAreas {
+  /** Correctly predicted pixels per class. */
   readonly intersect: Float64Array;
+  /** pred + label − intersect per class. */
   readonly union: Float64Array;
+  /** Predicted pixels per class. */
   readonly pred: Float64Array;
+  /** Labelled pixels per class. */
   readonly label: Float64Array;
 }
 
