@@ -67,6 +67,7 @@ export {
   rleMerge,
   rleToBbox,
   rleToString,
+  walkRuns,
 } from "./coco/rle.ts";
 export { rleFromBbox, rleFromPolygon, rleFromPolygons } from "./coco/polygon.ts";
 export { bboxIou, type IouMatrix, rleIou } from "./coco/iou.ts";

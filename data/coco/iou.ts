@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Bbox, type Rle, rleArea, rleToBbox } from "./rle.ts";
+import { type Bbox, type Rle, rleArea, rleToBbox, walkRuns } from "./rle.ts";
 
 /**
  * An IoU matrix: `data[d * gts + g]` is the IoU of detection `d` with ground truth `g`.
@@ -95,28 +95,13 @@ export function rleIou(
         o[d * n + g] = -1;
         continue;
       }
-      const A = D.counts, B = G.counts;
-      let ca = A[0]!, cb = B[0]!, va = 0, vb = 0, a = 1, b = 1, i = 0, u = 0, ct = 1;
-      while (ct > 0) {
-        const c = Math.min(ca, cb);
+      let i = 0, u = 0;
+      walkRuns(D.counts, G.counts, (c, va, vb) => {
         if (va || vb) {
           u += c;
           if (va && vb) i += c;
         }
-        ct = 0;
-        ca -= c;
-        if (!ca && a < A.length) {
-          ca = A[a++]!;
-          va ^= 1;
-        }
-        ct += ca;
-        cb -= c;
-        if (!cb && b < B.length) {
-          cb = B[b++]!;
-          vb ^= 1;
-        }
-        ct += cb;
-      }
+      });
       if (i === 0) u = 1;
       else if (crowd) u = rleArea(D);
       o[d * n + g] = i / u;

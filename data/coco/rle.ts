@@ -210,35 +210,63 @@ export function rleMerge(rles: readonly Rle[], intersect = false): Rle {
         `mask ${i} is ${B.h}×${B.w}, mask 0 is ${h}×${w}`,
       );
     }
-    const A = cnts, out = new Uint32Array(A.length + B.counts.length + 1);
-    let ca = A[0]!, cb = B.counts[0]!, v = 0, va = 0, vb = 0, m = 0, a = 1, b = 1, cc = 0;
-    let ct = 1;
-    while (ct > 0) {
-      const c = Math.min(ca, cb);
+    const out = new Uint32Array(cnts.length + B.counts.length + 1);
+    let m = 0, cc = 0;
+    const op = intersect ? (x: number, y: number) => x & y : (x: number, y: number) => x | y;
+    walkRuns(cnts, B.counts, (c, va, vb, na, nb, last) => {
       cc += c;
-      ct = 0;
-      ca -= c;
-      if (!ca && a < A.length) {
-        ca = A[a++]!;
-        va ^= 1;
-      }
-      ct += ca;
-      cb -= c;
-      if (!cb && b < B.counts.length) {
-        cb = B.counts[b++]!;
-        vb ^= 1;
-      }
-      ct += cb;
-      const vp = v;
-      v = intersect ? va & vb : va | vb;
-      if (v !== vp || ct === 0) {
+      if (op(na, nb) !== op(va, vb) || last) {
         out[m++] = cc;
         cc = 0;
       }
-    }
+    });
     cnts = out.slice(0, m);
   }
   return { h, w, counts: cnts };
+}
+
+/**
+ * Walks two run-length encodings of the same size side by side, as maskApi's merge and IoU
+ * loops do: `step(c, va, vb, na, nb, last)` gets each stretch of `c` pixels over which both
+ * masks are constant (values `va`, `vb`), the values after it (`na`, `nb`) and whether it is
+ * the last. Zero-length runs give zero-length stretches, as in the C code.
+ *
+ * @param A counts of the first mask
+ * @param B counts of the second mask
+ * @param step called once per stretch
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { walkRuns } from "./rle.ts";
+ * const seen: number[][] = [];
+ * walkRuns(Uint32Array.of(1, 3), Uint32Array.of(2, 2), (c, va, vb) => seen.push([c, va, vb]));
+ * assert.deepEqual(seen, [[1, 0, 0], [1, 1, 0], [2, 1, 1]]);
+ * ```
+ */
+export function walkRuns(
+  A: Uint32Array,
+  B: Uint32Array,
+  step: (c: number, va: number, vb: number, na: number, nb: number, last: boolean) => void,
+): void {
+  let ca = A[0]!, cb = B[0]!, va = 0, vb = 0, a = 1, b = 1, ct = 1;
+  while (ct > 0) {
+    const c = Math.min(ca, cb), pa = va, pb = vb;
+    ct = 0;
+    ca -= c;
+    if (!ca && a < A.length) {
+      ca = A[a++]!;
+      va ^= 1;
+    }
+    ct += ca;
+    cb -= c;
+    if (!cb && b < B.length) {
+      cb = B[b++]!;
+      vb ^= 1;
+    }
+    ct += cb;
+    step(c, pa, pb, va, vb, ct === 0);
+  }
 }
 
 /**

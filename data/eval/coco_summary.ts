@@ -56,18 +56,24 @@ export function accumulateCategory(
     // The detections and their sorted order are the same for every area range.
     const first: (ImageEval | null)[] = [];
     for (let i = 0; i < I; i++) first.push(evals[(k * A) * I + i]!);
-    const src: [number, number][] = []; // (record position among present images, det index)
     const present = first.map((e, i) => (e ? i : -1)).filter((i) => i >= 0);
     if (present.length === 0) continue;
-    const scores: number[] = [];
+    let nAll = 0;
+    for (const i of present) nAll += Math.min(maxDet, first[i]!.scores.length);
+    // Concatenated in image order: the record's image and the detection's index in it.
+    const srcImg = new Int32Array(nAll), srcDet = new Int32Array(nAll);
+    const scores = new Float64Array(nAll);
+    let q = 0;
     for (const i of present) {
       const e = first[i]!, n = Math.min(maxDet, e.scores.length);
-      for (let d = 0; d < n; d++) {
-        src.push([i, d]);
-        scores.push(e.scores[d]!);
+      for (let d = 0; d < n; d++, q++) {
+        srcImg[q] = i;
+        srcDet[q] = d;
+        scores[q] = e.scores[d]!;
       }
     }
-    const order = [...scores.keys()].sort((u, v) => scores[v]! - scores[u]! || u - v);
+    const order = Array.from({ length: nAll }, (_, j) => j)
+      .sort((u, v) => scores[v]! - scores[u]! || u - v);
     const nd = order.length;
     for (let a = 0; a < A; a++) {
       let npig = 0;
@@ -77,8 +83,8 @@ export function accumulateCategory(
       for (let t = 0; t < T; t++) {
         let tp = 0, fp = 0;
         for (let j = 0; j < nd; j++) {
-          const [i, d] = src[order[j]!]!;
-          const e = evals[(k * A + a) * I + i]!, D = e.scores.length;
+          const o = order[j]!, d = srcDet[o]!;
+          const e = evals[(k * A + a) * I + srcImg[o]!]!, D = e.scores.length;
           if (!e.ignored[t * D + d]) {
             if (e.matched[t * D + d]) tp++;
             else fp++;

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { fmix32 } from "../../tensor/host_rng.ts";
+
 /**
  * 32-bit FNV-1a of the UTF-8 bytes of `key`, finished with murmur3's `fmix32` avalanche.
  *
@@ -24,12 +26,7 @@
 export function hash32(key: string): number {
   let h = 0x811c9dc5;
   for (const b of new TextEncoder().encode(key)) h = Math.imul(h ^ b, 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h >>> 0);
 }
 
 /** A seeded stream of uniform integers (sfc32 state, mutated by each draw). */
