@@ -108,6 +108,11 @@ export {
   segMetrics,
   sumSegAreas,
 } from "./eval/seg_metrics.ts";
+export {
+  evaluateSegFolders,
+  type SegFolderOptions,
+  type SegFolderResult,
+} from "./eval/seg_folders.ts";
 export { encodeLabelPng, type LabelMap, readLabelPng, writeLabelPng } from "./label_png.ts";
 export { hash32, type SceneRng, sceneRng } from "./scenes/prng.ts";
 export { chooseTint, paintBackground, resizeItem, shade } from "./scenes/render.ts";

@@ -19,6 +19,7 @@ import {
 import { rleArea, rleDecode, rleToBbox } from "../../data/coco/rle.ts";
 import { evaluateCoco } from "../../data/eval/coco_eval.ts";
 import { reduceZeroLabel, segAreas, segMetrics, sumSegAreas } from "../../data/eval/seg_metrics.ts";
+import { evaluateSegFolders } from "../../data/eval/seg_folders.ts";
 import { generateScenes, scenesPool } from "../../data/scenes/generate.ts";
 import { renderScene, SCENES_VERSIONS } from "../../data/scenes/scene.ts";
 
@@ -146,15 +147,20 @@ Deno.test("scenes: GT as results scores AP 1 (box, mask); shrunk boxes 0.5; mIoU
     }));
     const s = evaluateCoco(gt, parseCocoResults(shrunk, gt)).stats;
     assert.ok(Math.abs(s[0]! - 0.5) < 1e-12, `${split} shrunk AP ${s[0]}`);
-    const areas = [];
-    for (const im of raw.images) {
-      const lab = reduceZeroLabel(
-        (await readLabelPng(join(root, "semantic", split, im.file_name))).data,
-      );
-      areas.push(segAreas(lab, lab, 11));
-    }
-    const m = segMetrics(sumSegAreas(areas));
+    const semDir = join(root, "semantic", split);
+    // The label PNGs as predictions: ADE benchmark files hold class + 1 (offset 1).
+    const m = await evaluateSegFolders(semDir, semDir, { numClasses: 11, predictionsOffset: 1 });
+    assert.equal(m.images, raw.images.length);
     assert.deepEqual([m.mIoU, m.aAcc, m.mAcc], [1, 1, 1]);
+    // All-background prediction: IoU(bg) = background share, every class 0 (spec §6.6).
+    const perImage = [];
+    for (const im of raw.images) {
+      const lab = reduceZeroLabel((await readLabelPng(join(semDir, im.file_name))).data);
+      perImage.push(segAreas(new Uint8Array(lab.length), lab, 11));
+    }
+    const bg = segMetrics(sumSegAreas(perImage));
+    assert.ok(bg.iou[0]! > 0.7 && bg.iou[0]! < 0.95, `IoU(bg) ${bg.iou[0]}`);
+    assert.equal(bg.mIoU, bg.iou[0]! / 11);
   }
 });
 

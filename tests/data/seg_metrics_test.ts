@@ -12,7 +12,9 @@ import {
   segMetrics,
   sumSegAreas,
 } from "../../data/eval/seg_metrics.ts";
-import { encodeLabelPng, readLabelPng } from "../../data/label_png.ts";
+import { encodeLabelPng, readLabelPng, writeLabelPng } from "../../data/label_png.ts";
+import { evaluateSegFolders } from "../../data/eval/seg_folders.ts";
+import { join } from "node:path";
 
 interface Case {
   name: string;
@@ -94,4 +96,36 @@ Deno.test("label PNGs: exact round trip 0..255, 1 channel; RGB and palette refus
     /junk\.png: cannot decode/,
   );
   assert.throws(() => segAreas([1], [1, 2], 3), /prediction has 1 pixels, label map 2/);
+});
+
+Deno.test("evaluateSegFolders: missing or mis-sized predictions are named", async () => {
+  const gt = await Deno.makeTempDir(), pred = await Deno.makeTempDir();
+  try {
+    const map = (w: number) => ({ height: 2, width: w, data: new Uint8Array(2 * w).fill(1) });
+    await writeLabelPng(join(gt, "a.png"), map(3));
+    await assert.rejects(
+      evaluateSegFolders(gt, pred, { numClasses: 2 }),
+      /no prediction .*a\.png for .*a\.png/,
+    );
+    await writeLabelPng(join(pred, "a.png"), map(4));
+    await assert.rejects(
+      evaluateSegFolders(gt, pred, { numClasses: 2 }),
+      /is 4×2, its ground truth 3×2/,
+    );
+    await writeLabelPng(join(pred, "a.png"), {
+      height: 2,
+      width: 3,
+      data: new Uint8Array(6).fill(1),
+    });
+    // ADE benchmark PNGs store class + 1: offset 1 maps them back.
+    const r = await evaluateSegFolders(gt, pred, { numClasses: 2, predictionsOffset: 1 });
+    assert.deepEqual([...r.total.intersect], [6, 0]);
+    await assert.rejects(
+      evaluateSegFolders(pred + "/none", pred, { numClasses: 2 }),
+      /cannot list/,
+    );
+  } finally {
+    await Deno.remove(gt, { recursive: true });
+    await Deno.remove(pred, { recursive: true });
+  }
 });
