@@ -137,7 +137,8 @@ const show = (v: unknown) => {
 };
 
 /**
- * Validates and indexes a parsed ground-truth object.
+ * Validates and indexes a parsed ground-truth object. A missing or boolean `iscrowd` is
+ * normalised to 0/1 in place (the object is kept as `dataset`, not copied).
  *
  * @param json the parsed JSON
  * @param name file name for errors
