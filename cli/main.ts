@@ -14,6 +14,7 @@ import { linearCommand } from "./linear.ts";
 import { probeCommand } from "./probe.ts";
 import { pretrainCommand } from "./pretrain.ts";
 import { experimentCommand } from "./experiment_cls.ts";
+import { SCENES_COMMAND } from "./scenes.ts";
 
 /**
  * A `train.ts` command.
@@ -22,7 +23,7 @@ import { experimentCommand } from "./experiment_cls.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMMANDS } from "./main.ts";
- * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls"]);
+ * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes"]);
  * ```
  */
 export interface Command {
@@ -54,6 +55,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
     summary: "the paper's central comparison at small scale (--quick: minutes)",
     run: experimentCommand,
   },
+  scenes: SCENES_COMMAND,
 });
 
 /** Top-level `--help`. */
