@@ -1,0 +1,59 @@
+/**
+ * The mpi engine under real launchers (`mpirun -np 2`, Open MPI and MPICH where installed):
+ * exact collectives (with chunking forced), one failing rank ends the job, and mpi(2) ≡
+ * sim(2) on a 5-step SGD loop. Skips itself when no launcher is installed.
+ */
+import assert from "node:assert/strict";
+import { simulate } from "../../distributed/mod.ts";
+import { encode } from "./_encode.ts";
+import { launchers, mpirun, results } from "./_mpirun.ts";
+import { expectedEncoded } from "./_expected.ts";
+
+const MAIN = new URL("./_mpi_main.ts", import.meta.url);
+const CASES = new URL("./_collective_cases.ts", import.meta.url).href;
+const SGD = new URL("./_sgd_replica.ts", import.meta.url);
+const FAIL = new URL("./_fail_rank1.ts", import.meta.url);
+
+const found = await launchers();
+if (found.length === 0) {
+  console.log(
+    "tests/distributed/mpi_test.ts: no mpirun (Open MPI) or mpiexec.hydra (MPICH) " +
+      "installed; skipping (apt-get install openmpi-bin)",
+  );
+}
+Deno.test({
+  name: "distributed mpi: skipped, no MPI launcher installed",
+  ignore: found.length > 0,
+  fn() {},
+});
+
+for (const l of found) {
+  Deno.test(`distributed mpi (${l.flavor}): exact collectives on 2 ranks, chunked or not`, async () => {
+    for (const maxCount of ["", "3"]) {
+      const job = await mpirun(l, 2, MAIN, [CASES, "default", JSON.stringify({ n: 7 }), maxCount]);
+      assert.equal(job.code, 0, job.stderr);
+      assert.deepEqual(results(job.stdout), expectedEncoded(2), `maxCount ${maxCount || "none"}`);
+    }
+  });
+
+  for (const how of ["throw", "reject"]) {
+    Deno.test(`distributed mpi (${l.flavor}): rank 1 ${how}s → the job ends non-zero in < 10 s`, async () => {
+      const job = await mpirun(l, 2, FAIL, [how], 20_000);
+      assert.notEqual(job.code, 0);
+      assert.ok(job.ms < 10_000, `took ${job.ms} ms`);
+      assert.match(job.stderr, /\[rank 1\] (uncaught error|unhandled rejection): .*in rank 1/);
+      assert.doesNotMatch(job.stdout, /rank 0 finished/);
+    });
+  }
+
+  Deno.test(`distributed mpi (${l.flavor}): mpi(2) ≡ sim(2) bit for bit after 5 SGD steps`, async () => {
+    const input = { batch: 8, steps: 5 };
+    const job = await mpirun(l, 2, MAIN, [SGD.href, "default", JSON.stringify(input)]);
+    assert.equal(job.code, 0, job.stderr);
+    const sim = await simulate(2, SGD, { input, timeoutMs: 20_000 });
+    const mpi = results(job.stdout);
+    assert.equal(mpi.length, 2);
+    assert.deepEqual(mpi, sim.map(encode));
+    assert.equal(mpi[0], mpi[1]);
+  });
+}
