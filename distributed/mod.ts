@@ -22,6 +22,7 @@ export {
 } from "./collectives.ts";
 export { type Replica, simulate, type SimulateOptions } from "./sim.ts";
 export { initMpi, type MpiOptions } from "./mpi.ts";
+export { type DistSpec, parseDist, runDistributed, type RunOptions } from "./engine.ts";
 export {
   allGather,
   allReduceSum,
@@ -31,3 +32,6 @@ export {
   replicaChecksum,
 } from "./ops.ts";
 export { type Launch, launchedBy, type MpiFlavor } from "./mpi_ffi.ts";
+
+// Types referenced by the public signatures above, re-exported so the entry point documents them.
+export type * from "../tensor/core_types.ts";

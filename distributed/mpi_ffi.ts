@@ -73,7 +73,6 @@ function symbolsFor(h: Handle) {
   const buf = "pointer" as const; // data buffers: pointers, so MPI_IN_PLACE fits
   return {
     MPI_Init_thread: { parameters: ["pointer", "pointer", "i32", "buffer"], result: "i32" },
-    MPI_Finalized: { parameters: ["buffer"], result: "i32" },
     MPI_Comm_rank: { parameters: [h, "buffer"], result: "i32" },
     MPI_Comm_size: { parameters: [h, "buffer"], result: "i32" },
     MPI_Allreduce: { parameters: [buf, buf, "i32", h, h, h], result: "i32" },

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { local, simulate } from "../../distributed/mod.ts";
+import { local, parseDist, simulate } from "../../distributed/mod.ts";
 import { launchedBy, loadMpi } from "../../distributed/mpi_ffi.ts";
 import cases from "./_collective_cases.ts";
 import { expected, expectedEncoded, N } from "./_expected.ts";
@@ -99,4 +99,10 @@ Deno.test("distributed: initMpi in a process 'started by mpirun' without a libra
   const err = new TextDecoder().decode(out.stderr);
   assert.notEqual(out.code, 0);
   assert.match(err, /TesseraError: initMpi: OMPI_COMM_WORLD_SIZE=2 says an MPI launcher started/);
+});
+
+Deno.test("distributed: parseDist refuses unknown engines", () => {
+  assert.throws(() => parseDist("sim:0"), /parseDist: --dist must be local, mpi or sim:W/);
+  assert.throws(() => parseDist("nccl"), /got "nccl"/);
+  assert.deepEqual(parseDist("mpi", {}), { engine: "mpi" });
 });
