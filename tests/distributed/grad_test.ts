@@ -33,13 +33,17 @@ function total(kind: Kind, ...xs: Tensor[]): Tensor {
   return xs.map((_, r) => lossOf(r, value(r))).reduce((a, b) => add(a, b));
 }
 
-const sim = simulate(W, new URL("./_grad_cases.ts", import.meta.url), {
-  timeoutMs: 20_000,
-}) as Promise<Record<Kind, { grad: Float64Array; analytic: number; numeric: number }>[]>;
+type GradResults = Record<Kind, { grad: Float64Array; analytic: number; numeric: number }>[];
+let simRun: Promise<GradResults> | undefined;
+/** The replicas' results, computed once (inside the first test, for the sanitizers). */
+const simResults = () =>
+  simRun ??= simulate(W, new URL("./_grad_cases.ts", import.meta.url), {
+    timeoutMs: 20_000,
+  }) as Promise<GradResults>;
 
 for (const kind of KINDS) {
   Deno.test(`distributed grad: ${kind} under sim(2) is ∇ of Σ_r loss_r (asymmetric losses)`, async () => {
-    const res = await sim;
+    const res = await simResults();
     const xs = Array.from({ length: W }, (_, r) => inputOf(kind, r, W));
     const argnums = xs.map((_, r) => r);
     await checkGrad((...a: Tensor[]) => total(kind, ...a), xs);
