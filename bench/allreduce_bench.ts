@@ -22,7 +22,18 @@ import {
   local,
   simulate,
 } from "../distributed/mod.ts";
-import { dispose, logsumexp, matmul, mean, mul, relu, sub, sum, tensor } from "../tensor/mod.ts";
+import {
+  dispose,
+  logsumexp,
+  matmul,
+  mean,
+  mul,
+  relu,
+  scope,
+  sub,
+  sum,
+  tensor,
+} from "../tensor/mod.ts";
 
 const SIZES = [1024, 65536, 1 << 20, 1 << 24];
 
@@ -78,7 +89,10 @@ export async function step(
     const t0 = performance.now();
     const [l, g] = valueAndGrad(loss)(params);
     const total = await allReduceSumTree(coll, g);
-    const next = { w1: sub(params.w1, mul(total.w1, 0.1)), w2: sub(params.w2, mul(total.w2, 0.1)) };
+    const next = scope(() => ({
+      w1: sub(params.w1, mul(total.w1, 0.1)),
+      w2: sub(params.w2, mul(total.w2, 0.1)),
+    }));
     await next.w2.data();
     times.push(performance.now() - t0);
     dispose([l, g, total, params]);

@@ -12,6 +12,7 @@ import {
   logsumexp,
   matmul,
   mul,
+  scope,
   sub,
   sum,
   type Tensor,
@@ -51,11 +52,11 @@ export default async function sgd(
     const [l, g] = valueAndGrad(loss)(w);
     const total = allReduceSum(coll, g);
     losses.push(coll.allReduceSum(new Float32Array([await l.item()]))[0]!);
-    const next = sub(w, mul(total, 0.1));
+    const next = scope(() => sub(w, mul(total, 0.1)));
     for (const t of [l, g, total, w]) t.dispose();
     w = next;
   }
   const out = { w: await w.data() as Float32Array, losses };
-  w.dispose();
+  for (const t of [w, x, y]) t.dispose();
   return out;
 }
