@@ -6,6 +6,10 @@
  * (returning "my slice" of the cotangent is a known bug of popular gathered-InfoNCE code).
  * They read their input synchronously, so they need a backend with synchronous reads (CPU).
  *
+ * SPMD rule: every rank must make the same collective calls, in the backward pass too. The
+ * backward collective runs only where the forward result reaches the loss, so use it in every
+ * rank's loss (or in none); sim(W) reports a rank left waiting, MPI would hang.
+ *
  * The `…Tree` functions move whole pytrees in one collective per dtype (the fused per-step
  * allreduce of a training loop); they read asynchronously, so they work on every backend.
  * @module

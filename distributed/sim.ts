@@ -19,9 +19,10 @@ import {
   sumInRankOrder,
 } from "./collectives.ts";
 
-// Control words: generation and arrival count of the barrier, the aborting rank + 1, then four
-// words per rank describing its pending collective (op, dtype, length, root).
-const GEN = 0, COUNT = 1, ABORT = 2, META = 4;
+// Control words: generation and arrival count of the barrier, the aborting rank + 1, the number
+// of replicas that finished, then four words per rank describing its pending collective (op,
+// dtype, length, root).
+const GEN = 0, COUNT = 1, ABORT = 2, DONE = 3, META = 4;
 const OPS = ["allReduceSum", "broadcast", "allGather", "reduceScatterSum", "barrier"] as const;
 const DTYPES: readonly HostDType[] = ["float32", "float64", "int32"];
 const WAIT_MS = 50;
@@ -69,6 +70,17 @@ export function simCollectives(rank: number, size: number, shared: SimShared): C
       while (Atomics.load(ctl, GEN) === gen) {
         const ab = Atomics.load(ctl, ABORT);
         if (ab) throw new TesseraError(op, `replica ${ab - 1} failed; rank ${rank} stops`);
+        // A replica that finished never joins this barrier (it bumps GEN before DONE, so
+        // seeing DONE with GEN unchanged means it left before this collective).
+        const done = Atomics.load(ctl, DONE);
+        if (done && Atomics.load(ctl, GEN) === gen) {
+          throw new TesseraError(
+            op,
+            `rank ${rank} waits in ${op}, but ${done} replica(s) already finished: every rank ` +
+              `must make the same collective calls (a rank whose loss does not use a ` +
+              `differentiable collective's result skips the collective of its backward pass)`,
+          );
+        }
         Atomics.wait(ctl, GEN, gen, WAIT_MS);
       }
     }
@@ -177,7 +189,10 @@ export function simCollectives(rank: number, size: number, shared: SimShared): C
       collective("barrier", "int32", 0, null, () => undefined);
     },
     close(): void {
+      if (closed) return;
       closed = true;
+      Atomics.add(ctl, DONE, 1);
+      Atomics.notify(ctl, GEN);
     },
   };
 }

@@ -1,5 +1,11 @@
 /** Launching replica scripts under the installed MPI launchers, for tests and benchmarks. */
 
+/**
+ * Deadlock guard of the sim runs in tests: generous, because `deno test` type-checks each sim
+ * Worker's module graph when it starts (seconds, and much more on a machine shared by many jobs).
+ */
+export const SIM_TIMEOUT_MS = 120_000;
+
 /** An MPI launcher found on this machine. */
 export interface Launcher {
   /** `openmpi` or `mpich`. */

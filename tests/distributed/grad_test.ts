@@ -18,6 +18,7 @@ import {
   tensor,
 } from "../../tensor/mod.ts";
 import { inputOf, type Kind, KINDS, lossOf, rowsOf } from "./_grad_cases.ts";
+import { SIM_TIMEOUT_MS } from "./_mpirun.ts";
 
 const W = 2;
 
@@ -38,7 +39,7 @@ let simRun: Promise<GradResults> | undefined;
 /** The replicas' results, computed once (inside the first test, for the sanitizers). */
 const simResults = () =>
   simRun ??= simulate(W, new URL("./_grad_cases.ts", import.meta.url), {
-    timeoutMs: 20_000,
+    timeoutMs: SIM_TIMEOUT_MS,
   }) as Promise<GradResults>;
 
 for (const kind of KINDS) {
@@ -94,7 +95,7 @@ Deno.test("distributed grad: second order through a collective; jvp is refused",
 
 Deno.test("distributed: tree allreduce / broadcast / replica checksum under sim(2)", async () => {
   const res = await simulate(2, new URL("./_tree_replica.ts", import.meta.url), {
-    timeoutMs: 20_000,
+    timeoutMs: SIM_TIMEOUT_MS,
   });
   const rows = res as Record<string, unknown>[];
   for (const r of rows) {
@@ -104,4 +105,11 @@ Deno.test("distributed: tree allreduce / broadcast / replica checksum under sim(
     assert.match(String(r.drift), /replicaChecksum: replicas differ from rank 0 on rank\(s\) 1/);
   }
   assert.equal(rows[0]!.agree, rows[1]!.agree);
+});
+
+Deno.test("distributed grad: sim(2) reports a rank whose loss skips a collective's backward", async () => {
+  await assert.rejects(
+    simulate(2, new URL("./_unused_gather.ts", import.meta.url), { timeoutMs: SIM_TIMEOUT_MS }),
+    /rank 0 of 2 failed: .*reduceScatterSum: rank 0 waits in reduceScatterSum, but 1 replica\(s\) already finished/s,
+  );
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { simulate } from "../../distributed/mod.ts";
 import { encode } from "./_encode.ts";
-import { launchers, mpirun, results } from "./_mpirun.ts";
+import { launchers, mpirun, results, SIM_TIMEOUT_MS } from "./_mpirun.ts";
 import { expectedEncoded } from "./_expected.ts";
 
 const MAIN = new URL("./_mpi_main.ts", import.meta.url);
@@ -63,7 +63,7 @@ for (const l of found) {
     const input = { batch: 8, steps: 5 };
     const job = await mpirun(l, 2, MAIN, [SGD.href, "default", JSON.stringify(input)]);
     assert.equal(job.code, 0, job.stderr);
-    const sim = await simulate(2, SGD, { input, timeoutMs: 20_000 });
+    const sim = await simulate(2, SGD, { input, timeoutMs: SIM_TIMEOUT_MS });
     const mpi = results(job.stdout);
     assert.equal(mpi.length, 2);
     assert.deepEqual(mpi, sim.map(encode));

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { local, simulate } from "../../distributed/mod.ts";
 import { memoryStats } from "../../tensor/mod.ts";
 import sgd from "./_sgd_replica.ts";
+import { SIM_TIMEOUT_MS } from "./_mpirun.ts";
 
 Deno.test("distributed sgd: sim(2) × 4 rows ≡ local 1 × 8 rows within 1e-5 after 5 steps", async () => {
   const input = { batch: 8, steps: 5 };
@@ -14,7 +15,7 @@ Deno.test("distributed sgd: sim(2) × 4 rows ≡ local 1 × 8 rows within 1e-5 a
   assert.equal(memoryStats().cpu?.tensors ?? 0, before, "the loop leaks tensors");
   const two = await simulate(2, new URL("./_sgd_replica.ts", import.meta.url), {
     input,
-    timeoutMs: 20_000,
+    timeoutMs: SIM_TIMEOUT_MS,
   }) as (typeof one)[];
   assert.deepEqual(two[0], two[1], "replicas differ");
   const dw = Math.max(...[...one.w].map((v, i) => Math.abs(v - two[0]!.w[i]!)));
