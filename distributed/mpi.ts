@@ -70,25 +70,24 @@ export function initMpi(opts: MpiOptions = {}): Collectives {
     "MPI_Init_thread",
     lib.fn.MPI_Init_thread(null, null, MPI_THREAD_FUNNELED, provided),
   );
+  const r = new Int32Array(1), n = new Int32Array(1);
+  check("initMpi", "MPI_Comm_rank", lib.fn.MPI_Comm_rank(lib.world, r));
+  // From here an uncaught error (these checks' included) prints and aborts the whole job.
+  if (opts.abortOnError ?? true) installAbortHandlers(lib, r[0]!);
   if (provided[0]! < MPI_THREAD_FUNNELED) {
-    lib.fn.MPI_Abort(lib.world, 1);
     throw new TesseraError(
       "initMpi",
       `${lib.path} provides thread level ${provided[0]}, MPI_THREAD_FUNNELED (1) is needed`,
     );
   }
-  const r = new Int32Array(1), n = new Int32Array(1);
-  check("initMpi", "MPI_Comm_rank", lib.fn.MPI_Comm_rank(lib.world, r));
   check("initMpi", "MPI_Comm_size", lib.fn.MPI_Comm_size(lib.world, n));
   crossCheck(launch, lib, r[0]!, n[0]!);
-  if (opts.abortOnError ?? true) installAbortHandlers(lib, r[0]!);
   world = mpiCollectives(lib, r[0]!, n[0]!, maxCount);
   return world;
 }
 
 function crossCheck(launch: Launch | null, lib: MpiLibrary, rank: number, size: number): void {
   if (launch && (launch.size !== size || launch.rank !== rank)) {
-    lib.fn.MPI_Abort(lib.world, 1);
     throw new TesseraError(
       "initMpi",
       `${lib.path} (${lib.flavor}) reports rank ${rank} of ${size}, but the ${launch.flavor} ` +

@@ -1,4 +1,4 @@
-/** Launching replica scripts under the installed MPI launchers, for tests and benchmarks. */
+/** Launching replica scripts under the installed MPI launchers, for the tests. */
 
 /**
  * Deadlock guard of the sim runs in tests: generous, because `deno test` type-checks each sim

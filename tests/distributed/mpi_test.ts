@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { simulate } from "../../distributed/mod.ts";
 import { encode } from "./_encode.ts";
-import { launchers, mpirun, results, SIM_TIMEOUT_MS } from "./_mpirun.ts";
+import { launchers, MPI_ENV, mpirun, results, SIM_TIMEOUT_MS } from "./_mpirun.ts";
 import { expectedEncoded } from "./_expected.ts";
 
 const MAIN = new URL("./_mpi_main.ts", import.meta.url);
@@ -68,5 +68,28 @@ for (const l of found) {
     assert.equal(mpi.length, 2);
     assert.deepEqual(mpi, sim.map(encode));
     assert.equal(mpi[0], mpi[1]);
+  });
+}
+
+for (const l of found) {
+  Deno.test(`distributed mpi (${l.flavor}): a launcher size Comm_size disagrees with is an error`, async () => {
+    const env: Record<string, string> = l.flavor === "openmpi"
+      ? { OMPI_COMM_WORLD_SIZE: "3", OMPI_COMM_WORLD_RANK: "0" }
+      : { PMI_SIZE: "3", PMI_RANK: "0" };
+    const mod = new URL("../../distributed/mod.ts", import.meta.url);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", `import { initMpi } from "${mod}"; initMpi();`],
+      env: { ...MPI_ENV, ...env },
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.notEqual(out.code, 0, err);
+    assert.match(
+      err,
+      /initMpi: \S+ \((openmpi|mpich)\) reports rank 0 of 1, but the \w+ launcher announced rank 0 of 3/,
+    );
+    assert.match(err, /\[rank 0\] calling MPI_Abort/);
   });
 }
