@@ -3,12 +3,13 @@ import {
   intFlag,
   limitFlag,
   numFlag,
+  parseCommand,
   parseFlags,
   resolveSpan,
   spanFlag,
   UsageError,
 } from "../../cli/args.ts";
-import { parseFinetuneArgs } from "../../cli/finetune_args.ts";
+import { FINETUNE } from "../../cli/finetune.ts";
 import { captureIO } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 
@@ -49,7 +50,8 @@ Deno.test("flag converters validate ranges and name the flag", () => {
   assert.throws(() => spanFlag("warmup", "1.5"), /--warmup must be a number of steps/);
 });
 
-Deno.test("parseFinetuneArgs() keeps only the given settings and rejects bad values", () => {
+Deno.test("parseCommand(FINETUNE) keeps only the given settings and rejects bad values", () => {
+  const parseFinetuneArgs = (argv: string[]) => parseCommand(FINETUNE, argv);
   const a = parseFinetuneArgs([
     "--steps",
     "5",
