@@ -105,128 +105,104 @@ function rangeText(min: number, max: number): string {
   return ` in [${min}, ${max}]`;
 }
 
+/** A `parse`: the raw value and the flag's name (for the message) to a typed value. */
+export type Parse<T> = (raw: string, flag: string) => T;
+
 /**
- * An integer flag value in `[min, max]`.
+ * A `parse` for integers in `[min, max]`. The converters below ({@link num}, {@link choice},
+ * {@link span}, {@link limit}, {@link path}) likewise throw a {@link UsageError} that names the
+ * flag and quotes the value.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { intFlag } from "./args.ts";
- * assert.deepEqual(intFlag("batch", "64", { min: 1 }), 64);
+ * import { choice, int, limit, num, span } from "./args.ts";
+ * assert.deepEqual(int({ min: 1 })("64", "batch"), 64);
+ * assert.throws(() => int({ min: 1 })("-1", "batch"), { message: '--batch must be an integer >= 1, got "-1"' });
+ * assert.deepEqual(num({ min: 0, above: true })("1e-3", "lr"), 0.001);
+ * assert.throws(() => num({ min: 0, above: true })("NaN", "lr"), { message: '--lr must be a number > 0, got "NaN"' });
+ * assert.deepEqual(choice(["cpu", "webgpu"])("cpu", "backend"), "cpu");
+ * assert.deepEqual([span()("0.5ep", "warmup"), limit("all", "test-limit")], ["0.5ep", null]);
  * ```
  */
-export function intFlag(
-  name: string,
-  value: string,
-  range: { min?: number; max?: number } = {},
-): number {
-  const n = Number(value);
-  const { min = -Infinity, max = Infinity } = range;
-  if (value.trim() === "" || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer${rangeText(min, max)}, got "${value}"`);
+export const int = (range: { min?: number; max?: number } = {}): Parse<number> => (x, f) => {
+  const n = Number(x), { min = -Infinity, max = Infinity } = range;
+  if (x.trim() === "" || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${f} must be an integer${rangeText(min, max)}, got "${x}"`);
   }
   return n;
-}
+};
 
-/**
- * A finite number flag value in `[min, max]` (`above`: strictly greater than `min`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { numFlag } from "./args.ts";
- * assert.deepEqual(numFlag("lr", "1e-3", { min: 0, above: true }), 0.001);
- * ```
- */
-export function numFlag(
-  name: string,
-  value: string,
-  range: { min?: number; max?: number; above?: boolean } = {},
-): number {
-  const n = Number(value);
-  const { min = -Infinity, max = Infinity, above = false } = range;
-  if (
-    value.trim() === "" || !Number.isFinite(n) || (above ? n <= min : n < min) || n > max
-  ) {
-    const r = above && max === Infinity ? ` > ${min}` : rangeText(min, max);
-    throw new UsageError(`--${name} must be a number${r}, got "${value}"`);
+/** A `parse` for finite numbers in `[min, max]` (`above`: strictly greater than `min`). */
+export const num =
+  (range: { min?: number; max?: number; above?: boolean } = {}): Parse<number> => (x, f) => {
+    const n = Number(x), { min = -Infinity, max = Infinity, above = false } = range;
+    if (x.trim() === "" || !Number.isFinite(n) || (above ? n <= min : n < min) || n > max) {
+      const r = above && max === Infinity ? ` > ${min}` : rangeText(min, max);
+      throw new UsageError(`--${f} must be a number${r}, got "${x}"`);
+    }
+    return n;
+  };
+
+/** A `parse` for one of `choices`. */
+export const choice = <const T extends string>(choices: readonly T[]): Parse<T> => (x, f) => {
+  if (!(choices as readonly string[]).includes(x)) {
+    throw new UsageError(`--${f} must be one of ${choices.join(", ")}, got "${x}"`);
   }
-  return n;
-}
+  return x as T;
+};
 
 /**
- * One of a fixed set of strings.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { choiceFlag } from "./args.ts";
- * assert.deepEqual(choiceFlag("backend", "cpu", ["cpu", "webgpu"] as const), "cpu");
- * ```
+ * A `parse` for a length in steps (`"500"`) or epochs (`"2ep"`, fractions allowed), kept as
+ * written so it can be stored in a run's config and resolved ({@link resolveSpan}) once the
+ * epoch length is known.
  */
-export function choiceFlag<T extends string>(
-  name: string,
-  value: string,
-  choices: readonly T[],
-): T {
-  if (!(choices as readonly string[]).includes(value)) {
-    throw new UsageError(`--${name} must be one of ${choices.join(", ")}, got "${value}"`);
-  }
-  return value as T;
-}
-
-/**
- * A length in steps (`"500"`) or epochs (`"2ep"`, fractions allowed), kept as written so it
- * can be stored in a run's config and resolved once the epoch length is known.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { resolveSpan, spanFlag } from "./args.ts";
- * const s = spanFlag("warmup", "0.5ep");
- * assert.deepEqual([s, resolveSpan(s, 100), resolveSpan("30", 100)], ["0.5ep", 50, 30]);
- * ```
- */
-export function spanFlag(name: string, value: string, opts: { allowZero?: boolean } = {}): string {
-  const m = /^(\d+(?:\.\d+)?)(ep)?$/.exec(value.trim());
+export const span = (opts: { allowZero?: boolean } = {}): Parse<string> => (x, f) => {
+  const m = /^(\d+(?:\.\d+)?)(ep)?$/.exec(x.trim());
   const n = m ? Number(m[1]) : NaN;
-  const ok = m && (m[2] ? true : Number.isInteger(n)) && (opts.allowZero ? n >= 0 : n > 0);
-  if (!ok) {
+  if (!(m && (m[2] || Number.isInteger(n)) && (opts.allowZero ? n >= 0 : n > 0))) {
     throw new UsageError(
-      `--${name} must be a number of steps (e.g. 200) or epochs (e.g. 1ep)${
+      `--${f} must be a number of steps (e.g. 200) or epochs (e.g. 1ep)${
         opts.allowZero ? "" : ", above 0"
-      }, got "${value}"`,
+      }, got "${x}"`,
     );
   }
-  return value.trim();
-}
+  return x.trim();
+};
 
 /**
- * Steps of a span (see {@link spanFlag}) given the steps per epoch (epochs round to the
- * nearest step).
+ * Steps of a span (see {@link span}) given the steps per epoch (epochs round to the nearest
+ * step).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveSpan } from "./args.ts";
+ * assert.deepEqual([resolveSpan("0.5ep", 100), resolveSpan("30", 100)], [50, 30]);
+ * ```
  */
 export function resolveSpan(span: string, stepsPerEpoch: number): number {
   return span.endsWith("ep") ? Math.round(Number(span.slice(0, -2)) * stepsPerEpoch) : Number(span);
 }
 
-/**
- * A count limit: a positive integer, or `all` (returned as null).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { limitFlag } from "./args.ts";
- * assert.deepEqual([limitFlag("train-limit", "all"), limitFlag("train-limit", "500")], [null, 500]);
- * ```
- */
-export function limitFlag(name: string, value: string): number | null {
-  if (value === "all") return null;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`--${name} must be a positive integer or "all", got "${value}"`);
+/** A `parse` for a count limit: a positive integer, or `all` (null). */
+export const limit: Parse<number | null> = (x, f) => {
+  if (x === "all") return null;
+  const n = Number(x);
+  if (x.trim() === "" || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--${f} must be a positive integer or "all", got "${x}"`);
   }
   return n;
-}
+};
+
+/** A `parse` for a path that must not be empty (`what` names what it should be). */
+export const path = (what: string): Parse<string> => (x, f) => {
+  if (x.trim() === "") throw new UsageError(`--${f} needs ${what}`);
+  return x;
+};
+
+/** A switch's `parse`: the flag sets `value`. */
+export const on = <const T>(value: T) => (): T => value;
 
 /**
  * One row of the flag table: `--flag` sets option `key` to `parse(value, flag)` (a switch, one
@@ -353,29 +329,6 @@ export function sw<const N extends string, const V extends boolean>(
 ): { flag: N; key: CamelCase<N>; parse: () => V; default: boolean; help: string } {
   return { ...row(flag, "", () => value, def, help), arg: undefined } as never;
 }
-
-/** A `parse` for integers in a range. */
-export const int = (range: { min?: number; max?: number } = {}) => (x: string, f: string) =>
-  intFlag(f, x, range);
-/** A `parse` for finite numbers in a range. */
-export const num =
-  (range: { min?: number; max?: number; above?: boolean } = {}) => (x: string, f: string) =>
-    numFlag(f, x, range);
-/** A `parse` for one of `choices`. */
-export const choice = <const T extends string>(choices: readonly T[]) => (x: string, f: string) =>
-  choiceFlag(f, x, choices);
-/** A `parse` for a step-or-epoch span. */
-export const span = (opts: { allowZero?: boolean } = {}) => (x: string, f: string) =>
-  spanFlag(f, x, opts);
-/** A `parse` for a count or `all`. */
-export const limit = (x: string, f: string): number | null => limitFlag(f, x);
-/** A `parse` for a path that must not be empty (`what` names what it should be). */
-export const path = (what: string) => (x: string, f: string): string => {
-  if (x.trim() === "") throw new UsageError(`--${f} needs ${what}`);
-  return x;
-};
-/** A switch's `parse`: the flag sets `value`. */
-export const on = <const T>(value: T) => (): T => value;
 
 /**
  * A command's flag table and the text around it in `--help`.

@@ -34,6 +34,7 @@ import { fitAndScore } from "./fit_and_score.ts";
 
 const MEAN = FASHION_MNIST_MEAN[0]!, STD = FASHION_MNIST_STD[0]!;
 
+const RANDOM = "With --init none only (a random encoder of that shape)";
 const FLAGS = [
   ...group("Encoder", [
     row(
@@ -57,7 +58,7 @@ const FLAGS = [
   ]),
   ...adjust([...MODEL.slice(0, 6), OPTIM[7]], {
     seed: { help: "init seed" },
-  }).map((f) => ({ ...f, group: "With --init none only (a random encoder of that shape)" })),
+  }).map((f) => ({ ...f, group: RANDOM })),
 ] as const;
 
 /**
@@ -88,8 +89,6 @@ export const PROBE: CommandFlags<typeof FLAGS> = {
 /** Options of a probe run. */
 export type ProbeOptions = OptionsOf<typeof FLAGS>;
 
-const SHAPE_FLAGS = ["model", "patch", "dim", "depth", "heads", "clsToken", "seed"] as const;
-
 /**
  * Parses `probe` flags ({@link UsageError} on anything wrong, `--init` required).
  *
@@ -108,11 +107,9 @@ export function parseProbeArgs(argv: string[]): (ProbeOptions & { init: string }
   if (init === null) {
     throw new UsageError("--init is required: a checkpoint file, a run directory or none");
   }
-  const shaped = SHAPE_FLAGS.find((k) => p.given[k] !== undefined);
+  const shaped = FLAGS.find((f) => f.group === RANDOM && f.key in p.given);
   if (init !== "none" && shaped) {
-    throw new UsageError(
-      `--${FLAGS.find((f) => f.key === shaped)!.flag} only applies with --init none`,
-    );
+    throw new UsageError(`--${shaped.flag} only applies with --init none`);
   }
   return { ...p.options, init };
 }
