@@ -84,8 +84,8 @@ async function prepareTokenizer(
 /** The pretrain {@link Task} of settings `o` (the method's runner inside the shared parts). */
 async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: string, io: CliIO) {
   checkPretrainOptions(o);
-  const { train } = await loadSplits({ ...o, testLimit: 1 });
-  const n = train.count;
+  const images = (await loadSplits({ ...o, testLimit: 1 })).train;
+  const n = images.count;
   const spe = Math.floor(n / o.batch);
   if (spe < 1) throw new UsageError(`--batch ${o.batch} is larger than the ${n} training images`);
   const total = o.steps ?? Math.max(1, Math.round(o.epochs * spe));
@@ -113,21 +113,21 @@ async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: stri
     template: runner.template,
     config: { method: o.method, encoder },
     resolved: { warmup_steps: warmup, ckpt_every: ckptEvery, flops_per_step: runner.flopsPerStep },
-    data: { source: train.source, train_images: n },
+    data: { source: images.source, train_images: n },
     async open(dir) {
       if (o.method === "dino") return;
       const path = `${dir}/tokenizer.safetensors`;
-      tokenizer = await prepareTokenizer(o, encoder, train, path, resuming, io);
+      tokenizer = await prepareTokenizer(o, encoder, images, path, resuming, io);
     },
     describe: (step, dir) =>
       `pretrain: ${runner.describe}\npretrain: encoder dim ${encoder.embedDim}, depth ` +
       `${encoder.depth}, patch ${encoder.patchSize} on ${backend}; ${n} images from ` +
-      `${train.source}; ${total} steps (${(total / spe).toFixed(1)} epochs), batch ${o.batch}, ` +
+      `${images.source}; ${total} steps (${(total / spe).toFixed(1)} epochs), batch ${o.batch}, ` +
       `${(runner.flopsPerStep / 1e9).toFixed(2)} GFLOP/step; run directory ${dir}` +
       `${step > 0 ? `; resuming at step ${step}` : ""}\n`,
     init: runner.init,
     loader: (seed) =>
-      new DataLoader(fashionMnistDataset(train), {
+      new DataLoader(fashionMnistDataset(images), {
         batchSize: o.batch,
         seed,
         shuffle: true,

@@ -14,7 +14,8 @@
 import { dispose, memoryStats, random, scope, Tensor } from "../mod.ts";
 import type { Batch, DataLoader } from "../data/loader.ts";
 import { decodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
-import { UsageError } from "./args.ts";
+import { type OptionsOf, UsageError } from "./args.ts";
+import type { BACKEND, LOG, RUN } from "./flag_groups.ts";
 import { selectBackend } from "./backend.ts";
 import { EXIT_INTERRUPTED, StopSignal } from "./interrupt.ts";
 import type { CliIO } from "./io.ts";
@@ -113,23 +114,10 @@ export interface TrainHooks {
   listenSigint?: boolean;
 }
 
-/** The settings every training command has (from the RUN, BACKEND and LOG flag groups). */
-export interface RunOptions {
-  /** `--out`. */
-  out: string | null;
-  /** `--resume`. */
-  resume: string | null;
-  /** Hidden `--stop-after N`. */
-  stopAfter: number | null;
-  /** Backend choice. */
-  backend: "cpu" | "webgpu" | null;
-  /** CPU matmul threads. */
-  threads: number | null;
-  /** Plain progress period. */
-  logEvery: number;
-  /** Seed. */
+/** The settings every training command has: the RUN, BACKEND and LOG rows, and a seed. */
+export type RunOptions = OptionsOf<[...typeof RUN, ...typeof BACKEND, ...typeof LOG]> & {
   seed: number;
-}
+};
 
 /**
  * The loader's batches from step `start` on: epoch ⌊start/spe⌋ without its first `start mod spe`

@@ -43,6 +43,7 @@ const DEFAULTS: Options = {
   backend: "cpu",
   threads: null,
   logEvery: 100,
+  ckptEvery: "3",
   seed: 0,
   lr: 0.5,
   poison: 0,
