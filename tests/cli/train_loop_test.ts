@@ -1,8 +1,9 @@
 /**
- * The shared training loop with a tiny Task written here (what a new command such as `detect`
- * writes): fitting one scalar to the data with momentum SGD. A run stopped at step k and
- * resumed reaches bit-identical state; evaluation and checkpoints follow their periods; a
- * non-finite loss or parameter stops the run with exit 1 and keeps the last finite checkpoint.
+ * A tiny command written here the way a new one (e.g. `detect`) is written: a flag table of the
+ * shared RUN/BACKEND/LOG groups plus one group of its own, and one Task (fitting a scalar to
+ * the data with momentum SGD) run by the shared loop. A run stopped at step k and resumed
+ * reaches bit-identical state; evaluation and checkpoints follow their periods; a non-finite
+ * loss, evaluation or parameter stops the run with exit 1 and keeps the last finite checkpoint.
  */
 import assert from "node:assert/strict";
 import {
@@ -23,7 +24,20 @@ import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { sgd, type SgdState } from "../../nn/optim/sgd.ts";
 import { captureIO } from "../../cli/io.ts";
 import { readMetrics } from "../../cli/metrics.ts";
-import { allFinite, type RunOptions, type Task, train } from "../../cli/train_loop.ts";
+import {
+  adjust,
+  type CommandFlags,
+  defaultsOf,
+  group,
+  int,
+  num,
+  type OptionsOf,
+  parseCommand,
+  resolveSpan,
+  row,
+} from "../../cli/args.ts";
+import { BACKEND, LOG, RUN } from "../../cli/flag_groups.ts";
+import { allFinite, type Task, train } from "../../cli/train_loop.ts";
 
 /** 8 one-pixel images with values 0..7 (mean 3.5 / 255). */
 const DATA = {
@@ -34,20 +48,19 @@ const DATA = {
   }),
 };
 
-/** `poison` (0 = off): from that step on the step returns NaN parameters with a finite loss. */
-type Options = RunOptions & { lr: number; poison: number };
-const DEFAULTS: Options = {
-  out: null,
-  resume: null,
-  stopAfter: null,
-  backend: "cpu",
-  threads: null,
-  logEvery: 100,
-  ckptEvery: "3",
-  seed: 0,
-  lr: 0.5,
-  poison: 0,
-};
+/** The command's flag table: the shared RUN, BACKEND and LOG groups plus one group of its own. */
+const FLAGS = [
+  ...RUN,
+  ...BACKEND,
+  ...adjust(LOG, { ckptEvery: { default: "3" } }),
+  ...group("Mean", [
+    row("lr", "X", num({ min: 0, above: true }), 0.5, "step size"),
+    row("seed", "N", int({ min: 0 }), 0, "seed"),
+    row("poison", "S", int({ min: 0 }), 0, "from step S on, NaN parameters (0 = off)"),
+  ]),
+] as const;
+const MEAN: CommandFlags<typeof FLAGS> = { name: "mean", title: "fit the mean", flags: FLAGS };
+type Options = OptionsOf<typeof FLAGS>;
 
 /** The Task: params `{w}`, SGD with momentum; loss = mean((x·255 − w)²). */
 function meanTask(o: Options): Task {
@@ -60,7 +73,7 @@ function meanTask(o: Options): Task {
     label: "mean",
     total: 8,
     stepsPerEpoch: 4,
-    ckptEvery: 3,
+    ckptEvery: resolveSpan(o.ckptEvery, 4),
     evalEvery: 4,
     template: { params: spec, opt: { count: 0, momentum: spec } },
     resolved: {},
@@ -87,24 +100,27 @@ function meanTask(o: Options): Task {
   };
 }
 
-const run = (given: Partial<Options>) => {
+/** The command: parse with the table, run the Task in the shared loop. */
+async function run(argv: string[]) {
+  const p = parseCommand(MEAN, argv);
+  assert.ok(p !== "help");
   const io = captureIO();
-  const code = train({
+  const code = await train({
     command: "mean",
-    defaults: DEFAULTS,
-    given,
+    defaults: defaultsOf(FLAGS),
+    given: p.given,
     io,
     hooks: { listenSigint: false },
     build: (o) => Promise.resolve(meanTask(o)),
   });
-  return code.then((c) => ({ code: c, io }));
-};
+  return { code, io };
+}
 
 Deno.test("train(): a tiny Task runs, checkpoints, evaluates, and resumes bit-identically", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const before = memoryStats().cpu?.tensors ?? 0;
-    const full = await run({ out: `${dir}/full` });
+    const full = await run(["--out", `${dir}/full`]);
     assert.equal(full.code, 0, full.io.stderr);
     const recs = await readMetrics(`${dir}/full/metrics.jsonl`);
     assert.deepEqual(recs.filter((r) => r.type === "checkpoint").map((r) => r.step), [3, 6, 8]);
@@ -112,10 +128,10 @@ Deno.test("train(): a tiny Task runs, checkpoints, evaluates, and resumes bit-id
     const w = JSON.parse(full.io.stdout[0]!).w;
     assert.ok(Math.abs(w - 3.5 / 255) < Math.abs(0 - 3.5 / 255), `w ${w} did not move to the mean`);
 
-    const part = await run({ out: `${dir}/part`, stopAfter: 5 });
+    const part = await run(["--out", `${dir}/part`, "--stop-after", "5"]);
     assert.equal(part.code, 130, part.io.stderr);
     assert.match(part.io.stderr, /stopped \(--stop-after\) at step 5\/8/);
-    const resumed = await run({ resume: `${dir}/part` });
+    const resumed = await run(["--resume", `${dir}/part`]);
     assert.equal(resumed.code, 0, resumed.io.stderr);
     assert.equal(JSON.parse(resumed.io.stdout[0]!).w, w);
     const a = await loadCheckpoint(`${dir}/full/ckpt_latest.safetensors`);
@@ -136,21 +152,24 @@ Deno.test("train(): a tiny Task runs, checkpoints, evaluates, and resumes bit-id
   }
 });
 
-const NON_FINITE: [Partial<Options>, RegExp][] = [
+const NON_FINITE: [string[], RegExp][] = [
   [
-    { lr: 1e6 },
+    ["--lr", "1e6"],
     /mean: the training loss became Infinity at step 5; lower --lr\?; stopped at step 5\/8/,
   ],
-  [{ poison: 5 }, /mean: the parameters became non-finite by step 6; stopped at step 6\/8/],
-  [{ poison: 4 }, /mean: the evaluation at step 4 is not finite \(w NaN\); stopped at step 4\/8/],
+  [["--poison", "5"], /mean: the parameters became non-finite by step 6; stopped at step 6\/8/],
+  [
+    ["--poison", "4"],
+    /mean: the evaluation at step 4 is not finite \(w NaN\); stopped at step 4\/8/,
+  ],
 ];
 
 Deno.test("train(): a non-finite loss, evaluation or state exits 1 and keeps the last finite checkpoint", async () => {
-  for (const [given, want] of NON_FINITE) {
+  for (const [flags, want] of NON_FINITE) {
     const dir = await Deno.makeTempDir();
     try {
       const before = memoryStats().cpu?.tensors ?? 0;
-      const r = await run({ out: `${dir}/x`, ...given });
+      const r = await run(["--out", `${dir}/x`, ...flags]);
       assert.equal(r.code, 1, r.io.stderr);
       assert.match(r.io.stderr, want);
       assert.match(r.io.stderr, /the last finite checkpoint \(step 3\) is /);
@@ -166,7 +185,7 @@ Deno.test("train(): a non-finite loss, evaluation or state exits 1 and keeps the
       ck.rngKey?.dispose();
       assert.equal(memoryStats().cpu?.tensors ?? 0, before, "the aborted run leaked tensors");
       // Resuming the kept checkpoint works (and fails the same way, deterministically).
-      const again = await run({ resume: `${dir}/x`, ...given });
+      const again = await run(["--resume", `${dir}/x`, ...flags]);
       assert.equal(again.code, 1, again.io.stderr);
       assert.match(again.io.stderr, want);
     } finally {
