@@ -140,6 +140,8 @@ async function finetuneTask(
   }
   const total = o.steps ?? Math.max(1, Math.round(o.epochs * spe));
   const warmup = Math.min(resolveSpan(o.warmup, spe), total);
+  const evalEvery = Math.max(1, resolveSpan(o.evalEvery, spe));
+  const ckptEvery = Math.max(1, resolveSpan(o.ckptEvery, spe));
   // The encoder to start from (only for a fresh run: a resumed run has its own weights). The
   // model takes its shape, recorded in the options so --resume rebuilds it.
   const pre = o.init !== null && !resuming ? await loadInitEncoder(o.init) : null;
@@ -184,13 +186,13 @@ async function finetuneTask(
     label: "finetune",
     total,
     stepsPerEpoch: spe,
-    evalEvery: Math.max(1, resolveSpan(o.evalEvery, spe)),
-    ckptEvery: Math.max(1, resolveSpan(o.ckptEvery, spe)),
+    evalEvery,
+    ckptEvery,
     template: { params: spec, opt: { count: 0, m: spec, v: spec } },
     resolved: {
       warmup_steps: warmup,
-      eval_every: Math.max(1, resolveSpan(o.evalEvery, spe)),
-      ckpt_every: Math.max(1, resolveSpan(o.ckptEvery, spe)),
+      eval_every: evalEvery,
+      ckpt_every: ckptEvery,
       vit,
       params: nParams,
       ...(pre ? { init: { path: pre.path, method: pre.method, step: pre.step } } : {}),
