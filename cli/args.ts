@@ -331,6 +331,43 @@ export function sw<const N extends string, const V extends boolean>(
 }
 
 /**
+ * A preset switch: `--flag` sets its key to true and the options in `implies` (flags given
+ * explicitly, and what they imply, win over a preset). `--help` spells the preset out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { int, parseCommand, preset, row } from "./args.ts";
+ * const flags = [
+ *   { ...row("steps", "N", int({ min: 1 }), 100, "steps"), group: "Run" },
+ *   { ...preset("smoke", "a few steps", { steps: 3 }), group: "Run" },
+ * ] as const;
+ * const p = parseCommand({ name: "demo", title: "", flags }, ["--smoke"]);
+ * const q = parseCommand({ name: "demo", title: "", flags }, ["--steps", "5", "--smoke"]);
+ * assert.ok(p !== "help" && q !== "help");
+ * assert.deepEqual([p.options, q.options], [{ steps: 3, smoke: true }, { steps: 5, smoke: true }]);
+ * ```
+ */
+export function preset<const N extends string>(
+  flag: N,
+  help: string,
+  implies: Record<string, unknown>,
+): { flag: N; key: CamelCase<N>; parse: () => true; default: boolean; help: string } {
+  return { ...sw(flag, true, false, help), implies } as never;
+}
+
+/** `--smoke = --steps 3 --batch 8` for a preset row (null settings left out). */
+function presetText(f: Flag, flags: readonly Flag[]): string {
+  const parts = Object.entries(f.implies ?? {}).flatMap(([k, v]) => {
+    const r = flags.find((x) => x.key === k && x.arg !== undefined) ??
+      flags.find((x) => x.key === k);
+    if (v === null || v === false || r === undefined) return [];
+    return [r.arg === undefined ? `--${r.flag}` : `--${r.flag} ${showValue(v)}`];
+  });
+  return `--${f.flag} = ${parts.join(" ")}`;
+}
+
+/**
  * A command's flag table and the text around it in `--help`.
  *
  * @example
@@ -405,15 +442,17 @@ export function parseCommand<F extends readonly Flag[]>(
       throw new UsageError(`give --${a} or --${b}, not both`);
     }
   }
+  // A preset's (a switch's) implied settings first, then a value flag's; given flags win.
   const implied: Record<string, unknown> = {}, set: Record<string, unknown> = {};
-  for (const f of cmd.flags) {
+  const given = cmd.flags.filter((f) => v[f.flag] !== undefined);
+  for (const f of given) if (f.arg === undefined) Object.assign(implied, f.implies);
+  for (const f of given) {
     const raw = v[f.flag];
-    if (raw === undefined) continue;
-    Object.assign(implied, f.implies);
+    if (f.arg !== undefined) Object.assign(implied, f.implies);
     set[f.key] = f.parse(typeof raw === "string" ? raw : "", f.flag);
   }
-  const given = { ...implied, ...set } as Partial<OptionsOf<F>>;
-  return { given, options: { ...defaultsOf(cmd.flags), ...given } };
+  const all = { ...implied, ...set } as Partial<OptionsOf<F>>;
+  return { given: all, options: { ...defaultsOf(cmd.flags), ...all } };
 }
 
 /**
@@ -470,6 +509,15 @@ export function helpText<F extends readonly Flag[]>(cmd: CommandFlags<F>): strin
       const j = cells.findIndex((c) => left.length + c.length <= 96);
       lines.push(j < 0 ? `  ${a}` : `  ${left}${cells.splice(j, 1)[0]}`);
     }
+  }
+  for (const f of cmd.flags.filter((f) => f.implies && f.arg === undefined && !f.hidden)) {
+    // Wrapped at 96 columns, continuation lines indented.
+    let line = "";
+    for (const word of presetText(f, cmd.flags).split(" ")) {
+      if (line.length > 0 && line.length + word.length + 1 > 96) lines.push(line), line = "   ";
+      line += (line.trim() ? " " : "") + word;
+    }
+    lines.push(line);
   }
   lines.push(`-h, --help: this help. ${cmd.footer ?? ""}`.trimEnd());
   return lines.join("\n");

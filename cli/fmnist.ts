@@ -30,7 +30,8 @@ export interface SplitOptions {
 }
 
 /**
- * Loads the train and test splits.
+ * Loads the train and test splits. A limit or subset beyond the data is a {@link UsageError}
+ * naming the flag and the number of images there are (never a silently smaller run).
  *
  * @example
  * ```ts
@@ -38,6 +39,9 @@ export interface SplitOptions {
  * import { loadSplits } from "./fmnist.ts";
  * const s = await loadSplits({ data: "data/sample/fashion-mnist", trainLimit: null, trainSubset: 100, testLimit: 10 });
  * assert.deepEqual([s.train.count, s.test.count], [100, 10]);
+ * await assert.rejects(loadSplits({ data: "data/sample/fashion-mnist", trainLimit: 5000, testLimit: 10 }), {
+ *   message: /^--train-limit 5000 is more than the 4000 training images of /,
+ * });
  * ```
  */
 export async function loadSplits(
@@ -63,15 +67,27 @@ export async function loadSplits(
   };
   const subset = o.trainSubset ?? null;
   let train = await load("train", subset === null ? o.trainLimit : null);
+  const beyond = (flag: string, n: number, split: FashionMnist, what: string) =>
+    new UsageError(
+      `--${flag} ${n} is more than the ${split.count} ${what} images of ${split.source}`,
+    );
+  if (subset === null && o.trainLimit !== null && train.count < o.trainLimit) {
+    throw beyond("train-limit", o.trainLimit, train, "training");
+  }
   if (subset !== null) {
     if (subset % 10 !== 0) {
       throw new UsageError(`--train-subset must be a multiple of 10 (classes), got ${subset}`);
     }
+    if (subset > train.count) throw beyond("train-subset", subset, train, "training");
     try {
       train = balancedSubset(train, subset);
     } catch (e) {
       throw new UsageError(`--train-subset ${subset}: ${(e as Error).message}`);
     }
   }
-  return { train, test: await load("test", o.testLimit) };
+  const test = await load("test", o.testLimit);
+  if (o.testLimit !== null && test.count < o.testLimit) {
+    throw beyond("test-limit", o.testLimit, test, "test");
+  }
+  return { train, test };
 }

@@ -12,6 +12,7 @@ import {
   int,
   type OptionsOf,
   parseCommand,
+  preset,
   row,
   UsageError,
 } from "./args.ts";
@@ -37,6 +38,13 @@ const FLAGS = [
     { ...row("steps", "N", int({ min: 1 }), 1000, "alias of --max-iter"), key: "maxIter" },
   ]),
   ...BACKEND,
+  ...group("Run", [
+    preset("smoke", "quick check", {
+      trainLimit: 200,
+      testLimit: 100,
+      maxIter: 20,
+    }),
+  ]),
   ...group(
     "",
     ["batch", "lr", "seed"].map((f) => ({ ...row(f, "X", retired, null, ""), hidden: true })),

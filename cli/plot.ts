@@ -115,8 +115,21 @@ function thin(points: [number, number][], max: number): [number, number][] {
   return out;
 }
 
+/** Legend entries laid out left to right from x = 64, wrapping at `width` (≈ 6.5 px a char). */
+function legendRows<S extends { name: string }>(series: S[], width: number) {
+  const rows: { s: S; x: number }[][] = [];
+  let x = Infinity;
+  for (const s of series) {
+    const w = 24 + Math.ceil(s.name.length * 6.5) + 16;
+    if (x + w > 64 + width) rows.push([]), x = 64;
+    rows.at(-1)!.push({ s, x }), x += w;
+  }
+  return rows;
+}
+
 /**
- * Renders a chart as an SVG document string.
+ * Renders a chart as an SVG document string: the x axis spans exactly the data (and
+ * `xInclude`), the legend lists the series that have points, above the plot area.
  *
  * @example
  * ```ts
@@ -131,18 +144,25 @@ function thin(points: [number, number][], max: number): [number, number][] {
  */
 export function lineChart(chart: Chart): string {
   const W = chart.width ?? 640, H = chart.height ?? 400;
-  const m = { left: 64, right: 16, top: 32, bottom: 44 };
-  const pw = W - m.left - m.right, ph = H - m.top - m.bottom;
   const series = chart.series.map((s, i) => ({
     ...s,
     color: s.color ?? PALETTE[i % PALETTE.length]!,
     points: thin(s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)), 2000),
   }));
+  // The legend (series with points) sits in rows between the title and the plot, so it never
+  // covers a point.
+  const legend = legendRows(series.filter((s) => s.name && s.points.length > 0), W - 80);
+  const m = { left: 64, right: 16, top: 32 + 16 * legend.length, bottom: 44 };
+  const pw = W - m.left - m.right, ph = H - m.top - m.bottom;
   const xs = series.flatMap((s) => s.points.map((p) => p[0])).concat(chart.xInclude ?? []);
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).concat(chart.yInclude ?? []);
-  const xt = niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1);
+  // The x axis ends at the data (the last step), not at the next nice tick.
+  const xLo = xs.length ? Math.min(...xs) : 0, xHi = xs.length ? Math.max(...xs) : 1;
+  const nice = niceTicks(xLo, xHi);
+  const tight = xHi > xLo;
+  const xt = tight ? nice.filter((v) => v >= xLo - 1e-9 && v <= xHi + 1e-9) : nice;
   const yt = niceTicks(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1);
-  const [x0, x1] = [xt[0]!, xt.at(-1)!], [y0, y1] = [yt[0]!, yt.at(-1)!];
+  const [x0, x1] = tight ? [xLo, xHi] : [xt[0]!, xt.at(-1)!], [y0, y1] = [yt[0]!, yt.at(-1)!];
   const X = (x: number) => m.left + ((x - x0) / (x1 - x0)) * pw;
   const Y = (y: number) => m.top + ph - ((y - y0) / (y1 - y0)) * ph;
   const f = (v: number) => v.toFixed(1);
@@ -152,7 +172,8 @@ export function lineChart(chart: Chart): string {
     `<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(chart.title)}</text>`,
   );
-  const xStep = xt.length > 1 ? xt[1]! - xt[0]! : 1, yStep = yt.length > 1 ? yt[1]! - yt[0]! : 1;
+  const xStep = nice.length > 1 ? nice[1]! - nice[0]! : 1,
+    yStep = yt.length > 1 ? yt[1]! - yt[0]! : 1;
   for (const v of yt) {
     const y = f(Y(v));
     out.push(
@@ -197,13 +218,14 @@ export function lineChart(chart: Chart): string {
       }
     }
   }
-  const named = series.filter((s) => s.name);
-  named.forEach((s, i) => {
-    const y = m.top + 10 + i * 16, x = m.left + pw - 130;
-    out.push(
-      `<line x1="${x}" y1="${y}" x2="${x + 18}" y2="${y}" stroke="${s.color}" stroke-width="2"/>`,
-      `<text x="${x + 24}" y="${y}" dominant-baseline="middle">${esc(s.name)}</text>`,
-    );
+  legend.forEach((entries, i) => {
+    const y = 32 + i * 16;
+    for (const { s, x } of entries) {
+      out.push(
+        `<line x1="${x}" y1="${y}" x2="${x + 18}" y2="${y}" stroke="${s.color}" stroke-width="2"/>`,
+        `<text x="${x + 24}" y="${y}" dominant-baseline="middle">${esc(s.name)}</text>`,
+      );
+    }
   });
   out.push("</svg>");
   return out.join("\n") + "\n";
@@ -226,7 +248,8 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 
 /**
  * Draws a run's curves from its metrics: `loss.svg` (train loss, smoothed, and test loss),
- * `lr.svg` and `accuracy.svg` (test top-1), each written atomically into `dir`.
+ * `lr.svg` and, when the run evaluates test accuracy, `accuracy.svg` (test top-1), each written
+ * atomically into `dir`.
  *
  * @example
  * ```ts
@@ -280,6 +303,8 @@ export async function writeRunPlots(dir: string, records: MetricsRecord[]): Prom
       yInclude: [0],
     }),
   );
+  const accuracy = pts(evals, "test_accuracy");
+  if (accuracy.length === 0) return;
   await writeAtomic(
     join(dir, "accuracy.svg"),
     lineChart({
@@ -289,7 +314,7 @@ export async function writeRunPlots(dir: string, records: MetricsRecord[]): Prom
       xInclude,
       series: [{
         name: "test top-1",
-        points: pts(evals, "test_accuracy"),
+        points: accuracy,
         color: "#2ca02c",
         style: "both",
       }],

@@ -30,6 +30,18 @@ import { checkPretrainOptions, PRETRAIN, type PretrainOptions } from "./pretrain
 import { methodRunner } from "./pretrain_methods.ts";
 import { type Task, train, type TrainHooks } from "./train_loop.ts";
 
+/** A FLOP count with its unit (`3.21 GFLOP`). */
+function showFlops(n: number): string {
+  const [d, u] = n >= 1e15
+    ? [1e15, "P"]
+    : n >= 1e12
+    ? [1e12, "T"]
+    : n >= 1e9
+    ? [1e9, "G"]
+    : [1e6, "M"];
+  return `${(n / d).toPrecision(3)} ${u}FLOP`;
+}
+
 /** The training images as one float tensor `[N, 1, H, W]` in [0, 1] (tokenizer fitting). */
 function imagesTensor(split: FashionMnist): Tensor {
   const data = new Float32Array(split.images.length);
@@ -109,6 +121,7 @@ async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: stri
     label: o.method,
     total,
     stepsPerEpoch: spe,
+    warmup: resolveSpan(o.warmup, spe),
     ckptEvery,
     template: runner.template,
     config: { method: o.method, encoder },
@@ -137,16 +150,18 @@ async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: stri
       }),
     step: (s, batch, step, key) => runner.step(s, batch.images, step, key),
     lr: runner.lr,
-    summary: ({ steps, loss, secondsPerStep }) => ({
+    summary: ({ steps, loss, lossSteps: [a, b], secondsPerStep }) => ({
       fields: {
         method: o.method,
         train_images: n,
         loss,
         flops_per_step: runner.flopsPerStep,
-        pretrain_pflops: Number(((runner.flopsPerStep * steps) / 1e15).toFixed(4)),
+        // Four significant digits: a short run's 2.5e-7 PFLOP is not rounded to 0.
+        pretrain_pflops: Number(((runner.flopsPerStep * steps) / 1e15).toPrecision(4)),
         seconds_per_step: secondsPerStep,
       },
-      text: `final loss ${loss}`,
+      text: `training loss ${loss} (mean over steps ${a}-${b}); ` +
+        `${showFlops(runner.flopsPerStep * steps)} in all`,
     }),
     dispose() {
       if (tokenizer) dispose([tokenizer.codebook, tokenizer.centre]);

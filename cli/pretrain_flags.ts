@@ -14,6 +14,7 @@ import {
   num,
   on,
   type OptionsOf,
+  preset,
   row,
   showValue,
   UsageError,
@@ -68,6 +69,17 @@ const FLAGS = [
   ...RUN,
   ...BACKEND,
   ...adjust(LOG, { ckptEvery: { default: "10ep" } }),
+  ...group("Run", [
+    preset("smoke", "quick check", {
+      trainSubset: 100,
+      steps: 3,
+      batch: 16,
+      dim: 16,
+      depth: 1,
+      heads: 2,
+      warmup: "1",
+    }),
+  ]),
   ...adjust(MODEL, {
     clsToken: {
       flag: "no-cls-token",
@@ -141,8 +153,7 @@ export const PRETRAIN: CommandFlags<typeof FLAGS> = {
   name: "pretrain",
   title: "self-supervised pre-training of a ViT encoder on Fashion-MNIST",
   usage: "--method splitmask|beit|dino [flags]",
-  intro: "Progress on stderr, final metrics on stdout; the run directory gets metrics.jsonl, " +
-    "plots,\nckpt_latest.safetensors (+ tokenizer.safetensors for MIM). Then: train.ts " +
+  intro: "The run dir gets metrics.jsonl, plots, checkpoint, tokenizer (MIM); then: " +
     "finetune|probe --init DIR",
   flags: FLAGS,
   exclusive: [["steps", "epochs"]],

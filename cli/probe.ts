@@ -22,6 +22,7 @@ import {
   type OptionsOf,
   parseCommand,
   path,
+  preset,
   row,
   UsageError,
 } from "./args.ts";
@@ -55,6 +56,12 @@ const FLAGS = [
   ...BACKEND,
   ...group("Run", [
     row("out", "DIR", path("a directory"), null, "also write the result to DIR/probe.json"),
+    preset("smoke", "quick check", {
+      trainLimit: 200,
+      testLimit: 100,
+      maxIter: 20,
+      layer: 1,
+    }),
   ]),
   ...adjust([...MODEL.slice(0, 6), OPTIM[7]], {
     seed: { help: "init seed" },

@@ -39,8 +39,10 @@ export interface TrainState {
 export interface RunSummary {
   /** Steps done. */
   steps: number;
-  /** Mean of the last 50 losses. */
+  /** Mean of the last losses (at most 50: steps `lossSteps[0]..lossSteps[1]`). */
   loss: number;
+  /** First and last step that {@link RunSummary.loss} averages. */
+  lossSteps: [number, number];
   /** The last evaluation, or null. */
   eval: Record<string, number> | null;
   /** Mean seconds per training step of this invocation. */
@@ -68,6 +70,8 @@ export interface Task {
   total: number;
   /** Steps per epoch. */
   stepsPerEpoch: number;
+  /** Warm-up steps asked for (before clamping to the run); the loop warns when ≥ `total`. */
+  warmup?: number;
   /** Checkpoint period (steps). */
   ckptEvery: number;
   /** Evaluation period (steps), with {@link Task.evaluate}. */
@@ -161,10 +165,72 @@ export async function* batchesFrom(
   }
 }
 
-/** Mean of the last 50 losses, rounded to 5 decimals (0 when empty). */
+/** Losses the final record averages (the last ones of the invocation). */
+export const LOSS_WINDOW = 50;
+
+/** Steps timed before the wall-time estimate is printed (fewer in a shorter run). */
+export const ESTIMATE_AFTER = 3;
+
+/** Steps to time before estimating the rest of `left` (0: too short to estimate). */
+function estimateAfter(left: number): number {
+  return Math.max(0, Math.min(ESTIMATE_AFTER, left - 1));
+}
+
+/** Mean of the last {@link LOSS_WINDOW} losses, rounded to 5 decimals (0 when empty). */
 function meanOf(xs: number[]): number {
-  const w = xs.slice(-50);
+  const w = xs.slice(-LOSS_WINDOW);
   return Number((w.reduce((a, c) => a + c, 0) / Math.max(1, w.length)).toFixed(5));
+}
+
+/**
+ * The lines printed before the first step: the planned steps, how the wall time will be
+ * estimated, and a warning when the warm-up covers the whole run (the lr then only rises and
+ * the run ends at the peak).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planText } from "./train_loop.ts";
+ * assert.match(planText("pretrain", { total: 20, warmup: 30 }, 0), /warning: the warm-up \(30 steps\) is not shorter than the run \(20 steps\)/);
+ * assert.match(planText("finetune", { total: 20, warmup: 5 }, 8), /^finetune: plan: 20 steps, 12 to go; /);
+ * ```
+ */
+export function planText(
+  command: string,
+  task: { total: number; warmup?: number },
+  step: number,
+): string {
+  const n = estimateAfter(task.total - step);
+  let s = `${command}: plan: ${task.total} steps, ${task.total - step} to go` +
+    (n > 0 ? `; wall time estimated from the first ${n} step${n === 1 ? "" : "s"}\n` : "\n");
+  if (task.warmup !== undefined && task.warmup > 0 && task.warmup >= task.total) {
+    s += `${command}: warning: the warm-up (${task.warmup} steps) is not shorter than the run ` +
+      `(${task.total} steps): the lr only rises and the run ends at the peak lr; lower --warmup\n`;
+  }
+  return s;
+}
+
+/**
+ * The wall-time estimate printed after the first {@link ESTIMATE_AFTER} steps of an
+ * invocation: their mean time × the steps left (evaluation and checkpoints not included).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { estimateText } from "./train_loop.ts";
+ * assert.equal(
+ *   estimateText("finetune", 1.5, 3, 103),
+ *   "finetune: estimate: 1.50 s/step (mean of the first 3 steps) × 100 steps left ≈ 2:30 " +
+ *     "more, plus evaluation and checkpoints",
+ * );
+ * ```
+ */
+export function estimateText(command: string, secondsPerStep: number, timed: number, left: number) {
+  return `${command}: estimate: ${secondsPerStep.toFixed(2)} s/step (mean of the first ${timed} ` +
+    `step${timed === 1 ? "" : "s"}) × ${left - timed} step${
+      left - timed === 1 ? "" : "s"
+    } left ≈ ` +
+    `${formatDuration(secondsPerStep * (left - timed))} more, plus evaluation and checkpoints`;
 }
 
 /**
@@ -276,6 +342,8 @@ export async function train<O extends RunOptions>(setup: {
       started: new Date().toISOString(),
     });
     io.err(task.describe(step, paths.dir));
+    io.err(planText(command, task, step));
+    const left = total - step, estimateAt = estimateAfter(left);
     const plots = async () => await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
     const abort = async (why: string) => {
       progress.done();
@@ -325,6 +393,9 @@ export async function train<O extends RunOptions>(setup: {
       dispose([r.loss, r.logs]);
       seconds += (performance.now() - ts) / 1000, timed++;
       step++;
+      if (timed === estimateAt) {
+        progress.log(estimateText(command, seconds / timed, timed, left));
+      }
       if (!Number.isFinite(loss)) {
         return await abort(`the training loss became ${loss} at step ${step}; lower --lr?`);
       }
@@ -366,15 +437,19 @@ export async function train<O extends RunOptions>(setup: {
       );
       return EXIT_INTERRUPTED;
     }
+    const averaged = Math.min(LOSS_WINDOW, losses.length);
+    const lossSteps: [number, number] = [step - averaged + 1, step];
     const s = task.summary({
       steps: step,
       loss: meanOf(losses),
+      lossSteps,
       eval: lastEval,
       secondsPerStep: Number((seconds / Math.max(1, timed)).toFixed(4)),
     });
     const final = {
       command,
       ...s.fields,
+      loss_over_steps: lossSteps,
       steps: step,
       epochs: Number((step / spe).toFixed(3)),
       seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),

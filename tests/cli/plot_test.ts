@@ -32,7 +32,8 @@ Deno.test("lineChart() writes well-formed SVG with axes, ticks, polylines and a 
   assert.ok(pts.length <= 2000, "long series are thinned");
   assert.ok(pts.every((p) => /^-?\d+(\.\d+)?,-?\d+(\.\d+)?$/.test(p)));
   assert.equal(svg.match(/<circle/g)?.length, 2, "NaN points are skipped");
-  for (const name of ["train", "test", "empty"]) assert.match(svg, new RegExp(`>${name}</text>`));
+  for (const name of ["train", "test"]) assert.match(svg, new RegExp(`>${name}</text>`));
+  assert.doesNotMatch(svg, />empty<\/text>/, "a series without points has no legend entry");
 });
 
 Deno.test("parseMetrics() drops records a resume superseded and a torn last line", () => {
