@@ -1,34 +1,74 @@
 /**
  * `train.ts scenes`: writes the FMNIST-Scenes data set (COCO detection/instance ground truth,
- * RGB and semantic label PNGs, meta.json with pixel hashes) under `--out`. Progress on stderr,
- * one JSON line (the meta data's counts and hashes) on stdout.
+ * RGB and semantic label PNGs, meta.json with pixel hashes) under `--out`. Its flags are the
+ * {@link SCENES} table. Progress on stderr, one JSON line (the meta data's counts and hashes) on
+ * stdout.
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  choice,
+  type CommandFlags,
+  group,
+  helpText,
+  type OptionsOf,
+  parseCommand,
+  path,
+  row,
+  UsageError,
+} from "./args.ts";
+import { DATA } from "./flag_groups.ts";
 import type { CliIO } from "./io.ts";
 import { generateScenes } from "../data/scenes/generate.ts";
 import { SCENES_VERSIONS } from "../data/scenes/scene.ts";
 
-/** `--help` of `scenes`. */
-export const SCENES_HELP = `train.ts scenes — generate the FMNIST-Scenes data set
+const VERSIONS = ["tiny", "small"] as const;
 
-Usage: deno run -A train.ts scenes --version tiny|small --out DIR
-
-Writes DIR/fmnist-scenes-<version>/: images/{train,val}/*.png (RGB),
-semantic/{train,val}/*.png (1-channel, ADE-style: 0 ring, 1 background, 2..11 classes),
-annotations/instances_{train,val}.json (COCO, RLE masks) and meta.json (SHA-256 of the
-decoded pixels). Deterministic: the same version gives the same hashes everywhere.
-
-Flags:
-  --version tiny|small  tiny: 64², 160 train / 40 val (under a second, from the bundled
-                        sample); small: 128², 8,000 / 1,000 (minutes; needs the full
-                        Fashion-MNIST, apt-get install dataset-fashion-mnist)
-  --out DIR             parent folder (created)
-  --data DIR            folder with the Fashion-MNIST .gz IDX files
-  -h, --help            this help`;
+const FLAGS = [
+  ...group("Scenes", [
+    row(
+      "version",
+      "tiny|small",
+      choice(VERSIONS),
+      null,
+      "required: tiny (64², 160/40 images, 1 s) | small (128², 8,000/1,000)",
+    ),
+    row("out", "DIR", path("a directory"), null, "required: parent folder (created)"),
+  ]),
+  { ...DATA[0], group: "Scenes" },
+] as const;
 
 /**
- * Runs `scenes` with its flags; returns the exit code (2 on bad usage, naming the flag).
+ * The flag table of `scenes`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "./args.ts";
+ * import { SCENES } from "./scenes.ts";
+ * const p = parseCommand(SCENES, ["--version", "tiny", "--out", "x"]);
+ * assert.ok(p !== "help");
+ * assert.deepEqual([p.options.version, p.options.out, p.options.data], ["tiny", "x", null]);
+ * ```
+ */
+export const SCENES: CommandFlags<typeof FLAGS> = {
+  name: "scenes",
+  title: "generate the FMNIST-Scenes data set",
+  usage: "--version tiny|small --out DIR [--data DIR]",
+  intro: "Writes DIR/fmnist-scenes-<version>/: images/{train,val}/*.png (RGB),\n" +
+    "semantic/{train,val}/*.png (1-channel, ADE-style: 0 ring, 1 background, 2..11 classes),\n" +
+    "annotations/instances_{train,val}.json (COCO, RLE masks) and meta.json (SHA-256 of the\n" +
+    "decoded pixels). Deterministic: the same version gives the same hashes everywhere.\n" +
+    "tiny works from the bundled sample; small needs the full Fashion-MNIST\n" +
+    "(apt-get install dataset-fashion-mnist).",
+  flags: FLAGS,
+};
+
+/** Options of `scenes`. */
+export type ScenesOptions = OptionsOf<typeof FLAGS>;
+
+/**
+ * Runs `scenes` with its flags; returns the exit code (a mistake is a {@link UsageError}
+ * naming the flag, exit 2 through `main`).
  *
  * @param argv the flags after `scenes`
  * @param io where output goes
@@ -39,45 +79,24 @@ Flags:
  * import assert from "node:assert/strict";
  * import { captureIO } from "./io.ts";
  * import { scenesCommand } from "./scenes.ts";
- * const io = captureIO();
- * assert.equal(await scenesCommand(["--version", "huge", "--out", "x"], io), 2);
- * assert.match(io.stderr, /--version: "huge" is not one of tiny, small/);
+ * await assert.rejects(scenesCommand(["--version", "huge", "--out", "x"], captureIO()), {
+ *   message: '--version must be one of tiny, small, got "huge"',
+ * });
  * ```
  */
 export async function scenesCommand(argv: string[], io: CliIO): Promise<number> {
-  const usage = (msg: string) => {
-    io.err(`train.ts scenes: ${msg}\nRun "deno run -A train.ts scenes --help" for usage.\n`);
-    return 2;
-  };
-  let values: { version?: string; out?: string; data?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        version: { type: "string" },
-        out: { type: "string" },
-        data: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return usage(e instanceof Error ? e.message : String(e));
-  }
-  if (values.help) {
-    io.out(SCENES_HELP);
+  const p = parseCommand(SCENES, argv);
+  if (p === "help") {
+    io.out(helpText(SCENES));
     return 0;
   }
-  if (values.version === undefined) return usage("--version is required (tiny or small)");
-  if (values.version !== "tiny" && values.version !== "small") {
-    return usage(`--version: ${JSON.stringify(values.version)} is not one of tiny, small`);
-  }
-  if (values.out === undefined || values.out === "") return usage("--out DIR is required");
-  const version = SCENES_VERSIONS[values.version];
+  const o = p.options;
+  if (o.version === null) throw new UsageError("--version is required (tiny or small)");
+  if (o.out === null) throw new UsageError("--out DIR is required");
+  const version = SCENES_VERSIONS[o.version];
   let last = -1;
-  const meta = await generateScenes(version, values.out, {
-    fashionMnistDir: values.data,
+  const meta = await generateScenes(version, o.out, {
+    fashionMnistDir: o.data ?? undefined,
     onProgress: (done, total) => {
       const pct = Math.floor((100 * done) / total);
       if (io.isTerminal) {
@@ -92,9 +111,7 @@ export async function scenesCommand(argv: string[], io: CliIO): Promise<number> 
       }
     },
   });
-  io.out(
-    JSON.stringify({ out: `${values.out}/fmnist-scenes-${version.name}`, splits: meta.splits }),
-  );
+  io.out(JSON.stringify({ out: `${o.out}/fmnist-scenes-${version.name}`, splits: meta.splits }));
   return 0;
 }
 

@@ -20,8 +20,9 @@ import { LINEAR } from "../../cli/linear.ts";
 import { main } from "../../cli/main.ts";
 import { PRETRAIN } from "../../cli/pretrain_flags.ts";
 import { PROBE } from "../../cli/probe.ts";
+import { SCENES } from "../../cli/scenes.ts";
 
-const COMMANDS = [FINETUNE, PRETRAIN, PROBE, LINEAR, EXPERIMENT] as unknown as CommandFlags<
+const COMMANDS = [FINETUNE, PRETRAIN, PROBE, LINEAR, EXPERIMENT, SCENES] as unknown as CommandFlags<
   readonly Flag[]
 >[];
 const NUMERIC = new Set(["N", "X", "A", "P", "M", "K", "L", "N|all", "N|Xep"]);

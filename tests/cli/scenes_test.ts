@@ -6,10 +6,15 @@ Deno.test("train.ts scenes: usage errors exit 2 naming the flag; --help exits 0"
   for (
     const [argv, re] of [
       [["scenes"], /--version is required/],
-      [["scenes", "--version", "big", "--out", "x"], /--version: "big" is not one of tiny, small/],
+      [
+        ["scenes", "--version", "big", "--out", "x"],
+        /--version must be one of tiny, small, got "big"/,
+      ],
       [["scenes", "--version", "tiny"], /--out DIR is required/],
-      [["scenes", "--frobnicate"], /--frobnicate/],
-      [["scenes", "--version"], /--version/],
+      [["scenes", "--frobnicate"], /unknown flag --frobnicate/],
+      [["scenes", "--out", ""], /--out needs a directory/],
+      [["scenes", "--version", "tiny", "--version", "tiny"], /flag --version is given twice/],
+      [["scenes", "--version"], /flag --version needs a value/],
     ] as const
   ) {
     const io = captureIO();
