@@ -2,13 +2,14 @@
  * `train.ts probe`: linear probe of a frozen ViT encoder on Fashion-MNIST. The encoder comes
  * from a `pretrain` or `finetune` checkpoint (`--init`), or is randomly initialised
  * (`--init none`, the "random features" control). Features of one block are extracted once in
- * eval mode, average-pooled over the patch tokens (or the CLS token), and a multinomial
+ * eval mode ({@link extractFeatures}), average-pooled over the patch tokens (or the CLS token), and a multinomial
  * logistic regression ({@link trainSoftmaxRegression}: standardised features, weight decay,
  * L-BFGS to convergence) is trained on them. Progress on stderr, one JSON line on stdout.
  * @module
  */
-import { dispose, mean, random, scope, slice, tensor } from "../mod.ts";
-import { initVit, type VitConfig, vitForwardFeatures, type VitParams } from "../models/vit.ts";
+import { dispose, random } from "../mod.ts";
+import { initVit, type VitConfig } from "../models/vit.ts";
+import { extractFeatures } from "../models/encoder_features.ts";
 import type { FashionMnist } from "../data/fashion_mnist.ts";
 import { selectBackend } from "./backend.ts";
 import { loadSplits } from "./fmnist.ts";
@@ -121,61 +122,6 @@ export function parseProbeArgs(argv: string[]): (ProbeOptions & { init: string }
   return { ...p.options, init };
 }
 
-/**
- * Frozen features of `images` (uint8 `[n, 28·28]`): block `layer` (1-based) of the encoder,
- * pooled over the patch tokens ("avg", CLS excluded) or the CLS token ("cls"); the last block
- * gets the encoder's final `norm` when it has one. Batches of `batch` images, each in a
- * `scope`, so nothing but the parameters stays alive. Returns `[n, D]` on the host.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { extractFeatures } from "./probe.ts";
- * import { initVit } from "../models/vit.ts";
- * import { dispose, random } from "../mod.ts";
- * const cfg = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 0, embedDim: 8, depth: 2, numHeads: 2 };
- * const params = initVit(random.key(0), cfg);
- * const f = await extractFeatures(params, cfg, new Uint8Array(3 * 784), { layer: 1 });
- * assert.deepEqual(f.length, 24);
- * dispose(params);
- * ```
- */
-export async function extractFeatures(
-  params: VitParams,
-  config: VitConfig,
-  images: Uint8Array,
-  opts: { layer: number; pool?: "avg" | "cls"; batch?: number; onBatch?(done: number): void },
-): Promise<Float32Array> {
-  const n = images.length / 784, d = config.embedDim, bs = opts.batch ?? 500;
-  const depth = opts.layer, pool = opts.pool ?? "avg";
-  const prefix = params.cls_token ? 1 : 0;
-  if (pool === "cls" && !prefix) throw new UsageError("--pool cls: the encoder has no CLS token");
-  const sub: VitParams = {
-    ...params,
-    blocks: params.blocks.slice(0, depth),
-    norm: depth === config.depth ? params.norm : undefined,
-  };
-  const cfg: VitConfig = { ...config, depth };
-  const out = new Float32Array(n * d);
-  for (let lo = 0; lo < n; lo += bs) {
-    const hi = Math.min(n, lo + bs), b = hi - lo;
-    const pooled = scope(() => {
-      const px = Float32Array.from(
-        images.subarray(lo * 784, hi * 784),
-        (v) => (v / 255 - MEAN) / STD,
-      );
-      const x = tensor(px, { shape: [b, 1, 28, 28] });
-      const t = vitForwardFeatures(sub, x, cfg).tokens; // [b, prefix + N, D]
-      if (pool === "cls") return slice(t, [null, 0]); // [b, D]
-      return mean(slice(t, [null, [prefix, null]]), 1);
-    });
-    out.set(await pooled.data(), lo * d);
-    pooled.dispose();
-    opts.onBatch?.(hi);
-  }
-  return out;
-}
-
 async function encoderOf(o: ProbeOptions & { init: string }) {
   if (o.init !== "none") return await loadInitEncoder(o.init);
   const config: VitConfig = {
@@ -217,6 +163,8 @@ export async function runProbe(
       return await extractFeatures(params, config, split.images, {
         layer,
         pool: o.pool,
+        mean: MEAN,
+        std: STD,
         onBatch: (done) => {
           if (done - last >= 2000 || done === split.count) {
             io.err(`probe: ${name} features ${done}/${split.count}\n`);

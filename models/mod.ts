@@ -22,6 +22,7 @@ export * from "./kmeans.ts";
 export * from "./tokenizer_io.ts";
 export * from "./dino_train.ts";
 export * from "./encoder_checkpoint.ts";
+export * from "./encoder_features.ts";
 export * from "./flops.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.

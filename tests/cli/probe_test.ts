@@ -1,15 +1,14 @@
 /**
- * `train.ts probe`: feature extraction (block choice, CLS excluded from the patch mean, final
- * norm only on the last block), end-to-end probes of a tiny BEiT-format checkpoint and of a
+ * `train.ts probe`: end-to-end probes of a tiny BEiT-format checkpoint and of a
  * random encoder (`--init none`), no leaked tensors, and usage errors.
  */
 import assert from "node:assert/strict";
 import { UsageError } from "../../cli/args.ts";
 import { captureIO } from "../../cli/io.ts";
-import { extractFeatures, parseProbeArgs, probeCommand } from "../../cli/probe.ts";
+import { parseProbeArgs, probeCommand } from "../../cli/probe.ts";
 import { saveCheckpoint } from "../../nn/checkpoint.ts";
-import { initVit, type VitConfig, vitForwardFeatures } from "../../models/vit.ts";
-import { dispose, memoryStats, ones, random, scope, tensor } from "../../mod.ts";
+import { initVit, type VitConfig } from "../../models/vit.ts";
+import { dispose, memoryStats, ones, random, scope } from "../../mod.ts";
 import { SAMPLE } from "./_util.ts";
 
 const ENC: VitConfig = {
@@ -38,34 +37,6 @@ async function tinyCheckpoint(dir: string): Promise<string> {
   dispose(params);
   return path;
 }
-
-Deno.test("extractFeatures: patch mean without CLS, block L before the norm, last block after it", async () => {
-  const params = scope(() => initVit(random.key(1), ENC));
-  const images = Uint8Array.from({ length: 3 * 784 }, (_, i) => (i * 37) % 256);
-  const before = memoryStats().cpu?.tensors ?? 0;
-  const f1 = await extractFeatures(params, ENC, images, { layer: 1, batch: 2 });
-  const f2 = await extractFeatures(params, ENC, images, { layer: 2 });
-  const cls = await extractFeatures(params, ENC, images, { layer: 2, pool: "cls" });
-  assert.equal(memoryStats().cpu?.tensors ?? 0, before, "extractFeatures leaked");
-  const x = tensor(Float32Array.from(images, (v) => (v / 255 - 0.286) / 0.353), {
-    shape: [3, 1, 28, 28],
-  });
-  const ref = vitForwardFeatures(params, x, ENC, { returnLayers: [0] });
-  const tok = await ref.tokens.data(), mid = await ref.intermediates[0]!.data();
-  const pool = (t: ArrayLike<number>, i: number, k: number) => {
-    let s = 0;
-    for (let p = 1; p <= 16; p++) s += t[(i * 17 + p) * 16 + k]!;
-    return s / 16;
-  };
-  for (let i = 0; i < 3; i++) {
-    for (let k = 0; k < 16; k++) {
-      assert.ok(Math.abs(f1[i * 16 + k]! - pool(mid, i, k)) < 1e-5, "block 1");
-      assert.ok(Math.abs(f2[i * 16 + k]! - pool(tok, i, k)) < 1e-5, "block 2 (+ norm)");
-      assert.ok(Math.abs(cls[i * 16 + k]! - tok[i * 17 * 16 + k]!) < 1e-5, "CLS token");
-    }
-  }
-  dispose([params, x, ref]);
-});
 
 Deno.test("probe: end to end on a tiny BEiT checkpoint (file and run dir), --out, no leaks", async () => {
   const dir = await Deno.makeTempDir();
