@@ -9,14 +9,10 @@
  * `probe --init` can load the encoder alone.
  * @module
  */
-import { dispose, random, type Tensor, tensor } from "../mod.ts";
+import { dispose, random } from "../mod.ts";
 import { type VitConfig } from "../models/vit.ts";
-import { kmeansTokenizer } from "../models/kmeans.ts";
-import {
-  type PatchTokenizer,
-  randomPatchTokenizer,
-  randomProjectionTokenizer,
-} from "../models/tokenizers.ts";
+import type { PatchTokenizer } from "../models/tokenizers.ts";
+import { fitTokenizer } from "../models/tokenizers_fit.ts";
 import { loadTokenizer, saveTokenizer } from "../models/tokenizer_io.ts";
 import { fashionMnistDataset } from "../data/fashion_mnist_dataset.ts";
 import type { FashionMnist } from "../data/fashion_mnist.ts";
@@ -42,13 +38,6 @@ function showFlops(n: number): string {
   return `${(n / d).toPrecision(3)} ${u}FLOP`;
 }
 
-/** The training images as one float tensor `[N, 1, H, W]` in [0, 1] (tokenizer fitting). */
-function imagesTensor(split: FashionMnist): Tensor {
-  const data = new Float32Array(split.images.length);
-  for (let i = 0; i < data.length; i++) data[i] = split.images[i]! / 255;
-  return tensor(data, { shape: [split.count, 1, split.rows, split.cols] });
-}
-
 /** Fits (or, on resume, reloads) the MIM tokenizer; saved next to the checkpoint. */
 async function prepareTokenizer(
   o: PretrainOptions,
@@ -71,17 +60,11 @@ async function prepareTokenizer(
   const opts = { vocabSize: o.vocab, patchSize: enc.patchSize, inChans: enc.inChans };
   let tok: PatchTokenizer;
   try {
-    if (o.tokenizer === "random-projection") tok = randomProjectionTokenizer(key, opts);
-    else {
-      const images = imagesTensor(split);
-      try {
-        tok = o.tokenizer === "kmeans"
-          ? (await kmeansTokenizer(key, images, { ...opts, iterations: o.kmeansIters })).tokenizer
-          : await randomPatchTokenizer(key, images, opts);
-      } finally {
-        images.dispose();
-      }
-    }
+    tok = await fitTokenizer(o.tokenizer, key, split.images, {
+      ...opts,
+      shape: [split.count, 1, split.rows, split.cols],
+      iterations: o.kmeansIters,
+    });
   } finally {
     key.dispose();
   }

@@ -20,6 +20,7 @@ export * from "./dino.ts";
 export * from "./tokenizers.ts";
 export * from "./kmeans.ts";
 export * from "./tokenizer_io.ts";
+export * from "./tokenizers_fit.ts";
 export * from "./dino_train.ts";
 export * from "./encoder_checkpoint.ts";
 export * from "./encoder_features.ts";
