@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { EXPERIMENT_PRESETS } from "./experiment_jobs.ts";
+ * import { EXPERIMENT_PRESETS } from "./cls_jobs.ts";
  * assert.deepEqual([EXPERIMENT_PRESETS.full.subset, EXPERIMENT_PRESETS.full.seeds], [4000, [0, 1]]);
  * ```
  */
@@ -76,7 +76,7 @@ export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentCon
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildJobs, EXPERIMENT_PRESETS } from "./experiment_jobs.ts";
+ * import { buildJobs, EXPERIMENT_PRESETS } from "./cls_jobs.ts";
  * const jobs = buildJobs(EXPERIMENT_PRESETS.quick, "runs/x", 1, null);
  * assert.deepEqual(jobs.find((j) => j.name === "pre-beit-eq")!.deps, ["pre-splitmask", "pre-beit"]);
  * ```
@@ -105,7 +105,7 @@ function withoutLength(flags: readonly string[]): string[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildJobs, EXPERIMENT_PRESETS } from "./experiment_jobs.ts";
+ * import { buildJobs, EXPERIMENT_PRESETS } from "./cls_jobs.ts";
  * assert.deepEqual(buildJobs(EXPERIMENT_PRESETS.full, "runs/x", 1, null).length, 25);
  * ```
  */

@@ -31,7 +31,7 @@ const ARMS: [string, string][] = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { armAccuracies } from "./experiment_report.ts";
+ * import { armAccuracies } from "./cls_report.ts";
  * const done = new Map([["ft-beit-s0", { test_accuracy: 0.8 }], ["ft-beit-s1", { test_accuracy: 0.9 }]]);
  * assert.deepEqual(armAccuracies(done, "beit"), [0.8, 0.9]);
  * ```
@@ -49,7 +49,7 @@ export function armAccuracies(done: Map<string, ArmResult>, arm: string): number
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { renderReport } from "./experiment_report.ts";
+ * import { renderReport } from "./cls_report.ts";
  * const md = renderReport({ preset: "quick" }, new Map());
  * assert.deepEqual(md.startsWith("## Central comparison"), true);
  * ```

@@ -32,6 +32,7 @@ const ROOTS = [
   "data",
   "distributed",
   "cli",
+  "experiments",
   "mod.ts",
   "train.ts",
 ];

@@ -6,15 +6,15 @@ import assert from "node:assert/strict";
 import { extractFeatures } from "../../models/encoder_features.ts";
 import { initVit, type VitConfig, vitForwardFeatures } from "../../models/vit.ts";
 import { dispose, memoryStats, random, scope, tensor } from "../../mod.ts";
+import { TINY_VIT } from "./_tiny.ts";
 
+/** 28×28 images, 7×7 patches (16 tokens + CLS), width 16, 2 blocks. */
 const ENC: VitConfig = {
+  ...TINY_VIT,
   imgSize: 28,
   patchSize: 7,
-  inChans: 1,
   numClasses: 0,
   embedDim: 16,
-  depth: 2,
-  numHeads: 2,
   classToken: true,
 };
 const NORM = { mean: 0.286, std: 0.353 };

@@ -4,8 +4,8 @@
  * end to end on sample images and writes a complete report.
  */
 import assert from "node:assert/strict";
-import { renderReport } from "../../cli/experiment_report.ts";
-import { runTrain, SAMPLE } from "./_util.ts";
+import { renderReport } from "../../experiments/cls_report.ts";
+import { runTrain, SAMPLE } from "../cli/_util.ts";
 
 Deno.test("experiment-cls --quick runs every job and reports every arm", async () => {
   const dir = await Deno.makeTempDir();
