@@ -56,6 +56,7 @@ export {
 } from "./loader.ts";
 export { Rng, rngFromKey, rngFromSeed } from "../tensor/host_rng.ts";
 export * from "./transforms/mod.ts";
+export * from "./dense_transforms/mod.ts";
 export { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "./fashion_mnist_stats.ts";
 export {
   type Bbox,
