@@ -88,6 +88,17 @@ const plane = (data: Uint8Array, height: number, width: number): Image => ({
   channels: 1,
 });
 
+/** Sets `out`'s masks and label map to `f` of `s`'s (for transforms that treat them alike). */
+function mapPlanes(
+  s: DenseSample,
+  out: DenseSample,
+  f: (m: Uint8Array) => Uint8Array,
+): DenseSample {
+  if (s.masks) out.masks = s.masks.map(f);
+  if (s.semantic) out.semantic = f(s.semantic);
+  return out;
+}
+
 /** Crops/pads a 1-channel plane; pixels outside the source get `fill`. */
 function cropPlane(
   data: Uint8Array,
@@ -146,9 +157,7 @@ export function resizeDense(
     const sx = ow / w, sy = oh / h;
     out.boxes = s.boxes.map((v, i) => v * (i % 2 === 0 ? sx : sy));
   }
-  if (s.masks) out.masks = s.masks.map(near);
-  if (s.semantic) out.semantic = near(s.semantic);
-  return out;
+  return mapPlanes(s, out, near);
 }
 
 /**
@@ -245,10 +254,7 @@ export function hflipDense(s: DenseSample): DenseSample {
     }
     out.boxes = b;
   }
-  const flip = (m: Uint8Array) => hflip(plane(m, h, w)).data;
-  if (s.masks) out.masks = s.masks.map(flip);
-  if (s.semantic) out.semantic = flip(s.semantic);
-  return out;
+  return mapPlanes(s, out, (m) => hflip(plane(m, h, w)).data);
 }
 
 /**
