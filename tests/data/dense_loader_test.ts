@@ -117,16 +117,15 @@ Deno.test("DenseLoader: LSJ batches of fixed size, consistent targets, determini
 
 Deno.test("DenseLoader: images of different sizes are zero-padded to a multiple of sizeDivisor", async () => {
   const ds = await cocoDetectionFolder(ROOT, "val");
-  let k = 0;
-  const transform = (s: Parameters<typeof resizeKeepRatio>[0]) =>
-    resizeKeepRatio(s, [20, 40][k++ % 2]!);
-  const loader = new DenseLoader(ds, {
-    batchSize: 2,
-    seed: 0,
-    shuffle: false,
-    transform,
-    sizeDivisor: 16,
-  });
+  // Item i resized to a shorter side of 20 or 40 (by index, so the sizes cannot depend on timing).
+  const sized = {
+    length: ds.length,
+    get: async (i: number) => {
+      const it = await ds.get(i);
+      return { ...it, sample: resizeKeepRatio(it.sample, i % 2 === 0 ? 20 : 40) };
+    },
+  };
+  const loader = new DenseLoader(sized, { batchSize: 2, seed: 0, shuffle: false, sizeDivisor: 16 });
   const it = loader.epoch(0);
   const { value: b } = await it.next();
   assert.deepEqual(b!.images.shape, [2, 3, 48, 48]);
