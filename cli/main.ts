@@ -15,6 +15,7 @@ import { probeCommand } from "./probe.ts";
 import { pretrainCommand } from "./pretrain.ts";
 import { experimentCommand } from "./experiment_cls.ts";
 import { SCENES_COMMAND } from "./scenes.ts";
+import { EVALUATE_COMMAND } from "./evaluate.ts";
 
 /**
  * A `train.ts` command.
@@ -23,7 +24,7 @@ import { SCENES_COMMAND } from "./scenes.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMMANDS } from "./main.ts";
- * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes"]);
+ * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes", "evaluate"]);
  * ```
  */
 export interface Command {
@@ -56,6 +57,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
     run: experimentCommand,
   },
   scenes: SCENES_COMMAND,
+  evaluate: EVALUATE_COMMAND,
 });
 
 /** Top-level `--help`. */
