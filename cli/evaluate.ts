@@ -5,52 +5,126 @@
  * mmseg's mIoU over two folders of label PNGs and prints one JSON line.
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  choice,
+  type CommandFlags,
+  group,
+  helpText,
+  int,
+  parseCommand,
+  path,
+  row,
+  sw,
+  UsageError,
+} from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { loadCocoGt, loadCocoResults } from "../data/coco/json.ts";
 import { evaluateCoco } from "../data/eval/coco_eval.ts";
 import { formatCocoSummary } from "../data/eval/coco_summary.ts";
 import { evaluateSegFolders } from "../data/eval/seg_folders.ts";
 
-/** `--help` of `evaluate`. */
-export const EVALUATE_HELP = `train.ts evaluate — score saved predictions
+const OUT = row("out", "FILE", path("a file"), null, "write the JSON result there too", {
+  none: "stdout only",
+});
 
-Usage: deno run -A train.ts evaluate coco --gt FILE --results FILE [--iou-type bbox|segm]
-                                          [--out FILE.json]
-       deno run -A train.ts evaluate seg --gt DIR --pred DIR [--num-classes N]
-                                         [--reduce-zero-label]
+const COCO_FLAGS = group(
+  "Evaluate",
+  [
+    row(
+      "gt",
+      "FILE",
+      path("a COCO instances JSON"),
+      null,
+      "ground truth (instances JSON), required",
+    ),
+    row(
+      "results",
+      "FILE",
+      path("a COCO results JSON"),
+      null,
+      "detections (results array), required",
+    ),
+    row("iou-type", "bbox|segm", choice(["bbox", "segm"] as const), "bbox", "match boxes or masks"),
+    OUT,
+  ] as const,
+);
 
-coco: COCO AP/AR exactly as pycocotools' COCOeval (--gt: instances JSON, --results: the
-results array). Prints the 12 summary lines, then one JSON line {iouType, stats}; --out also
-writes that JSON to a file.
-seg: mIoU, mAcc, aAcc and per-class IoU as mmseg's IoUMetric, summed over every *.png of
---gt against the same name in --pred (1-channel label PNGs). --reduce-zero-label maps the
-ground truth 0 → 255 (ignored), v → v − 1 (ADE20k, FMNIST-Scenes semantic/).
+/**
+ * The flag table of `evaluate coco`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "./args.ts";
+ * import { EVALUATE_COCO } from "./evaluate.ts";
+ * const p = parseCommand(EVALUATE_COCO, ["--gt", "gt.json", "--results", "dt.json"]);
+ * assert.ok(p !== "help");
+ * assert.deepEqual([p.options.iouType, p.options.out], ["bbox", null]);
+ * ```
+ */
+export const EVALUATE_COCO: CommandFlags<typeof COCO_FLAGS> = {
+  name: "evaluate coco",
+  title: "COCO AP/AR exactly as pycocotools' COCOeval",
+  usage: "--gt FILE --results FILE [flags]",
+  intro: "Prints the 12 summary lines, then one JSON line {iouType, stats}.",
+  flags: COCO_FLAGS,
+};
 
-Flags:
-  --gt FILE|DIR         ground truth
-  --results FILE        (coco) detections, COCO results JSON
-  --iou-type bbox|segm  (coco) match boxes (default) or masks
-  --pred DIR            (seg) predicted label PNGs
-  --num-classes N       (seg) classes after reduction (default 11, FMNIST-Scenes)
-  --reduce-zero-label   (seg) ADE-style ground truth
-  --out FILE            write the JSON result there too
-  -h, --help            this help`;
+const SEG_FLAGS = group(
+  "Evaluate",
+  [
+    row("gt", "DIR", path("a folder of label PNGs"), null, "ground-truth label PNGs, required"),
+    row("pred", "DIR", path("a folder of label PNGs"), null, "predicted label PNGs, required"),
+    row("num-classes", "N", int({ min: 1, max: 255 }), 11, "classes after reduction"),
+    sw("reduce-zero-label", true, false, "ADE-style ground truth"),
+    OUT,
+  ] as const,
+);
 
-interface Values {
-  gt?: string;
-  results?: string;
-  pred?: string;
-  "iou-type"?: string;
-  "num-classes"?: string;
-  "reduce-zero-label"?: boolean;
-  out?: string;
-  help?: boolean;
+/**
+ * The flag table of `evaluate seg`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "./args.ts";
+ * import { EVALUATE_SEG } from "./evaluate.ts";
+ * const p = parseCommand(EVALUATE_SEG, ["--gt", "a", "--pred", "b", "--reduce-zero-label"]);
+ * assert.ok(p !== "help");
+ * assert.deepEqual([p.options.numClasses, p.options.reduceZeroLabel], [11, true]);
+ * ```
+ */
+export const EVALUATE_SEG: CommandFlags<typeof SEG_FLAGS> = {
+  name: "evaluate seg",
+  title: "mIoU, mAcc, aAcc and per-class IoU as mmseg's IoUMetric",
+  usage: "--gt DIR --pred DIR [flags]",
+  intro: "Sums counts over every *.png of --gt against the same name in --pred (1-channel label\n" +
+    "PNGs). --reduce-zero-label maps the ground truth 0 → 255 (ignored), v → v − 1 (ADE20k,\n" +
+    "FMNIST-Scenes semantic/).",
+  flags: SEG_FLAGS,
+};
+
+/** `--help` of `evaluate`: both modes. */
+const EVALUATE_HELP =
+  `train.ts evaluate — score saved predictions: evaluate coco | evaluate seg\n\n` +
+  `${helpText(EVALUATE_COCO)}\n\n${helpText(EVALUATE_SEG)}`;
+
+async function exists(flag: string, p: string): Promise<void> {
+  try {
+    await Deno.stat(p);
+  } catch {
+    throw new UsageError(`--${flag}: ${p} does not exist`);
+  }
+}
+
+function required<T>(flag: string, v: T | null, what: string): T {
+  if (v === null) throw new UsageError(`--${flag} ${what} is required`);
+  return v;
 }
 
 /**
- * Runs `evaluate` with its flags; returns the exit code (2 on bad usage naming the flag, or
- * on a missing input naming the path).
+ * Runs `evaluate` with its flags; returns the exit code (a {@link UsageError} — exit 2 in
+ * `main` — on bad usage naming the flag, or on a missing input naming the path).
  *
  * @param argv the arguments after `evaluate` (the mode first)
  * @param io where output goes
@@ -60,101 +134,75 @@ interface Values {
  * ```ts
  * import assert from "node:assert/strict";
  * import { captureIO } from "./io.ts";
- * import { evaluateCommand } from "./evaluate.ts";
+ * import { main } from "./main.ts";
  * const io = captureIO();
- * assert.equal(await evaluateCommand(["coco", "--gt", "a.json"], io), 2);
+ * assert.equal(await main(["evaluate", "coco", "--gt", "a.json"], io), 2);
  * assert.match(io.stderr, /--results FILE is required/);
  * ```
  */
 export async function evaluateCommand(argv: string[], io: CliIO): Promise<number> {
-  const usage = (msg: string) => {
-    io.err(`train.ts evaluate: ${msg}\nRun "deno run -A train.ts evaluate --help" for usage.\n`);
-    return 2;
-  };
   const [mode, ...rest] = argv;
   if (mode === "-h" || mode === "--help") {
     io.out(EVALUATE_HELP);
     return 0;
   }
   if (mode !== "coco" && mode !== "seg") {
-    return usage(`expected "coco" or "seg" first, got ${JSON.stringify(mode ?? "")}`);
+    throw new UsageError(`expected "coco" or "seg" first, got "${mode ?? ""}"`);
   }
-  let values: Values;
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: {
-        gt: { type: "string" },
-        results: { type: "string" },
-        pred: { type: "string" },
-        "iou-type": { type: "string" },
-        "num-classes": { type: "string" },
-        "reduce-zero-label": { type: "boolean" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return usage(e instanceof Error ? e.message : String(e));
+  const other = mode === "coco" ? EVALUATE_SEG : EVALUATE_COCO;
+  const mine = mode === "coco" ? EVALUATE_COCO : EVALUATE_SEG;
+  for (const a of rest) {
+    const f = a.startsWith("--") ? a.slice(2).split("=")[0]! : "";
+    if (
+      other.flags.some((x) => x.flag === f) && !mine.flags.some((x) => x.flag === f)
+    ) throw new UsageError(`--${f} does not apply to evaluate ${mode}`);
   }
-  if (values.help) {
-    io.out(EVALUATE_HELP);
-    return 0;
-  }
-  const foreign = mode === "coco"
-    ? (["pred", "num-classes", "reduce-zero-label"] as const)
-    : (["results", "iou-type"] as const);
-  for (const f of foreign) {
-    if (values[f] !== undefined) return usage(`--${f} does not apply to evaluate ${mode}`);
-  }
-  const need = mode === "coco" ? (["gt", "results"] as const) : (["gt", "pred"] as const);
-  for (const f of need) {
-    if (!values[f]) return usage(`--${f} ${mode === "coco" ? "FILE" : "DIR"} is required`);
-  }
-  for (const f of need) {
-    try {
-      await Deno.stat(values[f]!);
-    } catch {
-      return usage(`--${f}: ${values[f]} does not exist`);
-    }
-  }
-  let result: Record<string, unknown>;
+  let result: Record<string, unknown>, out: string | null;
   if (mode === "coco") {
-    const iouType = values["iou-type"] ?? "bbox";
-    if (iouType !== "bbox" && iouType !== "segm") {
-      return usage(`--iou-type: ${JSON.stringify(iouType)} is not one of bbox, segm`);
+    const p = parseCommand(EVALUATE_COCO, rest);
+    if (p === "help") {
+      io.out(helpText(EVALUATE_COCO));
+      return 0;
     }
-    const gt = await loadCocoGt(values.gt!);
-    const dts = await loadCocoResults(values.results!, gt);
-    const { stats } = evaluateCoco(gt, dts, iouType);
+    const o = p.options;
+    const gtPath = required("gt", o.gt, "FILE"), resPath = required("results", o.results, "FILE");
+    await exists("gt", gtPath);
+    await exists("results", resPath);
+    const gt = await loadCocoGt(gtPath);
+    const dts = await loadCocoResults(resPath, gt);
+    const { stats } = evaluateCoco(gt, dts, o.iouType);
     for (const line of formatCocoSummary(stats)) io.out(line);
-    result = { iouType, images: gt.imgIds.length, detections: dts.length, stats };
+    result = { iouType: o.iouType, images: gt.imgIds.length, detections: dts.length, stats };
+    out = o.out;
   } else {
-    const nc = values["num-classes"] ?? "11";
-    const numClasses = Number(nc);
-    if (!/^\d+$/.test(nc) || numClasses < 1 || numClasses > 255) {
-      return usage(`--num-classes: ${JSON.stringify(nc)} is not an integer in 1..255`);
+    const p = parseCommand(EVALUATE_SEG, rest);
+    if (p === "help") {
+      io.out(helpText(EVALUATE_SEG));
+      return 0;
     }
-    const r = await evaluateSegFolders(values.gt!, values.pred!, {
-      numClasses,
-      reduceZeroLabel: values["reduce-zero-label"] ?? false,
+    const o = p.options;
+    const gtDir = required("gt", o.gt, "DIR"), predDir = required("pred", o.pred, "DIR");
+    await exists("gt", gtDir);
+    await exists("pred", predDir);
+    const r = await evaluateSegFolders(gtDir, predDir, {
+      numClasses: o.numClasses,
+      reduceZeroLabel: o.reduceZeroLabel,
     });
     const nan = (v: number) => (Number.isNaN(v) ? null : v);
     result = {
       images: r.images,
-      numClasses,
+      numClasses: o.numClasses,
       aAcc: r.aAcc,
       mIoU: r.mIoU,
       mAcc: r.mAcc,
       iou: [...r.iou].map(nan),
       acc: [...r.acc].map(nan),
     };
+    out = o.out;
   }
   const json = JSON.stringify(result);
   io.out(json);
-  if (values.out) await Deno.writeTextFile(values.out, json + "\n");
+  if (out) await Deno.writeTextFile(out, json + "\n");
   return 0;
 }
 

@@ -68,7 +68,7 @@ Usage: deno run -A train.ts [command] [flags]
 
 Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(14)} ${c.summary}`).join("\n")}
-  (planned: detect, segment, eval)
+  (planned: detect, segment)
 
 With no command, runs \`finetune\` with its defaults: a small ViT trained from scratch on
 4,000 Fashion-MNIST images, tested on 1,000 (a few minutes on 2 CPU cores).`;

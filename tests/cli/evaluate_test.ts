@@ -40,7 +40,7 @@ Deno.test("train.ts evaluate: usage errors exit 2 naming the flag or the path", 
         ],
         [
           ["evaluate", "coco", "--gt", gt, "--results", gt, "--iou-type", "mask"],
-          /--iou-type: "mask" is not one of bbox, segm/,
+          /--iou-type must be one of bbox, segm, got "mask"/,
         ],
         [["evaluate", "coco", "--gt", gt, "--pred", dir], /--pred does not apply to evaluate coco/],
         [["evaluate", "coco", "--frobnicate"], /--frobnicate/],
@@ -48,7 +48,7 @@ Deno.test("train.ts evaluate: usage errors exit 2 naming the flag or the path", 
         [["evaluate", "seg", "--gt", `${dir}/none`, "--pred", dir], /--gt: .*none does not exist/],
         [
           ["evaluate", "seg", "--gt", dir, "--pred", dir, "--num-classes", "x"],
-          /--num-classes: "x"/,
+          /--num-classes must be an integer in \[1, 255\], got "x"/,
         ],
       ] as const
     ) {

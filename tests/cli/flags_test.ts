@@ -21,7 +21,16 @@ import { main } from "../../cli/main.ts";
 import { PRETRAIN } from "../../cli/pretrain_flags.ts";
 import { PROBE } from "../../cli/probe.ts";
 
-const COMMANDS = [FINETUNE, PRETRAIN, PROBE, LINEAR, EXPERIMENT] as unknown as CommandFlags<
+import { EVALUATE_COCO, EVALUATE_SEG } from "../../cli/evaluate.ts";
+const COMMANDS = [
+  FINETUNE,
+  PRETRAIN,
+  PROBE,
+  LINEAR,
+  EXPERIMENT,
+  EVALUATE_COCO,
+  EVALUATE_SEG,
+] as unknown as CommandFlags<
   readonly Flag[]
 >[];
 const NUMERIC = new Set(["N", "X", "A", "P", "M", "K", "L", "N|all", "N|Xep"]);
