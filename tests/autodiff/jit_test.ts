@@ -32,7 +32,7 @@ import {
   type LinearParams,
   sgd,
 } from "../../nn/mod.ts";
-import { treeFlatten } from "../../autodiff/mod.ts";
+import { bytes } from "./_bytes.ts";
 import { initVit, vitForward } from "../../models/mod.ts";
 
 type P = { fc1: LinearParams; fc2: LinearParams };
@@ -52,16 +52,6 @@ function initMlp(): P {
 function mlpLoss(p: P, x: Tensor, y: Tensor, key: Tensor): Tensor {
   const h = dropout(exp(mul(linear(p.fc1, x), 0.1)), { rate: 0.25, train: true, key });
   return crossEntropy(linear(p.fc2, h), y);
-}
-
-/** Every byte of every leaf, by dotted path. */
-async function bytes(tree: unknown): Promise<Record<string, number[]>> {
-  const out: Record<string, number[]> = {};
-  for (const [path, t] of Object.entries(treeFlatten(tree))) {
-    const d = await t.data();
-    out[path] = [...new Uint8Array(d.buffer, d.byteOffset, d.byteLength)];
-  }
-  return out;
 }
 
 type Step<Params> = (
