@@ -320,3 +320,23 @@ Deno.test("jit: transparent under an outer grad; escaped and captured tracers ar
   assert.throws(() => jit((x: Tensor) => Promise.resolve(x))(tensor([1])), /synchronous/);
   f.dispose(), leak.dispose();
 });
+
+Deno.test("jit: static output leaves, constant outputs the caller may dispose, bad arguments", async () => {
+  const f = jit((x: Tensor) => ({ y: exp(x), c: tensor([7]), n: 3, s: "ok" }));
+  const a = f(tensor([0]));
+  assert.equal(a.n, 3);
+  assert.equal(a.s, "ok");
+  a.c.dispose(); // the program keeps its own reference to the constant
+  const b = f(tensor([0]));
+  assert.deepEqual(await b.c.toArray(), [7]);
+  assert.deepEqual(await b.y.toArray(), [1]);
+  const gone = tensor([1]);
+  gone.dispose();
+  assert.throws(
+    () => f(gone),
+    (e: unknown) => e instanceof TesseraError && /disposed/.test(e.message),
+  );
+  assert.throws(() => f((() => 1) as unknown as Tensor), /unsupported argument leaf function/);
+  dispose([a, b]);
+  f.dispose();
+});
