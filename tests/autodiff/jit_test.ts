@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  add,
   checkpoint,
   customVjp,
   dispose,
@@ -339,4 +340,34 @@ Deno.test("jit: static output leaves, constant outputs the caller may dispose, b
   assert.throws(() => f((() => 1) as unknown as Tensor), /unsupported argument leaf function/);
   dispose([a, b]);
   f.dispose();
+});
+
+Deno.test("jit: the buffer plan frees each intermediate right after its last use", () => {
+  const chain = jit((x: Tensor) => {
+    let y = x;
+    for (let i = 0; i < 50; i++) y = sin(y);
+    return add(y, x); // x stays alive to the end; every sin output dies at the next sin
+  });
+  const x = tensor([0.5, 1, 1.5]);
+  dispose(chain(x)); // compile
+  const base = live().tensors;
+  let peak = 0;
+  const dispatches = countDispatches(() => {
+    const cpu = getBackend("cpu");
+    const exec = cpu.execute;
+    cpu.execute = (...a: Parameters<typeof exec>) => {
+      peak = Math.max(peak, live().tensors - base);
+      return exec.apply(cpu, a);
+    };
+    try {
+      dispose(chain(x));
+    } finally {
+      cpu.execute = exec;
+    }
+  });
+  assert.equal(dispatches, 51);
+  assert.ok(peak <= 1, `at most one intermediate alive before a kernel runs, saw ${peak}`);
+  assert.equal(jitStats(chain).peakBytes, 2 * 3 * 4); // one input to a sin and its output
+  chain.dispose();
+  x.dispose();
 });
