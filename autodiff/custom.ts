@@ -44,7 +44,7 @@ export function customVjp<A extends unknown[], R, Res>(
   }
   return (...args: A): R => {
     const trace = topTrace(treeLeaves(args));
-    if (!trace || trace.kind === "jvp") return f(...args);
+    if (!trace || trace.kind !== "vjp") return f(...args);
     const vt = trace as VjpTrace;
     const inFlat = flattenAll(args);
     const lowered = inFlat.rebuild(

@@ -1,6 +1,6 @@
 /**
  * tessera's autodiff: JAX-style `grad`, `valueAndGrad`, `vjp`, `jvp`, `customVjp`,
- * `checkpoint`, pytree utilities and the numerical `checkGrad`.
+ * `checkpoint`, `jit`, pytree utilities and the numerical `checkGrad`.
  *
  * @example
  * ```ts
@@ -13,6 +13,7 @@
  */
 export { type Argnums, grad, type GradOptions, jvp, valueAndGrad, vjp } from "./transforms.ts";
 export { checkpoint, customVjp } from "./custom.ts";
+export { jit, type JitStats, jitStats, type Jitted } from "./jit.ts";
 export { checkGrad, type CheckGradOptions } from "./check_grad.ts";
 export {
   type Tree,

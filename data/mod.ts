@@ -5,7 +5,9 @@
  * (torchvision/timm semantics, see `./transforms/mod.ts`) and a seeded, prefetching
  * {@link DataLoader}. Dense prediction: COCO JSON and RLE masks (`./coco/`, as pycocotools),
  * the COCO box/mask evaluator and mmseg's mIoU (`./eval/`), 1-channel label PNGs, and the
- * generated FMNIST-Scenes detection/segmentation set (`./scenes/`).
+ * generated FMNIST-Scenes detection/segmentation set (`./scenes/`); transforms that move boxes,
+ * masks and label maps with the image (`./dense_transforms/`), COCO and segmentation folders
+ * and a padded-batch {@link DenseLoader}.
  *
  * Needs `--allow-read` for local files (or `--allow-net` when tessera is imported by URL);
  * decoding images loads sharp's native addon, which needs `--allow-ffi` (use `-A`).
@@ -54,8 +56,23 @@ export {
   type LabeledImage,
   type LoaderOptions,
 } from "./loader.ts";
+export {
+  cocoDetectionFolder,
+  type CocoFolder,
+  type CocoFolderOptions,
+  type DenseItem,
+  type SegFolderDatasetOptions,
+  segmentationFolder,
+} from "./dense_folder.ts";
+export {
+  type DenseBatch,
+  DenseLoader,
+  type DenseLoaderOptions,
+  type DenseTargets,
+} from "./dense_loader.ts";
 export { Rng, rngFromKey, rngFromSeed } from "../tensor/host_rng.ts";
 export * from "./transforms/mod.ts";
+export * from "./dense_transforms/mod.ts";
 export { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "./fashion_mnist_stats.ts";
 export {
   type Bbox,

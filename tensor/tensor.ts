@@ -16,8 +16,8 @@ import { type Shape, sizeOf } from "./shape.ts";
 export interface Trace {
   /** Nesting depth: a higher level is an inner transformation. */
   readonly level: number;
-  /** Kind, for error messages and memory handling. */
-  readonly kind: "jvp" | "vjp";
+  /** Kind, for error messages and memory handling (`jit` traces carry no values). */
+  readonly kind: "jvp" | "vjp" | "jit";
   /** Applies `prim` to inputs of which at least one is a tracer of this trace. */
   process<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P]): Tensor;
 }
@@ -30,6 +30,8 @@ export interface TracerState {
   readonly primal: Tensor;
   /** Tensors this tracer keeps alive (primal, tangent), for memory walks. */
   children(): Tensor[];
+  /** Set by tracers that carry no value (jit): what produced it, for the concretization error. */
+  readonly abstract?: string;
 }
 
 /**
@@ -115,15 +117,35 @@ export class Tensor {
     return this.tracer ? this.tracer.primal.concrete() : this;
   }
 
+  /** Internal: where this value was traced without a value (inside `jit`), or null. */
+  abstractOrigin(): string | null {
+    const tr = this.tracer;
+    if (!tr) return null;
+    return tr.abstract ?? tr.primal.abstractOrigin();
+  }
+
+  #readable(op: string): Tensor {
+    const origin = this.abstractOrigin();
+    if (origin !== null) {
+      throw new TesseraError(
+        op,
+        `cannot read a value inside jit: this ${fmtShape(this.shape)} ${this.dtype} tensor is ` +
+          `${origin}, traced without a value; return it from the jitted function and read it ` +
+          `outside (or call the function without jit)`,
+      );
+    }
+    return this.concrete();
+  }
+
   /** Reads the elements (row-major) into a new typed array. Tracers read their primal. */
   async data(): Promise<TypedArray> {
-    const c = this.concrete();
+    const c = this.#readable("data");
     return await c.backend.read(c.storage, c.dtype, c.size);
   }
 
   /** Reads the elements synchronously; only backends with synchronous memory (CPU) allow it. */
   dataSync(): TypedArray {
-    const c = this.concrete();
+    const c = this.#readable("dataSync");
     if (!c.backend.readSync) {
       throw new TesseraError(
         "dataSync",
@@ -135,6 +157,7 @@ export class Tensor {
 
   /** Reads the elements as nested arrays (numbers, or booleans for bool tensors). */
   async toArray(): Promise<NestedArray> {
+    this.#readable("toArray");
     // An empty tensor still nests: [1e9, 0] would be a billion empty arrays.
     const zero = this.shape.indexOf(0);
     if (zero > 0 && sizeOf(this.shape.slice(0, zero)) > 2 ** 24) {
@@ -150,6 +173,7 @@ export class Tensor {
 
   /** Reads a single-element tensor as a number. */
   async item(): Promise<number> {
+    this.#readable("item");
     if (this.size !== 1) {
       throw new TesseraError("item", `needs a 1-element tensor, got ${fmtShape(this.shape)}`);
     }
@@ -160,6 +184,7 @@ export class Tensor {
   toString(): string {
     const head = `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.backend.name}`;
     if (this.#disposed) return `${head}, disposed)`;
+    if (this.abstractOrigin() !== null) return `${head}, traced by jit)`;
     const c = this.concrete();
     if (!c.backend.readSync || c.disposed) return `${head})`;
     const vals = c.backend.readSync(c.storage, c.dtype, c.size);

@@ -7,7 +7,8 @@
  */
 import { add, div, mul, scope, sqrt, sub, type Tensor, zerosLike } from "../../tensor/mod.ts";
 import { treeMapWithPath } from "../../autodiff/mod.ts";
-import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
+import type { CommonOptions, Optimizer } from "./types.ts";
+import { stepValues, sv } from "./step_values.ts";
 
 /**
  * AdamW state: the number of updates done and the first/second moment trees (`m`, `v`, shaped
@@ -23,8 +24,13 @@ import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
  * ```
  */
 export interface AdamWState {
-  /** Updates applied so far (the step index of the next update). */
-  count: number;
+  /**
+   * Updates applied so far (the step index of the next update). A JS number by default; a
+   * scalar tensor (e.g. int32) keeps the step traced under `jit`, so each step replays the
+   * same program — bias corrections and a `cosineSchedule` lr then come from it, with the
+   * same bits on the CPU.
+   */
+  count: number | Tensor;
   /** First moments. */
   m: unknown;
   /** Second moments. */
@@ -79,22 +85,22 @@ export function adamw(opts: AdamWOptions): Optimizer<AdamWState> {
       })),
     update: (grads, state, params) =>
       scope(() => {
-        const step = state.count;
-        const t = step + 1;
-        const lr = valueAt(opts.lr, step);
-        const wd = valueAt(opts.weightDecay ?? 0.01, step);
-        const bc1 = 1 - b1 ** t, bc2Sqrt = Math.sqrt(1 - b2 ** t);
+        const { step, next, at } = stepValues(state.count, "adamw");
+        const t = sv.add(step, 1);
+        const lr = at(opts.lr);
+        const wd = at(opts.weightDecay ?? 0.01);
+        const bc1 = sv.sub(1, sv.pow(b1, t)), bc2Sqrt = sv.sqrt(sv.sub(1, sv.pow(b2, t)));
         const newM: Record<string, Tensor> = {}, newV: Record<string, Tensor> = {};
         const newP = treeMapWithPath(
           (path, p, g, m, v) => {
-            const lrp = lr * (opts.lrScale?.(path) ?? 1);
+            const lrp = sv.mul(lr, opts.lrScale?.(path) ?? 1);
             const decay = wd !== 0 && (opts.weightDecayMask?.(path, p) ?? true);
-            const p1 = decay ? mul(p, 1 - lrp * wd) : p;
+            const p1 = decay ? mul(p, sv.as(sv.sub(1, sv.mul(lrp, wd)), p.dtype)) : p;
             const m1 = add(mul(m, b1), mul(g, 1 - b1));
             const v1 = add(mul(v, b2), mul(mul(g, g), 1 - b2));
-            const denom = add(div(sqrt(v1), bc2Sqrt), eps);
+            const denom = add(div(sqrt(v1), sv.as(bc2Sqrt, p.dtype)), eps);
             newM[path] = m1, newV[path] = v1;
-            return sub(p1, mul(div(m1, denom), lrp / bc1));
+            return sub(p1, mul(div(m1, denom), sv.as(sv.div(lrp, bc1), p.dtype)));
           },
           params,
           grads,
@@ -104,7 +110,7 @@ export function adamw(opts: AdamWOptions): Optimizer<AdamWState> {
         return {
           params: newP,
           state: {
-            count: t,
+            count: next,
             m: treeMapWithPath((path) => newM[path]!, state.m),
             v: treeMapWithPath((path) => newV[path]!, state.v),
           },

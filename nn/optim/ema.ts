@@ -3,7 +3,8 @@
  * `ema ← decay·ema + (1 − decay)·params`, never differentiated.
  * @module
  */
-import { add, mul, scope, stopGradient } from "../../tensor/mod.ts";
+import { add, mul, scope, stopGradient, type Tensor } from "../../tensor/mod.ts";
+import { sv } from "./step_values.ts";
 import { treeMap } from "../../autodiff/mod.ts";
 
 /**
@@ -26,7 +27,9 @@ export function initEma<T>(params: T): T {
 
 /**
  * One EMA step, `decay·ema + (1 − decay)·params` (PyTorch/DINO order of operations); returns a
- * new tree and leaves the inputs alone (dispose the old EMA yourself).
+ * new tree and leaves the inputs alone (dispose the old EMA yourself). `decay` may be a scalar
+ * tensor (a momentum schedule's value passed into a `jit`ted step); a float64 one gives the
+ * same bits as the JS number on the CPU (`1 − decay` is computed before rounding).
  *
  * @example
  * ```ts
@@ -37,8 +40,13 @@ export function initEma<T>(params: T): T {
  * assert.deepEqual(await e.w.toArray(), [Math.fround(0.1)]);
  * ```
  */
-export function emaUpdate<T>(ema: T, params: T, decay: number): T {
-  return scope(() =>
-    treeMap((e, p) => add(mul(e, decay), mul(stopGradient(p), 1 - decay)), ema, params)
-  );
+export function emaUpdate<T>(ema: T, params: T, decay: number | Tensor): T {
+  return scope(() => {
+    const rest = sv.sub(1, decay);
+    return treeMap(
+      (e, p) => add(mul(e, sv.as(decay, e.dtype)), mul(stopGradient(p), sv.as(rest, p.dtype))),
+      ema,
+      params,
+    );
+  });
 }

@@ -29,4 +29,5 @@ export * from "./clip.ts";
 export * from "./schedules.ts";
 export * from "./param_groups.ts";
 export * from "./ema.ts";
+export * from "./step_values.ts";
 export * from "./chain.ts";

@@ -114,7 +114,8 @@ export function cosineSchedule(opts: CosineScheduleOptions): Schedule {
     startWarmupValue: opts.warmupStart ?? 0,
   });
   if (values.length === 0) throw new TesseraError("cosineSchedule", "totalSteps must be >= 1");
-  return (step) => values[Math.min(Math.max(0, Math.floor(step)), values.length - 1)]!;
+  const at = (step: number) => values[Math.min(Math.max(0, Math.floor(step)), values.length - 1)]!;
+  return Object.assign(at, { table: values }); // the table lets a tensor step count index it
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { add, mul, scope, sub, type Tensor, TesseraError } from "../../tensor/mod.ts";
 import { treeMapWithPath } from "../../autodiff/mod.ts";
-import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
+import type { CommonOptions, Optimizer } from "./types.ts";
+import { stepValues, sv } from "./step_values.ts";
 
 /**
  * SGD state: updates done and the momentum buffers (null without momentum or before the
@@ -23,8 +24,8 @@ import { type CommonOptions, type Optimizer, valueAt } from "./types.ts";
  * ```
  */
 export interface SgdState {
-  /** Updates applied so far. */
-  count: number;
+  /** Updates applied so far: a JS number, or a scalar tensor to keep it traced under `jit`. */
+  count: number | Tensor;
   /** Momentum buffers shaped like the parameters, or null. */
   momentum: unknown;
 }
@@ -74,25 +75,26 @@ export function sgd(opts: SgdOptions): Optimizer<SgdState> {
     init: () => ({ count: 0, momentum: null }),
     update: (grads, state, params) =>
       scope(() => {
-        const step = state.count;
-        const lr = valueAt(opts.lr, step);
-        const wd = valueAt(opts.weightDecay ?? 0, step);
+        const { next, at } = stepValues(state.count, "sgd");
+        const lr = at(opts.lr);
+        const wd = at(opts.weightDecay ?? 0);
         const bufs: Record<string, Tensor> = {};
         const prev = state.momentum;
         const fn = (path: string, p: Tensor, g: Tensor, b?: Tensor): Tensor => {
-          let d = wd !== 0 && (opts.weightDecayMask?.(path, p) ?? true) ? add(g, mul(p, wd)) : g;
+          const decay = wd !== 0 && (opts.weightDecayMask?.(path, p) ?? true);
+          let d = decay ? add(g, mul(p, sv.as(wd, p.dtype))) : g;
           if (mu !== 0) {
             const buf = b ? add(mul(b, mu), mul(d, 1 - damp)) : mul(d, 1);
             bufs[path] = buf;
             d = opts.nesterov ? add(d, mul(buf, mu)) : buf;
           }
-          return sub(p, mul(d, lr * (opts.lrScale?.(path) ?? 1)));
+          return sub(p, mul(d, sv.as(sv.mul(lr, opts.lrScale?.(path) ?? 1), p.dtype)));
         };
         const newP = prev === null
           ? treeMapWithPath((path, p, g) => fn(path, p, g), params, grads)
           : treeMapWithPath((path, p, g, b) => fn(path, p, g, b), params, grads, prev);
         const momentum = mu === 0 ? null : treeMapWithPath((path) => bufs[path]!, params);
-        return { params: newP, state: { count: step + 1, momentum } };
+        return { params: newP, state: { count: next, momentum } };
       }),
   };
 }

@@ -27,7 +27,10 @@ import type { Tensor } from "../../tensor/mod.ts";
  * assert.ok(Math.abs(halve(25) - 0.025) < 1e-6);
  * ```
  */
-export type Schedule = (step: number) => number;
+export type Schedule = ((step: number) => number) & {
+  /** Values by step (the last one repeats), when the schedule is a table: its tensor form. */
+  readonly table?: readonly number[];
+};
 
 /**
  * Resolves a constant-or-schedule at `step`.

@@ -22,7 +22,17 @@ import { PRETRAIN } from "../../cli/pretrain_flags.ts";
 import { PROBE } from "../../cli/probe.ts";
 import { SCENES } from "../../cli/scenes.ts";
 
-const COMMANDS = [FINETUNE, PRETRAIN, PROBE, LINEAR, EXPERIMENT, SCENES] as unknown as CommandFlags<
+import { EVALUATE_COCO, EVALUATE_SEG } from "../../cli/evaluate.ts";
+const COMMANDS = [
+  FINETUNE,
+  PRETRAIN,
+  PROBE,
+  LINEAR,
+  EXPERIMENT,
+  EVALUATE_COCO,
+  EVALUATE_SEG,
+  SCENES,
+] as unknown as CommandFlags<
   readonly Flag[]
 >[];
 const NUMERIC = new Set(["N", "X", "A", "P", "M", "K", "L", "N|all", "N|Xep"]);

@@ -3,16 +3,19 @@
  * tests/distributed/_mpi_main.ts <module URL> [export] [input JSON] [maxCount]`. Each rank
  * prints one line `RESULT <rank> <encoded result>` (see _encode.ts).
  */
-import { parseDist, runDistributed } from "../../distributed/mod.ts";
+import { initMpi, parseDist } from "../../distributed/mod.ts";
 import { encode } from "./_encode.ts";
 
 const [module, exportName = "default", input = "null", maxCount] = Deno.args;
 const spec = parseDist(undefined); // mpi: the launcher's variables are set
 if (spec.engine !== "mpi") throw new Error(`not started by an MPI launcher: ${spec.engine}`);
 const rank = Deno.env.get("OMPI_COMM_WORLD_RANK") ?? Deno.env.get("PMI_RANK");
-const [result] = await runDistributed(spec, module!, {
-  exportName,
-  input: JSON.parse(input),
-  mpi: maxCount ? { maxCount: Number(maxCount) } : {},
-});
+// runDistributed's steps by hand, so that each rank prints before MPI_Finalize and a barrier
+// keeps any rank from finalizing (and mpirun from tearing down output forwarding) before all
+// have printed: on a loaded machine a line printed after Finalize was seen to go missing.
+const mod = await import(module!);
+const coll = initMpi(maxCount ? { maxCount: Number(maxCount) } : {});
+const result = await mod[exportName](coll, JSON.parse(input));
 console.log(`RESULT ${rank} ${encode(result)}`);
+coll.barrier();
+coll.close();

@@ -70,7 +70,7 @@ export async function mpirun(
   np: number,
   script: string | URL,
   args: string[] = [],
-  timeoutMs = 30_000,
+  timeoutMs = 90_000,
 ): Promise<Job> {
   const t0 = performance.now();
   const path = script instanceof URL ? script.pathname : script;

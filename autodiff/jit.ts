@@ -1,0 +1,323 @@
+/**
+ * `jit`: trace a pure function of pytrees once per input signature into a flat graph of
+ * primitive equations, plan its buffers, and replay it. Because `grad`'s pullbacks are written
+ * in primitives, `jit(step)` with step = `valueAndGrad` + optimizer update records forward,
+ * backward and update as one graph (checkpoint/customVjp record their recompute).
+ *
+ * Trace → plan → replay, as built (fusion comes later, between trace and plan):
+ *
+ * ```text
+ *  args ──flatten──► signature ──cache miss──► trace (JitTrace level: eqns + avals)
+ *                        │                        │ dead-code elimination
+ *                        │ hit                    ▼
+ *                        │                     plan: last use of every slot → free list
+ *                        ▼                        │
+ *                     replay: eqn by eqn on the backend (eager kernels), freeing each
+ *                     intermediate right after its last use ──► outputs (pytree)
+ * ```
+ * @module
+ */
+import { evalEager } from "../tensor/dispatch.ts";
+import { TesseraError } from "../tensor/errors.ts";
+import { unpin } from "../tensor/memory.ts";
+import { itemSize } from "../tensor/dtype.ts";
+import { sizeOf } from "../tensor/shape.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { enterLevel, exitLevel } from "./trace.ts";
+import { type Equation, JitTrace } from "./jit_trace.ts";
+import { flattenAll } from "./tree.ts";
+
+/** What `jitStats` reports about a jitted function (the latest program it ran). */
+export interface JitStats {
+  /** Programs traced so far (one per distinct input signature). */
+  compiles: number;
+  /** Programs in the cache now. */
+  programs: number;
+  /** Equations of the latest program (after dead-code elimination). */
+  equations: number;
+  /** Kernel dispatches per replay of it (equations that are not storage-sharing views). */
+  dispatches: number;
+  /** Equations the trace recorded before dead-code elimination. */
+  traced: number;
+  /** Constants the program owns. */
+  constants: number;
+  /** Peak bytes of intermediates alive at once under the buffer plan. */
+  peakBytes: number;
+}
+
+/** A compiled program: equations with a free list after each. */
+interface Program {
+  readonly equations: readonly Equation[];
+  /** Slots to free right after equation i (their last use). */
+  readonly frees: readonly (readonly number[])[];
+  readonly constants: ReadonlyMap<number, Tensor>;
+  readonly nSlots: number;
+  /** Output leaves: a slot, or a static value. */
+  readonly outLeaves: readonly ({ slot: number } | { value: unknown })[];
+  readonly rebuild: (leaves: unknown[]) => unknown;
+  readonly stats: Omit<JitStats, "compiles" | "programs">;
+}
+
+interface JitState {
+  readonly cache: Map<string, Program>;
+  compiles: number;
+  last: Program | null;
+}
+
+const states = new WeakMap<object, JitState>();
+
+/** A jitted function: the same signature as `f`, plus `dispose()` for its cached programs. */
+export type Jitted<A extends unknown[], R> = ((...args: A) => R) & {
+  /** Frees the constants of every cached program and empties the cache. */
+  dispose(): void;
+};
+
+// Storage-sharing primitives: evalEager builds a view, no kernel runs.
+const VIEWS = new Set(["reshape", "stopGradient"]);
+
+/**
+ * Compiles `f` (a pure, synchronous function of pytrees of tensors) on first call for each input
+ * signature and replays the compiled program afterwards. The signature (the cache key) is the
+ * pytree structure, every tensor leaf's shape, dtype and backend, and the value of every
+ * non-tensor leaf: JS numbers, booleans, strings, null/undefined are **static** — a new value
+ * traces a new program; pass a per-step value (learning rate, step) as a scalar tensor to have
+ * it traced. JS side effects of `f` run at trace time only; reading a traced value
+ * (`toArray`, `item`, `data`, `dataSync`) inside `f` throws. Under an enclosing `grad`/`jvp`
+ * (tracer arguments) the jitted function simply runs `f`. On the CPU a replay is bit-identical
+ * to calling `f` eagerly: it runs the same kernels in the same order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { jit, jitStats } from "./jit.ts";
+ * import { add, mul, tensor, type Tensor } from "../tensor/mod.ts";
+ * const f = jit((x: Tensor, y: Tensor) => add(mul(x, y), 1));
+ * assert.deepEqual(await f(tensor([2, 3]), tensor([4, 5])).toArray(), [9, 16]);
+ * assert.deepEqual(await f(tensor([1, 1]), tensor([1, 2])).toArray(), [2, 3]); // replayed
+ * assert.equal(jitStats(f).compiles, 1);
+ * assert.equal(jitStats(f).equations, 2);
+ * f.dispose();
+ * ```
+ */
+export function jit<A extends unknown[], R>(f: (...args: A) => R): Jitted<A, R> {
+  if (typeof f !== "function") throw new TesseraError("jit", "expected a function");
+  const state: JitState = { cache: new Map(), compiles: 0, last: null };
+  const name = f.name || "f";
+  const jitted = ((...args: A): R => {
+    const flat = flattenAll(args);
+    const tensors: Tensor[] = [];
+    const key = signature(args, tensors);
+    if (tensors.some((t) => t.tracer)) return f(...args); // under an outer transformation
+    let program = state.cache.get(key);
+    if (!program) {
+      program = compile(f, name, flat);
+      state.cache.set(key, program);
+      state.compiles++;
+    }
+    state.last = program;
+    return replay(program, tensors) as R;
+  }) as Jitted<A, R>;
+  jitted.dispose = () => {
+    for (const p of state.cache.values()) {
+      const owned = [...p.constants.values()];
+      unpin(owned);
+      for (const t of owned) t.dispose();
+    }
+    state.cache.clear();
+    state.last = null;
+  };
+  states.set(jitted, state);
+  return jitted;
+}
+
+/**
+ * Statistics of a function made by `jit`: compile count and, for the program it ran last, its
+ * equation count, dispatches per replay and planned peak bytes (a dispatch ratchet reads these).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { jit, jitStats } from "./jit.ts";
+ * import { exp, reshape, tensor, type Tensor } from "../tensor/mod.ts";
+ * const f = jit((x: Tensor) => reshape(exp(x), [2, 1]));
+ * f(tensor([0, 1]));
+ * f(tensor([2, 3]));
+ * const s = jitStats(f);
+ * assert.equal(s.equations, 2); // exp, reshape
+ * assert.equal(s.dispatches, 1); // reshape is a view
+ * f.dispose();
+ * ```
+ */
+export function jitStats(fn: object): JitStats {
+  const state = states.get(fn);
+  if (!state) throw new TesseraError("jitStats", "expected a function returned by jit()");
+  const base = { compiles: state.compiles, programs: state.cache.size };
+  const last = state.last?.stats ??
+    { equations: 0, dispatches: 0, traced: 0, constants: 0, peakBytes: 0 };
+  return { ...base, ...last };
+}
+
+/** The cache key; collects the tensor leaves in order. */
+function signature(x: unknown, tensors: Tensor[]): string {
+  if (x instanceof Tensor) {
+    if (x.disposed) {
+      throw new TesseraError("jit", `argument tensor [${x.shape}] ${x.dtype} was disposed`);
+    }
+    tensors.push(x);
+    return `T${x.dtype}@${x.backend.name}[${x.shape}]`;
+  }
+  if (Array.isArray(x)) return `[${x.map((v) => signature(v, tensors)).join(",")}]`;
+  if (x === null || x === undefined) return String(x);
+  switch (typeof x) {
+    case "number":
+      return Object.is(x, -0) ? "n-0" : `n${x}`;
+    case "boolean":
+      return `b${x}`;
+    case "string":
+      return `s${JSON.stringify(x)}`;
+    case "object":
+      if (Object.getPrototypeOf(x) === Object.prototype) {
+        const parts = Object.entries(x).map(([k, v]) =>
+          `${JSON.stringify(k)}:${signature(v, tensors)}`
+        );
+        return `{${parts.join(",")}}`;
+      }
+  }
+  throw new TesseraError(
+    "jit",
+    `unsupported argument leaf ${typeof x === "object" ? x.constructor?.name : typeof x}: ` +
+      `arguments are pytrees of tensors, numbers, booleans, strings, null and undefined`,
+  );
+}
+
+function compile(
+  f: (...args: never[]) => unknown,
+  name: string,
+  flat: { leaves: unknown[]; rebuild: (leaves: unknown[]) => unknown },
+): Program {
+  const trace = new JitTrace(enterLevel(), name);
+  let out: unknown;
+  try {
+    let k = 0;
+    const traced = flat.leaves.map((l) => l instanceof Tensor ? trace.input(l, `input ${k++}`) : l);
+    out = f(...(flat.rebuild(traced) as never[]));
+  } catch (e) {
+    releaseConstants(trace);
+    throw e;
+  } finally {
+    exitLevel();
+    trace.close();
+  }
+  if (out instanceof Promise) {
+    releaseConstants(trace);
+    throw new TesseraError("jit", `jit(${name}): the function must be synchronous`);
+  }
+  const outFlat = flattenAll(out);
+  const outSlots: number[] = [];
+  const outLeaves = outFlat.leaves.map((l) => {
+    if (!(l instanceof Tensor)) return { value: l };
+    const slot = trace.slotOf(l, "jit");
+    outSlots.push(slot);
+    return { slot };
+  });
+  const equations = eliminateDead(trace.equations, outSlots);
+  const frees = planFrees(equations, trace.constants, outSlots, trace.slots);
+  return {
+    equations,
+    frees,
+    constants: trace.constants,
+    nSlots: trace.slots,
+    outLeaves,
+    rebuild: outFlat.rebuild,
+    stats: {
+      equations: equations.length,
+      dispatches: equations.filter((e) => !VIEWS.has(e.prim)).length,
+      traced: trace.equations.length,
+      constants: trace.constants.size,
+      peakBytes: peakBytes(equations, frees),
+    },
+  };
+}
+
+function releaseConstants(trace: JitTrace): void {
+  const owned = [...trace.constants.values()];
+  unpin(owned);
+  for (const t of owned) t.dispose();
+}
+
+/** Drops equations whose outputs no output depends on (every primitive is pure). */
+function eliminateDead(eqns: readonly Equation[], outSlots: readonly number[]): Equation[] {
+  const needed = new Set(outSlots);
+  const kept: Equation[] = [];
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    const e = eqns[i]!;
+    if (!needed.has(e.out)) continue;
+    kept.push(e);
+    for (const s of e.inputs) needed.add(s);
+  }
+  return kept.reverse();
+}
+
+/**
+ * Liveness over the schedule: each intermediate is freed right after the equation that reads it
+ * last (inputs, constants and outputs are never freed by the program).
+ */
+function planFrees(
+  eqns: readonly Equation[],
+  constants: ReadonlyMap<number, Tensor>,
+  outSlots: readonly number[],
+  nSlots: number,
+): number[][] {
+  const last = new Array<number>(nSlots).fill(-1);
+  eqns.forEach((e, i) => {
+    last[e.out] = i; // an output nobody reads (impossible after DCE) would die at once
+    for (const s of e.inputs) last[s] = i;
+  });
+  const produced = new Set(eqns.map((e) => e.out));
+  const keep = new Set(outSlots);
+  const frees = eqns.map((): number[] => []);
+  for (let s = 0; s < nSlots; s++) {
+    if (!produced.has(s) || keep.has(s) || constants.has(s)) continue;
+    frees[last[s]!]!.push(s);
+  }
+  return frees;
+}
+
+function peakBytes(eqns: readonly Equation[], frees: readonly (readonly number[])[]): number {
+  // Views share their input's storage: they add no bytes.
+  const size = new Map(
+    eqns.map((e) => [e.out, VIEWS.has(e.prim) ? 0 : sizeOf(e.aval.shape) * itemSize(e.aval.dtype)]),
+  );
+  let live = 0, peak = 0;
+  eqns.forEach((e, i) => {
+    live += size.get(e.out)!;
+    peak = Math.max(peak, live);
+    for (const s of frees[i]!) live -= size.get(s)!;
+  });
+  return peak;
+}
+
+function replay(p: Program, inputs: readonly Tensor[]): unknown {
+  const env = new Array<Tensor | undefined>(p.nSlots);
+  inputs.forEach((t, i) => (env[i] = t));
+  for (const [s, t] of p.constants) env[s] = t;
+  const made: Tensor[] = [];
+  try {
+    p.equations.forEach((e, i) => {
+      const out = evalEager(e.prim, e.inputs.map((s) => env[s]!), e.params);
+      env[e.out] = out;
+      made.push(out);
+      for (const s of p.frees[i]!) env[s]!.dispose();
+    });
+  } catch (e) {
+    for (const t of made) t.dispose();
+    throw e;
+  }
+  const leaves = p.outLeaves.map((l) => {
+    if (!("slot" in l)) return l.value;
+    const t = env[l.slot]!;
+    // A constant output gets its own reference, so the caller may dispose it.
+    return p.constants.has(l.slot) ? new Tensor(t.shape, t.dtype, t.backend, t.storage) : t;
+  });
+  return p.rebuild(leaves);
+}
