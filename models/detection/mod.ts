@@ -16,3 +16,9 @@
  */
 export { type BoxCoderOptions, decodeBoxes, encodeBoxes } from "./box_coder.ts";
 export { type FpnLevelOptions, fpnLevels } from "./fpn_levels.ts";
+export * from "./fpn.ts";
+export * from "./anchors.ts";
+export * from "./rpn_head.ts";
+export * from "./matcher.ts";
+export * from "./sampler.ts";
+export * from "./rpn.ts";
