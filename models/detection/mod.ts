@@ -22,3 +22,8 @@ export * from "./rpn_head.ts";
 export * from "./matcher.ts";
 export * from "./sampler.ts";
 export * from "./rpn.ts";
+export * from "./roi_pool.ts";
+export * from "./box_head.ts";
+export * from "./roi_targets.ts";
+export * from "./postprocess.ts";
+export * from "./mask_head.ts";

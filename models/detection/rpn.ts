@@ -235,12 +235,15 @@ export async function rpnTargets(
     pos.push(s.pos), neg.push(s.neg);
   }
   keys.forEach((k) => k.dispose());
-  return scope(() => ({
+  const out = scope(() => ({
     labels: stack(labels, 0),
     regression: stack(regression, 0),
     pos: concat(pos.map((p, i) => add(p, i * t)), 0),
     neg: concat(neg.map((p, i) => add(p, i * t)), 0),
   }));
+  const kept = new Set(Object.values(out));
+  for (const x of [...labels, ...regression, ...pos, ...neg]) if (!kept.has(x)) x.dispose();
+  return out;
 }
 
 /**

@@ -1,0 +1,158 @@
+/**
+ * Multi-scale RoIAlign (torchvision `MultiScaleRoIAlign`, methods.md §12): each box is pooled
+ * from the FPN level of its size (`⌊4 + log2(√area/224) + ε⌋`, clamped to the levels present),
+ * with the level's scale inferred as torchvision does (`2^round(log2(map / image))`).
+ * Differentiable in the feature maps.
+ * @module
+ */
+import {
+  concat,
+  expandDims,
+  full,
+  gather,
+  roiAlign,
+  scope,
+  type Tensor,
+  tensor,
+  TesseraError,
+} from "../../tensor/mod.ts";
+import { fpnLevels } from "./fpn_levels.ts";
+
+/**
+ * Options of {@link multiScaleRoiAlign}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MultiScaleRoiAlignOptions } from "./roi_pool.ts";
+ * const mask: MultiScaleRoiAlignOptions = { outputSize: 14 };
+ * assert.equal(mask.samplingRatio ?? 2, 2);
+ * ```
+ */
+export interface MultiScaleRoiAlignOptions {
+  /** Output side (7 for the box head, 14 for the mask head). */
+  outputSize: number;
+  /** Samples per bin and axis (default 2, torchvision). */
+  samplingRatio?: number;
+  /** Half-pixel alignment (default false, torchvision; detectron2/mmdet use true). */
+  aligned?: boolean;
+  /** Box size of the canonical level (default 224; scale it for small canvases). */
+  canonicalSize?: number;
+  /** Canonical level (default 4). */
+  canonicalLevel?: number;
+}
+
+/**
+ * The pyramid levels of feature maps `[N, C, H_l, W_l]` for images of `imageSizes`: level
+ * `−log2(2^round(log2(H_l / max image height)))` per map (torchvision `_setup_scales`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { featureLevels } from "./roi_pool.ts";
+ * import { zeros } from "../../mod.ts";
+ * assert.deepEqual(featureLevels([zeros([1, 1, 16, 16]), zeros([1, 1, 8, 8])], [[60, 64]]), [2, 3]);
+ * ```
+ */
+export function featureLevels(
+  features: readonly Tensor[],
+  imageSizes: readonly (readonly [number, number])[],
+): number[] {
+  if (imageSizes.length === 0) throw new TesseraError("featureLevels", "no image sizes");
+  const maxH = Math.max(...imageSizes.map((s) => s[0]));
+  const levels = features.map((f) => -Math.round(Math.log2(f.shape[2]! / maxH)));
+  levels.forEach((l, i) => {
+    if (i > 0 && l !== levels[i - 1]! + 1) {
+      throw new TesseraError(
+        "featureLevels",
+        `feature maps must halve level by level, got levels [${levels}]`,
+      );
+    }
+  });
+  return levels;
+}
+
+/**
+ * Pools boxes `[K_i, 4]` per image (image coordinates) from FPN maps `[N, C, H_l, W_l]`
+ * (finest first) into `[Σ K_i, C, s, s]`, in box order. Async: box levels are read back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { multiScaleRoiAlign } from "./roi_pool.ts";
+ * import { ones, tensor } from "../../mod.ts";
+ * const maps = [ones([1, 2, 16, 16]), ones([1, 2, 8, 8])];
+ * const y = await multiScaleRoiAlign(maps, [tensor([[0, 0, 20, 20], [0, 0, 60, 60]])], [[64, 64]], { outputSize: 3 });
+ * assert.deepEqual(y.shape, [2, 2, 3, 3]);
+ * assert.ok((await y.data()).every((v) => Math.abs(v - 1) < 1e-6));
+ * ```
+ */
+export async function multiScaleRoiAlign(
+  features: readonly Tensor[],
+  boxes: readonly Tensor[],
+  imageSizes: readonly (readonly [number, number])[],
+  opts: MultiScaleRoiAlignOptions,
+): Promise<Tensor> {
+  const op = "multiScaleRoiAlign";
+  if (features.length < 1 || boxes.length !== features[0]!.shape[0]) {
+    throw new TesseraError(
+      op,
+      `need feature maps and one box tensor per image, got ${features.length} maps, ` +
+        `${boxes.length} box tensors for batch ${features[0]?.shape[0]}`,
+    );
+  }
+  const levels = featureLevels(features, imageSizes);
+  const lo = levels[0]!, hi = levels[levels.length - 1]!;
+  const all = scope(() => concat(boxes, 0));
+  const k = all.shape[0]!;
+  const be = all.backend.name;
+  const c = features[0]!.shape[1]!, s = opts.outputSize;
+  if (k === 0) {
+    all.dispose();
+    return full([0, c, s, s], 0, { dtype: features[0]!.dtype, backend: be });
+  }
+  const lvT = fpnLevels(all, {
+    minLevel: lo,
+    maxLevel: hi,
+    canonicalSize: opts.canonicalSize ?? 224,
+    canonicalLevel: opts.canonicalLevel ?? 4,
+    eps: 1e-6,
+  });
+  const lv = await lvT.data();
+  lvT.dispose();
+  const ids: number[] = [];
+  boxes.forEach((b, i) => {
+    for (let j = 0; j < b.shape[0]!; j++) ids.push(i);
+  });
+  return scope(() => {
+    const rois = concat([
+      expandDims(tensor(Float32Array.from(ids), { backend: be, dtype: all.dtype }), 1),
+      all,
+    ], 1);
+    const parts: Tensor[] = [];
+    const order: number[] = [];
+    levels.forEach((l, li) => {
+      const sel: number[] = [];
+      lv.forEach((v, j) => v === l && sel.push(j));
+      if (sel.length === 0) return;
+      const r = gather(rois, tensor(Int32Array.from(sel), { backend: be }), 0);
+      parts.push(roiAlign(features[li]!, r, {
+        outputSize: s,
+        spatialScale: 2 ** -l,
+        samplingRatio: opts.samplingRatio ?? 2,
+        aligned: opts.aligned ?? false,
+      }));
+      order.push(...sel);
+    });
+    if (order.length !== k) {
+      throw new TesseraError(
+        op,
+        `${k - order.length} boxes have no level (non-finite coordinates)`,
+      );
+    }
+    const inverse = new Int32Array(k);
+    order.forEach((j, p) => inverse[j] = p);
+    all.dispose();
+    return gather(concat(parts, 0), tensor(inverse, { backend: be }), 0);
+  });
+}
