@@ -8,13 +8,14 @@
 import {
   concat,
   expandDims,
-  full,
   gather,
   roiAlign,
   scope,
+  slice,
   type Tensor,
   tensor,
   TesseraError,
+  zeros,
 } from "../../tensor/mod.ts";
 import { fpnLevels } from "./fpn_levels.ts";
 
@@ -73,8 +74,146 @@ export function featureLevels(
 }
 
 /**
+ * Where each box is pooled from: the RoIs `[K, 5]` (image index, box) and each box's level
+ * index into the feature list — computed once on the host so that pooling itself
+ * ({@link poolRois}) is synchronous and can run inside `valueAndGrad`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { RoiPlan } from "./roi_pool.ts";
+ * const n = (p: RoiPlan) => p.levelOf.length;
+ * assert.equal(typeof n, "function");
+ * ```
+ */
+export interface RoiPlan {
+  /** `[K, 5]`: image index, x1, y1, x2, y2 (image coordinates). */
+  rois: Tensor;
+  /** Index into the feature maps of each RoI's level. */
+  levelOf: Int32Array;
+  /** The pyramid level of each feature map (2 for stride 4, …). */
+  levels: number[];
+}
+
+/**
+ * Plans the pooling of boxes `[K_i, 4]` per image from FPN maps `[N, C, H_l, W_l]` (finest
+ * first; only their shapes are read). Async: box levels are read back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planRois } from "./roi_pool.ts";
+ * import { tensor, zeros } from "../../mod.ts";
+ * const maps = [zeros([1, 1, 16, 16]), zeros([1, 1, 8, 8])];
+ * const plan = await planRois(maps, [tensor([[0, 0, 20, 20], [0, 0, 60, 60]])], [[64, 64]], { canonicalSize: 56 });
+ * assert.deepEqual(Array.from(plan.levelOf), [0, 1]);
+ * ```
+ */
+export async function planRois(
+  features: readonly Tensor[],
+  boxes: readonly Tensor[],
+  imageSizes: readonly (readonly [number, number])[],
+  opts: { canonicalSize?: number; canonicalLevel?: number } = {},
+): Promise<RoiPlan> {
+  opts ??= {};
+  const op = "planRois";
+  if (features.length < 1 || boxes.length !== features[0]!.shape[0]) {
+    throw new TesseraError(
+      op,
+      `need feature maps and one box tensor per image, got ${features.length} maps, ` +
+        `${boxes.length} box tensors for batch ${features[0]?.shape[0]}`,
+    );
+  }
+  const levels = featureLevels(features, imageSizes);
+  const be = features[0]!.backend.name;
+  const rois = scope(() => {
+    const ids: number[] = [];
+    boxes.forEach((b, i) => {
+      for (let j = 0; j < b.shape[0]!; j++) ids.push(i);
+    });
+    const all = concat(
+      boxes.map((b) => b.shape[0] ? b : zeros([0, 4], { dtype: b.dtype, backend: be })),
+      0,
+    );
+    const col = tensor(Float32Array.from(ids), {
+      shape: [ids.length],
+      backend: be,
+      dtype: all.dtype,
+    });
+    return concat([expandDims(col, 1), all], 1);
+  });
+  if (rois.shape[0] === 0) return { rois, levelOf: new Int32Array(0), levels };
+  const lvT = scope(() =>
+    fpnLevels(slice(rois, [null, [1, 5]]), {
+      minLevel: levels[0]!,
+      maxLevel: levels[levels.length - 1]!,
+      canonicalSize: opts.canonicalSize ?? 224,
+      canonicalLevel: opts.canonicalLevel ?? 4,
+      eps: 1e-6,
+    })
+  );
+  const lv = await lvT.data();
+  lvT.dispose();
+  const levelOf = new Int32Array(lv.length);
+  for (let j = 0; j < lv.length; j++) {
+    const li = levels.indexOf(lv[j]!);
+    if (li < 0) {
+      rois.dispose();
+      throw new TesseraError(op, `box ${j} has no level (a non-finite coordinate)`);
+    }
+    levelOf[j] = li;
+  }
+  return { rois, levelOf, levels };
+}
+
+/**
+ * Pools planned RoIs from FPN maps into `[K, C, s, s]` in RoI order (synchronous and
+ * differentiable in the maps).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planRois, poolRois } from "./roi_pool.ts";
+ * import { ones, tensor } from "../../mod.ts";
+ * const maps = [ones([1, 2, 16, 16]), ones([1, 2, 8, 8])];
+ * const plan = await planRois(maps, [tensor([[0, 0, 20, 20]])], [[64, 64]]);
+ * assert.deepEqual(poolRois(maps, plan, { outputSize: 3 }).shape, [1, 2, 3, 3]);
+ * ```
+ */
+export function poolRois(
+  features: readonly Tensor[],
+  plan: RoiPlan,
+  opts: MultiScaleRoiAlignOptions,
+): Tensor {
+  return scope(() => {
+    const k = plan.levelOf.length, be = plan.rois.backend.name;
+    const c = features[0]!.shape[1]!, s = opts.outputSize;
+    if (k === 0) return zeros([0, c, s, s], { dtype: features[0]!.dtype, backend: be });
+    const parts: Tensor[] = [];
+    const order: number[] = [];
+    plan.levels.forEach((l, li) => {
+      const sel: number[] = [];
+      plan.levelOf.forEach((v, j) => v === li && sel.push(j));
+      if (sel.length === 0) return;
+      const r = gather(plan.rois, tensor(Int32Array.from(sel), { backend: be }), 0);
+      parts.push(roiAlign(features[li]!, r, {
+        outputSize: s,
+        spatialScale: 2 ** -l,
+        samplingRatio: opts.samplingRatio ?? 2,
+        aligned: opts.aligned ?? false,
+      }));
+      order.push(...sel);
+    });
+    const inverse = new Int32Array(k);
+    order.forEach((j, p) => inverse[j] = p);
+    return gather(concat(parts, 0), tensor(inverse, { backend: be }), 0);
+  });
+}
+
+/**
  * Pools boxes `[K_i, 4]` per image (image coordinates) from FPN maps `[N, C, H_l, W_l]`
- * (finest first) into `[Σ K_i, C, s, s]`, in box order. Async: box levels are read back.
+ * (finest first) into `[Σ K_i, C, s, s]`, in box order: {@link planRois} then
+ * {@link poolRois}. Async: box levels are read back.
  *
  * @example
  * ```ts
@@ -93,66 +232,10 @@ export async function multiScaleRoiAlign(
   imageSizes: readonly (readonly [number, number])[],
   opts: MultiScaleRoiAlignOptions,
 ): Promise<Tensor> {
-  const op = "multiScaleRoiAlign";
-  if (features.length < 1 || boxes.length !== features[0]!.shape[0]) {
-    throw new TesseraError(
-      op,
-      `need feature maps and one box tensor per image, got ${features.length} maps, ` +
-        `${boxes.length} box tensors for batch ${features[0]?.shape[0]}`,
-    );
+  const plan = await planRois(features, boxes, imageSizes, opts);
+  try {
+    return poolRois(features, plan, opts);
+  } finally {
+    plan.rois.dispose();
   }
-  const levels = featureLevels(features, imageSizes);
-  const lo = levels[0]!, hi = levels[levels.length - 1]!;
-  const all = scope(() => concat(boxes, 0));
-  const k = all.shape[0]!;
-  const be = all.backend.name;
-  const c = features[0]!.shape[1]!, s = opts.outputSize;
-  if (k === 0) {
-    all.dispose();
-    return full([0, c, s, s], 0, { dtype: features[0]!.dtype, backend: be });
-  }
-  const lvT = fpnLevels(all, {
-    minLevel: lo,
-    maxLevel: hi,
-    canonicalSize: opts.canonicalSize ?? 224,
-    canonicalLevel: opts.canonicalLevel ?? 4,
-    eps: 1e-6,
-  });
-  const lv = await lvT.data();
-  lvT.dispose();
-  const ids: number[] = [];
-  boxes.forEach((b, i) => {
-    for (let j = 0; j < b.shape[0]!; j++) ids.push(i);
-  });
-  return scope(() => {
-    const rois = concat([
-      expandDims(tensor(Float32Array.from(ids), { backend: be, dtype: all.dtype }), 1),
-      all,
-    ], 1);
-    const parts: Tensor[] = [];
-    const order: number[] = [];
-    levels.forEach((l, li) => {
-      const sel: number[] = [];
-      lv.forEach((v, j) => v === l && sel.push(j));
-      if (sel.length === 0) return;
-      const r = gather(rois, tensor(Int32Array.from(sel), { backend: be }), 0);
-      parts.push(roiAlign(features[li]!, r, {
-        outputSize: s,
-        spatialScale: 2 ** -l,
-        samplingRatio: opts.samplingRatio ?? 2,
-        aligned: opts.aligned ?? false,
-      }));
-      order.push(...sel);
-    });
-    if (order.length !== k) {
-      throw new TesseraError(
-        op,
-        `${k - order.length} boxes have no level (non-finite coordinates)`,
-      );
-    }
-    const inverse = new Int32Array(k);
-    order.forEach((j, p) => inverse[j] = p);
-    all.dispose();
-    return gather(concat(parts, 0), tensor(inverse, { backend: be }), 0);
-  });
 }
