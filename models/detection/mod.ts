@@ -27,3 +27,4 @@ export * from "./box_head.ts";
 export * from "./roi_targets.ts";
 export * from "./postprocess.ts";
 export * from "./mask_head.ts";
+export * from "./mask_rcnn.ts";
