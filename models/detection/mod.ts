@@ -28,3 +28,4 @@ export * from "./roi_targets.ts";
 export * from "./postprocess.ts";
 export * from "./mask_head.ts";
 export * from "./mask_rcnn.ts";
+export * from "./mask_rcnn_model.ts";

@@ -23,22 +23,14 @@ import {
   roiTargets,
 } from "../../../models/detection/mod.ts";
 import { assertClose, noLeak } from "../../nn/_fixture.ts";
+import { fixtureConfig, fx } from "./_fixture.ts";
 
-const load = (name: string) =>
-  t.readSafetensorsFile(new URL(`../../fixtures/${name}.safetensors`, import.meta.url));
-const [rpnFile, roiFile] = await Promise.all([load("detection_rpn"), load("detection_roi")]);
-const T = { ...rpnFile.tensors, ...roiFile.tensors };
-const cfg = JSON.parse(roiFile.metadata.config!) as {
+const cfg = fixtureConfig<{
   imageSizes: [number, number][];
   detectionsPerImg: number;
   scoreThresh: number;
   nmsThresh: number;
-};
-const fx = (name: string): t.Tensor => {
-  const v = T[name];
-  assert.ok(v, `fixture has no tensor "${name}"`);
-  return v;
-};
+}>("roi");
 const lin = (p: string) => ({ weight: fx(`heads/${p}.weight`), bias: fx(`heads/${p}.bias`) });
 const boxParams: BoxHeadParams = {
   box_head: { fc6: lin("box_head.fc6"), fc7: lin("box_head.fc7") },

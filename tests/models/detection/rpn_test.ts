@@ -19,12 +19,9 @@ import {
 } from "../../../models/detection/mod.ts";
 import { encodeBoxes } from "../../../models/detection/box_coder.ts";
 import { assertClose } from "../../nn/_fixture.ts";
+import { fixtureConfig, fx } from "./_fixture.ts";
 
-const file = await t.readSafetensorsFile(
-  new URL("../../fixtures/detection_rpn.safetensors", import.meta.url),
-);
-const T = file.tensors;
-const cfg = JSON.parse(file.metadata.config!) as {
+const cfg = fixtureConfig<{
   n: number;
   padSize: [number, number];
   imageSizes: [number, number][];
@@ -39,12 +36,7 @@ const cfg = JSON.parse(file.metadata.config!) as {
   nmsThresh: number;
   batchSizePerImage: number;
   positiveFraction: number;
-};
-const fx = (name: string): t.Tensor => {
-  const v = T[name];
-  assert.ok(v, `fixture has no tensor "${name}"`);
-  return v;
-};
+}>("rpn");
 const conv = (prefix: string) => ({ weight: fx(`${prefix}.weight`), bias: fx(`${prefix}.bias`) });
 const fpnParams: FpnParams = {
   inner_blocks: [0, 1, 2, 3].map((i) => conv(`fpn/inner_blocks.${i}.0`)),
