@@ -18,7 +18,7 @@ import {
   sampleFgBg,
 } from "../../../models/detection/mod.ts";
 import { encodeBoxes } from "../../../models/detection/box_coder.ts";
-import { assertClose } from "../../nn/_fixture.ts";
+import { assertClose, noLeak } from "../../nn/_fixture.ts";
 import { fixtureConfig, fx } from "./_fixture.ts";
 
 const cfg = fixtureConfig<{
@@ -171,5 +171,28 @@ Deno.test("rpnLoss: checkGrad in float64", async () => {
     };
     await t.checkGrad((o: t.Tensor) => rpnLoss(o, del, targets).objectness, [obj]);
     await t.checkGrad((d: t.Tensor) => rpnLoss(obj, d, targets).boxReg, [del]);
+  });
+});
+
+Deno.test("filterProposals, rpnTargets and rpnLoss leave no tensors behind", async () => {
+  await noLeak(async () => {
+    const a = generateAnchors(cfg.padSize, gridsOf(feats), anchorCfg);
+    const props = await filterProposals(
+      fx("head/objectness"),
+      fx("head/deltas"),
+      a,
+      cfg.imageSizes,
+      {
+        preNmsTopN: cfg.preNmsTopN,
+        postNmsTopN: cfg.postNmsTopN,
+      },
+    );
+    const r = await rpnTargets(t.random.key(0), a.boxes, [fx("targets/boxes0"), t.zeros([0, 4])]);
+    const l = rpnLoss(fx("head/objectness"), fx("head/deltas"), r);
+    assert.ok(Number.isFinite(await l.boxReg.item()));
+    // an image without GT: all its anchors are background
+    const lab = await t.slice(r.labels, [1]).data();
+    assert.ok(lab.every((v) => v === 0));
+    t.dispose([a.boxes, props, r, l]);
   });
 });
