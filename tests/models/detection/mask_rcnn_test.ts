@@ -9,6 +9,7 @@ import {
   maskRcnnPlan,
   maskRcnnPredict,
 } from "../../../models/detection/mod.ts";
+import { adamw } from "../../../nn/optim/mod.ts";
 import { expectError } from "../../_helpers.ts";
 import { noLeak } from "../../nn/_fixture.ts";
 
@@ -127,4 +128,67 @@ Deno.test("Mask R-CNN: bad inputs are TesseraErrors", async () => {
     maskRcnnPlan(params, t.ones([2, 1, 64, 64]), [[64, 64]], [], cfg, { key: t.random.key(0) }),
     /maskRcnnPlan.*one target/,
   );
+});
+
+Deno.test("Mask R-CNN overfits one image: both GT boxes found with their class and mask (80 AdamW steps)", async () => {
+  await t.scope(async () => {
+    const c: MaskRcnnConfig = {
+      ...cfg,
+      vit: { ...vit, embedDim: 32 },
+      fpnChannels: 16,
+      boxRepresentation: 32,
+      maskDim: 16,
+      rpnBatchSize: 64,
+      roiBatchSize: 32,
+      rpnPreNmsTopN: { train: 200, test: 100 },
+      rpnPostNmsTopN: 50,
+      test: { detectionsPerImage: 5 },
+    };
+    const gt = [[6, 8, 30, 30], [36, 28, 60, 60]];
+    const tg = target(gt, [1, 2]);
+    const images = t.reshape(
+      t.sum(t.mul(tg.masks, t.tensor([[[1]], [[-1]]])), 0), // +1 / −1 squares on 0
+      [1, 1, 64, 64],
+    );
+    let params = initMaskRcnn(t.random.key(0), c);
+    const opt = adamw({ lr: 1e-3, weightDecay: 0 });
+    let state = opt.init(params);
+    for (let s = 0; s < 80; s++) {
+      const plan = await maskRcnnPlan(params, images, [[64, 64]], [tg], c, {
+        key: t.random.key(100 + s),
+      });
+      const [l, g] = t.valueAndGrad((p: typeof params) => maskRcnnLoss(p, images, plan, c).total)(
+        params,
+      ) as [t.Tensor, typeof params];
+      const r = opt.update(g, state, params);
+      t.dispose([l, g, plan, params]);
+      params = r.params, state = r.state;
+    }
+    const [d] = await maskRcnnPredict(params, images, [[64, 64]], c);
+    const boxes = await d!.boxes.toArray() as number[][];
+    const labels = await d!.labels.data(), scores = await d!.scores.data();
+    const iou = (a: number[], b: number[]) => {
+      const w = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
+      const h = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+      const area = (x: number[]) => (x[2]! - x[0]!) * (x[3]! - x[1]!);
+      return (w * h) / (area(a) + area(b) - w * h);
+    };
+    const masks = await d!.masks.data();
+    gt.forEach((g, k) => {
+      const j = boxes.findIndex((b, i) =>
+        labels[i] === k + 1 && scores[i]! > 0.5 && iou(b, g) > 0.7
+      );
+      assert.ok(j >= 0, `GT ${k} not found: ${JSON.stringify(boxes)} ${labels} ${scores}`);
+      let inter = 0, pred = 0;
+      for (let y = 0; y < 64; y++) {
+        for (let x = 0; x < 64; x++) {
+          const on = masks[j * 4096 + y * 64 + x]! > 0.5;
+          pred += on ? 1 : 0;
+          if (on && x >= g[0]! && x < g[2]! && y >= g[1]! && y < g[3]!) inter++;
+        }
+      }
+      const area = (g[2]! - g[0]!) * (g[3]! - g[1]!);
+      assert.ok(inter / (pred + area - inter) > 0.5, `mask IoU of GT ${k}`);
+    });
+  });
 });
