@@ -11,6 +11,7 @@ import {
   type BoxHeadParams,
   encodeBoxes,
   fastRcnnLoss,
+  featureLevels,
   maskHead,
   type MaskHeadParams,
   maskLoss,
@@ -24,6 +25,7 @@ import {
 } from "../../../models/detection/mod.ts";
 import { assertClose, noLeak } from "../../nn/_fixture.ts";
 import { fixtureConfig, fx } from "./_fixture.ts";
+import { expectError } from "../../_helpers.ts";
 
 const cfg = fixtureConfig<{
   imageSizes: [number, number][];
@@ -196,4 +198,36 @@ Deno.test("fastRcnnLoss and maskLoss: checkGrad in float64", async () => {
     const mt = f64(t.cast(t.greater(t.random.uniform(t.random.key(4), [2, 4, 4]), 0.5), "float32"));
     await t.checkGrad((x: t.Tensor) => maskLoss(x, int(t.tensor([2, 1])), mt), [ml]);
   });
+});
+
+Deno.test("RoI parts: bad inputs are TesseraErrors naming the op and the values", async () => {
+  const i32 = (v: number[]) => t.tensor(v, { dtype: "int32" });
+  expectError(
+    () => fastRcnnLoss(t.zeros([2, 3]), t.zeros([2, 8]), i32([0, 1]), t.zeros([2, 4])),
+    "fastRcnnLoss",
+    "[2,8]",
+  );
+  expectError(
+    () => assignProposals(t.zeros([1, 4]), t.zeros([1, 4]), t.zeros([1])),
+    "assignProposals",
+    "float32",
+  );
+  expectError(
+    () => featureLevels([t.zeros([1, 1, 16, 16]), t.zeros([1, 1, 4, 4])], [[64, 64]]),
+    "featureLevels",
+    "[2,4]",
+  );
+  expectError(
+    () => maskLoss(t.zeros([1, 2, 4, 4]), t.zeros([1]), t.zeros([1, 4, 4])),
+    "maskLoss",
+    "int32",
+  );
+  await assert.rejects(
+    postprocessDetections(t.zeros([2, 3]), t.zeros([2, 12]), [t.zeros([1, 4])], [[8, 8]]),
+    /postprocessDetections.*1 proposals/,
+  );
+  await assert.rejects(
+    roiTargets(t.random.key(0), [t.zeros([1, 4])], [], []),
+    /roiTargets.*one proposal/,
+  );
 });

@@ -11,6 +11,7 @@ import {
   fpn,
   type FpnParams,
   generateAnchors,
+  matchBoxes,
   rpnHead,
   type RpnHeadParams,
   rpnLoss,
@@ -19,6 +20,7 @@ import {
 } from "../../../models/detection/mod.ts";
 import { encodeBoxes } from "../../../models/detection/box_coder.ts";
 import { assertClose, noLeak } from "../../nn/_fixture.ts";
+import { expectError } from "../../_helpers.ts";
 import { fixtureConfig, fx } from "./_fixture.ts";
 
 const cfg = fixtureConfig<{
@@ -195,4 +197,40 @@ Deno.test("filterProposals, rpnTargets and rpnLoss leave no tensors behind", asy
     assert.ok(lab.every((v) => v === 0));
     t.dispose([a.boxes, props, r, l]);
   });
+});
+
+Deno.test("detection parts: bad inputs are TesseraErrors naming the op and the values", async () => {
+  const cell: [number, number][] = [[2, 2]];
+  expectError(
+    () => generateAnchors([32, 32], cell, { sizes: [[8], [16]], aspectRatios: [[1]] }),
+    "generateAnchors",
+    "1 feature maps",
+  );
+  expectError(() => fpn(fpnParams, [fx("fpn_in/0")]), "fpn", "expected 4 input maps");
+  expectError(() => matchBoxes(t.zeros([0, 3])), "matchBoxes", "G >= 1");
+  expectError(
+    () => matchBoxes(t.zeros([1, 3]), { highThreshold: 0.3, lowThreshold: 0.7 }),
+    "matchBoxes",
+    "0.7",
+  );
+  const a = generateAnchors([32, 32], cell, { sizes: [[8]], aspectRatios: [[1]] });
+  await assert.rejects(
+    filterProposals(t.zeros([1, 4]), t.zeros([1, 3, 4]), a, [[32, 32]]),
+    /filterProposals.*\[1,3,4\]/,
+  );
+  await assert.rejects(
+    sampleFgBg(t.random.key(0), t.zeros([2, 2])),
+    /sampleFgBg.*labels must be \[T\]/,
+  );
+  expectError(
+    () =>
+      rpnLoss(t.zeros([1, 2]), t.zeros([1, 2, 4]), {
+        labels: t.zeros([1, 2]),
+        regression: t.zeros([1, 2, 4]),
+        pos: t.zeros([0], { dtype: "int32" }),
+        neg: t.zeros([0], { dtype: "int32" }),
+      }),
+    "rpnLoss",
+    "no sampled anchors",
+  );
 });
