@@ -9,28 +9,9 @@ import {
   maskRcnnPredict,
 } from "../../models/detection/mod.ts";
 import { gpuTest } from "./_setup.ts";
+import { TINY_MASK_RCNN } from "../models/_tiny.ts";
 
-const cfg: MaskRcnnConfig = {
-  vit: {
-    imgSize: 64,
-    patchSize: 16,
-    inChans: 1,
-    numClasses: 0,
-    embedDim: 16,
-    depth: 2,
-    numHeads: 2,
-  },
-  numClasses: 3,
-  fpnChannels: 8,
-  boxRepresentation: 16,
-  maskDim: 8,
-  canvasScale: 0.25,
-  posEmbed: "sincos",
-  rpnBatchSize: 32,
-  roiBatchSize: 16,
-  rpnPreNmsTopN: { train: 100, test: 50 },
-  rpnPostNmsTopN: 40,
-};
+const cfg: MaskRcnnConfig = TINY_MASK_RCNN;
 
 async function step(backend: string): Promise<number[]> {
   const prev = t.getBackend().name;

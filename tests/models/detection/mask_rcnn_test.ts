@@ -12,29 +12,10 @@ import {
 import { adamw } from "../../../nn/optim/mod.ts";
 import { expectError } from "../../_helpers.ts";
 import { noLeak } from "../../nn/_fixture.ts";
+import { TINY_MASK_RCNN } from "../_tiny.ts";
 
-const vit = {
-  imgSize: 64,
-  patchSize: 16,
-  inChans: 1,
-  numClasses: 0,
-  embedDim: 16,
-  depth: 2,
-  numHeads: 2,
-};
-const cfg: MaskRcnnConfig = {
-  vit,
-  numClasses: 3,
-  fpnChannels: 8,
-  boxRepresentation: 16,
-  maskDim: 8,
-  canvasScale: 0.25,
-  posEmbed: "sincos",
-  rpnBatchSize: 32,
-  roiBatchSize: 16,
-  rpnPreNmsTopN: { train: 100, test: 50 },
-  rpnPostNmsTopN: 40,
-};
+const vit = TINY_MASK_RCNN.vit;
+const cfg: MaskRcnnConfig = TINY_MASK_RCNN;
 
 function target(boxes: number[][], labels: number[]): DetectionTarget {
   const masks = new Float32Array(boxes.length * 64 * 64);

@@ -54,6 +54,13 @@ const anchorCfg = { sizes: cfg.sizes, aspectRatios: cfg.ratios };
 const gridsOf = (maps: t.Tensor[]) =>
   maps.map((m) => [m.shape[2]!, m.shape[3]!] as [number, number]);
 const F32 = { rtol: 1e-5, atol: 2e-5 };
+/** filterProposals on torchvision's head outputs with the fixture's settings. */
+const fixtureProposals = (a: ReturnType<typeof generateAnchors>) =>
+  filterProposals(fx("head/objectness"), fx("head/deltas"), a, cfg.imageSizes, {
+    preNmsTopN: cfg.preNmsTopN,
+    postNmsTopN: cfg.postNmsTopN,
+    nmsThresh: cfg.nmsThresh,
+  });
 
 Deno.test("FPN matches torchvision FeaturePyramidNetwork + LastLevelMaxPool", async () => {
   await t.scope(async () => {
@@ -94,17 +101,7 @@ Deno.test("RPN head matches torchvision RPNHead + concat_box_prediction_layers",
 Deno.test("proposals match torchvision filter_proposals (top-k, clip, NMS per level)", async () => {
   await t.scope(async () => {
     const a = generateAnchors(cfg.padSize, gridsOf(feats), anchorCfg);
-    const props = await filterProposals(
-      fx("head/objectness"),
-      fx("head/deltas"),
-      a,
-      cfg.imageSizes,
-      {
-        preNmsTopN: cfg.preNmsTopN,
-        postNmsTopN: cfg.postNmsTopN,
-        nmsThresh: cfg.nmsThresh,
-      },
-    );
+    const props = await fixtureProposals(a);
     for (let i = 0; i < cfg.n; i++) {
       await assertClose(props[i]!.boxes, fx(`proposals/boxes${i}`), {
         rtol: 1e-5,
@@ -179,16 +176,7 @@ Deno.test("rpnLoss: checkGrad in float64", async () => {
 Deno.test("filterProposals, rpnTargets and rpnLoss leave no tensors behind", async () => {
   await noLeak(async () => {
     const a = generateAnchors(cfg.padSize, gridsOf(feats), anchorCfg);
-    const props = await filterProposals(
-      fx("head/objectness"),
-      fx("head/deltas"),
-      a,
-      cfg.imageSizes,
-      {
-        preNmsTopN: cfg.preNmsTopN,
-        postNmsTopN: cfg.postNmsTopN,
-      },
-    );
+    const props = await fixtureProposals(a);
     const r = await rpnTargets(t.random.key(0), a.boxes, [fx("targets/boxes0"), t.zeros([0, 4])]);
     const l = rpnLoss(fx("head/objectness"), fx("head/deltas"), r);
     assert.ok(Number.isFinite(await l.boxReg.item()));
