@@ -14,6 +14,7 @@ export * from "./vit.ts";
 export * from "./vit_presets.ts";
 export * from "./masking.ts";
 export * from "./detection/mod.ts";
+export * from "./dense/mod.ts";
 export * from "./beit.ts";
 export * from "./splitmask.ts";
 export * from "./dino.ts";

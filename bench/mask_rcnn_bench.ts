@@ -1,0 +1,132 @@
+/**
+ * One Mask R-CNN training step (plan, forward, the five losses, backward, SGD update) in
+ * tessera's CPU backend and in torchvision on the CPU, side by side in one run, with the same
+ * configuration (bench/mask_rcnn_torch.py builds the matching torch model).
+ *
+ *   deno run -A bench/mask_rcnn_bench.ts [--threads 2] [--python /usr/bin/python3] [--skip-torch]
+ *
+ * Prints a markdown row for bench/RESULTS.md (ms per step, best of 3 rounds of 3 steps after 2
+ * warm-up steps; the ratio > 1 means tessera is slower).
+ */
+import * as T from "../mod.ts";
+import { sgd } from "../nn/mod.ts";
+import {
+  initMaskRcnn,
+  type MaskRcnnConfig,
+  maskRcnnLoss,
+  maskRcnnPlan,
+} from "../models/detection/mod.ts";
+
+const arg = (name: string, def: string) => {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1]! : def;
+};
+
+const BENCH = {
+  embedDim: 64,
+  patchSize: 16,
+  inChans: 1,
+  numHeads: 4,
+  depth: 4,
+  outIndices: [0, 1, 2, 3],
+  fpnChannels: 32,
+  numClasses: 11,
+  canvasScale: 0.25,
+  boxRepresentation: 128,
+  maskDim: 32,
+  preNmsTrain: 1000,
+  postNms: 500,
+  rpnBatch: 256,
+  roiBatch: 128,
+  batch: 2,
+  size: 128,
+  boxes: [[10, 12, 60, 50], [70, 64, 120, 120], [20, 80, 52, 112]],
+  labels: [1, 2, 3],
+};
+
+async function tesseraMs(): Promise<number> {
+  const b = BENCH;
+  const cfg: MaskRcnnConfig = {
+    vit: {
+      imgSize: b.size,
+      patchSize: b.patchSize,
+      inChans: b.inChans,
+      numClasses: 0,
+      embedDim: b.embedDim,
+      depth: b.depth,
+      numHeads: b.numHeads,
+    },
+    numClasses: b.numClasses,
+    fpnChannels: b.fpnChannels,
+    boxRepresentation: b.boxRepresentation,
+    maskDim: b.maskDim,
+    canvasScale: b.canvasScale,
+    outIndices: b.outIndices,
+    posEmbed: "sincos",
+    rpnPreNmsTopN: { train: b.preNmsTrain, test: b.preNmsTrain },
+    rpnPostNmsTopN: b.postNms,
+    rpnBatchSize: b.rpnBatch,
+    roiBatchSize: b.roiBatch,
+  };
+  let params = initMaskRcnn(T.random.key(0), cfg);
+  const opt = sgd({ lr: 1e-3 });
+  let state = opt.init(params);
+  const images = T.random.normal(T.random.key(1), [b.batch, b.inChans, b.size, b.size]);
+  const masks = new Float32Array(b.boxes.length * b.size * b.size);
+  b.boxes.forEach(([x1, y1, x2, y2], g) => {
+    for (let y = y1!; y < y2!; y++) {
+      for (let x = x1!; x < x2!; x++) masks[(g * b.size + y) * b.size + x] = 1;
+    }
+  });
+  const target = {
+    boxes: T.tensor(b.boxes),
+    labels: T.tensor(b.labels, { dtype: "int32" }),
+    masks: T.tensor(masks, { shape: [b.boxes.length, b.size, b.size] }),
+  };
+  const sizes = Array.from({ length: b.batch }, () => [b.size, b.size] as [number, number]);
+  let s = 0;
+  const step = async () => {
+    const plan = await maskRcnnPlan(params, images, sizes, sizes.map(() => target), cfg, {
+      key: T.random.key(s++),
+    });
+    const [l, g] = T.valueAndGrad((p: typeof params) => maskRcnnLoss(p, images, plan, cfg).total)(
+      params,
+    ) as [T.Tensor, typeof params];
+    const r = opt.update(g, state, params);
+    await l.item();
+    T.dispose([l, g, plan, params]);
+    params = r.params, state = r.state;
+  };
+  for (let i = 0; i < 2; i++) await step();
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 3; i++) await step();
+    best = Math.min(best, (performance.now() - t0) / 3);
+  }
+  return best;
+}
+
+async function torchMs(threads: number): Promise<number> {
+  const script = new URL("./mask_rcnn_torch.py", import.meta.url).pathname;
+  const out = await new Deno.Command(arg("--python", "/usr/bin/python3"), {
+    args: [script, JSON.stringify({ ...BENCH, threads })],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("mask_rcnn_torch.py failed");
+  return (JSON.parse(new TextDecoder().decode(out.stdout).trim()) as { ms: number }).ms;
+}
+
+const threads = Number(arg("--threads", "2"));
+// torch first: tessera's CPU worker threads are not started yet, so the two never overlap
+const torch = Deno.args.includes("--skip-torch") ? NaN : await torchMs(threads);
+T.setCpuThreads(threads);
+const tess = await tesseraMs();
+console.log(
+  `| Mask R-CNN step, ${BENCH.batch}×${BENCH.inChans}×${BENCH.size}², ViT d${BENCH.embedDim}×${BENCH.depth}, ` +
+    `FPN ${BENCH.fpnChannels} | ${tess.toFixed(1)} | ${torch.toFixed(1)} | ${
+      (tess / torch).toFixed(2)
+    } |`,
+);
+T.shutdownCpuThreads();
