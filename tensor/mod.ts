@@ -14,9 +14,12 @@
  */
 import "./cpu/mod.ts";
 export {
+  type BlasInfo,
   cpuFastPathInfo,
   type FastPathInfo,
+  type GemmPath,
   getCpuThreads,
+  setCpuBlas,
   setCpuBufferPoolLimit,
   setCpuFastPath,
   setCpuThreads,

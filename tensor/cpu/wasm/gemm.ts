@@ -103,8 +103,8 @@ function rt(): Runtime | null {
   return runtime;
 }
 
-/** Facts about the fast path on this engine (for benchmarks and tests). */
-export interface FastPathInfo {
+/** Facts about the WebAssembly GEMM on this engine (for benchmarks and tests). */
+export interface WasmGemmInfo {
   /** WebAssembly SIMD is available (the fast path is on). */
   simd: boolean;
   /** The micro-kernel uses relaxed-SIMD FMA. */
@@ -119,8 +119,8 @@ export interface FastPathInfo {
   workerEntries: number;
 }
 
-/** Reports the state of the fast path. */
-export function fastPathInfo(): FastPathInfo {
+/** Reports the state of the WebAssembly GEMM. */
+export function wasmGemmInfo(): WasmGemmInfo {
   const r = rt();
   return {
     simd: r !== null,
