@@ -27,6 +27,8 @@ export interface BlasInfo {
   reason: string;
   /** The library's own description (`openblas_get_config()`), when it has one. */
   config: string | null;
+  /** Threads the library says it uses (`openblas_get_num_threads()`), when it can tell. */
+  threads: number | null;
 }
 
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
@@ -52,6 +54,7 @@ const SYMBOLS = {
   cblas_sgemm: { parameters: GEMM_ARGS("f32"), result: "void" },
   cblas_dgemm: { parameters: GEMM_ARGS("f64"), result: "void" },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+  openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
   openblas_get_config: { parameters: [], result: "pointer", optional: true },
   bli_thread_set_num_threads: { parameters: ["i64"], result: "void", optional: true },
 } as const;
@@ -77,6 +80,7 @@ interface Lib {
   sgemm: GemmFn;
   dgemm: GemmFn;
   setThreads: ((n: number) => void) | null;
+  getThreads: (() => number) | null;
   config: string | null;
 }
 
@@ -93,8 +97,14 @@ const CANDIDATES: Record<string, readonly string[]> = {
 
 let mode = "auto";
 let lib: Lib | null = null;
-let info: BlasInfo = { active: false, mode, library: null, reason: "not detected", config: null };
-let enabled = true;
+let info: BlasInfo = {
+  active: false,
+  mode,
+  library: null,
+  reason: "not detected",
+  config: null,
+  threads: null,
+};
 let threadsSet = 0;
 /** Opened libraries by name: never closed (a BLAS keeps threads inside its code). */
 const opened = new Map<string, Lib>();
@@ -165,7 +175,8 @@ function open(D: AnyDeno, name: string): Lib {
     : s.bli_thread_set_num_threads
     ? (n: number) => s.bli_thread_set_num_threads(BigInt(n))
     : null;
-  const l: Lib = { sgemm: s.cblas_sgemm, dgemm: s.cblas_dgemm, setThreads, config };
+  const getThreads = s.openblas_get_num_threads ? () => s.openblas_get_num_threads() : null;
+  const l: Lib = { sgemm: s.cblas_sgemm, dgemm: s.cblas_dgemm, setThreads, getThreads, config };
   opened.set(name, l);
   return l;
 }
@@ -178,7 +189,7 @@ function detect(): void {
   lib = null;
   threadsSet = 0;
   const set = (reason: string, library: string | null = null, config: string | null = null) => {
-    info = { active: lib !== null, mode, library, reason, config };
+    info = { active: lib !== null, mode, library, reason, config, threads: null };
   };
   if (mode === "off") return set('off (TESSERA_BLAS=off or setCpuBlas("off"))');
   const D = denoGlobal();
@@ -220,19 +231,14 @@ export function setBlasMode(m: string): BlasInfo {
   return blasInfo();
 }
 
-/** Whether float32/float64 GEMMs go to the native BLAS (see {@link setBlasEnabled}). */
+/** Whether float32/float64 GEMMs go to the native BLAS. */
 export function blasActive(): boolean {
-  return enabled && lib !== null;
-}
-
-/** Turns the use of a detected BLAS on or off without re-detecting (for comparisons). */
-export function setBlasEnabled(on: boolean): void {
-  enabled = on;
+  return lib !== null;
 }
 
 /** The state of the native path (a copy). */
 export function blasInfo(): BlasInfo {
-  return { ...info, active: blasActive() };
+  return { ...info, active: blasActive(), threads: lib?.getThreads?.() ?? null };
 }
 
 /** CBLAS operand description of a strided matrix: transpose flag and leading dimension. */

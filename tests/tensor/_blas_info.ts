@@ -1,0 +1,11 @@
+/**
+ * Subprocess helper of cpu_blas_test.ts: prints the CPU backend's fast-path state and one
+ * float32 and one float64 product as a JSON line (run with the permissions under test).
+ */
+import { cpuFastPathInfo, matmul, tensor } from "../../mod.ts";
+
+const a = [[1, 2, 3], [4, 5, 6]], b = [[1, 0], [0, 1], [1, 1]];
+const f32 = await matmul(tensor(a), tensor(b)).toArray();
+const f64 = await matmul(tensor(a, { dtype: "float64" }), tensor(b, { dtype: "float64" }))
+  .toArray();
+console.log(JSON.stringify({ info: cpuFastPathInfo(), f32, f64 }));
