@@ -1,8 +1,10 @@
 /**
  * Subprocess helper of cpu_blas_test.ts: prints the CPU backend's fast-path state and one
  * float32 and one float64 product as a JSON line (run with the permissions under test).
+ * `--no-deno` removes the `Deno` global before tessera loads, as in a browser.
  */
-import { cpuFastPathInfo, matmul, tensor } from "../../mod.ts";
+if (Deno.args.includes("--no-deno")) delete (globalThis as { Deno?: unknown }).Deno;
+const { cpuFastPathInfo, matmul, tensor } = await import("../../mod.ts");
 
 const a = [[1, 2, 3], [4, 5, 6]], b = [[1, 0], [0, 1], [1, 1]];
 const f32 = await matmul(tensor(a), tensor(b)).toArray();

@@ -36,9 +36,13 @@ interface HelperOut {
   f64: number[][];
 }
 
-async function runHelper(flags: string[], env: Record<string, string> = {}): Promise<HelperOut> {
+async function runHelper(
+  flags: string[],
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<HelperOut> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...flags, HELPER],
+    args: ["run", "--no-prompt", ...flags, HELPER, ...args],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -57,6 +61,13 @@ Deno.test("blas fallback: without --allow-ffi the WebAssembly path runs, and say
   assert.equal(info.blas.active, false);
   assert.equal(info.path, "wasm");
   assert.match(info.blas.reason, /FFI permission/);
+});
+
+Deno.test("blas fallback: without a Deno global (as in a browser) the WebAssembly path runs", async () => {
+  const { info } = await runHelper(["--allow-ffi", "--allow-env=TESSERA_BLAS"], {}, ["--no-deno"]);
+  assert.equal(info.blas.active, false);
+  assert.equal(info.path, "wasm");
+  assert.match(info.blas.reason, /no Deno\.dlopen/);
 });
 
 Deno.test("blas fallback: a missing library (TESSERA_BLAS=PATH) falls back to WebAssembly", async () => {
