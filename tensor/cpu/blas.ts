@@ -251,6 +251,8 @@ function operand(rs: number, cs: number, rows: number, cols: number): [number, n
 }
 
 const I32_MAX = 0x7fffffff;
+/** Multiply-adds per item below which a batch's GEMMs run single-threaded. */
+const SMALL_BATCH_MACS = 1 << 20;
 
 /**
  * Computes the float32 or float64 products described by `p` (C row stride = n) with the native
@@ -275,7 +277,9 @@ export function blasGemm(
   const oa = operand(p.rsa, p.csa, m, k), ob = operand(p.rsb, p.csb, k, n);
   if (!oa || !ob || Math.max(m, n, k, oa[1], ob[1]) > I32_MAX) return undefined;
   const l = lib!;
-  const t = getThreads();
+  // Batches of small products (attention heads) run one thread per call: waking the BLAS's
+  // threads for every small item costs more than it saves.
+  const t = count > 1 && m * n * k < SMALL_BATCH_MACS ? 1 : getThreads();
   if (t !== threadsSet && l.setThreads) {
     l.setThreads(t);
     threadsSet = t;
