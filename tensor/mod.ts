@@ -24,6 +24,7 @@ export {
   setCpuFastPath,
   setCpuThreads,
   shutdownCpuThreads,
+  type WasmGemmInfo,
 } from "./cpu/mod.ts";
 
 export { Tensor } from "./tensor.ts";

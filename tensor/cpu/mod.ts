@@ -26,11 +26,17 @@ import type { Aval } from "../aval.ts";
 import { cpuKernels } from "./kernels.ts";
 import { allocArray, recycle, setBufferPoolLimit } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";
-import { getThreads, setFastPathEnabled, setThreads, shutdownThreads } from "./wasm/gemm.ts";
+import {
+  getThreads,
+  setFastPathEnabled,
+  setThreads,
+  shutdownThreads,
+  type WasmGemmInfo,
+} from "./wasm/gemm.ts";
 import { type FastPathInfo, fastPathInfo, type GemmPath } from "./gemm.ts";
 import { type BlasInfo, setBlasMode } from "./blas.ts";
 
-export type { BlasInfo, FastPathInfo, GemmPath };
+export type { BlasInfo, FastPathInfo, GemmPath, WasmGemmInfo };
 
 /**
  * Sets how many threads (the calling thread included) large float32 matmuls on the CPU
