@@ -7,9 +7,9 @@
  * OpenBLAS is installed, else a generated WebAssembly SIMD GEMM (`wasm/`; float32) that splits
  * large products across worker threads. {@link cpuFastPathInfo} says which path is active and
  * why; `TESSERA_BLAS=off|auto|PATH` or {@link setCpuBlas} chooses. {@link setCpuThreads} sets
- * the thread count of both
- * (default: `navigator.hardwareConcurrency`, or the `TESSERA_CPU_THREADS` environment
- * variable where env access is granted); workers never keep the process alive.
+ * the thread count of both (default: `navigator.hardwareConcurrency`, or the
+ * `TESSERA_CPU_THREADS` environment variable where env access is granted); workers never keep
+ * the process alive.
  * @module
  */
 import {
