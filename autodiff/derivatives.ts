@@ -23,7 +23,7 @@ import { sumToShape } from "../tensor/ops/reduce.ts";
 import { cos, exp, log, neg, sign, sin } from "../tensor/ops/unary.ts";
 import type { BinaryOp, Prim, UnaryOp } from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { JvpRule, VjpRule } from "./rule_kit.ts";
+import type { JvpRule, VjpNeeds, VjpRule } from "./rule_kit.ts";
 
 /** The linear map `t ↦ ∂out/∂input · t` of one input (pointwise, broadcasting). */
 export type Partial = (t: Tensor) => Tensor;
@@ -37,9 +37,6 @@ export type Derivative = (inputs: readonly Tensor[], out: Tensor) => readonly (P
 
 /** An elementwise primitive with a derivative entry. */
 export type ElementwiseOp = UnaryOp | BinaryOp;
-
-/** Piecewise constant (floor, sign, …) or a non-float output (logicalNot): no partials. */
-const constant: Derivative = () => [];
 
 /** d/dx erf(x) = 2/√π · exp(−x²). */
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
@@ -69,8 +66,10 @@ function powPartials(a: Tensor, b: Tensor, out: Tensor): Partial[] {
 }
 
 /**
- * The derivative of every elementwise primitive. A mapped type over the unary and binary
- * primitives: a new one without an entry fails `deno check`.
+ * The derivative of every differentiable elementwise primitive (`PRIM_INFO` says `rule`); the
+ * zero ones (sign, floor, …) and the non-float ones (logicalNot) get their rules from
+ * `PRIM_INFO` instead. A new `rule` primitive without an entry fails when autodiff/ loads
+ * ("no vjp rule for …").
  *
  * @example
  * ```ts
@@ -79,15 +78,14 @@ function powPartials(a: Tensor, b: Tensor, out: Tensor): Partial[] {
  * import { mul, tensor } from "../mod.ts";
  * // ∂(a·b)/∂a · t = t·b and ∂(a·b)/∂b · t = t·a
  * const a = tensor([2, 3]), b = tensor([5, 7]);
- * const [da, db] = DERIVATIVES.mul([a, b], mul(a, b));
+ * const [da, db] = DERIVATIVES.mul!([a, b], mul(a, b));
  * assert.deepEqual(await da!(tensor([1, 1])).toArray(), [5, 7]);
  * assert.deepEqual(await db!(tensor([1, 2])).toArray(), [2, 6]);
  * ```
  */
-export const DERIVATIVES: { [P in ElementwiseOp]: Derivative } = {
+export const DERIVATIVES: { readonly [P in ElementwiseOp]?: Derivative } = {
   neg: () => [(t) => neg(t)],
   abs: ([x]) => [(t) => mul(t, sign(x!))],
-  sign: constant,
   exp: (_i, out) => [(t) => mul(t, out)],
   log: ([x]) => [(t) => div(t, x!)],
   log1p: ([x]) => [(t) => div(t, add(x!, 1))],
@@ -99,10 +97,7 @@ export const DERIVATIVES: { [P in ElementwiseOp]: Derivative } = {
   cos: ([x]) => [(t) => neg(mul(t, sin(x!)))],
   tanh: (_i, out) => [(t) => mul(t, sub(1, mul(out, out)))],
   erf: ([x]) => [(t) => mul(t, mul(exp(neg(mul(x!, x!))), TWO_OVER_SQRT_PI))],
-  floor: constant,
-  ceil: constant,
-  round: constant,
-  logicalNot: constant,
+  erfc: ([x]) => [(t) => neg(mul(t, mul(exp(neg(mul(x!, x!))), TWO_OVER_SQRT_PI)))],
   add: () => [(t) => t, (t) => t],
   sub: () => [(t) => t, (t) => neg(t)],
   mul: ([a, b]) => [(t) => mul(t, b!), (t) => mul(t, a!)],
@@ -110,6 +105,32 @@ export const DERIVATIVES: { [P in ElementwiseOp]: Derivative } = {
   pow: ([a, b], out) => powPartials(a!, b!, out),
   maximum: ([a, b]) => winnerPartials(a!, b!, greater(a!, b!)),
   minimum: ([a, b]) => winnerPartials(a!, b!, greater(b!, a!)),
+};
+
+/**
+ * What each derivative reads besides shapes and dtypes, so the tape pins only that (an op not
+ * listed keeps its inputs and its output): `add` needs only shapes, `exp` only its output,
+ * `mul` its inputs.
+ */
+export const ELEMENTWISE_NEEDS: { readonly [P in ElementwiseOp]?: VjpNeeds } = {
+  neg: "nothing",
+  add: "nothing",
+  sub: "nothing",
+  exp: "out",
+  expm1: "out",
+  sqrt: "out",
+  reciprocal: "out",
+  tanh: "out",
+  abs: "inputs",
+  log: "inputs",
+  log1p: "inputs",
+  sin: "inputs",
+  cos: "inputs",
+  erf: "inputs",
+  erfc: "inputs",
+  mul: "inputs",
+  maximum: "inputs",
+  minimum: "inputs",
 };
 
 /** Broadcasts a tangent to the output shape (inputs of broadcasting ops may be smaller). */
@@ -150,14 +171,16 @@ export function jvpOf(d: Derivative): JvpRule<Prim> {
   };
 }
 
-function generate<R>(of: (d: Derivative) => R): { [P in ElementwiseOp]: R } {
-  const rules = {} as { [P in ElementwiseOp]: R };
-  for (const p of Object.keys(DERIVATIVES) as ElementwiseOp[]) rules[p] = of(DERIVATIVES[p]);
+function generate<R>(of: (d: Derivative) => R): { [P in ElementwiseOp]?: R } {
+  const rules: { [P in ElementwiseOp]?: R } = {};
+  for (const [p, d] of Object.entries(DERIVATIVES) as [ElementwiseOp, Derivative][]) {
+    rules[p] = of(d);
+  }
   return rules;
 }
 
 /** VJP rules of the elementwise primitives, generated from {@link DERIVATIVES}. */
-export const elementwiseVjpRules: { [P in ElementwiseOp]: VjpRule<P> } = generate(vjpOf);
+export const elementwiseVjpRules: { [P in ElementwiseOp]?: VjpRule<P> } = generate(vjpOf);
 
 /** JVP rules of the elementwise primitives, generated from {@link DERIVATIVES}. */
-export const elementwiseJvpRules: { [P in ElementwiseOp]: JvpRule<P> } = generate(jvpOf);
+export const elementwiseJvpRules: { [P in ElementwiseOp]?: JvpRule<P> } = generate(jvpOf);

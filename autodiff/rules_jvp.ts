@@ -7,64 +7,54 @@
  */
 import { bind } from "../tensor/dispatch.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import type { Prim } from "../tensor/primitives.ts";
+import type { Prim, ReduceOp } from "../tensor/primitives.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionJvpRules } from "./rules_vision.ts";
 import { elementwiseJvpRules, toOut } from "./derivatives.ts";
-import { bilinear, type JvpRule, notDifferentiable, zero } from "./rule_kit.ts";
+import {
+  bilinear,
+  completeJvpRules,
+  derivedRules,
+  type JvpRule,
+  linear,
+  notDifferentiable,
+} from "./rule_kit.ts";
 import { equal } from "../tensor/ops/comparison.ts";
 import { cast, div, mul, where } from "../tensor/ops/elementwise.ts";
 
-/** A linear primitive: apply the same primitive to the tangent. */
-function linear<P extends Prim>(prim: P): JvpRule<P> {
-  return (_p, [t], _o, params) => (t ? bind(prim, [t], params) : null);
-}
+/** max/min: the mean of the tangent over the ties. */
+const extremum: JvpRule<"reduce"> = ([x], [t], out, p) => {
+  if (!t) return null;
+  const m = cast(equal(x!, out), x!.dtype);
+  const sum = { op: "sum", axes: p.axes } as const;
+  return div(bind("reduce", [mul(t, m)], sum), bind("reduce", [m], sum));
+};
 
-function extremum<P extends "max" | "min">(): JvpRule<P> {
-  return ([x], [t], out, p) => {
-    if (!t) return null;
-    const m = cast(equal(x!, out), x!.dtype);
-    return div(bind("sum", [mul(t, m)], p), bind("sum", [m], p));
-  };
-}
+/** The JVP of each `reduce` op: sum is linear, max/min average the ties. */
+const REDUCE_JVP: Record<ReduceOp, JvpRule<"reduce">> = {
+  sum: linear("reduce"),
+  max: extremum,
+  min: extremum,
+};
 
-/** JVP rules, one per primitive. */
-export const jvpRules: { [P in Prim]: JvpRule<P> } = {
+/**
+ * JVP rules, one per primitive: those {@link PRIM_INFO} implies (non-float outputs, zero
+ * derivatives, linear primitives), the generated elementwise and vision ones, and the rest
+ * written here.
+ */
+export const jvpRules: { [P in Prim]: JvpRule<P> } = completeJvpRules({
+  ...derivedRules("jvp"),
   ...elementwiseJvpRules,
   concat: (primals, tangents, _o, p) => {
     if (tangents.every((t) => !t)) return null;
     return bind("concat", tangents.map((t, i) => t ?? zerosLike(primals[i]!)), p);
   },
-  equal: zero,
-  notEqual: zero,
-  less: zero,
-  lessEqual: zero,
-  greater: zero,
-  greaterEqual: zero,
-  logicalAnd: zero,
-  logicalOr: zero,
-  logicalXor: zero,
-  bitwiseAnd: zero,
-  bitwiseOr: zero,
-  bitwiseXor: zero,
-  shiftLeft: zero,
-  shiftRightLogical: zero,
-  sum: linear("sum"),
-  max: extremum<"max">(),
-  min: extremum<"min">(),
-  argmax: zero,
-  argmin: zero,
+  reduce: (primals, tangents, out, p) => REDUCE_JVP[p.op](primals, tangents, out, p),
   where: ([c, x, y], [_tc, tx, ty], out) => {
     if (!tx && !ty) return null;
     return toOut(where(c!, tx ?? zerosLike(x!), ty ?? zerosLike(y!)), out);
   },
-  cumsum: linear("cumsum"),
   matmul: bilinear("matmul"),
-  reshape: linear("reshape"),
-  permute: linear("permute"),
-  broadcastTo: linear("broadcastTo"),
-  slice: linear("slice"),
-  flip: linear("flip"),
   pad: (_p, [t], _o, p) => (t ? bind("pad", [t], { ...p, value: 0 }) : null),
   gather: ([_x, idx], [t], _o, p) => (t ? bind("gather", [t, idx!], p) : null),
   scatterAdd: ([x, idx, u], [tx, _ti, tu], _o, p) => {
@@ -77,8 +67,5 @@ export const jvpRules: { [P in Prim]: JvpRule<P> } = {
     out,
   ) => (t && isFloat(x!.dtype) && isFloat(out.dtype) ? cast(t, out.dtype) : null),
   bitcast: notDifferentiable("bitcast", "it reinterprets bits (use cast for a value conversion)"),
-  argsort: zero,
-  randomBits: zero,
-  stopGradient: zero,
   ...visionJvpRules,
-};
+});

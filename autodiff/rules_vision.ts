@@ -25,7 +25,7 @@ import {
   type MaxPool2dParams,
   type RoiAlignParams,
 } from "../tensor/vision_params.ts";
-import { bilinear, type JvpRule, none, type VjpRule, zero } from "./rule_kit.ts";
+import { bilinear, type JvpRule, type VjpRule } from "./rule_kit.ts";
 
 function geom(p: Conv2dParams): Conv2dParams {
   return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
@@ -79,7 +79,7 @@ function roiParams(p: RoiAlignParams): RoiAlignParams {
 }
 
 /** VJP rules of the vision primitives. */
-export const visionVjpRules: { [P in VisionOp]: VjpRule<P> } = {
+export const visionVjpRules: { [P in VisionOp]?: VjpRule<P> } = {
   conv2d: (g, [x, w], _o, p) => [inputAdjoint(g, w!, x!.shape, p), weightGrad(x!, g, w!, p)],
   convTranspose2d: (g, [x, w], _o, p) => [
     bind("conv2d", [g, w!], geom(p)),
@@ -100,18 +100,16 @@ export const visionVjpRules: { [P in VisionOp]: VjpRule<P> } = {
     });
     return [reshape(dx, x!.shape)];
   },
-  maxPool2dArgmax: none,
   resample2d: (g, _i, _o, p) => [bind("resample2d", [g], { ...p, transpose: !p.transpose })],
   roiAlign: (g, [x, boxes], _o, p) => [
     bind("roiAlignGrad", [g, boxes!], { ...roiParams(p), inputShape: x!.shape }),
     null,
   ],
   roiAlignGrad: (g, [_g, boxes], _o, p) => [bind("roiAlign", [g, boxes!], roiParams(p)), null],
-  nmsKeep: none,
 };
 
 /** JVP rules of the vision primitives. */
-export const visionJvpRules: { [P in VisionOp]: JvpRule<P> } = {
+export const visionJvpRules: { [P in VisionOp]?: JvpRule<P> } = {
   conv2d: bilinear("conv2d"),
   convTranspose2d: bilinear("convTranspose2d"),
   conv2dWeightGrad: bilinear("conv2dWeightGrad"),
@@ -120,9 +118,7 @@ export const visionJvpRules: { [P in VisionOp]: JvpRule<P> } = {
     const picked = bind("gather", [reshape(t, [t.size]), flatArgmax(x!, p)], { axis: 0 });
     return reshape(picked, out.shape);
   },
-  maxPool2dArgmax: zero,
   resample2d: (_p, [t], _o, p) => (t ? bind("resample2d", [t], p) : null),
   roiAlign: ([_x, boxes], [t], _o, p) => (t ? bind("roiAlign", [t, boxes!], p) : null),
   roiAlignGrad: ([_g, boxes], [t], _o, p) => (t ? bind("roiAlignGrad", [t, boxes!], p) : null),
-  nmsKeep: zero,
 };

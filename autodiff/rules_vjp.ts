@@ -7,20 +7,39 @@
  */
 import { bind } from "../tensor/dispatch.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import type { Prim, PrimParams } from "../tensor/primitives.ts";
+import {
+  opName,
+  type Prim,
+  type PrimParams,
+  primsWhere,
+  type ReduceOp,
+} from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { zerosLike } from "../tensor/creation.ts";
 import { visionVjpRules } from "./rules_vision.ts";
-import { elementwiseVjpRules } from "./derivatives.ts";
-import { none, notDifferentiable, type VjpRule } from "./rule_kit.ts";
+import { ELEMENTWISE_NEEDS, elementwiseVjpRules } from "./derivatives.ts";
+import {
+  completeVjpRules,
+  derivedRules,
+  notDifferentiable,
+  type VjpNeeds,
+  type VjpRule,
+} from "./rule_kit.ts";
 import { equal } from "../tensor/ops/comparison.ts";
 import { cast, div, mul, where } from "../tensor/ops/elementwise.ts";
 import { sumToShape } from "../tensor/ops/reduce.ts";
 
 function extremumMask(x: Tensor, out: Tensor, axes: readonly number[]): Tensor {
   const m = cast(equal(x, out), x.dtype);
-  return div(m, bind("sum", [m], { axes }));
+  return div(m, bind("reduce", [m], { op: "sum", axes }));
 }
+
+/** The VJP of each `reduce` op: sum broadcasts back, max/min share among the ties. */
+const REDUCE_VJP: Record<ReduceOp, VjpRule<"reduce">> = {
+  sum: (g, [x]) => [bind("broadcastTo", [g], { shape: x!.shape })],
+  max: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
+  min: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
+};
 
 function matmulVjp(g: Tensor, [a, b]: readonly Tensor[], p: PrimParams["matmul"]): Tensor[] {
   const mm = (x: Tensor, y: Tensor, transA: boolean, transB: boolean) =>
@@ -64,70 +83,62 @@ function concatVjp(g: Tensor, inputs: readonly Tensor[], axis: number): Tensor[]
   });
 }
 
-/**
- * What each rule reads besides shapes, dtypes and params, so the tape pins only that (a rule
- * not listed may read both its inputs and its output). Keeping less lets scopes free more of
- * the forward pass: e.g. `add` needs only shapes, `exp` only its output, `mul` its inputs.
- */
-export const vjpNeeds: Partial<Record<Prim, "nothing" | "out" | "inputs">> = {
-  neg: "nothing",
-  add: "nothing",
-  sub: "nothing",
-  sum: "nothing",
-  cumsum: "nothing",
-  reshape: "nothing",
-  permute: "nothing",
-  broadcastTo: "nothing",
-  slice: "nothing",
-  flip: "nothing",
+/** Per-op needs of the family primitives (an op not listed reads inputs and output). */
+const FAMILY_NEEDS: { [P in Prim]?: Readonly<Record<string, VjpNeeds>> } = {
+  reduce: { sum: "nothing" },
+};
+
+/** Needs PRIM_INFO implies: zero rules and linear non-elementwise maps read nothing. */
+const DERIVED_NEEDS = Object.fromEntries(
+  primsWhere((i) =>
+    i.differentiable === "zero" || i.differentiable === "nonFloat" ||
+    (i.linear && i.family !== "unary" && i.family !== "binary")
+  ).map((p) => [p, "nothing"]),
+) as { [P in Prim]?: VjpNeeds };
+
+const NEEDS: { [P in Prim]?: VjpNeeds } = {
+  ...DERIVED_NEEDS,
+  ...ELEMENTWISE_NEEDS,
   pad: "nothing",
   concat: "nothing",
   cast: "nothing",
-  exp: "out",
-  expm1: "out",
-  sqrt: "out",
-  reciprocal: "out",
-  tanh: "out",
-  abs: "inputs",
-  log: "inputs",
-  log1p: "inputs",
-  sin: "inputs",
-  cos: "inputs",
-  erf: "inputs",
-  mul: "inputs",
   matmul: "inputs",
   where: "inputs",
-  maximum: "inputs",
-  minimum: "inputs",
 };
 
-/** VJP rules, one per primitive. */
-export const vjpRules: { [P in Prim]: VjpRule<P> } = {
+/**
+ * What the VJP rule of one application reads besides shapes, dtypes and params, so the tape
+ * pins only that (undefined: both its inputs and its output). Keeping less lets scopes free
+ * more of the forward pass: e.g. `add` needs only shapes, `exp` only its output, `mul` its
+ * inputs; a family primitive's needs depend on its op (`sum` needs nothing, `max` both).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { vjpNeeds } from "./rules_vjp.ts";
+ * assert.equal(vjpNeeds("exp", {}), "out");
+ * assert.equal(vjpNeeds("reduce", { op: "sum", axes: [0] }), "nothing");
+ * assert.equal(vjpNeeds("reduce", { op: "max", axes: [0] }), undefined);
+ * ```
+ */
+export function vjpNeeds<P extends Prim>(prim: P, params: PrimParams[P]): VjpNeeds | undefined {
+  const perOp = FAMILY_NEEDS[prim];
+  return perOp ? perOp[opName(prim, params)] : NEEDS[prim];
+}
+
+/**
+ * VJP rules, one per primitive: those {@link PRIM_INFO} implies (non-float outputs, zero
+ * derivatives), the generated elementwise and vision ones, and the rest written here.
+ */
+export const vjpRules: { [P in Prim]: VjpRule<P> } = completeVjpRules({
+  ...derivedRules("vjp"),
   ...elementwiseVjpRules,
   permute: (g, _i, _o, p) => {
     const inv = new Array<number>(p.perm.length);
     p.perm.forEach((a, i) => (inv[a] = i));
     return [bind("permute", [g], { perm: inv })];
   },
-  equal: none,
-  notEqual: none,
-  less: none,
-  lessEqual: none,
-  greater: none,
-  greaterEqual: none,
-  logicalAnd: none,
-  logicalOr: none,
-  logicalXor: none,
-  bitwiseAnd: none,
-  bitwiseOr: none,
-  bitwiseXor: none,
-  shiftLeft: none,
-  shiftRightLogical: none,
-  sum: (g, [x]) => [bind("broadcastTo", [g], { shape: x!.shape })],
-  max: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
-  min: (g, [x], out, p) => [mul(g, extremumMask(x!, out, p.axes))],
-  argmax: none,
-  argmin: none,
+  reduce: (g, inputs, out, p) => REDUCE_VJP[p.op](g, inputs, out, p),
   where: (g, [c, x, y]) => [
     null,
     sumToShape(where(c!, g, 0), x!.shape),
@@ -145,8 +156,5 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   scatterAdd: (g, [_x, idx], _o, p) => [g, null, bind("gather", [g, idx!], p)],
   cast: (g, [x]) => [isFloat(x!.dtype) && isFloat(g.dtype) ? cast(g, x!.dtype) : null],
   bitcast: notDifferentiable("bitcast", "it reinterprets bits (use cast for a value conversion)"),
-  argsort: none,
-  randomBits: none,
-  stopGradient: none,
   ...visionVjpRules,
-};
+});

@@ -126,7 +126,7 @@ export class VjpTrace implements Trace {
     const active = inputs.some((t) => this.owns(t) && isFloat(t.dtype));
     if (!isFloat(out.dtype) || !active) return out;
     const rule = vjpRules[prim] as VjpRule<P>;
-    const needs = vjpNeeds[prim];
+    const needs = vjpNeeds(prim, params);
     const keep = needs === "nothing"
       ? []
       : needs === "out"

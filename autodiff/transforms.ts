@@ -4,7 +4,7 @@
  */
 import { onesLike, zerosLike } from "../tensor/creation.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import { fmtShape, TesseraError } from "../tensor/errors.ts";
+import { fmtShape, fmtValue, TesseraError } from "../tensor/errors.ts";
 import { beginScope, endScope, scope } from "../tensor/memory.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { enterLevel, exitLevel, JvpTrace, lower, VjpTrace } from "./trace.ts";
@@ -29,7 +29,7 @@ function normArgnums(op: string, argnums: Argnums, n: number): number[] {
     if (!Number.isInteger(a) || a < 0 || a >= n) {
       throw new TesseraError(
         op,
-        `argnums ${JSON.stringify(argnums)} out of range for ${n} arguments`,
+        `argnums ${fmtValue(argnums)} out of range for ${n} arguments`,
       );
     }
   }

@@ -11,7 +11,17 @@
  * @module
  */
 import { TesseraError } from "../tensor/errors.ts";
-import { intFlag, parseFlags, UsageError } from "./args.ts";
+import {
+  type CommandFlags,
+  group,
+  helpText,
+  int,
+  parseCommand,
+  path,
+  row,
+  sw,
+  UsageError,
+} from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { formatDuration } from "./progress.ts";
 import { type ArmResult, renderReport } from "./experiment_report.ts";
@@ -112,25 +122,43 @@ function summary(r: Record<string, unknown>): string {
   return "";
 }
 
-/** `--help` of `experiment-cls`. */
-export const EXPERIMENT_HELP =
-  `train.ts experiment-cls — the paper's central comparison, small scale
+const FLAGS = group("Flags", [
+  sw("quick", true, false, "tiny sizes: the whole pipeline in minutes (CI)"),
+  row("out", "DIR", path("a directory"), null, "where the runs and the report go", {
+    none: "runs/experiment-cls[-quick]",
+  }),
+  row("data", "DIR", path("a directory"), null, "Fashion-MNIST IDX folder", {
+    none: "Debian's; the sample is too small for full",
+  }),
+  row(
+    "jobs",
+    "N",
+    int({ min: 1, max: 16 }),
+    2,
+    "train.ts processes at once; each gets cores/N matmul threads",
+  ),
+  sw("docs", true, false, "also replace the experiment section of docs/RESULTS.md"),
+  row(
+    "report",
+    "DIR",
+    path("a directory"),
+    null,
+    "only re-render DIR/results.md (and --docs) from DIR/results.json",
+  ),
+]);
 
-Usage: deno run -A train.ts experiment-cls [--quick] [--out DIR] [--data DIR] [--jobs N] [--docs]
-
+/** The flag table of `experiment-cls`. */
+export const EXPERIMENT: CommandFlags<typeof FLAGS> = {
+  name: "experiment-cls",
+  title: "the paper's central comparison, small scale",
+  intro: `
 Pre-trains SplitMask, BEiT, DINO and an equal-compute BEiT on a class-balanced Fashion-MNIST
 subset (labels unused), fine-tunes each and a random-init ViT with the same recipe for every
 seed and once more with twice the budget, probes every encoder linearly, and fits a logistic
 regression on pixels as the floor. Writes results.json and results.md to --out.
-
-  --quick       tiny sizes: the whole pipeline in a few minutes (CI)
-  --out DIR     where the runs and the report go (default runs/experiment-cls[-quick])
-  --data DIR    Fashion-MNIST IDX folder (default: Debian's dataset-fashion-mnist, else the
-                bundled sample, which is too small for the full preset's 400 images per class)
-  --jobs N      train.ts processes at once (default 2); each gets cores/N matmul threads
-  --docs        also replace the experiment section of docs/RESULTS.md
-  --report DIR  only re-render DIR/results.md (and, with --docs, the docs) from DIR/results.json
-  -h, --help    this help`;
+`,
+  flags: FLAGS,
+};
 
 /**
  * The `experiment-cls` command.
@@ -140,71 +168,44 @@ regression on pixels as the floor. Writes results.json and results.md to --out.
  * import assert from "node:assert/strict";
  * import { experimentCommand } from "./experiment_cls.ts";
  * import { captureIO } from "./io.ts";
- * const io = captureIO();
- * assert.deepEqual([await experimentCommand(["--jobs", "0"], io), io.stderr.split("\n")[0]], [2, "train.ts experiment-cls: --jobs must be an integer in [1, 16], got \"0\""]);
+ * await assert.rejects(experimentCommand(["--jobs", "0"], captureIO()), {
+ *   message: '--jobs must be an integer in [1, 16], got "0"',
+ * });
  * ```
  */
 export async function experimentCommand(
   argv: string[],
   io: CliIO,
 ): Promise<number> {
-  let v;
-  try {
-    v = parseFlags(argv, {
-      quick: { type: "boolean" },
-      out: { type: "string" },
-      data: { type: "string" },
-      report: { type: "string" },
-      jobs: { type: "string" },
-      docs: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    });
-    if (v.help) {
-      io.out(EXPERIMENT_HELP);
-      return 0;
-    }
-    if (typeof v.jobs === "string") {
-      intFlag("jobs", v.jobs, { min: 1, max: 16 });
-    }
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`train.ts experiment-cls: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+  const p = parseCommand(EXPERIMENT, argv);
+  if (p === "help") {
+    io.out(helpText(EXPERIMENT));
+    return 0;
   }
-  if (typeof v.report === "string") {
+  const v = p.options;
+  if (v.report !== null) {
     // Re-render the report of a finished run from its results.json.
     const file = `${v.report}/results.json`;
     let saved: { meta: Record<string, unknown>; results: Record<string, Record<string, unknown>> };
     try {
       saved = JSON.parse(await Deno.readTextFile(file));
     } catch (e) {
-      io.err(`train.ts experiment-cls: --report ${v.report}: ${(e as Error).message}\n`);
-      return 2;
+      throw new UsageError(`--report ${v.report}: ${(e as Error).message}`);
     }
     const md = renderReport(saved.meta, new Map(Object.entries(saved.results)));
     await Deno.writeTextFile(`${v.report}/results.md`, md);
-    if (v.docs === true) await writeDocsSection(md);
+    if (v.docs) await writeDocsSection(md);
     io.out(md);
     return 0;
   }
-  const quick = v.quick === true;
+  const quick = v.quick;
   const cfg = EXPERIMENT_PRESETS[quick ? "quick" : "full"];
-  const parallel = typeof v.jobs === "string" ? Number(v.jobs) : 2;
-  const out = typeof v.out === "string" ? v.out : `runs/experiment-cls${quick ? "-quick" : ""}`;
-  const threads = Math.max(
-    1,
-    Math.floor(navigator.hardwareConcurrency / parallel),
-  );
+  const parallel = v.jobs;
+  const out = v.out ?? `runs/experiment-cls${quick ? "-quick" : ""}`;
+  const threads = Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel));
   await Deno.mkdir(out, { recursive: true });
   const t0 = performance.now();
-  const jobs = buildJobs(
-    cfg,
-    out,
-    threads,
-    typeof v.data === "string" ? v.data : null,
-  );
+  const jobs = buildJobs(cfg, out, threads, v.data);
   io.err(
     `experiment: ${jobs.length} jobs, ${parallel} at a time, ${threads} thread(s) each; ${out}\n`,
   );
@@ -219,8 +220,7 @@ export async function experimentCommand(
     }
     throw e;
   }
-  const results: Record<string, ArmResult | Record<string, unknown>> = Object
-    .fromEntries(done);
+  const results: Record<string, ArmResult | Record<string, unknown>> = Object.fromEntries(done);
   const meta = {
     preset: quick ? "quick" : "full",
     config: cfg,
@@ -236,13 +236,9 @@ export async function experimentCommand(
   );
   const md = renderReport(meta, done);
   await Deno.writeTextFile(`${out}/results.md`, md);
-  if (v.docs === true) await writeDocsSection(md);
-  io.err(
-    `experiment: done in ${formatDuration(meta.seconds)}; report ${out}/results.md\n`,
-  );
-  io.out(
-    JSON.stringify({ command: "experiment-cls", out, seconds: meta.seconds }),
-  );
+  if (v.docs) await writeDocsSection(md);
+  io.err(`experiment: done in ${formatDuration(meta.seconds)}; report ${out}/results.md\n`);
+  io.out(JSON.stringify({ command: "experiment-cls", out, seconds: meta.seconds }));
   return 0;
 }
 

@@ -36,45 +36,21 @@ export interface ExperimentConfig {
 }
 
 const TINY_MODEL = ["--model", "vit-tiny-fmnist"];
+const words = (s: string) => s.split(" ");
 
 /** The two presets. */
-export const EXPERIMENT_PRESETS: Readonly<
-  Record<"full" | "quick", ExperimentConfig>
-> = Object
+export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentConfig>> = Object
   .freeze({
     full: {
       subset: 4000,
       testLimit: null,
       seeds: [0, 1],
-      pretrain: [
-        ...TINY_MODEL,
-        "--epochs",
-        "50",
-        "--batch",
-        "64",
-        "--log-every",
-        "200",
-      ],
+      pretrain: [...TINY_MODEL, ...words("--epochs 50 --batch 64 --log-every 200")],
       methodFlags: { dino: ["--local-crops", "4"] },
       finetune: [
         ...TINY_MODEL,
-        "--cls-token",
-        "--epochs",
-        "50",
-        "--batch",
-        "64",
-        "--lr",
-        "3e-3",
-        "--warmup",
-        "5ep",
-        "--drop-path",
-        "0.1",
-        "--eval-every",
-        "10ep",
-        "--ckpt-every",
-        "25ep",
-        "--log-every",
-        "200",
+        ...words("--cls-token --epochs 50 --batch 64 --lr 3e-3 --warmup 5ep --drop-path 0.1"),
+        ...words("--eval-every 10ep --ckpt-every 25ep --log-every 200"),
       ],
       plateau: ["--epochs", "100"],
       probe: [],
@@ -84,30 +60,9 @@ export const EXPERIMENT_PRESETS: Readonly<
       subset: 200,
       testLimit: 200,
       seeds: [0, 1],
-      pretrain: [
-        ...TINY_MODEL,
-        "--steps",
-        "6",
-        "--batch",
-        "32",
-        "--vocab",
-        "32",
-        "--log-every",
-        "3",
-      ],
-      methodFlags: {
-        dino: ["--local-crops", "2", "--out-dim", "64", "--hidden-dim", "32"],
-      },
-      finetune: [
-        ...TINY_MODEL,
-        "--cls-token",
-        "--steps",
-        "8",
-        "--batch",
-        "32",
-        "--log-every",
-        "4",
-      ],
+      pretrain: [...TINY_MODEL, ...words("--steps 6 --batch 32 --vocab 32 --log-every 3")],
+      methodFlags: { dino: words("--local-crops 2 --out-dim 64 --hidden-dim 32") },
+      finetune: [...TINY_MODEL, ...words("--cls-token --steps 8 --batch 32 --log-every 4")],
       plateau: ["--steps", "16"],
       probe: [],
       linear: [],
@@ -160,37 +115,25 @@ export function buildJobs(
   threads: number,
   dataDir: string | null,
 ): Job[] {
-  const data = [
-    "--train-subset",
-    String(c.subset),
-    ...(dataDir ? ["--data", dataDir] : []),
-  ];
-  const test = [
-    "--test-limit",
-    c.testLimit === null ? "all" : String(c.testLimit),
-  ];
+  const data = ["--train-subset", String(c.subset), ...(dataDir ? ["--data", dataDir] : [])];
+  const test = ["--test-limit", c.testLimit === null ? "all" : String(c.testLimit)];
   const th = ["--threads", String(threads)];
   const dir = (n: string) => ["--out", `${out}/${n}`];
-  const jobs: Job[] = [];
-  jobs.push({
+  const jobs: Job[] = [{
     name: "floor",
     deps: [],
     args: () => ["linear", ...data, ...test, ...c.linear],
-  });
+  }];
+  const pretrain = (
+    m: string,
+    name: string,
+    length: string[],
+  ) => ["pretrain", "--method", m, ...data, ...length, ...th, ...dir(name)];
   for (const m of METHODS) {
     jobs.push({
       name: `pre-${m}`,
       deps: [],
-      args: () => [
-        "pretrain",
-        "--method",
-        m,
-        ...data,
-        ...c.pretrain,
-        ...(c.methodFlags[m] ?? []),
-        ...th,
-        ...dir(`pre-${m}`),
-      ],
+      args: () => pretrain(m, `pre-${m}`, [...c.pretrain, ...(c.methodFlags[m] ?? [])]),
     });
   }
   // Equal compute: as many BEiT steps as SplitMask's total FLOPs buy.
@@ -199,95 +142,60 @@ export function buildJobs(
     deps: ["pre-splitmask", "pre-beit"],
     args: (done) => {
       const sm = done.get("pre-splitmask")!, be = done.get("pre-beit")!;
-      const steps = Math.round(
-        ((sm.flops_per_step as number) * (sm.steps as number)) /
-          (be.flops_per_step as number),
-      );
-      const base = withoutLength(c.pretrain);
-      return [
-        "pretrain",
-        "--method",
-        "beit",
-        ...data,
-        ...base,
+      const flops = (r: Record<string, unknown>) => r.flops_per_step as number;
+      const steps = Math.round((flops(sm) * (sm.steps as number)) / flops(be));
+      return pretrain("beit", "pre-beit-eq", [
+        ...withoutLength(c.pretrain),
         "--steps",
         String(steps),
-        ...th,
-        ...dir("pre-beit-eq"),
-      ];
+      ]);
     },
   });
-  const arms = ["random", ...METHODS, "beit-eq"];
-  for (const arm of arms) {
+  const finetune = (
+    name: string,
+    recipe: string[],
+    init: string[],
+    seed: number,
+  ) => [
+    "finetune",
+    ...data,
+    ...test,
+    ...recipe,
+    ...init,
+    "--seed",
+    String(seed),
+    ...th,
+    ...dir(name),
+  ];
+  for (const arm of ["random", ...METHODS, "beit-eq"]) {
     const pre = arm === "random" ? [] : [`pre-${arm}`];
     const init = arm === "random" ? [] : ["--init", `${out}/pre-${arm}`];
     for (const seed of c.seeds) {
       const name = `ft-${arm}-s${seed}`;
-      jobs.push({
-        name,
-        deps: pre,
-        args: () => [
-          "finetune",
-          ...data,
-          ...test,
-          ...c.finetune,
-          ...init,
-          "--seed",
-          String(seed),
-          ...th,
-          ...dir(name),
-        ],
-      });
+      jobs.push({ name, deps: pre, args: () => finetune(name, c.finetune, init, seed) });
     }
+    const encoder = arm === "random" ? ["--init", "none", ...TINY_MODEL, "--cls-token"] : init;
     jobs.push({
       name: `probe-${arm}`,
       deps: pre,
-      args: () => [
-        "probe",
-        ...(arm === "random" ? ["--init", "none", ...TINY_MODEL, "--cls-token"] : init),
-        ...data,
-        ...test,
-        ...c.probe,
-        ...th,
-        ...dir(`probe-${arm}`),
-      ],
+      args:
+        () => ["probe", ...encoder, ...data, ...test, ...c.probe, ...th, ...dir(`probe-${arm}`)],
     });
   }
   // Twice the fine-tuning budget for every arm (seed of the first arm): where random init has
   // (nearly) plateaued, does pre-training still help?
+  const long = [...withoutLength(c.finetune), ...c.plateau];
   for (const arm of [...METHODS, "beit-eq"]) {
     jobs.push({
       name: `long-${arm}`,
       deps: [`pre-${arm}`],
-      args: () => [
-        "finetune",
-        ...data,
-        ...test,
-        ...withoutLength(c.finetune),
-        ...c.plateau,
-        ...["--init", `${out}/pre-${arm}`, "--seed", String(c.seeds[0])],
-        ...th,
-        ...dir(`long-${arm}`),
-      ],
+      args: () => finetune(`long-${arm}`, long, ["--init", `${out}/pre-${arm}`], c.seeds[0]!),
     });
   }
   jobs.push({
     name: "plateau-random",
     deps: [],
-    args: () => {
-      const base = withoutLength(c.finetune);
-      return [
-        "finetune",
-        ...data,
-        ...test,
-        ...base,
-        ...c.plateau,
-        "--seed",
-        String(c.seeds[0]),
-        ...th,
-        ...dir("plateau-random"),
-      ];
-    },
+    args: () => finetune("plateau-random", long, [], c.seeds[0]!),
   });
   return jobs;
 }

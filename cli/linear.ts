@@ -5,123 +5,68 @@
  * stderr, one JSON line of final metrics on stdout.
  * @module
  */
-import { intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
+import {
+  type CommandFlags,
+  group,
+  helpText,
+  int,
+  type OptionsOf,
+  parseCommand,
+  row,
+  UsageError,
+} from "./args.ts";
+import { BACKEND, DATA, FIT, TEST } from "./flag_groups.ts";
 import type { CliIO } from "./io.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import { selectBackend } from "./backend.ts";
 import { loadSplits } from "./fmnist.ts";
 import { fitAndScore } from "./fit_and_score.ts";
 
-/** `--help` of `linear`. */
-export const LINEAR_HELP =
-  `train.ts linear — logistic regression on Fashion-MNIST pixels (the floor)
+const retired = (_x: string, f: string): never => {
+  throw new UsageError(
+    `--${f} no longer applies: linear trains full-batch with L-BFGS to convergence ` +
+      `(use --max-iter and --weight-decay)`,
+  );
+};
 
-Usage: deno run -A train.ts linear [flags]
-
-Standardised pixels (training mean/std), L2 weight decay, full-batch L-BFGS to convergence.
-
-Flags:
-  --train-subset N     class-balanced subset: the first N/10 images of each class
-  --train-limit N|all  first N training images (default 4000)
-  --test-limit N|all   test images to evaluate (default 1000)
-  --weight-decay X     L2 on the weights (default 1e-2)
-  --max-iter N         L-BFGS iterations at most (default 1000; --steps is an alias)
-  --data DIR           folder with the Fashion-MNIST .gz IDX files
-                       (default: /usr/share/datasets/fashion-mnist, else the bundled sample)
-  --backend cpu|webgpu (default: $TESSERA_BACKEND, else cpu)
-  --log-every N        progress line every N iterations (default 50)
-  -h, --help           this help
-
-Prints progress on stderr and one JSON line of final metrics on stdout.`;
+const FLAGS = [
+  ...DATA,
+  ...TEST,
+  ...FIT,
+  ...group("Fit (softmax regression, L-BFGS)", [
+    { ...row("steps", "N", int({ min: 1 }), 1000, "alias of --max-iter"), key: "maxIter" },
+  ]),
+  ...BACKEND,
+  ...group(
+    "",
+    ["batch", "lr", "seed"].map((f) => ({ ...row(f, "X", retired, null, ""), hidden: true })),
+  ),
+] as const;
 
 /**
- * Options of the `linear` job.
+ * The flag table of `linear`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseLinearArgs } from "./linear.ts";
- * const o = parseLinearArgs(["--train-subset", "1000"]);
- * assert.deepEqual(o !== "help" && [o.trainSubset, o.maxIter], [1000, 1000]);
+ * import { parseCommand } from "./args.ts";
+ * import { LINEAR } from "./linear.ts";
+ * const p = parseCommand(LINEAR, ["--train-subset", "1000"]);
+ * assert.deepEqual(p !== "help" && [p.options.trainSubset, p.options.maxIter], [1000, 1000]);
  * ```
  */
-export interface LinearOptions {
-  /** Balanced subset size (null = use `trainLimit`). */
-  trainSubset: number | null;
-  /** Training images (null = all). */
-  trainLimit: number | null;
-  /** Test images (null = all). */
-  testLimit: number | null;
-  /** L2 coefficient. */
-  weightDecay: number;
-  /** L-BFGS iteration cap. */
-  maxIter: number;
-  /** Data folder. */
-  data?: string;
-  /** Backend (null = environment/default). */
-  backend: "cpu" | "webgpu" | null;
-  /** Progress period (iterations). */
-  logEvery: number;
-}
+export const LINEAR: CommandFlags<typeof FLAGS> = {
+  name: "linear",
+  title: "logistic regression on Fashion-MNIST pixels (the floor)",
+  intro:
+    "Standardised pixels (training mean/std), L2 weight decay, full-batch L-BFGS to convergence.",
+  flags: FLAGS,
+  exclusive: [["train-subset", "train-limit"], ["max-iter", "steps"]],
+  footer: "Prints progress on stderr and one JSON line of final metrics on stdout.",
+};
 
-/** Parses `linear` flags ({@link UsageError} on anything wrong). */
-export function parseLinearArgs(argv: string[]): LinearOptions | "help" {
-  const s = { type: "string" } as const;
-  const v = parseFlags(argv, {
-    "train-subset": s,
-    "train-limit": s,
-    "test-limit": s,
-    "weight-decay": s,
-    "max-iter": s,
-    steps: s,
-    batch: s,
-    lr: s,
-    seed: s,
-    data: s,
-    backend: s,
-    "log-every": s,
-    help: { type: "boolean", short: "h" },
-  }) as Record<string, string | undefined> & { help?: boolean };
-  if (v.help) return "help";
-  for (const old of ["batch", "lr", "seed"]) {
-    if (v[old] !== undefined) {
-      throw new UsageError(
-        `--${old} no longer applies: linear trains full-batch with L-BFGS to convergence ` +
-          `(use --max-iter and --weight-decay)`,
-      );
-    }
-  }
-  if (v.steps !== undefined && v["max-iter"] !== undefined) {
-    throw new UsageError("give --max-iter or --steps (its alias), not both");
-  }
-  if (v["train-subset"] !== undefined && v["train-limit"] !== undefined) {
-    throw new UsageError("give --train-subset or --train-limit, not both");
-  }
-  const int = (k: string, def: number, min = 1) =>
-    v[k] === undefined ? def : intFlag(k, v[k]!, { min });
-  let trainSubset: number | null = null;
-  if (v["train-subset"] !== undefined) {
-    trainSubset = intFlag("train-subset", v["train-subset"], { min: 10 });
-    if (trainSubset % 10 !== 0) {
-      throw new UsageError(`--train-subset must be a multiple of 10, got "${v["train-subset"]}"`);
-    }
-  }
-  if (v.backend !== undefined && v.backend !== "cpu" && v.backend !== "webgpu") {
-    throw new UsageError(`--backend must be one of cpu, webgpu, got "${v.backend}"`);
-  }
-  return {
-    trainSubset,
-    trainLimit: v["train-limit"] === undefined ? 4000 : limitFlag("train-limit", v["train-limit"]),
-    testLimit: v["test-limit"] === undefined ? 1000 : limitFlag("test-limit", v["test-limit"]),
-    weightDecay: v["weight-decay"] === undefined
-      ? 1e-2
-      : numFlag("weight-decay", v["weight-decay"], { min: 0 }),
-    maxIter: v.steps !== undefined ? int("steps", 1000) : int("max-iter", 1000),
-    ...(v.data !== undefined ? { data: v.data } : {}),
-    backend: (v.backend as "cpu" | "webgpu" | undefined) ?? null,
-    logEvery: int("log-every", 50),
-  };
-}
+/** Options of the `linear` job. */
+export type LinearOptions = OptionsOf<typeof FLAGS>;
 
 const MEAN = FASHION_MNIST_MEAN[0]!, STD = FASHION_MNIST_STD[0]!;
 
@@ -136,13 +81,8 @@ export async function trainLinear(
   io: CliIO,
 ): Promise<Record<string, number | string | boolean>> {
   const t0 = performance.now();
-  const backend = await selectBackend(opts.backend, null);
-  const { train: trainSet, test: testSet } = await loadSplits({
-    data: opts.data ?? null,
-    trainLimit: opts.trainLimit,
-    trainSubset: opts.trainSubset,
-    testLimit: opts.testLimit,
-  });
+  const backend = await selectBackend(opts.backend, opts.threads);
+  const { train: trainSet, test: testSet } = await loadSplits(opts);
   io.err(
     `linear: ${trainSet.count} train / ${testSet.count} test images from ${trainSet.source}` +
       ` on ${backend}; weight decay ${opts.weightDecay}\n`,
@@ -166,11 +106,11 @@ export async function trainLinear(
 
 /** The `linear` command. */
 export async function linearCommand(argv: string[], io: CliIO): Promise<number> {
-  const opts = parseLinearArgs(argv);
-  if (opts === "help") {
-    io.out(LINEAR_HELP);
+  const p = parseCommand(LINEAR, argv);
+  if (p === "help") {
+    io.out(helpText(LINEAR));
     return 0;
   }
-  io.out(JSON.stringify(await trainLinear(opts, io)));
+  io.out(JSON.stringify(await trainLinear(p.options, io)));
   return 0;
 }

@@ -14,6 +14,8 @@ import { linearCommand } from "./linear.ts";
 import { probeCommand } from "./probe.ts";
 import { pretrainCommand } from "./pretrain.ts";
 import { experimentCommand } from "./experiment_cls.ts";
+import { SCENES_COMMAND } from "./scenes.ts";
+import { EVALUATE_COMMAND } from "./evaluate.ts";
 
 /**
  * A `train.ts` command.
@@ -22,7 +24,7 @@ import { experimentCommand } from "./experiment_cls.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMMANDS } from "./main.ts";
- * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls"]);
+ * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes", "evaluate"]);
  * ```
  */
 export interface Command {
@@ -54,6 +56,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
     summary: "the paper's central comparison at small scale (--quick: minutes)",
     run: experimentCommand,
   },
+  scenes: SCENES_COMMAND,
+  evaluate: EVALUATE_COMMAND,
 });
 
 /** Top-level `--help`. */
@@ -64,7 +68,7 @@ Usage: deno run -A train.ts [command] [flags]
 
 Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(14)} ${c.summary}`).join("\n")}
-  (planned: detect, segment, eval)
+  (planned: detect, segment)
 
 With no command, runs \`finetune\` with its defaults: a small ViT trained from scratch on
 4,000 Fashion-MNIST images, tested on 1,000 (a few minutes on 2 CPU cores).`;

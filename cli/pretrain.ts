@@ -9,9 +9,7 @@
  * `probe --init` can load the encoder alone.
  * @module
  */
-import { TesseraError } from "../tensor/errors.ts";
-import { dispose, memoryStats, random, scope, type Tensor, tensor } from "../mod.ts";
-import { decodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
+import { dispose, random, type Tensor, tensor } from "../mod.ts";
 import { type VitConfig } from "../models/vit.ts";
 import { kmeansTokenizer } from "../models/kmeans.ts";
 import {
@@ -23,44 +21,14 @@ import { loadTokenizer, saveTokenizer } from "../models/tokenizer_io.ts";
 import { fashionMnistDataset } from "../data/fashion_mnist_dataset.ts";
 import type { FashionMnist } from "../data/fashion_mnist.ts";
 import { DataLoader } from "../data/loader.ts";
-import { resolveSpan, UsageError } from "./args.ts";
-import { selectBackend } from "./backend.ts";
+import { defaultsOf, helpText, parseCommand, resolveSpan, UsageError } from "./args.ts";
 import { loadSplits } from "./fmnist.ts";
-import { EXIT_INTERRUPTED, StopSignal } from "./interrupt.ts";
 import type { CliIO } from "./io.ts";
-import { MetricsLog, readMetrics } from "./metrics.ts";
 import { cliVitConfig } from "./models.ts";
-import { writeRunPlots } from "./plot.ts";
-import { formatDuration, Progress } from "./progress.ts";
-import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
-import {
-  checkPretrainOptions,
-  parsePretrainArgs,
-  PRETRAIN_DEFAULTS,
-  PRETRAIN_HELP,
-  type PretrainArgs,
-  type PretrainOptions,
-} from "./pretrain_args.ts";
-import { disposeLogs, methodRunner } from "./pretrain_methods.ts";
-import { batchesFrom, RecentLosses, reportStopped } from "./train_loop.ts";
-
-/**
- * Test hooks of {@link runPretrain}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { PretrainHooks } from "./pretrain.ts";
- * const h: PretrainHooks = { onStep: (step) => void step };
- * assert.deepEqual(typeof h.onStep, "function");
- * ```
- */
-export interface PretrainHooks {
-  /** After every step: the step count and the live tensors of the backend. */
-  onStep?(step: number, liveTensors: number): void;
-  /** Install the SIGINT listener (default true). */
-  listenSigint?: boolean;
-}
+import { formatDuration } from "./progress.ts";
+import { checkPretrainOptions, PRETRAIN, type PretrainOptions } from "./pretrain_flags.ts";
+import { methodRunner } from "./pretrain_methods.ts";
+import { type Task, train, type TrainHooks } from "./train_loop.ts";
 
 /** The training images as one float tensor `[N, 1, H, W]` in [0, 1] (tokenizer fitting). */
 function imagesTensor(split: FashionMnist): Tensor {
@@ -113,31 +81,11 @@ async function prepareTokenizer(
   return tok;
 }
 
-/** Runs `pretrain`; returns the exit code (0, or 130 when stopped). */
-export async function runPretrain(
-  args: PretrainArgs,
-  io: CliIO,
-  hooks: PretrainHooks = {},
-): Promise<number> {
-  const t0 = performance.now();
-  let ckptBytes: Uint8Array | null = null, resumeDir: string | null = null;
-  let base: PretrainOptions = { ...PRETRAIN_DEFAULTS };
-  if (args.resume) {
-    const r = await readResumePoint<PretrainOptions>(args.resume, "pretrain");
-    ckptBytes = r.bytes, resumeDir = r.runDir;
-    base = { ...base, ...r.options };
-    if (args.given.method !== undefined && args.given.method !== base.method) {
-      throw new UsageError(
-        `--method ${args.given.method}: the checkpoint is of a ${base.method} run`,
-      );
-    }
-  }
-  const o: PretrainOptions = { ...base, ...args.given };
+/** The pretrain {@link Task} of settings `o` (the method's runner inside the shared parts). */
+async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: string, io: CliIO) {
   checkPretrainOptions(o);
-  const backend = await selectBackend(o.backend, o.threads);
-
-  const { train } = await loadSplits({ ...o, testLimit: 1 });
-  const n = train.count;
+  const images = (await loadSplits({ ...o, testLimit: 1 })).train;
+  const n = images.count;
   const spe = Math.floor(n / o.batch);
   if (spe < 1) throw new UsageError(`--batch ${o.batch} is larger than the ${n} training images`);
   const total = o.steps ?? Math.max(1, Math.round(o.epochs * spe));
@@ -147,165 +95,90 @@ export async function runPretrain(
     ...cliVitConfig(o.model, o, { dropPath: o.dropPath, numClasses: 0 }),
     classToken: o.clsToken,
   };
-
-  const dir = args.out ?? resumeDir ?? defaultRunDir(`pretrain-${o.method}`);
-  const paths = await prepareRunDir(dir, args.resume !== null);
-  const tokPath = `${paths.dir}/tokenizer.safetensors`;
-  const tokenizer = o.method === "dino"
-    ? undefined
-    : await prepareTokenizer(o, encoder, train, tokPath, ckptBytes !== null, io);
-  const runner = methodRunner({ o, encoder, total, stepsPerEpoch: spe, warmup, tokenizer });
-  const config = { command: "pretrain", method: o.method, options: o, encoder };
-
-  let root: Tensor, params: unknown, opt: unknown, step: number;
-  if (ckptBytes) {
-    let ck;
-    try {
-      ck = decodeCheckpoint(ckptBytes, {
-        params: runner.paramsTemplate,
-        optState: runner.optTemplate,
-      });
-    } catch (e) {
-      throw new UsageError(`--resume ${args.resume}: ${(e as Error).message}`);
-    }
-    if (!ck.rngKey) throw new UsageError(`--resume ${args.resume}: the checkpoint has no RNG key`);
-    params = ck.params, opt = ck.optState, step = ck.step, root = ck.rngKey;
-    if (step > total) {
-      throw new UsageError(`--resume: the checkpoint is at step ${step}, past the run's ${total}`);
-    }
-  } else {
-    root = random.key(o.seed);
-    const k = random.foldIn(root, 0);
-    ({ params, opt } = runner.init(k));
-    k.dispose();
-    step = 0;
-  }
-  const [dataKey, stepRoot] = scope(() => [random.foldIn(root, 1), random.foldIn(root, 2)]);
-  const loader = new DataLoader(fashionMnistDataset(train), {
-    batchSize: o.batch,
-    seed: dataKey,
-    shuffle: true,
-    dropLast: true,
-    prefetch: 4,
-    transform: runner.transform,
+  let tokenizer: PatchTokenizer | undefined;
+  const runner = methodRunner({
+    o,
+    encoder,
+    total,
+    stepsPerEpoch: spe,
+    warmup,
+    tokenizer: () => tokenizer!,
   });
-
-  const log = await MetricsLog.open(paths.metrics);
-  const progress = new Progress(io, { total, every: o.logEvery, label: o.method, start: step });
-  const stop = new StopSignal(io, { listen: hooks.listenSigint ?? true });
-  const recent = new RecentLosses();
-  let lastCkpt = -1, stepSeconds = 0, timedSteps = 0;
-  try {
-    log.write({
-      type: "config",
-      ...config,
-      ...(args.resume ? { resume_step: step, resumed_from: args.resume } : {}),
-      resolved: {
-        total_steps: total,
-        steps_per_epoch: spe,
-        warmup_steps: warmup,
-        ckpt_every: ckptEvery,
-        flops_per_step: runner.flopsPerStep,
-      },
-      backend,
-      data: { source: train.source, train_images: n },
-      run_dir: paths.dir,
-      started: new Date().toISOString(),
-    });
-    io.err(
+  const task: Task = {
+    runName: `pretrain-${o.method}`,
+    label: o.method,
+    total,
+    stepsPerEpoch: spe,
+    ckptEvery,
+    template: runner.template,
+    config: { method: o.method, encoder },
+    resolved: { warmup_steps: warmup, ckpt_every: ckptEvery, flops_per_step: runner.flopsPerStep },
+    data: { source: images.source, train_images: n },
+    async open(dir) {
+      if (o.method === "dino") return;
+      const path = `${dir}/tokenizer.safetensors`;
+      tokenizer = await prepareTokenizer(o, encoder, images, path, resuming, io);
+    },
+    describe: (step, dir) =>
       `pretrain: ${runner.describe}\npretrain: encoder dim ${encoder.embedDim}, depth ` +
-        `${encoder.depth}, patch ${encoder.patchSize} on ${backend}; ${n} images from ` +
-        `${train.source}; ${total} steps (${(total / spe).toFixed(1)} epochs), batch ${o.batch}, ` +
-        `${(runner.flopsPerStep / 1e9).toFixed(2)} GFLOP/step; run directory ${paths.dir}` +
-        `${step > 0 ? `; resuming at step ${step}` : ""}\n`,
-    );
-    const checkpoint = async () => {
-      await saveCheckpoint(paths.checkpoint, { params, optState: opt, step, rngKey: root, config });
-      lastCkpt = step;
-      log.write({ type: "checkpoint", step, path: paths.checkpoint });
-    };
-    for await (
-      const batch of batchesFrom(loader, spe, step, () => stop.requested || step >= total)
-    ) {
-      const ts = performance.now();
-      const key = random.foldIn(stepRoot, step);
-      let r;
-      try {
-        r = await runner.step(params, opt, batch.images, step, key);
-      } finally {
-        key.dispose();
-        batch.dispose();
-      }
-      dispose([params, opt]);
-      params = r.params, opt = r.opt;
-      const loss = await r.loss.item();
-      const logs: Record<string, number> = {};
-      for (const [k, t] of Object.entries(r.logs)) logs[k] = await t.item();
-      disposeLogs(r);
-      stepSeconds += (performance.now() - ts) / 1000, timedSteps++;
-      const lr = runner.lr(step);
-      step++;
-      if (!Number.isFinite(loss)) {
-        throw new TesseraError(
-          "pretrain",
-          `the ${o.method} loss became ${loss} at step ${step}; lower --lr?`,
-        );
-      }
-      recent.push(loss);
-      log.write({ type: "train", step, epoch: step / spe, loss, lr, ...logs });
-      progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
-      hooks.onStep?.(step, memoryStats()[root.backend.name]?.tensors ?? 0);
-      if (args.stopAfter !== null && step >= args.stopAfter) stop.request("--stop-after");
-      if (step % ckptEvery === 0 && step < total) {
-        await checkpoint();
-        await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
-      }
-    }
-    progress.done();
-    if (lastCkpt !== step) await checkpoint();
-    await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
-    if (stop.requested) {
-      log.write({ type: "interrupt", step, reason: stop.reason });
-      reportStopped(io, "pretrain", stop.reason, step, total, paths.checkpoint);
-      return EXIT_INTERRUPTED;
-    }
-    const final = {
-      command: "pretrain",
-      method: o.method,
-      steps: step,
-      epochs: Number((step / spe).toFixed(3)),
-      train_images: n,
-      loss: recent.mean(),
-      flops_per_step: runner.flopsPerStep,
-      pretrain_pflops: Number(((runner.flopsPerStep * step) / 1e15).toFixed(4)),
-      seconds_per_step: Number((stepSeconds / Math.max(1, timedSteps)).toFixed(4)),
-      seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
-      backend,
-      run_dir: paths.dir,
-      checkpoint: paths.checkpoint,
-    };
-    log.write({ type: "final", ...final });
-    io.err(`pretrain: done in ${formatDuration(final.seconds)}; final loss ${final.loss}\n`);
-    io.out(JSON.stringify(final));
-    return 0;
-  } finally {
-    stop.dispose();
-    log.close();
-    dispose([params, opt, root, dataKey, stepRoot]);
-    if (tokenizer) dispose([tokenizer.codebook, tokenizer.centre]);
-  }
+      `${encoder.depth}, patch ${encoder.patchSize} on ${backend}; ${n} images from ` +
+      `${images.source}; ${total} steps (${(total / spe).toFixed(1)} epochs), batch ${o.batch}, ` +
+      `${(runner.flopsPerStep / 1e9).toFixed(2)} GFLOP/step; run directory ${dir}` +
+      `${step > 0 ? `; resuming at step ${step}` : ""}\n`,
+    init: runner.init,
+    loader: (seed) =>
+      new DataLoader(fashionMnistDataset(images), {
+        batchSize: o.batch,
+        seed,
+        shuffle: true,
+        dropLast: true,
+        prefetch: 4,
+        transform: runner.transform,
+      }),
+    step: (s, batch, step, key) => runner.step(s, batch.images, step, key),
+    lr: runner.lr,
+    summary: ({ steps, loss, secondsPerStep }) => ({
+      fields: {
+        method: o.method,
+        train_images: n,
+        loss,
+        flops_per_step: runner.flopsPerStep,
+        pretrain_pflops: Number(((runner.flopsPerStep * steps) / 1e15).toFixed(4)),
+        seconds_per_step: secondsPerStep,
+      },
+      text: `final loss ${loss}`,
+    }),
+    dispose() {
+      if (tokenizer) dispose([tokenizer.codebook, tokenizer.centre]);
+    },
+  };
+  return task;
 }
 
-/** The `pretrain` command: parses `argv` and runs. */
+/** The `pretrain` command: parses `argv` and runs the loop. */
 export async function pretrainCommand(
   argv: string[],
   io: CliIO,
-  hooks?: PretrainHooks,
+  hooks?: TrainHooks,
 ): Promise<number> {
-  const args = parsePretrainArgs(argv);
-  if (args === "help") {
-    io.out(PRETRAIN_HELP);
+  const p = parseCommand(PRETRAIN, argv);
+  if (p === "help") {
+    io.out(helpText(PRETRAIN));
     return 0;
   }
-  return await runPretrain(args, io, hooks);
+  return await train({
+    command: "pretrain",
+    defaults: defaultsOf(PRETRAIN.flags),
+    given: p.given,
+    io,
+    hooks,
+    build(o, saved, backend) {
+      if (saved && p.given.method !== undefined && p.given.method !== saved.method) {
+        throw new UsageError(
+          `--method ${p.given.method}: the checkpoint is of a ${saved.method} run`,
+        );
+      }
+      return pretrainTask(o, saved !== null, backend, io);
+    },
+  });
 }

@@ -6,13 +6,12 @@
  * block masks, global-norm clipping); DINO wraps {@link dinoTrainStep}.
  * @module
  */
-import { add, dispose, mul, random, scope, type Tensor, valueAndGrad } from "../mod.ts";
+import { add, mul, random, scope, type Tensor, valueAndGrad } from "../mod.ts";
 import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
 import { ParamSpec, zerosInit } from "../nn/init.ts";
 import { clipByGlobalNorm } from "../nn/optim/clip.ts";
 import { weightDecayMask } from "../nn/optim/param_groups.ts";
 import { cosineSchedule } from "../nn/optim/schedules.ts";
-import type { Schedule } from "../nn/optim/types.ts";
 import type { VitConfig } from "../models/vit.ts";
 import { type BeitConfig, beitForward, beitSpec, initBeit } from "../models/beit.ts";
 import {
@@ -42,22 +41,13 @@ import {
 } from "../data/transforms/image.ts";
 import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
-import { methodDefaults, type PretrainOptions } from "./pretrain_args.ts";
-
-/** What one step returns (tensors owned by the caller). */
-export interface StepResult {
-  /** New trained tree. */
-  params: unknown;
-  /** New optimizer state. */
-  opt: unknown;
-  /** Scalar loss. */
-  loss: Tensor;
-  /** Extra scalars to log (e.g. `mim`, `nce`, `mlm_acc`). */
-  logs: Record<string, Tensor>;
-}
+import { methodDefaults, type PretrainOptions } from "./pretrain_flags.ts";
+import type { Task, TrainState } from "./train_loop.ts";
 
 /**
- * A pre-training method as the loop sees it.
+ * A pre-training method: the {@link Task} parts that differ between methods (what is trained
+ * and checkpointed, one step on a batch of augmented images, the lr schedule) plus the
+ * loader's per-sample augmentation and the analytical FLOPs per step (models/flops.ts).
  *
  * @example
  * ```ts
@@ -67,25 +57,15 @@ export interface StepResult {
  * assert.deepEqual(typeof f, "function");
  * ```
  */
-export interface MethodRunner {
-  /** Trained tree template (ParamSpecs/tensors) for decoding checkpoints. */
-  paramsTemplate: unknown;
-  /** Optimizer-state template. */
-  optTemplate: unknown;
-  /** Fresh trained tree and optimizer state. */
-  init(key: Tensor): { params: unknown; opt: unknown };
+export interface MethodRunner extends Pick<Task, "template" | "init" | "lr"> {
   /** Per-sample augmentation of the loader. */
   transform: Transform<Image, Image | FloatImage>;
   /** One step on a batch of (augmented) images; `key` is this step's key. */
-  step(
-    params: unknown,
-    opt: unknown,
-    images: Tensor,
-    step: number,
-    key: Tensor,
-  ): Promise<StepResult>;
-  /** Learning rate at a step (for logging). */
-  lr: Schedule;
+  step(state: TrainState, images: Tensor, step: number, key: Tensor): Promise<{
+    state: TrainState;
+    loss: Tensor;
+    logs: Record<string, Tensor>;
+  }>;
   /** Analytical training FLOPs of one step (multiply-adds × 2; backward = 2 × forward). */
   flopsPerStep: number;
   /** One line for the progress header. */
@@ -104,8 +84,8 @@ export interface MethodContext {
   stepsPerEpoch: number;
   /** Warmup steps. */
   warmup: number;
-  /** Tokenizer (MIM methods). */
-  tokenizer?: PatchTokenizer;
+  /** The tokenizer (MIM methods; fitted once the run directory exists, so read lazily). */
+  tokenizer?: () => PatchTokenizer;
 }
 
 function schedules(ctx: MethodContext) {
@@ -199,14 +179,13 @@ function mimRunner(ctx: MethodContext): MethodRunner {
     { hasAux: true },
   );
   return {
-    paramsTemplate: spec,
-    optTemplate: { count: 0, m: spec, v: spec },
+    template: { params: spec, opt: { count: 0, m: spec, v: spec } },
     init(key) {
       const params = scope(() => init(key));
       return { params, opt: optimizer.init(params) };
     },
     transform: mimTransform(o, size),
-    async step(params, opt, images, _step, key) {
+    async step({ params, opt }, images, _step, key) {
       // This step's mask key and dropout key, both from the step key.
       const [mk, dropKey] = random.splitKeys(key, 2) as [Tensor, Tensor];
       let mask: Tensor;
@@ -219,14 +198,14 @@ function mimRunner(ctx: MethodContext): MethodRunner {
         return scope(() => {
           // The tokenizer sees the unmasked augmented image in [0, 1].
           const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
-          const targets = tokenize(tok, raw);
+          const targets = tokenize(tok(), raw);
           const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
             [Tensor, Record<string, Tensor>],
             unknown,
           ];
           const g = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad).grads : grads;
           const up = optimizer.update(g, opt as AdamWState, params);
-          return { params: up.params, opt: up.state, loss, logs };
+          return { state: { params: up.params, opt: up.state }, loss, logs };
         });
       } finally {
         mask.dispose();
@@ -270,12 +249,14 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
     o,
   );
   return {
-    paramsTemplate: {
-      student: spec,
-      teacher: spec,
-      center: new ParamSpec([1, k], zerosInit, encoder.dtype),
+    template: {
+      params: {
+        student: spec,
+        teacher: spec,
+        center: new ParamSpec([1, k], zerosInit, encoder.dtype),
+      },
+      opt: { count: 0, m: spec, v: spec },
     },
-    optTemplate: { count: 0, m: spec, v: spec },
     init(key) {
       const { student, teacher } = scope(() => initDino(key, cfg));
       return {
@@ -292,7 +273,7 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       mean: FASHION_MNIST_MEAN,
       std: FASHION_MNIST_STD,
     }),
-    step(params, opt, images, step, key) {
+    step({ params, opt }, images, step, key) {
       const tree = params as { student: DinoParams; teacher: DinoParams; center: Tensor };
       const epoch = Math.floor(step / stepsPerEpoch);
       const r = scope(() => {
@@ -309,7 +290,7 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
         });
       });
       const { opt: nextOpt, ...next } = r.state;
-      return Promise.resolve({ params: next, opt: nextOpt, loss: r.loss, logs: {} });
+      return Promise.resolve({ state: { params: next, opt: nextOpt }, loss: r.loss, logs: {} });
     },
     lr,
     flopsPerStep: flops * o.batch,
@@ -329,9 +310,4 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
  */
 export function methodRunner(ctx: MethodContext): MethodRunner {
   return ctx.o.method === "dino" ? dinoRunner(ctx) : mimRunner(ctx);
-}
-
-/** Frees a {@link StepResult}'s scalars. */
-export function disposeLogs(r: StepResult): void {
-  dispose([r.loss, r.logs]);
 }

@@ -12,175 +12,106 @@ import { initVit, type VitConfig, vitForwardFeatures, type VitParams } from "../
 import type { FashionMnist } from "../data/fashion_mnist.ts";
 import { selectBackend } from "./backend.ts";
 import { loadSplits } from "./fmnist.ts";
-import { choiceFlag, intFlag, limitFlag, numFlag, parseFlags, UsageError } from "./args.ts";
+import {
+  adjust,
+  choice,
+  type CommandFlags,
+  group,
+  helpText,
+  int,
+  type OptionsOf,
+  parseCommand,
+  path,
+  row,
+  UsageError,
+} from "./args.ts";
+import { BACKEND, DATA, FIT, MODEL, OPTIM, TEST } from "./flag_groups.ts";
 
 import type { CliIO } from "./io.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
-import { CLI_MODELS, cliVitConfig, loadInitEncoder } from "./models.ts";
+import { cliVitConfig, loadInitEncoder } from "./models.ts";
 import { fitAndScore } from "./fit_and_score.ts";
 
 const MEAN = FASHION_MNIST_MEAN[0]!, STD = FASHION_MNIST_STD[0]!;
 
-/** `--help` of `probe`. */
-export const PROBE_HELP = `train.ts probe — linear probe of a frozen ViT encoder on Fashion-MNIST
-
-Usage: deno run -A train.ts probe --init <checkpoint file | run dir | none> [flags]
-
-Features of block L, average-pooled over the patch tokens, are extracted once; a softmax
-regression (standardised features, weight decay, L-BFGS to convergence) is trained on them.
-
-  --init PATH|none       pretrain/finetune checkpoint or run directory; none = random encoder
-  --layer L              block 1..depth (default: the last, with the encoder's final norm)
-  --pool avg|cls         patch-token mean (default) or the CLS token
-  --train-subset N       class-balanced subset: the first N/10 images of each class
-  --train-limit N|all    first N training images (default 4000)
-  --test-limit N|all     test images (default all)
-  --data DIR             IDX folder (default: Debian's fashion-mnist, else the bundled sample)
-  --weight-decay X       L2 on the probe weights (default 1e-2)
-  --max-iter N           L-BFGS iterations at most (default 1000)
-  --backend cpu|webgpu   (default: $TESSERA_BACKEND, else cpu)   --threads N  matmul threads
-  --out DIR              also write the result to DIR/probe.json
-  --log-every N          progress line every N iterations (default 50)
-With --init none only (random-init encoder of that shape):
-  --model NAME           ${Object.keys(CLI_MODELS).join(", ")} (default vit-tiny-fmnist)
-  --patch N --dim N --depth N --heads N   override the preset's shape
-  --cls-token            prepend a CLS token
-  --seed N               init seed (default 0)
-  -h, --help             this help
-
-Prints progress on stderr and one JSON line of results on stdout.`;
+const RANDOM = "With --init none only (a random encoder of that shape)";
+const FLAGS = [
+  ...group("Encoder", [
+    row(
+      "init",
+      "PATH|none",
+      path("a checkpoint file, a run directory or none"),
+      null,
+      "pretrain/finetune checkpoint or run directory; none = random encoder",
+    ),
+    row("layer", "L", int({ min: 1 }), null, "block 1..depth", {
+      none: "the last, with the final norm",
+    }),
+    row("pool", "avg|cls", choice(["avg", "cls"]), "avg", "patch-token mean or the CLS token"),
+  ]),
+  ...DATA,
+  ...adjust(TEST, { testLimit: { default: null, none: "all" } }),
+  ...FIT,
+  ...BACKEND,
+  ...group("Run", [
+    row("out", "DIR", path("a directory"), null, "also write the result to DIR/probe.json"),
+  ]),
+  ...adjust([...MODEL.slice(0, 6), OPTIM[7]], {
+    seed: { help: "init seed" },
+  }).map((f) => ({ ...f, group: RANDOM })),
+] as const;
 
 /**
- * Options of a probe run.
+ * The flag table of `probe`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "./args.ts";
+ * import { PROBE } from "./probe.ts";
+ * const p = parseCommand(PROBE, ["--init", "none", "--layer", "2"]);
+ * assert.ok(p !== "help");
+ * assert.deepEqual([p.options.init, p.options.layer, p.options.testLimit], ["none", 2, null]);
+ * ```
+ */
+export const PROBE: CommandFlags<typeof FLAGS> = {
+  name: "probe",
+  title: "linear probe of a frozen ViT encoder on Fashion-MNIST",
+  usage: "--init <checkpoint file | run dir | none> [flags]",
+  intro:
+    "Features of block L, average-pooled over the patch tokens, are extracted once; a softmax\n" +
+    "regression (standardised features, weight decay, L-BFGS to convergence) is trained on them.",
+  flags: FLAGS,
+  exclusive: [["train-subset", "train-limit"]],
+  footer: "Prints progress on stderr and one JSON line of results on stdout.",
+};
+
+/** Options of a probe run. */
+export type ProbeOptions = OptionsOf<typeof FLAGS>;
+
+/**
+ * Parses `probe` flags ({@link UsageError} on anything wrong, `--init` required).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseProbeArgs } from "./probe.ts";
- * const o = parseProbeArgs(["--init", "none", "--layer", "2"]);
- * assert.deepEqual(o !== "help" && [o.init, o.layer, o.testLimit], ["none", 2, null]);
+ * const o = parseProbeArgs(["--init", "none"]);
+ * assert.ok(o !== "help" && o.testLimit === null && o.trainLimit === 4000);
  * ```
  */
-export interface ProbeOptions {
-  /** Checkpoint file or run directory, or "none". */
-  init: string;
-  /** 1-based block, or null for the last. */
-  layer: number | null;
-  /** Pooling of the tokens. */
-  pool: "avg" | "cls";
-  /** Balanced subset size (null = use `trainLimit`). */
-  trainSubset: number | null;
-  /** First N training images (null = all). */
-  trainLimit: number | null;
-  /** Test images (null = all). */
-  testLimit: number | null;
-  /** Data folder (null = default search). */
-  data: string | null;
-  /** Probe weight decay. */
-  weightDecay: number;
-  /** L-BFGS iteration cap. */
-  maxIter: number;
-  /** Backend (null = environment/default). */
-  backend: "cpu" | "webgpu" | null;
-  /** CPU matmul threads (null = default). */
-  threads: number | null;
-  /** Result folder. */
-  out: string | null;
-  /** Progress period (iterations). */
-  logEvery: number;
-  /** Random encoder preset (`--init none`). */
-  model: string;
-  /** Shape overrides (`--init none`). */
-  patch: number | null;
-  /** Shape overrides (`--init none`). */
-  dim: number | null;
-  /** Shape overrides (`--init none`). */
-  depth: number | null;
-  /** Shape overrides (`--init none`). */
-  heads: number | null;
-  /** CLS token (`--init none`). */
-  clsToken: boolean;
-  /** Init seed (`--init none`). */
-  seed: number;
-}
-
-const SHAPE_FLAGS = ["model", "patch", "dim", "depth", "heads", "cls-token", "seed"] as const;
-
-/** Parses `probe` flags ({@link UsageError} on anything wrong). */
-export function parseProbeArgs(argv: string[]): ProbeOptions | "help" {
-  const decl = { type: "string" } as const;
-  const v = parseFlags(argv, {
-    init: decl,
-    layer: decl,
-    pool: decl,
-    "train-subset": decl,
-    "train-limit": decl,
-    "test-limit": decl,
-    data: decl,
-    "weight-decay": decl,
-    "max-iter": decl,
-    backend: decl,
-    threads: decl,
-    out: decl,
-    "log-every": decl,
-    model: decl,
-    patch: decl,
-    dim: decl,
-    depth: decl,
-    heads: decl,
-    "cls-token": { type: "boolean" },
-    seed: decl,
-    help: { type: "boolean", short: "h" },
-  }) as Record<string, string | undefined> & { help?: boolean; "cls-token"?: boolean };
-  if (v.help) return "help";
-  if (v.init === undefined || v.init.trim() === "") {
+export function parseProbeArgs(argv: string[]): (ProbeOptions & { init: string }) | "help" {
+  const p = parseCommand(PROBE, argv);
+  if (p === "help") return p;
+  const { init } = p.options;
+  if (init === null) {
     throw new UsageError("--init is required: a checkpoint file, a run directory or none");
   }
-  if (v.init !== "none") {
-    const given = SHAPE_FLAGS.find((k) => v[k] !== undefined);
-    if (given) throw new UsageError(`--${given} only applies with --init none`);
+  const shaped = FLAGS.find((f) => f.group === RANDOM && f.key in p.given);
+  if (init !== "none" && shaped) {
+    throw new UsageError(`--${shaped.flag} only applies with --init none`);
   }
-  if (v["train-subset"] !== undefined && v["train-limit"] !== undefined) {
-    throw new UsageError("give --train-subset or --train-limit, not both");
-  }
-  const int = (k: string, min = 1) => v[k] === undefined ? null : intFlag(k, v[k]!, { min });
-  const subset = int("train-subset", 10);
-  if (subset !== null && subset % 10 !== 0) {
-    throw new UsageError(`--train-subset must be a multiple of 10, got "${v["train-subset"]}"`);
-  }
-  for (const k of ["data", "out"]) {
-    if (v[k] !== undefined && v[k]!.trim() === "") throw new UsageError(`--${k} needs a directory`);
-  }
-  return {
-    init: v.init,
-    layer: int("layer"),
-    pool: v.pool === undefined ? "avg" : choiceFlag("pool", v.pool, ["avg", "cls"] as const),
-    trainSubset: subset,
-    trainLimit: v["train-limit"] === undefined ? 4000 : limitFlag("train-limit", v["train-limit"]),
-    testLimit: v["test-limit"] === undefined ? null : limitFlag("test-limit", v["test-limit"]),
-    data: v.data ?? null,
-    weightDecay: v["weight-decay"] === undefined
-      ? 1e-2
-      : numFlag("weight-decay", v["weight-decay"], { min: 0 }),
-    maxIter: int("max-iter") ?? 1000,
-    backend: v.backend === undefined
-      ? null
-      : choiceFlag("backend", v.backend, ["cpu", "webgpu"] as const),
-    threads: v.threads === undefined ? null : intFlag("threads", v.threads, { min: 1, max: 256 }),
-    out: v.out ?? null,
-    logEvery: int("log-every") ?? 50,
-    model: v.model === undefined ? "vit-tiny-fmnist" : choiceFlag(
-      "model",
-      v.model,
-      Object.keys(CLI_MODELS),
-    ),
-    patch: int("patch"),
-    dim: int("dim"),
-    depth: int("depth"),
-    heads: int("heads"),
-    clsToken: v["cls-token"] ?? false,
-    seed: int("seed", 0) ?? 0,
-  };
+  return { ...p.options, init };
 }
 
 /**
@@ -238,7 +169,7 @@ export async function extractFeatures(
   return out;
 }
 
-async function encoderOf(o: ProbeOptions) {
+async function encoderOf(o: ProbeOptions & { init: string }) {
   if (o.init !== "none") return await loadInitEncoder(o.init);
   const config: VitConfig = {
     ...cliVitConfig(o.model, o, { dropPath: 0, numClasses: 0 }),
@@ -252,7 +183,10 @@ async function encoderOf(o: ProbeOptions) {
 }
 
 /** Runs the probe; returns the result record (also printed by {@link probeCommand}). */
-export async function runProbe(o: ProbeOptions, io: CliIO): Promise<Record<string, unknown>> {
+export async function runProbe(
+  o: ProbeOptions & { init: string },
+  io: CliIO,
+): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const backend = await selectBackend(o.backend, o.threads);
   const encoder = await encoderOf(o);
@@ -320,7 +254,7 @@ export async function runProbe(o: ProbeOptions, io: CliIO): Promise<Record<strin
 export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
   const opts = parseProbeArgs(argv);
   if (opts === "help") {
-    io.out(PROBE_HELP);
+    io.out(helpText(PROBE));
     return 0;
   }
   io.out(JSON.stringify(await runProbe(opts, io)));

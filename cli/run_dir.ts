@@ -6,7 +6,7 @@
 import { TesseraError } from "../tensor/errors.ts";
 import { dirname, join } from "node:path";
 import { dispose } from "../mod.ts";
-import { decodeCheckpoint } from "../nn/checkpoint.ts";
+import { CHECKPOINT_FORMAT, decodeCheckpoint } from "../nn/checkpoint.ts";
 import { UsageError } from "./args.ts";
 
 /**
@@ -55,13 +55,14 @@ export function defaultRunDir(command: string, now: Date = new Date()): string {
   return join("runs", `${command}-${stamp}`);
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether `path` exists; other failures (a file as a parent, no permission) are usage errors. */
+async function exists(path: string, flag: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
+    throw new UsageError(`${flag}: cannot use ${path} (${(e as Error).message})`);
   }
 }
 
@@ -71,7 +72,7 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function prepareRunDir(dir: string, resuming: boolean): Promise<RunPaths> {
   const paths = runPaths(dir);
-  if (!resuming && await exists(paths.metrics)) {
+  if (!resuming && await exists(paths.metrics, `--out ${dir}`)) {
     throw new UsageError(
       `--out ${dir} already holds a run (metrics.jsonl); choose another --out, or continue it ` +
         `with --resume ${paths.checkpoint}`,
@@ -97,7 +98,7 @@ export async function resolveResume(path: string): Promise<{ file: string; runDi
     throw new UsageError(`--resume ${path}: no such file or directory`);
   }
   const file = info.isDirectory ? runPaths(path).checkpoint : path;
-  if (info.isDirectory && !(await exists(file))) {
+  if (info.isDirectory && !(await exists(file, `--resume ${path}`))) {
     throw new UsageError(`--resume ${path}: the directory has no ckpt_latest.safetensors`);
   }
   return { file, runDir: info.isDirectory ? path : dirname(path) };
@@ -124,6 +125,12 @@ export async function readResumePoint<O>(
     const bytes = await Deno.readFile(file);
     const peek = decodeCheckpoint(bytes);
     dispose([peek.params, peek.optState, peek.rngKey]);
+    if (peek.format !== CHECKPOINT_FORMAT) {
+      throw new TesseraError(
+        "readResumePoint",
+        `its format is ${JSON.stringify(peek.format)}, not ${CHECKPOINT_FORMAT}`,
+      );
+    }
     const cfg = peek.config as { command?: string; options?: O } | null;
     if (!cfg || cfg.command !== command || !cfg.options) {
       throw new TesseraError(

@@ -1,11 +1,123 @@
 /**
- * The parts of a `train.ts` training loop that `finetune` and `pretrain` share: iterating the
- * loader from any step (so a resumed run sees exactly the batches an uninterrupted one would),
- * the running mean of recent losses, and the message of a stopped run.
+ * The one training loop of `train.ts`: {@link train} runs a {@link Task} (finetune, each
+ * pretrain method) and owns everything around its steps — the settings (defaults ← a resumed
+ * checkpoint's ← the flags given now), the backend, the run directory, `--resume`, the JSONL
+ * log, progress, Ctrl-C (checkpoint, exit 130), periodic evaluation and checkpoints, the final
+ * record, and the non-finite abort: a NaN/Inf loss, metric or parameter stops the run with exit
+ * code 1, and the last checkpoint on disk (always a finite one) is kept.
+ *
+ * Determinism: the state comes from `foldIn(root, 0)`, the loader's seed is `foldIn(root, 1)`
+ * and step `s` gets `foldIn(foldIn(root, 2), s)`, with `root = key(seed)` stored in the
+ * checkpoint, so a run resumed at step k reaches bit-identical parameters on the CPU backend.
  * @module
  */
+import { dispose, memoryStats, random, scope, Tensor } from "../mod.ts";
 import type { Batch, DataLoader } from "../data/loader.ts";
+import { decodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
+import { type OptionsOf, UsageError } from "./args.ts";
+import type { BACKEND, LOG, RUN } from "./flag_groups.ts";
+import { selectBackend } from "./backend.ts";
+import { EXIT_INTERRUPTED, StopSignal } from "./interrupt.ts";
 import type { CliIO } from "./io.ts";
+import { MetricsLog, readMetrics } from "./metrics.ts";
+import { writeRunPlots } from "./plot.ts";
+import { formatDuration, Progress } from "./progress.ts";
+import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
+
+/** Exit code of a failed run (non-finite loss, metric or parameters). */
+export const EXIT_FAILED = 1;
+
+/** What a task trains: the parameter tree and the optimizer state (both checkpointed). */
+export interface TrainState {
+  /** Trained tree. */
+  params: unknown;
+  /** Optimizer state. */
+  opt: unknown;
+}
+
+/** What {@link Task.summary} gets at the end of a run. */
+export interface RunSummary {
+  /** Steps done. */
+  steps: number;
+  /** Mean of the last 50 losses. */
+  loss: number;
+  /** The last evaluation, or null. */
+  eval: Record<string, number> | null;
+  /** Mean seconds per training step of this invocation. */
+  secondsPerStep: number;
+}
+
+/**
+ * A training job as the loop sees it: the state, one step, evaluation, what goes into the
+ * checkpoint and the log, the final summary. Built by a command from its settings.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Task } from "./train_loop.ts";
+ * const steps = (t: Task) => t.total;
+ * assert.deepEqual(typeof steps, "function");
+ * ```
+ */
+export interface Task {
+  /** Prefix of the default run directory (`runs/<runName>-<time>`). */
+  runName: string;
+  /** Label of the progress lines. */
+  label: string;
+  /** Steps of the run. */
+  total: number;
+  /** Steps per epoch. */
+  stepsPerEpoch: number;
+  /** Checkpoint period (steps). */
+  ckptEvery: number;
+  /** Evaluation period (steps), with {@link Task.evaluate}. */
+  evalEvery?: number;
+  /** Checkpoint template: the trees `--resume` decodes. */
+  template: TrainState;
+  /** Fields of the checkpoint config besides `command` and `options`. */
+  config?: Record<string, unknown>;
+  /** Logged as the config record's `resolved` (with total and per-epoch steps). */
+  resolved: Record<string, unknown>;
+  /** Logged as the config record's `data`. */
+  data: Record<string, unknown>;
+  /** Called once the run directory exists (before the state is made). */
+  open?(dir: string, resuming: boolean): Promise<void>;
+  /** The lines printed at the start (`step` > 0 when resuming). */
+  describe(step: number, dir: string): string;
+  /** A fresh state. */
+  init(key: Tensor): TrainState;
+  /** The training batches, shuffled and augmented with `seed`. */
+  loader(seed: Tensor): DataLoader;
+  /** One step; the loop disposes the old state, the loss and the logs. */
+  step(state: TrainState, batch: Batch, step: number, key: Tensor): Promise<{
+    state: TrainState;
+    loss: Tensor;
+    logs?: Record<string, Tensor>;
+  }>;
+  /** Learning rate of a step (logged). */
+  lr(step: number): number;
+  /** Metrics of the state (null when `stopped()` became true midway). */
+  evaluate?(state: TrainState, stopped: () => boolean): Promise<Record<string, number> | null>;
+  /** An evaluation as one progress line. */
+  evalText?(metrics: Record<string, number>): string;
+  /** Fields of the final record and the closing line. */
+  summary(r: RunSummary): { fields: Record<string, unknown>; text: string };
+  /** Frees what the task holds. */
+  dispose?(): void;
+}
+
+/** Test hooks of {@link train}. */
+export interface TrainHooks {
+  /** After every step: the step count and the live tensors of the backend. */
+  onStep?(step: number, liveTensors: number): void;
+  /** Install the SIGINT listener (default true). */
+  listenSigint?: boolean;
+}
+
+/** The settings every training command has: the RUN, BACKEND and LOG rows, and a seed. */
+export type RunOptions = OptionsOf<[...typeof RUN, ...typeof BACKEND, ...typeof LOG]> & {
+  seed: number;
+};
 
 /**
  * The loader's batches from step `start` on: epoch ⌊start/spe⌋ without its first `start mod spe`
@@ -49,60 +161,237 @@ export async function* batchesFrom(
   }
 }
 
-/**
- * The last `size` losses and their mean (the `train_loss`/`loss` of a run's final record).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { RecentLosses } from "./train_loop.ts";
- * const r = new RecentLosses(2);
- * [3, 2, 1].forEach((x) => r.push(x));
- * assert.deepEqual(r.mean(), 1.5);
- * ```
- */
-export class RecentLosses {
-  readonly #xs: number[] = [];
-  /**
-   * Creates the window.
-   * @param size how many losses to keep (default 50)
-   */
-  constructor(readonly size = 50) {}
-  /** Adds a loss. */
-  push(x: number): void {
-    this.#xs.push(x);
-    if (this.#xs.length > this.size) this.#xs.shift();
-  }
-  /** Mean of the window, rounded to 5 decimals (0 when empty). */
-  mean(): number {
-    const n = Math.max(1, this.#xs.length);
-    return Number((this.#xs.reduce((a, c) => a + c, 0) / n).toFixed(5));
-  }
+/** Mean of the last 50 losses, rounded to 5 decimals (0 when empty). */
+function meanOf(xs: number[]): number {
+  const w = xs.slice(-50);
+  return Number((w.reduce((a, c) => a + c, 0) / Math.max(1, w.length)).toFixed(5));
 }
 
 /**
- * Tells the user where a stopped run's checkpoint is and how to resume it.
+ * Whether every float element of the tensors in `tree` is finite.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { captureIO } from "./io.ts";
- * import { reportStopped } from "./train_loop.ts";
- * const io = captureIO();
- * reportStopped(io, "pretrain", "SIGINT", 5, 10, "runs/x/ckpt_latest.safetensors");
- * assert.deepEqual(io.stderr.split("\n")[1], "resume with: deno run -A train.ts pretrain --resume runs/x/ckpt_latest.safetensors");
+ * import { tensor } from "../mod.ts";
+ * import { allFinite } from "./train_loop.ts";
+ * const good = tensor([1, 2]), bad = tensor([1, NaN]);
+ * assert.deepEqual([await allFinite({ a: [good] }), await allFinite({ a: good, b: bad })], [true, false]);
+ * good.dispose(), bad.dispose();
  * ```
  */
-export function reportStopped(
-  io: CliIO,
-  command: string,
-  reason: string,
-  step: number,
-  total: number,
-  checkpoint: string,
-): void {
-  io.err(
-    `${command}: stopped (${reason}) at step ${step}/${total}; checkpoint ${checkpoint}\n` +
-      `resume with: deno run -A train.ts ${command} --resume ${checkpoint}\n`,
-  );
+export async function allFinite(tree: unknown): Promise<boolean> {
+  if (tree instanceof Tensor) {
+    if (tree.dtype !== "float32" && tree.dtype !== "float64") return true;
+    const d = (await tree.data()) as Float32Array;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
+    return true;
+  }
+  if (tree && typeof tree === "object") {
+    for (const v of Object.values(tree)) if (!(await allFinite(v))) return false;
+  }
+  return true;
+}
+
+/**
+ * Runs a training command: settings from `defaults` ← the `--resume` checkpoint's ← `given`,
+ * then `build` makes the {@link Task} (after the backend is selected), and the loop runs it.
+ * Returns the exit code: 0 done, 1 non-finite (nothing finite overwritten), 130 stopped.
+ *
+ * @example
+ * ```ts ignore
+ * import { train } from "./train_loop.ts";
+ * const code = await train({ command: "finetune", defaults, given, io, build: async (o) => finetuneTask(o) });
+ * ```
+ */
+export async function train<O extends RunOptions>(setup: {
+  command: string;
+  defaults: O;
+  given: Partial<O>;
+  io: CliIO;
+  hooks?: TrainHooks;
+  build(o: O, saved: O | null, backend: string): Promise<Task>;
+}): Promise<number> {
+  const { command, io, hooks = {} } = setup;
+  const t0 = performance.now();
+  const point = setup.given.resume ? await readResumePoint<O>(setup.given.resume, command) : null;
+  const o: O = { ...setup.defaults, ...point?.options, ...setup.given };
+  const backend = await selectBackend(o.backend, o.threads);
+  const task = await setup.build(o, point?.options ?? null, backend);
+  const { total, stepsPerEpoch: spe } = task;
+  let state: TrainState | null = null, root: Tensor | null = null, keys: Tensor[] = [];
+  let log: MetricsLog | null = null, stop: StopSignal | null = null;
+  try {
+    if (point && point.step > total) {
+      throw new UsageError(
+        `--resume: the checkpoint is at step ${point.step}, past the run's ${total} steps`,
+      );
+    }
+    const paths = await prepareRunDir(
+      o.out ?? point?.runDir ?? defaultRunDir(task.runName),
+      point !== null,
+    );
+    await task.open?.(paths.dir, point !== null);
+    const { out: _o, resume: _r, stopAfter, ...options } = o;
+    const config = { command, ...task.config, options };
+    let step = 0;
+    if (point) {
+      const bad = (why: string) => new UsageError(`--resume ${o.resume}: ${why}`);
+      let ck;
+      try {
+        ck = decodeCheckpoint(point.bytes, {
+          params: task.template.params,
+          optState: task.template.opt,
+        });
+      } catch (e) {
+        throw bad((e as Error).message);
+      }
+      state = { params: ck.params, opt: ck.optState }, root = ck.rngKey, step = ck.step;
+      if (!root) throw bad("the checkpoint has no RNG key");
+      if (!(await allFinite(state))) throw bad("the checkpoint's parameters are not finite");
+    } else {
+      root = random.key(o.seed);
+      const k = random.foldIn(root, 0);
+      state = task.init(k);
+      k.dispose();
+    }
+    const [dataKey, stepRoot] = keys = scope(
+      () => [random.foldIn(root!, 1), random.foldIn(root!, 2)],
+    );
+    const loader = task.loader(dataKey!);
+    log = await MetricsLog.open(paths.metrics);
+    const progress = new Progress(io, { total, every: o.logEvery, label: task.label, start: step });
+    stop = new StopSignal(io, { listen: hooks.listenSigint ?? true });
+    const losses: number[] = [];
+    let lastEval: Record<string, number> | null = null, lastCkpt = -1, seconds = 0, timed = 0;
+    let finiteCkpt = point ? step : -1;
+    log.write({
+      type: "config",
+      ...config,
+      ...(point ? { resume_step: step, resumed_from: o.resume } : {}),
+      resolved: { total_steps: total, steps_per_epoch: spe, ...task.resolved },
+      backend,
+      data: task.data,
+      run_dir: paths.dir,
+      started: new Date().toISOString(),
+    });
+    io.err(task.describe(step, paths.dir));
+    const plots = async () => await writeRunPlots(paths.dir, await readMetrics(paths.metrics));
+    const abort = async (why: string) => {
+      progress.done();
+      log!.write({ type: "abort", step, reason: why });
+      await plots();
+      io.err(
+        `${command}: ${why}; stopped at step ${step}/${total}; ` +
+          (finiteCkpt >= 0
+            ? `the last finite checkpoint (step ${finiteCkpt}) is ${paths.checkpoint}\n`
+            : "no checkpoint was written\n"),
+      );
+      return EXIT_FAILED;
+    };
+    /** Writes a checkpoint unless the state is non-finite (false then). */
+    const checkpoint = async () => {
+      if (!(await allFinite(state))) return false;
+      await saveCheckpoint(paths.checkpoint, {
+        params: state!.params,
+        optState: state!.opt,
+        step,
+        rngKey: root!,
+        config,
+      });
+      lastCkpt = finiteCkpt = step;
+      log!.write({ type: "checkpoint", step, path: paths.checkpoint });
+      return true;
+    };
+    const nonFinite = `the parameters became non-finite by step`;
+    for await (
+      const batch of batchesFrom(loader, spe, step, () => stop!.requested || step >= total)
+    ) {
+      const ts = performance.now();
+      const lr = task.lr(step);
+      const key = random.foldIn(stepRoot!, step);
+      let r;
+      try {
+        r = await task.step(state!, batch, step, key);
+      } finally {
+        key.dispose();
+        batch.dispose();
+      }
+      dispose([state!.params, state!.opt]);
+      state = r.state;
+      const loss = await r.loss.item();
+      const logs: Record<string, number> = {};
+      for (const [k, t] of Object.entries(r.logs ?? {})) logs[k] = await t.item();
+      dispose([r.loss, r.logs]);
+      seconds += (performance.now() - ts) / 1000, timed++;
+      step++;
+      if (!Number.isFinite(loss)) {
+        return await abort(`the training loss became ${loss} at step ${step}; lower --lr?`);
+      }
+      losses.push(loss);
+      log.write({ type: "train", step, epoch: step / spe, loss, lr, ...logs });
+      progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
+      hooks.onStep?.(step, memoryStats()[root.backend.name]?.tensors ?? 0);
+      if (stopAfter !== null && step >= stopAfter) stop.request("--stop-after");
+      if (task.evaluate && (step % task.evalEvery! === 0 || step === total)) {
+        const m = await task.evaluate(state, () => stop!.requested);
+        if (m && !Object.values(m).every(Number.isFinite)) {
+          const shown = Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ");
+          return await abort(`the evaluation at step ${step} is not finite (${shown})`);
+        }
+        if (m) {
+          lastEval = m;
+          log.write({ type: "eval", step, epoch: step / spe, ...m });
+          progress.log(
+            `eval  step ${step}/${total}  ${task.evalText?.(m) ?? JSON.stringify(m)}  ` +
+              `elapsed ${formatDuration(progress.elapsed)}`,
+          );
+          await plots();
+        }
+      }
+      if (step % task.ckptEvery === 0 && step < total) {
+        if (!(await checkpoint())) return await abort(`${nonFinite} ${step}`);
+        await plots();
+      }
+    }
+    progress.done();
+    if (lastCkpt !== step && !(await checkpoint())) return await abort(`${nonFinite} ${step}`);
+    if (stop.requested) {
+      log.write({ type: "interrupt", step, reason: stop.reason });
+      await plots();
+      io.err(
+        `${command}: stopped (${stop.reason}) at step ${step}/${total}; checkpoint ` +
+          `${paths.checkpoint}\nresume with: deno run -A train.ts ${command} --resume ` +
+          `${paths.checkpoint}\n`,
+      );
+      return EXIT_INTERRUPTED;
+    }
+    const s = task.summary({
+      steps: step,
+      loss: meanOf(losses),
+      eval: lastEval,
+      secondsPerStep: Number((seconds / Math.max(1, timed)).toFixed(4)),
+    });
+    const final = {
+      command,
+      ...s.fields,
+      steps: step,
+      epochs: Number((step / spe).toFixed(3)),
+      seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+      backend,
+      run_dir: paths.dir,
+      checkpoint: paths.checkpoint,
+    };
+    log.write({ type: "final", ...final });
+    await plots();
+    io.err(`${command}: done in ${formatDuration(final.seconds)}; ${s.text}\n`);
+    io.out(JSON.stringify(final));
+    return 0;
+  } finally {
+    stop?.dispose();
+    log?.close();
+    if (state) dispose([state.params, state.opt]);
+    dispose([root, keys]);
+    task.dispose?.();
+  }
 }

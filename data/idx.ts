@@ -119,7 +119,21 @@ function parseIdx(bytes: Uint8Array, fail: (detail: string) => TesseraError): Id
  */
 export async function readIdx(bytes: Uint8Array): Promise<Idx> {
   const fail = (detail: string) => new TesseraError("readIdx", detail);
+  if (!(bytes instanceof Uint8Array)) {
+    const hint = typeof bytes === "string" || (bytes as unknown) instanceof URL
+      ? " (to read a file, use readIdxFile(path))"
+      : "";
+    throw fail(`bytes must be a Uint8Array, got ${kindOf(bytes)}${hint}`);
+  }
   return parseIdx(isGzip(bytes) ? await gunzip(bytes, fail) : bytes, fail);
+}
+
+/** A short description of a wrongly typed argument. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (typeof x === "string") return `the string ${JSON.stringify(x.slice(0, 40))}`;
+  if (typeof x === "object") return (x as object).constructor?.name ?? "an object";
+  return typeof x;
 }
 
 /**
@@ -176,6 +190,9 @@ export async function readBytes(path: string | URL, op: string): Promise<Uint8Ar
  * ```
  */
 export async function readIdxFile(path: string | URL): Promise<Idx> {
+  if (typeof path !== "string" && !(path instanceof URL)) {
+    throw new TesseraError("readIdx", `path must be a string or URL, got ${kindOf(path)}`);
+  }
   const name = path instanceof URL ? path.href : path;
   const fail = (detail: string) => new TesseraError("readIdx", `${name}: ${detail}`);
   const bytes = await readBytes(path, "readIdx");
@@ -200,6 +217,12 @@ export async function readIdxFile(path: string | URL): Promise<Idx> {
  * ```
  */
 export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {
+  if (!Array.isArray(dims)) {
+    throw new TesseraError("encodeIdx", `dims must be an array, got ${kindOf(dims)}`);
+  }
+  if (!(data instanceof Uint8Array)) {
+    throw new TesseraError("encodeIdx", `data must be a Uint8Array, got ${kindOf(data)}`);
+  }
   if (dims.length < 1 || dims.length > 255) {
     throw new TesseraError("encodeIdx", `needs 1 to 255 dimensions, got ${dims.length}`);
   }

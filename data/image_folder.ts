@@ -13,9 +13,26 @@ import { TesseraError } from "../tensor/errors.ts";
 import type { Dataset } from "./loader.ts";
 import { type Image, luma } from "./transforms/image.ts";
 
-type Sharp = typeof import("npm:sharp@0.34.5");
+/** The sharp module's default export (the `sharp(...)` constructor). */
+export type Sharp = typeof import("npm:sharp@0.34.5");
 let sharpModule: Promise<Sharp> | null = null;
-function loadSharp(): Promise<Sharp> {
+/**
+ * Loads sharp (`npm:sharp@0.34.5`) once, on first use, so pipelines that never touch an image
+ * file do not load its native addon.
+ *
+ * @returns the `sharp` function
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadSharp } from "./image_folder.ts";
+ * const sharp = await loadSharp();
+ * const png = await sharp(new Uint8Array([7]), { raw: { width: 1, height: 1, channels: 1 } })
+ *   .png().toBuffer();
+ * assert.equal((await sharp(png).metadata()).format, "png");
+ * ```
+ */
+export function loadSharp(): Promise<Sharp> {
   sharpModule ??= import("npm:sharp@0.34.5").then((m) =>
     (m as unknown as { default: Sharp }).default
   );

@@ -3,7 +3,11 @@
  * gzipped or raw), a Fashion-MNIST loader that falls back to a small sample shipped with
  * tessera, ImageFolder (PNG/JPEG via sharp), image transforms with explicit randomness
  * (torchvision/timm semantics, see `./transforms/mod.ts`) and a seeded, prefetching
- * {@link DataLoader}.
+ * {@link DataLoader}. Dense prediction: COCO JSON and RLE masks (`./coco/`, as pycocotools),
+ * the COCO box/mask evaluator and mmseg's mIoU (`./eval/`), 1-channel label PNGs, and the
+ * generated FMNIST-Scenes detection/segmentation set (`./scenes/`); transforms that move boxes,
+ * masks and label maps with the image (`./dense_transforms/`), COCO and segmentation folders
+ * and a padded-batch {@link DenseLoader}.
  *
  * Needs `--allow-read` for local files (or `--allow-net` when tessera is imported by URL);
  * decoding images loads sharp's native addon, which needs `--allow-ffi` (use `-A`).
@@ -42,6 +46,8 @@ export {
   type ImageFolderOptions,
   type ImageSample,
   IMG_EXTENSIONS,
+  loadSharp,
+  type Sharp,
 } from "./image_folder.ts";
 export {
   type Batch,
@@ -50,9 +56,101 @@ export {
   type LabeledImage,
   type LoaderOptions,
 } from "./loader.ts";
+export {
+  cocoDetectionFolder,
+  type CocoFolder,
+  type CocoFolderOptions,
+  type DenseItem,
+  type SegFolderDatasetOptions,
+  segmentationFolder,
+} from "./dense_folder.ts";
+export {
+  type DenseBatch,
+  DenseLoader,
+  type DenseLoaderOptions,
+  type DenseTargets,
+} from "./dense_loader.ts";
 export { Rng, rngFromKey, rngFromSeed } from "../tensor/host_rng.ts";
 export * from "./transforms/mod.ts";
+export * from "./dense_transforms/mod.ts";
 export { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "./fashion_mnist_stats.ts";
+export {
+  type Bbox,
+  type Rle,
+  rleArea,
+  rleDecode,
+  rleEncode,
+  rleFromString,
+  rleMerge,
+  rleToBbox,
+  rleToString,
+  walkRuns,
+} from "./coco/rle.ts";
+export { rleFromBbox, rleFromPolygon, rleFromPolygons } from "./coco/polygon.ts";
+export { bboxIou, type IouMatrix, rleIou } from "./coco/iou.ts";
+export {
+  type CocoAnnotation,
+  type CocoCategory,
+  type CocoDataset,
+  type CocoDetection,
+  type CocoGt,
+  type CocoImage,
+  type CocoResult,
+  type CocoRleJson,
+  type CocoSegmentation,
+  loadCocoGt,
+  loadCocoResults,
+  parseCocoGt,
+  parseCocoResults,
+  rleFromJson,
+  rleToJson,
+  segmentationToRle,
+  writeCocoResults,
+} from "./coco/json.ts";
+export { type CocoEvalResult, evaluateCoco } from "./eval/coco_eval.ts";
+export { type CocoEvalParams, cocoEvalParams, type ImageEval } from "./eval/coco_params.ts";
+export {
+  accumulateCategory,
+  formatCocoSummary,
+  meanValid,
+  summarizeCoco,
+} from "./eval/coco_summary.ts";
+export { npSum } from "./eval/np_sum.ts";
+export {
+  mmsegPercent,
+  reduceZeroLabel,
+  type SegAreas,
+  segAreas,
+  type SegMetrics,
+  segMetrics,
+  sumSegAreas,
+} from "./eval/seg_metrics.ts";
+export {
+  evaluateSegFolders,
+  type SegFolderOptions,
+  type SegFolderResult,
+} from "./eval/seg_folders.ts";
+export { encodeLabelPng, type LabelMap, readLabelPng, writeLabelPng } from "./label_png.ts";
+export { hash32, type SceneRng, sceneRng } from "./scenes/prng.ts";
+export { chooseTint, paintBackground, resizeItem, shade } from "./scenes/render.ts";
+export {
+  type ItemPool,
+  renderScene,
+  type Scene,
+  SCENE_RULES,
+  type SceneInstance,
+  SCENES_VERSIONS,
+  type ScenesVersion,
+} from "./scenes/scene.ts";
+export {
+  generateScenes,
+  type GenerateScenesOptions,
+  sceneAnnotations,
+  SCENES_CATEGORIES,
+  type ScenesMeta,
+  scenesPool,
+  type ScenesSplitMeta,
+} from "./scenes/generate.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";

@@ -10,6 +10,7 @@
 import { dispose, type Tensor, TesseraError } from "../tensor/mod.ts";
 import { decodeCheckpoint } from "../nn/checkpoint.ts";
 import type { VitConfig, VitParams } from "./vit.ts";
+import { hostFs } from "../tensor/host_fs.ts";
 
 /**
  * An encoder read from a checkpoint.
@@ -123,9 +124,10 @@ function tensorsOf(x: unknown, into: Tensor[] = []): Tensor[] {
  * ```
  */
 export async function loadEncoder(path: string): Promise<PretrainedEncoder> {
+  const fs = hostFs("loadEncoder");
   let file = path;
   try {
-    if ((await Deno.stat(path)).isDirectory) {
+    if ((await fs.stat(path)).isDirectory) {
       file = `${path.replace(/\/$/, "")}/ckpt_latest.safetensors`;
     }
   } catch {
@@ -133,7 +135,7 @@ export async function loadEncoder(path: string): Promise<PretrainedEncoder> {
   }
   let ck;
   try {
-    ck = decodeCheckpoint(await Deno.readFile(file));
+    ck = decodeCheckpoint(await fs.readFile(file));
   } catch (e) {
     throw new TesseraError("loadEncoder", `${file}: ${(e as Error).message}`);
   }

@@ -19,6 +19,7 @@ import {
 } from "../tensor/mod.ts";
 import { treeUnflatten } from "../autodiff/mod.ts";
 import { ParamSpec } from "./init.ts";
+import { hostFs } from "../tensor/host_fs.ts";
 
 /**
  * The `format` metadata value of tessera checkpoints.
@@ -361,6 +362,8 @@ export async function loadCheckpoint(
   source: string | URL | Uint8Array,
   opts: LoadCheckpointOptions = {},
 ): Promise<LoadedCheckpoint> {
-  const bytes = source instanceof Uint8Array ? source : await Deno.readFile(source);
+  const bytes = source instanceof Uint8Array
+    ? source
+    : await hostFs("loadCheckpoint").readFile(source);
   return decodeCheckpoint(bytes, opts);
 }

@@ -2,7 +2,8 @@
  * tessera's neural-network layer: parameters are plain pytrees named like timm
  * (`blocks.3.attn.qkv.weight`), each layer is a pair `initX(key, config) → params` and a pure
  * `x(params, input, opts)`, with `xSpec(config)` giving the shapes without allocating.
- * Also: losses, optimizers (pure `init`/`update`), schedules, and safetensors checkpoints.
+ * Also: losses, optimizers (pure `init`/`update`, composed with `chain`), schedules, safetensors
+ * checkpoints, and `trainStep`, a training step that frees the state it replaces.
  *
  * @example
  * ```ts
@@ -33,6 +34,7 @@ export * from "./block.ts";
 export * from "./losses.ts";
 export * from "./checkpoint.ts";
 export * from "./optim/mod.ts";
+export * from "./train_state.ts";
 export * from "./logistic_regression.ts";
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.

@@ -35,6 +35,42 @@ export type Kernel<P extends Prim> = (
   out: Aval,
 ) => Storage;
 
+/**
+ * Parameters of each composite a backend may run as one fused kernel. The composite (the
+ * public op's primitives) is always the definition and the fallback: see `fusedOr`
+ * (tensor/dispatch.ts).
+ */
+export interface FusedParams {
+  /** Exact (erf) GELU, `0.5·x·(1 + erf(x/√2))`, elementwise on a float tensor. */
+  gelu: Record<string, never>;
+}
+
+/**
+ * A composite that backends may fuse.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { FusedName } from "./backend.ts";
+ * const name: FusedName = "gelu";
+ * assert.equal(name, "gelu");
+ * ```
+ */
+export type FusedName = keyof FusedParams;
+
+/**
+ * A fused kernel: the forward value of composite `F` in one kernel, from inputs the public op
+ * has validated; `out` is the composite's output aval.
+ */
+export type FusedKernel<F extends FusedName> = (
+  inputs: readonly Operand[],
+  params: FusedParams[F],
+  out: Aval,
+) => Storage;
+
+/** A backend's optional fused kernels: any subset, one backend at a time. */
+export type FusedKernels = { readonly [F in FusedName]?: FusedKernel<F> };
+
 /** A compute backend. All of tessera's math reaches a backend only through `execute`. */
 export interface Backend {
   /** Registry name, e.g. `"cpu"` or `"webgpu"`. */
@@ -49,6 +85,11 @@ export interface Backend {
   readSync?(storage: Storage, dtype: DType, size: number): TypedArray;
   /** Releases storage (called when its last tensor is disposed). */
   free(storage: Storage): void;
+  /**
+   * Fused kernels of composites (optional, any subset): where an entry is missing, and always
+   * under an autodiff trace, the composite's primitives run instead.
+   */
+  readonly fused?: FusedKernels;
   /** Runs one primitive. Inputs are already validated by the shape rule. */
   execute<P extends Prim>(
     prim: P,

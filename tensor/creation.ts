@@ -5,7 +5,7 @@
 import { getBackend } from "./backend.ts";
 import { arrayFor, type DType, dtypeOfArray, isDType, type TypedArray } from "./dtype.ts";
 import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
-import { checkShape, type Shape, sizeOf } from "./shape.ts";
+import { checkNumel, checkShape, type Shape, sizeOf } from "./shape.ts";
 import { type NestedArray, Tensor } from "./tensor.ts";
 
 /** Options for creation functions. */
@@ -137,13 +137,13 @@ export function tensor(values: ArrayLike, opts: CreateOptions & { shape?: Shape 
   let dtype: DType;
   if (ArrayBuffer.isView(values)) {
     flat = values as TypedArray;
-    shape = opts.shape ? checkShape("tensor", opts.shape) : [flat.length];
+    shape = opts.shape != null ? checkShape("tensor", opts.shape) : [flat.length];
     dtype = opts.dtype ? checkDtype("tensor", opts.dtype) : typedDtype(values as TypedArray);
   } else {
     const inferred = inferShape("tensor", values);
     flat =
       (Array.isArray(values) ? (values as unknown[]).flat(Infinity as 1) : [values]) as ArrayLike[];
-    shape = opts.shape ? checkShape("tensor", opts.shape) : inferred;
+    shape = opts.shape != null ? checkShape("tensor", opts.shape) : inferred;
     const first = flat[0];
     dtype = opts.dtype
       ? checkDtype("tensor", opts.dtype)
@@ -195,12 +195,12 @@ export function fullAs(
   opts: CreateOptions | null | undefined,
 ): Tensor {
   opts ??= {};
-  checkShape(op, shape);
   const dtype = opts.dtype
     ? checkDtype(op, opts.dtype)
     : typeof value === "boolean"
     ? "bool"
     : "float32";
+  checkShape(op, shape, dtype);
   const data = convert(op, [typeof value === "boolean" ? (value ? 1 : 0) : value], dtype);
   const out = arrayFor(dtype, sizeOf(shape));
   out.fill(data[0]!);
@@ -284,6 +284,7 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
     throw new TesseraError("arange", `invalid range start=${start} stop=${stop} step=${step}`);
   }
   const n = Math.max(0, Math.ceil((stop - start) / step));
+  checkNumel("arange", [n], opts.dtype ? checkDtype("arange", opts.dtype) : "float32");
   const vals = Array.from({ length: n }, (_, i) => start + i * step);
   return tensor(vals, { ...opts, shape: [n], dtype: opts.dtype ?? "float32" });
 }
@@ -306,6 +307,7 @@ export function linspace(
 ): Tensor {
   opts ??= {};
   if (!Number.isInteger(num) || num < 0) throw new TesseraError("linspace", `invalid num ${num}`);
+  checkNumel("linspace", [num], opts.dtype ? checkDtype("linspace", opts.dtype) : "float32");
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   const vals = Array.from(
     { length: num },
@@ -326,8 +328,8 @@ export function linspace(
  */
 export function eye(n: number, m: number = n, k = 0, opts: CreateOptions = {}): Tensor {
   opts ??= {};
-  checkShape("eye", [n, m]);
-  const dtype = opts.dtype ?? "float32";
+  const dtype = opts.dtype ? checkDtype("eye", opts.dtype) : "float32";
+  checkShape("eye", [n, m], dtype);
   const out = arrayFor(dtype, n * m);
   for (let i = 0; i < n; i++) {
     const j = i + k;

@@ -28,7 +28,22 @@ import { bits } from "./random_keys.ts";
 
 const OP = "Rng";
 
-function fmix32(h: number): number {
+/**
+ * murmur3's 32-bit finaliser `fmix32` (full avalanche: every output bit depends on every input
+ * bit), in exact integer arithmetic.
+ *
+ * @param h an unsigned 32-bit integer
+ * @returns the mixed unsigned 32-bit integer
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fmix32 } from "./host_rng.ts";
+ * assert.equal(fmix32(0), 0);
+ * assert.notEqual(fmix32(1), fmix32(2));
+ * ```
+ */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

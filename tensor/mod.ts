@@ -49,6 +49,10 @@ export {
 export { dispose, type MemoryStats, memoryStats, scope } from "./memory.ts";
 export {
   type Backend,
+  type FusedKernel,
+  type FusedKernels,
+  type FusedName,
+  type FusedParams,
   getBackend,
   type Kernel,
   listBackends,

@@ -2,9 +2,17 @@
  * The primitive set: the only operations a backend implements and the only ones that carry
  * derivative rules. Everything else in tessera is a composite of these.
  *
- * Adding a primitive means: a name here, its params in {@link PrimParams}, a shape rule
- * (tensor/shape_rules.ts), a kernel per backend and a VJP and a JVP rule (autodiff/). The
- * tables are mapped types over {@link Prim}, so `deno check` fails until every one exists.
+ * Families of elementwise ops that share dtypes, kernel shape and derivative (comparisons,
+ * logical and bitwise ops, value and index reductions) are ONE primitive each with an `op`
+ * parameter (`bind("compare", [a, b], { op: "less" })`), as in jax-js; errors still name the
+ * public op ({@link opName}). Each primitive's facts (family, dtypes, linearity, how it is
+ * differentiated) are one {@link PRIM_INFO} record, from which shape rules and the trivial
+ * autodiff rules are derived.
+ *
+ * Adding a primitive means: a name here with its {@link PRIM_INFO} record (and params in
+ * {@link PrimParams} if it takes any), a kernel per backend and, if it is differentiable, its
+ * derivative (autodiff/derivatives.ts for elementwise ones). The tables are mapped types over
+ * {@link Prim}, so `deno check` fails until every one exists.
  * @module
  */
 import type { DType } from "./dtype.ts";
@@ -44,6 +52,7 @@ export const UNARY_OPS = [
   "cos",
   "tanh",
   "erf",
+  "erfc",
   "floor",
   "ceil",
   "round",
@@ -68,7 +77,7 @@ export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "maximum", "minimu
 export type BinaryOp = typeof BINARY_OPS[number];
 
 /**
- * Elementwise comparisons (any dtype in, bool out).
+ * The ops of the `compare` primitive: elementwise comparisons (any dtype in, bool out).
  *
  * @example
  * ```ts
@@ -85,11 +94,11 @@ export const COMPARE_OPS = [
   "greater",
   "greaterEqual",
 ] as const;
-/** A comparison primitive name. */
+/** A comparison (the `op` of the `compare` primitive). */
 export type CompareOp = typeof COMPARE_OPS[number];
 
 /**
- * Elementwise logical ops on bool tensors.
+ * The ops of the `logical` primitive: elementwise logical ops on bool tensors.
  *
  * @example
  * ```ts
@@ -99,11 +108,12 @@ export type CompareOp = typeof COMPARE_OPS[number];
  * ```
  */
 export const LOGICAL_OPS = ["logicalAnd", "logicalOr", "logicalXor"] as const;
-/** A logical binary primitive name. */
+/** A logical op (the `op` of the `logical` primitive). */
 export type LogicalOp = typeof LOGICAL_OPS[number];
 
 /**
- * Bitwise ops on int32/uint32 (shift counts taken mod 32); used by the PRNG.
+ * The ops of the `bitwise` primitive: bitwise ops on int32/uint32 (shift counts taken mod 32);
+ * used by the PRNG.
  *
  * @example
  * ```ts
@@ -119,11 +129,11 @@ export const BITWISE_OPS = [
   "shiftLeft",
   "shiftRightLogical",
 ] as const;
-/** A bitwise binary primitive name. */
+/** A bitwise op (the `op` of the `bitwise` primitive). */
 export type BitwiseOp = typeof BITWISE_OPS[number];
 
 /**
- * Reductions that keep the input dtype.
+ * The ops of the `reduce` primitive: reductions that keep the input dtype.
  *
  * @example
  * ```ts
@@ -133,11 +143,11 @@ export type BitwiseOp = typeof BITWISE_OPS[number];
  * ```
  */
 export const REDUCE_OPS = ["sum", "max", "min"] as const;
-/** A value-reduction primitive name. */
+/** A value reduction (the `op` of the `reduce` primitive). */
 export type ReduceOp = typeof REDUCE_OPS[number];
 
 /**
- * Index reductions (int32 out).
+ * The ops of the `argReduce` primitive: index reductions (int32 out).
  *
  * @example
  * ```ts
@@ -147,8 +157,23 @@ export type ReduceOp = typeof REDUCE_OPS[number];
  * ```
  */
 export const ARG_REDUCE_OPS = ["argmax", "argmin"] as const;
-/** An index-reduction primitive name. */
+/** An index reduction (the `op` of the `argReduce` primitive). */
+
 export type ArgReduceOp = typeof ARG_REDUCE_OPS[number];
+
+/**
+ * The primitives that stand for a family of ops, chosen by their `op` parameter.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FAMILY_PRIMS } from "./primitives.ts";
+ * assert.deepEqual(FAMILY_PRIMS, ["compare", "logical", "bitwise", "reduce", "argReduce"]);
+ * ```
+ */
+export const FAMILY_PRIMS = ["compare", "logical", "bitwise", "reduce", "argReduce"] as const;
+/** A primitive with an `op` parameter. */
+export type FamilyPrim = typeof FAMILY_PRIMS[number];
 
 /**
  * Every other primitive.
@@ -218,16 +243,178 @@ export type VisionOp = typeof VISION_OPS[number];
 export const PRIMS = [
   ...UNARY_OPS,
   ...BINARY_OPS,
-  ...COMPARE_OPS,
-  ...LOGICAL_OPS,
-  ...BITWISE_OPS,
-  ...REDUCE_OPS,
-  ...ARG_REDUCE_OPS,
+  ...FAMILY_PRIMS,
   ...OTHER_OPS,
   ...VISION_OPS,
 ] as const;
 /** A primitive name. */
 export type Prim = typeof PRIMS[number];
+
+/** The families primitives fall into (what a backend's kernel table and the rules group by). */
+export type PrimFamily =
+  | "unary"
+  | "binary"
+  | "compare"
+  | "logical"
+  | "bitwise"
+  | "reduce"
+  | "argReduce"
+  | "select"
+  | "scan"
+  | "linalg"
+  | "layout"
+  | "indexing"
+  | "convert"
+  | "sort"
+  | "random"
+  | "identity"
+  | "vision";
+
+/**
+ * Input dtypes an elementwise or reduction primitive accepts: `float` (float32/float64),
+ * `numeric` (any but bool), `signed` (numeric but not uint32), `int` (int32/uint32), `bool`,
+ * `any`.
+ */
+export type DtypeClass = "float" | "numeric" | "signed" | "int" | "bool" | "any";
+
+/**
+ * How a primitive's derivative is defined: `rule` (a VJP/JVP formula in autodiff/),
+ * `zero` (zero everywhere it exists: floor, sign, stopGradient), `nonFloat` (the output is
+ * never float, so no rule ever runs) or `none` (differentiable in principle, but tessera has
+ * no derivative: differentiating it throws "not differentiable").
+ */
+export type Differentiable = "rule" | "zero" | "nonFloat" | "none";
+
+/** The facts of one primitive, kept in one place; shape rules and autodiff derive from them. */
+export interface PrimInfo {
+  /** Kernel-table and rule family. */
+  readonly family: PrimFamily;
+  /** The values of its `op` parameter, for a family primitive ({@link FAMILY_PRIMS}). */
+  readonly ops?: readonly string[];
+  /**
+   * Input dtypes and output dtype, for the families whose shape rule is generated from them
+   * (elementwise and reductions); absent where the shape rule is written by hand.
+   */
+  readonly dtypes?: { readonly accepts: DtypeClass; readonly out: "same" | "bool" | "int32" };
+  /**
+   * Linear in its one tensor input, with params independent of the values: its JVP is the
+   * primitive applied to the tangent.
+   */
+  readonly linear: boolean;
+  /** How the derivative is defined. */
+  readonly differentiable: Differentiable;
+}
+
+const ew = (
+  family: PrimFamily,
+  accepts: DtypeClass,
+  out: "same" | "bool" | "int32",
+  differentiable: Differentiable,
+  linear = false,
+): PrimInfo => ({ family, dtypes: { accepts, out }, linear, differentiable });
+const fam = (
+  family: FamilyPrim,
+  ops: readonly string[],
+  accepts: DtypeClass,
+  out: "same" | "bool" | "int32",
+  differentiable: Differentiable,
+): PrimInfo => ({ family, ops, dtypes: { accepts, out }, linear: false, differentiable });
+const unary = (accepts: DtypeClass, d: Differentiable = "rule", linear = false) =>
+  ew("unary", accepts, "same", d, linear);
+const binary = (accepts: DtypeClass) => ew("binary", accepts, "same", "rule");
+const other = (family: PrimFamily, differentiable: Differentiable, linear = false): PrimInfo => ({
+  family,
+  linear,
+  differentiable,
+});
+
+/**
+ * The facts of every primitive: a mapped type over {@link Prim}, so a new primitive without
+ * its record fails `deno check`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PRIM_INFO } from "./primitives.ts";
+ * assert.equal(PRIM_INFO.exp.dtypes?.accepts, "float");
+ * assert.equal(PRIM_INFO.reshape.linear, true);
+ * assert.equal(PRIM_INFO.argsort.differentiable, "nonFloat");
+ * ```
+ */
+export const PRIM_INFO: { readonly [P in Prim]: PrimInfo } = {
+  neg: unary("signed", "rule", true),
+  abs: unary("numeric"),
+  sign: unary("signed", "zero"),
+  exp: unary("float"),
+  log: unary("float"),
+  log1p: unary("float"),
+  expm1: unary("float"),
+  sqrt: unary("float"),
+  rsqrt: unary("float"),
+  reciprocal: unary("float"),
+  sin: unary("float"),
+  cos: unary("float"),
+  tanh: unary("float"),
+  erf: unary("float"),
+  erfc: unary("float"),
+  floor: unary("float", "zero"),
+  ceil: unary("float", "zero"),
+  round: unary("float", "zero"),
+  logicalNot: unary("bool", "nonFloat"),
+  add: binary("numeric"),
+  sub: binary("numeric"),
+  mul: binary("numeric"),
+  div: binary("float"),
+  pow: binary("float"),
+  maximum: binary("numeric"),
+  minimum: binary("numeric"),
+  compare: fam("compare", COMPARE_OPS, "any", "bool", "nonFloat"),
+  logical: fam("logical", LOGICAL_OPS, "bool", "same", "nonFloat"),
+  bitwise: fam("bitwise", BITWISE_OPS, "int", "same", "nonFloat"),
+  // Per-op derivative facts (sum is linear, max/min pick the extremum) live in the rules.
+  reduce: fam("reduce", REDUCE_OPS, "numeric", "same", "rule"),
+  argReduce: fam("argReduce", ARG_REDUCE_OPS, "numeric", "int32", "nonFloat"),
+  where: other("select", "rule"),
+  cumsum: other("scan", "rule", true),
+  matmul: other("linalg", "rule"),
+  reshape: other("layout", "rule", true),
+  permute: other("layout", "rule", true),
+  broadcastTo: other("layout", "rule", true),
+  slice: other("layout", "rule", true),
+  flip: other("layout", "rule", true),
+  pad: other("layout", "rule"),
+  concat: other("layout", "rule"),
+  gather: other("indexing", "rule"),
+  scatterAdd: other("indexing", "rule"),
+  cast: other("convert", "rule"),
+  bitcast: other("convert", "none"),
+  argsort: other("sort", "nonFloat"),
+  randomBits: other("random", "nonFloat"),
+  stopGradient: other("identity", "zero"),
+  conv2d: other("vision", "rule"),
+  convTranspose2d: other("vision", "rule"),
+  conv2dWeightGrad: other("vision", "rule"),
+  maxPool2d: other("vision", "rule"),
+  maxPool2dArgmax: other("vision", "nonFloat"),
+  resample2d: other("vision", "rule", true),
+  roiAlign: other("vision", "rule"),
+  roiAlignGrad: other("vision", "rule"),
+  nmsKeep: other("vision", "nonFloat"),
+};
+
+/**
+ * The primitives whose {@link PrimInfo} matches `pred`, in {@link PRIMS} order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { primsWhere } from "./primitives.ts";
+ * assert.deepEqual(primsWhere((i) => i.differentiable === "none"), ["bitcast"]);
+ * ```
+ */
+export function primsWhere(pred: (info: PrimInfo, prim: Prim) => boolean): Prim[] {
+  return PRIMS.filter((p) => pred(PRIM_INFO[p], p));
+}
 
 /** Params of primitives that take none. */
 export type NoParams = Record<string, never>;
@@ -237,14 +424,18 @@ export type NoParams = Record<string, never>;
  * per-axis lists). Inputs are tensors and are passed separately.
  */
 export type PrimParams =
-  & { [P in UnaryOp | BinaryOp | CompareOp | LogicalOp | BitwiseOp]: NoParams }
+  & { [P in UnaryOp | BinaryOp]: NoParams }
   & {
+    /** Broadcasting comparison, bool out. */
+    compare: { op: CompareOp };
+    /** Broadcasting logical op on bools. */
+    logical: { op: LogicalOp };
+    /** Broadcasting bitwise op on int32/uint32. */
+    bitwise: { op: BitwiseOp };
     /** Reduced axes are kept with size 1 (the public op reshapes them away). */
-    [P in ReduceOp]: { axes: readonly number[] };
-  }
-  & {
+    reduce: { op: ReduceOp; axes: readonly number[] };
     /** Index of the extreme element along `axis`; output keeps `axis` with size 1. */
-    [P in ArgReduceOp]: { axis: number };
+    argReduce: { op: ArgReduceOp; axis: number };
   }
   & {
     /** inputs: cond (bool), x, y — broadcast together. */
@@ -324,51 +515,44 @@ export function isUnary(p: Prim): p is UnaryOp {
  * import assert from "node:assert/strict";
  * import { isBinary } from "./primitives.ts";
  * assert.equal(isBinary("add"), true);
- * assert.equal(isBinary("less"), false);
+ * assert.equal(isBinary("compare"), false);
  * ```
  */
 export function isBinary(p: Prim): p is BinaryOp {
   return (BINARY_OPS as readonly string[]).includes(p);
 }
 /**
- * True when `p` is a comparison primitive.
+ * The public op a primitive application stands for: the `op` parameter of a family primitive
+ * (`compare` with `{ op: "less" }` is `less`), else the primitive's name. Errors raised while
+ * applying a primitive name this op.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isCompare } from "./primitives.ts";
- * assert.equal(isCompare("less"), true);
- * assert.equal(isCompare("add"), false);
+ * import { opName } from "./primitives.ts";
+ * assert.equal(opName("reduce", { op: "sum", axes: [0] }), "sum");
+ * assert.equal(opName("exp", {}), "exp");
  * ```
  */
-export function isCompare(p: Prim): p is CompareOp {
-  return (COMPARE_OPS as readonly string[]).includes(p);
+export function opName<P extends Prim>(prim: P, params: PrimParams[P]): string {
+  if (!PRIM_INFO[prim].ops) return prim;
+  const op = (params as { op?: unknown } | undefined)?.op;
+  return typeof op === "string" ? op : prim;
 }
+
 /**
- * True when `p` is a logical binary primitive.
+ * Builds a table with one entry per name from a factory: how the backends' kernel tables and
+ * the rule tables cover a list of primitives without a row each.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isLogical } from "./primitives.ts";
- * assert.equal(isLogical("logicalAnd"), true);
- * assert.equal(isLogical("bitwiseAnd"), false);
+ * import { perOp } from "./primitives.ts";
+ * assert.deepEqual(perOp(["a", "b"], (op) => op.toUpperCase()), { a: "A", b: "B" });
  * ```
  */
-export function isLogical(p: Prim): p is LogicalOp {
-  return (LOGICAL_OPS as readonly string[]).includes(p);
-}
-/**
- * True when `p` is a bitwise binary primitive.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isBitwise } from "./primitives.ts";
- * assert.equal(isBitwise("shiftLeft"), true);
- * assert.equal(isBitwise("logicalOr"), false);
- * ```
- */
-export function isBitwise(p: Prim): p is BitwiseOp {
-  return (BITWISE_OPS as readonly string[]).includes(p);
+export function perOp<K extends string, V>(ops: readonly K[], make: (op: K) => V): Record<K, V> {
+  const table = {} as Record<K, V>;
+  for (const op of ops) table[op] = make(op);
+  return table;
 }

@@ -104,6 +104,7 @@ export function split(k: Tensor, n = 2): Tensor {
   if (!Number.isInteger(n) || n < 0) {
     throw new TesseraError("split", `n must be a non-negative integer, got ${n}`);
   }
+  checkShape("split", [n, 2], "uint32");
   return bind("randomBits", [k], { shape: [n, 2] });
 }
 

@@ -2,6 +2,7 @@
  * Shape arithmetic: sizes, strides, broadcasting and axis normalisation.
  * @module
  */
+import { type DType, itemSize } from "./dtype.ts";
 import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 
 /** A tensor shape: a list of non-negative integer dimension sizes. */
@@ -30,15 +31,67 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Checks a shape is a list of non-negative integers. */
-export function checkShape(op: string, shape: unknown): Shape {
+/**
+ * Checks a shape is a list of non-negative integers with at most {@link MAX_ELEMENTS}
+ * elements (bytes reported for `dtype`, float32 when not given).
+ */
+export function checkShape(op: string, shape: unknown, dtype: DType = "float32"): Shape {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new TesseraError(
       op,
       `invalid shape ${fmtValue(shape)}: need non-negative integers`,
     );
   }
+  checkNumel(op, shape, dtype);
   return shape as Shape;
+}
+
+/**
+ * The most elements one tensor may hold: 2³¹ − 1, so every element stays addressable by the
+ * int32 indices that argsort, argmax and gather use (and a float32 tensor stays under 8 GiB;
+ * WebGPU's buffer limits are lower still).
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Throws a TesseraError naming `op` when a tensor of `shape` and `dtype` would exceed
+ * {@link MAX_ELEMENTS}, saying how many elements and bytes were asked for. Called where
+ * tensors are created (creation ops, `bind`) so that a huge size is an error, not a
+ * RangeError from the allocator.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkNumel } from "./shape.ts";
+ * checkNumel("zeros", [1000, 1000], "float32"); // fine
+ * assert.throws(
+ *   () => checkNumel("zeros", [1e9, 1e9], "float32"),
+ *   { message: /^zeros: shape \[1000000000,1000000000\] has 1e\+18 elements: 4e\+18 bytes \(3\.5 EiB\)/ },
+ * );
+ * ```
+ */
+export function checkNumel(op: string, shape: Shape, dtype: DType): void {
+  const n = sizeOf(shape);
+  if (n <= MAX_ELEMENTS) return;
+  throw new TesseraError(
+    op,
+    `shape ${fmtShape(shape)} has ${fmtCount(n)} elements: ${fmtBytes(n * itemSize(dtype))} ` +
+      `as ${dtype}, over the limit of ${MAX_ELEMENTS} elements`,
+  );
+}
+
+/** Bytes as `4000000000000 bytes (3.6 TiB)`. */
+function fmtBytes(b: number): string {
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let v = b, u = -1;
+  while (v >= 1024 && u < units.length - 1) [v, u] = [v / 1024, u + 1];
+  return `${fmtCount(b)} bytes` +
+    (u >= 0 ? ` (${v >= 10 ? v.toFixed(0) : v.toFixed(1)} ${units[u]})` : "");
+}
+
+/** A count as an integer below 1e15, else in exponent notation (`1e+18`). */
+function fmtCount(n: number): string {
+  return n < 1e15 ? String(n) : n.toExponential().replace(/\.?0+e/, "e");
 }
 
 /** NumPy broadcasting of two shapes; throws naming `op` when they are incompatible. */

@@ -7,15 +7,14 @@ import type { Aval, ShapeRule } from "./aval.ts";
 import { type DType, isFloat } from "./dtype.ts";
 import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 import {
-  ARG_REDUCE_OPS,
   BINARY_OPS,
-  BITWISE_OPS,
-  COMPARE_OPS,
-  LOGICAL_OPS,
+  type DtypeClass,
+  opName,
   OTHER_OPS,
+  perOp,
   type Prim,
+  PRIM_INFO,
   type PrimParams,
-  REDUCE_OPS,
   UNARY_OPS,
   type UnaryOp,
   type VisionOp,
@@ -33,46 +32,76 @@ function sameDtype(op: string, a: Aval, b: Aval): void {
   }
 }
 
-const FLOAT_ONLY_UNARY = new Set<UnaryOp>([
-  "exp",
-  "log",
-  "log1p",
-  "expm1",
-  "sqrt",
-  "rsqrt",
-  "reciprocal",
-  "sin",
-  "cos",
-  "tanh",
-  "erf",
-  "floor",
-  "ceil",
-  "round",
-]);
+/** Whether dtype `d` belongs to class `c`. */
+function inClass(c: DtypeClass, d: DType): boolean {
+  switch (c) {
+    case "float":
+      return isFloat(d);
+    case "numeric":
+      return d !== "bool";
+    case "signed":
+      return d !== "bool" && d !== "uint32";
+    case "int":
+      return d === "int32" || d === "uint32";
+    case "bool":
+      return d === "bool";
+    case "any":
+      return true;
+  }
+}
 
+/** Shape rule of a unary primitive, from its dtype facts in {@link PRIM_INFO}. */
 function unaryRule(op: UnaryOp): ShapeRule<UnaryOp> {
+  const accepts = PRIM_INFO[op].dtypes!.accepts;
   return (inputs) => {
     arity(op, inputs, 1);
     const x = inputs[0]!;
-    if (op === "logicalNot") {
-      if (x.dtype !== "bool") throw new TesseraError(op, `needs bool input, got ${x.dtype}`);
-    } else if (FLOAT_ONLY_UNARY.has(op) && !isFloat(x.dtype)) {
-      throw new TesseraError(op, `needs a float input, got ${x.dtype}`);
-    } else if (!FLOAT_ONLY_UNARY.has(op) && x.dtype === "bool") {
-      throw new TesseraError(op, `not defined for bool input`);
-    } else if ((op === "neg" || op === "sign") && x.dtype === "uint32") {
-      throw new TesseraError(op, `not defined for uint32 input`);
+    if (!inClass(accepts, x.dtype)) {
+      const why = accepts === "bool"
+        ? `needs bool input, got ${x.dtype}`
+        : accepts === "float"
+        ? `needs a float input, got ${x.dtype}`
+        : `not defined for ${x.dtype} input`;
+      throw new TesseraError(op, why);
     }
     return x;
   };
 }
 
-function binaryRule(op: string, out: "same" | "bool", accept: (d: DType) => boolean, need: string) {
-  return (inputs: readonly Aval[]): Aval => {
+const NEEDS: Record<DtypeClass, string> = {
+  float: "float",
+  numeric: "numeric",
+  signed: "signed",
+  int: "int32 or uint32",
+  bool: "bool",
+  any: "any",
+};
+
+/**
+ * The public op name of an application (the `op` parameter of a family primitive, checked to
+ * be one of its ops; else the primitive's name).
+ */
+function nameOf<P extends Prim>(prim: P, params: PrimParams[P]): string {
+  const ops = PRIM_INFO[prim].ops;
+  if (!ops) return prim;
+  const op = opName(prim, params);
+  if (!ops.includes(op)) {
+    throw new TesseraError(prim, `unknown op ${fmtValue(op)}; one of ${ops.join(", ")}`);
+  }
+  return op;
+}
+
+/** Shape rule of a broadcasting binary primitive with the dtype facts of {@link PRIM_INFO}. */
+function binaryRule<P extends Prim>(prim: P): ShapeRule<P> {
+  const { accepts, out } = PRIM_INFO[prim].dtypes!;
+  return (inputs, params) => {
+    const op = nameOf(prim, params);
     arity(op, inputs, 2);
     const [a, b] = inputs as [Aval, Aval];
     sameDtype(op, a, b);
-    if (!accept(a.dtype)) throw new TesseraError(op, `needs ${need} inputs, got ${a.dtype}`);
+    if (!inClass(accepts, a.dtype)) {
+      throw new TesseraError(op, `needs ${NEEDS[accepts]} inputs, got ${a.dtype}`);
+    }
     const shape = broadcastShapes(op, a.shape, b.shape);
     return { shape, dtype: out === "bool" ? "bool" : a.dtype };
   };
@@ -216,51 +245,36 @@ function scatterAddRule(inputs: readonly Aval[], p: PrimParams["scatterAdd"]): A
   return x;
 }
 
-const elementwise = {} as { [P in Prim]?: ShapeRule<P> };
-for (const op of UNARY_OPS) elementwise[op] = unaryRule(op);
-for (const op of BINARY_OPS) {
-  const floatOnly = op === "div" || op === "pow";
-  elementwise[op] = binaryRule(
-    op,
-    "same",
-    floatOnly ? isFloat : (d) => d !== "bool",
-    floatOnly ? "float" : "numeric",
-  );
-}
-for (const op of COMPARE_OPS) elementwise[op] = binaryRule(op, "bool", () => true, "any");
-for (const op of LOGICAL_OPS) elementwise[op] = binaryRule(op, "same", (d) => d === "bool", "bool");
-for (const op of BITWISE_OPS) {
-  elementwise[op] = binaryRule(
-    op,
-    "same",
-    (d) => d === "int32" || d === "uint32",
-    "int32 or uint32",
-  );
-}
-for (const op of REDUCE_OPS) {
-  elementwise[op] = (inputs, p) => {
+/** Shape rule of a reduction (`reduce` or `argReduce`) over `axes`, kept as size 1. */
+function reduceRule<P extends "reduce" | "argReduce">(
+  prim: P,
+  axesOf: (p: PrimParams[P]) => readonly number[],
+): ShapeRule<P> {
+  const { accepts, out } = PRIM_INFO[prim].dtypes!;
+  return (inputs, p) => {
+    const op = nameOf(prim, p);
     arity(op, inputs, 1);
     const x = inputs[0]!;
-    if (x.dtype === "bool") throw new TesseraError(op, "not defined for bool input");
-    checkAxesParam(op, p.axes, x.shape.length);
+    if (!inClass(accepts, x.dtype)) throw new TesseraError(op, `not defined for ${x.dtype} input`);
+    const axes = axesOf(p);
+    if (prim === "reduce") checkAxesParam(op, axes, x.shape.length);
+    else checkAxis(op, axes[0]!, x.shape.length);
     if (op !== "sum") {
-      for (const a of p.axes) {
+      for (const a of axes) {
         if (x.shape[a] === 0) throw new TesseraError(op, `cannot reduce empty axis ${a}`);
       }
     }
-    return { shape: x.shape.map((d, i) => (p.axes.includes(i) ? 1 : d)), dtype: x.dtype };
+    const shape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    return { shape, dtype: out === "int32" ? "int32" : x.dtype };
   };
 }
-for (const op of ARG_REDUCE_OPS) {
-  elementwise[op] = (inputs, p) => {
-    arity(op, inputs, 1);
-    const x = inputs[0]!;
-    if (x.dtype === "bool") throw new TesseraError(op, "not defined for bool input");
-    checkAxis(op, p.axis, x.shape.length);
-    if (x.shape[p.axis] === 0) throw new TesseraError(op, `cannot reduce empty axis ${p.axis}`);
-    return { shape: x.shape.map((d, i) => (i === p.axis ? 1 : d)), dtype: "int32" };
-  };
-}
+
+const elementwise = {
+  ...perOp(UNARY_OPS, unaryRule),
+  ...perOp([...BINARY_OPS, "compare", "logical", "bitwise"] as const, binaryRule),
+  reduce: reduceRule("reduce", (p) => p.axes),
+  argReduce: reduceRule("argReduce", (p) => [p.axis]),
+};
 
 /** Shape rule of every primitive; a missing entry fails `deno check`. */
 export const shapeRules: { [P in Prim]: ShapeRule<P> } = {

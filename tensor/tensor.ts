@@ -3,7 +3,7 @@
  * @module
  */
 import type { Backend, Storage } from "./backend.ts";
-import type { DType, TypedArray } from "./dtype.ts";
+import { type DType, isFloat, type TypedArray } from "./dtype.ts";
 import { fmtShape, TesseraError } from "./errors.ts";
 import { releaseStorage, trackTensor, untrackTensor } from "./memory.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
@@ -135,6 +135,16 @@ export class Tensor {
 
   /** Reads the elements as nested arrays (numbers, or booleans for bool tensors). */
   async toArray(): Promise<NestedArray> {
+    // An empty tensor still nests: [1e9, 0] would be a billion empty arrays.
+    const zero = this.shape.indexOf(0);
+    if (zero > 0 && sizeOf(this.shape.slice(0, zero)) > 2 ** 24) {
+      throw new TesseraError(
+        "toArray",
+        `empty tensor ${fmtShape(this.shape)} would nest ${
+          sizeOf(this.shape.slice(0, zero))
+        } arrays`,
+      );
+    }
     return nest(await this.data(), this.shape, this.dtype === "bool");
   }
 
@@ -153,7 +163,7 @@ export class Tensor {
     const c = this.concrete();
     if (!c.backend.readSync || c.disposed) return `${head})`;
     const vals = c.backend.readSync(c.storage, c.dtype, c.size);
-    return `${head}) ${formatValues(vals, this.shape, this.dtype === "bool")}`;
+    return `${head}) ${formatValues(vals, this.shape, this.dtype)}`;
   }
 
   /** Frees the storage now (idempotent). Using the tensor afterwards throws. */
@@ -191,14 +201,15 @@ function nest(data: TypedArray, shape: Shape, asBool: boolean): NestedArray {
   return build(0, 0);
 }
 
-function formatValues(data: TypedArray, shape: Shape, asBool: boolean, limit = 64): string {
+function formatValues(data: TypedArray, shape: Shape, dtype: DType, limit = 64): string {
+  if (data.length === 0) return "[]"; // the shape is in the head; [1e12, 0] has no values
   if (data.length > limit) {
-    const head = Array.from(data.subarray(0, 8), (v) => fmtNum(v, asBool)).join(", ");
+    const head = Array.from(data.subarray(0, 8), (v) => fmtNum(v, dtype)).join(", ");
     return `[${head}, … (${data.length} values)]`;
   }
   // Nested brackets like JSON, but NaN/±Infinity printed as such (JSON would say null).
   const build = (dim: number, offset: number): string => {
-    if (dim === shape.length) return fmtNum(data[offset]!, asBool);
+    if (dim === shape.length) return fmtNum(data[offset]!, dtype);
     const inner = sizeOf(shape.slice(dim + 1));
     const parts: string[] = [];
     for (let i = 0; i < shape[dim]!; i++) parts.push(build(dim + 1, offset + i * inner));
@@ -207,6 +218,8 @@ function formatValues(data: TypedArray, shape: Shape, asBool: boolean, limit = 6
   return build(0, 0);
 }
 
-function fmtNum(v: number, asBool: boolean): string {
-  return asBool ? String(v !== 0) : String(Number(v.toPrecision(6)));
+/** Floats to 6 significant digits; integers (int32, uint32: counts, indices, PRNG keys) exactly. */
+function fmtNum(v: number, dtype: DType): string {
+  if (dtype === "bool") return String(v !== 0);
+  return isFloat(dtype) ? String(Number(v.toPrecision(6))) : String(v);
 }

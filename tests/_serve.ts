@@ -1,6 +1,14 @@
 /**
- * Test helper: a read-only static HTTP server for the repository, on 127.0.0.1 with a
- * free port, so tests can import tessera by URL the way users do.
+ * A read-only static HTTP server for the repository, serving `.ts` as
+ * `application/typescript` (a MIME type Deno accepts; `python3 -m http.server` says
+ * `video/mp2t`, which Deno rejects with `SyntaxError: Expected ','`). Tests use `serveRepo()`
+ * (127.0.0.1, a free port) to import tessera by URL the way users do; `deno task serve`
+ * runs this file to serve the checkout for real:
+ *
+ * ```sh
+ * deno task serve                 # http://127.0.0.1:8000/  (--port N, --hostname H)
+ * deno run --allow-import=127.0.0.1:8000 http://127.0.0.1:8000/examples/quickstart.ts
+ * ```
  *
  * @module
  */
@@ -48,7 +56,10 @@ export const REPO_ROOT: string = resolve(fileURLToPath(new URL("../", import.met
  *
  * @param extra fixed routes (absolute URL paths) served before the files, e.g. probe modules
  */
-export async function serveRepo(extra: Record<string, ExtraRoute> = {}): Promise<RepoServer> {
+export async function serveRepo(
+  extra: Record<string, ExtraRoute> = {},
+  opts: { hostname?: string; port?: number } = {},
+): Promise<RepoServer> {
   const rootReal = await Deno.realPath(REPO_ROOT);
   const notFound = () => new Response("not found\n", { status: 404 });
 
@@ -85,11 +96,35 @@ export async function serveRepo(extra: Record<string, ExtraRoute> = {}): Promise
     });
   }
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handle);
-  const host = `127.0.0.1:${server.addr.port}`;
+  const hostname = opts.hostname ?? "127.0.0.1";
+  const server = Deno.serve({ hostname, port: opts.port ?? 0, onListen() {} }, handle);
+  const host = `${hostname}:${server.addr.port}`;
   const shutdown = async () => {
     await server.shutdown();
     await server.finished;
   };
   return { origin: `http://${host}`, host, shutdown, [Symbol.asyncDispose]: shutdown };
 }
+
+/** `deno task serve [--port N] [--hostname H]`: serves the checkout until Ctrl-C. */
+async function main(args: string[]): Promise<void> {
+  const opts = { hostname: "127.0.0.1", port: 8000 };
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]];
+    if (flag === "--port" && value !== undefined && /^\d+$/.test(value)) opts.port = Number(value);
+    else if (flag === "--hostname" && value) opts.hostname = value;
+    else {
+      console.error(`serve: unknown flag or bad value: ${flag} ${value ?? ""}`);
+      console.error("usage: deno task serve [--port N] [--hostname H]");
+      Deno.exit(2);
+    }
+  }
+  const server = await serveRepo({}, opts);
+  // The first line is read by tests/url_import_test.ts; keep its shape.
+  console.log(`Serving ${REPO_ROOT} at ${server.origin}/`);
+  console.log(
+    `Import e.g. ${server.origin}/mod.ts with: deno run --allow-import=${server.host} <your script>`,
+  );
+}
+
+if (import.meta.main) await main(Deno.args);

@@ -24,7 +24,17 @@
 import assert from "node:assert/strict";
 
 /** The library's source roots, relative to the repository root. */
-const ROOTS = ["tensor", "autodiff", "nn", "models", "data", "cli", "mod.ts", "train.ts"];
+const ROOTS = [
+  "tensor",
+  "autodiff",
+  "nn",
+  "models",
+  "data",
+  "distributed",
+  "cli",
+  "mod.ts",
+  "train.ts",
+];
 
 const REPO = new URL("../", import.meta.url);
 

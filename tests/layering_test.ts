@@ -323,7 +323,7 @@ export function findCycles(graph: Map<string, string[]>): string[][] {
 // ---- the repository ------------------------------------------------------------------------
 
 const ROOT = new URL("../", import.meta.url);
-const DIRS = ["tensor", "autodiff", "nn", "models", "data", "cli"];
+const DIRS = ["tensor", "autodiff", "nn", "models", "data", "distributed", "cli"];
 
 async function libraryFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>();

@@ -61,7 +61,10 @@ export interface BoxCoderOptions {
 function weightsOf(op: string, o: BoxCoderOptions): [number, number, number, number] {
   const w = o.weights ?? [1, 1, 1, 1];
   if (!Array.isArray(w) || w.length !== 4 || !w.every((v) => typeof v === "number" && v > 0)) {
-    throw new TesseraError(op, `weights must be four numbers > 0, got ${JSON.stringify(w)}`);
+    throw new TesseraError(
+      op,
+      `weights must be four numbers > 0, got ${Array.isArray(w) ? `[${w.join(", ")}]` : String(w)}`,
+    );
   }
   return [w[0]!, w[1]!, w[2]!, w[3]!];
 }
@@ -80,7 +83,9 @@ function centres(b: Tensor): [Tensor, Tensor, Tensor, Tensor] {
 /**
  * Regression targets that turn `boxes` into `targets` (both `[..., 4]`, broadcasting):
  * `dx = wx·(tx − px)/pw`, `dy = wy·(ty − py)/ph`, `dw = ww·log(tw/pw)`, `dh = wh·log(th/ph)`
- * with centres `x1 + w/2` (detectron2 `get_deltas`).
+ * with centres `x1 + w/2` (detectron2 `get_deltas`). Arithmetic, like the generic box ops: a
+ * non-finite coordinate gives non-finite targets for that box only, and a proposal of zero
+ * width or height gives ±Infinity/NaN targets (as in detectron2), so filter empty proposals.
  *
  * @example
  * ```ts
@@ -113,6 +118,7 @@ export function encodeBoxes(boxes: Tensor, targets: Tensor, opts: BoxCoderOption
  * Applies regression deltas `[..., 4]` to `boxes` `[..., 4]` (broadcasting): the inverse of
  * {@link encodeBoxes}, with dw and dh divided by their weights and clamped to
  * `scaleClamp` (default `log(1000/16)` ≈ 4.135) before `exp` (detectron2 `apply_deltas`).
+ * A NaN delta or coordinate gives NaN in that box only (+Infinity dw/dh is clamped).
  *
  * @example
  * ```ts

@@ -1,7 +1,8 @@
 /**
  * Optimizers as pure transforms (`init`, `update`) with pytree state — SGD and AdamW with
  * PyTorch's exact update rules — plus weight-decay masks and BEiT layer-wise lr decay keyed on
- * parameter paths, gradient clipping, schedules of the step and parameter EMA. See
+ * parameter paths, gradient clipping, schedules of the step and parameter EMA, composed
+ * optax-style by `chain` (gradient transforms before an optimizer) and `masked`. See
  * `types.ts` for the ownership rule of `update`.
  *
  * @example
@@ -28,3 +29,4 @@ export * from "./clip.ts";
 export * from "./schedules.ts";
 export * from "./param_groups.ts";
 export * from "./ema.ts";
+export * from "./chain.ts";

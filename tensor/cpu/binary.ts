@@ -167,23 +167,17 @@ export function arithKernel<P extends BinaryOp>(op: P): Kernel<P> {
   };
 }
 
-/** Kernel of a comparison primitive (bool output, NaN compares unequal to everything). */
-export function compareKernel<P extends CompareOp>(op: P): Kernel<P> {
-  const loop = COMPARE[op];
-  return (inputs, _params, out) => runBinary(loop, inputs, out);
-}
+/** Kernel of `compare` (bool output, NaN compares unequal to everything). */
+export const compareKernel: Kernel<"compare"> = (inputs, p, out) =>
+  runBinary(COMPARE[p.op], inputs, out);
 
-/** Kernel of a logical primitive on bool (0/1) operands. */
-export function logicalKernel<P extends LogicalOp>(op: P): Kernel<P> {
-  const loop = LOGICAL[op];
-  return (inputs, _params, out) => runBinary(loop, inputs, out);
-}
+/** Kernel of `logical` on bool (0/1) operands. */
+export const logicalKernel: Kernel<"logical"> = (inputs, p, out) =>
+  runBinary(LOGICAL[p.op], inputs, out);
 
-/** Kernel of a bitwise primitive on int32/uint32 operands (result in the input dtype). */
-export function bitwiseKernel<P extends BitwiseOp>(op: P): Kernel<P> {
-  const loop = BITWISE[op];
-  return (inputs, _params, out) => runBinary(loop, inputs, out);
-}
+/** Kernel of `bitwise` on int32/uint32 operands (result in the input dtype). */
+export const bitwiseKernel: Kernel<"bitwise"> = (inputs, p, out) =>
+  runBinary(BITWISE[p.op], inputs, out);
 
 /** `where(cond, x, y)`: picks `x` where `cond` is true, else `y`; all three broadcast. */
 export const whereKernel: Kernel<"where"> = (inputs, _params, out): Storage => {

@@ -1,10 +1,12 @@
 /**
- * The CPU kernel table: one entry per primitive (a missing entry fails `deno check`).
+ * The CPU kernel table: one entry per primitive (a missing entry fails `deno check`); the
+ * unary and binary elementwise rows come from their op lists, a family primitive (`compare`,
+ * `reduce`, …) has one kernel that reads its `op` parameter.
  * The implementations live in the neighbouring files, split by concern.
  * @module
  */
 import type { Kernel } from "../backend.ts";
-import type { Prim } from "../primitives.ts";
+import { BINARY_OPS, perOp, type Prim, UNARY_OPS } from "../primitives.ts";
 import { arithKernel, bitwiseKernel, compareKernel, logicalKernel, whereKernel } from "./binary.ts";
 import { bitcastKernel, castKernel, randomBitsKernel } from "./convert.ts";
 import { gatherKernel, scatterAddKernel } from "./indexing.ts";
@@ -25,55 +27,13 @@ import { visionCpuKernels } from "./vision_kernels.ts";
 
 /** CPU kernel of every primitive. */
 export const cpuKernels: { [P in Prim]: Kernel<P> } = {
-  neg: unaryKernel("neg"),
-  abs: unaryKernel("abs"),
-  sign: unaryKernel("sign"),
-  exp: unaryKernel("exp"),
-  log: unaryKernel("log"),
-  log1p: unaryKernel("log1p"),
-  expm1: unaryKernel("expm1"),
-  sqrt: unaryKernel("sqrt"),
-  rsqrt: unaryKernel("rsqrt"),
-  reciprocal: unaryKernel("reciprocal"),
-  sin: unaryKernel("sin"),
-  cos: unaryKernel("cos"),
-  tanh: unaryKernel("tanh"),
-  erf: unaryKernel("erf"),
-  floor: unaryKernel("floor"),
-  ceil: unaryKernel("ceil"),
-  round: unaryKernel("round"),
-  logicalNot: unaryKernel("logicalNot"),
-
-  add: arithKernel("add"),
-  sub: arithKernel("sub"),
-  mul: arithKernel("mul"),
-  div: arithKernel("div"),
-  pow: arithKernel("pow"),
-  maximum: arithKernel("maximum"),
-  minimum: arithKernel("minimum"),
-
-  equal: compareKernel("equal"),
-  notEqual: compareKernel("notEqual"),
-  less: compareKernel("less"),
-  lessEqual: compareKernel("lessEqual"),
-  greater: compareKernel("greater"),
-  greaterEqual: compareKernel("greaterEqual"),
-
-  logicalAnd: logicalKernel("logicalAnd"),
-  logicalOr: logicalKernel("logicalOr"),
-  logicalXor: logicalKernel("logicalXor"),
-
-  bitwiseAnd: bitwiseKernel("bitwiseAnd"),
-  bitwiseOr: bitwiseKernel("bitwiseOr"),
-  bitwiseXor: bitwiseKernel("bitwiseXor"),
-  shiftLeft: bitwiseKernel("shiftLeft"),
-  shiftRightLogical: bitwiseKernel("shiftRightLogical"),
-
-  sum: reduceKernel("sum"),
-  max: reduceKernel("max"),
-  min: reduceKernel("min"),
-  argmax: argReduceKernel(true),
-  argmin: argReduceKernel(false),
+  ...perOp(UNARY_OPS, unaryKernel),
+  ...perOp(BINARY_OPS, arithKernel),
+  compare: compareKernel,
+  logical: logicalKernel,
+  bitwise: bitwiseKernel,
+  reduce: reduceKernel,
+  argReduce: argReduceKernel,
   cumsum: cumsumKernel,
 
   where: whereKernel,

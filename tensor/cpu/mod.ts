@@ -24,6 +24,7 @@ import { TesseraError } from "../errors.ts";
 import type { Prim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../aval.ts";
 import { cpuKernels } from "./kernels.ts";
+import { cpuFused } from "./fused.ts";
 import { allocArray, recycle, setBufferPoolLimit } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";
 import {
@@ -194,6 +195,7 @@ export const cpuBackend: Backend = {
     }
     return a.slice();
   },
+  fused: cpuFused,
   free(storage: Storage): void {
     // Large buffers are kept for reuse (./buffers.ts); the rest is left to the GC.
     recycle(arr(storage));

@@ -5,7 +5,6 @@
  */
 import type { Kernel, Storage } from "../backend.ts";
 import { arrayFor, isFloat, type TypedArray } from "../dtype.ts";
-import type { ReduceOp } from "../primitives.ts";
 import { broadcastStrides, stridesOf } from "../shape.ts";
 import { alloc, forEachRow, input, splitAxis, wrap } from "./iter.ts";
 
@@ -58,63 +57,61 @@ const minFold: FoldRow = (x, xo, xs, acc, ao, as, n) => {
 };
 
 /**
- * Kernel of `sum`, `max` or `min` over `params.axes`, keeping reduced axes as size 1.
- * Float sums accumulate in float64 (then round to float32); int sums wrap modulo 2^32;
+ * Kernel of `reduce` (`sum`, `max` or `min` over `params.axes`, keeping reduced axes as size
+ * 1). Float sums accumulate in float64 (then round to float32); int sums wrap modulo 2^32;
  * max/min propagate NaN.
  */
-export function reduceKernel<P extends ReduceOp>(op: P): Kernel<P> {
-  return (inputs, _params, out) => {
-    const xop = inputs[0]!;
-    const x = input(inputs, 0);
-    const o = alloc(out);
-    const float = isFloat(out.dtype);
-    let acc: TypedArray;
-    let fold: FoldRow;
-    if (op === "sum") {
-      acc = float ? new Float64Array(o.length) : o;
-      fold = float ? sumFloat : sumInt;
-    } else {
-      acc = new Float64Array(o.length).fill(op === "max" ? -Infinity : Infinity);
-      fold = op === "max" ? maxFold : minFold;
-    }
-    const strides = [stridesOf(xop.shape), broadcastStrides(out.shape, xop.shape)];
-    forEachRow(xop.shape, strides, [0, 0], (offs, n, inner) => {
-      fold(x, offs[0]!, inner[0]!, acc, offs[1]!, inner[1]!, n);
-    });
-    if (acc !== o) o.set(acc);
-    return wrap(o);
-  };
-}
+export const reduceKernel: Kernel<"reduce"> = (inputs, params, out) => {
+  const op = params.op;
+  const xop = inputs[0]!;
+  const x = input(inputs, 0);
+  const o = alloc(out);
+  const float = isFloat(out.dtype);
+  let acc: TypedArray;
+  let fold: FoldRow;
+  if (op === "sum") {
+    acc = float ? new Float64Array(o.length) : o;
+    fold = float ? sumFloat : sumInt;
+  } else {
+    acc = new Float64Array(o.length).fill(op === "max" ? -Infinity : Infinity);
+    fold = op === "max" ? maxFold : minFold;
+  }
+  const strides = [stridesOf(xop.shape), broadcastStrides(out.shape, xop.shape)];
+  forEachRow(xop.shape, strides, [0, 0], (offs, n, inner) => {
+    fold(x, offs[0]!, inner[0]!, acc, offs[1]!, inner[1]!, n);
+  });
+  if (acc !== o) o.set(acc);
+  return wrap(o);
+};
 
 /**
- * Kernel of `argmax` (`max = true`) or `argmin` along `params.axis`: int32 index of the first
+ * Kernel of `argReduce` (`argmax` or `argmin` along `params.axis`): int32 index of the first
  * extreme element; a NaN counts as the extreme (the first NaN wins).
  */
-export function argReduceKernel(max: boolean): Kernel<"argmax" | "argmin"> {
-  return (inputs, params, out) => {
-    const x = input(inputs, 0);
-    const { outer, len, inner } = splitAxis(inputs[0]!.shape, params.axis);
-    const o = alloc(out);
-    const best = new Float64Array(inner);
-    for (let p = 0; p < outer; p++) {
-      const base = p * len * inner;
-      for (let i = 0; i < inner; i++) best[i] = x[base + i]!;
-      const ob = p * inner;
-      for (let k = 1; k < len; k++) {
-        const row = base + k * inner;
-        for (let i = 0; i < inner; i++) {
-          const v = x[row + i]!, b = best[i]!;
-          const better = max ? v > b : v < b;
-          if (better || (v !== v && b === b)) {
-            best[i] = v;
-            o[ob + i] = k;
-          }
+export const argReduceKernel: Kernel<"argReduce"> = (inputs, params, out) => {
+  const max = params.op === "argmax";
+  const x = input(inputs, 0);
+  const { outer, len, inner } = splitAxis(inputs[0]!.shape, params.axis);
+  const o = alloc(out);
+  const best = new Float64Array(inner);
+  for (let p = 0; p < outer; p++) {
+    const base = p * len * inner;
+    for (let i = 0; i < inner; i++) best[i] = x[base + i]!;
+    const ob = p * inner;
+    for (let k = 1; k < len; k++) {
+      const row = base + k * inner;
+      for (let i = 0; i < inner; i++) {
+        const v = x[row + i]!, b = best[i]!;
+        const better = max ? v > b : v < b;
+        if (better || (v !== v && b === b)) {
+          best[i] = v;
+          o[ob + i] = k;
         }
       }
     }
-    return wrap(o);
-  };
-}
+  }
+  return wrap(o);
+};
 
 /**
  * Inclusive cumulative sum along `params.axis` (from the end when `reverse`). Floats carry the

@@ -1,7 +1,10 @@
 /**
- * Special functions the JavaScript `Math` object lacks (currently `erf`).
+ * Special functions the JavaScript `Math` object lacks (`erf`, `erfc`), as scalar float64 functions;
+ * {@link SPECIAL_FUNCTIONS} is the table the unary kernels loop them from, so a new special
+ * unary primitive needs only its scalar here on the CPU backend.
  * @module
  */
+import type { UnaryOp } from "../primitives.ts";
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 
@@ -75,7 +78,13 @@ export function erf(x: number): number {
     return x * s;
   }
   if (!(ax < 6)) return x !== x ? x : x > 0 ? 1 : -1;
-  const y = 4 * (2 / (2 + ax)) - 2;
+  const r = 1 - erfcMid(ax);
+  return x < 0 ? -r : r;
+}
+
+/** erfc(x) = exp(-x²)·erfcx(x) for 2/3 ≤ x < 6, from the Chebyshev fit of erfcx. */
+function erfcMid(x: number): number {
+  const y = 4 * (2 / (2 + x)) - 2;
   const y2 = 2 * y;
   let b1 = 0, b2 = 0;
   for (let k = CHEB.length - 1; k >= 1; k--) {
@@ -84,6 +93,35 @@ export function erf(x: number): number {
     b1 = b0;
   }
   const erfcx = y * b1 - b2 + CHEB[0]!;
-  const r = 1 - expNegSquare(ax) * erfcx;
-  return x < 0 ? -r : r;
+  return expNegSquare(x) * erfcx;
 }
+
+/**
+ * erfc(x) for x ≥ 6 from the continued fraction erfcx(x) = 1/√π · 1/(x + ½/(x + 1/(x + …)))
+ * (60 terms, evaluated backwards: far below double rounding there); 0 beyond x = 27.3.
+ */
+function erfcTail(x: number): number {
+  if (x > 27.3) return 0; // exp(-x²) underflows
+  let f = x;
+  for (let k = 60; k >= 1; k--) f = x + k / 2 / f;
+  return expNegSquare(x) / (f * Math.sqrt(Math.PI));
+}
+
+/**
+ * The complementary error function erfc(x) = 1 - erf(x) in double precision, without the
+ * cancellation of `1 - erf(x)` for large x: 1 - erf(x) for |x| < 2/3, the Chebyshev fit of
+ * erfcx up to 6 and a continued fraction beyond; erfc(-x) = 2 - erfc(x).
+ */
+export function erfc(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2 / 3) return 1 - erf(x);
+  if (x !== x) return x;
+  const c = ax < 6 ? erfcMid(ax) : erfcTail(ax);
+  return x < 0 ? 2 - c : c;
+}
+
+/**
+ * Scalar float64 implementation of each special unary primitive (the unary kernels loop
+ * them; float32 results are rounded by the store).
+ */
+export const SPECIAL_FUNCTIONS: Partial<Record<UnaryOp, (x: number) => number>> = { erf, erfc };

@@ -7,7 +7,8 @@ import type { Kernel } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
 import type { UnaryOp } from "../primitives.ts";
 import { alloc, input, wrap } from "./iter.ts";
-import { erf } from "./special.ts";
+import { TesseraError } from "../errors.ts";
+import { SPECIAL_FUNCTIONS } from "./special.ts";
 import { F32_UNARY } from "./f32.ts";
 
 /** A flat unary loop: `o[i] = f(x[i])` for `i < n`. */
@@ -19,7 +20,11 @@ export function roundHalfEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-const FLOAT_LOOPS: Record<Exclude<UnaryOp, "logicalNot">, Loop1> = {
+/**
+ * Float loops of the unary ops with a `Math` (or one-line) form; the special functions
+ * (erf, …) are looped from their scalar in ./special.ts instead.
+ */
+const FLOAT_LOOPS: Partial<Record<UnaryOp, Loop1>> = {
   neg: (x, o, n) => {
     for (let i = 0; i < n; i++) o[i] = -x[i]!;
   },
@@ -62,9 +67,6 @@ const FLOAT_LOOPS: Record<Exclude<UnaryOp, "logicalNot">, Loop1> = {
   tanh: (x, o, n) => {
     for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]!);
   },
-  erf: (x, o, n) => {
-    for (let i = 0; i < n; i++) o[i] = erf(x[i]!);
-  },
   floor: (x, o, n) => {
     for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]!);
   },
@@ -93,14 +95,29 @@ function logicalNotLoop(x: TypedArray, o: TypedArray, n: number): void {
   for (let i = 0; i < n; i++) o[i] = x[i]! ? 0 : 1;
 }
 
+/** The flat loop of a scalar function. */
+function loopOf(f: (v: number) => number): Loop1 {
+  return (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = f(x[i]!);
+  };
+}
+
+/** The float loop of `op`: written above, or looped from its scalar special function. */
+function floatLoopOf(op: UnaryOp): Loop1 {
+  if (op === "logicalNot") return logicalNotLoop;
+  const loop = FLOAT_LOOPS[op];
+  if (loop) return loop;
+  const f = SPECIAL_FUNCTIONS[op];
+  if (!f) throw new TesseraError(op, "has no kernel on the cpu backend");
+  return loopOf(f);
+}
+
 /**
  * The kernel of a unary primitive. Which dtypes reach it is decided by the shape rule: the
  * transcendental/rounding ops see floats only, `logicalNot` bool only, `neg`/`sign` no uint32.
  */
 export function unaryKernel<P extends UnaryOp>(op: P): Kernel<P> {
-  const floatLoop = op === "logicalNot"
-    ? logicalNotLoop
-    : FLOAT_LOOPS[op as Exclude<UnaryOp, "logicalNot">];
+  const floatLoop = floatLoopOf(op);
   const intLoop = INT_LOOPS[op] ?? floatLoop;
   const f32Loop = F32_UNARY[op]; // monomorphic float32 copy (./f32.ts)
   return (inputs, _params, out) => {

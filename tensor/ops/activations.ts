@@ -7,10 +7,11 @@ import { isFloat } from "../dtype.ts";
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import { normAxes, normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
+import { fusedOr } from "../dispatch.ts";
 import { composite, expectTensor } from "./_util.ts";
 import { lessEqual } from "./comparison.ts";
 import { add, div, mul, sub, where } from "./elementwise.ts";
-import { erf, exp, rsqrt, tanh } from "./unary.ts";
+import { erf, exp, neg, rsqrt, tanh } from "./unary.ts";
 import { stopGradientOf } from "./_elementwise_internal.ts";
 import { logsumexp, max, mean, sum } from "./reduce.ts";
 
@@ -75,7 +76,8 @@ export function gelu(x: Tensor, opts: { approximate?: "none" | "tanh" } = {}): T
       const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
       return mul(mul(x, 0.5), add(tanh(inner), 1));
     }
-    return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+    const exact = () => mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+    return fusedOr("gelu", [x], {}, x, exact); // a backend's fused kernel, else the composite
   });
 }
 
@@ -98,7 +100,7 @@ export function silu(x: Tensor): Tensor {
 
 /**
  * Softmax along `axis` (default last), shifted by the (gradient-stopped) maximum for
- * stability.
+ * stability. An empty axis gives an empty result of x's shape (as in PyTorch).
  *
  * @example
  * ```ts
@@ -111,13 +113,15 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return composite(() => {
     floatInput("softmax", x);
     const a = normAxis("softmax", axis, x.ndim);
+    if (x.shape[a] === 0) return exp(x); // an empty axis: the (empty) result has x's shape
     const e = exp(sub(x, stopGradientOf(max(x, a, true))));
     return div(e, sum(e, a, true));
   });
 }
 
 /**
- * `log(softmax(x))` along `axis`, computed as `x - logsumexp(x)`.
+ * `log(softmax(x))` along `axis`, computed as `x - logsumexp(x)`. An empty axis gives an
+ * empty result of x's shape.
  *
  * @example
  * ```ts
@@ -131,6 +135,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return composite(() => {
     floatInput("logSoftmax", x);
     const a = normAxis("logSoftmax", axis, x.ndim);
+    if (x.shape[a] === 0) return neg(x); // an empty axis: the (empty) result has x's shape
     return sub(x, logsumexp(x, a, true));
   });
 }
@@ -188,10 +193,14 @@ export function layerNorm(
         `axes ${fmtValue(opts.axes)} must be the trailing axes`,
       );
     }
-    const mu = mean(x, axes, true);
-    const d = sub(x, mu);
-    const v = mean(mul(d, d), axes, true);
-    let y = mul(d, rsqrt(add(v, eps)));
+    let y: Tensor;
+    if (normShape.includes(0)) {
+      y = neg(x); // nothing to normalise: the (empty) result has x's shape
+    } else {
+      const d = sub(x, mean(x, axes, true));
+      const v = mean(mul(d, d), axes, true);
+      y = mul(d, rsqrt(add(v, eps)));
+    }
     if (weight) y = mul(y, weight);
     if (bias) y = add(y, bias);
     return y;

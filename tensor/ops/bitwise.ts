@@ -19,7 +19,7 @@ import { composite, liftPair, type TensorLike } from "./_util.ts";
  */
 export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("bitwiseAnd", liftPair("bitwiseAnd", a, b), {});
+    return bind("bitwise", liftPair("bitwiseAnd", a, b), { op: "bitwiseAnd" });
   });
 }
 
@@ -35,7 +35,7 @@ export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
  */
 export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("bitwiseOr", liftPair("bitwiseOr", a, b), {});
+    return bind("bitwise", liftPair("bitwiseOr", a, b), { op: "bitwiseOr" });
   });
 }
 
@@ -51,7 +51,7 @@ export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
  */
 export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("bitwiseXor", liftPair("bitwiseXor", a, b), {});
+    return bind("bitwise", liftPair("bitwiseXor", a, b), { op: "bitwiseXor" });
   });
 }
 
@@ -67,7 +67,7 @@ export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
  */
 export function shiftLeft(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("shiftLeft", liftPair("shiftLeft", a, b), {});
+    return bind("bitwise", liftPair("shiftLeft", a, b), { op: "shiftLeft" });
   });
 }
 
@@ -83,6 +83,6 @@ export function shiftLeft(a: TensorLike, b: TensorLike): Tensor {
  */
 export function shiftRightLogical(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("shiftRightLogical", liftPair("shiftRightLogical", a, b), {});
+    return bind("bitwise", liftPair("shiftRightLogical", a, b), { op: "shiftRightLogical" });
   });
 }

@@ -4,12 +4,18 @@
  * when its IoU with a kept box is `> iouThreshold`; ties in score keep index order).
  *
  * NMS ({@link nms}, {@link batchedNms}, {@link nmsPadded}) lives in nms.ts. The box coder and FPN level assignment are detection policy: models/detection/.
+ *
+ * Non-finite coordinates: these ops are arithmetic, so a NaN or ±Infinity coordinate gives
+ * NaN (clipBoxes: the clamped value; NaN stays NaN) in that box's own outputs and never
+ * affects another box, as in any elementwise op. The ops that select or assign boxes (nms,
+ * batchedNms, roiAlign, fpnLevels) reject them instead.
  * @module
  */
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import type { Tensor } from "../tensor.ts";
 import { composite, expectTensor } from "./_util.ts";
-import { add, clip, div, maximum, minimum, mul, sub } from "./elementwise.ts";
+import { notEqual } from "./comparison.ts";
+import { add, clip, div, maximum, minimum, mul, sub, where } from "./elementwise.ts";
 import { concat, split } from "./joining.ts";
 import { expandDims, reshape } from "./reshaping.ts";
 
@@ -51,6 +57,8 @@ export function boxArea(boxes: Tensor): Tensor {
 
 /**
  * Pairwise IoU of boxes `a` `[N, 4]` and `b` `[M, 4]` → `[N, M]` (torchvision `box_iou`).
+ * Two boxes whose union is empty (both of zero area) have IoU 0 (torchvision: NaN); a
+ * non-finite coordinate gives NaN in that box's row or column only.
  *
  * @example
  * ```ts
@@ -81,7 +89,9 @@ export function boxIou(a: Tensor, b: Tensor): Tensor {
     const h = clip(sub(minimum(sq(ay2), sq(by2)), maximum(sq(ay1), sq(by1))), 0);
     const inter = mul(w, h);
     const union = sub(add(expandDims(area1, 1), area2), inter);
-    return div(inter, union);
+    // Two empty boxes (union 0) do not overlap: IoU 0, not 0/0 = NaN.
+    const some = notEqual(union, 0);
+    return where(some, div(inter, where(some, union, 1)), 0);
   });
 }
 

@@ -19,7 +19,7 @@ import { composite, liftPair, type TensorLike } from "./_util.ts";
  */
 export function equal(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("equal", liftPair("equal", a, b), {});
+    return bind("compare", liftPair("equal", a, b), { op: "equal" });
   });
 }
 
@@ -35,7 +35,7 @@ export function equal(a: TensorLike, b: TensorLike): Tensor {
  */
 export function notEqual(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("notEqual", liftPair("notEqual", a, b), {});
+    return bind("compare", liftPair("notEqual", a, b), { op: "notEqual" });
   });
 }
 
@@ -51,7 +51,7 @@ export function notEqual(a: TensorLike, b: TensorLike): Tensor {
  */
 export function less(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("less", liftPair("less", a, b), {});
+    return bind("compare", liftPair("less", a, b), { op: "less" });
   });
 }
 
@@ -67,7 +67,7 @@ export function less(a: TensorLike, b: TensorLike): Tensor {
  */
 export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("lessEqual", liftPair("lessEqual", a, b), {});
+    return bind("compare", liftPair("lessEqual", a, b), { op: "lessEqual" });
   });
 }
 
@@ -83,7 +83,7 @@ export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
  */
 export function greater(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("greater", liftPair("greater", a, b), {});
+    return bind("compare", liftPair("greater", a, b), { op: "greater" });
   });
 }
 
@@ -99,7 +99,7 @@ export function greater(a: TensorLike, b: TensorLike): Tensor {
  */
 export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("greaterEqual", liftPair("greaterEqual", a, b), {});
+    return bind("compare", liftPair("greaterEqual", a, b), { op: "greaterEqual" });
   });
 }
 
@@ -118,7 +118,7 @@ export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
  */
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("logicalAnd", liftPair("logicalAnd", a, b), {});
+    return bind("logical", liftPair("logicalAnd", a, b), { op: "logicalAnd" });
   });
 }
 
@@ -134,7 +134,7 @@ export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
  */
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("logicalOr", liftPair("logicalOr", a, b), {});
+    return bind("logical", liftPair("logicalOr", a, b), { op: "logicalOr" });
   });
 }
 
@@ -150,6 +150,6 @@ export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
  */
 export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("logicalXor", liftPair("logicalXor", a, b), {});
+    return bind("logical", liftPair("logicalXor", a, b), { op: "logicalXor" });
   });
 }

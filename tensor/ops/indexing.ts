@@ -7,7 +7,7 @@ import type { DType } from "../dtype.ts";
 import { fmtShape, TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";
 import { arange } from "../creation.ts";
-import { normAxis } from "../shape.ts";
+import { checkNumel, normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkInt, composite, expectTensor } from "./_util.ts";
 import { equal } from "./comparison.ts";
@@ -151,6 +151,7 @@ export function oneHot(indices: Tensor, numClasses: number, opts: { dtype?: DTyp
     if (indices.dtype !== "int32") {
       throw new TesseraError("oneHot", `indices must be int32, got ${indices.dtype}`);
     }
+    checkNumel("oneHot", [...indices.shape, numClasses], opts.dtype ?? "float32");
     checkRange(indices, numClasses, "oneHot");
     const classes = arange(0, numClasses, 1, { dtype: "int32", backend: indices.backend.name });
     const hit = equal(reshape(indices, [...indices.shape, 1]), classes);

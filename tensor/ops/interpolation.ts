@@ -5,6 +5,7 @@
  */
 import { fmtShape, fmtValue, TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";
+import { checkNumel } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkBoxes, checkNchw, checkRoiParams } from "../vision_shape_rules.ts";
 import { type Pair, type Resample1d, type RoiAlignParams } from "../vision_params.ts";
@@ -99,6 +100,8 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   if (inS[0] === 0 || inS[1] === 0) {
     throw new TesseraError(op, `input ${fmtShape(x.shape)} has an empty spatial axis`);
   }
+  // Per-axis tables are sized by the output even for an empty batch: check as for batch 1.
+  checkNumel(op, [x.shape[0]! || 1, x.shape[1]! || 1, out[0]!, out[1]!], x.dtype);
   const axis = (i: number): Resample1d =>
     mode === "nearest"
       ? { kind: "nearest", in: inS[i]!, out: out[i]!, scale: scale[i]! }

@@ -5,6 +5,7 @@
  */
 import { fmtShape, TesseraError } from "../errors.ts";
 import { bind } from "../dispatch.ts";
+import { checkNumel } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkNchw, maxPool2dShape } from "../vision_shape_rules.ts";
 import { type Resample1d } from "../vision_params.ts";
@@ -159,6 +160,8 @@ export function adaptiveAvgPool2d(
   if (x.shape[2] === 0 || x.shape[3] === 0) {
     throw new TesseraError(op, `input ${fmtShape(x.shape)} has an empty spatial axis`);
   }
+  // Per-axis tables are sized by the output even for an empty batch: check as for batch 1.
+  checkNumel(op, [x.shape[0]! || 1, x.shape[1]! || 1, out[0]!, out[1]!], x.dtype);
   const axis = (i: number): Resample1d => ({
     kind: "adaptiveAvg",
     in: x.shape[2 + i]!,

@@ -25,7 +25,7 @@ function valueReduce(op: "sum" | "max" | "min", x: Tensor, axis: Axes, keepdims:
   expectTensor(op, x);
   const axes = normAxes(op, axis, x.ndim);
   if (axes.length === 0) return x;
-  const y = bind(op, [x], { axes });
+  const y = bind("reduce", [x], { op, axes });
   return keepdims ? y : reshape(y, dropAxes(x.shape, axes));
 }
 
@@ -88,11 +88,11 @@ function argReduce(
   expectTensor(op, x);
   if (axis === undefined) {
     const flat = reshape(x, [x.size]);
-    const y = bind(op, [flat], { axis: 0 });
+    const y = bind("argReduce", [flat], { op, axis: 0 });
     return keepdims ? reshape(y, x.shape.map(() => 1)) : reshape(y, []);
   }
   const a = normAxis(op, axis, x.ndim);
-  const y = bind(op, [x], { axis: a });
+  const y = bind("argReduce", [x], { op, axis: a });
   return keepdims ? y : reshape(y, dropAxes(x.shape, [a]));
 }
 
@@ -133,8 +133,14 @@ function countOf(op: string, x: Tensor, axis: Axes): number {
   return sizeOf(normAxes(op, axis, x.ndim).map((a) => x.shape[a]!));
 }
 
+/** Number of results of reducing `x` over `axis` (0 when a kept axis is empty). */
+function keptSize(op: string, x: Tensor, axis: Axes): number {
+  return sizeOf(dropAxes(x.shape, normAxes(op, axis, x.ndim)));
+}
+
 /**
- * Arithmetic mean over `axis` (float dtypes).
+ * Arithmetic mean over `axis` (float dtypes). The mean of an empty axis is an error (it
+ * would be 0/0 = NaN) unless the result is empty too.
  *
  * @example
  * ```ts
@@ -147,6 +153,12 @@ export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   return composite(() => {
     expectTensor("mean", x);
     const n = countOf("mean", x, axis);
+    if (n === 0 && keptSize("mean", x, axis) > 0) {
+      throw new TesseraError(
+        "mean",
+        `cannot take the mean of an empty axis of ${fmtShape(x.shape)}`,
+      );
+    }
     return div(sum(x, axis, keepdims), n);
   });
 }
@@ -154,6 +166,7 @@ export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
 /**
  * Variance over `axis` with `correction` (0 = population, the default as in NumPy;
  * 1 = unbiased, PyTorch's default). Named `variance` because `var` is reserved in JS.
+ * Fewer than `correction + 1` elements per variance is an error (PyTorch returns NaN).
  *
  * @example
  * ```ts
@@ -174,6 +187,17 @@ export function variance(
     expectTensor("variance", x);
     const n = countOf("variance", x, axis);
     const c = opts.correction ?? 0;
+    if (typeof c !== "number" || Number.isNaN(c)) {
+      throw new TesseraError("variance", `correction must be a number, got ${fmtValue(c)}`);
+    }
+    if (n - c <= 0 && keptSize("variance", x, axis) > 0) {
+      throw new TesseraError(
+        "variance",
+        `correction ${c} needs more than ${c} elements per variance, got ${n} (${
+          fmtShape(x.shape)
+        })`,
+      );
+    }
     const d = sub(x, mean(x, axis, true));
     return div(sum(mul(d, d), axis, opts.keepdims ?? false), Math.max(0, n - c));
   });
@@ -256,7 +280,7 @@ export function sumToShape(x: Tensor, shape: Shape): Tensor {
         );
       }
     }
-    const y = axes.length ? bind("sum", [x], { axes }) : x;
+    const y = axes.length ? bind("reduce", [x], { op: "sum", axes }) : x;
     return reshape(y, shape);
   });
 }

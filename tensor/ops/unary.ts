@@ -207,6 +207,26 @@ export function erf(x: Tensor): Tensor {
 }
 
 /**
+ * Elementwise complementary error function `1 - erf(x)`, accurate where `1 - erf(x)` would
+ * cancel to 0 (large `x`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { erf, erfc, sub, tensor } from "../../mod.ts";
+ * const x = tensor([0, 5], { dtype: "float64" });
+ * const [y0, y5] = await erfc(x).data();
+ * assert.equal(y0, 1);
+ * assert.ok(Math.abs(y5! / 1.5374597944280349e-12 - 1) < 1e-15); // erfc(5)
+ * const [, c5] = await sub(1, erf(x)).data(); // 1 - erf(5) cancels: off in the 5th digit
+ * assert.ok(Math.abs(c5! / 1.5374597944280349e-12 - 1) > 1e-5);
+ * ```
+ */
+export function erfc(x: Tensor): Tensor {
+  return bind("erfc", [expectTensor("erfc", x)], {});
+}
+
+/**
  * Elementwise floor (zero gradient).
  *
  * @example

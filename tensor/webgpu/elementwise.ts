@@ -14,7 +14,7 @@ import { TesseraError } from "../errors.ts";
 import type { BinaryOp, BitwiseOp, CompareOp, LogicalOp, UnaryOp } from "../primitives.ts";
 import type { Aval } from "../aval.ts";
 import { broadcastStrides, coalesce, shapesEqual, sizeOf } from "../shape.ts";
-import { mathFor } from "./math.ts";
+import { hasMath, mathFor } from "./math.ts";
 import type { GpuStorage } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
 import {
@@ -51,8 +51,12 @@ function cmp(op: string): Entry {
 const same = (e: Expr): Entry => ({ f32: e, i32: e, u32: e });
 const ints = (e: Expr): Entry => ({ i32: e, u32: e });
 
-/** The expression table: every elementwise primitive and the operand types it accepts. */
-export const EXPR: Record<EwOp, Entry> = {
+/**
+ * The expression table: every elementwise op and the operand types it accepts. A float unary
+ * op that is just a call of its math-library function (`tm_exp(a)`, …; ./math.ts) needs no
+ * entry: {@link entryOf} derives it.
+ */
+export const EXPR: { readonly [P in EwOp]?: Entry } = {
   neg: { f32: (a) => `-${a}`, i32: (a) => `-${a}` },
   abs: { f32: (a) => `abs(${a})`, i32: (a) => `abs(${a})`, u32: (a) => a },
   sign: {
@@ -60,17 +64,11 @@ export const EXPR: Record<EwOp, Entry> = {
       `select(select(select(${a}, -1.0, ${a} < 0.0), 1.0, ${a} > 0.0), ${a}, tm_isnan(${a}))`,
     i32: (a) => `select(select(0i, -1i, ${a} < 0i), 1i, ${a} > 0i)`,
   },
-  exp: { f32: (a) => `tm_exp(${a})` },
-  log: { f32: (a) => `tm_log(${a})` },
-  log1p: { f32: (a) => `tm_log1p(${a})` },
-  expm1: { f32: (a) => `tm_expm1(${a})` },
   sqrt: { f32: (a) => `select(sqrt(${a}), tm_nan(), ${a} < 0.0)` },
   rsqrt: { f32: (a) => `1.0 / select(sqrt(${a}), tm_nan(), ${a} < 0.0)` },
   reciprocal: { f32: (a) => `1.0 / ${a}` },
   sin: { f32: (a) => `tm_sincos(${a}, false)` },
   cos: { f32: (a) => `tm_sincos(${a}, true)` },
-  tanh: { f32: (a) => `tm_tanh(${a})` },
-  erf: { f32: (a) => `tm_erf(${a})` },
   floor: { f32: (a) => `floor(${a})` },
   ceil: { f32: (a) => `ceil(${a})` },
   round: { f32: (a) => `round(${a})` }, // WGSL round() is round-half-to-even
@@ -176,9 +174,17 @@ export function runElementwise(
   return st;
 }
 
+/** The entry of `op`: from the table, or the call of its `tm_<op>` math function on f32. */
+function entryOf(op: EwOp): Entry {
+  const e = EXPR[op];
+  if (e) return e;
+  const fn = `tm_${op}`;
+  return hasMath(fn) ? { f32: (a) => `${fn}(${a})` } : {};
+}
+
 /** The table entry's expression for `op` on operands of dtype `d`, or a clear error. */
 function exprFor(op: EwOp, d: DType): Expr {
-  const e = EXPR[op][key(d, op)];
+  const e = entryOf(op)[key(d, op)];
   if (!e) throw new TesseraError(op, `not supported for ${d} on the webgpu backend`);
   return e;
 }
@@ -189,15 +195,25 @@ export type GpuKernel<P extends import("../primitives.ts").Prim> = (
   ...args: Parameters<Kernel<P>>
 ) => GpuStorage;
 
-/** Kernel of a unary or binary elementwise primitive (comparisons included). */
-export function ewKernel<P extends Exclude<EwOp, "where">>(op: P): GpuKernel<P> {
-  return (rt, inputs, _params, out) => {
-    const d = inputs[0]!.dtype;
-    const e = exprFor(op, d);
-    const ty = inputs.map((t) => wgslType(t.dtype, op));
-    return runElementwise(rt, op, inputs, ty, e("a", "b", "c"), out);
-  };
+/** Runs the expression-table entry of elementwise op `op` on `inputs`. */
+function runOp(rt: Runtime, op: Exclude<EwOp, "where">, inputs: readonly Operand[], out: Aval) {
+  const e = exprFor(op, inputs[0]!.dtype);
+  const ty = inputs.map((t) => wgslType(t.dtype, op));
+  return runElementwise(rt, op, inputs, ty, e("a", "b", "c"), out);
 }
+
+/** Kernel of a unary or binary elementwise primitive. */
+export function ewKernel<P extends UnaryOp | BinaryOp>(op: P): GpuKernel<P> {
+  return (rt, inputs, _params, out) => runOp(rt, op, inputs, out);
+}
+
+/** Kernel of a family primitive (`compare`, `logical`, `bitwise`): its `op` picks the entry. */
+export const familyKernel: GpuKernel<"compare" | "logical" | "bitwise"> = (
+  rt,
+  inputs,
+  params,
+  out,
+) => runOp(rt, params.op, inputs, out);
 
 /** Kernel of `where(cond, x, y)`. */
 export const whereKernel: GpuKernel<"where"> = (rt, inputs, _params, out) => {

@@ -20,7 +20,8 @@ import { initWebGPU } from "./mod.ts";
 export async function initBackendFromEnv(): Promise<string> {
   let name: string | undefined;
   try {
-    name = (globalThis as { Deno?: typeof Deno }).Deno?.env.get("TESSERA_BACKEND");
+    name = (globalThis as { Deno?: { env: { get(k: string): string | undefined } } }).Deno?.env
+      .get("TESSERA_BACKEND");
   } catch {
     name = undefined; // no --allow-env
   }

@@ -1,10 +1,18 @@
 /**
  * The webgpu kernel table: one entry per primitive, a mapped type over `Prim`, so a missing
- * kernel fails `deno check`. Implementations live in the neighbouring files by concern.
+ * kernel fails `deno check`; the unary and binary rows come from their op lists, a family
+ * primitive has one kernel that reads its `op` parameter. Implementations live in the neighbouring files by concern.
  * @module
  */
-import type { Prim } from "../primitives.ts";
-import { bitcastKernel, castKernel, ewKernel, type GpuKernel, whereKernel } from "./elementwise.ts";
+import { BINARY_OPS, perOp, type Prim, UNARY_OPS } from "../primitives.ts";
+import {
+  bitcastKernel,
+  castKernel,
+  ewKernel,
+  familyKernel,
+  type GpuKernel,
+  whereKernel,
+} from "./elementwise.ts";
 import { gatherKernel, scatterAddKernel } from "./indexing.ts";
 import {
   broadcastToKernel,
@@ -24,55 +32,13 @@ import { visionWebgpuKernels } from "./vision_kernels.ts";
 
 /** WebGPU kernel of every primitive. */
 export const webgpuKernels: { [P in Prim]: GpuKernel<P> } = {
-  neg: ewKernel("neg"),
-  abs: ewKernel("abs"),
-  sign: ewKernel("sign"),
-  exp: ewKernel("exp"),
-  log: ewKernel("log"),
-  log1p: ewKernel("log1p"),
-  expm1: ewKernel("expm1"),
-  sqrt: ewKernel("sqrt"),
-  rsqrt: ewKernel("rsqrt"),
-  reciprocal: ewKernel("reciprocal"),
-  sin: ewKernel("sin"),
-  cos: ewKernel("cos"),
-  tanh: ewKernel("tanh"),
-  erf: ewKernel("erf"),
-  floor: ewKernel("floor"),
-  ceil: ewKernel("ceil"),
-  round: ewKernel("round"),
-  logicalNot: ewKernel("logicalNot"),
-
-  add: ewKernel("add"),
-  sub: ewKernel("sub"),
-  mul: ewKernel("mul"),
-  div: ewKernel("div"),
-  pow: ewKernel("pow"),
-  maximum: ewKernel("maximum"),
-  minimum: ewKernel("minimum"),
-
-  equal: ewKernel("equal"),
-  notEqual: ewKernel("notEqual"),
-  less: ewKernel("less"),
-  lessEqual: ewKernel("lessEqual"),
-  greater: ewKernel("greater"),
-  greaterEqual: ewKernel("greaterEqual"),
-
-  logicalAnd: ewKernel("logicalAnd"),
-  logicalOr: ewKernel("logicalOr"),
-  logicalXor: ewKernel("logicalXor"),
-
-  bitwiseAnd: ewKernel("bitwiseAnd"),
-  bitwiseOr: ewKernel("bitwiseOr"),
-  bitwiseXor: ewKernel("bitwiseXor"),
-  shiftLeft: ewKernel("shiftLeft"),
-  shiftRightLogical: ewKernel("shiftRightLogical"),
-
-  sum: reduceKernel("sum"),
-  max: reduceKernel("max"),
-  min: reduceKernel("min"),
-  argmax: argReduceKernel(true),
-  argmin: argReduceKernel(false),
+  ...perOp(UNARY_OPS, ewKernel),
+  ...perOp(BINARY_OPS, ewKernel),
+  compare: familyKernel,
+  logical: familyKernel,
+  bitwise: familyKernel,
+  reduce: reduceKernel,
+  argReduce: argReduceKernel,
   cumsum: cumsumKernel,
 
   where: whereKernel,

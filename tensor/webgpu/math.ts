@@ -4,7 +4,7 @@
  * WGSL's built-in transcendental functions have loose accuracy requirements (e.g. `sin` and
  * `cos` only an absolute error of 2⁻¹¹, `pow` is `exp2(y·log2 x)`), and implementations may
  * assume no NaN or infinity (Mesa folds `x != x` to false). So tessera computes exp, log,
- * log1p, expm1, sin, cos, tanh, erf and pow itself: Cody–Waite range reduction plus the
+ * log1p, expm1, sin, cos, tanh, erf, erfc and pow itself: Cody–Waite range reduction plus the
  * Cephes single-precision polynomials (≈1 ulp), an atanh series for log1p, Kahan's expm1, and erf
  * from the CPU backend's Chebyshev fit of erfcx. NaN and infinity are tested on the bit
  * patterns, and every special case of the CPU reference (IEEE 754 / C99 `pow`) is explicit.
@@ -25,8 +25,9 @@ const S: Record<string, Snippet> = {
     deps: [],
     code: "fn tm_isinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }",
   },
-  tm_nan: { deps: [], code: "fn tm_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }" },
-  tm_inf: { deps: [], code: "fn tm_inf() -> f32 { return bitcast<f32>(0x7f800000u); }" },
+  // Through a `let`: Tint (Chrome) rejects a constant expression whose value is NaN or ±Inf.
+  tm_nan: { deps: [], code: "fn tm_nan() -> f32 { let u = 0x7fc00000u; return bitcast<f32>(u); }" },
+  tm_inf: { deps: [], code: "fn tm_inf() -> f32 { let u = 0x7f800000u; return bitcast<f32>(u); }" },
   tm_signbit: {
     deps: [],
     code: "fn tm_signbit(x: f32) -> bool { return (bitcast<u32>(x) & 0x80000000u) != 0u; }",
@@ -163,28 +164,23 @@ const S: Record<string, Snippet> = {
     + 1.33314422036e-1) * s - 3.33332819422e-1) * s * x + x;
 }`,
   },
-  // erf: Maclaurin series below 2/3, else 1 - exp(-x²)·erfcx(x) with the CPU backend's
-  // Chebyshev coefficients of erfcx (tensor/cpu/special.ts), x² split into hi + lo.
-  tm_erf: {
-    deps: ["tm_exp", "tm_isnan", "tm_copysign"],
-    code: `fn tm_erf(x: f32) -> f32 {
-  if (tm_isnan(x)) { return x; }
-  let ax = abs(x);
-  if (ax < 0.6666667) {
-    let z = x * x;
-    var s = -1.6365844691234924e-7;
-    s = s * z + 1.6462114365889248e-6;
-    s = s * z - 1.4925650358406252e-5;
-    s = s * z + 1.2055332981789665e-4;
-    s = s * z - 8.548327023450853e-4;
-    s = s * z + 5.223977625442188e-3;
-    s = s * z - 2.6866170645131252e-2;
-    s = s * z + 1.1283791670955126e-1;
-    s = s * z - 3.7612638903183754e-1;
-    s = s * z + 1.1283791670955126;
-    return x * s;
-  }
-  if (ax >= 6.0) { return tm_copysign(1.0, x); }
+  // exp(-x²) with x² split into hi + lo (Dekker, 4097 = 2^12 + 1), so large x lose nothing.
+  tm_expnsq: {
+    deps: ["tm_exp"],
+    code: `fn tm_expnsq(x: f32) -> f32 {
+  let c = 4097.0 * x;
+  let hi = c - (c - x);
+  let lo = x - hi;
+  let p = x * x;
+  let err = ((hi * hi - p) + 2.0 * hi * lo) + lo * lo;
+  return tm_exp(-p) * (1.0 - err);
+}`,
+  },
+  // erfc for 2/3 <= x < 6: exp(-x²)·erfcx(x) with the CPU backend's Chebyshev coefficients
+  // of erfcx (tensor/cpu/special.ts).
+  tm_erfcmid: {
+    deps: ["tm_expnsq"],
+    code: `fn tm_erfcmid(ax: f32) -> f32 {
   let y = 4.0 * (2.0 / (2.0 + ax)) - 2.0;
   let y2 = 2.0 * y;
   var b1 = 0.0;
@@ -203,13 +199,52 @@ const S: Record<string, Snippet> = {
   b0 = y2 * b1 - b2 + 3.0317806729637437e-2; b2 = b1; b1 = b0;
   b0 = y2 * b1 - b2 + 0.22086453033874842; b2 = b1; b1 = b0;
   let erfcx = y * b1 - b2 + 0.2856863562299499;
-  let c = 4097.0 * ax;
-  let hi = c - (c - ax);
-  let lo = ax - hi;
-  let p = ax * ax;
-  let err = ((hi * hi - p) + 2.0 * hi * lo) + lo * lo;
-  let r = 1.0 - tm_exp(-p) * (1.0 - err) * erfcx;
+  return tm_expnsq(ax) * erfcx;
+}`,
+  },
+  // erf: Maclaurin series below 2/3, else 1 - erfc(|x|).
+  tm_erf: {
+    deps: ["tm_erfcmid", "tm_isnan", "tm_copysign"],
+    code: `fn tm_erf(x: f32) -> f32 {
+  if (tm_isnan(x)) { return x; }
+  let ax = abs(x);
+  if (ax < 0.6666667) {
+    let z = x * x;
+    var s = -1.6365844691234924e-7;
+    s = s * z + 1.6462114365889248e-6;
+    s = s * z - 1.4925650358406252e-5;
+    s = s * z + 1.2055332981789665e-4;
+    s = s * z - 8.548327023450853e-4;
+    s = s * z + 5.223977625442188e-3;
+    s = s * z - 2.6866170645131252e-2;
+    s = s * z + 1.1283791670955126e-1;
+    s = s * z - 3.7612638903183754e-1;
+    s = s * z + 1.1283791670955126;
+    return x * s;
+  }
+  if (ax >= 6.0) { return tm_copysign(1.0, x); }
+  let r = 1.0 - tm_erfcmid(ax);
   return tm_copysign(r, x);
+}`,
+  },
+  // erfc: 1 - erf(x) below 2/3, the Chebyshev fit up to 6, then the continued fraction
+  // erfcx(x) = 1/√π · 1/(x + ½/(x + 1/(x + …))) (24 terms) until it underflows past 10.06;
+  // erfc(-x) = 2 - erfc(x). As the CPU backend's erfc.
+  tm_erfc: {
+    deps: ["tm_erf", "tm_erfcmid", "tm_expnsq", "tm_isnan"],
+    code: `fn tm_erfc(x: f32) -> f32 {
+  if (tm_isnan(x)) { return x; }
+  let ax = abs(x);
+  if (ax < 0.6666667) { return 1.0 - tm_erf(x); }
+  var c = 0.0;
+  if (ax < 6.0) {
+    c = tm_erfcmid(ax);
+  } else if (ax < 10.06) {
+    var f = ax;
+    for (var k = 24u; k >= 1u; k--) { f = ax + 0.5 * f32(k) / f; }
+    c = tm_expnsq(ax) / (f * 1.7724538509055159);
+  }
+  return select(c, 2.0 - c, x < 0.0);
 }`,
   },
   // pow with the C99 special cases the CPU backend follows (powC); integer exponents up to
@@ -252,6 +287,11 @@ const S: Record<string, Snippet> = {
 }`,
   },
 };
+
+/** Whether the library has a function `name` (e.g. `tm_erf`). */
+export function hasMath(name: string): boolean {
+  return name in S;
+}
 
 /**
  * The helper functions (and their dependencies) that `src` calls, as WGSL source; empty when

@@ -22,7 +22,7 @@
 import { type Backend, registerBackend, type Storage } from "../backend.ts";
 import { arrayFor, type DType, type TypedArray } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
-import type { Prim, PrimParams } from "../primitives.ts";
+import { opName, type Prim, type PrimParams } from "../primitives.ts";
 import type { Aval } from "../aval.ts";
 import type { Operand } from "../backend.ts";
 import type { GpuKernel } from "./elementwise.ts";
@@ -76,7 +76,8 @@ let info: WebGPUInfo | null = null;
 
 function envDebug(): boolean {
   try {
-    return (globalThis as { Deno?: typeof Deno }).Deno?.env.get("TESSERA_WEBGPU_DEBUG") === "1";
+    return (globalThis as { Deno?: { env: { get(k: string): string | undefined } } }).Deno?.env
+      .get("TESSERA_WEBGPU_DEBUG") === "1";
   } catch {
     return false; // no --allow-env
   }
@@ -131,7 +132,7 @@ function makeBackend(rt: Runtime): Backend {
       out: Aval,
     ): Storage {
       rt.check();
-      if (out.dtype === "float64") noF64(prim);
+      if (out.dtype === "float64") noF64(opName(prim, params));
       const kernel = webgpuKernels[prim] as GpuKernel<P>;
       return kernel(rt, inputs, params, out);
     },

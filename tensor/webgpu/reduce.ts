@@ -144,50 +144,47 @@ ${inner("j")}
   return final;
 }
 
-/** Kernel of `sum`, `max` or `min` (reduced axes kept as size 1 in the output aval). */
-export function reduceKernel<P extends ReduceOp>(op: P): GpuKernel<P> {
-  return (rt, inputs, params) => {
-    const x = inputs[0]!;
-    return reduceRaw(rt, op, wgslType(x.dtype, op), x.storage as GpuStorage, x.shape, params.axes);
-  };
-}
+/** Kernel of `reduce`: `sum`, `max` or `min` (reduced axes kept as size 1 in the output). */
+export const reduceKernel: GpuKernel<"reduce"> = (rt, inputs, params) => {
+  const x = inputs[0]!, op = params.op;
+  return reduceRaw(rt, op, wgslType(x.dtype, op), x.storage as GpuStorage, x.shape, params.axes);
+};
 
-/** Kernel of `argmax` (`max`) or `argmin` along `params.axis`; int32 indices. */
-export function argReduceKernel(max: boolean): GpuKernel<"argmax" | "argmin"> {
-  return (rt, inputs, params) => {
-    const op = max ? "argmax" : "argmin";
-    const x: Operand = inputs[0]!;
-    const ty = wgslType(x.dtype, op);
-    const axis = params.axis;
-    const outer = sizeOf(x.shape.slice(0, axis)), len = x.shape[axis]!;
-    const inner = sizeOf(x.shape.slice(axis + 1));
-    const nOut = outer * inner;
-    const out = rt.alloc(nOut * 4, op);
-    if (nOut === 0) return out;
-    if (len === 0) throw new TesseraError(op, "cannot reduce an empty axis");
-    const cmp = max ? ">" : "<";
-    const nan = ty === "f32";
-    // beats(v2, i2, v1, i1): candidate 2 replaces 1 (index 0xffffffff = empty).
-    const beats = `fn beats(v2: ${ty}, i2: u32, v1: ${ty}, i1: u32) -> bool {
+/** Kernel of `argReduce`: `argmax` or `argmin` along `params.axis`; int32 indices. */
+export const argReduceKernel: GpuKernel<"argReduce"> = (rt, inputs, params) => {
+  const op = params.op, max = op === "argmax";
+  const x: Operand = inputs[0]!;
+  const ty = wgslType(x.dtype, op);
+  const axis = params.axis;
+  const outer = sizeOf(x.shape.slice(0, axis)), len = x.shape[axis]!;
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const nOut = outer * inner;
+  const out = rt.alloc(nOut * 4, op);
+  if (nOut === 0) return out;
+  if (len === 0) throw new TesseraError(op, "cannot reduce an empty axis");
+  const cmp = max ? ">" : "<";
+  const nan = ty === "f32";
+  // beats(v2, i2, v1, i1): candidate 2 replaces 1 (index 0xffffffff = empty).
+  const beats = `fn beats(v2: ${ty}, i2: u32, v1: ${ty}, i1: u32) -> bool {
   if (i2 == 0xffffffffu) { return false; }
   if (i1 == 0xffffffffu) { return true; }
   ${
-      nan
-        ? `let n1 = tm_isnan(v1); let n2 = tm_isnan(v2);
+    nan
+      ? `let n1 = tm_isnan(v1); let n2 = tm_isnan(v2);
   if (n1 && n2) { return i2 < i1; }
   if (n2) { return true; }
   if (n1) { return false; }`
-        : ""
-    }
+      : ""
+  }
   return v2 ${cmp} v1 || (v2 == v1 && i2 < i1);
 }
 `;
-    const threadMode = inner >= 64 || len <= 64 || nOut >= 2048;
-    const pr = new Params().u(nOut, len, inner);
-    const bindings: Binding[] = [{ name: "x", ty }, { name: "out", ty: "i32", rw: true }];
-    let main: string;
-    if (threadMode) {
-      main = linearMain(`  let base = (i / p(2u)) * p(1u) * p(2u) + i % p(2u);
+  const threadMode = inner >= 64 || len <= 64 || nOut >= 2048;
+  const pr = new Params().u(nOut, len, inner);
+  const bindings: Binding[] = [{ name: "x", ty }, { name: "out", ty: "i32", rw: true }];
+  let main: string;
+  if (threadMode) {
+    main = linearMain(`  let base = (i / p(2u)) * p(1u) * p(2u) + i % p(2u);
   var bv = x[base];
   var bi = 0u;
   for (var k = 1u; k < p(1u); k++) {
@@ -195,8 +192,8 @@ export function argReduceKernel(max: boolean): GpuKernel<"argmax" | "argmin"> {
     if (beats(v, k, bv, bi)) { bv = v; bi = k; }
   }
   out[i] = i32(bi);`);
-    } else {
-      main = `var<workgroup> shv: array<${ty}, ${RWG}>;
+  } else {
+    main = `var<workgroup> shv: array<${ty}, ${RWG}>;
 var<workgroup> shi: array<u32, ${RWG}>;
 @compute @workgroup_size(${RWG})
 fn main(${GROUP_MAIN_ARGS}) {
@@ -222,15 +219,14 @@ fn main(${GROUP_MAIN_ARGS}) {
   if (lid == 0u) { out[g] = i32(shi[0]); }
 }
 `;
-    }
-    const src = beats + main;
-    rt.run(op, {
-      wgsl: declare(pr.length, bindings) + mathFor(src) + src,
-      bindings,
-      buffers: [x.storage as GpuStorage, out],
-      params: pr.words(),
-      groups: threadMode ? Math.ceil(nOut / WG) : nOut,
-    });
-    return out;
-  };
-}
+  }
+  const src = beats + main;
+  rt.run(op, {
+    wgsl: declare(pr.length, bindings) + mathFor(src) + src,
+    bindings,
+    buffers: [x.storage as GpuStorage, out],
+    params: pr.words(),
+    groups: threadMode ? Math.ceil(nOut / WG) : nOut,
+  });
+  return out;
+};

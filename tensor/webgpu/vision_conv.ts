@@ -242,7 +242,6 @@ export const convTranspose2dKernel: GpuKernel<"convTranspose2d"> = (rt, inputs, 
 };
 
 const addKernel = ewKernel("add");
-const sumKernel = reduceKernel("sum");
 
 /** `conv2dWeightGrad(x, dy)`: `dW[g] = dy[g] · cols[g]ᵀ` with the batch folded into K. */
 export const conv2dWeightGradKernel: GpuKernel<"conv2dWeightGrad"> = (
@@ -289,10 +288,10 @@ export const conv2dWeightGradKernel: GpuKernel<"conv2dWeightGrad"> = (
     rt.free(dyt);
     let part = r;
     if (s > 1) {
-      part = sumKernel(
+      part = reduceKernel(
         rt,
         [op(r, [q.g, s, q.og * q.k])],
-        { axes: [1] },
+        { op: "sum", axes: [1] },
         aval([q.g, 1, q.og * q.k]),
       );
       rt.free(r);

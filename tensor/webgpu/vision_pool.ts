@@ -55,7 +55,8 @@ function maxPool(
   var x0 = i32(ox * p(8u)) - i32(p(10u));
   let x1 = min(x0 + i32((p(6u) - 1u) * p(12u) + 1u), i32(p(2u)));
   while (x0 < 0) { x0 += i32(p(12u)); }
-  var best = bitcast<f32>(0xff800000u);
+  let ninf = 0xff800000u; // a runtime value: Tint rejects a constant -inf
+  var best = bitcast<f32>(ninf);
   var at = y0 * i32(p(2u)) + x0;
   for (var yy = y0; yy < y1; yy += i32(p(11u))) {
     for (var xx = x0; xx < x1; xx += i32(p(12u))) {

@@ -51,7 +51,7 @@ import {
 import { bind } from "../../tensor/dispatch.ts";
 import type { Prim } from "../../tensor/primitives.ts";
 import { reshape } from "../../tensor/ops/reshaping.ts";
-import { PRIMS } from "../../tensor/primitives.ts";
+import { PRIM_INFO, PRIMS } from "../../tensor/primitives.ts";
 import { COMPOSITE_ROWS, PRIMITIVE_ROWS } from "./_grad_rows.ts";
 
 type Probe = (x: Tensor) => Tensor;
@@ -81,6 +81,7 @@ export const GRAD_COVERAGE: Record<Prim, Coverage> = {
   cos: { rows: ["cos"] },
   tanh: { rows: ["tanh"] },
   erf: { rows: ["erf"] },
+  erfc: { rows: ["erfc"] },
   floor: { zero: floor },
   ceil: { zero: ceil },
   round: { zero: round },
@@ -92,25 +93,22 @@ export const GRAD_COVERAGE: Record<Prim, Coverage> = {
   pow: { rows: ["pow", "pow (exponent exactly 0)"] },
   maximum: { rows: ["maximum"] },
   minimum: { rows: ["minimum"] },
-  equal: { nonFloat: (x) => equal(x, x) },
-  notEqual: { nonFloat: (x) => notEqual(x, 0) },
-  less: { nonFloat: (x) => less(x, 0) },
-  lessEqual: { nonFloat: (x) => lessEqual(x, 0) },
-  greater: { nonFloat: gt0 },
-  greaterEqual: { nonFloat: (x) => greaterEqual(x, 0) },
-  logicalAnd: { nonFloat: (x) => logicalAnd(gt0(x), gt0(x)) },
-  logicalOr: { nonFloat: (x) => logicalOr(gt0(x), gt0(x)) },
-  logicalXor: { nonFloat: (x) => logicalXor(gt0(x), gt0(x)) },
-  bitwiseAnd: { nonFloat: () => bitwiseAnd(i32([6]), i32([3])) },
-  bitwiseOr: { nonFloat: () => bitwiseOr(i32([6]), i32([3])) },
-  bitwiseXor: { nonFloat: () => bitwiseXor(i32([6]), i32([3])) },
-  shiftLeft: { nonFloat: () => shiftLeft(i32([6]), i32([1])) },
-  shiftRightLogical: { nonFloat: () => shiftRightLogical(i32([6]), i32([1])) },
-  sum: { rows: ["sum"] },
-  max: { rows: ["max"] },
-  min: { rows: ["min"] },
-  argmax: { nonFloat: (x) => argmax(x) },
-  argmin: { nonFloat: (x) => argmin(x) },
+  compare: {
+    nonFloat: (x) =>
+      [equal(x, x), notEqual(x, 0), less(x, 0), lessEqual(x, 0), gt0(x)]
+        .reduce((acc, c) => logicalOr(acc, c), greaterEqual(x, 0)),
+  },
+  logical: {
+    nonFloat: (x) => logicalXor(logicalAnd(gt0(x), gt0(x)), logicalOr(gt0(x), gt0(x))),
+  },
+  bitwise: {
+    nonFloat: () => {
+      const a = bitwiseXor(bitwiseAnd(i32([6]), i32([3])), bitwiseOr(i32([6]), i32([3])));
+      return shiftRightLogical(shiftLeft(a, i32([1])), i32([1]));
+    },
+  },
+  reduce: { rows: ["sum", "max", "min"] },
+  argReduce: { nonFloat: (x) => logicalAnd(equal(argmax(x), 0), equal(argmin(x), 0)) },
   where: { rows: ["where"] },
   cumsum: { rows: ["cumsum"] },
   matmul: { rows: ["matmul", "einsum"] },
@@ -148,6 +146,14 @@ Deno.test("grad coverage: every primitive in PRIMS has an entry, and nothing els
   assert.deepEqual(missing, [], `primitives with no gradient-table entry: ${missing.join(", ")}`);
   const extra = Object.keys(GRAD_COVERAGE).filter((p) => !(PRIMS as readonly string[]).includes(p));
   assert.deepEqual(extra, [], `entries for names that are not primitives: ${extra.join(", ")}`);
+});
+
+Deno.test("grad coverage: each entry's kind is the one PRIM_INFO states", () => {
+  const kind = (c: Coverage) =>
+    "rows" in c ? "rule" : "zero" in c ? "zero" : "nonFloat" in c ? "nonFloat" : "none";
+  for (const p of PRIMS) {
+    assert.equal(kind(GRAD_COVERAGE[p]), PRIM_INFO[p].differentiable, p);
+  }
 });
 
 Deno.test("grad coverage: every row an entry names exists in the gradient table", () => {

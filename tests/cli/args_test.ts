@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import {
-  intFlag,
-  limitFlag,
-  numFlag,
+  int,
+  limit,
+  num,
+  parseCommand,
   parseFlags,
   resolveSpan,
-  spanFlag,
+  span,
   UsageError,
 } from "../../cli/args.ts";
-import { parseFinetuneArgs } from "../../cli/finetune_args.ts";
+import { FINETUNE } from "../../cli/finetune.ts";
 import { captureIO } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 
@@ -31,25 +32,26 @@ Deno.test("parseFlags() rejects unknown flags, missing values and positionals by
 });
 
 Deno.test("flag converters validate ranges and name the flag", () => {
-  assert.equal(intFlag("batch", "32", { min: 1 }), 32);
+  assert.equal(int({ min: 1 })("32", "batch"), 32);
   assert.throws(
-    () => intFlag("batch", "0", { min: 1 }),
+    () => int({ min: 1 })("0", "batch"),
     /--batch must be an integer >= 1, got "0"/,
   );
-  assert.throws(() => intFlag("batch", "1.5"), /--batch/);
-  assert.equal(numFlag("lr", "1e-3", { min: 0, above: true }), 1e-3);
-  assert.throws(() => numFlag("lr", "0", { min: 0, above: true }), /--lr must be a number > 0/);
-  assert.throws(() => numFlag("lr", "abc"), /--lr must be a number, got "abc"/);
-  assert.equal(limitFlag("train-limit", "all"), null);
-  assert.throws(() => limitFlag("train-limit", "-3"), /--train-limit/);
-  assert.equal(resolveSpan(spanFlag("warmup", "2.5ep"), 10), 25);
-  assert.equal(resolveSpan(spanFlag("warmup", "7"), 10), 7);
-  assert.throws(() => spanFlag("eval-every", "0"), /--eval-every/);
-  assert.equal(spanFlag("warmup", "0", { allowZero: true }), "0");
-  assert.throws(() => spanFlag("warmup", "1.5"), /--warmup must be a number of steps/);
+  assert.throws(() => int()("1.5", "batch"), /--batch/);
+  assert.equal(num({ min: 0, above: true })("1e-3", "lr"), 1e-3);
+  assert.throws(() => num({ min: 0, above: true })("0", "lr"), /--lr must be a number > 0/);
+  assert.throws(() => num()("abc", "lr"), /--lr must be a number, got "abc"/);
+  assert.equal(limit("all", "train-limit"), null);
+  assert.throws(() => limit("-3", "train-limit"), /--train-limit/);
+  assert.equal(resolveSpan(span()("2.5ep", "warmup"), 10), 25);
+  assert.equal(resolveSpan(span()("7", "warmup"), 10), 7);
+  assert.throws(() => span()("0", "eval-every"), /--eval-every/);
+  assert.equal(span({ allowZero: true })("0", "warmup"), "0");
+  assert.throws(() => span()("1.5", "warmup"), /--warmup must be a number of steps/);
 });
 
-Deno.test("parseFinetuneArgs() keeps only the given settings and rejects bad values", () => {
+Deno.test("parseCommand(FINETUNE) keeps only the given settings and rejects bad values", () => {
+  const parseFinetuneArgs = (argv: string[]) => parseCommand(FINETUNE, argv);
   const a = parseFinetuneArgs([
     "--steps",
     "5",

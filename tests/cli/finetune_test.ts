@@ -11,6 +11,7 @@ import { readMetrics } from "../../cli/metrics.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { dispose, memoryStats, Tensor } from "../../mod.ts";
 import { finetuneCommand } from "../../cli/finetune.ts";
+import { allFinite } from "../../cli/train_loop.ts";
 import { assertWellFormedXml, tinyRun } from "./_util.ts";
 
 Deno.test("finetune trains a few steps on 320 images: loss falls, run directory complete", async () => {
@@ -157,6 +158,33 @@ Deno.test("finetune --resume reports a missing file and a mismatched model clear
     );
     assert.match(io2.stderr, /mismatch/);
     assert.match(io2.stderr, /patch_embed\.proj\.weight/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("finetune --lr 1e10 --epochs 2: exits 1 on non-finite parameters, keeps the last finite checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/run`;
+    const io = captureIO();
+    const argv = tinyRun(out, ["--lr", "1e10", "--epochs", "2", "--ckpt-every", "1"]);
+    assert.equal(await main(argv, io), 1, io.stderr);
+    const m =
+      /finetune: the (?:training loss became \S+ at|parameters became non-finite by) step (\d+); stopped at step \d+\/20; the last finite checkpoint \(step (\d+)\)/
+        .exec(io.stderr);
+    assert.ok(m, io.stderr);
+    assert.equal(io.stdout.length, 0);
+    const recs = await readMetrics(`${out}/metrics.jsonl`);
+    assert.equal(recs.at(-1)!.type, "abort");
+    assert.ok(
+      !recs.some((r) => r.type === "final" || (r.type === "eval" && !Number.isFinite(r.test_loss))),
+    );
+    const ck = await loadCheckpoint(`${out}/ckpt_latest.safetensors`);
+    assert.equal(ck.step, Number(m[2]));
+    assert.ok(ck.step < Number(m[1]));
+    assert.ok(await allFinite(ck.params), "the kept checkpoint is not finite");
+    dispose([ck.params, ck.optState, ck.rngKey]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

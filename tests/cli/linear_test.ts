@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { captureIO } from "../../cli/io.ts";
-import { linearCommand, parseLinearArgs } from "../../cli/linear.ts";
-import { UsageError } from "../../cli/args.ts";
+import { LINEAR, linearCommand } from "../../cli/linear.ts";
+import { parseCommand, UsageError } from "../../cli/args.ts";
 import { memoryStats } from "../../mod.ts";
 import { SAMPLE } from "./_util.ts";
 
@@ -27,8 +27,9 @@ Deno.test("train.ts linear: converged logistic regression on sample pixels, no l
 });
 
 Deno.test("train.ts linear: flags and usage errors", async () => {
-  const o = parseLinearArgs(["--steps", "30", "--weight-decay", "0.1", "--test-limit", "all"]);
-  assert.ok(o !== "help");
+  const p = parseCommand(LINEAR, ["--steps", "30", "--weight-decay", "0.1", "--test-limit", "all"]);
+  assert.ok(p !== "help");
+  const o = p.options;
   assert.equal(o.maxIter, 30);
   assert.equal(o.weightDecay, 0.1);
   assert.equal(o.testLimit, null);

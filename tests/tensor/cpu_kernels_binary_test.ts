@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import "../../tensor/cpu/mod.ts";
-import { type Prim } from "../../tensor/primitives.ts";
+import { type CompareOp, type Prim } from "../../tensor/primitives.ts";
 import { sizeOf } from "../../tensor/shape.ts";
 import { f32, randArray, refBinary, rng, run, t, vals } from "./_cpu_kernels_helpers.ts";
 
@@ -100,7 +100,7 @@ Deno.test("maximum/minimum propagate NaN; pow special cases", () => {
 
 Deno.test("comparisons return bool and treat NaN as unordered", () => {
   const a = t([1, 2, 3, NaN], [4]), b = t([2], [1]);
-  const want: [Prim, number[]][] = [
+  const want: [CompareOp, number[]][] = [
     ["equal", [0, 1, 0, 0]],
     ["notEqual", [1, 0, 1, 1]],
     ["less", [1, 0, 0, 0]],
@@ -109,46 +109,77 @@ Deno.test("comparisons return bool and treat NaN as unordered", () => {
     ["greaterEqual", [0, 1, 1, 0]],
   ];
   for (const [op, w] of want) {
-    const r = run(op, [a, b], {} as never);
+    const r = run("compare", [a, b], { op });
     assert.equal(r.dtype, "bool");
     assert.deepEqual(r.data, w, op);
   }
   // uint32 compares as unsigned; broadcasting [2,1] vs [3].
-  const r = run("less", [
+  const r = run("compare", [
     t([1, 3000000000], [2, 1], "uint32"),
     t([0, 2, 4000000000], [3], "uint32"),
-  ], {});
+  ], { op: "less" });
   assert.deepEqual(r.shape, [2, 3]);
   assert.deepEqual(r.data, [0, 1, 1, 0, 0, 1]);
-  assert.deepEqual(vals("equal", [t([1, 0], [2], "bool"), t([1], [1], "bool")], {}), [1, 0]);
+  assert.deepEqual(
+    vals("compare", [t([1, 0], [2], "bool"), t([1], [1], "bool")], { op: "equal" }),
+    [1, 0],
+  );
 });
 
 Deno.test("logical ops on bool with broadcasting", () => {
   const a = t([0, 0, 1, 1], [4, 1], "bool"), b = t([0, 1], [2], "bool");
-  assert.deepEqual(vals("logicalAnd", [a, b], {}), [0, 0, 0, 0, 0, 1, 0, 1]);
-  assert.deepEqual(vals("logicalOr", [a, b], {}), [0, 1, 0, 1, 1, 1, 1, 1]);
-  assert.deepEqual(vals("logicalXor", [a, b], {}), [0, 1, 0, 1, 1, 0, 1, 0]);
+  assert.deepEqual(vals("logical", [a, b], { op: "logicalAnd" }), [0, 0, 0, 0, 0, 1, 0, 1]);
+  assert.deepEqual(vals("logical", [a, b], { op: "logicalOr" }), [0, 1, 0, 1, 1, 1, 1, 1]);
+  assert.deepEqual(vals("logical", [a, b], { op: "logicalXor" }), [0, 1, 0, 1, 1, 0, 1, 0]);
 });
 
 Deno.test("bitwise ops and shifts (count mod 32, logical right shift)", () => {
   const a = t([-8, 0x0f0f0f0f, 1], [3], "int32"), b = t([1, 0x00ff00ff, 33], [3], "int32");
-  assert.deepEqual(vals("bitwiseAnd", [a, b], {}), [-8 & 1, 0x0f0f0f0f & 0x00ff00ff, 1 & 33]);
-  assert.deepEqual(vals("bitwiseOr", [a, b], {}), [-8 | 1, 0x0f0f0f0f | 0x00ff00ff, 33]);
-  assert.deepEqual(vals("bitwiseXor", [a, b], {}), [-8 ^ 1, 0x0f0f0f0f ^ 0x00ff00ff, 32]);
-  assert.deepEqual(vals("shiftLeft", [a, b], {}), [-16, 0x0f0f0f0f << 0x00ff00ff, 2]);
-  assert.deepEqual(vals("shiftRightLogical", [a, t([1, 4, 32], [3], "int32")], {}), [
+  assert.deepEqual(vals("bitwise", [a, b], { op: "bitwiseAnd" }), [
+    -8 & 1,
+    0x0f0f0f0f & 0x00ff00ff,
+    1 & 33,
+  ]);
+  assert.deepEqual(vals("bitwise", [a, b], { op: "bitwiseOr" }), [
+    -8 | 1,
+    0x0f0f0f0f | 0x00ff00ff,
+    33,
+  ]);
+  assert.deepEqual(vals("bitwise", [a, b], { op: "bitwiseXor" }), [
+    -8 ^ 1,
+    0x0f0f0f0f ^ 0x00ff00ff,
+    32,
+  ]);
+  assert.deepEqual(vals("bitwise", [a, b], { op: "shiftLeft" }), [
+    -16,
+    0x0f0f0f0f << 0x00ff00ff,
+    2,
+  ]);
+  assert.deepEqual(vals("bitwise", [a, t([1, 4, 32], [3], "int32")], { op: "shiftRightLogical" }), [
     0x7ffffffc,
     0x00f0f0f0,
     1,
   ]);
-  assert.deepEqual(vals("shiftRightLogical", [t([-8], [1], "int32"), t([0], [1], "int32")], {}), [
-    -8,
-  ]);
+  assert.deepEqual(
+    vals("bitwise", [t([-8], [1], "int32"), t([0], [1], "int32")], { op: "shiftRightLogical" }),
+    [
+      -8,
+    ],
+  );
   const u = t([0xffffffff, 0x80000000], [2], "uint32");
-  assert.deepEqual(vals("shiftRightLogical", [u, t([28], [1], "uint32")], {}), [15, 8]);
-  assert.deepEqual(vals("shiftLeft", [u, t([4], [1], "uint32")], {}), [0xfffffff0, 0]);
-  assert.deepEqual(vals("bitwiseXor", [u, t([0xffffffff], [1], "uint32")], {}), [0, 0x7fffffff]);
-  assert.deepEqual(vals("bitwiseAnd", [u, t([0xf000000f], [1], "uint32")], {}), [
+  assert.deepEqual(vals("bitwise", [u, t([28], [1], "uint32")], { op: "shiftRightLogical" }), [
+    15,
+    8,
+  ]);
+  assert.deepEqual(vals("bitwise", [u, t([4], [1], "uint32")], { op: "shiftLeft" }), [
+    0xfffffff0,
+    0,
+  ]);
+  assert.deepEqual(vals("bitwise", [u, t([0xffffffff], [1], "uint32")], { op: "bitwiseXor" }), [
+    0,
+    0x7fffffff,
+  ]);
+  assert.deepEqual(vals("bitwise", [u, t([0xf000000f], [1], "uint32")], { op: "bitwiseAnd" }), [
     0xf000000f,
     0x80000000,
   ]);

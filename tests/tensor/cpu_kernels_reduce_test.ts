@@ -47,15 +47,15 @@ Deno.test("sum/max/min over axes keep reduced dims (vs naive reference)", () => 
   for (const [shape, axesList] of shapes) {
     const x = randArray(sizeOf(shape), r);
     for (const axes of axesList) {
-      const s = run("sum", [t(x, shape)], { axes });
+      const s = run("reduce", [t(x, shape)], { op: "sum", axes });
       assert.deepEqual(s.shape, shape.map((d, i) => (axes.includes(i) ? 1 : d)));
       assertClose(s.data, refReduce(x, shape, axes, 0, (a, v) => a + v));
       assert.deepEqual(
-        vals("max", [t(x, shape)], { axes }),
+        vals("reduce", [t(x, shape)], { op: "max", axes }),
         refReduce(x, shape, axes, -Infinity, Math.max),
       );
       assert.deepEqual(
-        vals("min", [t(x, shape)], { axes }),
+        vals("reduce", [t(x, shape)], { op: "min", axes }),
         refReduce(x, shape, axes, Infinity, Math.min),
       );
     }
@@ -64,39 +64,50 @@ Deno.test("sum/max/min over axes keep reduced dims (vs naive reference)", () => 
 
 Deno.test("reductions: NaN, size 0, float32 accumulation, int32 wrap", () => {
   const x = t([1, NaN, 3, 4, 5, 6], [2, 3]);
-  assert.deepEqual(vals("max", [x], { axes: [1] }), [NaN, 6]);
-  assert.deepEqual(vals("min", [x], { axes: [0] }), [1, NaN, 3]);
-  assert.deepEqual(vals("sum", [x], { axes: [1] }), [NaN, 15]);
-  assert.deepEqual(vals("max", [t([-Infinity, -Infinity], [2])], { axes: [0] }), [-Infinity]);
+  assert.deepEqual(vals("reduce", [x], { op: "max", axes: [1] }), [NaN, 6]);
+  assert.deepEqual(vals("reduce", [x], { op: "min", axes: [0] }), [1, NaN, 3]);
+  assert.deepEqual(vals("reduce", [x], { op: "sum", axes: [1] }), [NaN, 15]);
+  assert.deepEqual(vals("reduce", [t([-Infinity, -Infinity], [2])], { op: "max", axes: [0] }), [
+    -Infinity,
+  ]);
   // Empty sums are zero; an empty non-reduced axis gives an empty result.
-  const e = run("sum", [t([], [0, 3])], { axes: [0] });
+  const e = run("reduce", [t([], [0, 3])], { op: "sum", axes: [0] });
   assert.deepEqual(e, { shape: [1, 3], dtype: "float64", data: [0, 0, 0] });
-  assert.deepEqual(run("max", [t([], [0, 3])], { axes: [1] }).shape, [0, 1]);
+  assert.deepEqual(run("reduce", [t([], [0, 3])], { op: "max", axes: [1] }).shape, [0, 1]);
   // float32 accumulates in float64: 2^24 + 1 + 1 is exact there.
-  assert.deepEqual(vals("sum", [t([16777216, 1, 1], [3], "float32")], { axes: [0] }), [16777218]);
   assert.deepEqual(
-    vals("sum", [t([2147483647, 1, 5], [3], "int32")], { axes: [0] }),
+    vals("reduce", [t([16777216, 1, 1], [3], "float32")], { op: "sum", axes: [0] }),
+    [16777218],
+  );
+  assert.deepEqual(
+    vals("reduce", [t([2147483647, 1, 5], [3], "int32")], { op: "sum", axes: [0] }),
     [-2147483648 + 5],
   );
-  assert.deepEqual(vals("sum", [t([4294967295, 2], [2], "uint32")], { axes: [0] }), [1]);
-  assert.deepEqual(vals("max", [t([-5, -2, -9], [3], "int32")], { axes: [0] }), [-2]);
-  assert.deepEqual(vals("min", [t([3000000000, 5], [2], "uint32")], { axes: [0] }), [5]);
+  assert.deepEqual(vals("reduce", [t([4294967295, 2], [2], "uint32")], { op: "sum", axes: [0] }), [
+    1,
+  ]);
+  assert.deepEqual(vals("reduce", [t([-5, -2, -9], [3], "int32")], { op: "max", axes: [0] }), [-2]);
+  assert.deepEqual(vals("reduce", [t([3000000000, 5], [2], "uint32")], { op: "min", axes: [0] }), [
+    5,
+  ]);
 });
 
 Deno.test("argmax/argmin: first occurrence, NaN wins, any axis", () => {
   const x = t([1, 3, 3, 0, 0, -1, 2, 7, 7, 7, 1, 1], [3, 4]);
-  const r = run("argmax", [x], { axis: 1 });
+  const r = run("argReduce", [x], { op: "argmax", axis: 1 });
   assert.deepEqual(r, { shape: [3, 1], dtype: "int32", data: [1, 3, 0] });
-  assert.deepEqual(vals("argmin", [x], { axis: 1 }), [3, 1, 2]);
-  assert.deepEqual(vals("argmax", [x], { axis: 0 }), [2, 2, 0, 1]);
-  assert.deepEqual(vals("argmin", [x], { axis: 0 }), [1, 1, 2, 0]);
+  assert.deepEqual(vals("argReduce", [x], { op: "argmin", axis: 1 }), [3, 1, 2]);
+  assert.deepEqual(vals("argReduce", [x], { op: "argmax", axis: 0 }), [2, 2, 0, 1]);
+  assert.deepEqual(vals("argReduce", [x], { op: "argmin", axis: 0 }), [1, 1, 2, 0]);
   const n = t([1, NaN, 5, NaN, 0, 2], [6]);
-  assert.deepEqual(vals("argmax", [n], { axis: 0 }), [1]);
-  assert.deepEqual(vals("argmin", [n], { axis: 0 }), [1]);
+  assert.deepEqual(vals("argReduce", [n], { op: "argmax", axis: 0 }), [1]);
+  assert.deepEqual(vals("argReduce", [n], { op: "argmin", axis: 0 }), [1]);
   const m = t([1, 2, 3, 4, NaN, 6, 7, 8], [2, 2, 2]);
-  assert.deepEqual(vals("argmax", [m], { axis: 1 }), [1, 1, 0, 1]);
-  assert.deepEqual(vals("argmin", [t([5, -3, -3], [3], "int32")], { axis: 0 }), [1]);
-  assert.deepEqual(run("argmax", [t([], [0, 2])], { axis: 1 }).shape, [0, 1]);
+  assert.deepEqual(vals("argReduce", [m], { op: "argmax", axis: 1 }), [1, 1, 0, 1]);
+  assert.deepEqual(vals("argReduce", [t([5, -3, -3], [3], "int32")], { op: "argmin", axis: 0 }), [
+    1,
+  ]);
+  assert.deepEqual(run("argReduce", [t([], [0, 2])], { op: "argmax", axis: 1 }).shape, [0, 1]);
 });
 
 Deno.test("cumsum forward/reverse along any axis", () => {

@@ -118,7 +118,7 @@ Deno.test("kernels never write into their inputs", () => {
     ["add", [op(), op()], {}, out],
     ["cumsum", [op()], { axis: 1, reverse: false }, out],
     ["scatterAdd", [op(), idx, op()], { axis: 0 }, out],
-    ["sum", [op()], { axes: [0, 1] }, { shape: [1, 1], dtype: "float64" }],
+    ["reduce", [op()], { op: "sum", axes: [0, 1] }, { shape: [1, 1], dtype: "float64" }],
     ["argsort", [op()], { axis: 1, descending: false }, { shape: [2, 3], dtype: "int32" }],
     ["cast", [op()], { dtype: "float64" }, out],
   ];

@@ -1,7 +1,7 @@
 /** Tests of the CPU kernels for unary primitives (and erf), against Math and known values. */
 import assert from "node:assert/strict";
 import "../../tensor/cpu/mod.ts";
-import { erf } from "../../tensor/cpu/special.ts";
+import { erf, erfc } from "../../tensor/cpu/special.ts";
 import { type Prim } from "../../tensor/primitives.ts";
 import { f32, run, t, vals } from "./_cpu_kernels_helpers.ts";
 
@@ -135,4 +135,41 @@ Deno.test("erf: known values to 1e-15 relative, odd symmetry, limits", () => {
     prev = v;
   }
   assert.deepEqual(vals("erf", [t([0.5], [1], "float32")], {}), [f32(0.5204998778130465)]);
+});
+
+Deno.test("erfc: known values to 1e-15 relative (no cancellation), erfc(-x) = 2 - erfc(x)", () => {
+  const known: [number, number][] = [
+    [0.5, 0.4795001221869534623],
+    [1, 0.1572992070502851307],
+    [2, 0.004677734981047265838],
+    [3, 2.209049699858544137e-5],
+    [4, 1.541725790028001885e-8],
+    [5, 1.53745979442803485e-12],
+    [6, 2.151973671249891311e-17],
+    [8, 1.122429717298292708e-29],
+    [10, 2.088487583762544757e-45],
+    [20, 5.395865611607900929e-176],
+    [-1, 1.842700792949714869],
+  ];
+  const xs = known.map(([x]) => x);
+  const got = vals("erfc", [t(xs, [xs.length])], {});
+  for (let i = 0; i < known.length; i++) {
+    const [x, want] = known[i]!;
+    const rel = Math.abs(got[i]! - want) / Math.abs(want);
+    assert.ok(rel <= 1e-15, `erfc(${x}) = ${got[i]}, want ${want} (rel ${rel})`);
+  }
+  assert.deepEqual(vals("erfc", [t([0, -0, 30, -30, Infinity, -Infinity, NaN], [7])], {}), [
+    1,
+    1,
+    0,
+    2,
+    0,
+    2,
+    NaN,
+  ]);
+  for (let x = 0.01; x < 8; x += 0.137) {
+    assert.equal(erfc(-x), 2 - erfc(x));
+    if (x < 2 / 3) assert.equal(erfc(x), 1 - erf(x));
+  }
+  assert.deepEqual(vals("erfc", [t([5], [1], "float32")], {}), [f32(1.53745979442803485e-12)]);
 });

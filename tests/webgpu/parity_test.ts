@@ -8,7 +8,18 @@
  * for correctly-rounded arithmetic; 2e-6–1e-5 for transcendental functions and long sums
  * (the CPU accumulates in float64).
  */
-import { type Prim, type PrimParams, scope, type Tensor, toBackend } from "../../mod.ts";
+import {
+  ARG_REDUCE_OPS,
+  BITWISE_OPS,
+  COMPARE_OPS,
+  LOGICAL_OPS,
+  opName,
+  type Prim,
+  type PrimParams,
+  scope,
+  type Tensor,
+  toBackend,
+} from "../../mod.ts";
 import { bind } from "../../tensor/dispatch.ts";
 import { expectClose, Gen, type Tol } from "./_parity.ts";
 import { gpuTest } from "./_setup.ts";
@@ -91,6 +102,13 @@ const arg = [
   { inputs: (g: Gen) => [g.special([3, 3000])], params: { axis: 1 }, label: "workgroup NaN" },
   { inputs: (g: Gen) => [g.bits([40, 3], "uint32")], params: { axis: 0 } },
 ];
+/** The cases of one op of a family primitive: `op` added to each case's params. */
+function withOp<O extends string, Q extends object>(
+  op: O,
+  cases: readonly { inputs: (g: Gen) => Tensor[]; params: Q; tol?: Tol; label?: string }[],
+) {
+  return cases.map((c) => ({ ...c, params: { ...c.params, op } }));
+}
 const copy = [
   { inputs: (g: Gen) => [g.f([3, 4])], params: none },
   { inputs: (g: Gen) => [g.b([5])], params: none },
@@ -119,6 +137,10 @@ const CASES: Table = {
   cos: un(-10, 10, TR),
   tanh: un(-6, 6, TR),
   erf: un(-4, 4, TR),
+  erfc: [
+    ...un(-4, 4, TR),
+    { inputs: (g) => [g.f([60], 1, 9)], params: none, tol: { rtol: 1e-5, atol: 0 }, label: "tail" },
+  ],
   floor: un(-10, 10),
   ceil: un(-10, 10),
   round: [...un(-10, 10), {
@@ -140,28 +162,11 @@ const CASES: Table = {
   maximum: [...bin(), ...intBin],
   minimum: [...bin(), ...intBin],
 
-  equal: cmp,
-  notEqual: cmp,
-  less: cmp,
-  lessEqual: cmp,
-  greater: cmp,
-  greaterEqual: cmp,
-
-  logicalAnd: logical,
-  logicalOr: logical,
-  logicalXor: logical,
-
-  bitwiseAnd: bitw(false),
-  bitwiseOr: bitw(false),
-  bitwiseXor: bitw(false),
-  shiftLeft: bitw(true),
-  shiftRightLogical: bitw(true),
-
-  sum: red(SUM_TOL),
-  max: red(),
-  min: red(),
-  argmax: arg,
-  argmin: arg,
+  compare: COMPARE_OPS.flatMap((op) => withOp(op, cmp)),
+  logical: LOGICAL_OPS.flatMap((op) => withOp(op, logical)),
+  bitwise: BITWISE_OPS.flatMap((op) => withOp(op, bitw(op.startsWith("shift")))),
+  reduce: [...withOp("sum", red(SUM_TOL)), ...withOp("max", red()), ...withOp("min", red())],
+  argReduce: ARG_REDUCE_OPS.flatMap((op) => withOp(op, arg)),
   cumsum: [
     ...[0, 1].flatMap((axis) =>
       [false, true].map((reverse) => ({
@@ -331,17 +336,20 @@ function intAsFloat(g: Gen, shape: number[], lo: number, hi: number): Tensor {
   return bind("cast", [g.i(shape, lo, hi)], { dtype: "float32" });
 }
 
+// One test per public op: a family primitive's cases are grouped by their `op`.
 for (const prim of Object.keys(CASES) as Prim[]) {
-  gpuTest(`parity with cpu: ${prim}`, async () => {
-    const cases = CASES[prim] as Case<Prim>[];
-    for (const [k, c] of cases.entries()) {
-      await scope(async () => {
-        const ins = c.inputs(new Gen(1000 + k * 7919 + prim.length));
-        const want = bind(prim, ins, c.params);
-        const gins = await Promise.all(ins.map((t) => toBackend(t, "webgpu")));
-        const got = bind(prim, gins, c.params);
-        await expectClose(got, want, c.tol, `${prim} case ${k}${c.label ? ` (${c.label})` : ""}`);
-      });
-    }
-  });
+  const byOp = Map.groupBy(CASES[prim] as Case<Prim>[], (c) => opName(prim, c.params));
+  for (const [name, cases] of byOp) {
+    gpuTest(`parity with cpu: ${name}`, async () => {
+      for (const [k, c] of cases.entries()) {
+        await scope(async () => {
+          const ins = c.inputs(new Gen(1000 + k * 7919 + name.length));
+          const want = bind(prim, ins, c.params);
+          const gins = await Promise.all(ins.map((t) => toBackend(t, "webgpu")));
+          const got = bind(prim, gins, c.params);
+          await expectClose(got, want, c.tol, `${name} case ${k}${c.label ? ` (${c.label})` : ""}`);
+        });
+      }
+    });
+  }
 }

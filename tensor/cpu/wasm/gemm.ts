@@ -16,6 +16,7 @@ import {
   type ThreadKind,
   ThreadPool,
   threadsAvailable,
+  threadSupport,
 } from "./pool.ts";
 
 /** Tuned on a 2-core AMD EPYC (Zen 5): 6×8 micro-tile, KC 256, MC 120, NC 2048. */
@@ -117,6 +118,13 @@ export interface WasmGemmInfo {
   memoryBytes: number;
   /** Job entries (batch items or matrix chunks) run by worker threads so far. */
   workerEntries: number;
+  /**
+   * What large matmuls run on: `"node"` (`node:worker_threads`) or `"web"` (module Web
+   * Workers) threads sharing the module's memory, or `"single"` (the calling thread alone).
+   */
+  threading: "node" | "web" | "single";
+  /** Why: the thread implementation, or what rules threads out here. */
+  threadingReason: string;
 }
 
 /** Reports the state of the WebAssembly GEMM. */
@@ -129,7 +137,19 @@ export function wasmGemmInfo(): WasmGemmInfo {
     workersAlive: pool?.alive ?? 0,
     memoryBytes: r?.memory.buffer.byteLength ?? 0,
     workerEntries: r ? Atomics.load(new Int32Array(r.memory.buffer, 0, 16), CTL.workerEntries) : 0,
+    ...threading(r),
   };
+}
+
+function threading(r: Runtime | null): Pick<FastPathInfo, "threading" | "threadingReason"> {
+  const single = (why: string) => ({ threading: "single" as const, threadingReason: why });
+  if (r === null) return single("no WebAssembly");
+  if (!r.shared) {
+    return single("no shared WebAssembly memory (a browser page must be cross-origin isolated)");
+  }
+  if (threads === 1) return single("1 thread configured (setCpuThreads)");
+  const t = threadSupport(threadKind);
+  return t.kind === "none" ? single(t.reason) : { threading: t.kind, threadingReason: t.reason };
 }
 
 /**

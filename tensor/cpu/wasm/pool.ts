@@ -273,6 +273,32 @@ export class ThreadPool {
   }
 }
 
+/**
+ * Which worker threads the fast path can use from this thread (`"node"`: `node:worker_threads`,
+ * `"web"`: module Web Workers), or `"none"` with the reason.
+ */
+export function threadSupport(kind: ThreadKind = "auto"): {
+  kind: "node" | "web" | "none";
+  reason: string;
+} {
+  if (typeof SharedArrayBuffer === "undefined") {
+    return {
+      kind: "none",
+      reason: "no SharedArrayBuffer (a browser page must be cross-origin isolated: COOP/COEP)",
+    };
+  }
+  if (!canBlock()) {
+    return {
+      kind: "none",
+      reason: "this thread may not block in Atomics.wait (a browser's main thread; use a Worker)",
+    };
+  }
+  const node = kind === "web" ? undefined : nodeSpawner();
+  if (node) return { kind: "node", reason: "node:worker_threads" };
+  if (kind !== "node" && webSpawner()) return { kind: "web", reason: "module Web Workers" };
+  return { kind: "none", reason: `no ${kind === "auto" ? "" : kind + " "}worker threads here` };
+}
+
 /** Whether worker threads can be used from this thread at all. */
 export function threadsAvailable(kind: ThreadKind = "auto"): boolean {
   if (typeof SharedArrayBuffer === "undefined" || !canBlock()) return false;

@@ -1,0 +1,105 @@
+/**
+ * The flag rows the `train.ts` commands share, by `--help` section: DATA and TEST (which
+ * images), BACKEND, MODEL (preset and shape), OPTIM (run length, AdamW, cosine schedule), RUN
+ * (run directory and resume), LOG (checkpoint and progress periods) and FIT (the L-BFGS softmax
+ * regression). A command takes the groups it needs and {@link adjust}s the rows whose default
+ * or range differs.
+ * @module
+ */
+import { adjust, choice, group, int, limit, num, path, row, span, sw, UsageError } from "./args.ts";
+import { CLI_MODELS } from "./models.ts";
+
+/** A class-balanced subset: a multiple of 10 (one tenth per class). */
+function subset(x: string, f: string): number {
+  const n = int({ min: 10 })(x, f);
+  if (n % 10 !== 0) throw new UsageError(`--${f} must be a multiple of 10, got "${x}"`);
+  return n;
+}
+
+const pos = int({ min: 1 });
+
+/**
+ * Training images: `--data`, `--train-limit`, `--train-subset`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DATA } from "./flag_groups.ts";
+ * assert.deepEqual(DATA.map((f) => f.key), ["data", "trainLimit", "trainSubset"]);
+ * ```
+ */
+export const DATA = group("Data", [
+  row("data", "DIR", path("a directory"), null, "Fashion-MNIST IDX folder", {
+    none: "Debian's, else the sample",
+  }),
+  row("train-limit", "N|all", limit, 4000, "first N training images"),
+  row("train-subset", "N", subset, null, "N/10 per class instead"),
+]);
+
+/** `--test-limit`. */
+export const TEST = group("Data", [row("test-limit", "N|all", limit, 1000, "test images")]);
+
+/** `--backend`, `--threads`. */
+export const BACKEND = group("Run", [
+  row("backend", "cpu|webgpu", choice(["cpu", "webgpu"]), null, "", {
+    none: "$TESSERA_BACKEND, else cpu",
+  }),
+  row("threads", "N", int({ min: 1, max: 256 }), null, "matmul threads"),
+]);
+
+/** `--model`, the shape overrides, `--cls-token`, `--drop-path`. */
+export const MODEL = group("Model", [
+  row(
+    "model",
+    "NAME",
+    choice(Object.keys(CLI_MODELS)),
+    "vit-tiny-fmnist",
+    Object.keys(CLI_MODELS).join(" | "),
+  ),
+  row("patch", "N", pos, null, "patch side"),
+  row("dim", "N", pos, null, "width"),
+  row("depth", "N", pos, null, "blocks"),
+  row("heads", "N", pos, null, "attention heads"),
+  sw("cls-token", true, false, "prepend a CLS token (pooling: patch mean)"),
+  row("drop-path", "X", num({ min: 0, max: 0.99 }), 0, "stochastic depth"),
+]);
+
+/** Run length, batch, AdamW with a cosine lr and linear warmup, seed. */
+export const OPTIM = group("Optimisation (AdamW, cosine lr, linear warmup)", [
+  row("epochs", "X", num({ min: 0, above: true }), 25, "run length", { implies: { steps: null } }),
+  row("steps", "N", pos, null, "or in steps"),
+  row("batch", "N", pos, 64, "batch size"),
+  row("lr", "X", num({ min: 0, above: true }), 3e-3, "peak lr"),
+  row("min-lr", "X", num({ min: 0 }), 1e-6, "final lr"),
+  row("warmup", "N|Xep", span({ allowZero: true }), "1ep", "warmup (steps or Xep)"),
+  row("weight-decay", "X", num({ min: 0 }), 0.05, "AdamW decay (not on norms, biases)"),
+  row("seed", "N", int({ min: 0, max: 2 ** 31 - 1 }), 0, "seed"),
+]);
+
+/** `--out`, `--resume` and the hidden `--stop-after N` (stop as if Ctrl-C came after step N). */
+export const RUN = group("Run", [
+  row("out", "DIR", path("a directory"), null, "run directory", { none: "runs/<command>-<time>" }),
+  row(
+    "resume",
+    "PATH",
+    path("a checkpoint file or run directory"),
+    null,
+    "continue a run (file or run dir)",
+  ),
+  row("stop-after", "N", pos, null, "", { hidden: true }),
+]);
+
+/** Checkpoint and progress periods. */
+export const LOG = group("Run", [
+  row("ckpt-every", "N|Xep", span(), "1ep", "checkpoints (+ end, Ctrl-C)"),
+  row("log-every", "N", pos, 50, "plain progress period"),
+]);
+
+/** The L-BFGS softmax-regression fit of `linear` and `probe`. */
+export const FIT = group("Fit (softmax regression, L-BFGS)", [
+  ...adjust([OPTIM[6], LOG[1]], {
+    weightDecay: { default: 1e-2, help: "L2 on the weights" },
+    logEvery: { help: "progress line every N iterations" },
+  }),
+  row("max-iter", "N", pos, 1000, "L-BFGS iterations at most"),
+]);
