@@ -141,7 +141,7 @@ export function wasmGemmInfo(): WasmGemmInfo {
   };
 }
 
-function threading(r: Runtime | null): Pick<FastPathInfo, "threading" | "threadingReason"> {
+function threading(r: Runtime | null): Pick<WasmGemmInfo, "threading" | "threadingReason"> {
   const single = (why: string) => ({ threading: "single" as const, threadingReason: why });
   if (r === null) return single("no WebAssembly");
   if (!r.shared) {
