@@ -45,6 +45,7 @@ import {
   valueAndGrad,
   writeSafetensorsFile,
 } from "../mod.ts";
+import { tesseraLabel } from "./peers/_common.ts";
 
 /** Model hyper-parameters. */
 export const CFG = { dim: 192, depth: 12, heads: 3, mlp: 768, patch: 4, image: 32, classes: 10 };
@@ -304,7 +305,7 @@ if (import.meta.main) {
   const ms = Math.min(...times.slice(1));
   const info = cpuFastPathInfo();
   console.log(JSON.stringify({
-    peer: `tessera (wasm${info.relaxedSimd ? " relaxed-simd" : ""}, ${info.threads}T)`,
+    peer: tesseraLabel(info),
     bench: mode === "forward" ? "vit-forward" : "vit-step",
     n: batch,
     ms,

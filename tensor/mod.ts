@@ -14,13 +14,17 @@
  */
 import "./cpu/mod.ts";
 export {
+  type BlasInfo,
   cpuFastPathInfo,
   type FastPathInfo,
+  type GemmPath,
   getCpuThreads,
+  setCpuBlas,
   setCpuBufferPoolLimit,
   setCpuFastPath,
   setCpuThreads,
   shutdownCpuThreads,
+  type WasmGemmInfo,
 } from "./cpu/mod.ts";
 
 export { Tensor } from "./tensor.ts";

@@ -42,6 +42,24 @@ export async function timeIt(
   return best;
 }
 
+/** The fields of `cpuFastPathInfo()` that name tessera's GEMM path. */
+export interface PathInfo {
+  path: string;
+  relaxedSimd: boolean;
+  threads: number;
+  blas: { library: string | null; config: string | null };
+}
+
+/** tessera's peer label: the GEMM path (native BLAS or WebAssembly) and thread count. */
+export function tesseraLabel(info: PathInfo): string {
+  const path = info.path === "blas"
+    ? `blas ${(info.blas.config ?? info.blas.library ?? "").split(" ").slice(0, 2).join(" ")}`
+    : info.path === "wasm"
+    ? `wasm${info.relaxedSimd ? " relaxed-simd" : " simd"}`
+    : "reference";
+  return `tessera (${path}, ${info.threads}T)`;
+}
+
 /** Prints one result line. */
 export function report(peer: string, bench: string, n: number, ms: number, extra = {}): void {
   const gflops = bench === "matmul" ? (2 * n ** 3) / (ms * 1e6) : undefined;

@@ -6,9 +6,15 @@
  *   `/usr/bin/python3`, 2 threads), jax-js 0.1.25 (wasm device), TensorFlow.js 4.22 (wasm);
  * - ViT-Tiny training step and forward pass (bench/vit_step.ts vs bench/peers/vit_torch.py and
  *   bench/peers/vit_jaxjs.ts on the same weights and batch): ms/step, img/s, peak RSS, first
- *   loss as a cross-check.
+ *   loss as a cross-check;
+ * - vision ops (bench/vision_bench.ts: conv2d and roiAlign, fwd and fwd+bwd, CPU only) against
+ *   PyTorch/torchvision, its table passed through.
  *
- * `deno task bench:peers [--only matmul|vit] [--rounds N] [--steps N] [--skip jax,tfjs,torch]`
+ * `deno task bench:peers [--only matmul,vit,vision] [--rounds N] [--steps N]
+ *   [--skip jax,tfjs,torch] [--paths auto,off]`
+ *
+ * `--paths` lists the `TESSERA_BLAS` values tessera runs under (default `auto`: the native BLAS
+ * where FFI and a library are available; `off`: the WebAssembly GEMM), each as its own peer.
  *
  * Each peer runs in its own process; with `--rounds N` the whole sequence repeats N times
  * (interleaved, so a noisy neighbour hurts every peer alike) and the best time per peer and
@@ -34,7 +40,8 @@ function arg(name: string, def: string): string {
 }
 
 const here = new URL(".", import.meta.url).pathname;
-const only = arg("--only", "matmul,vit").split(",");
+const only = arg("--only", "matmul,vit,vision").split(",");
+const paths = arg("--paths", "auto").split(",");
 const skip = arg("--skip", "").split(",");
 const rounds = Number(arg("--rounds", "1"));
 const steps = arg("--steps", "3");
@@ -69,17 +76,35 @@ async function waitQuiet(): Promise<void> {
   if (b > 0.15) console.error(`  (machine still ${(100 * b).toFixed(0)}% busy; running anyway)`);
 }
 
-async function runPeer(cmd: string, args: string[]): Promise<Result[]> {
+async function runText(cmd: string, args: string[], env: Record<string, string> = {}) {
   await waitQuiet();
   const t0 = performance.now();
-  const p = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" });
+  const p = new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "inherit" });
   const out = await p.output();
   const text = new TextDecoder().decode(out.stdout);
-  const res = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Result);
   const secs = ((performance.now() - t0) / 1000).toFixed(0);
-  console.error(`  ${cmd} ${args.join(" ")}: ${res.length} result(s), ${secs} s`);
+  const envs = Object.entries(env).map(([k, v]) => `${k}=${v} `).join("");
+  console.error(`  ${envs}${cmd} ${args.join(" ")}: ${secs} s`);
   if (!out.success) console.error(`  (exited with ${out.code})`);
-  return res;
+  return text;
+}
+
+async function runPeer(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Result[]> {
+  const text = await runText(cmd, args, env);
+  return text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Result);
+}
+
+/** Runs a tessera script once per `--paths` entry. */
+async function tessera(args: string[]): Promise<Result[]> {
+  const rs: Result[] = [];
+  for (const p of paths) {
+    rs.push(...await runPeer(deno, ["run", "-A", ...args], { TESSERA_BLAS: p }));
+  }
+  return rs;
 }
 
 const best = new Map<string, Result>();
@@ -92,10 +117,11 @@ function keep(rs: Result[]): void {
 }
 
 const deno = Deno.execPath();
+const vision: string[] = [];
 for (let round = 1; round <= rounds; round++) {
   console.error(`round ${round}/${rounds}`);
   if (only.includes("matmul")) {
-    keep(await runPeer(deno, ["run", "-A", `${here}tessera_matmul.ts`]));
+    keep(await tessera([`${here}tessera_matmul.ts`]));
     if (!skip.includes("torch")) keep(await runPeer(PY, [`${here}torch_matmul.py`]));
     if (!skip.includes("jax")) keep(await runPeer(deno, ["run", "-A", `${here}jaxjs_matmul.ts`]));
     if (!skip.includes("tfjs")) keep(await runPeer(deno, ["run", "-A", `${here}tfjs_matmul.ts`]));
@@ -104,13 +130,27 @@ for (let round = 1; round <= rounds; round++) {
     const w = `${Deno.makeTempDirSync()}/vit_tiny.safetensors`; // written by the first run
     for (const mode of ["step", "forward"]) {
       const common = ["--mode", mode, "--steps", steps, "--weights", w];
-      keep(await runPeer(deno, ["run", "-A", `${here}../vit_step.ts`, ...common]));
+      keep(await tessera([`${here}../vit_step.ts`, ...common]));
       if (!skip.includes("torch")) keep(await runPeer(PY, [`${here}vit_torch.py`, ...common]));
       if (!skip.includes("jax")) {
         keep(await runPeer(deno, ["run", "-A", `${here}vit_jaxjs.ts`, ...common]));
       }
     }
     Deno.removeSync(w.slice(0, w.lastIndexOf("/")), { recursive: true });
+  }
+  if (only.includes("vision")) {
+    // vision_bench.ts times PyTorch itself (before and after tessera) and prints a table.
+    const extra = skip.includes("torch") ? ["--skip-torch"] : [];
+    for (const p of paths) {
+      const text = await runText(deno, [
+        "run",
+        "-A",
+        `${here}../vision_bench.ts`,
+        "--skip-webgpu",
+        ...extra,
+      ], { TESSERA_BLAS: p });
+      vision.push(`Round ${round}, TESSERA_BLAS=${p}:\n\n${text.trim()}\n`);
+    }
   }
 }
 
@@ -142,17 +182,19 @@ if (only.includes("matmul")) {
     Number(b.startsWith("tessera")) - Number(a.startsWith("tessera"))
   );
   const others = peers.filter((p) => !p.startsWith("tessera"));
+  const mine = peers.filter((p) => p.startsWith("tessera"));
+  const pairs = mine.flatMap((t) => others.map((o) => [t, o] as const));
+  const short = (p: string) => p.replace(/^tessera \((\S+).*$/, "$1").split(" ")[0];
   const sizes = [...new Set(mm.map((r) => r.n))].sort((a, b) => a - b);
   console.log(
     `| n | ${peers.join(" | ")} | ${
-      others.map((p) => `tessera / ${p.split(" ")[0]}`).join(" | ")
+      pairs.map(([t, o]) => `tessera ${short(t)} / ${o.split(" ")[0]}`).join(" | ")
     } |`,
   );
-  console.log(`|${"---|".repeat(1 + peers.length + others.length)}`);
+  console.log(`|${"---|".repeat(1 + peers.length + pairs.length)}`);
   for (const n of sizes) {
     const g = (p: string) => mm.find((r) => r.peer === p && r.n === n)?.gflops;
-    const t = mm.find((r) => isTessera(r) && r.n === n)?.gflops;
-    const ratios = others.map((p) => (t && g(p) ? (t / g(p)!).toFixed(2) + "×" : "–"));
+    const ratios = pairs.map(([t, o]) => (g(t) && g(o) ? (g(t)! / g(o)!).toFixed(2) + "×" : "–"));
     console.log(`| ${n} | ${peers.map((p) => f1(g(p))).join(" | ")} | ${ratios.join(" | ")} |`);
   }
   console.log("\n(float32 GFLOP/s = 2n³ / time; higher is better)\n");
@@ -164,15 +206,17 @@ if (only.includes("vit")) {
       Number(isTessera(b)) - Number(isTessera(a))
     );
     if (rs.length === 0) continue;
-    const t = rs.find(isTessera);
+    const ts = rs.filter(isTessera);
     console.log(
       `${bench === "vit-step" ? "ViT-Tiny training step" : "ViT-Tiny forward"} ` +
         `(batch ${rs[0]!.n}):\n`,
     );
-    console.log("| peer | ms | img/s | peak RSS MiB | first loss | tessera img/s ratio |");
+    console.log("| peer | ms | img/s | peak RSS MiB | first loss | tessera img/s ÷ this |");
     console.log("|---|---|---|---|---|---|");
     for (const r of rs) {
-      const ratio = t && !isTessera(r) ? `${(t.imgPerS! / r.imgPerS!).toFixed(2)}×` : "";
+      const ratio = isTessera(r)
+        ? ""
+        : ts.map((t) => `${(t.imgPerS! / r.imgPerS!).toFixed(2)}×`).join(" / ");
       console.log(
         `| ${r.peer} | ${r.ms.toFixed(0)} | ${f1(r.imgPerS)} | ${
           r.peakRssMiB?.toFixed(0) ?? "–"
@@ -182,4 +226,9 @@ if (only.includes("vit")) {
     }
     console.log("");
   }
+}
+
+if (vision.length > 0) {
+  console.log("Vision ops (bench/vision_bench.ts; ratios > 1: tessera slower):\n");
+  console.log(vision.join("\n"));
 }

@@ -6,7 +6,7 @@ import type { Kernel, Storage } from "../backend.ts";
 import { arrayFor, type DType, type TypedArray } from "../dtype.ts";
 import { broadcastStrides, stridesOf } from "../shape.ts";
 import { alloc, forEachRow, input, wrap } from "./iter.ts";
-import { fastPathEnabled, gemmF32 } from "./wasm/gemm.ts";
+import { fastGemm } from "./gemm.ts";
 
 /**
  * Swaps the last two axes of a contiguous `[..., R, C]` array into a new contiguous
@@ -62,19 +62,20 @@ function mm(
 }
 
 /**
- * The float32 fast path: the WebAssembly GEMM reads transposed operands through strides
- * (no copies), and a weight shared by the whole batch (`[..., M, K] @ [K, N]`) is folded
- * into one tall `[batch·M, K] @ [K, N]` product. Returns undefined when it does not apply.
+ * The fast paths (`./gemm.ts`: native BLAS for float32/float64, else the WebAssembly GEMM for
+ * float32) read transposed operands through strides (no copies), and a weight shared by the
+ * whole batch (`[..., M, K] @ [K, N]`) is folded into one tall `[batch·M, K] @ [K, N]` product.
+ * Returns undefined when no fast path applies.
  */
 function fastMatmul(
-  a: Float32Array,
+  a: TypedArray,
   as: readonly number[],
-  b: Float32Array,
+  b: TypedArray,
   bs: readonly number[],
   transA: boolean,
   transB: boolean,
   outShape: readonly number[],
-): Float32Array | undefined {
+): TypedArray | undefined {
   const nd = outShape.length;
   const m = outShape[nd - 2]!, n = outShape[nd - 1]!;
   const k = transA ? as[as.length - 2]! : as[as.length - 1]!;
@@ -92,7 +93,7 @@ function fastMatmul(
   const bBatch = bs.slice(0, -2).reduce((x, y) => x * y, 1);
   const aBatch = as.slice(0, -2).reduce((x, y) => x * y, 1);
   if (!transA && bBatch === 1 && aBatch === count) {
-    return gemmF32(a, b, cSize, { ...base, m: count * m, offsets: new Int32Array(3) });
+    return fastGemm(a, b, cSize, { ...base, m: count * m, offsets: new Int32Array(3) });
   }
   const sa = broadcastStrides(as.slice(0, -2), batch),
     sb = broadcastStrides(bs.slice(0, -2), batch);
@@ -112,23 +113,23 @@ function fastMatmul(
       idx[d] = 0;
     }
   }
-  return gemmF32(a, b, cSize, { ...base, m, offsets });
+  return fastGemm(a, b, cSize, { ...base, m, offsets });
 }
 
 /**
  * `matmul`: a `[...batchA, M, K]` (`[..., K, M]` when transA) times b `[...batchB, K, N]`
  * (`[..., N, K]` when transB). Transposed operands are first copied to contiguous
  * `[M, K]`/`[K, N]` layout so the inner loop is stride-1. Accumulates in the output dtype.
- * float32 goes to the WebAssembly SIMD fast path when available (`./wasm/gemm.ts`);
- * float64 and the integer dtypes always use this reference loop.
+ * float32 and float64 go to the fast paths when available (`./gemm.ts`: native BLAS, else
+ * WebAssembly SIMD for float32); the integer dtypes always use this reference loop.
  */
 export const matmulKernel: Kernel<"matmul"> = (inputs, params, out): Storage => {
   const ao = inputs[0]!, bo = inputs[1]!;
-  if (out.dtype === "float32" && fastPathEnabled()) {
+  if (out.dtype === "float32" || out.dtype === "float64") {
     const fast = fastMatmul(
-      input(inputs, 0) as Float32Array,
+      input(inputs, 0),
       ao.shape,
-      input(inputs, 1) as Float32Array,
+      input(inputs, 1),
       bo.shape,
       params.transA,
       params.transB,

@@ -2,10 +2,14 @@
  * The `cpu` backend: plain TypeScript kernels over typed arrays (float32 and float64 and the
  * integer/bool dtypes). It is the reference every other backend is tested against.
  *
- * float32 matmul has a fast path: a generated WebAssembly SIMD GEMM (`wasm/`) that splits
- * large products across worker threads. {@link setCpuThreads} sets the thread count
- * (default: `navigator.hardwareConcurrency`, or the `TESSERA_CPU_THREADS` environment
- * variable where env access is granted); workers never keep the process alive.
+ * matmul and the convolutions' GEMMs have fast paths (`gemm.ts`): a native BLAS through
+ * `Deno.dlopen` (`blas.ts`; float32 and float64) where FFI is permitted and a library such as
+ * OpenBLAS is installed, else a generated WebAssembly SIMD GEMM (`wasm/`; float32) that splits
+ * large products across worker threads. {@link cpuFastPathInfo} says which path is active and
+ * why; `TESSERA_BLAS=off|auto|PATH` or {@link setCpuBlas} chooses. {@link setCpuThreads} sets
+ * the thread count of both (default: `navigator.hardwareConcurrency`, or the
+ * `TESSERA_CPU_THREADS` environment variable where env access is granted); workers never keep
+ * the process alive.
  * @module
  */
 import {
@@ -24,19 +28,21 @@ import { cpuFused } from "./fused.ts";
 import { allocArray, recycle, setBufferPoolLimit } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";
 import {
-  type FastPathInfo,
-  fastPathInfo,
   getThreads,
   setFastPathEnabled,
   setThreads,
   shutdownThreads,
+  type WasmGemmInfo,
 } from "./wasm/gemm.ts";
+import { type FastPathInfo, fastPathInfo, type GemmPath } from "./gemm.ts";
+import { type BlasInfo, setBlasMode } from "./blas.ts";
 
-export type { FastPathInfo };
+export type { BlasInfo, FastPathInfo, GemmPath, WasmGemmInfo };
 
 /**
  * Sets how many threads (the calling thread included) large float32 matmuls on the CPU
- * backend may use; `1` turns the worker threads off. Running workers are stopped and
+ * backend may use; `1` turns the worker threads off. A native BLAS gets the same count
+ * (`openblas_set_num_threads`) before its next call. Running workers are stopped and
  * re-created lazily with the new count.
  *
  * @example
@@ -84,14 +90,17 @@ export function shutdownCpuThreads(): boolean {
 }
 
 /**
- * Whether the WebAssembly SIMD fast path is on, uses relaxed-SIMD FMA, and its threads.
+ * Which path the CPU backend's GEMMs take (`path`: `"blas"`, `"wasm"` or `"reference"`), the
+ * native BLAS detection (`blas`: active, library, and the reason, e.g. a missing FFI
+ * permission), and the WebAssembly GEMM's state (SIMD, relaxed-SIMD FMA, threads).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { cpuFastPathInfo, getCpuThreads } from "./mod.ts";
  * const info = cpuFastPathInfo();
- * assert.equal(typeof info.simd, "boolean");
+ * assert.equal(info.path === "blas", info.blas.active);
+ * assert.equal(typeof info.blas.reason, "string");
  * assert.equal(info.threads === getCpuThreads(), true);
  * ```
  */
@@ -122,8 +131,32 @@ export function setCpuBufferPoolLimit(bytes: number): void {
 }
 
 /**
- * Enables or disables the float32 matmul fast path (disabled: the plain TypeScript reference
- * kernel runs). For comparisons and debugging; on by default.
+ * Chooses the native BLAS path: `"off"` (the WebAssembly GEMM runs), `"auto"` (the usual
+ * OpenBLAS, BLIS or CBLAS library of the OS), or a library path. Detection (FFI permission,
+ * library, a small correctness probe) runs again now and the new state is returned; without
+ * permission or library the WebAssembly path stays active and `blas.reason` says why. The
+ * initial mode comes from `TESSERA_BLAS` where env access is granted, else `"auto"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cpuFastPathInfo, setCpuBlas } from "./mod.ts";
+ * import { matmul, tensor } from "../mod.ts";
+ * const before = cpuFastPathInfo().blas.mode;
+ * assert.equal(setCpuBlas("off").path, "wasm");
+ * assert.deepEqual(await matmul(tensor([[1, 2]]), tensor([[3], [4]])).toArray(), [[11]]);
+ * setCpuBlas(before);
+ * ```
+ */
+export function setCpuBlas(mode: "off" | "auto" | (string & Record<never, never>)): FastPathInfo {
+  setBlasMode(mode);
+  return fastPathInfo();
+}
+
+/**
+ * Enables or disables the matmul/convolution fast paths, native BLAS and WebAssembly alike
+ * (disabled: the plain TypeScript reference kernels run). For comparisons and debugging; on
+ * by default.
  *
  * @example
  * ```ts

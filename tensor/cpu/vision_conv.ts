@@ -9,9 +9,10 @@
  * - conv2dWeightGrad: cols are laid out `[G, K, N·P]` and dy permuted to `[G, Og, N·P]`, so
  *   the batch sum is the GEMM's inner dimension: `dW[g] = dy[g] · cols[g]ᵀ`.
  *
- * float32 uses the WebAssembly SIMD GEMM of the matmul fast path (`wasm/gemm.ts`, threaded
- * for large products) with strided operands; float64 (or the fast path turned off) uses the
- * plain loops below. Images are processed in chunks so the column buffer stays ≤ 32 MiB.
+ * The GEMMs take the matmul fast paths (`gemm.ts`: native BLAS for float32 and float64 when
+ * active, else the threaded WebAssembly SIMD GEMM for float32) with strided operands, which
+ * map onto BLAS transpose flags without copies; otherwise the plain loops below run. Images
+ * are processed in chunks so the column buffer stays ≤ 32 MiB.
  * @module
  */
 import type { Kernel, Storage } from "../backend.ts";
@@ -19,7 +20,8 @@ import type { DType, TypedArray } from "../dtype.ts";
 import { type ConvGeometry, convGeometry } from "../vision_params.ts";
 import { allocArray, recycle } from "./buffers.ts";
 import { alloc, input, wrap } from "./iter.ts";
-import { fastPathEnabled, gemmF32, type GemmProblem } from "./wasm/gemm.ts";
+import { fastGemm } from "./gemm.ts";
+import type { GemmProblem } from "./wasm/gemm.ts";
 
 /** Column-buffer budget in elements per chunk. */
 const COLS_BUDGET = 1 << 23;
@@ -125,10 +127,8 @@ function gemm(
   cSize: number,
   prob: GemmProblem,
 ): TypedArray {
-  if (dtype === "float32" && fastPathEnabled()) {
-    const r = gemmF32(a as Float32Array, b as Float32Array, cSize, prob);
-    if (r) return r;
-  }
+  const r = fastGemm(a, b, cSize, prob);
+  if (r) return r;
   const c = allocArray(dtype, cSize);
   const { m, n, k, rsa, csa, rsb, csb } = prob;
   const acc = new Float64Array(n);

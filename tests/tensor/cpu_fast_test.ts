@@ -21,6 +21,7 @@ import {
   permute,
   reciprocal,
   rsqrt,
+  setCpuBlas,
   setCpuBufferPoolLimit,
   setCpuFastPath,
   setCpuThreads,
@@ -177,10 +178,14 @@ Deno.test("fast matmul: broadcast and folded batch dims, empty operands", () => 
   }
 });
 
-Deno.test("float64 and int32 matmuls stay on the reference path", () => {
+Deno.test("float64 matmul is the reference loop without BLAS; int32 always is", () => {
   const a = tensor([[0.1, 0.2, 0.3]], { dtype: "float64" });
   const b = tensor([[1], [2], [3]], { dtype: "float64" });
+  const blasMode = cpuFastPathInfo().blas.mode;
+  setCpuBlas("off");
   assert.equal(matmul(a, b).dataSync()[0], 0.1 * 1 + 0.2 * 2 + 0.3 * 3);
+  setCpuBlas(blasMode); // with BLAS, dgemm: the same within a few ulp
+  assert.ok(Math.abs(matmul(a, b).dataSync()[0]! - (0.1 * 1 + 0.2 * 2 + 0.3 * 3)) < 1e-15);
   const i = tensor([[65536, 65536]], { dtype: "int32" }),
     j = tensor([[65536], [1]], {
       dtype: "int32",
@@ -216,6 +221,8 @@ async function untilWorkers(n: number): Promise<void> {
 for (const kind of ["node", "web"] as const) {
   Deno.test(`multi-threaded (${kind} workers) equals single-threaded; clean shutdown`, async () => {
     const before = getCpuThreads();
+    const blasMode = cpuFastPathInfo().blas.mode;
+    setCpuBlas("off"); // the WebAssembly GEMM's worker pool is under test
     const r = rng(14);
     const shapes: [number[], number[], boolean, boolean][] = [
       [[300, 130], [130, 70], false, false],
@@ -250,6 +257,7 @@ for (const kind of ["node", "web"] as const) {
       setParallelMinFlops(1 << 22);
       assert.ok(shutdownCpuThreads(), "a worker did not exit");
       setThreads(before, "auto");
+      setCpuBlas(blasMode);
     }
     assert.equal(cpuFastPathInfo().workersAlive, 0);
   });

@@ -104,8 +104,8 @@ function rt(): Runtime | null {
   return runtime;
 }
 
-/** Facts about the fast path on this engine (for benchmarks and tests). */
-export interface FastPathInfo {
+/** Facts about the WebAssembly GEMM on this engine (for benchmarks and tests). */
+export interface WasmGemmInfo {
   /** WebAssembly SIMD is available (the fast path is on). */
   simd: boolean;
   /** The micro-kernel uses relaxed-SIMD FMA. */
@@ -127,8 +127,8 @@ export interface FastPathInfo {
   threadingReason: string;
 }
 
-/** Reports the state of the fast path. */
-export function fastPathInfo(): FastPathInfo {
+/** Reports the state of the WebAssembly GEMM. */
+export function wasmGemmInfo(): WasmGemmInfo {
   const r = rt();
   return {
     simd: r !== null,
@@ -141,7 +141,7 @@ export function fastPathInfo(): FastPathInfo {
   };
 }
 
-function threading(r: Runtime | null): Pick<FastPathInfo, "threading" | "threadingReason"> {
+function threading(r: Runtime | null): Pick<WasmGemmInfo, "threading" | "threadingReason"> {
   const single = (why: string) => ({ threading: "single" as const, threadingReason: why });
   if (r === null) return single("no WebAssembly");
   if (!r.shared) {
