@@ -1,6 +1,6 @@
 /**
- * Shared parts of the dense-prediction models (detection, segmentation): convolution layers as
- * parameter pytrees and the ViT → 4-scale adapter (methods.md §11).
+ * Shared parts of the dense-prediction models (detection, segmentation): the ViT → 4-scale
+ * adapter (methods.md §11); its convolution layers are nn/conv.ts.
  *
  * @example
  * ```ts
@@ -13,5 +13,4 @@
  * ```
  * @module
  */
-export * from "./conv.ts";
 export * from "./vit_adapter.ts";

@@ -28,7 +28,7 @@ import {
   type ConvLayerParams,
   convLayerSpec,
   convTransposeLayer,
-} from "./conv.ts";
+} from "../../nn/conv.ts";
 
 /**
  * Parameters of the adapter (BEiT's `fpn1` / `fpn2` with readable names).

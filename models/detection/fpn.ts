@@ -14,7 +14,7 @@ import {
   xavierUniformInit,
   zerosInit,
 } from "../../nn/init.ts";
-import { convLayer, type ConvLayerParams, convLayerSpec } from "../dense/conv.ts";
+import { convLayer, type ConvLayerParams, convLayerSpec } from "../../nn/conv.ts";
 
 /**
  * Parameters of {@link fpn} (torchvision names, one entry per input level, finest first).

@@ -35,7 +35,7 @@ import {
   type ConvLayerParams,
   convLayerSpec,
   convTransposeLayer,
-} from "../dense/conv.ts";
+} from "../../nn/conv.ts";
 
 /** kaiming_normal_(mode="fan_out", nonlinearity="relu"): N(0, 2 / (shape[0]·k²)). */
 const kaimingFanOut: Initializer = (key, shape, dtype) => {

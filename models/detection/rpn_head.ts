@@ -7,7 +7,7 @@
  */
 import { concat, permute, relu, reshape, type Tensor, TesseraError } from "../../tensor/mod.ts";
 import { initFromSpec, normalInit, type Spec, zerosInit } from "../../nn/init.ts";
-import { convLayer, type ConvLayerParams, convLayerSpec } from "../dense/conv.ts";
+import { convLayer, type ConvLayerParams, convLayerSpec } from "../../nn/conv.ts";
 
 /**
  * Parameters of {@link rpnHead}.

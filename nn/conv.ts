@@ -1,5 +1,5 @@
 /**
- * Convolution layers as parameter pytrees (PyTorch layout and names, `weight` + `bias`), for
+ * Convolution layers as parameter pytrees (PyTorch layout and names, `weight` + `bias`), used by
  * the dense-prediction heads (detection, segmentation): `conv2d` weight `[O, C, kh, kw]`,
  * `convTranspose2d` weight `[C, O, kh, kw]`, and a LayerNorm over the channel axis of NCHW
  * maps (ViTDet's `LayerNorm2d`).
@@ -15,15 +15,9 @@ import {
   permute,
   type Tensor,
   TesseraError,
-} from "../../tensor/mod.ts";
-import {
-  initFromSpec,
-  type Initializer,
-  ParamSpec,
-  type Spec,
-  torchDefaultInit,
-} from "../../nn/init.ts";
-import type { LayerNormParams } from "../../nn/norm.ts";
+} from "../tensor/mod.ts";
+import { initFromSpec, type Initializer, ParamSpec, type Spec, torchDefaultInit } from "./init.ts";
+import type { LayerNormParams } from "./norm.ts";
 
 /**
  * Parameters of a (transposed) convolution layer (PyTorch names).
@@ -32,7 +26,7 @@ import type { LayerNormParams } from "../../nn/norm.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import type { ConvLayerParams } from "./conv.ts";
- * import { ones } from "../../mod.ts";
+ * import { ones } from "../mod.ts";
  * const p: ConvLayerParams = { weight: ones([8, 3, 3, 3]), bias: ones([8]) };
  * assert.deepEqual(p.weight.shape, [8, 3, 3, 3]);
  * ```
@@ -81,7 +75,7 @@ export interface ConvLayerConfig {
  * ```ts
  * import assert from "node:assert/strict";
  * import { convLayerSpec } from "./conv.ts";
- * import { countParams } from "../../nn/init.ts";
+ * import { countParams } from "./init.ts";
  * assert.equal(countParams(convLayerSpec({ inChannels: 4, outChannels: 2, kernel: 3 })), 74);
  * assert.deepEqual(
  *   convLayerSpec({ inChannels: 4, outChannels: 2, kernel: 2, transposed: true }).weight.shape,
@@ -113,7 +107,7 @@ export function convLayerSpec(config: ConvLayerConfig): Spec<ConvLayerParams> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { initConvLayer } from "./conv.ts";
- * import { random } from "../../mod.ts";
+ * import { random } from "../mod.ts";
  * const p = initConvLayer(random.key(0), { inChannels: 3, outChannels: 5, kernel: 1 });
  * assert.deepEqual(p.weight.shape, [5, 3, 1, 1]);
  * ```
@@ -129,7 +123,7 @@ export function initConvLayer(key: Tensor, config: ConvLayerConfig): ConvLayerPa
  * ```ts
  * import assert from "node:assert/strict";
  * import { convLayer } from "./conv.ts";
- * import { ones } from "../../mod.ts";
+ * import { ones } from "../mod.ts";
  * const y = convLayer({ weight: ones([2, 1, 3, 3]) }, ones([1, 1, 4, 4]), { padding: 1 });
  * assert.deepEqual(y.shape, [1, 2, 4, 4]);
  * assert.equal((await y.data())[5], 9);
@@ -146,7 +140,7 @@ export function convLayer(params: ConvLayerParams, x: Tensor, opts: Conv2dOption
  * ```ts
  * import assert from "node:assert/strict";
  * import { convTransposeLayer } from "./conv.ts";
- * import { ones } from "../../mod.ts";
+ * import { ones } from "../mod.ts";
  * const y = convTransposeLayer({ weight: ones([3, 2, 2, 2]) }, ones([1, 3, 4, 4]), { stride: 2 });
  * assert.deepEqual(y.shape, [1, 2, 8, 8]);
  * ```
@@ -166,7 +160,7 @@ export function convTransposeLayer(
  * ```ts
  * import assert from "node:assert/strict";
  * import { channelLayerNorm } from "./conv.ts";
- * import { ones, tensor } from "../../mod.ts";
+ * import { ones, tensor } from "../mod.ts";
  * const x = tensor([[[[1]], [[3]]]]); // [1, 2, 1, 1]
  * const y = channelLayerNorm({ weight: ones([2]), bias: tensor([0, 0]) }, x, { eps: 0 });
  * assert.deepEqual(await y.toArray(), [[[[-1]], [[1]]]]);
