@@ -1,7 +1,9 @@
 /**
  * Runs a replica module under MPI through `runDistributed`: `mpirun -np N deno run -A
  * tests/distributed/_mpi_main.ts <module URL> [export] [input JSON] [maxCount]`. Each rank
- * prints one line `RESULT <rank> <encoded result>` (see _encode.ts).
+ * prints its encoded result (see _encode.ts) as lines `RESULT <rank> <i>/<n> <piece>` of at most
+ * 1,000 characters: two ranks' output reaches mpirun through separate pipes and only writes
+ * below PIPE_BUF are atomic, so one long line per rank was seen interleaved with the other's.
  */
 import { initMpi, parseDist } from "../../distributed/mod.ts";
 import { encode } from "./_encode.ts";
@@ -16,6 +18,9 @@ const rank = Deno.env.get("OMPI_COMM_WORLD_RANK") ?? Deno.env.get("PMI_RANK");
 const mod = await import(module!);
 const coll = initMpi(maxCount ? { maxCount: Number(maxCount) } : {});
 const result = await mod[exportName](coll, JSON.parse(input));
-console.log(`RESULT ${rank} ${encode(result)}`);
+const text = encode(result), PIECE = 1000, n = Math.max(1, Math.ceil(text.length / PIECE));
+for (let i = 0; i < n; i++) {
+  console.log(`RESULT ${rank} ${i}/${n} ${text.slice(i * PIECE, (i + 1) * PIECE)}`);
+}
 coll.barrier();
 coll.close();

@@ -90,12 +90,20 @@ export async function mpirun(
   };
 }
 
-/** The `RESULT <rank> <json>` lines of a job, indexed by rank. */
+/** The results of a job, indexed by rank, reassembled from its `RESULT <rank> <i>/<n> <piece>` lines. */
 export function results(stdout: string): string[] {
-  const out: string[] = [];
+  const pieces: string[][] = [], counts: number[] = [];
   for (const line of stdout.split("\n")) {
-    const m = /^RESULT (\d+) (.*)$/.exec(line);
-    if (m) out[Number(m[1])] = m[2]!;
+    const m = /^RESULT (\d+) (\d+)\/(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const r = Number(m[1]);
+    (pieces[r] ??= [])[Number(m[2])] = m[4]!;
+    counts[r] = Number(m[3]);
   }
+  const out: string[] = [];
+  pieces.forEach((p, r) => {
+    // A rank with a missing piece has no result (the comparison then fails, naming it).
+    if (p.length === counts[r] && !p.includes(undefined as unknown as string)) out[r] = p.join("");
+  });
   return out;
 }
