@@ -62,13 +62,14 @@ import type { CliIO } from "./io.ts";
 import { cliVitConfig, loadInitEncoder } from "./models.ts";
 import { type Task, train, type TrainHooks } from "./train_loop.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
+import type { VitConfig } from "../models/vit.ts";
 
 const pos = int({ min: 1 });
 
 const FLAGS = [
   ...group("Data", [
     row("data", "DIR", path("a directory"), null, "COCO folder (images/, annotations/)", {
-      none: "required; make one with train.ts scenes",
+      none: "required: see train.ts scenes",
     }),
     row("train-limit", "N|all", limit, null, "first N training images", { none: "all" }),
     row("val-limit", "N|all", limit, null, "first N val images", { none: "all" }),
@@ -98,7 +99,7 @@ const FLAGS = [
     }),
   ]),
   ...LOG,
-  ...MODEL,
+  ...adjust(MODEL, { patch: { default: 16, help: "patch side (divides 32)" } }),
   ...adjust(OPTIM, {
     epochs: { default: 12 },
     batch: { default: 4 },
@@ -130,7 +131,7 @@ export const DETECT: CommandFlags<typeof FLAGS> = {
     "stdout; the run directory gets metrics.jsonl, loss.svg, lr.svg and ckpt_latest.safetensors.",
   flags: FLAGS,
   exclusive: [["steps", "epochs"]],
-  footer: "--data takes the folder with images/{train,val}/ and annotations/instances_*.json.\n" +
+  footer: "--data: images/{train,val}/ + annotations/instances_{train,val}.json.\n" +
     "Exit codes: 0 done, 1 failed (non-finite), 2 bad flags or data, 130 interrupted.",
 };
 
@@ -242,11 +243,12 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
       dim: c.embedDim,
       depth: c.depth,
       heads: c.numHeads,
+      clsToken: c.classToken ?? true,
       imgSize: c.imgSize,
       inChans: c.inChans,
     });
   }
-  const patch = o.patch ?? 16;
+  const patch = o.patch;
   if (32 % patch !== 0) {
     throw new UsageError(
       `${pre ? `--init ${o.init}: the encoder's` : "--"}patch ${patch} does not divide 32 ` +
@@ -254,12 +256,15 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
     );
   }
   const inChans = o.inChans ?? first.channels;
-  const vit = cliVitConfig(o.model, { ...o, patch }, {
-    dropPath: o.dropPath,
-    imgSize: o.imgSize ?? Math.ceil(canvas / 32) * 32,
-    inChans,
-    numClasses: 0,
-  });
+  const vit: VitConfig = {
+    ...cliVitConfig(o.model, o, {
+      dropPath: o.dropPath,
+      imgSize: o.imgSize ?? Math.ceil(canvas / 32) * 32,
+      inChans,
+      numClasses: 0,
+    }),
+    classToken: o.clsToken,
+  };
   const d = vit.embedDim, s = canvas / 256;
   const cfg: MaskRcnnConfig = {
     vit,
@@ -343,46 +348,41 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
           return prep(x);
         },
       }) as unknown as DataLoader, // the loop only iterates `epoch(e)` and disposes batches
-    async step(st, b, _step, key) {
+    step(st, b, _step, key) {
       const batch = b as unknown as DenseBatch;
       const params = st.params as MaskRcnnParams;
-      const [kPlan, kFwd] = random.splitKeys(key, 2);
-      const targets = targetsOf(batch);
-      try {
+      // The model's forward leaves its temporaries to the caller's scope: everything made
+      // here but the returned loss and state is freed when the step ends (the loader makes
+      // its tensors only when a batch is yielded, so nothing of it is caught here).
+      return scope(async () => {
+        const [kPlan, kFwd] = random.splitKeys(key, 2);
+        const targets = targetsOf(batch);
         const plan = await maskRcnnPlan(params, batch.images, batch.imageSizes, targets, cfg, {
           key: kPlan!,
           forwardKey: kFwd,
         });
-        try {
-          return scope(() => {
-            const [loss, grads] = gradFn(params, batch.images, plan, kFwd!);
-            const c = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad) : null;
-            const next = opt.update(c ? c.grads : grads, st.opt as AdamWState, params);
-            return {
-              loss,
-              state: { params: next.params, opt: next.state },
-              ...(c ? { logs: { grad_norm: c.norm } } : {}),
-            };
-          });
-        } finally {
-          dispose(plan);
-        }
-      } finally {
-        dispose([kPlan, kFwd, targets]);
-      }
+        const [loss, grads] = gradFn(params, batch.images, plan, kFwd!);
+        const c = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad) : null;
+        const next = opt.update(c ? c.grads : grads, st.opt as AdamWState, params);
+        return {
+          loss,
+          state: { params: next.params, opt: next.state },
+          ...(c ? { logs: { grad_norm: c.norm } } : {}),
+        };
+      });
     },
     lr,
     async evaluate(st, stopped) {
       const results: CocoResult[] = [];
       for await (const batch of valLoader.epoch(0)) {
         try {
-          const dets = await maskRcnnPredict(
-            st.params as MaskRcnnParams,
-            batch.images,
-            batch.imageSizes,
-            cfg,
-          );
-          try {
+          await scope(async () => {
+            const dets = await maskRcnnPredict(
+              st.params as MaskRcnnParams,
+              batch.images,
+              batch.imageSizes,
+              cfg,
+            );
             for (const [i, det] of dets.entries()) {
               const [h, w] = batch.imageSizes[i]!;
               const boxes = await det.boxes.data(), scores = await det.scores.data();
@@ -400,9 +400,7 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
                 });
               }
             }
-          } finally {
-            dispose(dets as never);
-          }
+          });
         } finally {
           batch.dispose();
         }

@@ -1,7 +1,7 @@
 /**
  * The `train.ts` dispatcher: `deno run -A train.ts <command> [flags]`. With no command it runs
- * `finetune` with its defaults (the main job). Commands live one per file in `cli/`; later
- * issues add `detect`, `segment` and `eval` to {@link COMMANDS}.
+ * `finetune` with its defaults (the main job). Commands live one per file in `cli/`; a later
+ * issue adds `segment` to {@link COMMANDS}.
  *
  * Exit codes: 0 done, 1 failure, 2 usage error (bad flag, value or data path), 130
  * interrupted (a checkpoint was written).
