@@ -251,7 +251,7 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
   const patch = o.patch;
   if (32 % patch !== 0) {
     throw new UsageError(
-      `${pre ? `--init ${o.init}: the encoder's` : "--"}patch ${patch} does not divide 32 ` +
+      `${pre ? `--init ${o.init}: the encoder's patch` : "--patch"} ${patch} does not divide 32 ` +
         "(Mask R-CNN pads images to multiples of 32); use a patch of 4, 8, 16 or 32",
     );
   }

@@ -14,6 +14,7 @@ import { dispose, memoryStats, Tensor } from "../../mod.ts";
 import { detectCommand } from "../../cli/detect.ts";
 import { generateScenes } from "../../data/scenes/generate.ts";
 import { SCENES_VERSIONS } from "../../data/scenes/scene.ts";
+import { loadInitEncoder } from "../../cli/models.ts";
 
 async function withScenes(f: (data: string, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -149,5 +150,35 @@ Deno.test("detect: bad flags and a malformed COCO folder exit 2 with a clear mes
     const r4 = await run(["--data", data, "--smoke", "--out", `${dir}/c`]);
     assert.equal(r4.code, 2, r4.err);
     assert.match(r4.err, /^train\.ts detect: --data .*fmnist-scenes-tiny: /);
+  });
+});
+
+Deno.test("detect --init takes a pretrain encoder (greyscale, patch 4) and resumes with its shape", async () => {
+  await withScenes(async (data, dir) => {
+    const io0 = captureIO();
+    const pre = `${dir}/pre`;
+    const argv0 = ["pretrain", "--smoke", "--patch", "4", "--out", pre, "--backend", "cpu"];
+    assert.equal(await main(argv0, io0), 0, io0.stderr);
+    const out = `${dir}/run`;
+    const flags = ["--data", data, "--smoke", "--steps", "2", "--eval-every", "100"];
+    const io1 = captureIO();
+    const argv1 = ["detect", ...flags, "--init", pre, "--out", out, "--stop-after", "1"];
+    assert.equal(await main(argv1, io1), 130, io1.stderr);
+    assert.match(io1.stderr, /detect: encoder from .*pre.* \(splitmask, step 3\)/);
+    const recs = await readMetrics(`${out}/metrics.jsonl`);
+    const o = recs[0]!.options as Record<string, unknown>;
+    assert.deepEqual([o.patch, o.inChans, o.imgSize], [4, 1, 28]);
+    // One AdamW step (lr ≤ 1e-4) away from the pre-trained encoder, far from a fresh init.
+    const enc = await loadInitEncoder(pre);
+    const ck = await loadCheckpoint(`${out}/ckpt_latest.safetensors`);
+    const a = await enc.params.patch_embed.proj.weight.data();
+    const p = ck.params as { backbone: typeof enc.params };
+    const b = await p.backbone.patch_embed.proj.weight.data();
+    assert.equal(a.length, b.length);
+    assert.ok(a.every((v, i) => Math.abs(v - b[i]!) <= 2e-4), "the encoder was not taken over");
+    dispose([enc.params, ck.params, ck.optState, ck.rngKey]);
+    const io2 = captureIO();
+    assert.equal(await main(["detect", "--resume", out], io2), 0, io2.stderr);
+    assert.equal(JSON.parse(io2.stdout.at(-1)!).steps, 2);
   });
 });
