@@ -10,11 +10,12 @@ import { captureIO } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 import { readMetrics } from "../../cli/metrics.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
-import { dispose, memoryStats, Tensor } from "../../mod.ts";
+import { dispose, memoryStats } from "../../mod.ts";
 import { detectCommand } from "../../cli/detect.ts";
 import { generateScenes } from "../../data/scenes/generate.ts";
 import { SCENES_VERSIONS } from "../../data/scenes/scene.ts";
 import { loadInitEncoder } from "../../cli/models.ts";
+import { checkpointBytes } from "./_util.ts";
 
 async function withScenes(f: (data: string, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -24,23 +25,6 @@ async function withScenes(f: (data: string, dir: string) => Promise<void>): Prom
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-async function tensorsOf(path: string): Promise<Map<string, Uint8Array>> {
-  const ck = await loadCheckpoint(path);
-  const out = new Map<string, Uint8Array>();
-  const walk = (x: unknown, p: string) => {
-    if (x instanceof Tensor) {
-      const d = x.dataSync();
-      out.set(p, new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice());
-    } else if (x && typeof x === "object") {
-      for (const [k, v] of Object.entries(x)) walk(v, p ? `${p}.${k}` : k);
-    } else out.set(p, new TextEncoder().encode(JSON.stringify(x)));
-  };
-  walk({ params: ck.params, opt: ck.optState }, "");
-  out.set("step", new TextEncoder().encode(String(ck.step)));
-  dispose([ck.params, ck.optState, ck.rngKey]);
-  return out;
 }
 
 Deno.test("detect --smoke trains on tiny FMNIST-Scenes: loss falls, bbox and segm stats recorded", async () => {
@@ -108,8 +92,8 @@ Deno.test("detect stopped at step k and resumed reaches bit-identical parameters
     assert.match(io3.stderr, /resuming at step 5/);
     const recs = await readMetrics(`${full}/metrics.jsonl`);
     assert.ok(recs.some((r) => r.type === "train" && typeof r.grad_norm === "number"));
-    const a = await tensorsOf(`${full}/ckpt_latest.safetensors`);
-    const b = await tensorsOf(`${part}/ckpt_latest.safetensors`);
+    const a = await checkpointBytes(`${full}/ckpt_latest.safetensors`);
+    const b = await checkpointBytes(`${part}/ckpt_latest.safetensors`);
     assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
     for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${k} differs after resume`);
     assert.deepEqual(JSON.parse(io3.stdout.at(-1)!).segm.length, 12);
