@@ -1,7 +1,7 @@
 /**
  * The `train.ts` dispatcher: `deno run -A train.ts <command> [flags]`. With no command it runs
- * `finetune` with its defaults (the main job). Commands live one per file in `cli/`; later
- * issues add `detect`, `segment` and `eval` to {@link COMMANDS}.
+ * `finetune` with its defaults (the main job). Commands live one per file in `cli/`; a later
+ * issue adds `segment` to {@link COMMANDS}.
  *
  * Exit codes: 0 done, 1 failure, 2 usage error (bad flag, value or data path), 130
  * interrupted (a checkpoint was written).
@@ -16,6 +16,7 @@ import { pretrainCommand } from "./pretrain.ts";
 import { experimentCommand } from "./experiment_cls.ts";
 import { SCENES_COMMAND } from "./scenes.ts";
 import { EVALUATE_COMMAND } from "./evaluate.ts";
+import { detectCommand } from "./detect.ts";
 
 /**
  * A `train.ts` command.
@@ -24,7 +25,7 @@ import { EVALUATE_COMMAND } from "./evaluate.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMMANDS } from "./main.ts";
- * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes", "evaluate"]);
+ * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes", "evaluate", "detect"]);
  * ```
  */
 export interface Command {
@@ -58,6 +59,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
   },
   scenes: SCENES_COMMAND,
   evaluate: EVALUATE_COMMAND,
+  detect: {
+    summary: "train Mask R-CNN (ViT + FPN) on FMNIST-Scenes or a COCO folder",
+    run: detectCommand,
+  },
 });
 
 /** Top-level `--help`. */
@@ -68,7 +73,7 @@ Usage: deno run -A train.ts [command] [flags]
 
 Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(14)} ${c.summary}`).join("\n")}
-  (planned: detect, segment)
+  (planned: segment)
 
 With no command, runs \`finetune\` with its defaults: a small ViT trained from scratch on
 4,000 Fashion-MNIST images, tested on 1,000 (a few minutes on 2 CPU cores).`;

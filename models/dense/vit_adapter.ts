@@ -241,7 +241,8 @@ export function vitMultiScale(
     key: opts.key,
     returnLayers: idx,
   });
-  f.tokens.dispose();
+  // Without a final norm (avg-pool presets) the tokens are the last block's output itself.
+  if (!f.intermediates.includes(f.tokens)) f.tokens.dispose();
   const prefix = vit.cls_token ? 1 : 0;
   return adaptScales(params, f.intermediates.map((t) => tokensToMap(t, f.grid, prefix)));
 }

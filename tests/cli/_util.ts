@@ -4,6 +4,8 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { loadCheckpoint } from "../../nn/checkpoint.ts";
+import { dispose, Tensor } from "../../mod.ts";
 
 /** The Fashion-MNIST sample shipped in the repository. */
 export const SAMPLE = fromFileUrl(new URL("../../data/sample/fashion-mnist", import.meta.url));
@@ -77,4 +79,26 @@ export function assertWellFormedXml(xml: string): void {
   }
   if (stack.length) throw new Error(`unclosed <${stack.join("> <")}>`);
   if (roots !== 1) throw new Error(`expected one root element, found ${roots}`);
+}
+
+/**
+ * The bytes of every tensor (and the step, RNG key and other leaves) of a checkpoint, by
+ * tree path: two runs agree bit for bit when these maps are equal.
+ */
+export async function checkpointBytes(path: string): Promise<Map<string, Uint8Array>> {
+  const ck = await loadCheckpoint(path);
+  const out = new Map<string, Uint8Array>();
+  const walk = (x: unknown, p: string) => {
+    if (x instanceof Tensor) {
+      const d = x.dataSync();
+      out.set(p, new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice());
+    } else if (x && typeof x === "object") {
+      for (const [k, v] of Object.entries(x)) walk(v, p ? `${p}.${k}` : k);
+    } else out.set(p, new TextEncoder().encode(JSON.stringify(x)));
+  };
+  walk({ params: ck.params, opt: ck.optState }, "");
+  out.set("step", new TextEncoder().encode(String(ck.step)));
+  out.set("rng", new Uint8Array((await ck.rngKey!.data()).buffer.slice(0)));
+  dispose([ck.params, ck.optState, ck.rngKey]);
+  return out;
 }

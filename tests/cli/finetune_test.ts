@@ -9,10 +9,10 @@ import { captureIO } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 import { readMetrics } from "../../cli/metrics.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
-import { dispose, memoryStats, Tensor } from "../../mod.ts";
+import { dispose, memoryStats } from "../../mod.ts";
 import { finetuneCommand } from "../../cli/finetune.ts";
 import { allFinite } from "../../cli/train_loop.ts";
-import { assertWellFormedXml, tinyRun } from "./_util.ts";
+import { assertWellFormedXml, checkpointBytes, tinyRun } from "./_util.ts";
 
 Deno.test("finetune trains a few steps on 320 images: loss falls, run directory complete", async () => {
   const dir = await Deno.makeTempDir();
@@ -80,24 +80,6 @@ Deno.test("finetune trains a few steps on 320 images: loss falls, run directory 
   }
 });
 
-async function tensorsOf(path: string): Promise<Map<string, Uint8Array>> {
-  const ck = await loadCheckpoint(path);
-  const out = new Map<string, Uint8Array>();
-  const walk = (x: unknown, p: string) => {
-    if (x instanceof Tensor) {
-      const d = x.dataSync();
-      out.set(p, new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice());
-    } else if (x && typeof x === "object") {
-      for (const [k, v] of Object.entries(x)) walk(v, p ? `${p}.${k}` : k);
-    } else out.set(p, new TextEncoder().encode(JSON.stringify(x)));
-  };
-  walk({ params: ck.params, opt: ck.optState }, "");
-  out.set("step", new TextEncoder().encode(String(ck.step)));
-  out.set("rng", new Uint8Array((await ck.rngKey!.data()).buffer.slice(0)));
-  dispose([ck.params, ck.optState, ck.rngKey]);
-  return out;
-}
-
 Deno.test("finetune stopped at step k and resumed reaches bit-identical parameters", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -116,7 +98,7 @@ Deno.test("finetune stopped at step k and resumed reaches bit-identical paramete
     assert.match(io2.stderr, /stopped \(--stop-after\) at step 12\/14/);
     assert.match(io2.stderr, /resume with: deno run -A train\.ts finetune --resume /);
     assert.equal(io2.stdout.length, 0);
-    const mid = await tensorsOf(`${part}/ckpt_latest.safetensors`);
+    const mid = await checkpointBytes(`${part}/ckpt_latest.safetensors`);
     assert.equal(new TextDecoder().decode(mid.get("step")), "12");
 
     const io3 = captureIO();
@@ -127,8 +109,8 @@ Deno.test("finetune stopped at step k and resumed reaches bit-identical paramete
     );
     assert.match(io3.stderr, /resuming at step 12/);
 
-    const a = await tensorsOf(`${full}/ckpt_latest.safetensors`);
-    const b = await tensorsOf(`${part}/ckpt_latest.safetensors`);
+    const a = await checkpointBytes(`${full}/ckpt_latest.safetensors`);
+    const b = await checkpointBytes(`${part}/ckpt_latest.safetensors`);
     assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
     for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${k} differs after resume`);
 

@@ -23,6 +23,7 @@ import { PROBE } from "../../cli/probe.ts";
 import { SCENES } from "../../cli/scenes.ts";
 
 import { EVALUATE_COCO, EVALUATE_SEG } from "../../cli/evaluate.ts";
+import { DETECT } from "../../cli/detect.ts";
 const COMMANDS = [
   FINETUNE,
   PRETRAIN,
@@ -32,6 +33,7 @@ const COMMANDS = [
   EVALUATE_COCO,
   EVALUATE_SEG,
   SCENES,
+  DETECT,
 ] as unknown as CommandFlags<
   readonly Flag[]
 >[];
