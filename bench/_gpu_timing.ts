@@ -45,17 +45,6 @@ export async function timeOp(
   return { ms: total / reps, reps };
 }
 
-/** Deterministic uniform [-0.5, 0.5) host data. */
-export function hostData(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 4294967296 - 0.5;
-  }
-  return a;
-}
-
 /** `x.toFixed(d)` padded to `w` characters. */
 export function fmt(x: number, w = 9, d = 1): string {
   return (Number.isFinite(x) ? x.toFixed(d) : "-").padStart(w);

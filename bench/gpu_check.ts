@@ -13,7 +13,8 @@
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { initWebGPU, syncWebGPU, webgpuStats } from "../tensor/webgpu/mod.ts";
-import { fmt, hostData, timeOp } from "./_gpu_timing.ts";
+import { fmt, timeOp } from "./_gpu_timing.ts";
+import { lcg } from "./peers/_common.ts";
 
 const started = performance.now();
 const full = Deno.args.includes("--full");
@@ -79,7 +80,7 @@ T.setBackend("webgpu");
 // Parity spot check.
 {
   const n = 192;
-  const [ha, hb] = [hostData(n * n, 1), hostData(n * n, 2)];
+  const [ha, hb] = [lcg(n * n, 1), lcg(n * n, 2)];
   const cpu = T.matmul(
     T.tensor(ha, { shape: [n, n], backend: "cpu" }),
     T.tensor(hb, { shape: [n, n], backend: "cpu" }),
@@ -109,8 +110,8 @@ const mm: Record<number, number> = {};
 console.log("\nmatmul (float32, square)      ms      GFLOP/s   reps");
 for (const n of sizes) {
   if (over()) break;
-  const a = T.tensor(hostData(n * n, 3), { shape: [n, n] });
-  const b = T.tensor(hostData(n * n, 4), { shape: [n, n] });
+  const a = T.tensor(lcg(n * n, 3), { shape: [n, n] });
+  const b = T.tensor(lcg(n * n, 4), { shape: [n, n] });
   const t = await timeOp(() => T.matmul(a, b), { minMs: soft ? 200 : 500 });
   mm[n] = (2 * n ** 3) / (t.ms * 1e6);
   console.log(
@@ -128,7 +129,7 @@ if (!over()) {
     soft ? 1 << 22 : 1 << 26,
     Math.floor(info.limits.maxStorageBufferBindingSize / 4),
   );
-  const x = T.tensor(hostData(n, 5)), y = T.tensor(hostData(n, 6));
+  const x = T.tensor(lcg(n, 5)), y = T.tensor(lcg(n, 6));
   const t = await timeOp(() => T.add(x, y), { minMs: 300 });
   const t2 = await timeOp(() => T.scope(() => T.mul(T.exp(x), 0.5)), { minMs: 300 }); // two kernels
   const gbs = (12 * n) / (t.ms * 1e6);
@@ -151,7 +152,7 @@ if (!over()) {
       T.zeros([d]),
     ]);
   });
-  const x = T.tensor(hostData(batch * 784, 7), { shape: [batch, 784] });
+  const x = T.tensor(lcg(batch * 784, 7), { shape: [batch, 784] });
   const y = T.scope(() =>
     T.oneHot(T.tensor(Int32Array.from({ length: batch }, (_, i) => i % 10)), 10)
   );

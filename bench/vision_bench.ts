@@ -15,7 +15,8 @@
  */
 import * as T from "../mod.ts";
 import { initWebGPU, syncWebGPU, type WebGPUInfo } from "../tensor/webgpu/mod.ts";
-import { hostData, timeOp } from "./_gpu_timing.ts";
+import { timeOp } from "./_gpu_timing.ts";
+import { lcg } from "./peers/_common.ts";
 
 function arg(name: string, def: string): string {
   const i = Deno.args.indexOf(name);
@@ -40,11 +41,11 @@ interface Inputs {
 }
 
 function inputs(backend: string): Inputs {
-  const w = hostData(64 * 64 * 9, 2).map((v) => v * 0.1);
+  const w = lcg(64 * 64 * 9, 2).map((v) => v * 0.1);
   return {
-    x: T.tensor(hostData(8 * 64 * 56 * 56, 1), { shape: [8, 64, 56, 56], backend }),
+    x: T.tensor(lcg(8 * 64 * 56 * 56, 1), { shape: [8, 64, 56, 56], backend }),
     w: T.tensor(w, { shape: [64, 64, 3, 3], backend }),
-    feat: T.tensor(hostData(2 * 256 * 50 * 50, 3), { shape: [2, 256, 50, 50], backend }),
+    feat: T.tensor(lcg(2 * 256 * 50 * 50, 3), { shape: [2, 256, 50, 50], backend }),
     bx: boxes(512, backend),
   };
 }
@@ -158,9 +159,9 @@ if (import.meta.main) {
   await main();
 } else {
   // `deno bench`: the CPU side only, at a smaller size.
-  const x = T.tensor(hostData(2 * 32 * 28 * 28, 1), { shape: [2, 32, 28, 28] });
-  const w = T.tensor(hostData(32 * 32 * 9, 2), { shape: [32, 32, 3, 3] });
-  const feat = T.tensor(hostData(1 * 64 * 50 * 50, 3), { shape: [1, 64, 50, 50] });
+  const x = T.tensor(lcg(2 * 32 * 28 * 28, 1), { shape: [2, 32, 28, 28] });
+  const w = T.tensor(lcg(32 * 32 * 9, 2), { shape: [32, 32, 3, 3] });
+  const feat = T.tensor(lcg(1 * 64 * 50 * 50, 3), { shape: [1, 64, 50, 50] });
   const bx = T.mul(boxes(128, "cpu"), T.tensor([0, 1, 1, 1, 1]));
   Deno.bench("conv2d 3x3 [2,32,28,28] cpu", () => {
     T.conv2d(x, w, null, { padding: 1 }).dispose();

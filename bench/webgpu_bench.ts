@@ -14,7 +14,8 @@
  */
 import * as T from "../mod.ts";
 import { initWebGPU, syncWebGPU, type WebGPUInfo } from "../tensor/webgpu/mod.ts";
-import { fmt, hostData, timeOp, type Timing } from "./_gpu_timing.ts";
+import { fmt, timeOp, type Timing } from "./_gpu_timing.ts";
+import { lcg } from "./peers/_common.ts";
 
 let info: WebGPUInfo | null = null;
 try {
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
   );
   console.log(`| ---: | ---: | ---: | ---: | ---: | ---: |`);
   for (const n of sizes) {
-    const [ha, hb] = [hostData(n * n, 1), hostData(n * n, 2)];
+    const [ha, hb] = [lcg(n * n, 1), lcg(n * n, 2)];
     const flop = 2 * n ** 3;
     const ca = T.tensor(ha, { shape: [n, n], backend: "cpu" }),
       cb = T.tensor(hb, { shape: [n, n], backend: "cpu" });
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
     soft ? 1 << 22 : 1 << 25,
     Math.floor(info.limits.maxStorageBufferBindingSize / 4),
   );
-  const [hx, hy] = [hostData(n, 3), hostData(n, 4)];
+  const [hx, hy] = [lcg(n, 3), lcg(n, 4)];
   const cases: [
     string,
     number,
@@ -164,7 +165,7 @@ if (import.meta.main) {
   // `deno bench`: small cpu-vs-webgpu comparisons (each webgpu iteration waits for the GPU,
   // which in Deno costs up to one ~10 ms device poll).
   for (const n of [256, 512]) {
-    const [ha, hb] = [hostData(n * n, 1), hostData(n * n, 2)];
+    const [ha, hb] = [lcg(n * n, 1), lcg(n * n, 2)];
     const ca = T.tensor(ha, { shape: [n, n], backend: "cpu" }),
       cb = T.tensor(hb, { shape: [n, n], backend: "cpu" });
     const ga = T.tensor(ha, { shape: [n, n], backend: "webgpu" }),
@@ -178,8 +179,8 @@ if (import.meta.main) {
     });
   }
   const n = 1 << 20;
-  const cx = T.tensor(hostData(n, 3), { backend: "cpu" }),
-    gx = T.tensor(hostData(n, 3), { backend: "webgpu" });
+  const cx = T.tensor(lcg(n, 3), { backend: "cpu" }),
+    gx = T.tensor(lcg(n, 3), { backend: "webgpu" });
   Deno.bench(`add ${n} cpu`, { group: "webgpu elementwise", baseline: true }, () => {
     T.add(cx, cx).dispose();
   });

@@ -212,6 +212,23 @@ function resolveOptions(o: TokenizerOptions, defaultCentring: Centring) {
   };
 }
 
+/** The tokenizer of `kind` with `codebook` and the resolved options `o`. */
+function tokenizerOf(
+  kind: TokenizerKind,
+  codebook: Tensor,
+  o: ReturnType<typeof resolveOptions>,
+): PatchTokenizer {
+  return {
+    kind,
+    codebook,
+    patchSize: o.p,
+    inChans: o.c,
+    centring: o.centring,
+    pixelMean: o.pixelMean,
+    pixelStd: o.pixelStd,
+  };
+}
+
 /**
  * Random-projection codebook: `V` vectors with i.i.d. `U(−1, 1)` components, L2-normalised
  * (spec §2; `range: "positive"` draws `U(0, 1)` to reproduce the collapse the spec warns of).
@@ -242,15 +259,7 @@ export function randomProjectionTokenizer(
   const codebook = scope(() =>
     l2NormalizeRows(random.uniform(key, [o.v, o.d], { minval: lo, maxval: 1 }))
   );
-  return {
-    kind: "random-projection",
-    codebook,
-    patchSize: o.p,
-    inChans: o.c,
-    centring: o.centring,
-    pixelMean: o.pixelMean,
-    pixelStd: o.pixelStd,
-  };
+  return tokenizerOf("random-projection", codebook, o);
 }
 
 /**
@@ -331,16 +340,7 @@ export async function randomPatchTokenizer(
       );
       return l2NormalizeRows(gather(patches, pick));
     });
-    return {
-      kind: "random-patches",
-      codebook,
-      patchSize: o.p,
-      inChans: o.c,
-      centring: o.centring,
-      pixelMean: o.pixelMean,
-      pixelStd: o.pixelStd,
-      centre,
-    };
+    return { ...tokenizerOf("random-patches", codebook, o), centre };
   } finally {
     patches.dispose();
   }

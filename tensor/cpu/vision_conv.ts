@@ -44,6 +44,42 @@ function validRange(
 }
 
 /**
+ * Calls `tap` once per kernel tap of image `n`, group `gi`, in column-row order `kk`
+ * (= (ci·kh+ky)·kw+kx), with the offset of its input-channel plane, its tap offsets `ty`/`tx`
+ * and the output ranges `[y0, y1)`/`[x0, x1)` whose taps land inside the image.
+ */
+function forEachTap(
+  q: Geo,
+  n: number,
+  gi: number,
+  tap: (
+    kk: number,
+    plane: number,
+    ty: number,
+    tx: number,
+    y0: number,
+    y1: number,
+    x0: number,
+    x1: number,
+  ) => void,
+): void {
+  const hw = q.h * q.w;
+  let kk = 0;
+  for (let ci = 0; ci < q.cg; ci++) {
+    const plane = (n * q.c + gi * q.cg + ci) * hw;
+    for (let ky = 0; ky < q.kh; ky++) {
+      const ty = ky * q.dh;
+      const [y0, y1] = validRange(q.h, q.oh, q.sh, q.ph, ty);
+      for (let kx = 0; kx < q.kw; kx++, kk++) {
+        const tx = kx * q.dw;
+        const [x0, x1] = validRange(q.w, q.ow, q.sw, q.pw, tx);
+        tap(kk, plane, ty, tx, y0, y1, x0, x1);
+      }
+    }
+  }
+}
+
+/**
  * Writes the columns of image `n`, group `gi` of `x` into `dst`: row `kk` (= (ci·kh+ky)·kw+kx)
  * starts at `base + kk·rowStride` and holds P values (0 where the tap is in the padding).
  * Every element of those rows is written, so `dst` need not be zero-filled.
@@ -57,33 +93,23 @@ function im2col(
   base: number,
   rowStride: number,
 ): void {
-  const hw = q.h * q.w, ow = q.ow, sw = q.sw;
-  let kk = 0;
-  for (let ci = 0; ci < q.cg; ci++) {
-    const plane = (n * q.c + gi * q.cg + ci) * hw;
-    for (let ky = 0; ky < q.kh; ky++) {
-      const ty = ky * q.dh;
-      const [y0, y1] = validRange(q.h, q.oh, q.sh, q.ph, ty);
-      for (let kx = 0; kx < q.kw; kx++, kk++) {
-        const tx = kx * q.dw;
-        const [x0, x1] = validRange(q.w, ow, sw, q.pw, tx);
-        const row = base + kk * rowStride;
-        dst.fill(0, row, row + y0 * ow);
-        dst.fill(0, row + y1 * ow, row + q.oh * ow);
-        for (let oy = y0; oy < y1; oy++) {
-          const src = plane + (oy * q.sh - q.ph + ty) * q.w - q.pw + tx;
-          const d = row + oy * ow;
-          for (let ox = 0; ox < x0; ox++) dst[d + ox] = 0;
-          if (sw === 1) {
-            for (let ox = x0; ox < x1; ox++) dst[d + ox] = x[src + ox]!;
-          } else {
-            for (let ox = x0; ox < x1; ox++) dst[d + ox] = x[src + ox * sw]!;
-          }
-          for (let ox = x1; ox < ow; ox++) dst[d + ox] = 0;
-        }
+  const ow = q.ow, sw = q.sw;
+  forEachTap(q, n, gi, (kk, plane, ty, tx, y0, y1, x0, x1) => {
+    const row = base + kk * rowStride;
+    dst.fill(0, row, row + y0 * ow);
+    dst.fill(0, row + y1 * ow, row + q.oh * ow);
+    for (let oy = y0; oy < y1; oy++) {
+      const src = plane + (oy * q.sh - q.ph + ty) * q.w - q.pw + tx;
+      const d = row + oy * ow;
+      for (let ox = 0; ox < x0; ox++) dst[d + ox] = 0;
+      if (sw === 1) {
+        for (let ox = x0; ox < x1; ox++) dst[d + ox] = x[src + ox]!;
+      } else {
+        for (let ox = x0; ox < x1; ox++) dst[d + ox] = x[src + ox * sw]!;
       }
+      for (let ox = x1; ox < ow; ox++) dst[d + ox] = 0;
     }
-  }
+  });
 }
 
 /** Adds columns (`base + kk·P`, P = OH·OW of the conv) back into image `n`, group `gi`. */
@@ -95,28 +121,17 @@ function col2im(
   gi: number,
   dst: TypedArray,
 ): void {
-  const hw = q.h * q.w;
-  let kk = 0;
-  for (let ci = 0; ci < q.cg; ci++) {
-    const plane = (n * q.c + gi * q.cg + ci) * hw;
-    for (let ky = 0; ky < q.kh; ky++) {
-      const ty = ky * q.dh;
-      const [y0, y1] = validRange(q.h, q.oh, q.sh, q.ph, ty);
-      for (let kx = 0; kx < q.kw; kx++, kk++) {
-        const tx = kx * q.dw;
-        const [x0, x1] = validRange(q.w, q.ow, q.sw, q.pw, tx);
-        const row = base + kk * q.p;
-        for (let oy = y0; oy < y1; oy++) {
-          const d = plane + (oy * q.sh - q.ph + ty) * q.w - q.pw + tx;
-          const s = row + oy * q.ow;
-          for (let ox = x0; ox < x1; ox++) {
-            const at = d + ox * q.sw;
-            dst[at] = dst[at]! + cols[s + ox]!;
-          }
-        }
+  forEachTap(q, n, gi, (kk, plane, ty, tx, y0, y1, x0, x1) => {
+    const row = base + kk * q.p;
+    for (let oy = y0; oy < y1; oy++) {
+      const d = plane + (oy * q.sh - q.ph + ty) * q.w - q.pw + tx;
+      const s = row + oy * q.ow;
+      for (let ox = x0; ox < x1; ox++) {
+        const at = d + ox * q.sw;
+        dst[at] = dst[at]! + cols[s + ox]!;
       }
     }
-  }
+  });
 }
 
 /** One GEMM `C[m×n] = A·B` with element strides and batch offsets (fast path or loops). */

@@ -167,32 +167,58 @@ function preCalc(
   return { pos, wt, per };
 }
 
+/** One (box, channel) plane of a RoIAlign: the box's geometry and taps, and the two offsets. */
+type RoiPlane = (
+  g: RoiGeo,
+  taps: { pos: Int32Array; wt: Float64Array; per: number },
+  plane: number,
+  ob: number,
+) => void;
+
+/**
+ * Validates every box of `boxes` ([K,5]) against `shape` ([N,C,H,W] of the feature map), then
+ * calls `visit` for each box `b` and channel `ch` with the box's geometry and taps, the offset
+ * of input plane (batch of the box, `ch`) and the offset of output plane (`b`, `ch`).
+ */
+function forEachRoiPlane(
+  op: string,
+  boxes: TypedArray,
+  k: number,
+  shape: readonly number[],
+  params: RoiAlignParams,
+  r: (v: number) => number,
+  visit: RoiPlane,
+): void {
+  const [n, c, h, w] = shape as [number, number, number, number];
+  const [ph, pw] = params.outputSize;
+  for (let b = 0; b < k; b++) checkBox(op, boxes, b, n);
+  const bins = ph * pw;
+  for (let b = 0; b < k; b++) {
+    const g = roiGeo(boxes, b, params, r);
+    const taps = preCalc(g, ph, pw, h, w, r);
+    for (let ch = 0; ch < c; ch++) visit(g, taps, (g.b * c + ch) * h * w, (b * c + ch) * bins);
+  }
+}
+
 /** `roiAlign(x, boxes)` → `[K, C, ph, pw]`. */
 export const roiAlignKernel: Kernel<"roiAlign"> = (inputs, params, out) => {
   const x = input(inputs, 0), boxes = input(inputs, 1);
-  const [n, c, h, w] = inputs[0]!.shape as [number, number, number, number];
   const k = inputs[1]!.shape[0]!;
   const [ph, pw] = params.outputSize;
   const r = out.dtype === "float32" ? Math.fround : ident;
   const y = alloc(out);
-  for (let b = 0; b < k; b++) checkBox("roiAlign", boxes, b, n);
   const bins = ph * pw;
-  for (let b = 0; b < k; b++) {
-    const g = roiGeo(boxes, b, params, r);
-    const { pos, wt, per } = preCalc(g, ph, pw, h, w, r);
-    for (let ch = 0; ch < c; ch++) {
-      const plane = (g.b * c + ch) * h * w;
-      const ob = (b * c + ch) * bins;
-      for (let bin = 0, e = 0; bin < bins; bin++) {
-        let acc = 0;
-        for (let s = 0; s < per; s++, e += 4) {
-          acc += wt[e]! * x[plane + pos[e]!]! + wt[e + 1]! * x[plane + pos[e + 1]!]! +
-            wt[e + 2]! * x[plane + pos[e + 2]!]! + wt[e + 3]! * x[plane + pos[e + 3]!]!;
-        }
-        y[ob + bin] = acc / g.count;
+  forEachRoiPlane("roiAlign", boxes, k, inputs[0]!.shape, params, r, (g, taps, plane, ob) => {
+    const { pos, wt, per } = taps;
+    for (let bin = 0, e = 0; bin < bins; bin++) {
+      let acc = 0;
+      for (let s = 0; s < per; s++, e += 4) {
+        acc += wt[e]! * x[plane + pos[e]!]! + wt[e + 1]! * x[plane + pos[e + 1]!]! +
+          wt[e + 2]! * x[plane + pos[e + 2]!]! + wt[e + 3]! * x[plane + pos[e + 3]!]!;
       }
+      y[ob + bin] = acc / g.count;
     }
-  }
+  });
   return wrap(y);
 };
 
@@ -203,30 +229,24 @@ export const roiAlignGradKernel: Kernel<"roiAlignGrad"> = (inputs, params, out) 
   const k = inputs[1]!.shape[0]!;
   const [ph, pw] = params.outputSize;
   const r = out.dtype === "float32" ? Math.fround : ident;
-  for (let b = 0; b < k; b++) checkBox("roiAlignGrad", boxes, b, n);
   const acc = new Float64Array(n * c * h * w);
   const bins = ph * pw;
-  for (let b = 0; b < k; b++) {
-    const g = roiGeo(boxes, b, params, r);
-    const { pos, wt, per } = preCalc(g, ph, pw, h, w, r);
-    for (let ch = 0; ch < c; ch++) {
-      const plane = (g.b * c + ch) * h * w;
-      const ob = (b * c + ch) * bins;
-      for (let bin = 0, e = 0; bin < bins; bin++) {
-        const v = gr[ob + bin]! / g.count;
-        if (v === 0) {
-          e += 4 * per;
-          continue;
-        }
-        for (let s = 0; s < per; s++, e += 4) {
-          acc[plane + pos[e]!]! += wt[e]! * v;
-          acc[plane + pos[e + 1]!]! += wt[e + 1]! * v;
-          acc[plane + pos[e + 2]!]! += wt[e + 2]! * v;
-          acc[plane + pos[e + 3]!]! += wt[e + 3]! * v;
-        }
+  forEachRoiPlane("roiAlignGrad", boxes, k, params.inputShape, params, r, (g, taps, plane, ob) => {
+    const { pos, wt, per } = taps;
+    for (let bin = 0, e = 0; bin < bins; bin++) {
+      const v = gr[ob + bin]! / g.count;
+      if (v === 0) {
+        e += 4 * per;
+        continue;
+      }
+      for (let s = 0; s < per; s++, e += 4) {
+        acc[plane + pos[e]!]! += wt[e]! * v;
+        acc[plane + pos[e + 1]!]! += wt[e + 1]! * v;
+        acc[plane + pos[e + 2]!]! += wt[e + 2]! * v;
+        acc[plane + pos[e + 3]!]! += wt[e + 3]! * v;
       }
     }
-  }
+  });
   const y = alloc(out);
   y.set(acc);
   return wrap(y);

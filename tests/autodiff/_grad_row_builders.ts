@@ -53,6 +53,34 @@ export function binary(
   };
 }
 
+/**
+ * A unary op on a random shape of rank ≥ `minRank`, with parameters `p` drawn for that shape:
+ * the case reads `x[shape] ${desc(p)}` and computes `f(x, p)`.
+ */
+export function shapedRow<P>(
+  name: string,
+  minRank: number,
+  params: (s: number[]) => fc.Arbitrary<P>,
+  desc: (p: P) => string,
+  f: (x: Tensor, p: P) => Tensor,
+  domain: Domain = "real",
+  order: 1 | 2 = 2,
+): Row {
+  return {
+    name,
+    arity: 1,
+    domains: [domain],
+    order,
+    setup: shapeArb(minRank).chain((s) =>
+      params(s).map((p) => ({
+        desc: `x${str(s)} ${desc(p)}`,
+        shapes: [s],
+        fn: (x: Tensor) => f(x, p),
+      }))
+    ),
+  };
+}
+
 /** Reductions over random axes with random keepdims. */
 export function reduction(
   name: string,
@@ -60,19 +88,15 @@ export function reduction(
   domain: Domain,
   order: 1 | 2,
 ): Row {
-  return {
+  return shapedRow(
     name,
-    arity: 1,
-    domains: [domain],
+    0,
+    (s) => fc.tuple(axesArb(s.length), fc.boolean()),
+    ([axes, keep]) => `axes=${str(axes)} keepdims=${keep}`,
+    (x, [axes, keep]) => f(x, axes, keep),
+    domain,
     order,
-    setup: shapeArb().chain((s) =>
-      fc.tuple(axesArb(s.length), fc.boolean()).map(([axes, keep]) => ({
-        desc: `x${str(s)} axes=${str(axes)} keepdims=${keep}`,
-        shapes: [s],
-        fn: (x: Tensor) => f(x, axes, keep),
-      }))
-    ),
-  };
+  );
 }
 
 /** Ops along one axis of a rank ≥ 1 tensor. */
@@ -82,17 +106,13 @@ export function alongAxis(
   domain: Domain,
   order: 1 | 2,
 ): Row {
-  return {
+  return shapedRow(
     name,
-    arity: 1,
-    domains: [domain],
+    1,
+    (s) => axisArb(s.length),
+    (axis) => `axis=${axis}`,
+    f,
+    domain,
     order,
-    setup: shapeArb(1).chain((s) =>
-      axisArb(s.length).map((axis) => ({
-        desc: `x${str(s)} axis=${axis}`,
-        shapes: [s],
-        fn: (x: Tensor) => f(x, axis),
-      }))
-    ),
-  };
+  );
 }

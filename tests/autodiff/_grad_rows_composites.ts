@@ -45,7 +45,7 @@ import {
   size,
   str,
 } from "./_grad_gen.ts";
-import { alongAxis, reduction, unary } from "./_grad_row_builders.ts";
+import { alongAxis, reduction, shapedRow, unary } from "./_grad_row_builders.ts";
 
 // --- einsum -------------------------------------------------------------------------------
 
@@ -84,23 +84,17 @@ const einsumSetup: fc.Arbitrary<Setup> = fc.record({
 /** Composites: no rules of their own, so these check the primitives' rules compose. */
 export const COMPOSITE_ROWS: Row[] = [
   reduction("mean", mean, "real", 2),
-  {
-    name: "variance",
-    arity: 1,
-    domains: ["real"],
-    order: 2,
-    setup: shapeArb().chain((s) =>
+  shapedRow(
+    "variance",
+    0,
+    (s) =>
       fc.tuple(axesArb(s.length), fc.boolean(), fc.boolean()).map(([axes, keepdims, c1]) => {
         const n = size(normAxes(axes, s.length).map((a) => s[a]!));
-        const correction = c1 && n > 1 ? 1 : 0;
-        return {
-          desc: `x${str(s)} axes=${str(axes)} keepdims=${keepdims} correction=${correction}`,
-          shapes: [s],
-          fn: (x: Tensor) => variance(x, axes, { keepdims, correction }),
-        };
-      })
-    ),
-  },
+        return { axes, keepdims, correction: c1 && n > 1 ? 1 : 0 };
+      }),
+    (p) => `axes=${str(p.axes)} keepdims=${p.keepdims} correction=${p.correction}`,
+    (x, { axes, ...opts }) => variance(x, axes, opts),
+  ),
   reduction("logsumexp", logsumexp, "real", 2),
   alongAxis("softmax", softmax, "real", 2),
   alongAxis("logSoftmax", logSoftmax, "real", 2),
@@ -129,19 +123,15 @@ export const COMPOSITE_ROWS: Row[] = [
   },
   { name: "einsum", arity: 3, domains: ["real", "real", "real"], order: 2, setup: einsumSetup },
   unary("clip", (x) => clip(x, -0.5, 0.5), "distinct", 1),
-  {
-    name: "sort",
-    arity: 1,
-    domains: ["distinct"],
-    order: 1,
-    setup: shapeArb(1).chain((s) =>
-      fc.tuple(axisArb(s.length), fc.boolean()).map(([axis, descending]) => ({
-        desc: `x${str(s)} axis=${axis} descending=${descending}`,
-        shapes: [s],
-        fn: (x: Tensor) => sort(x, axis, { descending }),
-      }))
-    ),
-  },
+  shapedRow(
+    "sort",
+    1,
+    (s) => fc.tuple(axisArb(s.length), fc.boolean()),
+    ([axis, descending]) => `axis=${axis} descending=${descending}`,
+    (x, [axis, descending]) => sort(x, axis, { descending }),
+    "distinct",
+    1,
+  ),
   {
     name: "topk values",
     arity: 1,
@@ -246,32 +236,20 @@ export const COMPOSITE_ROWS: Row[] = [
       }));
     }),
   },
-  {
-    name: "expandDims",
-    arity: 1,
-    domains: ["real"],
-    order: 2,
-    setup: shapeArb().chain((s) =>
-      fc.integer({ min: -s.length - 1, max: s.length }).map((axis) => ({
-        desc: `x${str(s)} axis=${axis}`,
-        shapes: [s],
-        fn: (x: Tensor) => expandDims(x, axis),
-      }))
-    ),
-  },
-  {
-    name: "transpose",
-    arity: 1,
-    domains: ["real"],
-    order: 2,
-    setup: shapeArb(2).chain((s) =>
-      fc.option(fc.tuple(axisArb(s.length), axisArb(s.length)), { nil: undefined }).map((ax) => ({
-        desc: `x${str(s)} axes=${str(ax)}`,
-        shapes: [s],
-        fn: (x: Tensor) => (ax ? transpose(x, ax[0], ax[1]) : transpose(x)),
-      }))
-    ),
-  },
+  shapedRow(
+    "expandDims",
+    0,
+    (s) => fc.integer({ min: -s.length - 1, max: s.length }),
+    (axis) => `axis=${axis}`,
+    expandDims,
+  ),
+  shapedRow(
+    "transpose",
+    2,
+    (s) => fc.option(fc.tuple(axisArb(s.length), axisArb(s.length)), { nil: undefined }),
+    (ax) => `axes=${str(ax)}`,
+    (x, ax) => (ax ? transpose(x, ax[0], ax[1]) : transpose(x)),
+  ),
   {
     name: "flatten",
     arity: 1,

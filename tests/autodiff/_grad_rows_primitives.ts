@@ -63,7 +63,7 @@ import {
   size,
   str,
 } from "./_grad_gen.ts";
-import { binary, reduction, unary } from "./_grad_row_builders.ts";
+import { binary, reduction, shapedRow, unary } from "./_grad_row_builders.ts";
 
 // --- matmul -----------------------------------------------------------------------------
 
@@ -154,19 +154,13 @@ export const PRIMITIVE_ROWS: Row[] = [
   reduction("sum", sum, "real", 2),
   reduction("max", max, "distinct", 1),
   reduction("min", min, "distinct", 1),
-  {
-    name: "cumsum",
-    arity: 1,
-    domains: ["real"],
-    order: 2,
-    setup: shapeArb(1).chain((s) =>
-      fc.tuple(axisArb(s.length), fc.boolean()).map(([axis, reverse]) => ({
-        desc: `x${str(s)} axis=${axis} reverse=${reverse}`,
-        shapes: [s],
-        fn: (x: Tensor) => cumsum(x, axis, { reverse }),
-      }))
-    ),
-  },
+  shapedRow(
+    "cumsum",
+    1,
+    (s) => fc.tuple(axisArb(s.length), fc.boolean()),
+    ([axis, reverse]) => `axis=${axis} reverse=${reverse}`,
+    (x, [axis, reverse]) => cumsum(x, axis, { reverse }),
+  ),
   { name: "matmul", arity: 2, domains: ["real", "real"], order: 2, setup: matmulSetup },
   {
     name: "reshape",
@@ -190,21 +184,13 @@ export const PRIMITIVE_ROWS: Row[] = [
       })
     ),
   },
-  {
-    name: "permute",
-    arity: 1,
-    domains: ["real"],
-    order: 2,
-    setup: shapeArb().chain((s) =>
-      fc.shuffledSubarray(range(s.length), { minLength: s.length, maxLength: s.length }).map(
-        (perm) => ({
-          desc: `x${str(s)} perm=${str(perm)}`,
-          shapes: [s],
-          fn: (x: Tensor) => permute(x, perm),
-        }),
-      )
-    ),
-  },
+  shapedRow(
+    "permute",
+    0,
+    (s) => fc.shuffledSubarray(range(s.length), { minLength: s.length, maxLength: s.length }),
+    (perm) => `perm=${str(perm)}`,
+    permute,
+  ),
   {
     name: "broadcastTo",
     arity: 1,
@@ -219,38 +205,22 @@ export const PRIMITIVE_ROWS: Row[] = [
     ),
   },
   { name: "slice", arity: 1, domains: ["real"], order: 2, setup: sliceSetup },
-  {
-    name: "flip",
-    arity: 1,
-    domains: ["real"],
-    order: 2,
-    setup: shapeArb().chain((s) =>
-      fc.subarray(range(s.length)).map((axes) => ({
-        desc: `x${str(s)} axes=${str(axes)}`,
-        shapes: [s],
-        fn: (x: Tensor) => flip(x, axes),
-      }))
-    ),
-  },
-  {
-    name: "pad",
-    arity: 1,
-    domains: ["real"],
-    order: 2,
-    setup: shapeArb().chain((s) =>
+  shapedRow("flip", 0, (s) => fc.subarray(range(s.length)), (axes) => `axes=${str(axes)}`, flip),
+  shapedRow(
+    "pad",
+    0,
+    (s) =>
       fc.record({
         widths: fc.tuple(
           ...s.map(() => fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }))),
         ),
         interior: fc.tuple(...s.map(() => fc.integer({ min: 0, max: 2 }))),
         value: fc.double({ min: -1, max: 1, noNaN: true }),
-      }).map(({ widths, interior, value }) => ({
-        desc: `x${str(s)} widths=${str(widths)} interior=${str(interior)} value=${value}`,
-        shapes: [s],
-        fn: (x: Tensor) => pad(x, widths, { interior, value }),
-      }))
-    ),
-  },
+      }),
+    ({ widths, interior, value }) =>
+      `widths=${str(widths)} interior=${str(interior)} value=${value}`,
+    (x, { widths, interior, value }) => pad(x, widths, { interior, value }),
+  ),
   {
     name: "concat",
     arity: 3,

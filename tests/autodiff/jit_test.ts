@@ -24,31 +24,14 @@ import {
   TesseraError,
   valueAndGrad,
 } from "../../mod.ts";
-import {
-  adamw,
-  crossEntropy,
-  dropout,
-  initLinear,
-  linear,
-  type LinearParams,
-  sgd,
-} from "../../nn/mod.ts";
+import { adamw, crossEntropy, dropout, linear, sgd } from "../../nn/mod.ts";
 import { bytes } from "./_bytes.ts";
+import { initMlp, type MlpParams } from "../nn/_mlp.ts";
 import { initVit, vitForward } from "../../models/mod.ts";
 
-type P = { fc1: LinearParams; fc2: LinearParams };
+type P = MlpParams;
 
 const live = () => memoryStats().cpu ?? { tensors: 0, bytes: 0 };
-
-function initMlp(): P {
-  return scope(() => {
-    const [k1, k2] = random.splitKeys(random.key(3), 2);
-    return {
-      fc1: initLinear(k1, { inFeatures: 6, outFeatures: 8 }),
-      fc2: initLinear(k2, { inFeatures: 8, outFeatures: 3 }),
-    };
-  });
-}
 
 function mlpLoss(p: P, x: Tensor, y: Tensor, key: Tensor): Tensor {
   const h = dropout(exp(mul(linear(p.fc1, x), 0.1)), { rate: 0.25, train: true, key });

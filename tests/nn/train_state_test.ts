@@ -26,9 +26,7 @@ import {
   createTrainState,
   crossEntropy,
   dropout,
-  initLinear,
   linear,
-  type LinearParams,
   masked,
   type Optimizer,
   sgd,
@@ -37,20 +35,11 @@ import {
   weightDecayMask,
 } from "../../nn/mod.ts";
 import { treeFlatten } from "../../autodiff/mod.ts";
+import { initMlp, type MlpParams } from "./_mlp.ts";
 
-type P = { fc1: LinearParams; fc2: LinearParams };
+type P = MlpParams;
 
 const live = () => memoryStats().cpu?.tensors ?? 0;
-
-function init(): P {
-  return scope(() => {
-    const [k1, k2] = random.splitKeys(random.key(3), 2);
-    return {
-      fc1: initLinear(k1, { inFeatures: 6, outFeatures: 8 }),
-      fc2: initLinear(k2, { inFeatures: 8, outFeatures: 3 }),
-    };
-  });
-}
 
 /** A two-layer MLP with dropout: the PRNG key is an explicit argument. */
 function loss(p: P, x: Tensor, y: Tensor, key: Tensor): Tensor {
@@ -76,7 +65,7 @@ async function bits(tree: unknown): Promise<Record<string, number[]>> {
 async function runTrainStep<S>(opt: Optimizer<S>, steps: number) {
   const { x, y, key } = data();
   const step = trainStep(loss, opt);
-  let state = createTrainState(init(), opt);
+  let state = createTrainState(initMlp(), opt);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const k = random.foldIn(key, state.step);
@@ -93,7 +82,7 @@ async function runTrainStep<S>(opt: Optimizer<S>, steps: number) {
 /** The same loop written by hand, as types.ts documents it. */
 async function runByHand<S>(opt: Optimizer<S>, steps: number) {
   const { x, y, key } = data();
-  let params = init();
+  let params = initMlp();
   let state = opt.init(params);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -123,7 +112,7 @@ Deno.test("trainStep: memory stays flat over 100 steps (AdamW, schedule, clippin
   );
   const { x, y, key } = data();
   const step = trainStep(loss, opt);
-  let state = createTrainState(init(), opt);
+  let state = createTrainState(initMlp(), opt);
   let first = 0;
   for (let i = 0; i < 100; i++) {
     const k = random.foldIn(key, state.step);
@@ -159,7 +148,7 @@ Deno.test("trainStep: a consumed state is refused with a TesseraError", () => {
   const opt = sgd({ lr: 0.1 });
   const { x, y, key } = data();
   const step = trainStep(loss, opt);
-  const s0 = createTrainState(init(), opt);
+  const s0 = createTrainState(initMlp(), opt);
   const { state: s1, loss: l } = step(s0, x, y, key);
   assert.throws(() => step(s0, x, y, key), (e: unknown) => {
     assert.ok(e instanceof TesseraError);
@@ -179,7 +168,7 @@ Deno.test("trainStepWithAux: aux at the old parameters, same bits as trainStep, 
     const l = loss(p, x, y, k);
     return [l, { double: mul(l, 2) }];
   }, opt);
-  let a = createTrainState(init(), opt), b = createTrainState(init(), opt);
+  let a = createTrainState(initMlp(), opt), b = createTrainState(initMlp(), opt);
   const b0 = b;
   for (let i = 0; i < 3; i++) {
     const ra = plain(a, x, y, key), rb = withAux(b, x, y, key);

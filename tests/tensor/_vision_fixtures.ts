@@ -9,14 +9,8 @@ import assert from "node:assert/strict";
 import * as t from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
 import { decodeBoxes, encodeBoxes } from "../../models/mod.ts";
-import { decodeSafetensors, type SafetensorsEntry } from "../../tensor/safetensors.ts";
-
-interface Case {
-  op: string;
-  args: Record<string, unknown>;
-  inputs: string[];
-  outputs: string[];
-}
+import type { SafetensorsEntry } from "../../tensor/safetensors.ts";
+import { type FixtureCase as Case, loadFixtureFile } from "./_fixture_file.ts";
 
 // deno-lint-ignore no-explicit-any
 type Args = any;
@@ -97,13 +91,10 @@ const F32: Record<string, Tol> = {
 const F32_DEFAULT: Tol = { rtol: 1e-6, atol: 1e-6 };
 const F64: Tol = { rtol: 1e-12, atol: 1e-13 };
 
-const bytes = Deno.readFileSync(new URL("../fixtures/vision_ops.safetensors", import.meta.url));
-const { entries, metadata } = decodeSafetensors(bytes);
+const { entries, cases } = loadFixtureFile("vision_ops.safetensors");
 
 /** Every case of the file: `[name, case]`. */
-export const CASES: [string, Case][] = Object.entries(metadata)
-  .filter(([k]) => k.startsWith("case:"))
-  .map(([k, v]) => [k.slice(5), JSON.parse(v) as Case]);
+export const CASES: [string, Case][] = cases;
 
 /** The stored tensor `name`. */
 export function entry(name: string): SafetensorsEntry {

@@ -7,14 +7,8 @@
 import assert from "node:assert/strict";
 import * as t from "../../mod.ts";
 import type { DType, Tensor } from "../../mod.ts";
-import { decodeSafetensors, type SafetensorsEntry } from "../../tensor/safetensors.ts";
-
-interface Case {
-  op: string;
-  args: Record<string, unknown>;
-  inputs: string[];
-  outputs: string[];
-}
+import type { SafetensorsEntry } from "../../tensor/safetensors.ts";
+import { loadFixtureFile } from "./_fixture_file.ts";
 
 // deno-lint-ignore no-explicit-any
 type Args = any;
@@ -131,11 +125,7 @@ function tolFor(op: string, dtype: DType): Tol {
   return dtype === "float64" ? F64_LOOSE[op] ?? F64 : F32_LOOSE[op] ?? F32;
 }
 
-const bytes = Deno.readFileSync(new URL("../fixtures/torch_ops.safetensors", import.meta.url));
-const { entries, metadata } = decodeSafetensors(bytes);
-const cases: [string, Case][] = Object.entries(metadata)
-  .filter(([k]) => k.startsWith("case:"))
-  .map(([k, v]) => [k.slice(5), JSON.parse(v) as Case]);
+const { entries, cases } = loadFixtureFile("torch_ops.safetensors");
 
 function compare(name: string, op: string, got: Tensor, want: SafetensorsEntry): void {
   assert.equal(got.dtype, want.dtype, `${name}: dtype`);
