@@ -41,14 +41,11 @@ import { evaluateCoco } from "../data/eval/coco_eval.ts";
 import {
   adjust,
   type CommandFlags,
-  defaultsOf,
   group,
-  helpText,
   int,
   limit,
   num,
   type OptionsOf,
-  parseCommand,
   path,
   preset,
   resolveSpan,
@@ -58,9 +55,8 @@ import {
   UsageError,
 } from "./args.ts";
 import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
-import type { CliIO } from "./io.ts";
 import { cliVitConfig, loadInitEncoder } from "./models.ts";
-import { type Task, train, type TrainHooks } from "./train_loop.ts";
+import { type Task, trainCommand } from "./train_loop.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
 import type { VitConfig } from "../models/vit.ts";
 
@@ -442,22 +438,7 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
 }
 
 /** The `detect` command: parses `argv` and runs the loop. */
-export async function detectCommand(
-  argv: string[],
-  io: CliIO,
-  hooks?: TrainHooks,
-): Promise<number> {
-  const p = parseCommand(DETECT, argv);
-  if (p === "help") {
-    io.out(helpText(DETECT));
-    return 0;
-  }
-  return await train({
-    command: "detect",
-    defaults: defaultsOf(FLAGS),
-    given: p.given,
-    io,
-    hooks,
-    build: (o, saved, backend) => detectTask(o, saved !== null, backend),
-  });
-}
+export const detectCommand = trainCommand(
+  DETECT,
+  (o, saved, backend) => detectTask(o, saved !== null, backend),
+);

@@ -23,12 +23,9 @@ import { type Image, normalize, toFloat, type Transform } from "../data/transfor
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import {
   type CommandFlags,
-  defaultsOf,
   group,
-  helpText,
   num,
   type OptionsOf,
-  parseCommand,
   path,
   preset,
   resolveSpan,
@@ -38,9 +35,8 @@ import {
 } from "./args.ts";
 import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
 import { loadSplits } from "./fmnist.ts";
-import type { CliIO } from "./io.ts";
 import { cliVitConfig, loadInitEncoder, takeInitEncoder } from "./models.ts";
-import { type Task, train, type TrainHooks } from "./train_loop.ts";
+import { type Task, trainCommand } from "./train_loop.ts";
 
 const FLAGS = [
   ...DATA,
@@ -289,22 +285,7 @@ async function finetuneTask(
 }
 
 /** The `finetune` command: parses `argv` and runs the loop. */
-export async function finetuneCommand(
-  argv: string[],
-  io: CliIO,
-  hooks?: TrainHooks,
-): Promise<number> {
-  const p = parseCommand(FINETUNE, argv);
-  if (p === "help") {
-    io.out(helpText(FINETUNE));
-    return 0;
-  }
-  return await train({
-    command: "finetune",
-    defaults: defaultsOf(FLAGS),
-    given: p.given,
-    io,
-    hooks,
-    build: (o, saved, backend) => finetuneTask(o, saved !== null, backend),
-  });
-}
+export const finetuneCommand = trainCommand(
+  FINETUNE,
+  (o, saved, backend) => finetuneTask(o, saved !== null, backend),
+);

@@ -17,14 +17,14 @@ import { loadTokenizer, saveTokenizer } from "../models/tokenizer_io.ts";
 import { fashionMnistDataset } from "../data/fashion_mnist_dataset.ts";
 import type { FashionMnist } from "../data/fashion_mnist.ts";
 import { DataLoader } from "../data/loader.ts";
-import { defaultsOf, helpText, parseCommand, resolveSpan, UsageError } from "./args.ts";
+import { resolveSpan, UsageError } from "./args.ts";
 import { loadSplits } from "./fmnist.ts";
 import type { CliIO } from "./io.ts";
 import { cliVitConfig } from "./models.ts";
 import { formatDuration } from "./progress.ts";
 import { checkPretrainOptions, PRETRAIN, type PretrainOptions } from "./pretrain_flags.ts";
 import { methodRunner } from "./pretrain_methods.ts";
-import { type Task, train, type TrainHooks } from "./train_loop.ts";
+import { type Task, trainCommand } from "./train_loop.ts";
 
 /** A FLOP count with its unit (`3.21 GFLOP`). */
 function showFlops(n: number): string {
@@ -154,29 +154,9 @@ async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: stri
 }
 
 /** The `pretrain` command: parses `argv` and runs the loop. */
-export async function pretrainCommand(
-  argv: string[],
-  io: CliIO,
-  hooks?: TrainHooks,
-): Promise<number> {
-  const p = parseCommand(PRETRAIN, argv);
-  if (p === "help") {
-    io.out(helpText(PRETRAIN));
-    return 0;
+export const pretrainCommand = trainCommand(PRETRAIN, (o, saved, backend, given, io) => {
+  if (saved && given.method !== undefined && given.method !== saved.method) {
+    throw new UsageError(`--method ${given.method}: the checkpoint is of a ${saved.method} run`);
   }
-  return await train({
-    command: "pretrain",
-    defaults: defaultsOf(PRETRAIN.flags),
-    given: p.given,
-    io,
-    hooks,
-    build(o, saved, backend) {
-      if (saved && p.given.method !== undefined && p.given.method !== saved.method) {
-        throw new UsageError(
-          `--method ${p.given.method}: the checkpoint is of a ${saved.method} run`,
-        );
-      }
-      return pretrainTask(o, saved !== null, backend, io);
-    },
-  });
-}
+  return pretrainTask(o, saved !== null, backend, io);
+});

@@ -14,7 +14,15 @@
 import { dispose, memoryStats, random, scope, Tensor } from "../mod.ts";
 import type { Batch, DataLoader } from "../data/loader.ts";
 import { decodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
-import { type OptionsOf, UsageError } from "./args.ts";
+import {
+  type CommandFlags,
+  defaultsOf,
+  type Flag,
+  helpText,
+  type OptionsOf,
+  parseCommand,
+  UsageError,
+} from "./args.ts";
 import type { BACKEND, LOG, RUN } from "./flag_groups.ts";
 import { selectBackend } from "./backend.ts";
 import { EXIT_INTERRUPTED, StopSignal } from "./interrupt.ts";
@@ -469,4 +477,52 @@ export async function train<O extends RunOptions>(setup: {
     dispose([root, keys]);
     task.dispose?.();
   }
+}
+
+/**
+ * A training command from its flag table and its Task: parses `argv` (`--help` prints the
+ * table's help) and runs {@link train}; `build` gets the settings, the resumed run's settings
+ * (null for a new run), the backend, the options given now and the command's IO.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { group, int, row } from "./args.ts";
+ * import { captureIO } from "./io.ts";
+ * import { trainCommand } from "./train_loop.ts";
+ * const flags = group("Demo", [row("steps", "N", int({ min: 1 }), 3, "steps")] as const);
+ * const cmd = trainCommand({ name: "demo", title: "a demo", flags }, () => {
+ *   throw new Error("not reached");
+ * });
+ * const io = captureIO();
+ * assert.equal(await cmd(["--help"], io), 0);
+ * assert.match(io.stdout.join("\n"), /--steps N +steps \(default 3\)/);
+ * ```
+ */
+export function trainCommand<F extends readonly Flag[]>(
+  cmd: CommandFlags<F>,
+  build: (
+    o: OptionsOf<F> & RunOptions,
+    saved: (OptionsOf<F> & RunOptions) | null,
+    backend: string,
+    given: Partial<OptionsOf<F>>,
+    io: CliIO,
+  ) => Promise<Task>,
+): (argv: string[], io: CliIO, hooks?: TrainHooks) => Promise<number> {
+  return async (argv, io, hooks) => {
+    const p = parseCommand(cmd, argv);
+    if (p === "help") {
+      io.out(helpText(cmd));
+      return 0;
+    }
+    type O = OptionsOf<F> & RunOptions;
+    return await train<O>({
+      command: cmd.name,
+      defaults: defaultsOf(cmd.flags) as O,
+      given: p.given as Partial<O>,
+      io,
+      hooks,
+      build: (o, saved, backend) => build(o, saved, backend, p.given, io),
+    });
+  };
 }
