@@ -10,7 +10,6 @@ import {
   adaptiveAvgPool2d,
   add,
   concat,
-  random,
   type Tensor,
   TesseraError,
 } from "../../tensor/mod.ts";
