@@ -16,3 +16,5 @@
  */
 export * from "./conv_module.ts";
 export * from "./uper_head.ts";
+export * from "./fcn_head.ts";
+export * from "./losses.ts";

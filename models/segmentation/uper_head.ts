@@ -6,13 +6,7 @@
  * pool and the ConvModule) is `psp_modules.i` here.
  * @module
  */
-import {
-  adaptiveAvgPool2d,
-  add,
-  concat,
-  type Tensor,
-  TesseraError,
-} from "../../tensor/mod.ts";
+import { adaptiveAvgPool2d, add, concat, type Tensor, TesseraError } from "../../tensor/mod.ts";
 import { convLayer, type ConvLayerParams } from "../../nn/conv.ts";
 import { initFromSpec, type Spec } from "../../nn/init.ts";
 import {
