@@ -18,3 +18,4 @@ export * from "./conv_module.ts";
 export * from "./uper_head.ts";
 export * from "./fcn_head.ts";
 export * from "./losses.ts";
+export * from "./uper_net.ts";
