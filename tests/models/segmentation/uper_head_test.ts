@@ -6,8 +6,25 @@ import {
   uperHead,
   uperHeadSpec,
 } from "../../../models/mod.ts";
-import { cast, checkGrad, random, type Tensor, treeMap } from "../../../mod.ts";
-import { noLeak } from "../../nn/_fixture.ts";
+import {
+  adaptiveAvgPool2d,
+  add,
+  cast,
+  checkGrad,
+  concat,
+  conv2d,
+  div,
+  interpolate,
+  mul,
+  random,
+  relu,
+  reshape,
+  sqrt,
+  sub,
+  type Tensor,
+  treeMap,
+} from "../../../mod.ts";
+import { assertClose, noLeak } from "../../nn/_fixture.ts";
 
 const CFG = { inChannels: 3, channels: 4, numClasses: 2, poolScales: [1, 2] };
 const maps = (dtype: "float32" | "float64" = "float32") =>
@@ -52,4 +69,56 @@ Deno.test("uperHead gradients (float64, train-mode BN, no dropout) w.r.t. the ma
       dropout: 0,
     }).logits;
   await checkGrad(f, [x[3]!, x[0]!, p64.conv_seg.weight], { modes: ["rev"] });
+});
+
+Deno.test("uperHead (eval) equals a composition of the primitives in mmseg's order", async () => {
+  await noLeak(async () => {
+    const p = initUperHead(random.key(5), CFG);
+    // Non-trivial running statistics so eval-mode BN is not the identity.
+    const s = treeMap(
+      (t: Tensor) => add(t, mul(random.uniform(random.key(t.size + 7), t.shape), 0.5)),
+      initUperHeadState(CFG),
+    ) as ReturnType<typeof initUperHeadState>;
+    const x = maps();
+    const bnRelu = (
+      h: Tensor,
+      w: { weight: Tensor },
+      bn: { weight: Tensor; bias: Tensor },
+      st: { running_mean: Tensor; running_var: Tensor },
+    ) => {
+      const c = (t: Tensor) => reshape(t, [1, -1, 1, 1]);
+      const y = conv2d(h, w.weight, null, { padding: (w.weight.shape[2]! - 1) / 2 });
+      return relu(
+        add(
+          mul(div(sub(y, c(st.running_mean)), sqrt(add(c(st.running_var), 1e-5))), c(bn.weight)),
+          c(bn.bias),
+        ),
+      );
+    };
+    const cm = (h: Tensor, pp: typeof p.bottleneck, ss: typeof s.bottleneck) =>
+      bnRelu(h, pp.conv, pp.bn, ss.bn);
+    const up = (t: Tensor, like: Tensor) =>
+      interpolate(t, {
+        size: [like.shape[2]!, like.shape[3]!],
+        mode: "bilinear",
+        alignCorners: false,
+      });
+    const top = x[3]!;
+    const ppm = CFG.poolScales.map((sc, i) =>
+      up(cm(adaptiveAvgPool2d(top, sc), p.psp_modules[i]!, s.psp_modules[i]!), top)
+    );
+    const l3 = cm(concat([top, ...ppm], 1), p.bottleneck, s.bottleneck);
+    const l2 = add(cm(x[2]!, p.lateral_convs[2]!, s.lateral_convs[2]!), up(l3, x[2]!));
+    const l1 = add(cm(x[1]!, p.lateral_convs[1]!, s.lateral_convs[1]!), up(l2, x[1]!));
+    const l0 = add(cm(x[0]!, p.lateral_convs[0]!, s.lateral_convs[0]!), up(l1, x[0]!));
+    const f = [l0, l1, l2].map((l, i) => cm(l, p.fpn_convs[i]!, s.fpn_convs[i]!));
+    const fused = concat([f[0]!, up(f[1]!, l0), up(f[2]!, l0), up(l3, l0)], 1);
+    const want = conv2d(
+      cm(fused, p.fpn_bottleneck, s.fpn_bottleneck),
+      p.conv_seg.weight,
+      p.conv_seg.bias!,
+    );
+    const got = uperHead(p, s, x, { poolScales: CFG.poolScales }).logits;
+    await assertClose(got, want, { atol: 1e-6 });
+  });
 });
