@@ -15,6 +15,7 @@ export * from "./vit_presets.ts";
 export * from "./masking.ts";
 export * from "./detection/mod.ts";
 export * from "./dense/mod.ts";
+export * from "./segmentation/mod.ts";
 export * from "./beit.ts";
 export * from "./splitmask.ts";
 export * from "./dino.ts";

@@ -25,6 +25,7 @@
 export * from "./init.ts";
 export * from "./linear.ts";
 export * from "./norm.ts";
+export * from "./batch_norm.ts";
 export * from "./conv.ts";
 export * from "./dropout.ts";
 export * from "./mlp.ts";

@@ -2,7 +2,7 @@
  * Tiny ViT configurations shared by the model, nn and webgpu tests (spread and override:
  * `{ ...TINY_VIT, depth: 3 }`).
  */
-import type { MaskRcnnConfig, VitConfig } from "../../models/mod.ts";
+import type { MaskRcnnConfig, UperNetConfig, VitConfig } from "../../models/mod.ts";
 
 /** 8×8 one-channel images, 4×4 patches (2×2 grid), width 8, 2 blocks, 2 heads, 3 classes. */
 export const TINY_VIT: Readonly<VitConfig> = {
@@ -50,4 +50,25 @@ export const TINY_MASK_RCNN: Readonly<MaskRcnnConfig> = {
   roiBatchSize: 16,
   rpnPreNmsTopN: { train: 100, test: 50 },
   rpnPostNmsTopN: 40,
+};
+
+/**
+ * Tiny UperNet: 32×32 one-channel images, 8×8 patches (4×4 grid → maps 16, 8, 4, 2), width 16,
+ * 2 blocks; head width 8, auxiliary width 8, PPM scales 1, 2; 3 classes.
+ */
+export const TINY_UPERNET: Readonly<UperNetConfig> = {
+  vit: {
+    imgSize: 32,
+    patchSize: 8,
+    inChans: 1,
+    numClasses: 0,
+    embedDim: 16,
+    depth: 2,
+    numHeads: 2,
+  },
+  numClasses: 3,
+  channels: 8,
+  auxChannels: 8,
+  poolScales: [1, 2],
+  posEmbed: "sincos",
 };
