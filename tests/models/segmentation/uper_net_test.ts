@@ -5,7 +5,7 @@ import { TINY_UPERNET } from "../_tiny.ts";
 import { noLeak } from "../../nn/_fixture.ts";
 
 Deno.test("uperNet: input-size logits, stride-16 aux logits, eval deterministic, errors", async () => {
-  await noLeak(async () => {
+  await noLeak(() => {
     const p = initUperNet(random.key(0), TINY_UPERNET), s = initUperNetState(TINY_UPERNET);
     const x = random.normal(random.key(1), [2, 1, 32, 32]);
     const a = uperNet(p, s, x, TINY_UPERNET);
