@@ -55,8 +55,8 @@ import {
   UsageError,
 } from "./args.ts";
 import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
-import { cliVitConfig, loadInitEncoder } from "./models.ts";
-import { type Task, trainCommand } from "./train_loop.ts";
+import { cliVitConfig, encoderShapeOptions, loadInitEncoder } from "./models.ts";
+import { runLengths, type Task, trainCommand } from "./train_loop.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
 import type { VitConfig } from "../models/vit.ts";
 
@@ -227,22 +227,11 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
   if (spe < 1) {
     throw new UsageError(`--batch ${o.batch} is larger than the ${nTrain} training images`);
   }
-  const total = o.steps ?? Math.max(1, Math.round(o.epochs * spe));
-  const warmup = Math.min(resolveSpan(o.warmup, spe), total);
-  const evalEvery = Math.max(1, resolveSpan(o.evalEvery, spe));
-  const ckptEvery = Math.max(1, resolveSpan(o.ckptEvery, spe));
+  const { total, warmup, evalEvery, ckptEvery } = runLengths(o, spe);
   const pre = o.init !== null && !resuming ? await loadInitEncoder(o.init) : null;
   if (pre) {
     const c = pre.config;
-    Object.assign(o, {
-      patch: c.patchSize,
-      dim: c.embedDim,
-      depth: c.depth,
-      heads: c.numHeads,
-      clsToken: c.classToken ?? true,
-      imgSize: c.imgSize,
-      inChans: c.inChans,
-    });
+    Object.assign(o, encoderShapeOptions(c), { imgSize: c.imgSize, inChans: c.inChans });
   }
   const patch = o.patch;
   if (32 % patch !== 0) {

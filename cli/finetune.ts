@@ -35,8 +35,8 @@ import {
 } from "./args.ts";
 import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
 import { loadSplits } from "./fmnist.ts";
-import { cliVitConfig, loadInitEncoder, takeInitEncoder } from "./models.ts";
-import { type Task, trainCommand } from "./train_loop.ts";
+import { cliVitConfig, encoderShapeOptions, loadInitEncoder, takeInitEncoder } from "./models.ts";
+import { runLengths, type Task, trainCommand } from "./train_loop.ts";
 
 const FLAGS = [
   ...DATA,
@@ -147,22 +147,12 @@ async function finetuneTask(
   if (mixOn && o.batch % 2 !== 0) {
     throw new UsageError(`--mixup/--cutmix need an even --batch, got ${o.batch}`);
   }
-  const total = o.steps ?? Math.max(1, Math.round(o.epochs * spe));
-  const warmup = Math.min(resolveSpan(o.warmup, spe), total);
-  const evalEvery = Math.max(1, resolveSpan(o.evalEvery, spe));
-  const ckptEvery = Math.max(1, resolveSpan(o.ckptEvery, spe));
+  const { total, warmup, evalEvery, ckptEvery } = runLengths(o, spe);
   // The encoder to start from (only for a fresh run: a resumed run has its own weights). The
   // model takes its shape, recorded in the options so --resume rebuilds it.
   const pre = o.init !== null && !resuming ? await loadInitEncoder(o.init) : null;
   if (pre) {
-    const c = pre.config;
-    Object.assign(o, {
-      patch: c.patchSize,
-      dim: c.embedDim,
-      depth: c.depth,
-      heads: c.numHeads,
-      clsToken: c.classToken ?? true,
-    });
+    Object.assign(o, encoderShapeOptions(pre.config));
   }
   const vit: VitConfig = {
     ...cliVitConfig(o.model, o, { dropPath: o.dropPath }),

@@ -135,6 +135,35 @@ export async function loadInitEncoder(path: string): Promise<PretrainedEncoder> 
 }
 
 /**
+ * The model-shape options an `--init` encoder sets (recorded in the run's options, so
+ * `--resume` rebuilds the same model).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encoderShapeOptions } from "./models.ts";
+ * import { vitPreset } from "../models/vit_presets.ts";
+ * const o = encoderShapeOptions(vitPreset("vit-tiny-fmnist"));
+ * assert.deepEqual([o.patch, o.dim, o.depth, o.heads], [7, 64, 4, 4]);
+ * ```
+ */
+export function encoderShapeOptions(c: VitConfig): {
+  patch: number;
+  dim: number;
+  depth: number;
+  heads: number;
+  clsToken: boolean;
+} {
+  return {
+    patch: c.patchSize,
+    dim: c.embedDim,
+    depth: c.depth,
+    heads: c.numHeads,
+    clsToken: c.classToken ?? true,
+  };
+}
+
+/**
  * `finetune --init`: the fresh classifier `params` take over the encoder of `pre` (see
  * {@link takeEncoder}); a shape mismatch is a {@link UsageError} naming `--init`.
  */

@@ -21,6 +21,7 @@ import {
   helpText,
   type OptionsOf,
   parseCommand,
+  resolveSpan,
   UsageError,
 } from "./args.ts";
 import type { BACKEND, LOG, RUN } from "./flag_groups.ts";
@@ -477,6 +478,32 @@ export async function train<O extends RunOptions>(setup: {
     dispose([root, keys]);
     task.dispose?.();
   }
+}
+
+/**
+ * A run's lengths in steps from its flags: `total` (`--steps`, else `--epochs` × steps per
+ * epoch, at least 1), `warmup` (at most the total), and the evaluation and checkpoint periods
+ * (at least 1); spans are steps (`200`) or epochs (`1ep`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runLengths } from "./train_loop.ts";
+ * const o = { steps: null, epochs: 2, warmup: "1ep", evalEvery: "1ep", ckptEvery: "5" };
+ * assert.deepEqual(runLengths(o, 10), { total: 20, warmup: 10, evalEvery: 10, ckptEvery: 5 });
+ * ```
+ */
+export function runLengths(
+  o: { steps: number | null; epochs: number; warmup: string; evalEvery: string; ckptEvery: string },
+  spe: number,
+): { total: number; warmup: number; evalEvery: number; ckptEvery: number } {
+  const total = o.steps ?? Math.max(1, Math.round(o.epochs * spe));
+  return {
+    total,
+    warmup: Math.min(resolveSpan(o.warmup, spe), total),
+    evalEvery: Math.max(1, resolveSpan(o.evalEvery, spe)),
+    ckptEvery: Math.max(1, resolveSpan(o.ckptEvery, spe)),
+  };
 }
 
 /**
