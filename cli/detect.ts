@@ -56,7 +56,8 @@ import {
 } from "./args.ts";
 import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder } from "./models.ts";
-import { runLengths, type Task, trainCommand } from "./train_loop.ts";
+import { runLengths, trainCommand } from "./train_command.ts";
+import type { Task } from "./train_loop.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
 import type { VitConfig } from "../models/vit.ts";
 

@@ -36,7 +36,8 @@ import {
 import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
 import { loadSplits } from "./fmnist.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder, takeInitEncoder } from "./models.ts";
-import { runLengths, type Task, trainCommand } from "./train_loop.ts";
+import { runLengths, trainCommand } from "./train_command.ts";
+import type { Task } from "./train_loop.ts";
 
 const FLAGS = [
   ...DATA,

@@ -24,7 +24,8 @@ import { cliVitConfig } from "./models.ts";
 import { formatDuration } from "./progress.ts";
 import { checkPretrainOptions, PRETRAIN, type PretrainOptions } from "./pretrain_flags.ts";
 import { methodRunner } from "./pretrain_methods.ts";
-import { type Task, trainCommand } from "./train_loop.ts";
+import { trainCommand } from "./train_command.ts";
+import type { Task } from "./train_loop.ts";
 
 /** A FLOP count with its unit (`3.21 GFLOP`). */
 function showFlops(n: number): string {
