@@ -53,11 +53,11 @@ import {
   span,
   sw,
   UsageError,
-} from "./args.ts";
+} from "../trainer/flags.ts";
 import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder } from "./models.ts";
 import { runLengths, trainCommand } from "./train_command.ts";
-import type { Task } from "./train_loop.ts";
+import type { Task } from "../trainer/train_loop.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
 import type { VitConfig } from "../models/vit.ts";
 
@@ -115,7 +115,7 @@ const FLAGS = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defaultsOf } from "./args.ts";
+ * import { defaultsOf } from "../trainer/flags.ts";
  * import { DETECT } from "./detect.ts";
  * const d = defaultsOf(DETECT.flags);
  * assert.deepEqual([d.data, d.batch, d.lr, d.flip, d.lsj], [null, 4, 1e-4, 0.5, false]);

@@ -16,8 +16,8 @@ import {
   row,
   sw,
   UsageError,
-} from "./args.ts";
-import type { CliIO } from "./io.ts";
+} from "../trainer/flags.ts";
+import type { CliIO } from "../trainer/io.ts";
 import { loadCocoGt, loadCocoResults } from "../data/coco/json.ts";
 import { evaluateCoco } from "../data/eval/coco_eval.ts";
 import { formatCocoSummary } from "../data/eval/coco_summary.ts";
@@ -55,7 +55,7 @@ const COCO_FLAGS = group(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseCommand } from "./args.ts";
+ * import { parseCommand } from "../trainer/flags.ts";
  * import { EVALUATE_COCO } from "./evaluate.ts";
  * const p = parseCommand(EVALUATE_COCO, ["--gt", "gt.json", "--results", "dt.json"]);
  * assert.ok(p !== "help");
@@ -87,7 +87,7 @@ const SEG_FLAGS = group(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseCommand } from "./args.ts";
+ * import { parseCommand } from "../trainer/flags.ts";
  * import { EVALUATE_SEG } from "./evaluate.ts";
  * const p = parseCommand(EVALUATE_SEG, ["--gt", "a", "--pred", "b", "--reduce-zero-label"]);
  * assert.ok(p !== "help");
@@ -133,7 +133,7 @@ function required<T>(flag: string, v: T | null, what: string): T {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { captureIO } from "./io.ts";
+ * import { captureIO } from "../trainer/io.ts";
  * import { main } from "./main.ts";
  * const io = captureIO();
  * assert.equal(await main(["evaluate", "coco", "--gt", "a.json"], io), 2);

@@ -16,8 +16,8 @@ import {
   row,
   sw,
   UsageError,
-} from "./args.ts";
-import type { CliIO } from "./io.ts";
+} from "../trainer/flags.ts";
+import type { CliIO } from "../trainer/io.ts";
 import { rerenderReport, runExperimentCls } from "../experiments/cls.ts";
 
 const FLAGS = group("Flags", [
@@ -65,7 +65,7 @@ regression on pixels as the floor. Writes results.json and results.md to --out.
  * ```ts
  * import assert from "node:assert/strict";
  * import { experimentCommand } from "./experiment_cls.ts";
- * import { captureIO } from "./io.ts";
+ * import { captureIO } from "../trainer/io.ts";
  * await assert.rejects(experimentCommand(["--jobs", "0"], captureIO()), {
  *   message: '--jobs must be an integer in [1, 16], got "0"',
  * });

@@ -32,12 +32,12 @@ import {
   row,
   span,
   UsageError,
-} from "./args.ts";
+} from "../trainer/flags.ts";
 import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
 import { loadSplits } from "./fmnist.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder, takeInitEncoder } from "./models.ts";
 import { runLengths, trainCommand } from "./train_command.ts";
-import type { Task } from "./train_loop.ts";
+import type { Task } from "../trainer/train_loop.ts";
 
 const FLAGS = [
   ...DATA,
@@ -94,7 +94,7 @@ const FLAGS = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defaultsOf } from "./args.ts";
+ * import { defaultsOf } from "../trainer/flags.ts";
  * import { FINETUNE } from "./finetune.ts";
  * const d = defaultsOf(FINETUNE.flags);
  * assert.deepEqual([d.model, d.batch, d.epochs, d.warmup], ["vit-tiny-fmnist", 64, 25, "1ep"]);

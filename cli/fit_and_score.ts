@@ -4,7 +4,7 @@
  * return the metrics both commands print.
  * @module
  */
-import type { CliIO } from "./io.ts";
+import type { CliIO } from "../trainer/io.ts";
 import { evaluateSoftmaxRegression, trainSoftmaxRegression } from "../nn/logistic_regression.ts";
 
 /** Features `[n, d]` (row-major) and their labels. */
@@ -23,7 +23,7 @@ export interface LabelledFeatures {
  * ```ts
  * import assert from "node:assert/strict";
  * import { fitAndScore } from "./fit_and_score.ts";
- * import { captureIO } from "./io.ts";
+ * import { captureIO } from "../trainer/io.ts";
  * const x = Float32Array.of(-2, -1, 1, 2), labels = Uint8Array.of(0, 0, 1, 1);
  * const r = await fitAndScore({ x, labels }, { x, labels }, { label: "demo", weightDecay: 1e-3, maxIter: 100, logEvery: 50, classes: 2 }, captureIO());
  * assert.deepEqual(r.test_accuracy, 1);

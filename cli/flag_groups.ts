@@ -6,7 +6,19 @@
  * or range differs.
  * @module
  */
-import { adjust, choice, group, int, limit, num, path, row, span, sw, UsageError } from "./args.ts";
+import {
+  adjust,
+  choice,
+  group,
+  int,
+  limit,
+  num,
+  path,
+  row,
+  span,
+  sw,
+  UsageError,
+} from "../trainer/flags.ts";
 import { CLI_MODELS } from "./models.ts";
 
 /** A class-balanced subset: a multiple of 10 (one tenth per class). */

@@ -5,7 +5,7 @@
  */
 import { type FashionMnist, loadFashionMnist } from "../data/fashion_mnist.ts";
 import { balancedSubset } from "../data/subset.ts";
-import { UsageError } from "./args.ts";
+import { UsageError } from "../trainer/flags.ts";
 
 /**
  * Which images a command uses.

@@ -15,11 +15,11 @@ import {
   preset,
   row,
   UsageError,
-} from "./args.ts";
+} from "../trainer/flags.ts";
 import { BACKEND, DATA, FIT, TEST } from "./flag_groups.ts";
-import type { CliIO } from "./io.ts";
+import type { CliIO } from "../trainer/io.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
-import { selectBackend } from "./backend.ts";
+import { selectBackend } from "../trainer/backend.ts";
 import { loadSplits } from "./fmnist.ts";
 import { fitAndScore } from "./fit_and_score.ts";
 
@@ -57,7 +57,7 @@ const FLAGS = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseCommand } from "./args.ts";
+ * import { parseCommand } from "../trainer/flags.ts";
  * import { LINEAR } from "./linear.ts";
  * const p = parseCommand(LINEAR, ["--train-subset", "1000"]);
  * assert.deepEqual(p !== "help" && [p.options.trainSubset, p.options.maxIter], [1000, 1000]);

@@ -7,9 +7,9 @@
  * interrupted (a checkpoint was written).
  * @module
  */
-import { UsageError } from "./args.ts";
+import { UsageError } from "../trainer/flags.ts";
 import { finetuneCommand } from "./finetune.ts";
-import { type CliIO, denoIO } from "./io.ts";
+import { type CliIO, denoIO } from "../trainer/io.ts";
 import { linearCommand } from "./linear.ts";
 import { probeCommand } from "./probe.ts";
 import { pretrainCommand } from "./pretrain.ts";
@@ -86,7 +86,7 @@ With no command, runs \`finetune\` with its defaults: a small ViT trained from s
  * ```ts
  * import assert from "node:assert/strict";
  * import { main } from "./main.ts";
- * import { captureIO } from "./io.ts";
+ * import { captureIO } from "../trainer/io.ts";
  * const io = captureIO();
  * assert.deepEqual(await main(["finetune", "--bogus"], io), 2);
  * assert.deepEqual(io.stderr.split("\n")[0], "train.ts finetune: unknown flag --bogus");

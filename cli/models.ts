@@ -7,7 +7,7 @@
 import type { VitConfig, VitParams } from "../models/vit.ts";
 import { describeVitPreset, VIT_PRESETS, vitPreset, vitPresetsFor } from "../models/vit_presets.ts";
 import { loadEncoder, type PretrainedEncoder, takeEncoder } from "../models/encoder_checkpoint.ts";
-import { UsageError } from "./args.ts";
+import { UsageError } from "../trainer/flags.ts";
 
 /**
  * A preset's shape as `--help` and the shape checks see it.

@@ -17,15 +17,15 @@ import { loadTokenizer, saveTokenizer } from "../models/tokenizer_io.ts";
 import { fashionMnistDataset } from "../data/fashion_mnist_dataset.ts";
 import type { FashionMnist } from "../data/fashion_mnist.ts";
 import { DataLoader } from "../data/loader.ts";
-import { resolveSpan, UsageError } from "./args.ts";
+import { resolveSpan, UsageError } from "../trainer/flags.ts";
 import { loadSplits } from "./fmnist.ts";
-import type { CliIO } from "./io.ts";
+import type { CliIO } from "../trainer/io.ts";
 import { cliVitConfig } from "./models.ts";
-import { formatDuration } from "./progress.ts";
+import { formatDuration } from "../trainer/progress.ts";
 import { checkPretrainOptions, PRETRAIN, type PretrainOptions } from "./pretrain_flags.ts";
-import { methodRunner } from "./pretrain_methods.ts";
+import { methodRunner } from "../trainer/pretrain_methods.ts";
 import { trainCommand } from "./train_command.ts";
-import type { Task } from "./train_loop.ts";
+import type { Task } from "../trainer/train_loop.ts";
 
 /** A FLOP count with its unit (`3.21 GFLOP`). */
 function showFlops(n: number): string {

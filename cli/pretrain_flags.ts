@@ -18,7 +18,7 @@ import {
   row,
   showValue,
   UsageError,
-} from "./args.ts";
+} from "../trainer/flags.ts";
 import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { CLI_MODELS } from "./models.ts";
 
@@ -143,7 +143,7 @@ const FLAGS = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defaultsOf } from "./args.ts";
+ * import { defaultsOf } from "../trainer/flags.ts";
  * import { PRETRAIN } from "./pretrain_flags.ts";
  * const d = defaultsOf(PRETRAIN.flags);
  * assert.deepEqual([d.method, d.vocab, d.clsToken, d.trainSubset, d.lr], ["splitmask", 256, true, 4000, null]);
@@ -169,7 +169,7 @@ export type PretrainOptions = OptionsOf<typeof FLAGS>;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defaultsOf } from "./args.ts";
+ * import { defaultsOf } from "../trainer/flags.ts";
  * import { checkPretrainOptions, PRETRAIN } from "./pretrain_flags.ts";
  * assert.throws(() => checkPretrainOptions({ ...defaultsOf(PRETRAIN.flags), method: "dino", clsToken: false }), {
  *   message: "--method dino needs the CLS token (drop --no-cls-token)",

@@ -11,7 +11,7 @@ import { dispose, random } from "../mod.ts";
 import { initVit, type VitConfig } from "../models/vit.ts";
 import { extractFeatures } from "../models/encoder_features.ts";
 import type { FashionMnist } from "../data/fashion_mnist.ts";
-import { selectBackend } from "./backend.ts";
+import { selectBackend } from "../trainer/backend.ts";
 import { loadSplits } from "./fmnist.ts";
 import {
   adjust,
@@ -26,10 +26,10 @@ import {
   preset,
   row,
   UsageError,
-} from "./args.ts";
+} from "../trainer/flags.ts";
 import { BACKEND, DATA, FIT, MODEL, OPTIM, TEST } from "./flag_groups.ts";
 
-import type { CliIO } from "./io.ts";
+import type { CliIO } from "../trainer/io.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import { cliVitConfig, loadInitEncoder } from "./models.ts";
 import { fitAndScore } from "./fit_and_score.ts";
@@ -75,7 +75,7 @@ const FLAGS = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseCommand } from "./args.ts";
+ * import { parseCommand } from "../trainer/flags.ts";
  * import { PROBE } from "./probe.ts";
  * const p = parseCommand(PROBE, ["--init", "none", "--layer", "2"]);
  * assert.ok(p !== "help");

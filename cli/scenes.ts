@@ -15,9 +15,9 @@ import {
   path,
   row,
   UsageError,
-} from "./args.ts";
+} from "../trainer/flags.ts";
 import { DATA } from "./flag_groups.ts";
-import type { CliIO } from "./io.ts";
+import type { CliIO } from "../trainer/io.ts";
 import { generateScenes } from "../data/scenes/generate.ts";
 import { SCENES_VERSIONS } from "../data/scenes/scene.ts";
 
@@ -43,7 +43,7 @@ const FLAGS = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseCommand } from "./args.ts";
+ * import { parseCommand } from "../trainer/flags.ts";
  * import { SCENES } from "./scenes.ts";
  * const p = parseCommand(SCENES, ["--version", "tiny", "--out", "x"]);
  * assert.ok(p !== "help");
@@ -77,7 +77,7 @@ export type ScenesOptions = OptionsOf<typeof FLAGS>;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { captureIO } from "./io.ts";
+ * import { captureIO } from "../trainer/io.ts";
  * import { scenesCommand } from "./scenes.ts";
  * await assert.rejects(scenesCommand(["--version", "huge", "--out", "x"], captureIO()), {
  *   message: '--version must be one of tiny, small, got "huge"',

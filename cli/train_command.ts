@@ -11,9 +11,9 @@ import {
   type OptionsOf,
   parseCommand,
   resolveSpan,
-} from "./args.ts";
-import type { CliIO } from "./io.ts";
-import { type RunOptions, type Task, train, type TrainHooks } from "./train_loop.ts";
+} from "../trainer/flags.ts";
+import type { CliIO } from "../trainer/io.ts";
+import { type RunOptions, type Task, train, type TrainHooks } from "../trainer/train_loop.ts";
 
 /**
  * A run's lengths in steps from its flags: `total` (`--steps`, else `--epochs` × steps per
@@ -49,8 +49,8 @@ export function runLengths(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { group, int, row } from "./args.ts";
- * import { captureIO } from "./io.ts";
+ * import { group, int, row } from "../trainer/flags.ts";
+ * import { captureIO } from "../trainer/io.ts";
  * import { trainCommand } from "./train_command.ts";
  * const flags = group("Demo", [row("steps", "N", int({ min: 1 }), 3, "steps")] as const);
  * const cmd = trainCommand({ name: "demo", title: "a demo", flags }, () => {

@@ -13,8 +13,8 @@
  * @module
  */
 import { TesseraError } from "../tensor/errors.ts";
-import type { CliIO } from "../cli/io.ts";
-import { formatDuration } from "../cli/progress.ts";
+import type { CliIO } from "../trainer/io.ts";
+import { formatDuration } from "../trainer/progress.ts";
 import { type ArmResult, renderReport } from "./cls_report.ts";
 import { buildJobs, EXPERIMENT_PRESETS, type Job } from "./cls_jobs.ts";
 
@@ -144,7 +144,7 @@ export interface ExperimentClsOptions {
  * @example
  * ```ts ignore
  * import { runExperimentCls } from "./cls.ts";
- * import { denoIO } from "../cli/io.ts";
+ * import { denoIO } from "../trainer/io.ts";
  * // Minutes of subprocesses: the quick preset on the bundled sample.
  * await runExperimentCls({ quick: true, out: "runs/x", data: null, jobs: 2, docs: false }, denoIO());
  * ```

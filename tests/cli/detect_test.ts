@@ -6,9 +6,9 @@
  * flags / a malformed COCO folder (exit 2 with a clear message).
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
-import { readMetrics } from "../../cli/metrics.ts";
+import { readMetrics } from "../../trainer/metrics.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { dispose, memoryStats } from "../../mod.ts";
 import { detectCommand } from "../../cli/detect.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { writeLabelPng } from "../../data/label_png.ts";
 

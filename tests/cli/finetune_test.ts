@@ -5,13 +5,13 @@
  * optimizer state to an uninterrupted run (CPU backend).
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
-import { readMetrics } from "../../cli/metrics.ts";
+import { readMetrics } from "../../trainer/metrics.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { dispose, memoryStats } from "../../mod.ts";
 import { finetuneCommand } from "../../cli/finetune.ts";
-import { allFinite } from "../../cli/train_loop.ts";
+import { allFinite } from "../../trainer/train_loop.ts";
 import { assertWellFormedXml, checkpointBytes, tinyRun } from "./_util.ts";
 
 Deno.test("finetune trains a few steps on 320 images: loss falls, run directory complete", async () => {

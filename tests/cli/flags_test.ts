@@ -12,10 +12,10 @@ import {
   helpText,
   parseCommand,
   UsageError,
-} from "../../cli/args.ts";
+} from "../../trainer/flags.ts";
 import { EXPERIMENT } from "../../cli/experiment_cls.ts";
 import { FINETUNE } from "../../cli/finetune.ts";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { LINEAR } from "../../cli/linear.ts";
 import { main } from "../../cli/main.ts";
 import { PRETRAIN } from "../../cli/pretrain_flags.ts";

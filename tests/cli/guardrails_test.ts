@@ -6,9 +6,9 @@
  * legend stays out of the plot area.
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
-import { lineChart } from "../../cli/plot.ts";
+import { lineChart } from "../../trainer/plot.ts";
 import { SAMPLE } from "./_util.ts";
 
 const TRAIN = "training images of";

@@ -3,9 +3,9 @@
  * errors (the trainer itself is tested in tests/nn/logistic_regression_test.ts).
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { LINEAR, linearCommand } from "../../cli/linear.ts";
-import { parseCommand, UsageError } from "../../cli/args.ts";
+import { parseCommand, UsageError } from "../../trainer/flags.ts";
 import { memoryStats } from "../../mod.ts";
 import { SAMPLE } from "./_util.ts";
 

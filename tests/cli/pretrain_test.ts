@@ -4,9 +4,9 @@
  * errors, and `finetune --init` taking over exactly the pre-trained encoder.
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
-import { readMetrics } from "../../cli/metrics.ts";
+import { readMetrics } from "../../trainer/metrics.ts";
 import { pretrainCommand } from "../../cli/pretrain.ts";
 import { loadEncoder } from "../../models/encoder_checkpoint.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";

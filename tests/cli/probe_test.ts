@@ -3,8 +3,8 @@
  * random encoder (`--init none`), no leaked tensors, and usage errors.
  */
 import assert from "node:assert/strict";
-import { UsageError } from "../../cli/args.ts";
-import { captureIO } from "../../cli/io.ts";
+import { UsageError } from "../../trainer/flags.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { parseProbeArgs, probeCommand } from "../../cli/probe.ts";
 import { saveCheckpoint } from "../../nn/checkpoint.ts";
 import { initVit, type VitConfig } from "../../models/vit.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 
 Deno.test("train.ts scenes: usage errors exit 2 naming the flag; --help exits 0", async () => {

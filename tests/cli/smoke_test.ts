@@ -4,7 +4,7 @@
  * explicit flag winning over the preset.
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { memoryStats } from "../../mod.ts";
 import { SAMPLE } from "./_util.ts";

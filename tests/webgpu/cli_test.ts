@@ -4,7 +4,7 @@
  * the same commands on a real GPU.
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { setBackend } from "../../mod.ts";
 import { SAMPLE } from "../cli/_util.ts";

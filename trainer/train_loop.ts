@@ -14,8 +14,8 @@
 import { dispose, memoryStats, random, scope, Tensor } from "../mod.ts";
 import type { Batch, DataLoader } from "../data/loader.ts";
 import { decodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
-import { type OptionsOf, UsageError } from "./args.ts";
-import type { BACKEND, LOG, RUN } from "./flag_groups.ts";
+import { type OptionsOf, UsageError } from "./flags.ts";
+import type { BACKEND, LOG, RUN } from "../cli/flag_groups.ts";
 import { selectBackend } from "./backend.ts";
 import { EXIT_INTERRUPTED, StopSignal } from "./interrupt.ts";
 import type { CliIO } from "./io.ts";

@@ -41,7 +41,7 @@ import {
 } from "../data/transforms/image.ts";
 import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
-import { methodDefaults, type PretrainOptions } from "./pretrain_flags.ts";
+import { methodDefaults, type PretrainOptions } from "../cli/pretrain_flags.ts";
 import type { Task, TrainState } from "./train_loop.ts";
 
 /**

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { lineChart, niceTicks, writeRunPlots } from "../../cli/plot.ts";
-import { MetricsLog, parseMetrics, readMetrics } from "../../cli/metrics.ts";
-import { captureIO } from "../../cli/io.ts";
-import { formatDuration, Progress } from "../../cli/progress.ts";
-import { assertWellFormedXml } from "./_util.ts";
+import { lineChart, niceTicks, writeRunPlots } from "../../trainer/plot.ts";
+import { MetricsLog, parseMetrics, readMetrics } from "../../trainer/metrics.ts";
+import { captureIO } from "../../trainer/io.ts";
+import { formatDuration, Progress } from "../../trainer/progress.ts";
+import { assertWellFormedXml } from "../cli/_util.ts";
 
 Deno.test("niceTicks() covers the range with 1-2-5 steps", () => {
   assert.deepEqual(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);

@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { UsageError } from "./args.ts";
+ * import { UsageError } from "./flags.ts";
  * const e = new UsageError("--lr must be a positive number, got \"x\"");
  * assert.deepEqual(e.exitCode, 2);
  * ```
@@ -53,7 +53,7 @@ const NEGATIVE = /^-(?:\d|\.\d|Infinity$|NaN$)/;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseFlags } from "./args.ts";
+ * import { parseFlags } from "./flags.ts";
  * const decls = { lr: { type: "string" }, help: { type: "boolean", short: "h" } } as const;
  * assert.deepEqual(parseFlags(["--lr", "-1", "-h"], decls), { lr: "-1", help: true });
  * assert.throws(() => parseFlags(["--lr"], decls), { message: "flag --lr needs a value" });
@@ -116,7 +116,7 @@ export type Parse<T> = (raw: string, flag: string) => T;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { choice, int, limit, num, span } from "./args.ts";
+ * import { choice, int, limit, num, span } from "./flags.ts";
  * assert.deepEqual(int({ min: 1 })("64", "batch"), 64);
  * assert.throws(() => int({ min: 1 })("-1", "batch"), { message: '--batch must be an integer >= 1, got "-1"' });
  * assert.deepEqual(num({ min: 0, above: true })("1e-3", "lr"), 0.001);
@@ -177,7 +177,7 @@ export const span = (opts: { allowZero?: boolean } = {}): Parse<string> => (x, f
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveSpan } from "./args.ts";
+ * import { resolveSpan } from "./flags.ts";
  * assert.deepEqual([resolveSpan("0.5ep", 100), resolveSpan("30", 100)], [50, 30]);
  * ```
  */
@@ -212,7 +212,7 @@ export const on = <const T>(value: T) => (): T => value;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { Flag } from "./args.ts";
+ * import type { Flag } from "./flags.ts";
  * const lr: Flag = { flag: "lr", key: "lr", arg: "X", parse: Number, default: 0.1, help: "learning rate", group: "Optimisation" };
  * assert.deepEqual(lr.parse("0.5", "lr"), 0.5);
  * ```
@@ -254,7 +254,7 @@ export type OptionsOf<F extends readonly Flag[]> = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { group, int } from "./args.ts";
+ * import { group, int } from "./flags.ts";
  * const [seed] = group("Run", [{ flag: "seed", key: "seed", arg: "N", parse: int(), default: 0, help: "seed" }]);
  * assert.deepEqual(seed.group, "Run");
  * ```
@@ -278,7 +278,7 @@ type Adjusted<F, D> = F extends { key: infer K } ? K extends keyof D ? Omit<F, k
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { adjust, group, int } from "./args.ts";
+ * import { adjust, group, int } from "./flags.ts";
  * const g = group("Run", [{ flag: "seed", key: "seed", arg: "N", parse: int(), default: 0, help: "seed" }]);
  * assert.deepEqual(adjust(g, { seed: { default: null } })[0].default, null);
  * ```
@@ -303,7 +303,7 @@ export type CamelCase<S extends string> = S extends `${infer A}-${infer B}`
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { int, row } from "./args.ts";
+ * import { int, row } from "./flags.ts";
  * const r = row("log-every", "N", int({ min: 1 }), 50, "progress period");
  * assert.deepEqual([r.key, r.parse("7", r.flag), r.default], ["logEvery", 7, 50]);
  * ```
@@ -337,7 +337,7 @@ export function sw<const N extends string, const V extends boolean>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { int, parseCommand, preset, row } from "./args.ts";
+ * import { int, parseCommand, preset, row } from "./flags.ts";
  * const flags = [
  *   { ...row("steps", "N", int({ min: 1 }), 100, "steps"), group: "Run" },
  *   { ...preset("smoke", "a few steps", { steps: 3 }), group: "Run" },
@@ -373,7 +373,7 @@ function presetText(f: Flag, flags: readonly Flag[]): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { CommandFlags } from "./args.ts";
+ * import type { CommandFlags } from "./flags.ts";
  * const c: CommandFlags<[]> = { name: "demo", title: "a demo", flags: [] };
  * assert.deepEqual(c.name, "demo");
  * ```
@@ -416,7 +416,7 @@ export function defaultsOf<F extends readonly Flag[]>(flags: F): OptionsOf<F> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { group, int, parseCommand } from "./args.ts";
+ * import { group, int, parseCommand } from "./flags.ts";
  * const flags = group("Run", [
  *   { flag: "steps", key: "steps", arg: "N", parse: int({ min: 1 }), default: null, help: "steps" },
  *   { flag: "epochs", key: "epochs", arg: "X", parse: Number, default: 2, help: "epochs", implies: { steps: null } },
@@ -461,7 +461,7 @@ export function parseCommand<F extends readonly Flag[]>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { showValue } from "./args.ts";
+ * import { showValue } from "./flags.ts";
  * assert.deepEqual([showValue(0.003), showValue(0.05), showValue(4000)], ["3e-3", "0.05", "4000"]);
  * ```
  */
@@ -484,7 +484,7 @@ function showDefault(f: Flag): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { group, helpText, int } from "./args.ts";
+ * import { group, helpText, int } from "./flags.ts";
  * const flags = group("Run", [{ flag: "seed", key: "seed", arg: "N", parse: int(), default: 0, help: "seed" }]);
  * assert.match(helpText({ name: "demo", title: "a demo", flags }), /--seed N +seed \(default 0\)/);
  * ```

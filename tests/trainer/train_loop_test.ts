@@ -22,8 +22,8 @@ import { DataLoader } from "../../data/loader.ts";
 import { ParamSpec, zerosInit } from "../../nn/init.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { sgd, type SgdState } from "../../nn/optim/sgd.ts";
-import { captureIO } from "../../cli/io.ts";
-import { readMetrics } from "../../cli/metrics.ts";
+import { captureIO } from "../../trainer/io.ts";
+import { readMetrics } from "../../trainer/metrics.ts";
 import {
   adjust,
   type CommandFlags,
@@ -35,9 +35,9 @@ import {
   parseCommand,
   resolveSpan,
   row,
-} from "../../cli/args.ts";
+} from "../../trainer/flags.ts";
 import { BACKEND, LOG, RUN } from "../../cli/flag_groups.ts";
-import { allFinite, type Task, train } from "../../cli/train_loop.ts";
+import { allFinite, type Task, train } from "../../trainer/train_loop.ts";
 
 /** 8 one-pixel images with values 0..7 (mean 3.5 / 255). */
 const DATA = {

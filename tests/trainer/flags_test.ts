@@ -8,9 +8,9 @@ import {
   resolveSpan,
   span,
   UsageError,
-} from "../../cli/args.ts";
+} from "../../trainer/flags.ts";
 import { FINETUNE } from "../../cli/finetune.ts";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 
 const decls = { lr: { type: "string" }, help: { type: "boolean", short: "h" } } as const;

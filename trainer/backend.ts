@@ -5,7 +5,7 @@
 import { setBackend, setCpuThreads } from "../mod.ts";
 import { initBackendFromEnv } from "../tensor/webgpu/env.ts";
 import { initWebGPU } from "../tensor/webgpu/mod.ts";
-import { UsageError } from "./args.ts";
+import { UsageError } from "./flags.ts";
 
 /**
  * Makes `choice` the default backend (null: `$TESSERA_BACKEND`, else the CPU) and sets the

@@ -3,11 +3,11 @@
  * under a file, `--resume` of a checkpoint of another format or with non-finite parameters.
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../nn/checkpoint.ts";
 import { dispose, full, type Tensor } from "../../mod.ts";
-import { tinyRun } from "./_util.ts";
+import { tinyRun } from "../cli/_util.ts";
 
 const ONE_STEP = ["--steps", "1", "--eval-every", "1"];
 
