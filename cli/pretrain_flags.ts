@@ -21,29 +21,11 @@ import {
 } from "../trainer/flags.ts";
 import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { CLI_MODELS } from "./models.ts";
-
-/** The pre-training methods. */
-export const PRETRAIN_METHODS = ["splitmask", "beit", "dino"] as const;
-/** A pre-training method. */
-export type PretrainMethodName = typeof PRETRAIN_METHODS[number];
-
-/**
- * The method-dependent defaults (peak lr, weight decay start/end, masked fraction).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { methodDefaults } from "./pretrain_flags.ts";
- * assert.deepEqual([methodDefaults("beit").maskRatio, methodDefaults("dino").lr], [0.4, 5e-4]);
- * ```
- */
-export function methodDefaults(
-  m: PretrainMethodName,
-): { lr: number; weightDecay: number; weightDecayEnd: number; maskRatio: number } {
-  return m === "dino"
-    ? { lr: 5e-4, weightDecay: 0.04, weightDecayEnd: 0.4, maskRatio: 0 }
-    : { lr: 1.5e-3, weightDecay: 0.05, weightDecayEnd: 0.05, maskRatio: m === "beit" ? 0.4 : 0.5 };
-}
+import {
+  methodDefaults,
+  PRETRAIN_METHODS,
+  type PretrainMethodName,
+} from "../trainer/pretrain_methods.ts";
 
 /** `--help` text of a null default that means the method's (`1.5e-3 splitmask/beit, 5e-4 dino`). */
 function byMethod(

@@ -31,6 +31,7 @@ const ROOTS = [
   "models",
   "data",
   "distributed",
+  "trainer",
   "cli",
   "experiments",
   "mod.ts",

@@ -2,10 +2,11 @@
  * The layering of the library, as written in docs/ARCHITECTURE.md's "Layers" section (the
  * `layer -> layers it may import` block is read from there): every import and export-from —
  * static, `import type`, and dynamic `import("…")` with a literal — of every .ts file under
- * tensor/, autodiff/, nn/, models/, data/, cli/ plus mod.ts and train.ts must (a) go only to a
- * layer its own layer may import, never outside the library (tests/, bench/, tools/, …),
- * (b) leave no import cycle among library files (type-only imports included), and (c) in the
- * core, be a relative `.ts` file (no npm:/jsr:/http(s):/node:/bare specifiers).
+ * tensor/, autodiff/, nn/, models/, data/, distributed/, trainer/, cli/, experiments/ plus
+ * mod.ts and train.ts must (a) go only to a layer its own layer may import, never outside the
+ * library (tests/, bench/, tools/, …), (b) leave no import cycle among library files (type-only
+ * imports included), and (c) in the core, be a relative `.ts` file (no npm:/jsr:/http(s):/node:/
+ * bare specifiers).
  * Failures name the file, line and import; cycles are printed as paths.
  */
 import assert from "node:assert/strict";
@@ -323,7 +324,17 @@ export function findCycles(graph: Map<string, string[]>): string[][] {
 // ---- the repository ------------------------------------------------------------------------
 
 const ROOT = new URL("../", import.meta.url);
-const DIRS = ["tensor", "autodiff", "nn", "models", "data", "distributed", "cli", "experiments"];
+const DIRS = [
+  "tensor",
+  "autodiff",
+  "nn",
+  "models",
+  "data",
+  "distributed",
+  "trainer",
+  "cli",
+  "experiments",
+];
 
 async function libraryFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>();

@@ -2,7 +2,7 @@
  * `--backend` and `--threads` of the `train.ts` commands.
  * @module
  */
-import { setBackend, setCpuThreads } from "../mod.ts";
+import { setBackend, setCpuThreads } from "../tensor/mod.ts";
 import { initBackendFromEnv } from "../tensor/webgpu/env.ts";
 import { initWebGPU } from "../tensor/webgpu/mod.ts";
 import { UsageError } from "./flags.ts";

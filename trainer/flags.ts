@@ -186,7 +186,7 @@ export function resolveSpan(span: string, stepsPerEpoch: number): number {
 }
 
 /** A `parse` for a count limit: a positive integer, or `all` (null). */
-export const limit: Parse<number | null> = (x, f) => {
+export const limit: Parse<number | null> = (x, f): number | null => {
   if (x === "all") return null;
   const n = Number(x);
   if (x.trim() === "" || !Number.isSafeInteger(n) || n < 1) {
@@ -202,7 +202,7 @@ export const path = (what: string): Parse<string> => (x, f) => {
 };
 
 /** A switch's `parse`: the flag sets `value`. */
-export const on = <const T>(value: T) => (): T => value;
+export const on = <const T>(value: T): () => T => (): T => value;
 
 /**
  * One row of the flag table: `--flag` sets option `key` to `parse(value, flag)` (a switch, one
@@ -241,7 +241,8 @@ export interface Flag {
 }
 
 /** The value type of a flag entry: what `parse` returns or the default. */
-type ValueOf<F> = F extends { parse(...a: never[]): infer T; default: infer D } ? T | D : never;
+export type ValueOf<F> = F extends { parse(...a: never[]): infer T; default: infer D } ? T | D
+  : never;
 
 /** The Options type of a flag list: one key per entry, typed by its parser and default. */
 export type OptionsOf<F extends readonly Flag[]> = {
@@ -267,7 +268,8 @@ export function group<const F extends readonly Omit<Flag, "group">[]>(
 }
 
 /** A row with some fields replaced (`default`, `parse`, `help`…), typed accordingly. */
-type Adjusted<F, D> = F extends { key: infer K } ? K extends keyof D ? Omit<F, keyof D[K]> & D[K]
+export type Adjusted<F, D> = F extends { key: infer K }
+  ? K extends keyof D ? Omit<F, keyof D[K]> & D[K]
   : F
   : F;
 

@@ -6,7 +6,8 @@
  * block masks, global-norm clipping); DINO wraps {@link dinoTrainStep}.
  * @module
  */
-import { add, mul, random, scope, type Tensor, valueAndGrad } from "../mod.ts";
+import { add, mul, random, scope, type Tensor } from "../tensor/mod.ts";
+import { valueAndGrad } from "../autodiff/mod.ts";
 import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
 import { ParamSpec, zerosInit } from "../nn/init.ts";
 import { clipByGlobalNorm } from "../nn/optim/clip.ts";
@@ -41,8 +42,95 @@ import {
 } from "../data/transforms/image.ts";
 import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
-import { methodDefaults, type PretrainOptions } from "../cli/pretrain_flags.ts";
 import type { Task, TrainState } from "./train_loop.ts";
+
+/** The pre-training methods. */
+export const PRETRAIN_METHODS = ["splitmask", "beit", "dino"] as const;
+/** A pre-training method. */
+export type PretrainMethodName = typeof PRETRAIN_METHODS[number];
+
+/**
+ * The method-dependent defaults (peak lr, weight decay start/end, masked fraction).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { methodDefaults } from "./pretrain_methods.ts";
+ * assert.deepEqual([methodDefaults("beit").maskRatio, methodDefaults("dino").lr], [0.4, 5e-4]);
+ * ```
+ */
+export function methodDefaults(
+  m: PretrainMethodName,
+): { lr: number; weightDecay: number; weightDecayEnd: number; maskRatio: number } {
+  return m === "dino"
+    ? { lr: 5e-4, weightDecay: 0.04, weightDecayEnd: 0.4, maskRatio: 0 }
+    : { lr: 1.5e-3, weightDecay: 0.05, weightDecayEnd: 0.05, maskRatio: m === "beit" ? 0.4 : 0.5 };
+}
+
+/**
+ * The settings a method reads (the `pretrain` command's flags of the same names; null lr,
+ * weight decay and mask ratio mean {@link methodDefaults}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { PretrainMethodOptions } from "./pretrain_methods.ts";
+ * const lr = (o: Pick<PretrainMethodOptions, "lr">) => o.lr ?? 1.5e-3;
+ * assert.equal(lr({ lr: null }), 1.5e-3);
+ * ```
+ */
+export interface PretrainMethodOptions {
+  /** The method. */
+  method: PretrainMethodName;
+  /** Batch size. */
+  batch: number;
+  /** Peak lr (null: the method's). */
+  lr: number | null;
+  /** Final lr. */
+  minLr: number;
+  /** Weight decay at the start (null: the method's). */
+  weightDecay: number | null;
+  /** Weight decay at the end, cosine (null: the method's). */
+  weightDecayEnd: number | null;
+  /** MIM: global-norm clip; DINO: per-tensor clip. */
+  clipGrad: number;
+  /** MIM: vocabulary of the tokenizer. */
+  vocab: number;
+  /** MIM: masked fraction (null: the method's). */
+  maskRatio: number | null;
+  /** SplitMask: which losses. */
+  splitmaskMode: "both" | "inpaint" | "match";
+  /** MIM: decoder blocks. */
+  decoderDepth: number;
+  /** SplitMask: InfoNCE temperature. */
+  tau: number;
+  /** MIM: minimum crop area. */
+  cropScale: number;
+  /** MIM: colour-jitter strength. */
+  jitter: number;
+  /** MIM: flip probability. */
+  flip: number;
+  /** DINO: prototypes. */
+  outDim: number;
+  /** DINO: head width. */
+  hiddenDim: number;
+  /** DINO: head bottleneck. */
+  bottleneckDim: number;
+  /** DINO: local crops. */
+  localCrops: number;
+  /** DINO: their side. */
+  localSize: number;
+  /** DINO: teacher temperature. */
+  teacherTemp: number;
+  /** DINO: teacher temperature at the start. */
+  warmupTeacherTemp: number;
+  /** DINO: epochs of teacher-temperature warm-up. */
+  teacherTempEpochs: number;
+  /** DINO: teacher EMA momentum (start). */
+  momentumTeacher: number;
+  /** DINO: epochs the last layer stays frozen. */
+  freezeLastLayer: number;
+}
 
 /**
  * A pre-training method: the {@link Task} parts that differ between methods (what is trained
@@ -75,7 +163,7 @@ export interface MethodRunner extends Pick<Task, "template" | "init" | "lr"> {
 /** Everything a runner needs to know about the run. */
 export interface MethodContext {
   /** Settings. */
-  o: PretrainOptions;
+  o: PretrainMethodOptions;
   /** The encoder. */
   encoder: VitConfig;
   /** Steps in the run. */
@@ -101,7 +189,10 @@ function schedules(ctx: MethodContext) {
   return { lr, wd };
 }
 
-function mimTransform(o: PretrainOptions, size: number): Transform<Image, Image | FloatImage> {
+function mimTransform(
+  o: PretrainMethodOptions,
+  size: number,
+): Transform<Image, Image | FloatImage> {
   const jitter = o.jitter > 0 ? colorJitter({ brightness: o.jitter, contrast: o.jitter }) : null;
   const crop = randomResizedCrop(size, { scale: [o.cropScale, 1], interpolation: "bicubic" });
   const flip = randomHorizontalFlip(o.flip);

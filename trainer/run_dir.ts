@@ -5,7 +5,7 @@
  */
 import { TesseraError } from "../tensor/errors.ts";
 import { dirname, join } from "node:path";
-import { dispose } from "../mod.ts";
+import { dispose } from "../tensor/mod.ts";
 import { CHECKPOINT_FORMAT, decodeCheckpoint } from "../nn/checkpoint.ts";
 import { UsageError } from "./flags.ts";
 

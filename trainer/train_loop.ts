@@ -11,11 +11,10 @@
  * checkpoint, so a run resumed at step k reaches bit-identical parameters on the CPU backend.
  * @module
  */
-import { dispose, memoryStats, random, scope, Tensor } from "../mod.ts";
+import { dispose, memoryStats, random, scope, Tensor } from "../tensor/mod.ts";
 import type { Batch, DataLoader } from "../data/loader.ts";
 import { decodeCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
-import { type OptionsOf, UsageError } from "./flags.ts";
-import type { BACKEND, LOG, RUN } from "../cli/flag_groups.ts";
+import { UsageError } from "./flags.ts";
 import { selectBackend } from "./backend.ts";
 import { EXIT_INTERRUPTED, StopSignal } from "./interrupt.ts";
 import type { CliIO } from "./io.ts";
@@ -118,10 +117,36 @@ export interface TrainHooks {
   listenSigint?: boolean;
 }
 
-/** The settings every training command has: the RUN, BACKEND and LOG rows, and a seed. */
-export type RunOptions = OptionsOf<[...typeof RUN, ...typeof BACKEND, ...typeof LOG]> & {
+/**
+ * The settings {@link train} reads itself (the CLI's RUN, BACKEND and LOG flag rows and
+ * `--seed` make them); a task's own settings ride along in the same object.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { RunOptions } from "./train_loop.ts";
+ * const o: RunOptions = {
+ *   out: null, resume: null, stopAfter: null, backend: "cpu", threads: null, logEvery: 50, seed: 0,
+ * };
+ * assert.equal(o.seed, 0);
+ * ```
+ */
+export interface RunOptions {
+  /** Run directory (null: `runs/<runName>-<time>`, or the resumed run's). */
+  out: string | null;
+  /** A checkpoint file or run directory to continue (null: a new run). */
+  resume: string | null;
+  /** Stop as if interrupted after this step (null: run to the end). */
+  stopAfter: number | null;
+  /** Backend (null: `$TESSERA_BACKEND`, else the CPU). */
+  backend: "cpu" | "webgpu" | null;
+  /** CPU matmul threads (null: the backend's default). */
+  threads: number | null;
+  /** Plain progress line period (steps). */
+  logEvery: number;
+  /** Seed of the run's root key. */
   seed: number;
-};
+}
 
 /**
  * The loader's batches from step `start` on: epoch ⌊start/spe⌋ without its first `start mod spe`
@@ -225,7 +250,12 @@ export function planText(
  * );
  * ```
  */
-export function estimateText(command: string, secondsPerStep: number, timed: number, left: number) {
+export function estimateText(
+  command: string,
+  secondsPerStep: number,
+  timed: number,
+  left: number,
+): string {
   return `${command}: estimate: ${secondsPerStep.toFixed(2)} s/step (mean of the first ${timed} ` +
     `step${timed === 1 ? "" : "s"}) × ${left - timed} step${
       left - timed === 1 ? "" : "s"

@@ -1,0 +1,29 @@
+/**
+ * tessera's trainer: {@link train} runs a {@link Task} (the state, one step, evaluation,
+ * summary) and owns the run around it — the run directory and `resume`, the JSONL metrics log,
+ * the progress line with its wall-time estimate, Ctrl-C (checkpoint, exit 130), the checkpoint
+ * and evaluation cadence, SVG plots of the log, the non-finite abort, and backend selection.
+ * `train.ts`'s commands are Tasks built from flag tables ({@link Flag}: one row per flag, from
+ * which the options type, defaults, `--help` and the parser derive); the pre-training methods
+ * (SplitMask, BEiT, DINO) are here as Task parts ({@link methodRunner}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { captureIO, formatDuration, runPaths } from "./mod.ts";
+ * assert.equal(formatDuration(75), "1:15");
+ * assert.equal(runPaths("runs/x").metrics, "runs/x/metrics.jsonl");
+ * assert.deepEqual(captureIO().stdout, []);
+ * ```
+ * @module
+ */
+export * from "./train_loop.ts";
+export * from "./run_dir.ts";
+export * from "./metrics.ts";
+export * from "./progress.ts";
+export * from "./interrupt.ts";
+export * from "./plot.ts";
+export * from "./io.ts";
+export * from "./backend.ts";
+export * from "./flags.ts";
+export * from "./pretrain_methods.ts";
