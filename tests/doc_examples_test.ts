@@ -22,21 +22,10 @@
  */
 
 import assert from "node:assert/strict";
+import { LIBRARY_DIRS } from "./_library.ts";
 
 /** The library's source roots, relative to the repository root. */
-const ROOTS = [
-  "tensor",
-  "autodiff",
-  "nn",
-  "models",
-  "data",
-  "distributed",
-  "trainer",
-  "cli",
-  "experiments",
-  "mod.ts",
-  "train.ts",
-];
+const ROOTS = [...LIBRARY_DIRS, "mod.ts", "train.ts"];
 
 const REPO = new URL("../", import.meta.url);
 

@@ -10,6 +10,7 @@
  * Failures name the file, line and import; cycles are printed as paths.
  */
 import assert from "node:assert/strict";
+import { LIBRARY_DIRS } from "./_library.ts";
 
 /** One import or export-from of a file. */
 export interface ImportRef {
@@ -324,17 +325,7 @@ export function findCycles(graph: Map<string, string[]>): string[][] {
 // ---- the repository ------------------------------------------------------------------------
 
 const ROOT = new URL("../", import.meta.url);
-const DIRS = [
-  "tensor",
-  "autodiff",
-  "nn",
-  "models",
-  "data",
-  "distributed",
-  "trainer",
-  "cli",
-  "experiments",
-];
+const DIRS = LIBRARY_DIRS;
 
 async function libraryFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
