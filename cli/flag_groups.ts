@@ -8,6 +8,7 @@
  */
 import { adjust, choice, group, int, limit, num, path, row, span, sw, UsageError } from "./args.ts";
 import { CLI_MODELS } from "./models.ts";
+import { distFlag } from "./dist.ts";
 
 /** A class-balanced subset: a multiple of 10 (one tenth per class). */
 function subset(x: string, f: string): number {
@@ -45,6 +46,9 @@ export const BACKEND = group("Run", [
     none: "$TESSERA_BACKEND, else cpu",
   }),
   row("threads", "N", int({ min: 1, max: 256 }), null, "matmul threads"),
+  row("dist", "local|mpi|sim:W", distFlag, null, "data parallelism", {
+    none: "mpi under mpirun, else local",
+  }),
 ]);
 
 /** `--model`, the shape overrides, `--cls-token`, `--drop-path`. */

@@ -13,6 +13,7 @@ import {
   resolveSpan,
 } from "./args.ts";
 import type { CliIO } from "./io.ts";
+import { runSimReplicas } from "./dist.ts";
 import { type RunOptions, type Task, train, type TrainHooks } from "./train_loop.ts";
 
 /**
@@ -77,6 +78,8 @@ export function trainCommand<F extends readonly Flag[]>(
       io.out(helpText(cmd));
       return 0;
     }
+    const sim = await runSimReplicas((p.given as { dist?: string }).dist, cmd.name, argv);
+    if (sim !== null) return sim;
     type O = OptionsOf<F> & RunOptions;
     return await train<O>({
       command: cmd.name,

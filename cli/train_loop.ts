@@ -23,6 +23,7 @@ import { MetricsLog, readMetrics } from "./metrics.ts";
 import { writeRunPlots } from "./plot.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
+import * as dist from "./dist.ts";
 
 /** Exit code of a failed run (non-finite loss, metric or parameters). */
 export const EXIT_FAILED = 1;
@@ -278,11 +279,15 @@ export async function train<O extends RunOptions>(setup: {
   hooks?: TrainHooks;
   build(o: O, saved: O | null, backend: string): Promise<Task>;
 }): Promise<number> {
-  const { command, io, hooks = {} } = setup;
+  const { command, hooks = {} } = setup;
   const t0 = performance.now();
   const point = setup.given.resume ? await readResumePoint<O>(setup.given.resume, command) : null;
   const o: O = { ...setup.defaults, ...point?.options, ...setup.given };
   const backend = await selectBackend(o.backend, o.threads);
+  // Data parallelism (cli/dist.ts): only rank 0 prints and keeps its run directory.
+  const ranks = dist.openDist(o.dist);
+  const io = dist.isRootRank() ? setup.io : dist.quietIO;
+  let threw = false;
   const task = await setup.build(o, point?.options ?? null, backend);
   const { total, stepsPerEpoch: spe } = task;
   let state: TrainState | null = null, root: Tensor | null = null, keys: Tensor[] = [];
@@ -294,7 +299,7 @@ export async function train<O extends RunOptions>(setup: {
       );
     }
     const paths = await prepareRunDir(
-      o.out ?? point?.runDir ?? defaultRunDir(task.runName),
+      await dist.rankRunDir(o.out ?? point?.runDir ?? defaultRunDir(task.runName)),
       point !== null,
     );
     await task.open?.(paths.dir, point !== null);
@@ -321,6 +326,7 @@ export async function train<O extends RunOptions>(setup: {
       state = task.init(k);
       k.dispose();
     }
+    state = await dist.fromRankZero(state);
     const [dataKey, stepRoot] = keys = scope(
       () => [random.foldIn(root!, 1), random.foldIn(root!, 2)],
     );
@@ -360,13 +366,15 @@ export async function train<O extends RunOptions>(setup: {
     /** Writes a checkpoint unless the state is non-finite (false then). */
     const checkpoint = async () => {
       if (!(await allFinite(state))) return false;
-      await saveCheckpoint(paths.checkpoint, {
-        params: state!.params,
-        optState: state!.opt,
-        step,
-        rngKey: root!,
-        config,
-      });
+      if (dist.isRootRank()) {
+        await saveCheckpoint(paths.checkpoint, {
+          params: state!.params,
+          optState: state!.opt,
+          step,
+          rngKey: root!,
+          config,
+        });
+      }
       lastCkpt = finiteCkpt = step;
       log!.write({ type: "checkpoint", step, path: paths.checkpoint });
       return true;
@@ -378,12 +386,13 @@ export async function train<O extends RunOptions>(setup: {
       const ts = performance.now();
       const lr = task.lr(step);
       const key = random.foldIn(stepRoot!, step);
+      const mine = dist.shardBatch(batch);
       let r;
       try {
-        r = await task.step(state!, batch, step, key);
+        r = await task.step(state!, mine, step, key);
       } finally {
         key.dispose();
-        batch.dispose();
+        mine.dispose();
       }
       dispose([state!.params, state!.opt]);
       state = r.state;
@@ -393,6 +402,7 @@ export async function train<O extends RunOptions>(setup: {
       dispose([r.loss, r.logs]);
       seconds += (performance.now() - ts) / 1000, timed++;
       step++;
+      if (step % dist.CHECKSUM_EVERY === 0) await dist.checkReplicas(state);
       if (timed === estimateAt) {
         progress.log(estimateText(command, seconds / timed, timed, left));
       }
@@ -426,6 +436,7 @@ export async function train<O extends RunOptions>(setup: {
       }
     }
     progress.done();
+    await dist.checkReplicas(state);
     if (lastCkpt !== step && !(await checkpoint())) return await abort(`${nonFinite} ${step}`);
     if (stop.requested) {
       log.write({ type: "interrupt", step, reason: stop.reason });
@@ -462,11 +473,15 @@ export async function train<O extends RunOptions>(setup: {
     io.err(`${command}: done in ${formatDuration(final.seconds)}; ${s.text}\n`);
     io.out(JSON.stringify(final));
     return 0;
+  } catch (e) {
+    threw = true;
+    throw e;
   } finally {
     stop?.dispose();
     log?.close();
     if (state) dispose([state.params, state.opt]);
     dispose([root, keys]);
     task.dispose?.();
+    await dist.closeDist(ranks, threw);
   }
 }
