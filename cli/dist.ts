@@ -12,7 +12,7 @@
  * single-process results are bit for bit those of a plain run.
  * @module
  */
-import { dispose, mul, scope, slice, type Tensor } from "../mod.ts";
+import { dispose, mul, random, scope, slice, type Tensor } from "../mod.ts";
 import { treeMap } from "../autodiff/mod.ts";
 import type { Batch } from "../data/loader.ts";
 import {
@@ -386,6 +386,24 @@ export async function fromRankZero<T>(tree: T, coll: Collectives = collectives()
   const out = await broadcastTree(coll, tree);
   dispose(tree);
   return out;
+}
+
+/**
+ * This rank's dropout / drop-path key: `foldIn(key, rank)` when there are several ranks, so
+ * the ranks' rows do not share one drop pattern; `key` itself on one rank.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rankKey } from "./dist.ts";
+ * import { random } from "../mod.ts";
+ * const k = random.key(0);
+ * assert.equal(rankKey(k), k);
+ * k.dispose();
+ * ```
+ */
+export function rankKey(key: Tensor, coll: Collectives = collectives()): Tensor {
+  return coll.size === 1 ? key : random.foldIn(key, coll.rank);
 }
 
 /** Steps between two replica checksums of a distributed run (and one at the end). */

@@ -38,7 +38,7 @@ import { loadSplits } from "./fmnist.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder, takeInitEncoder } from "./models.ts";
 import { runLengths, trainCommand } from "./train_command.ts";
 import type { Task } from "./train_loop.ts";
-import { meanOverRanks } from "./dist.ts";
+import { meanOverRanks, rankKey } from "./dist.ts";
 
 const FLAGS = [
   ...DATA,
@@ -234,7 +234,7 @@ async function finetuneTask(
       // The gradients and the loss, averaged over the ranks in one collective (cli/dist.ts).
       const [loss, grads] = await meanOverRanks(scope(() => {
         const target = batch.targets ?? batch.labels;
-        return gradFn(s.params as VitParams, batch.images, target, key);
+        return gradFn(s.params as VitParams, batch.images, target, rankKey(key));
       }));
       const next = scope(() => opt.update(grads, s.opt as AdamWState, s.params as VitParams));
       dispose(grads);

@@ -206,7 +206,8 @@ function mimRunner(ctx: MethodContext): MethodRunner {
           // The tokenizer sees the unmasked augmented image in [0, 1].
           const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
           const targets = tokenize(tok(), raw);
-          const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
+          const dk = dist.rankKey(dropKey);
+          const [[loss, logs], grads] = grad(params, images, mask, targets, dk) as unknown as [
             [Tensor, Record<string, Tensor>],
             unknown,
           ];
@@ -298,11 +299,12 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
         momentum: momentum[Math.min(step, momentum.length - 1)]!,
         clipGrad: o.clipGrad,
         freezeLastLayer: o.freezeLastLayer,
-        key,
       };
       // One fused mean over the ranks: gradients ‖ centre statistic ‖ loss (cli/dist.ts).
       const stats = await dist.meanOverRanks(scope(() => {
-        const { terms: _, ...r } = dinoStepGradients(state, unpackCrops(images, layout), stepOpts);
+        const crops = unpackCrops(images, layout);
+        const opts = { ...stepOpts, key: dist.rankKey(key) };
+        const { terms: _, ...r } = dinoStepGradients(state, crops, opts);
         return r;
       }));
       const { loss, ...rest } = stats;

@@ -436,7 +436,7 @@ export async function train<O extends RunOptions>(setup: {
       }
     }
     progress.done();
-    await dist.checkReplicas(state);
+    const checksum = await dist.checkReplicas(state);
     if (lastCkpt !== step && !(await checkpoint())) return await abort(`${nonFinite} ${step}`);
     if (stop.requested) {
       log.write({ type: "interrupt", step, reason: stop.reason });
@@ -467,6 +467,7 @@ export async function train<O extends RunOptions>(setup: {
       backend,
       run_dir: paths.dir,
       checkpoint: paths.checkpoint,
+      ...(checksum === null ? {} : { ranks: ranks.coll.size, replica_checksum: checksum }),
     };
     log.write({ type: "final", ...final });
     await plots();
