@@ -46,9 +46,8 @@ export const BACKEND = group("Run", [
     none: "$TESSERA_BACKEND, else cpu",
   }),
   row("threads", "N", int({ min: 1, max: 256 }), null, "matmul threads"),
-  row("dist", "local|mpi|sim:W", distFlag, null, "data parallelism", {
-    none: "mpi under mpirun, else local",
-  }),
+  // Hidden (the --help pages fit a screen): data parallelism, default mpi under mpirun.
+  row("dist", "local|mpi|sim:W", distFlag, null, "", { hidden: true }),
 ]);
 
 /** `--model`, the shape overrides, `--cls-token`, `--drop-path`. */
