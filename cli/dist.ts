@@ -12,8 +12,18 @@
  * single-process results are bit for bit those of a plain run.
  * @module
  */
-import { dispose, mul, random, scope, slice, type Tensor } from "../mod.ts";
-import { treeMap } from "../autodiff/mod.ts";
+import {
+  concat,
+  dispose,
+  mul,
+  random,
+  reshape,
+  scope,
+  slice,
+  type Tensor,
+  tensor,
+} from "../mod.ts";
+import { treeLeaves, treeMap } from "../autodiff/mod.ts";
 import type { Batch } from "../data/loader.ts";
 import {
   allGather,
@@ -341,11 +351,34 @@ export function globalRows(b: number, coll: Collectives = collectives()): number
  */
 export async function meanOverRanks<T>(tree: T, coll: Collectives = collectives()): Promise<T> {
   if (coll.size === 1) return tree;
-  const sum = await allReduceSumTree(coll, tree);
+  const leaves = treeLeaves(tree);
+  const dtype = leaves[0]?.dtype;
+  if (dtype !== "float32" || leaves.some((l) => l.dtype !== dtype)) {
+    const sum = await allReduceSumTree(coll, tree);
+    dispose(tree);
+    const out = scope(() => treeMap((t: Tensor) => mul(t, 1 / coll.size), sum) as T);
+    dispose(sum);
+    return out;
+  }
+  // One flat buffer on the device, one read-back, the sum on the host, one upload.
+  const flat = scope(() => concat(leaves.map((l) => reshape(l, [-1])), 0));
+  const host = await flat.data() as Float32Array;
+  const backend = flat.backend.name;
+  flat.dispose();
   dispose(tree);
-  const out = scope(() => treeMap((t: Tensor) => mul(t, 1 / coll.size), sum) as T);
-  dispose(sum);
-  return out;
+  coll.allReduceSum(host, { inPlace: true });
+  const summed = tensor(host, { shape: [host.length], backend });
+  const parts = scope(() => {
+    let off = 0;
+    return leaves.map((l) => {
+      const part = reshape(slice(summed, [[off, off + l.size]]), l.shape);
+      off += l.size;
+      return mul(part, 1 / coll.size);
+    });
+  });
+  summed.dispose();
+  const byLeaf = new Map(leaves.map((l, i) => [l, parts[i]!]));
+  return treeMap((t: Tensor) => byLeaf.get(t)!, tree) as T;
 }
 
 /**
