@@ -178,8 +178,11 @@ export async function rankRunDir(dir: string): Promise<string> {
  *
  * @example
  * ```ts
- * import { closeDist, openDist } from "./dist.ts";
- * await closeDist(openDist("local"), false);
+ * import assert from "node:assert/strict";
+ * import { closeDist, collectives, openDist } from "./dist.ts";
+ * const d = openDist("local");
+ * await closeDist(d, false);
+ * assert.equal(collectives().size, 1);
  * ```
  */
 export async function closeDist(d: OpenDist, threw: boolean): Promise<void> {
