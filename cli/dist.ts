@@ -442,6 +442,22 @@ export function rankKey(key: Tensor, coll: Collectives = collectives()): Tensor 
   return coll.size === 1 ? key : random.foldIn(key, coll.rank);
 }
 
+/**
+ * Whether `flag` is true on any rank (one tiny allreduce; `flag` itself on one rank): the
+ * ranks agree on stopping (Ctrl-C reaches them at different steps) so none is left waiting.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { anyRank } from "./dist.ts";
+ * assert.equal(anyRank(true), true);
+ * ```
+ */
+export function anyRank(flag: boolean, coll: Collectives = collectives()): boolean {
+  if (coll.size === 1) return flag;
+  return coll.allReduceSum(new Int32Array([flag ? 1 : 0]))[0]! > 0;
+}
+
 /** Steps between two replica checksums of a distributed run (and one at the end). */
 export const CHECKSUM_EVERY = 50;
 

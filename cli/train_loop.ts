@@ -414,6 +414,7 @@ export async function train<O extends RunOptions>(setup: {
       progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
       hooks.onStep?.(step, memoryStats()[root.backend.name]?.tensors ?? 0);
       if (stopAfter !== null && step >= stopAfter) stop.request("--stop-after");
+      if (dist.anyRank(stop.requested)) stop.request("another rank stopped");
       if (task.evaluate && (step % task.evalEvery! === 0 || step === total)) {
         const m = await task.evaluate(state, () => stop!.requested);
         if (m && !Object.values(m).every(Number.isFinite)) {

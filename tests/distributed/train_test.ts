@@ -65,6 +65,19 @@ Deno.test("distributed train: only rank 0 writes the run directory and prints", 
   assert.deepEqual(train.map((r) => r.step), [1, 2, 3, 4, 5], "one record per step, one writer");
 });
 
+Deno.test("distributed train: a sim:2 run stopped at step 2 and resumed ≡ the full run", async () => {
+  const part = `${dir}/finetune-part`;
+  const stopped = await runTrain([
+    ...RUNS.finetune!.args,
+    ...["--out", part, "--dist", "sim:2", "--stop-after", "2"],
+  ]);
+  assert.equal(stopped.code, 130, stopped.stderr);
+  const resumed = await runTrain(["finetune", "--resume", part, "--dist", "sim:2"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const d = await ckptDiff(ckpt(part), ckpt(`${dir}/finetune-sim`));
+  assert.ok(d.identical, `resumed ≠ full by ${d.maxAbs}`);
+});
+
 Deno.test("distributed train: --dist is checked", async () => {
   const io = captureIO();
   assert.equal(await main(["finetune", "--dist", "ring"], io), 2);
