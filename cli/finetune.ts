@@ -38,6 +38,7 @@ import { loadSplits } from "./fmnist.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder, takeInitEncoder } from "./models.ts";
 import { runLengths, trainCommand } from "./train_command.ts";
 import type { Task } from "../trainer/train_loop.ts";
+import { meanOverRanks, rankKey } from "../trainer/dist.ts";
 
 const FLAGS = [
   ...DATA,
@@ -229,13 +230,15 @@ async function finetuneTask(
           })
           : undefined,
       }),
-    step(s, batch, _step, key) {
-      return Promise.resolve(scope(() => {
+    async step(s, batch, _step, key) {
+      // The gradients and the loss, averaged over the ranks in one collective (trainer/dist.ts).
+      const [loss, grads] = await meanOverRanks(scope(() => {
         const target = batch.targets ?? batch.labels;
-        const [loss, grads] = gradFn(s.params as VitParams, batch.images, target, key);
-        const next = opt.update(grads, s.opt as AdamWState, s.params as VitParams);
-        return { loss, state: { params: next.params, opt: next.state } };
+        return gradFn(s.params as VitParams, batch.images, target, rankKey(key));
       }));
+      const next = scope(() => opt.update(grads, s.opt as AdamWState, s.params as VitParams));
+      dispose(grads);
+      return { loss, state: { params: next.params, opt: next.state } };
     },
     lr,
     async evaluate(s, stopped) {

@@ -20,6 +20,7 @@ import {
   UsageError,
 } from "../trainer/flags.ts";
 import { CLI_MODELS } from "./models.ts";
+import { distFlag } from "../trainer/dist.ts";
 
 /** A class-balanced subset: a multiple of 10 (one tenth per class). */
 function subset(x: string, f: string): number {
@@ -57,6 +58,8 @@ export const BACKEND = group("Run", [
     none: "$TESSERA_BACKEND, else cpu",
   }),
   row("threads", "N", int({ min: 1, max: 256 }), null, "matmul threads"),
+  // Hidden (the --help pages fit a screen): data parallelism, default mpi under mpirun.
+  row("dist", "local|mpi|sim:W", distFlag, null, "", { hidden: true }),
 ]);
 
 /** `--model`, the shape overrides, `--cls-token`, `--drop-path`. */

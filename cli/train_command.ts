@@ -14,6 +14,7 @@ import {
 } from "../trainer/flags.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { type RunOptions, type Task, train, type TrainHooks } from "../trainer/train_loop.ts";
+import { runSimReplicas } from "../trainer/dist.ts";
 
 /**
  * A run's lengths in steps from its flags: `total` (`--steps`, else `--epochs` × steps per
@@ -77,6 +78,13 @@ export function trainCommand<F extends readonly Flag[]>(
       io.out(helpText(cmd));
       return 0;
     }
+    const sim = await runSimReplicas(
+      (p.given as { dist?: string }).dist,
+      cmd.name,
+      argv,
+      new URL("./_dist_replica.ts", import.meta.url),
+    );
+    if (sim !== null) return sim;
     type O = OptionsOf<F> & RunOptions;
     return await train<O>({
       command: cmd.name,

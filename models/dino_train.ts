@@ -5,7 +5,17 @@
  * per-tensor clipping → cancelling → optimizer → EMA teacher → centre update).
  * @module
  */
-import { add, scope, stopGradient, type Tensor, zeros, zerosLike } from "../tensor/mod.ts";
+import {
+  add,
+  concat,
+  mean,
+  mul,
+  scope,
+  stopGradient,
+  type Tensor,
+  zeros,
+  zerosLike,
+} from "../tensor/mod.ts";
 import { valueAndGrad } from "../autodiff/mod.ts";
 import { clipByNorm } from "../nn/optim/clip.ts";
 import { emaUpdate } from "../nn/optim/ema.ts";
@@ -17,7 +27,6 @@ import {
   type DinoHeadParams,
   dinoLoss,
   type DinoParams,
-  updateCenter,
 } from "./dino.ts";
 
 /**
@@ -174,38 +183,121 @@ export function dinoTrainStep<S>(
   opts: DinoStepOptions<S>,
 ): { state: DinoState<S>; loss: Tensor; terms: number } {
   return scope(() => {
-    const cfg = opts.config;
-    const tOut = dinoForward(state.teacher, crops.globals, cfg).map(stopGradient);
-    const all = [...crops.globals, ...crops.locals];
-    let terms = 0;
-    const lossFn = (p: DinoParams) => {
-      const sOut = dinoForward(p, all, cfg, { train: true, key: opts.key });
-      const r = dinoLoss(sOut, tOut, state.center, {
-        teacherTemp: opts.teacherTemp,
-        studentTemp: cfg.studentTemp,
-      });
-      terms = r.terms;
-      return r.loss;
-    };
-    const [loss, g0] = valueAndGrad(lossFn)(state.student) as [Tensor, DinoParams];
-    const clip = opts.clipGrad ?? 3.0;
-    let grads = clip > 0 ? clipByNorm(g0, clip) : g0;
-    const frozen = opts.epoch < (opts.freezeLastLayer ?? 1);
-    grads = cancelLastLayerGrads(grads, opts.epoch, opts.freezeLastLayer ?? 1);
-    const up = opts.optimizer.update(grads, state.opt, state.student);
-    let student = up.params;
-    if (frozen) {
-      const ll = state.student.dino_head.last_layer;
-      const keep = {
-        weight_v: add(ll.weight_v, 0),
-        ...(ll.weight_g ? { weight_g: add(ll.weight_g, 0) } : {}),
-      };
-      student = { ...student, dino_head: { ...student.dino_head, last_layer: keep } };
-    }
-    const teacher = emaUpdate(state.teacher, student, opts.momentum);
-    const center = updateCenter(state.center, tOut, cfg.centerMomentum ?? 0.9);
-    return { state: { student, teacher, center, opt: up.state }, loss, terms };
+    const { loss, terms, ...stats } = dinoStepGradients(state, crops, opts);
+    return { state: dinoStepApply(state, stats, opts), loss, terms };
   });
+}
+
+/**
+ * What {@link dinoStepGradients} computes from a batch: the loss, the student's raw
+ * gradients and the teacher outputs' batch mean (the centre statistic). A data-parallel step
+ * averages `grads` and `batchCenter` over the ranks before {@link dinoStepApply}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DinoStepStats } from "./dino_train.ts";
+ * const f = (s: DinoStepStats) => s.batchCenter.shape;
+ * assert.equal(typeof f, "function");
+ * ```
+ */
+export interface DinoStepStats {
+  /** The student's gradients (before clipping). */
+  grads: DinoParams;
+  /** Mean teacher output over the batch's global crops `[1, K]`. */
+  batchCenter: Tensor;
+}
+
+/**
+ * The first half of {@link dinoTrainStep}: teacher outputs of the global crops (eval mode, no
+ * gradient) → student outputs of all crops (training mode) → loss → gradients, and the centre
+ * statistic. Nothing is updated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initDino } from "./dino.ts";
+ * import { dinoStepGradients, initCenter } from "./dino_train.ts";
+ * import { adamw } from "../nn/optim/adamw.ts";
+ * import { random, zeros } from "../mod.ts";
+ * const config = { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 };
+ * const optimizer = adamw({ lr: 1e-3 });
+ * const { student, teacher } = initDino(random.key(0), config);
+ * const s0 = { student, teacher, center: zeros([1, 16]), opt: optimizer.init(student) };
+ * const g = [random.normal(random.key(1), [2, 1, 8, 8]), random.normal(random.key(2), [2, 1, 8, 8])];
+ * const r = dinoStepGradients(s0, { globals: g, locals: [zeros([2, 1, 4, 4])] }, { config, optimizer, epoch: 0, teacherTemp: 0.04, momentum: 0.996 });
+ * assert.deepEqual(r.batchCenter.shape, [1, 16]);
+ * ```
+ */
+export function dinoStepGradients<S>(
+  state: DinoState<S>,
+  crops: { globals: readonly Tensor[]; locals: readonly Tensor[] },
+  opts: DinoStepOptions<S>,
+): DinoStepStats & { loss: Tensor; terms: number } {
+  const cfg = opts.config;
+  const tOut = dinoForward(state.teacher, crops.globals, cfg).map(stopGradient);
+  const all = [...crops.globals, ...crops.locals];
+  let terms = 0;
+  const lossFn = (p: DinoParams) => {
+    const sOut = dinoForward(p, all, cfg, { train: true, key: opts.key });
+    const r = dinoLoss(sOut, tOut, state.center, {
+      teacherTemp: opts.teacherTemp,
+      studentTemp: cfg.studentTemp,
+    });
+    terms = r.terms;
+    return r.loss;
+  };
+  const [loss, grads] = valueAndGrad(lossFn)(state.student) as [Tensor, DinoParams];
+  const batchCenter = mean(stopGradient(concat([...tOut], 0)), 0, true);
+  return { loss, grads, batchCenter, terms };
+}
+
+/**
+ * The second half of {@link dinoTrainStep}: per-tensor clipping → last-layer cancelling →
+ * optimizer step → teacher EMA → centre update from `stats.batchCenter`. Returns the new
+ * state; the old one is left to the caller.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initDino } from "./dino.ts";
+ * import { dinoStepApply, dinoStepGradients } from "./dino_train.ts";
+ * import { adamw } from "../nn/optim/adamw.ts";
+ * import { random, zeros } from "../mod.ts";
+ * const config = { backbone: { imgSize: 8, patchSize: 4, inChans: 1, numClasses: 0, embedDim: 8, depth: 1, numHeads: 2 }, outDim: 16, hiddenDim: 8, bottleneckDim: 4 };
+ * const optimizer = adamw({ lr: 1e-3 });
+ * const { student, teacher } = initDino(random.key(0), config);
+ * const s0 = { student, teacher, center: zeros([1, 16]), opt: optimizer.init(student) };
+ * const g = [random.normal(random.key(1), [2, 1, 8, 8]), random.normal(random.key(2), [2, 1, 8, 8])];
+ * const o = { config, optimizer, epoch: 0, teacherTemp: 0.04, momentum: 0.996 };
+ * const s1 = dinoStepApply(s0, dinoStepGradients(s0, { globals: g, locals: [zeros([2, 1, 4, 4])] }, o), o);
+ * assert.deepEqual(s1.center.shape, [1, 16]);
+ * ```
+ */
+export function dinoStepApply<S>(
+  state: DinoState<S>,
+  stats: DinoStepStats,
+  opts: DinoStepOptions<S>,
+): DinoState<S> {
+  const clip = opts.clipGrad ?? 3.0;
+  let grads = clip > 0 ? clipByNorm(stats.grads, clip) : stats.grads;
+  const frozen = opts.epoch < (opts.freezeLastLayer ?? 1);
+  grads = cancelLastLayerGrads(grads, opts.epoch, opts.freezeLastLayer ?? 1);
+  const up = opts.optimizer.update(grads, state.opt, state.student);
+  let student = up.params;
+  if (frozen) {
+    const ll = state.student.dino_head.last_layer;
+    const keep = {
+      weight_v: add(ll.weight_v, 0),
+      ...(ll.weight_g ? { weight_g: add(ll.weight_g, 0) } : {}),
+    };
+    student = { ...student, dino_head: { ...student.dino_head, last_layer: keep } };
+  }
+  const teacher = emaUpdate(state.teacher, student, opts.momentum);
+  const m = opts.config.centerMomentum ?? 0.9;
+  // updateCenter (models/dino.ts) with the batch mean given.
+  const center = add(mul(state.center, m), mul(stats.batchCenter, 1 - m));
+  return { student, teacher, center, opt: up.state };
 }
 
 /**

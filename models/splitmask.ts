@@ -19,10 +19,13 @@
  */
 import {
   add,
+  arange,
   broadcastTo,
   concat,
+  div,
   expandDims,
   logicalNot,
+  matmul,
   mean,
   mul,
   random,
@@ -34,7 +37,7 @@ import {
   zeros,
 } from "../tensor/mod.ts";
 
-import { crossEntropy, infoNCE, type InfoNCEOptions } from "../nn/losses.ts";
+import { crossEntropy, infoNCE, type InfoNCEOptions, l2Normalize } from "../nn/losses.ts";
 import { initFromSpec, ParamSpec, type Spec, truncNormalInit } from "../nn/init.ts";
 import type { BlockParams } from "../nn/block.ts";
 import { type LayerNormParams, layerNormSpec } from "../nn/norm.ts";
@@ -226,6 +229,81 @@ export interface SplitMaskLossOptions {
   train?: boolean;
   /** Visible patches per branch; read from the masks on the host when omitted (CPU). */
   counts?: readonly [number, number];
+  /**
+   * Data-parallel InfoNCE: negatives from every rank's batch (see {@link gatheredInfoNCE});
+   * omitted, the negatives are this batch's own.
+   */
+  negatives?: InfoNCENegatives;
+}
+
+/**
+ * Where a data-parallel InfoNCE takes its negatives: `gather` concatenates every rank's rows
+ * `[B, …]` → `[W·B, …]` in rank order (differentiable, e.g. distributed/ `allGather`), and
+ * `offset` is the first global row of this rank's batch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { InfoNCENegatives } from "./splitmask.ts";
+ * const one: InfoNCENegatives = { gather: (t) => t, offset: 0 };
+ * assert.equal(one.offset, 0);
+ * ```
+ */
+export interface InfoNCENegatives {
+  /** Every rank's rows, concatenated in rank order. */
+  gather: (t: Tensor) => Tensor;
+  /** This rank's first row in the gathered global batch. */
+  offset: number;
+}
+
+/**
+ * nn/losses `infoNCE` with the negatives of the whole global batch: row i of this rank's
+ * batch is scored against the gathered `[W·B, D]` embeddings of the other view (one gather of
+ * both views), its positive at column `offset + i`; mean over this rank's rows (the global
+ * loss is the mean over ranks). With `gather` the identity and offset 0 it is `infoNCE`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gatheredInfoNCE } from "./splitmask.ts";
+ * import { infoNCE } from "../nn/losses.ts";
+ * import { eye } from "../mod.ts";
+ * const x = eye(3, 8);
+ * const a = await gatheredInfoNCE(x, x, { gather: (t) => t, offset: 0 }).item();
+ * assert.ok(Math.abs(a - (await infoNCE(x, x).item())) < 1e-6);
+ * ```
+ */
+export function gatheredInfoNCE(
+  xa: Tensor,
+  xb: Tensor,
+  negatives: InfoNCENegatives,
+  opts: InfoNCEOptions = {},
+): Tensor {
+  const op = "gatheredInfoNCE";
+  if (
+    xa.ndim !== 2 || xb.ndim !== 2 || xa.shape[0] !== xb.shape[0] || xa.shape[1] !== xb.shape[1]
+  ) {
+    throw new TesseraError(
+      op,
+      `embeddings must both be [B, D], got [${xa.shape}] and [${xb.shape}]`,
+    );
+  }
+  const tau = opts.temperature ?? 0.2;
+  if (!(tau > 0)) throw new TesseraError(op, `temperature must be > 0, got ${tau}`);
+  const norm = opts.normalize ?? true;
+  const [b, d] = xa.shape as [number, number];
+  const q = norm ? l2Normalize(xa) : xa;
+  const k = norm ? l2Normalize(xb) : xb;
+  const all = negatives.gather(concat([q, k], 1)); // [W·B, 2D]: both views in one gather
+  const labels = arange(negatives.offset, negatives.offset + b, 1, {
+    dtype: "int32",
+    backend: xa.backend.name,
+  });
+  const ce = (x: Tensor, cols: [number, number]) =>
+    crossEntropy(div(matmul(x, slice(all, [null, cols]), { transB: true }), tau), labels);
+  let loss = ce(q, [d, 2 * d]);
+  if (opts.symmetric ?? true) loss = mul(add(loss, ce(k, [0, d])), 0.5);
+  return opts.scaleBy2Tau ? mul(loss, 2 * tau) : loss;
 }
 
 /**
@@ -343,7 +421,11 @@ export function splitMaskForward(
     mim = crossEntropy(logits, tgt);
   }
   const pooled = decoded.map((t) => mean(t, 1)) as [Tensor, Tensor];
-  const nce = mode === "inpaint" ? zero : infoNCE(pooled[0], pooled[1], cfg.infoNCE);
+  const nce = mode === "inpaint"
+    ? zero
+    : opts.negatives
+    ? gatheredInfoNCE(pooled[0], pooled[1], opts.negatives, cfg.infoNCE)
+    : infoNCE(pooled[0], pooled[1], cfg.infoNCE);
   const loss = add(mul(mim, cfg.mimWeight ?? 1), mul(nce, cfg.nceWeight ?? 1));
   return { loss, mim, nce, predicted, pooled };
 }

@@ -6,7 +6,7 @@
  * block masks, global-norm clipping); DINO wraps {@link dinoTrainStep}.
  * @module
  */
-import { add, mul, random, scope, type Tensor } from "../tensor/mod.ts";
+import { add, dispose, mul, random, scope, type Tensor } from "../tensor/mod.ts";
 import { valueAndGrad } from "../autodiff/mod.ts";
 import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
 import { ParamSpec, zerosInit } from "../nn/init.ts";
@@ -23,7 +23,8 @@ import {
 } from "../models/splitmask.ts";
 import { type DinoConfig, type DinoParams, dinoSpec, initDino } from "../models/dino.ts";
 import {
-  dinoTrainStep,
+  dinoStepApply,
+  dinoStepGradients,
   initCenter,
   teacherMomentumSchedule,
   teacherTempSchedule,
@@ -43,6 +44,7 @@ import {
 import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import type { Task, TrainState } from "./train_loop.ts";
+import * as dist from "./dist.ts";
 
 /** The pre-training methods. */
 export const PRETRAIN_METHODS = ["splitmask", "beit", "dino"] as const;
@@ -253,10 +255,13 @@ function mimRunner(ctx: MethodContext): MethodRunner {
     spec = splitMaskSpec(cfg), init = (k) => initSplitMask(k, cfg);
     const counts = [numMasked, n - numMasked] as const;
     lossFn = (p, images, mask, targets, key) => {
+      const neg = dist.gatherRows();
+      const negatives = neg && { gather: neg.gather, offset: neg.offset(images.shape[0]!) };
       const r = splitMaskForward(p as never, { images, mask, targets }, key, {
         config: cfg,
         train: true,
         counts,
+        ...(negatives ? { negatives } : {}),
       });
       return [r.loss, { mim: r.mim, nce: r.nce }];
     };
@@ -281,23 +286,32 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       const [mk, dropKey] = random.splitKeys(key, 2) as [Tensor, Tensor];
       let mask: Tensor;
       try {
-        mask = await blockMasks(mk, images.shape[0]!, maskOpts, images.backend.name);
+        // Masks of the whole global batch, this rank's rows (trainer/dist.ts).
+        const global = dist.globalRows(images.shape[0]!);
+        mask = dist.localRows(await blockMasks(mk, global, maskOpts, images.backend.name));
       } finally {
         mk.dispose();
       }
       try {
-        return scope(() => {
+        const r = await dist.meanOverRanks(scope(() => {
           // The tokenizer sees the unmasked augmented image in [0, 1].
           const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
           const targets = tokenize(tok(), raw);
-          const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
+          const dk = dist.rankKey(dropKey);
+          const [[loss, logs], grads] = grad(params, images, mask, targets, dk) as unknown as [
             [Tensor, Record<string, Tensor>],
             unknown,
           ];
+          return { loss, logs, grads };
+        }));
+        const { loss, logs, grads } = r;
+        const state = scope(() => {
           const g = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad).grads : grads;
           const up = optimizer.update(g, opt as AdamWState, params);
-          return { state: { params: up.params, opt: up.state }, loss, logs };
+          return { params: up.params, opt: up.state };
         });
+        dispose(grads);
+        return { state, loss, logs };
       } finally {
         mask.dispose();
         dropKey.dispose();
@@ -364,24 +378,30 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       mean: FASHION_MNIST_MEAN,
       std: FASHION_MNIST_STD,
     }),
-    step({ params, opt }, images, step, key) {
+    async step({ params, opt }, images, step, key) {
       const tree = params as { student: DinoParams; teacher: DinoParams; center: Tensor };
       const epoch = Math.floor(step / stepsPerEpoch);
-      const r = scope(() => {
+      const state = { ...tree, opt: opt as AdamWState };
+      const stepOpts = {
+        config: cfg,
+        optimizer,
+        epoch,
+        teacherTemp: temps[Math.min(epoch, temps.length - 1)]!,
+        momentum: momentum[Math.min(step, momentum.length - 1)]!,
+        clipGrad: o.clipGrad,
+        freezeLastLayer: o.freezeLastLayer,
+      };
+      // One fused mean over the ranks: gradients ‖ centre statistic ‖ loss (trainer/dist.ts).
+      const stats = await dist.meanOverRanks(scope(() => {
         const crops = unpackCrops(images, layout);
-        return dinoTrainStep({ ...tree, opt: opt as AdamWState }, crops, {
-          config: cfg,
-          optimizer,
-          epoch,
-          teacherTemp: temps[Math.min(epoch, temps.length - 1)]!,
-          momentum: momentum[Math.min(step, momentum.length - 1)]!,
-          clipGrad: o.clipGrad,
-          freezeLastLayer: o.freezeLastLayer,
-          key,
-        });
-      });
-      const { opt: nextOpt, ...next } = r.state;
-      return Promise.resolve({ state: { params: next, opt: nextOpt }, loss: r.loss, logs: {} });
+        const opts = { ...stepOpts, key: dist.rankKey(key) };
+        const { terms: _, ...r } = dinoStepGradients(state, crops, opts);
+        return r;
+      }));
+      const { loss, ...rest } = stats;
+      const { opt: nextOpt, ...next } = scope(() => dinoStepApply(state, rest, stepOpts));
+      dispose(rest);
+      return { state: { params: next, opt: nextOpt }, loss, logs: {} };
     },
     lr,
     flopsPerStep: flops * o.batch,

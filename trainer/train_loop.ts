@@ -22,6 +22,7 @@ import { MetricsLog, readMetrics } from "./metrics.ts";
 import { writeRunPlots } from "./plot.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
+import * as dist from "./dist.ts";
 
 /** Exit code of a failed run (non-finite loss, metric or parameters). */
 export const EXIT_FAILED = 1;
@@ -146,6 +147,8 @@ export interface RunOptions {
   logEvery: number;
   /** Seed of the run's root key. */
   seed: number;
+  /** Data-parallel engine (`--dist local|mpi|sim:W`; null: from the launcher's environment). */
+  dist?: string | null;
 }
 
 /**
@@ -308,11 +311,15 @@ export async function train<O extends RunOptions>(setup: {
   hooks?: TrainHooks;
   build(o: O, saved: O | null, backend: string): Promise<Task>;
 }): Promise<number> {
-  const { command, io, hooks = {} } = setup;
+  const { command, hooks = {} } = setup;
   const t0 = performance.now();
   const point = setup.given.resume ? await readResumePoint<O>(setup.given.resume, command) : null;
   const o: O = { ...setup.defaults, ...point?.options, ...setup.given };
   const backend = await selectBackend(o.backend, o.threads);
+  // Data parallelism (trainer/dist.ts): only rank 0 prints and keeps its run directory.
+  const ranks = dist.openDist(o.dist);
+  const io = dist.isRootRank() ? setup.io : dist.quietIO;
+  let threw = false;
   const task = await setup.build(o, point?.options ?? null, backend);
   const { total, stepsPerEpoch: spe } = task;
   let state: TrainState | null = null, root: Tensor | null = null, keys: Tensor[] = [];
@@ -324,7 +331,7 @@ export async function train<O extends RunOptions>(setup: {
       );
     }
     const paths = await prepareRunDir(
-      o.out ?? point?.runDir ?? defaultRunDir(task.runName),
+      await dist.rankRunDir(o.out ?? point?.runDir ?? defaultRunDir(task.runName)),
       point !== null,
     );
     await task.open?.(paths.dir, point !== null);
@@ -351,6 +358,7 @@ export async function train<O extends RunOptions>(setup: {
       state = task.init(k);
       k.dispose();
     }
+    state = await dist.fromRankZero(state);
     const [dataKey, stepRoot] = keys = scope(
       () => [random.foldIn(root!, 1), random.foldIn(root!, 2)],
     );
@@ -390,13 +398,15 @@ export async function train<O extends RunOptions>(setup: {
     /** Writes a checkpoint unless the state is non-finite (false then). */
     const checkpoint = async () => {
       if (!(await allFinite(state))) return false;
-      await saveCheckpoint(paths.checkpoint, {
-        params: state!.params,
-        optState: state!.opt,
-        step,
-        rngKey: root!,
-        config,
-      });
+      if (dist.isRootRank()) {
+        await saveCheckpoint(paths.checkpoint, {
+          params: state!.params,
+          optState: state!.opt,
+          step,
+          rngKey: root!,
+          config,
+        });
+      }
       lastCkpt = finiteCkpt = step;
       log!.write({ type: "checkpoint", step, path: paths.checkpoint });
       return true;
@@ -408,12 +418,13 @@ export async function train<O extends RunOptions>(setup: {
       const ts = performance.now();
       const lr = task.lr(step);
       const key = random.foldIn(stepRoot!, step);
+      const mine = dist.shardBatch(batch);
       let r;
       try {
-        r = await task.step(state!, batch, step, key);
+        r = await task.step(state!, mine, step, key);
       } finally {
         key.dispose();
-        batch.dispose();
+        mine.dispose();
       }
       dispose([state!.params, state!.opt]);
       state = r.state;
@@ -423,6 +434,7 @@ export async function train<O extends RunOptions>(setup: {
       dispose([r.loss, r.logs]);
       seconds += (performance.now() - ts) / 1000, timed++;
       step++;
+      if (step % dist.CHECKSUM_EVERY === 0) await dist.checkReplicas(state);
       if (timed === estimateAt) {
         progress.log(estimateText(command, seconds / timed, timed, left));
       }
@@ -434,6 +446,7 @@ export async function train<O extends RunOptions>(setup: {
       progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
       hooks.onStep?.(step, memoryStats()[root.backend.name]?.tensors ?? 0);
       if (stopAfter !== null && step >= stopAfter) stop.request("--stop-after");
+      if (dist.anyRank(stop.requested)) stop.request("another rank stopped");
       if (task.evaluate && (step % task.evalEvery! === 0 || step === total)) {
         const m = await task.evaluate(state, () => stop!.requested);
         if (m && !Object.values(m).every(Number.isFinite)) {
@@ -456,6 +469,7 @@ export async function train<O extends RunOptions>(setup: {
       }
     }
     progress.done();
+    const checksum = await dist.checkReplicas(state);
     if (lastCkpt !== step && !(await checkpoint())) return await abort(`${nonFinite} ${step}`);
     if (stop.requested) {
       log.write({ type: "interrupt", step, reason: stop.reason });
@@ -486,17 +500,22 @@ export async function train<O extends RunOptions>(setup: {
       backend,
       run_dir: paths.dir,
       checkpoint: paths.checkpoint,
+      ...(checksum === null ? {} : { ranks: ranks.coll.size, replica_checksum: checksum }),
     };
     log.write({ type: "final", ...final });
     await plots();
     io.err(`${command}: done in ${formatDuration(final.seconds)}; ${s.text}\n`);
     io.out(JSON.stringify(final));
     return 0;
+  } catch (e) {
+    threw = true;
+    throw e;
   } finally {
     stop?.dispose();
     log?.close();
     if (state) dispose([state.params, state.opt]);
     dispose([root, keys]);
     task.dispose?.();
+    await dist.closeDist(ranks, threw);
   }
 }
