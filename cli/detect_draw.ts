@@ -29,7 +29,17 @@ export interface DrawnDetection {
   mask?: Uint8Array;
 }
 
-const PALETTE = [
+/**
+ * Ten distinct colours, one a category (index mod 10), for detection and scene pictures.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CATEGORY_PALETTE } from "./detect_draw.ts";
+ * assert.deepEqual([CATEGORY_PALETTE.length, CATEGORY_PALETTE[0]], [10, [230, 25, 75]]);
+ * ```
+ */
+export const CATEGORY_PALETTE: readonly (readonly [number, number, number])[] = [
   [230, 25, 75],
   [60, 180, 75],
   [255, 225, 25],
@@ -39,8 +49,8 @@ const PALETTE = [
   [70, 240, 240],
   [240, 50, 230],
   [210, 245, 60],
-  [250, 190, 190],
-] as const;
+  [250, 190, 212],
+];
 
 /** 3×5 glyphs, rows top to bottom, 3 bits a row. */
 const FONT: Record<string, string> = {
@@ -148,7 +158,7 @@ export function drawDetections(
     }
   }
   for (const d of dets) {
-    const c = PALETTE[d.colour % PALETTE.length]!;
+    const c = CATEGORY_PALETTE[d.colour % CATEGORY_PALETTE.length]!;
     if (d.mask) {
       for (let y = 0; y < H; y++) {
         for (let x = 0; x < W; x++) {
@@ -166,7 +176,7 @@ export function drawDetections(
     for (let y = y1; y < y2; y++) put(img, x1, y, c), put(img, x2 - 1, y, c);
   }
   for (const d of dets) {
-    const c = PALETTE[d.colour % PALETTE.length]!;
+    const c = CATEGORY_PALETTE[d.colour % CATEGORY_PALETTE.length]!;
     const x = Math.round(d.box[0]! * scale), y = Math.round(d.box[1]! * scale);
     text(img, x, y >= 7 ? y - 7 : y, d.label, [0, 0, 0], c);
   }
