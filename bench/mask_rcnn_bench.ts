@@ -14,6 +14,7 @@
  * warm-up steps; the ratio > 1 means tessera is slower).
  */
 import * as T from "../mod.ts";
+import { blasInfo } from "../tensor/cpu/blas.ts";
 import { sgd } from "../nn/mod.ts";
 import {
   initMaskRcnn,
@@ -153,6 +154,10 @@ const threads = Number(arg("--threads", "2"));
 const torch = Deno.args.includes("--skip-torch") ? NaN : await torchMs(threads);
 T.setCpuThreads(threads);
 const tess = await tesseraMs();
+const blas = blasInfo();
+console.error(
+  `tessera BLAS: ${blas.active ? `${blas.library} (${blas.config ?? "?"})` : blas.reason}`,
+);
 console.log(
   `| ${threads} | Mask R-CNN step (${preset}), ${BENCH.batch}×${BENCH.inChans}×${BENCH.size}², ViT d${BENCH.embedDim}×${BENCH.depth}, ` +
     `FPN ${BENCH.fpnChannels} | ${tess.toFixed(1)} | ${torch.toFixed(1)} | ${
