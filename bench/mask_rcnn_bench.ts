@@ -4,11 +4,17 @@
  * configuration (bench/mask_rcnn_torch.py builds the matching torch model).
  *
  *   deno run -A bench/mask_rcnn_bench.ts [--threads 2] [--python /usr/bin/python3] [--skip-torch]
+ *     [--preset default|detect]
  *
+ * `--preset detect` is the model `train.ts detect --dim 64 --depth 4 --heads 4 --patch 16
+ * --batch 4` builds on a 128² RGB canvas (cli/detect_eval.ts detectModelConfig: FPN/mask 64,
+ * box head 256, anchors ×0.5, 200 pre-NMS / 100 post-NMS proposals, 64 RPN and RoI samples),
+ * with SGD instead of AdamW on both sides.
  * Prints a markdown row for bench/RESULTS.md (ms per step, best of 3 rounds of 3 steps after 2
  * warm-up steps; the ratio > 1 means tessera is slower).
  */
 import * as T from "../mod.ts";
+import { blasInfo } from "../tensor/cpu/blas.ts";
 import { sgd } from "../nn/mod.ts";
 import {
   initMaskRcnn,
@@ -22,7 +28,7 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? Deno.args[i + 1]! : def;
 };
 
-const BENCH = {
+const DEFAULT = {
   embedDim: 64,
   patchSize: 16,
   inChans: 1,
@@ -43,6 +49,26 @@ const BENCH = {
   boxes: [[10, 12, 60, 50], [70, 64, 120, 120], [20, 80, 52, 112]],
   labels: [1, 2, 3],
 };
+
+const PRESETS: Record<string, typeof DEFAULT> = {
+  default: DEFAULT,
+  detect: {
+    ...DEFAULT,
+    inChans: 3,
+    fpnChannels: 64,
+    canvasScale: 0.5,
+    boxRepresentation: 256,
+    maskDim: 64,
+    preNmsTrain: 200,
+    postNms: 100,
+    rpnBatch: 64,
+    roiBatch: 64,
+    batch: 4,
+  },
+};
+const preset = arg("--preset", "default");
+if (!PRESETS[preset]) throw new Error(`--preset must be one of ${Object.keys(PRESETS)}`);
+const BENCH = PRESETS[preset]!;
 
 async function tesseraMs(): Promise<number> {
   const b = BENCH;
@@ -115,7 +141,12 @@ async function torchMs(threads: number): Promise<number> {
     stderr: "inherit",
   }).output();
   if (!out.success) throw new Error("mask_rcnn_torch.py failed");
-  return (JSON.parse(new TextDecoder().decode(out.stdout).trim()) as { ms: number }).ms;
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim()) as {
+    ms: number;
+    blas: string[];
+  };
+  console.error(`torch BLAS libraries mapped: ${r.blas.join(", ") || "none"}`);
+  return r.ms;
 }
 
 const threads = Number(arg("--threads", "2"));
@@ -123,8 +154,12 @@ const threads = Number(arg("--threads", "2"));
 const torch = Deno.args.includes("--skip-torch") ? NaN : await torchMs(threads);
 T.setCpuThreads(threads);
 const tess = await tesseraMs();
+const blas = blasInfo();
+console.error(
+  `tessera BLAS: ${blas.active ? `${blas.library} (${blas.config ?? "?"})` : blas.reason}`,
+);
 console.log(
-  `| Mask R-CNN step, ${BENCH.batch}×${BENCH.inChans}×${BENCH.size}², ViT d${BENCH.embedDim}×${BENCH.depth}, ` +
+  `| ${threads} | Mask R-CNN step (${preset}), ${BENCH.batch}×${BENCH.inChans}×${BENCH.size}², ViT d${BENCH.embedDim}×${BENCH.depth}, ` +
     `FPN ${BENCH.fpnChannels} | ${tess.toFixed(1)} | ${torch.toFixed(1)} | ${
       (tess / torch).toFixed(2)
     } |`,

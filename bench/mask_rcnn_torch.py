@@ -56,6 +56,14 @@ class Backbone(nn.Module):
         return self.neck({str(i): m for i, m in enumerate(maps)})
 
 
+def blas_libs():
+    """The BLAS/LAPACK shared libraries mapped into this process (Debian's torch uses the
+    libblas.so.3 alternative, normally libopenblas0-pthread)."""
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "blas" in line or "lapack" in line}
+    return sorted(p for p in paths if p.startswith("/"))
+
+
 def main():
     c = json.loads(sys.argv[1])
     torch.manual_seed(0)
@@ -66,7 +74,7 @@ def main():
     names = ["0", "1", "2", "3"]
     f, k = c["fpnChannels"], c["numClasses"]
     model = MaskRCNN(
-        bb, num_classes=None, min_size=c["size"], max_size=c["size"], image_mean=[0.0], image_std=[1.0],
+        bb, num_classes=None, min_size=c["size"], max_size=c["size"], image_mean=[0.0] * c["inChans"], image_std=[1.0] * c["inChans"],
         rpn_anchor_generator=anchors,
         rpn_pre_nms_top_n_train=c["preNmsTrain"], rpn_post_nms_top_n_train=c["postNms"],
         rpn_batch_size_per_image=c["rpnBatch"], box_batch_size_per_image=c["roiBatch"],
@@ -102,7 +110,7 @@ def main():
         for _ in range(c.get("reps", 3)):
             step()
         best = min(best, (time.perf_counter() - t0) / c.get("reps", 3))
-    print(json.dumps({"ms": best * 1e3}))
+    print(json.dumps({"ms": best * 1e3, "blas": blas_libs()}))
 
 
 if __name__ == "__main__":

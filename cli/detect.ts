@@ -20,24 +20,15 @@ import {
   maskRcnnLoss,
   type MaskRcnnPlan,
   maskRcnnPlan,
-  maskRcnnPredict,
 } from "../models/detection/mask_rcnn.ts";
 import {
   initMaskRcnn,
-  type MaskRcnnConfig,
   type MaskRcnnParams,
   maskRcnnSpec,
 } from "../models/detection/mask_rcnn_model.ts";
-import { cocoDetectionFolder, type CocoFolder, type DenseItem } from "../data/dense_folder.ts";
 import { type DenseBatch, DenseLoader } from "../data/dense_loader.ts";
 import { largeScaleJitter, randomFlipDense } from "../data/dense_transforms/random.ts";
-import { type DenseSample, normalizeDense } from "../data/dense_transforms/sample.ts";
-import type { Dataset } from "../data/loader.ts";
 import type { DataLoader } from "../data/loader.ts";
-import { type CocoGt, type CocoResult, parseCocoGt, parseCocoResults } from "../data/coco/json.ts";
-import { rleToJson } from "../data/coco/json.ts";
-import { rleEncode } from "../data/coco/rle.ts";
-import { evaluateCoco } from "../data/eval/coco_eval.ts";
 import {
   adjust,
   type CommandFlags,
@@ -55,11 +46,21 @@ import {
   UsageError,
 } from "../trainer/flags.ts";
 import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
-import { cliVitConfig, encoderShapeOptions, loadInitEncoder } from "./models.ts";
+import { encoderShapeOptions, loadInitEncoder } from "./models.ts";
 import { runLengths, trainCommand } from "./train_command.ts";
-import type { Task } from "../trainer/train_loop.ts";
+import type { Task, TrainHooks } from "../trainer/train_loop.ts";
+import type { CliIO } from "../trainer/io.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
-import type { VitConfig } from "../models/vit.ts";
+import {
+  cocoStats,
+  DETECT_STATS,
+  detectEvalCommand,
+  detectModelConfig,
+  detectPrep,
+  firstImages,
+  openDetectSplit,
+  predictCoco,
+} from "./detect_eval.ts";
 
 const pos = int({ min: 1 });
 
@@ -129,72 +130,16 @@ export const DETECT: CommandFlags<typeof FLAGS> = {
   flags: FLAGS,
   exclusive: [["steps", "epochs"]],
   footer: "--data: images/{train,val}/ + annotations/instances_{train,val}.json.\n" +
+    "train.ts detect --eval CKPT --data DIR scores a checkpoint (--eval --help).\n" +
     "Exit codes: 0 done, 1 failed (non-finite), 2 bad flags or data, 130 interrupted.",
 };
 
 /** Every setting of a detect run (stored in the checkpoint, so `--resume` continues it). */
 export type DetectOptions = OptionsOf<typeof FLAGS>;
 
-/** The names of COCO's 12 summary numbers, in `stats` order. */
-const STATS = [
-  "AP",
-  "AP50",
-  "AP75",
-  "APs",
-  "APm",
-  "APl",
-  "AR1",
-  "AR10",
-  "AR100",
-  "ARs",
-  "ARm",
-  "ARl",
-] as const;
-
 /** The message of a library error without its op prefix. */
 function detail(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/^\w+: /, "");
-}
-
-async function openSplit(dir: string, split: string): Promise<CocoFolder> {
-  try {
-    const ds = await cocoDetectionFolder(dir, split);
-    if (ds.length === 0) throw new Error(`the ${split} split has no images`);
-    return ds;
-  } catch (e) {
-    throw new UsageError(`--data ${dir}: ${detail(e)}`);
-  }
-}
-
-/** The first `n` items of `ds` (null: all). */
-function firstOf(ds: Dataset<DenseItem>, n: number | null): Dataset<DenseItem> {
-  const length = n === null ? ds.length : Math.min(n, ds.length);
-  return { length, get: (i: number) => ds.get(i) };
-}
-
-/** The ground truth of the first `n` images of `ds` (null: all). */
-function gtOf(ds: CocoFolder, n: number | null): CocoGt {
-  if (n === null || n >= ds.length) return ds.gt;
-  const keep = new Set(ds.imgIds.slice(0, n));
-  const d = ds.gt.dataset;
-  return parseCocoGt({
-    ...d,
-    images: d.images.filter((im) => keep.has(im.id)),
-    annotations: d.annotations.filter((a) => keep.has(a.image_id)),
-  });
-}
-
-/** RGB → one channel (the channel mean, rounded), for a greyscale encoder. */
-function toGrey(s: DenseSample): DenseSample {
-  const { data, height, width, channels } = s.image;
-  if (channels === 1) return s;
-  const out = new Uint8Array(height * width);
-  for (let i = 0; i < out.length; i++) {
-    let t = 0;
-    for (let c = 0; c < channels; c++) t += data[i * channels + c]!;
-    out[i] = Math.round(t / channels);
-  }
-  return { ...s, image: { data: out, height, width, channels: 1 } };
 }
 
 /** Per-image targets of a batch as tensors (labels 1..C; 0 is background). */
@@ -217,10 +162,10 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
   if (o.data === null) {
     throw new UsageError("--data DIR is required (a COCO folder; make one with train.ts scenes)");
   }
-  const trainFolder = await openSplit(o.data, "train");
-  const valFolder = await openSplit(o.data, "val");
-  const trainSet = firstOf(trainFolder, o.trainLimit), valSet = firstOf(valFolder, o.valLimit);
-  const gt = gtOf(valFolder, o.valLimit);
+  const trainFolder = await openDetectSplit(o.data, "train");
+  const valFolder = await openDetectSplit(o.data, "val");
+  const trainSet = firstImages(trainFolder, o.trainLimit).set;
+  const { set: valSet, gt } = firstImages(valFolder, o.valLimit);
   const nTrain = trainSet.length, nVal = valSet.length;
   const first = (await trainSet.get(0)).sample.image;
   const canvas = Math.max(first.height, first.width);
@@ -242,36 +187,13 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
     );
   }
   const inChans = o.inChans ?? first.channels;
-  const vit: VitConfig = {
-    ...cliVitConfig(o.model, o, {
-      dropPath: o.dropPath,
-      imgSize: o.imgSize ?? Math.ceil(canvas / 32) * 32,
-      inChans,
-      numClasses: 0,
-    }),
-    classToken: o.clsToken,
-  };
-  const d = vit.embedDim, s = canvas / 256;
-  const cfg: MaskRcnnConfig = {
-    vit,
-    numClasses: trainFolder.catIds.length + 1,
-    fpnChannels: d,
-    boxRepresentation: 4 * d,
-    maskDim: d,
-    canvasScale: s,
-    posEmbed: "sincos",
-    rpnBatchSize: 64,
-    roiBatchSize: 64,
-    rpnPreNmsTopN: { train: 200, test: 100 },
-    rpnPostNmsTopN: 100,
-  };
+  const cfg = detectModelConfig(o, trainFolder.catIds.length + 1, canvas, inChans);
+  const { vit } = cfg, d = vit.embedDim;
   const spec = maskRcnnSpec(cfg);
   const nParams = countParams(spec);
   const lr = cosineSchedule({ base: o.lr, final: o.minLr, totalSteps: total, warmupSteps: warmup });
   const opt = adamw({ lr, weightDecay: o.weightDecay, weightDecayMask: weightDecayMask() });
-  const mean = Array(inChans).fill(0.5), std = Array(inChans).fill(0.25);
-  const prep = (x: DenseSample) =>
-    normalizeDense(inChans === 1 ? toGrey(x) : x, mean, std) as unknown as DenseSample;
+  const prep = detectPrep(inChans);
   const flip = randomFlipDense(o.flip);
   const lsj = o.lsj ? largeScaleJitter([canvas, canvas]) : null;
   const gradFn = valueAndGrad((p: MaskRcnnParams, x: Tensor, plan: MaskRcnnPlan, k: Tensor) =>
@@ -359,51 +281,9 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
     },
     lr,
     async evaluate(st, stopped) {
-      const results: CocoResult[] = [];
-      for await (const batch of valLoader.epoch(0)) {
-        try {
-          await scope(async () => {
-            const dets = await maskRcnnPredict(
-              st.params as MaskRcnnParams,
-              batch.images,
-              batch.imageSizes,
-              cfg,
-            );
-            for (const [i, det] of dets.entries()) {
-              const [h, w] = batch.imageSizes[i]!;
-              const boxes = await det.boxes.data(), scores = await det.scores.data();
-              const labels = await det.labels.data(), masks = await det.masks.data();
-              for (let j = 0; j < scores.length; j++) {
-                const [x1, y1, x2, y2] = boxes.subarray(4 * j, 4 * j + 4) as Float32Array;
-                const m = new Uint8Array(h * w);
-                for (let q = 0; q < m.length; q++) m[q] = masks[j * h * w + q]! >= 0.5 ? 1 : 0;
-                results.push({
-                  image_id: batch.imageIds[i]!,
-                  category_id: trainFolder.catIds[labels[j]! - 1]!,
-                  score: scores[j]!,
-                  bbox: [x1!, y1!, x2! - x1!, y2! - y1!],
-                  segmentation: rleToJson(rleEncode(m, h, w)),
-                });
-              }
-            }
-          });
-        } finally {
-          batch.dispose();
-        }
-        if (stopped()) return null;
-      }
-      const m: Record<string, number> = { detections: results.length };
-      for (const type of ["bbox", "segm"] as const) {
-        const dts = parseCocoResults(
-          type === "bbox"
-            ? results.map(({ segmentation: _s, ...r }) => r)
-            : results.map(({ bbox: _b, ...r }) => r),
-          gt,
-        );
-        const { stats } = evaluateCoco(gt, dts, type);
-        STATS.forEach((n, k) => m[`${type}_${n}`] = stats[k]!);
-      }
-      return m;
+      const params = st.params as MaskRcnnParams;
+      const results = await predictCoco(params, cfg, valLoader, trainFolder.catIds, stopped);
+      return results && cocoStats(gt, results);
     },
     evalText: (m) =>
       `bbox AP ${(m.bbox_AP! * 100).toFixed(2)}  segm AP ${(m.segm_AP! * 100).toFixed(2)}  ` +
@@ -415,8 +295,8 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
         train_images: nTrain,
         val_images: nVal,
         train_loss: loss,
-        bbox: ev ? STATS.map((n) => ev[`bbox_${n}`]!) : null,
-        segm: ev ? STATS.map((n) => ev[`segm_${n}`]!) : null,
+        bbox: ev ? DETECT_STATS.map((n) => ev[`bbox_${n}`]!) : null,
+        segm: ev ? DETECT_STATS.map((n) => ev[`segm_${n}`]!) : null,
       },
       text: ev
         ? `bbox AP ${(ev.bbox_AP! * 100).toFixed(2)}, segm AP ${
@@ -427,8 +307,25 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
   };
 }
 
-/** The `detect` command: parses `argv` and runs the loop. */
-export const detectCommand = trainCommand(
+const trainDetect = trainCommand(
   DETECT,
   (o, saved, backend) => detectTask(o, saved !== null, backend),
 );
+
+/**
+ * The `detect` command: parses `argv` and runs the loop; with `--eval CKPT` it scores a
+ * checkpoint instead ({@link detectEvalCommand}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { captureIO } from "../trainer/io.ts";
+ * import { detectCommand } from "./detect.ts";
+ * const io = captureIO();
+ * assert.equal(await detectCommand(["--eval", "x", "--help"], io), 0);
+ * assert.match(io.stdout.join("\n"), /--min-score X/);
+ * ```
+ */
+export function detectCommand(argv: string[], io: CliIO, hooks?: TrainHooks): Promise<number> {
+  return argv.includes("--eval") ? detectEvalCommand(argv, io) : trainDetect(argv, io, hooks);
+}

@@ -13,21 +13,11 @@ import { parseArgs } from "node:util";
 import { rleDecode } from "../data/coco/rle.ts";
 import { rleFromJson } from "../data/coco/json.ts";
 import { loadSharp } from "../data/image_folder.ts";
+import { CATEGORY_PALETTE } from "../cli/detect_draw.ts";
 import { sceneAnnotations, scenesPool } from "../data/scenes/generate.ts";
 import { renderScene, SCENES_VERSIONS } from "../data/scenes/scene.ts";
 
-const PALETTE = [
-  [230, 25, 75],
-  [60, 180, 75],
-  [255, 225, 25],
-  [0, 130, 200],
-  [245, 130, 48],
-  [145, 30, 180],
-  [70, 240, 240],
-  [240, 50, 230],
-  [210, 245, 60],
-  [250, 190, 212],
-];
+const PALETTE = CATEGORY_PALETTE;
 
 const { values } = parseArgs({
   args: Deno.args,
