@@ -180,7 +180,18 @@ export function polySchedule(o: {
   };
 }
 
-/** The model configuration of settings `o` (`canvas`: the crop side). */
+/**
+ * The model configuration of settings `o` for crops of side `crop`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultsOf } from "./args.ts";
+ * import { SEGMENT, segmentConfig } from "./segment.ts";
+ * const o = { ...defaultsOf(SEGMENT.flags), dim: 16, depth: 4, heads: 2 };
+ * assert.deepEqual(segmentConfig(o, 64, 3).outIndices, [0, 1, 2, 3]);
+ * ```
+ */
 export function segmentConfig(o: SegmentOptions, crop: number, inChans: number): UperNetConfig {
   const vit: VitConfig = {
     ...cliVitConfig(o.model, o, { dropPath: o.dropPath, imgSize: crop, inChans, numClasses: 0 }),
@@ -223,7 +234,7 @@ function specOf(tree: unknown): unknown {
  * import { segmentTemplate } from "./segment.ts";
  * const vit = { imgSize: 32, patchSize: 8, inChans: 1, numClasses: 0, embedDim: 8, depth: 2, numHeads: 2 };
  * const t = segmentTemplate({ vit, numClasses: 3, channels: 4, auxChannels: 4 });
- * assert.deepEqual(Object.keys(t.opt), ["count", "m", "v", "bn"]);
+ * assert.deepEqual(Object.keys(t.opt as object), ["count", "m", "v", "bn"]);
  * ```
  */
 export function segmentTemplate(cfg: UperNetConfig): { params: unknown; opt: unknown } {
@@ -239,6 +250,20 @@ export function segmentTemplate(cfg: UperNetConfig): { params: unknown; opt: unk
 /**
  * Whole-image inference and mmseg IoUMetric counts of `params` on `set` (labels at their
  * original size). `onImage` sees every prediction.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { random } from "../mod.ts";
+ * import { initUperNet, initUperNetState } from "../models/segmentation/uper_net.ts";
+ * import { scoreSplit } from "./segment.ts";
+ * const vit = { imgSize: 32, patchSize: 8, inChans: 3, numClasses: 0, embedDim: 8, depth: 2, numHeads: 2 };
+ * const cfg = { vit, numClasses: 2, channels: 4, auxChannels: 4 };
+ * const image = { data: new Uint8Array(32 * 32 * 3), height: 32, width: 32, channels: 3 };
+ * const set = { length: 1, get: () => ({ sample: { image, semantic: new Uint8Array(32 * 32) } }) };
+ * const areas = await scoreSplit(initUperNet(random.key(0), cfg), initUperNetState(cfg), set, cfg, 32);
+ * assert.equal(areas![0]!.label[0], 32 * 32);
+ * ```
  */
 export async function scoreSplit(
   params: UperNetParams,
@@ -283,7 +308,18 @@ export async function scoreSplit(
   return areas;
 }
 
-/** mIoU, mAcc, aAcc and the per-class IoU as flat metrics. */
+/**
+ * mIoU, mAcc, aAcc and the per-class IoU (−1 where absent) as flat metrics.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { segAreas } from "../data/eval/seg_metrics.ts";
+ * import { segMetricFields } from "./segment.ts";
+ * const m = segMetricFields([segAreas(Uint8Array.of(0, 1), Uint8Array.of(0, 1), 2)]);
+ * assert.deepEqual([m.mIoU, m.IoU_1], [1, 1]);
+ * ```
+ */
 export function segMetricFields(areas: SegAreas[]): Record<string, number> {
   const m = segMetrics(sumSegAreas(areas));
   const out: Record<string, number> = { mIoU: m.mIoU, mAcc: m.mAcc, aAcc: m.aAcc };
@@ -454,7 +490,18 @@ const trainSegment = trainCommand(
   (o, saved, backend) => segmentTask(o, saved !== null, backend),
 );
 
-/** The `segment` command: trains, or with `--eval CKPT` scores a checkpoint. */
+/**
+ * The `segment` command: trains, or with `--eval CKPT` scores a checkpoint.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { captureIO } from "./io.ts";
+ * import { segmentCommand } from "./segment.ts";
+ * const io = captureIO();
+ * assert.equal(await segmentCommand(["--help"], io), 0);
+ * ```
+ */
 export async function segmentCommand(
   argv: string[],
   io: CliIO,
