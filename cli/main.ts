@@ -17,7 +17,7 @@ import { experimentCommand } from "./experiment_cls.ts";
 import { SCENES_COMMAND } from "./scenes.ts";
 import { EVALUATE_COMMAND } from "./evaluate.ts";
 import { detectCommand } from "./detect.ts";
-import { segmentCommand } from "./segment.ts";
+import { segmentCommand } from "./segment_eval.ts";
 
 /**
  * A `train.ts` command.

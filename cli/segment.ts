@@ -38,7 +38,6 @@ import {
   limit,
   num,
   type OptionsOf,
-  parseCommand,
   path,
   preset,
   row,
@@ -48,13 +47,11 @@ import {
 } from "./args.ts";
 import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder } from "./models.ts";
-import { runLengths, trainCommand } from "./train_command.ts";
-import type { Task, TrainHooks } from "./train_loop.ts";
-import type { CliIO } from "./io.ts";
+import { runLengths } from "./train_command.ts";
+import type { Task } from "./train_loop.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
 import type { VitConfig } from "../models/vit.ts";
 import { checkedSplit, segTestTransform, segTrainTransform } from "./segment_data.ts";
-import { segmentEval } from "./segment_eval.ts";
 
 const pos = int({ min: 1 });
 
@@ -328,7 +325,11 @@ export function segMetricFields(areas: SegAreas[]): Record<string, number> {
 }
 
 /** The segment {@link Task} of settings `o`. */
-async function segmentTask(o: SegmentOptions, resuming: boolean, backend: string): Promise<Task> {
+export async function segmentTask(
+  o: SegmentOptions,
+  resuming: boolean,
+  backend: string,
+): Promise<Task> {
   if (o.data === null) {
     throw new UsageError("--data DIR is required (FMNIST-Scenes: make one with train.ts scenes)");
   }
@@ -483,31 +484,4 @@ async function segmentTask(o: SegmentOptions, resuming: boolean, backend: string
         : "no evaluation",
     }),
   };
-}
-
-const trainSegment = trainCommand(
-  SEGMENT,
-  (o, saved, backend) => segmentTask(o, saved !== null, backend),
-);
-
-/**
- * The `segment` command: trains, or with `--eval CKPT` scores a checkpoint.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { captureIO } from "./io.ts";
- * import { segmentCommand } from "./segment.ts";
- * const io = captureIO();
- * assert.equal(await segmentCommand(["--help"], io), 0);
- * ```
- */
-export async function segmentCommand(
-  argv: string[],
-  io: CliIO,
-  hooks?: TrainHooks,
-): Promise<number> {
-  const p = parseCommand(SEGMENT, argv);
-  if (p !== "help" && p.given.eval) return await segmentEval(p.given, io);
-  return await trainSegment(argv, io, hooks);
 }

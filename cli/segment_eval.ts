@@ -10,7 +10,9 @@ import { dispose } from "../mod.ts";
 import { decodeCheckpoint } from "../nn/checkpoint.ts";
 import { encodeLabelPng } from "../data/label_png.ts";
 import type { UperNetParams, UperNetState } from "../models/segmentation/uper_net.ts";
-import { defaultsOf, UsageError } from "./args.ts";
+import { defaultsOf, parseCommand, UsageError } from "./args.ts";
+import { trainCommand } from "./train_command.ts";
+import type { TrainHooks } from "./train_loop.ts";
 import type { CliIO } from "./io.ts";
 import { readResumePoint } from "./run_dir.ts";
 import { selectBackend } from "./backend.ts";
@@ -19,6 +21,7 @@ import {
   SEGMENT,
   segmentConfig,
   type SegmentOptions,
+  segmentTask,
   segmentTemplate,
   segMetricFields,
 } from "./segment.ts";
@@ -113,4 +116,31 @@ export async function segmentEval(given: Partial<SegmentOptions>, io: CliIO): Pr
   );
   io.out(JSON.stringify(record));
   return 0;
+}
+
+const trainSegment = trainCommand(
+  SEGMENT,
+  (o, saved, backend) => segmentTask(o, saved !== null, backend),
+);
+
+/**
+ * The `segment` command: trains, or with `--eval CKPT` scores a checkpoint.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { captureIO } from "./io.ts";
+ * import { segmentCommand } from "./segment_eval.ts";
+ * const io = captureIO();
+ * assert.equal(await segmentCommand(["--help"], io), 0);
+ * ```
+ */
+export async function segmentCommand(
+  argv: string[],
+  io: CliIO,
+  hooks?: TrainHooks,
+): Promise<number> {
+  const p = parseCommand(SEGMENT, argv);
+  if (p !== "help" && p.given.eval) return await segmentEval(p.given, io);
+  return await trainSegment(argv, io, hooks);
 }
