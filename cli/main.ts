@@ -17,6 +17,7 @@ import { experimentCommand } from "./experiment_cls.ts";
 import { SCENES_COMMAND } from "./scenes.ts";
 import { EVALUATE_COMMAND } from "./evaluate.ts";
 import { detectCommand } from "./detect.ts";
+import { segmentCommand } from "./segment_eval.ts";
 
 /**
  * A `train.ts` command.
@@ -25,7 +26,7 @@ import { detectCommand } from "./detect.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMMANDS } from "./main.ts";
- * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes", "evaluate", "detect"]);
+ * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes", "evaluate", "detect", "segment"]);
  * ```
  */
 export interface Command {
@@ -63,6 +64,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
     summary: "train Mask R-CNN (ViT + FPN) on FMNIST-Scenes or a COCO folder",
     run: detectCommand,
   },
+  segment: {
+    summary: "train UperNet (ViT) semantic segmentation on FMNIST-Scenes or ADE",
+    run: segmentCommand,
+  },
 });
 
 /** Top-level `--help`. */
@@ -73,7 +78,6 @@ Usage: deno run -A train.ts [command] [flags]
 
 Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(14)} ${c.summary}`).join("\n")}
-  (planned: segment)
 
 With no command, runs \`finetune\` with its defaults: a small ViT trained from scratch on
 4,000 Fashion-MNIST images, tested on 1,000 (a few minutes on 2 CPU cores).`;
