@@ -17,6 +17,7 @@ import { experimentCommand } from "./experiment_cls.ts";
 import { SCENES_COMMAND } from "./scenes.ts";
 import { EVALUATE_COMMAND } from "./evaluate.ts";
 import { detectCommand } from "./detect.ts";
+import { pathUsageError } from "./run_dir.ts";
 
 /**
  * A `train.ts` command.
@@ -110,7 +111,8 @@ export async function main(argv: string[], io: CliIO = denoIO()): Promise<number
   }
   try {
     return await cmd.run(named ? rest : argv, io);
-  } catch (e) {
+  } catch (err) {
+    const e = pathUsageError(err, argv) ?? err;
     if (e instanceof UsageError) {
       io.err(
         `train.ts ${name}: ${e.message}\nRun "deno run -A train.ts ${name} --help" for usage.\n`,
