@@ -19,6 +19,7 @@ import {
 } from "../trainer/flags.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { rerenderReport, runExperimentCls } from "../experiments/cls.ts";
+import { requireDir } from "../trainer/run_dir.ts";
 
 const FLAGS = group("Flags", [
   sw("quick", true, false, "tiny sizes: the whole pipeline in minutes (CI)"),
@@ -93,5 +94,6 @@ export async function experimentCommand(
     io.out(await rerenderReport(v.report, saved, v.docs));
     return 0;
   }
+  if (v.data !== null) await requireDir("data", v.data);
   return await runExperimentCls(v, io);
 }

@@ -18,6 +18,7 @@ import { SCENES_COMMAND } from "./scenes.ts";
 import { EVALUATE_COMMAND } from "./evaluate.ts";
 import { detectCommand } from "./detect.ts";
 import { segmentCommand } from "./segment_eval.ts";
+import { pathUsageError } from "../trainer/run_dir.ts";
 
 /**
  * A `train.ts` command.
@@ -114,7 +115,8 @@ export async function main(argv: string[], io: CliIO = denoIO()): Promise<number
   }
   try {
     return await cmd.run(named ? rest : argv, io);
-  } catch (e) {
+  } catch (err) {
+    const e = pathUsageError(err, argv) ?? err;
     if (e instanceof UsageError) {
       io.err(
         `train.ts ${name}: ${e.message}\nRun "deno run -A train.ts ${name} --help" for usage.\n`,

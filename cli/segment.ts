@@ -44,11 +44,11 @@ import {
   span,
   sw,
   UsageError,
-} from "./args.ts";
+} from "../trainer/flags.ts";
 import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder } from "./models.ts";
 import { runLengths } from "./train_command.ts";
-import type { Task } from "./train_loop.ts";
+import type { Task } from "../trainer/train_loop.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
 import type { VitConfig } from "../models/vit.ts";
 import { checkedSplit, segTestTransform, segTrainTransform } from "./segment_data.ts";
@@ -121,7 +121,7 @@ const FLAGS = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defaultsOf } from "./args.ts";
+ * import { defaultsOf } from "../trainer/flags.ts";
  * import { SEGMENT } from "./segment.ts";
  * const d = defaultsOf(SEGMENT.flags);
  * assert.deepEqual([d.lr, d.weightDecay, d.layerDecay, d.auxWeight], [7e-4, 0.05, 0.65, 0.4]);
@@ -183,7 +183,7 @@ export function polySchedule(o: {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defaultsOf } from "./args.ts";
+ * import { defaultsOf } from "../trainer/flags.ts";
  * import { SEGMENT, segmentConfig } from "./segment.ts";
  * const o = { ...defaultsOf(SEGMENT.flags), dim: 16, depth: 4, heads: 2 };
  * assert.deepEqual(segmentConfig(o, 64, 3).outIndices, [0, 1, 2, 3]);

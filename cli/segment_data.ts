@@ -21,7 +21,7 @@ import {
 } from "../data/dense_transforms/sample.ts";
 import type { Dataset } from "../data/loader.ts";
 import type { Rng } from "../tensor/host_rng.ts";
-import { UsageError } from "./args.ts";
+import { UsageError } from "../trainer/flags.ts";
 
 /** ImageNet mean and std on the 0..1 scale (mmseg's 123.675, … / 58.395, …). */
 export const SEG_MEAN = [0.485, 0.456, 0.406], SEG_STD = [0.229, 0.224, 0.225];

@@ -10,12 +10,12 @@ import { dispose } from "../mod.ts";
 import { decodeCheckpoint } from "../nn/checkpoint.ts";
 import { encodeLabelPng } from "../data/label_png.ts";
 import type { UperNetParams, UperNetState } from "../models/segmentation/uper_net.ts";
-import { defaultsOf, parseCommand, UsageError } from "./args.ts";
+import { defaultsOf, parseCommand, UsageError } from "../trainer/flags.ts";
 import { trainCommand } from "./train_command.ts";
-import type { TrainHooks } from "./train_loop.ts";
-import type { CliIO } from "./io.ts";
-import { readResumePoint } from "./run_dir.ts";
-import { selectBackend } from "./backend.ts";
+import type { TrainHooks } from "../trainer/train_loop.ts";
+import type { CliIO } from "../trainer/io.ts";
+import { readResumePoint } from "../trainer/run_dir.ts";
+import { selectBackend } from "../trainer/backend.ts";
 import {
   scoreSplit,
   SEGMENT,
@@ -129,7 +129,7 @@ const trainSegment = trainCommand(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { captureIO } from "./io.ts";
+ * import { captureIO } from "../trainer/io.ts";
  * import { segmentCommand } from "./segment_eval.ts";
  * const io = captureIO();
  * assert.equal(await segmentCommand(["--help"], io), 0);

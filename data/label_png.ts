@@ -26,9 +26,10 @@ export interface LabelMap {
  *
  * @param src a file path or encoded bytes
  * @param name name used in errors (defaults to the path)
+ * @param expect the image size and class count it must fit ({@link checkLabelMap})
  * @returns the label map
  * @throws {TesseraError} (op `readLabelPng`) when the file cannot be decoded, is a palette
- *   PNG, or has more than one channel
+ *   PNG, has more than one channel, or does not meet `expect`
  *
  * @example
  * ```ts
@@ -38,8 +39,69 @@ export interface LabelMap {
  * assert.deepEqual([...(await readLabelPng(png)).data], [0, 7, 255]);
  * ```
  */
-export async function readLabelPng(src: string | Uint8Array, name?: string): Promise<LabelMap> {
+export async function readLabelPng(
+  src: string | Uint8Array,
+  name?: string,
+  expect?: LabelExpectation,
+): Promise<LabelMap> {
   const label = name ?? (typeof src === "string" ? src : "label buffer");
+  const map = await decodeLabelPng(src, label);
+  if (expect) checkLabelMap(map, label, expect);
+  return map;
+}
+
+/** What a label map must be for its use: its image's size, and values below a class count. */
+export interface LabelExpectation {
+  /** The image's rows. */
+  height?: number;
+  /** The image's columns. */
+  width?: number;
+  /** Values must be `< numClasses` or the ignore value. */
+  numClasses?: number;
+  /** The value that marks pixels to ignore (default 255). */
+  ignoreIndex?: number;
+}
+
+/**
+ * Checks a label map against what its use needs (size of its image, values below the class
+ * count or the ignore value).
+ *
+ * @param map the label map
+ * @param name the file, for the message
+ * @param expect the expectations
+ * @throws {TesseraError} (op `readLabelPng`) naming the file and the first offending pixel
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkLabelMap } from "./label_png.ts";
+ * const map = { height: 1, width: 3, data: Uint8Array.of(0, 255, 4) };
+ * checkLabelMap(map, "a.png", { height: 1, width: 3, numClasses: 5 });
+ * assert.throws(() => checkLabelMap(map, "a.png", { numClasses: 4 }),
+ *   { message: "readLabelPng: a.png: pixel 2 (row 0, column 2) is 4, not a class in 0..3 or 255 (ignored)" });
+ * assert.throws(() => checkLabelMap(map, "a.png", { height: 2, width: 3 }), /a\.png is 3×1, its image 3×2/);
+ * ```
+ */
+export function checkLabelMap(map: LabelMap, name: string, expect: LabelExpectation): void {
+  const { height = map.height, width = map.width, numClasses, ignoreIndex = 255 } = expect;
+  if (map.height !== height || map.width !== width) {
+    throw new TesseraError(
+      "readLabelPng",
+      `${name} is ${map.width}×${map.height}, its image ${width}×${height}`,
+    );
+  }
+  if (numClasses === undefined) return;
+  const i = map.data.findIndex((v) => v >= numClasses && v !== ignoreIndex);
+  if (i >= 0) {
+    throw new TesseraError(
+      "readLabelPng",
+      `${name}: pixel ${i} (row ${Math.floor(i / map.width)}, column ${i % map.width}) is ` +
+        `${map.data[i]}, not a class in 0..${numClasses - 1} or ${ignoreIndex} (ignored)`,
+    );
+  }
+}
+
+async function decodeLabelPng(src: string | Uint8Array, label: string): Promise<LabelMap> {
   const sharp = await loadSharp();
   try {
     const img = sharp(src);

@@ -145,3 +145,118 @@ export async function readResumePoint<O>(
     );
   }
 }
+
+/**
+ * Throws a {@link UsageError} naming `--flag` unless `path` is a directory it can list.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requireDir } from "./run_dir.ts";
+ * await requireDir("data", ".");
+ * await assert.rejects(requireDir("data", "/no/such/dir"), /^UsageError: --data \/no\/such\/dir: /);
+ * ```
+ */
+export async function requireDir(flag: string, path: string): Promise<void> {
+  try {
+    for await (const _ of Deno.readDir(path)) break;
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "no such directory" : fsReason(e as Error);
+    throw new UsageError(`--${flag} ${path}: ${why}`);
+  }
+}
+
+/** `Not a directory (os error 20): mkdir '/x'` → `Not a directory (mkdir /x)`. */
+function fsReason(e: Error): string {
+  const m = /^(.*?) \(os error \d+\)(?:: (\w+) '(.*)')?$/.exec(e.message);
+  if (!m) return e.message;
+  return m[2] ? `${m[1]} (${m[2]} ${m[3]})` : m[1]!;
+}
+
+/**
+ * Loaders whose errors about the path a flag names (missing, unreadable, the wrong kind, empty
+ * of what it should hold: {@link NOT_THERE}) are usage errors (exit 2); complaints about the
+ * content of a file that is there keep their exit code.
+ */
+const LOADER_OPS = new Set([
+  "loadFashionMnist",
+  "fashionMnistDataset",
+  "readIdx",
+  "loadCocoGt",
+  "loadCocoResults",
+  "cocoDetectionFolder",
+  "segmentationFolder",
+  "evaluateSegFolders",
+  "readLabelPng",
+  "decodeImage",
+  "ImageFolder",
+]);
+
+const NOT_THERE =
+  /cannot (?:read|list|open)|does not exist|no such|not a directory|is a directory|permission denied|holds no|no prediction|no Fashion-MNIST/i;
+
+const FS_ERRORS = [
+  "NotFound",
+  "PermissionDenied",
+  "NotADirectory",
+  "IsADirectory",
+  "AlreadyExists",
+];
+
+/**
+ * The {@link UsageError} a command's failure is when it is about a path given on the command
+ * line (`argv`): a file-system error (no such file, no permission, a file where a directory is
+ * needed…) on that path or below it, or a data loader's report that it is missing, unreadable or
+ * empty. The message names the flag and the path; null for any other failure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pathUsageError } from "./run_dir.ts";
+ * const e = await Deno.mkdir("/proc/x/y", { recursive: true }).catch((e) => e);
+ * const u = pathUsageError(e, ["--lr", "1", "--out", "/proc/x"]);
+ * assert.match(u!.message, /^--out \/proc\/x: /);
+ * assert.deepEqual(pathUsageError(new Error("boom"), ["--out", "/proc/x"]), null);
+ * ```
+ */
+export function pathUsageError(e: unknown, argv: readonly string[]): UsageError | null {
+  if (!(e instanceof Error)) return null;
+  const given: [string, string][] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z][a-z-]*)(?:=(.*))?$/.exec(argv[i]!);
+    if (!m) continue;
+    const v = m[2] ?? argv[i + 1];
+    if (m[2] === undefined) i++;
+    if (v && !v.startsWith("--") && !Number.isFinite(Number(v))) given.push([m[1]!, v]);
+  }
+  /** The flag whose value `text` mentions first (as a path or a path's parent). */
+  const at = (text: string, exact: boolean): [string, string] | null => {
+    let best: [string, string] | null = null, bestAt = Infinity;
+    for (const [flag, v] of given) {
+      const esc = v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      const re = exact
+        ? new RegExp(`^${esc}(?:/|$)`)
+        : new RegExp(`(?:^|[\\s'"(])${esc}(?=$|[/\\s'":),])`);
+      const m = re.exec(text);
+      if (m && m.index < bestAt) best = [flag, v], bestAt = m.index;
+    }
+    return best;
+  };
+  if (FS_ERRORS.includes(e.name)) {
+    const target = /: \w+ '(.*)'$/.exec(e.message)?.[1];
+    const hit = target === undefined ? null : at(target, true);
+    if (!hit) return null;
+    const why = e.name === "AlreadyExists" && / mkdir '/.test(e.message)
+      ? `${target} is a file, not a directory`
+      : fsReason(e);
+    return new UsageError(`--${hit[0]} ${hit[1]}: ${why}`);
+  }
+  if (e instanceof TesseraError && LOADER_OPS.has(e.op) && NOT_THERE.test(e.message)) {
+    const detail = e.message.slice(e.op.length + 2);
+    const hit = at(detail, false);
+    if (!hit) return null;
+    const rest = detail.startsWith(`${hit[1]}: `) ? detail.slice(hit[1].length + 2) : detail;
+    return new UsageError(`--${hit[0]} ${hit[1]}: ${rest}`);
+  }
+  return null;
+}

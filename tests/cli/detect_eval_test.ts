@@ -6,7 +6,7 @@
  * another shape and missing flags.
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { memoryStats } from "../../mod.ts";
 import { generateScenes } from "../../data/scenes/generate.ts";

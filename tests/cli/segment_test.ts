@@ -4,7 +4,7 @@
  * a value above the class count (exit 2 naming the file).
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { memoryStats } from "../../mod.ts";
 import { generateScenes } from "../../data/scenes/generate.ts";

@@ -4,9 +4,9 @@
  * of its checkpoint on webgpu. On llvmpipe/lavapipe in CI.
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../cli/io.ts";
+import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
-import { readMetrics } from "../../cli/metrics.ts";
+import { readMetrics } from "../../trainer/metrics.ts";
 import { setBackend } from "../../mod.ts";
 import { generateScenes } from "../../data/scenes/generate.ts";
 import { SCENES_VERSIONS } from "../../data/scenes/scene.ts";
