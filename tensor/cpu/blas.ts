@@ -308,5 +308,57 @@ export function blasGemm(
   return c;
 }
 
+/**
+ * One native GEMM into an existing array: `C = A·B + beta·C` for row-major operands at element
+ * offsets `ao`/`bo`/`co` (each with its transpose flag and leading dimension, as CBLAS takes
+ * them). Returns false, writing nothing, when the native path is not active or a size exceeds
+ * int32. Used by the stride-1 convolutions, which accumulate one GEMM per kernel tap.
+ */
+export function blasGemmInto(
+  a: TypedArray,
+  ao: number,
+  transA: boolean,
+  lda: number,
+  b: TypedArray,
+  bo: number,
+  transB: boolean,
+  ldb: number,
+  c: TypedArray,
+  co: number,
+  ldc: number,
+  m: number,
+  n: number,
+  k: number,
+  beta: number,
+): boolean {
+  if (!blasActive() || Math.max(m, n, k, lda, ldb, ldc) > I32_MAX) return false;
+  const f64 = c instanceof Float64Array;
+  if (!f64 && !(c instanceof Float32Array)) return false;
+  if (m === 0 || n === 0) return true;
+  const l = lib!;
+  const t = getThreads();
+  if (t !== threadsSet && l.setThreads) {
+    l.setThreads(t);
+    threadsSet = t;
+  }
+  (f64 ? l.dgemm : l.sgemm)(
+    ROW_MAJOR,
+    transA ? TRANS : NO_TRANS,
+    transB ? TRANS : NO_TRANS,
+    m,
+    n,
+    k,
+    1,
+    ao === 0 ? a : a.subarray(ao),
+    lda,
+    bo === 0 ? b : b.subarray(bo),
+    ldb,
+    beta,
+    co === 0 ? c : c.subarray(co),
+    ldc,
+  );
+  return true;
+}
+
 mode = envMode();
 detect();

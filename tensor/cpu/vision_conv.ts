@@ -12,7 +12,8 @@
  * The GEMMs take the matmul fast paths (`gemm.ts`: native BLAS for float32 and float64 when
  * active, else the threaded WebAssembly SIMD GEMM for float32) with strided operands, which
  * map onto BLAS transpose flags without copies; otherwise the plain loops below run. Images
- * are processed in chunks so the column buffer stays ≤ 32 MiB.
+ * are processed in chunks so the column buffer stays ≤ 32 MiB. Stride-1 convolutions on the
+ * native BLAS skip im2col altogether (`vision_conv_s1.ts`: one GEMM per kernel tap).
  * @module
  */
 import type { Kernel, Storage } from "../backend.ts";
@@ -22,6 +23,12 @@ import { allocArray, recycle } from "./buffers.ts";
 import { alloc, input, wrap } from "./iter.ts";
 import { fastGemm } from "./gemm.ts";
 import type { GemmProblem } from "./wasm/gemm.ts";
+import {
+  conv2dStride1,
+  conv2dWeightGradStride1,
+  convTranspose2dStride1,
+  stride1Applies,
+} from "./vision_conv_s1.ts";
 
 /** Column-buffer budget in elements per chunk. */
 const COLS_BUDGET = 1 << 23;
@@ -183,6 +190,7 @@ export const conv2dKernel: Kernel<"conv2d"> = (inputs, params, out): Storage => 
   const q = geo(xo.shape, out.shape, wo.shape[2]!, wo.shape[3]!, params);
   const total = q.n * q.o * q.p;
   if (total === 0) return wrap(alloc(out));
+  if (stride1Applies(q, out.dtype)) return wrap(conv2dStride1(x, w, q, out.dtype));
   const direct = q.kh === 1 && q.kw === 1 && q.sh === 1 && q.sw === 1 && q.ph === 0 &&
     q.pw === 0;
   const per = q.g * q.k * q.p;
@@ -241,6 +249,9 @@ export const convTranspose2dKernel: Kernel<"convTranspose2d"> = (inputs, params,
   const x = input(inputs, 0), w = input(inputs, 1);
   // In conv2d terms the conv input is our output and the conv output is our input.
   const q = geo(out.shape, xo.shape, wo.shape[2]!, wo.shape[3]!, params);
+  if (stride1Applies(q, out.dtype, true)) {
+    return wrap(convTranspose2dStride1(x, w, q, out.dtype));
+  }
   const y = alloc(out);
   if (y.length === 0 || q.p === 0) return wrap(y);
   const per = q.g * q.k * q.p;
@@ -281,6 +292,7 @@ export const conv2dWeightGradKernel: Kernel<"conv2dWeightGrad"> = (inputs, param
   const xo = inputs[0]!, dyo = inputs[1]!;
   const x = input(inputs, 0), dy = input(inputs, 1);
   const q = geo(xo.shape, dyo.shape, params.kernel[0], params.kernel[1], params);
+  if (stride1Applies(q, out.dtype)) return wrap(conv2dWeightGradStride1(x, dy, q, out.dtype));
   const dw = alloc(out);
   if (dw.length === 0 || q.n === 0 || q.p === 0) return wrap(dw);
   const step = chunkImages(q.g * q.k * q.p);

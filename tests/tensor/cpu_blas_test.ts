@@ -195,6 +195,10 @@ Deno.test({
       { x: [2, 3, 7, 6], w: [4, 3, 3, 3], opts: { padding: 1 } },
       { x: [1, 4, 9, 9], w: [6, 2, 3, 2], opts: { stride: 2, groups: 2, dilation: [1, 2] } },
       { x: [3, 5, 4, 4], w: [2, 5, 1, 1], opts: {} }, // 1×1: the image is the column matrix
+      // ≥ 16 channels, stride 1: the tap GEMMs of vision_conv_s1.ts (no im2col).
+      { x: [2, 16, 7, 6], w: [16, 16, 3, 3], opts: { padding: 1 } },
+      { x: [1, 16, 8, 9], w: [20, 16, 3, 2], opts: { padding: [2, 0], dilation: [2, 1] } },
+      { x: [2, 17, 6, 6], w: [16, 17, 5, 5], opts: {} },
     ];
     for (const dtype of ["float32", "float64"] as const) {
       for (const c of cases) {
@@ -210,6 +214,19 @@ Deno.test({
         const [toff, ton] = withAndWithout(() => [convTranspose2d(xt, wt, null, { stride: 2 })]);
         assertClose(toff, ton, TOL[dtype](c.w[0]!), `${dtype} convTranspose ${c.w[0]}`);
         for (const y of [x, w, wt, xt]) y.dispose();
+      }
+      // Stride 1: the flipped tap GEMMs; padding 3 > (k−1)·d takes the col2im path.
+      const s1: Parameters<typeof convTranspose2d>[3][] = [
+        { padding: 1 },
+        { padding: [0, 2], dilation: [1, 2] },
+        { padding: 3 },
+      ];
+      for (const opts of s1) {
+        const wt = t([16, 18, 3, 3], r, dtype), xt = t([2, 16, 7, 8], r, dtype);
+        const [toff, ton] = withAndWithout(() => [convTranspose2d(xt, wt, null, opts)]);
+        assertClose(toff, ton, TOL[dtype](16 * 9), `${dtype} convTranspose s1 ${opts!.padding}`);
+        wt.dispose();
+        xt.dispose();
       }
     }
   },
