@@ -49,9 +49,15 @@ import {
   tensor,
 } from "../../mod.ts";
 import { bind } from "../../tensor/dispatch.ts";
-import type { Prim } from "../../tensor/primitives.ts";
 import { reshape } from "../../tensor/ops/reshaping.ts";
-import { PRIM_INFO, PRIMS } from "../../tensor/primitives.ts";
+import {
+  type Differentiable,
+  type ElementwiseOp,
+  OP_INFO,
+  type Prim,
+  PRIM_INFO,
+  PRIMS,
+} from "../../tensor/primitives.ts";
 import { COMPOSITE_ROWS, PRIMITIVE_ROWS } from "./_grad_rows.ts";
 
 type Probe = (x: Tensor) => Tensor;
@@ -65,8 +71,29 @@ const i32 = (v: number[]) => tensor(v, { dtype: "int32" });
 const gt0 = (x: Tensor) => greater(x, 0);
 const boxes = () => tensor([[0, 0, 2, 2], [0, 0, 2, 1.9], [3, 3, 4, 4]]);
 
-/** How each primitive's derivative is checked. */
-export const GRAD_COVERAGE: Record<Prim, Coverage> = {
+/**
+ * What the table is keyed by: each primitive, except that the `unary` and `binary` families
+ * have a row per op (their ops differ in how they are differentiated).
+ */
+type Key = Exclude<Prim, "unary" | "binary"> | ElementwiseOp;
+
+/** The keys `PRIMS` implies, in order: the ops of a family with per-op facts, else the name. */
+function keysOf(prims: readonly Prim[]): string[] {
+  return prims.flatMap((p) => {
+    const perOp = PRIM_INFO[p].opInfo;
+    return perOp ? Object.keys(perOp) : [p];
+  });
+}
+
+/** How a key is differentiated: its op's row in OP_INFO, else its primitive's record. */
+function differentiable(key: string): Differentiable {
+  return key in OP_INFO
+    ? OP_INFO[key as ElementwiseOp].differentiable
+    : PRIM_INFO[key as Prim].differentiable;
+}
+
+/** How each primitive (each op of `unary` and `binary`) has its derivative checked. */
+export const GRAD_COVERAGE: Record<Key, Coverage> = {
   neg: { rows: ["neg"] },
   abs: { rows: ["abs"] },
   sign: { zero: sign },
@@ -142,17 +169,18 @@ export const GRAD_COVERAGE: Record<Prim, Coverage> = {
 const ROW_NAMES = new Set([...PRIMITIVE_ROWS, ...COMPOSITE_ROWS].map((r) => r.name));
 
 Deno.test("grad coverage: every primitive in PRIMS has an entry, and nothing else does", () => {
-  const missing = PRIMS.filter((p) => !(p in GRAD_COVERAGE));
+  const keys = keysOf(PRIMS);
+  const missing = keys.filter((p) => !(p in GRAD_COVERAGE));
   assert.deepEqual(missing, [], `primitives with no gradient-table entry: ${missing.join(", ")}`);
-  const extra = Object.keys(GRAD_COVERAGE).filter((p) => !(PRIMS as readonly string[]).includes(p));
+  const extra = Object.keys(GRAD_COVERAGE).filter((p) => !keys.includes(p));
   assert.deepEqual(extra, [], `entries for names that are not primitives: ${extra.join(", ")}`);
 });
 
 Deno.test("grad coverage: each entry's kind is the one PRIM_INFO states", () => {
   const kind = (c: Coverage) =>
     "rows" in c ? "rule" : "zero" in c ? "zero" : "nonFloat" in c ? "nonFloat" : "none";
-  for (const p of PRIMS) {
-    assert.equal(kind(GRAD_COVERAGE[p]), PRIM_INFO[p].differentiable, p);
+  for (const k of keysOf(PRIMS)) {
+    assert.equal(kind(GRAD_COVERAGE[k as Key]), differentiable(k), k);
   }
 });
 
@@ -190,9 +218,10 @@ Deno.test("grad coverage: zero / non-float / not-differentiable entries hold", a
   }
 });
 
-Deno.test("grad coverage: the check fails for a primitive without an entry", () => {
-  const partial: Partial<Record<Prim, Coverage>> = { ...GRAD_COVERAGE };
+Deno.test("grad coverage: the check fails for an op or a primitive without an entry", () => {
+  const partial: Partial<Record<Key, Coverage>> = { ...GRAD_COVERAGE };
   delete partial.erf;
-  const missing = PRIMS.filter((p) => !(p in partial));
-  assert.deepEqual(missing, ["erf"]);
+  delete partial.matmul;
+  const missing = keysOf(PRIMS).filter((p) => !(p in partial));
+  assert.deepEqual(missing, ["erf", "matmul"]);
 });
