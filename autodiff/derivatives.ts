@@ -21,9 +21,23 @@ import { equal, greater, logicalAnd } from "../tensor/ops/comparison.ts";
 import { add, cast, div, mul, sub, where } from "../tensor/ops/elementwise.ts";
 import { sumToShape } from "../tensor/ops/reduce.ts";
 import { cos, exp, log, neg, sign, sin } from "../tensor/ops/unary.ts";
-import type { BinaryOp, Prim, UnaryOp } from "../tensor/primitives.ts";
+import { TesseraError } from "../tensor/errors.ts";
+import {
+  BINARY_OPS,
+  type ElementwiseOp,
+  OP_INFO,
+  type Prim,
+  UNARY_OPS,
+} from "../tensor/primitives.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { JvpRule, VjpNeeds, VjpRule } from "./rule_kit.ts";
+import {
+  type JvpRule,
+  none,
+  notDifferentiable,
+  type VjpNeeds,
+  type VjpRule,
+  zero,
+} from "./rule_kit.ts";
 
 /** The linear map `t ↦ ∂out/∂input · t` of one input (pointwise, broadcasting). */
 export type Partial = (t: Tensor) => Tensor;
@@ -34,9 +48,6 @@ export type Partial = (t: Tensor) => Tensor;
  * shared by several inputs are computed once, in the function body.
  */
 export type Derivative = (inputs: readonly Tensor[], out: Tensor) => readonly (Partial | null)[];
-
-/** An elementwise primitive with a derivative entry. */
-export type ElementwiseOp = UnaryOp | BinaryOp;
 
 /** d/dx erf(x) = 2/√π · exp(−x²). */
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
@@ -60,16 +71,16 @@ function winnerPartials(a: Tensor, b: Tensor, aWins: Tensor): Partial[] {
 function powPartials(a: Tensor, b: Tensor, out: Tensor): Partial[] {
   const base = () => where(logicalAnd(equal(a, 0), equal(b, 0)), 1, a);
   return [
-    (t) => mul(t, mul(b, bind("pow", [base(), sub(b, 1)], {}))),
+    (t) => mul(t, mul(b, bind("binary", [base(), sub(b, 1)], { op: "pow" }))),
     (t) => mul(t, mul(out, log(where(equal(a, 0), 1, a)))),
   ];
 }
 
 /**
- * The derivative of every differentiable elementwise primitive (`PRIM_INFO` says `rule`); the
- * zero ones (sign, floor, …) and the non-float ones (logicalNot) get their rules from
- * `PRIM_INFO` instead. A new `rule` primitive without an entry fails when autodiff/ loads
- * ("no vjp rule for …").
+ * The derivative of every differentiable op of the `unary` and `binary` primitives (`OP_INFO`
+ * says `rule`); the zero ones (sign, floor, …) and the non-float ones (logicalNot) get their
+ * rules from `OP_INFO` instead. A new `rule` op without an entry fails when autodiff/ loads
+ * ("no derivative for unary op …").
  *
  * @example
  * ```ts
@@ -110,9 +121,10 @@ export const DERIVATIVES: { readonly [P in ElementwiseOp]?: Derivative } = {
 /**
  * What each derivative reads besides shapes and dtypes, so the tape pins only that (an op not
  * listed keeps its inputs and its output): `add` needs only shapes, `exp` only its output,
- * `mul` its inputs.
+ * `mul` its inputs. Ops with a zero or non-float derivative need nothing (added from
+ * `OP_INFO`).
  */
-export const ELEMENTWISE_NEEDS: { readonly [P in ElementwiseOp]?: VjpNeeds } = {
+const WRITTEN_NEEDS: { readonly [P in ElementwiseOp]?: VjpNeeds } = {
   neg: "nothing",
   add: "nothing",
   sub: "nothing",
@@ -171,16 +183,57 @@ export function jvpOf(d: Derivative): JvpRule<Prim> {
   };
 }
 
-function generate<R>(of: (d: Derivative) => R): { [P in ElementwiseOp]?: R } {
-  const rules: { [P in ElementwiseOp]?: R } = {};
-  for (const [p, d] of Object.entries(DERIVATIVES) as [ElementwiseOp, Derivative][]) {
-    rules[p] = of(d);
+/** Per-op needs of the `unary` and `binary` primitives (read by `vjpNeeds`). */
+export const ELEMENTWISE_NEEDS: { readonly [P in ElementwiseOp]?: VjpNeeds } = {
+  ...Object.fromEntries(
+    (Object.keys(OP_INFO) as ElementwiseOp[])
+      .filter((o) =>
+        OP_INFO[o].differentiable === "zero" || OP_INFO[o].differentiable === "nonFloat"
+      )
+      .map((o) => [o, "nothing"]),
+  ),
+  ...WRITTEN_NEEDS,
+};
+
+/**
+ * The rule of each op of a family in one mode: generated from its derivative, the zero rule
+ * for the zero and non-float ops, a throwing rule for an op without a derivative; an op
+ * `OP_INFO` calls differentiable but without an entry in {@link DERIVATIVES} fails here, when
+ * autodiff/ loads.
+ */
+function perOpRules<O extends ElementwiseOp, R>(
+  family: "unary" | "binary",
+  ops: readonly O[],
+  of: (d: Derivative) => R,
+  zeroRule: R,
+): Record<O, R> {
+  const rules = {} as Record<O, R>;
+  for (const o of ops) {
+    const how = OP_INFO[o].differentiable, d = DERIVATIVES[o];
+    if (how === "zero" || how === "nonFloat") rules[o] = zeroRule;
+    else if (how === "none") rules[o] = notDifferentiable(family, `${o} has no derivative`) as R;
+    else if (d) rules[o] = of(d);
+    else throw new TesseraError("autodiff", `no derivative for ${family} op ${o}`);
   }
   return rules;
 }
 
-/** VJP rules of the elementwise primitives, generated from {@link DERIVATIVES}. */
-export const elementwiseVjpRules: { [P in ElementwiseOp]?: VjpRule<P> } = generate(vjpOf);
+const UNARY_VJP = perOpRules("unary", UNARY_OPS, vjpOf, none as VjpRule<Prim>);
+const BINARY_VJP = perOpRules("binary", BINARY_OPS, vjpOf, none as VjpRule<Prim>);
+const UNARY_JVP = perOpRules("unary", UNARY_OPS, jvpOf, zero as JvpRule<Prim>);
+const BINARY_JVP = perOpRules("binary", BINARY_OPS, jvpOf, zero as JvpRule<Prim>);
 
-/** JVP rules of the elementwise primitives, generated from {@link DERIVATIVES}. */
-export const elementwiseJvpRules: { [P in ElementwiseOp]?: JvpRule<P> } = generate(jvpOf);
+/**
+ * VJP rules of `unary` and `binary`: the op's rule, generated from {@link DERIVATIVES}, looked
+ * up once per application.
+ */
+export const elementwiseVjpRules: { unary: VjpRule<"unary">; binary: VjpRule<"binary"> } = {
+  unary: (g, inputs, out, p) => UNARY_VJP[p.op](g, inputs, out, p),
+  binary: (g, inputs, out, p) => BINARY_VJP[p.op](g, inputs, out, p),
+};
+
+/** JVP rules of `unary` and `binary`, generated from {@link DERIVATIVES} like the VJPs. */
+export const elementwiseJvpRules: { unary: JvpRule<"unary">; binary: JvpRule<"binary"> } = {
+  unary: (primals, tangents, out, p) => UNARY_JVP[p.op](primals, tangents, out, p),
+  binary: (primals, tangents, out, p) => BINARY_JVP[p.op](primals, tangents, out, p),
+};

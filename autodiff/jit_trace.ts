@@ -114,7 +114,7 @@ export class JitTrace implements Trace {
       }
     }
     const aval = abstractEval(prim, inputs, params);
-    checkNumel(prim, aval.shape, aval.dtype);
+    checkNumel(op, aval.shape, aval.dtype);
     const slots = inputs.map((t) => this.slotOf(t, op));
     const out = this.#next++;
     this.equations.push({ prim, params, inputs: slots, out, aval });

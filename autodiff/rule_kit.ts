@@ -122,7 +122,7 @@ function complete(mode: string, rules: Record<string, unknown>): void {
  * ```ts
  * import assert from "node:assert/strict";
  * import { completeVjpRules } from "./rule_kit.ts";
- * assert.throws(() => completeVjpRules({}), /no vjp rule for neg, abs/);
+ * assert.throws(() => completeVjpRules({}), /no vjp rule for unary, binary/);
  * ```
  */
 export function completeVjpRules(rules: { [P in Prim]?: VjpRule<P> }): { [P in Prim]: VjpRule<P> } {
@@ -137,7 +137,7 @@ export function completeVjpRules(rules: { [P in Prim]?: VjpRule<P> }): { [P in P
  * ```ts
  * import assert from "node:assert/strict";
  * import { completeJvpRules } from "./rule_kit.ts";
- * assert.throws(() => completeJvpRules({}), /no jvp rule for neg, abs/);
+ * assert.throws(() => completeJvpRules({}), /no jvp rule for unary, binary/);
  * ```
  */
 export function completeJvpRules(rules: { [P in Prim]?: JvpRule<P> }): { [P in Prim]: JvpRule<P> } {

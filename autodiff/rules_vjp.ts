@@ -85,6 +85,8 @@ function concatVjp(g: Tensor, inputs: readonly Tensor[], axis: number): Tensor[]
 
 /** Per-op needs of the family primitives (an op not listed reads inputs and output). */
 const FAMILY_NEEDS: { [P in Prim]?: Readonly<Record<string, VjpNeeds>> } = {
+  unary: ELEMENTWISE_NEEDS,
+  binary: ELEMENTWISE_NEEDS,
   reduce: { sum: "nothing" },
 };
 
@@ -98,7 +100,6 @@ const DERIVED_NEEDS = Object.fromEntries(
 
 const NEEDS: { [P in Prim]?: VjpNeeds } = {
   ...DERIVED_NEEDS,
-  ...ELEMENTWISE_NEEDS,
   pad: "nothing",
   concat: "nothing",
   cast: "nothing",
@@ -116,7 +117,7 @@ const NEEDS: { [P in Prim]?: VjpNeeds } = {
  * ```ts
  * import assert from "node:assert/strict";
  * import { vjpNeeds } from "./rules_vjp.ts";
- * assert.equal(vjpNeeds("exp", {}), "out");
+ * assert.equal(vjpNeeds("unary", { op: "exp" }), "out");
  * assert.equal(vjpNeeds("reduce", { op: "sum", axes: [0] }), "nothing");
  * assert.equal(vjpNeeds("reduce", { op: "max", axes: [0] }), undefined);
  * ```

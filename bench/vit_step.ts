@@ -27,6 +27,7 @@ import {
   mul,
   neg,
   oneHot,
+  opName,
   permute,
   readSafetensorsFile,
   reshape,
@@ -209,8 +210,8 @@ function installProfiler(): Map<string, { ms: number; calls: number }> {
         }${(params as { transB: boolean }).transB ? "T" : ""}`
         : `matmul(${out.dtype})`)
       : Deno.args.includes("--profile-shapes")
-      ? `${prim} ${inputs.map((t) => `[${t.shape}]`).join(" ")}`
-      : prim;
+      ? `${opName(prim, params)} ${inputs.map((t) => `[${t.shape}]`).join(" ")}`
+      : opName(prim, params);
     const s = stats.get(key) ?? { ms: 0, calls: 0 };
     s.ms += performance.now() - t0;
     s.calls++;

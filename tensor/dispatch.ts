@@ -48,7 +48,7 @@ export function evalEager<P extends Prim>(
   params: PrimParams[P],
 ): Tensor {
   const aval = abstractEval(prim, inputs, params);
-  checkNumel(prim, aval.shape, aval.dtype);
+  checkNumel(opName(prim, params), aval.shape, aval.dtype);
   const backend = inputs[0]!.backend;
   for (const t of inputs) {
     if (t.backend !== backend) {

@@ -2,17 +2,21 @@
  * The primitive set: the only operations a backend implements and the only ones that carry
  * derivative rules. Everything else in tessera is a composite of these.
  *
- * Families of elementwise ops that share dtypes, kernel shape and derivative (comparisons,
- * logical and bitwise ops, value and index reductions) are ONE primitive each with an `op`
- * parameter (`bind("compare", [a, b], { op: "less" })`), as in jax-js; errors still name the
- * public op ({@link opName}). Each primitive's facts (family, dtypes, linearity, how it is
- * differentiated) are one {@link PRIM_INFO} record, from which shape rules and the trivial
- * autodiff rules are derived.
+ * Families of ops that share arity, kernel shape and rule shape (unary math, binary
+ * arithmetic, comparisons, logical and bitwise ops, value and index reductions) are ONE
+ * primitive each with an `op` parameter (`bind("binary", [a, b], { op: "add" })`), as in
+ * jax-js; errors still name the public op ({@link opName}). Each primitive's facts (family,
+ * dtypes, linearity, how it is differentiated) are one {@link PRIM_INFO} record, and the facts
+ * that differ between the ops of `unary` and `binary` one {@link OP_INFO} row per op; shape
+ * rules and the trivial autodiff rules are derived from them.
  *
- * Adding a primitive means: a name here with its {@link PRIM_INFO} record (and params in
- * {@link PrimParams} if it takes any), a kernel per backend and, if it is differentiable, its
- * derivative (autodiff/derivatives.ts for elementwise ones). The tables are mapped types over
- * {@link Prim}, so `deno check` fails until every one exists.
+ * Adding an elementwise op means: its name in {@link UNARY_OPS} or {@link BINARY_OPS} with its
+ * {@link OP_INFO} row, a loop in tensor/cpu/unary.ts (or binary.ts), a WGSL expression in
+ * tensor/webgpu/elementwise.ts (none for a float op that is a call of its `tm_` math
+ * function), its derivative in autodiff/derivatives.ts, the public op, and a gradient-table
+ * row. Adding another primitive means: a name here with its {@link PRIM_INFO} record (and
+ * params in {@link PrimParams}), a kernel per backend and its rules. The tables are mapped
+ * types, so `deno check` fails until every one exists.
  * @module
  */
 import type { DType } from "./dtype.ts";
@@ -28,7 +32,7 @@ import type {
 } from "./vision_params.ts";
 
 /**
- * Elementwise unary primitives.
+ * The ops of the `unary` primitive: elementwise unary math (and `logicalNot`).
  *
  * @example
  * ```ts
@@ -58,11 +62,11 @@ export const UNARY_OPS = [
   "round",
   "logicalNot",
 ] as const;
-/** An elementwise unary primitive name. */
+/** A unary elementwise op (the `op` of the `unary` primitive). */
 export type UnaryOp = typeof UNARY_OPS[number];
 
 /**
- * Elementwise binary primitives that keep the input dtype.
+ * The ops of the `binary` primitive: broadcasting arithmetic that keeps the input dtype.
  *
  * @example
  * ```ts
@@ -73,7 +77,7 @@ export type UnaryOp = typeof UNARY_OPS[number];
  * ```
  */
 export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"] as const;
-/** An arithmetic binary primitive name. */
+/** An arithmetic binary op (the `op` of the `binary` primitive). */
 export type BinaryOp = typeof BINARY_OPS[number];
 
 /**
@@ -158,7 +162,6 @@ export type ReduceOp = typeof REDUCE_OPS[number];
  */
 export const ARG_REDUCE_OPS = ["argmax", "argmin"] as const;
 /** An index reduction (the `op` of the `argReduce` primitive). */
-
 export type ArgReduceOp = typeof ARG_REDUCE_OPS[number];
 
 /**
@@ -168,10 +171,18 @@ export type ArgReduceOp = typeof ARG_REDUCE_OPS[number];
  * ```ts
  * import assert from "node:assert/strict";
  * import { FAMILY_PRIMS } from "./primitives.ts";
- * assert.deepEqual(FAMILY_PRIMS, ["compare", "logical", "bitwise", "reduce", "argReduce"]);
+ * assert.deepEqual(FAMILY_PRIMS.slice(0, 3), ["unary", "binary", "compare"]);
  * ```
  */
-export const FAMILY_PRIMS = ["compare", "logical", "bitwise", "reduce", "argReduce"] as const;
+export const FAMILY_PRIMS = [
+  "unary",
+  "binary",
+  "compare",
+  "logical",
+  "bitwise",
+  "reduce",
+  "argReduce",
+] as const;
 /** A primitive with an `op` parameter. */
 export type FamilyPrim = typeof FAMILY_PRIMS[number];
 
@@ -241,8 +252,6 @@ export type VisionOp = typeof VISION_OPS[number];
  * ```
  */
 export const PRIMS = [
-  ...UNARY_OPS,
-  ...BINARY_OPS,
   ...FAMILY_PRIMS,
   ...OTHER_OPS,
   ...VISION_OPS,
@@ -292,6 +301,12 @@ export interface PrimInfo {
   /** The values of its `op` parameter, for a family primitive ({@link FAMILY_PRIMS}). */
   readonly ops?: readonly string[];
   /**
+   * Per-op facts where they differ between the ops of a family (`unary`, `binary`): each op's
+   * entry in {@link OP_INFO}. The family record's own `dtypes`/`linear`/`differentiable` then
+   * hold for the family as a whole (`rule` when some op has a derivative).
+   */
+  readonly opInfo?: { readonly [op: string]: OpInfo };
+  /**
    * Input dtypes and output dtype, for the families whose shape rule is generated from them
    * (elementwise and reductions); absent where the shape rule is written by hand.
    */
@@ -305,13 +320,67 @@ export interface PrimInfo {
   readonly differentiable: Differentiable;
 }
 
-const ew = (
-  family: PrimFamily,
-  accepts: DtypeClass,
-  out: "same" | "bool" | "int32",
-  differentiable: Differentiable,
-  linear = false,
-): PrimInfo => ({ family, dtypes: { accepts, out }, linear, differentiable });
+/** The facts of one op of the `unary` or `binary` family that differ from op to op. */
+export interface OpInfo {
+  /** Input dtypes it accepts (the output keeps the input dtype). */
+  readonly accepts: DtypeClass;
+  /** Linear in its input (its JVP is the op applied to the tangent). */
+  readonly linear: boolean;
+  /** How its derivative is defined (a `rule` op has an entry in autodiff/derivatives.ts). */
+  readonly differentiable: Differentiable;
+}
+
+/** An op of the `unary` or `binary` family. */
+export type ElementwiseOp = UnaryOp | BinaryOp;
+
+const op = (accepts: DtypeClass, differentiable: Differentiable = "rule", linear = false) => ({
+  accepts,
+  linear,
+  differentiable,
+});
+
+/**
+ * The per-op facts of the elementwise families, one row per op: a mapped type over
+ * {@link UnaryOp} and {@link BinaryOp}, so a new op without its row fails `deno check`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OP_INFO } from "./primitives.ts";
+ * assert.equal(OP_INFO.exp.accepts, "float");
+ * assert.equal(OP_INFO.floor.differentiable, "zero");
+ * assert.equal(OP_INFO.neg.linear, true);
+ * ```
+ */
+export const OP_INFO: { readonly [O in ElementwiseOp]: OpInfo } = {
+  neg: op("signed", "rule", true),
+  abs: op("numeric"),
+  sign: op("signed", "zero"),
+  exp: op("float"),
+  log: op("float"),
+  log1p: op("float"),
+  expm1: op("float"),
+  sqrt: op("float"),
+  rsqrt: op("float"),
+  reciprocal: op("float"),
+  sin: op("float"),
+  cos: op("float"),
+  tanh: op("float"),
+  erf: op("float"),
+  erfc: op("float"),
+  floor: op("float", "zero"),
+  ceil: op("float", "zero"),
+  round: op("float", "zero"),
+  logicalNot: op("bool", "nonFloat"),
+  add: op("numeric"),
+  sub: op("numeric"),
+  mul: op("numeric"),
+  div: op("float"),
+  pow: op("float"),
+  maximum: op("numeric"),
+  minimum: op("numeric"),
+};
+
 const fam = (
   family: FamilyPrim,
   ops: readonly string[],
@@ -319,9 +388,10 @@ const fam = (
   out: "same" | "bool" | "int32",
   differentiable: Differentiable,
 ): PrimInfo => ({ family, ops, dtypes: { accepts, out }, linear: false, differentiable });
-const unary = (accepts: DtypeClass, d: Differentiable = "rule", linear = false) =>
-  ew("unary", accepts, "same", d, linear);
-const binary = (accepts: DtypeClass) => ew("binary", accepts, "same", "rule");
+const elementwise = (family: "unary" | "binary", ops: readonly ElementwiseOp[]): PrimInfo => ({
+  ...fam(family, ops, "any", "same", "rule"),
+  opInfo: Object.fromEntries(ops.map((o) => [o, OP_INFO[o]])),
+});
 const other = (family: PrimFamily, differentiable: Differentiable, linear = false): PrimInfo => ({
   family,
   linear,
@@ -336,38 +406,14 @@ const other = (family: PrimFamily, differentiable: Differentiable, linear = fals
  * ```ts
  * import assert from "node:assert/strict";
  * import { PRIM_INFO } from "./primitives.ts";
- * assert.equal(PRIM_INFO.exp.dtypes?.accepts, "float");
+ * assert.equal(PRIM_INFO.unary.opInfo?.exp?.accepts, "float");
  * assert.equal(PRIM_INFO.reshape.linear, true);
  * assert.equal(PRIM_INFO.argsort.differentiable, "nonFloat");
  * ```
  */
 export const PRIM_INFO: { readonly [P in Prim]: PrimInfo } = {
-  neg: unary("signed", "rule", true),
-  abs: unary("numeric"),
-  sign: unary("signed", "zero"),
-  exp: unary("float"),
-  log: unary("float"),
-  log1p: unary("float"),
-  expm1: unary("float"),
-  sqrt: unary("float"),
-  rsqrt: unary("float"),
-  reciprocal: unary("float"),
-  sin: unary("float"),
-  cos: unary("float"),
-  tanh: unary("float"),
-  erf: unary("float"),
-  erfc: unary("float"),
-  floor: unary("float", "zero"),
-  ceil: unary("float", "zero"),
-  round: unary("float", "zero"),
-  logicalNot: unary("bool", "nonFloat"),
-  add: binary("numeric"),
-  sub: binary("numeric"),
-  mul: binary("numeric"),
-  div: binary("float"),
-  pow: binary("float"),
-  maximum: binary("numeric"),
-  minimum: binary("numeric"),
+  unary: elementwise("unary", UNARY_OPS),
+  binary: elementwise("binary", BINARY_OPS),
   compare: fam("compare", COMPARE_OPS, "any", "bool", "nonFloat"),
   logical: fam("logical", LOGICAL_OPS, "bool", "same", "nonFloat"),
   bitwise: fam("bitwise", BITWISE_OPS, "int", "same", "nonFloat"),
@@ -424,8 +470,11 @@ export type NoParams = Record<string, never>;
  * per-axis lists). Inputs are tensors and are passed separately.
  */
 export type PrimParams =
-  & { [P in UnaryOp | BinaryOp]: NoParams }
   & {
+    /** Elementwise unary op. */
+    unary: { op: UnaryOp };
+    /** Broadcasting arithmetic, same dtype in and out. */
+    binary: { op: BinaryOp };
     /** Broadcasting comparison, bool out. */
     compare: { op: CompareOp };
     /** Broadcasting logical op on bools. */
@@ -494,33 +543,29 @@ export type PrimParams =
   };
 
 /**
- * True when `p` is an elementwise unary primitive.
+ * The facts of one application's op: the {@link OpInfo} row of an elementwise family op,
+ * else the primitive's own record (whose `dtypes.accepts` holds for all its ops).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isUnary } from "./primitives.ts";
- * assert.equal(isUnary("exp"), true);
- * assert.equal(isUnary("add"), false);
+ * import { opInfo } from "./primitives.ts";
+ * assert.equal(opInfo("unary", { op: "sign" }).differentiable, "zero");
+ * assert.equal(opInfo("compare", { op: "less" }).accepts, "any");
+ * assert.equal(opInfo("reshape", { shape: [2] }).linear, true);
  * ```
  */
-export function isUnary(p: Prim): p is UnaryOp {
-  return (UNARY_OPS as readonly string[]).includes(p);
+export function opInfo<P extends Prim>(prim: P, params: PrimParams[P]): OpInfo {
+  const info = PRIM_INFO[prim];
+  const row = info.opInfo?.[opName(prim, params)];
+  if (row) return row;
+  return {
+    accepts: info.dtypes?.accepts ?? "any",
+    linear: info.linear,
+    differentiable: info.differentiable,
+  };
 }
-/**
- * True when `p` is an arithmetic binary primitive.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isBinary } from "./primitives.ts";
- * assert.equal(isBinary("add"), true);
- * assert.equal(isBinary("compare"), false);
- * ```
- */
-export function isBinary(p: Prim): p is BinaryOp {
-  return (BINARY_OPS as readonly string[]).includes(p);
-}
+
 /**
  * The public op a primitive application stands for: the `op` parameter of a family primitive
  * (`compare` with `{ op: "less" }` is `less`), else the primitive's name. Errors raised while
@@ -531,7 +576,8 @@ export function isBinary(p: Prim): p is BinaryOp {
  * import assert from "node:assert/strict";
  * import { opName } from "./primitives.ts";
  * assert.equal(opName("reduce", { op: "sum", axes: [0] }), "sum");
- * assert.equal(opName("exp", {}), "exp");
+ * assert.equal(opName("unary", { op: "exp" }), "exp");
+ * assert.equal(opName("matmul", { transA: false, transB: false }), "matmul");
  * ```
  */
 export function opName<P extends Prim>(prim: P, params: PrimParams[P]): string {

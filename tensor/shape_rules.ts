@@ -7,15 +7,14 @@ import type { Aval, ShapeRule } from "./aval.ts";
 import { type DType, isFloat } from "./dtype.ts";
 import { fmtShape, fmtValue, TesseraError } from "./errors.ts";
 import {
-  BINARY_OPS,
   type DtypeClass,
+  OP_INFO,
   opName,
   OTHER_OPS,
   perOp,
   type Prim,
   PRIM_INFO,
   type PrimParams,
-  UNARY_OPS,
   type UnaryOp,
   type VisionOp,
 } from "./primitives.ts";
@@ -50,24 +49,6 @@ function inClass(c: DtypeClass, d: DType): boolean {
   }
 }
 
-/** Shape rule of a unary primitive, from its dtype facts in {@link PRIM_INFO}. */
-function unaryRule(op: UnaryOp): ShapeRule<UnaryOp> {
-  const accepts = PRIM_INFO[op].dtypes!.accepts;
-  return (inputs) => {
-    arity(op, inputs, 1);
-    const x = inputs[0]!;
-    if (!inClass(accepts, x.dtype)) {
-      const why = accepts === "bool"
-        ? `needs bool input, got ${x.dtype}`
-        : accepts === "float"
-        ? `needs a float input, got ${x.dtype}`
-        : `not defined for ${x.dtype} input`;
-      throw new TesseraError(op, why);
-    }
-    return x;
-  };
-}
-
 const NEEDS: Record<DtypeClass, string> = {
   float: "float",
   numeric: "numeric",
@@ -91,11 +72,30 @@ function nameOf<P extends Prim>(prim: P, params: PrimParams[P]): string {
   return op;
 }
 
+/** Shape rule of the `unary` primitive, from each op's dtype class in `OP_INFO`. */
+const unaryRule: ShapeRule<"unary"> = (inputs, params) => {
+  const op = nameOf("unary", params);
+  arity(op, inputs, 1);
+  const x = inputs[0]!;
+  const accepts = OP_INFO[op as UnaryOp].accepts;
+  if (!inClass(accepts, x.dtype)) {
+    const why = accepts === "bool"
+      ? `needs bool input, got ${x.dtype}`
+      : accepts === "float"
+      ? `needs a float input, got ${x.dtype}`
+      : `not defined for ${x.dtype} input`;
+    throw new TesseraError(op, why);
+  }
+  return x;
+};
+
 /** Shape rule of a broadcasting binary primitive with the dtype facts of {@link PRIM_INFO}. */
 function binaryRule<P extends Prim>(prim: P): ShapeRule<P> {
-  const { accepts, out } = PRIM_INFO[prim].dtypes!;
+  const { accepts: all, out } = PRIM_INFO[prim].dtypes!;
+  const perOp = PRIM_INFO[prim].opInfo;
   return (inputs, params) => {
     const op = nameOf(prim, params);
+    const accepts = perOp ? perOp[op]!.accepts : all;
     arity(op, inputs, 2);
     const [a, b] = inputs as [Aval, Aval];
     sameDtype(op, a, b);
@@ -270,8 +270,8 @@ function reduceRule<P extends "reduce" | "argReduce">(
 }
 
 const elementwise = {
-  ...perOp(UNARY_OPS, unaryRule),
-  ...perOp([...BINARY_OPS, "compare", "logical", "bitwise"] as const, binaryRule),
+  unary: unaryRule,
+  ...perOp(["binary", "compare", "logical", "bitwise"] as const, binaryRule),
   reduce: reduceRule("reduce", (p) => p.axes),
   argReduce: reduceRule("argReduce", (p) => [p.axis]),
 };

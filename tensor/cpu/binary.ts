@@ -6,7 +6,14 @@
  */
 import type { Kernel, Operand, Storage } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
-import type { BinaryOp, BitwiseOp, CompareOp, LogicalOp } from "../primitives.ts";
+import {
+  BINARY_OPS,
+  type BinaryOp,
+  type BitwiseOp,
+  type CompareOp,
+  type LogicalOp,
+  perOp,
+} from "../primitives.ts";
 import type { Aval } from "../aval.ts";
 import { broadcastStrides, shapesEqual, stridesOf } from "../shape.ts";
 import { F32_ARITH } from "./f32.ts";
@@ -155,8 +162,8 @@ function runBinary(loop: Loop2, inputs: readonly Operand[], out: Aval): Storage 
   return wrap(o);
 }
 
-/** Kernel of an arithmetic binary primitive (integer variants wrap modulo 2^32). */
-export function arithKernel<P extends BinaryOp>(op: P): Kernel<P> {
+/** Kernel of one arithmetic op (integer variants wrap modulo 2^32). */
+function arithOpKernel(op: BinaryOp): Kernel<"binary"> {
   const floatLoop = FLOAT_ARITH[op];
   const intLoop = INT_ARITH[op] ?? floatLoop;
   const f32Loop = F32_ARITH[op] as Loop2 | undefined; // monomorphic float32 rows (./f32.ts)
@@ -166,6 +173,13 @@ export function arithKernel<P extends BinaryOp>(op: P): Kernel<P> {
     return runBinary(isInt ? intLoop : floatLoop, inputs, out);
   };
 }
+
+/** The kernel of each arithmetic op, built once. */
+const ARITH_KERNELS = perOp(BINARY_OPS, arithOpKernel);
+
+/** Kernel of the `binary` primitive: its `op` picks specialised row loops once per call. */
+export const arithKernel: Kernel<"binary"> = (inputs, params, out) =>
+  ARITH_KERNELS[params.op](inputs, params, out);
 
 /** Kernel of `compare` (bool output, NaN compares unequal to everything). */
 export const compareKernel: Kernel<"compare"> = (inputs, p, out) =>

@@ -1,12 +1,12 @@
 /**
- * The CPU kernel table: one entry per primitive (a missing entry fails `deno check`); the
- * unary and binary elementwise rows come from their op lists, a family primitive (`compare`,
- * `reduce`, …) has one kernel that reads its `op` parameter.
+ * The CPU kernel table: one entry per primitive (a missing entry fails `deno check`); a
+ * family primitive (`unary`, `binary`, `compare`, `reduce`, …) has one kernel that reads its
+ * `op` parameter once per call and runs that op's specialised loop.
  * The implementations live in the neighbouring files, split by concern.
  * @module
  */
 import type { Kernel } from "../backend.ts";
-import { BINARY_OPS, perOp, type Prim, UNARY_OPS } from "../primitives.ts";
+import type { Prim } from "../primitives.ts";
 import { arithKernel, bitwiseKernel, compareKernel, logicalKernel, whereKernel } from "./binary.ts";
 import { bitcastKernel, castKernel, randomBitsKernel } from "./convert.ts";
 import { gatherKernel, scatterAddKernel } from "./indexing.ts";
@@ -27,8 +27,8 @@ import { visionCpuKernels } from "./vision_kernels.ts";
 
 /** CPU kernel of every primitive. */
 export const cpuKernels: { [P in Prim]: Kernel<P> } = {
-  ...perOp(UNARY_OPS, unaryKernel),
-  ...perOp(BINARY_OPS, arithKernel),
+  unary: unaryKernel,
+  binary: arithKernel,
   compare: compareKernel,
   logical: logicalKernel,
   bitwise: bitwiseKernel,

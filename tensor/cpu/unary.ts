@@ -5,7 +5,7 @@
  */
 import type { Kernel } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
-import type { UnaryOp } from "../primitives.ts";
+import { perOp, UNARY_OPS, type UnaryOp } from "../primitives.ts";
 import { alloc, input, wrap } from "./iter.ts";
 import { TesseraError } from "../errors.ts";
 import { SPECIAL_FUNCTIONS } from "./special.ts";
@@ -113,10 +113,10 @@ function floatLoopOf(op: UnaryOp): Loop1 {
 }
 
 /**
- * The kernel of a unary primitive. Which dtypes reach it is decided by the shape rule: the
+ * The kernel of one unary op. Which dtypes reach it is decided by the shape rule: the
  * transcendental/rounding ops see floats only, `logicalNot` bool only, `neg`/`sign` no uint32.
  */
-export function unaryKernel<P extends UnaryOp>(op: P): Kernel<P> {
+function unaryOpKernel(op: UnaryOp): Kernel<"unary"> {
   const floatLoop = floatLoopOf(op);
   const intLoop = INT_LOOPS[op] ?? floatLoop;
   const f32Loop = F32_UNARY[op]; // monomorphic float32 copy (./f32.ts)
@@ -132,3 +132,10 @@ export function unaryKernel<P extends UnaryOp>(op: P): Kernel<P> {
     return wrap(o);
   };
 }
+
+/** The kernel of each unary op, built once. */
+const UNARY_KERNELS = perOp(UNARY_OPS, unaryOpKernel);
+
+/** Kernel of the `unary` primitive: its `op` picks a specialised loop once per call. */
+export const unaryKernel: Kernel<"unary"> = (inputs, params, out) =>
+  UNARY_KERNELS[params.op](inputs, params, out);

@@ -22,7 +22,7 @@ import { checkDType, composite, expectTensor, liftPair, type TensorLike } from "
  */
 export function add(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("add", liftPair("add", a, b), {});
+    return bind("binary", liftPair("add", a, b), { op: "add" });
   });
 }
 
@@ -38,7 +38,7 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
  */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("sub", liftPair("sub", a, b), {});
+    return bind("binary", liftPair("sub", a, b), { op: "sub" });
   });
 }
 
@@ -54,7 +54,7 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
  */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("mul", liftPair("mul", a, b), {});
+    return bind("binary", liftPair("mul", a, b), { op: "mul" });
   });
 }
 
@@ -70,7 +70,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
  */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("div", liftPair("div", a, b), {});
+    return bind("binary", liftPair("div", a, b), { op: "div" });
   });
 }
 
@@ -86,7 +86,7 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("pow", liftPair("pow", a, b), {});
+    return bind("binary", liftPair("pow", a, b), { op: "pow" });
   });
 }
 
@@ -102,7 +102,7 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
  */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("maximum", liftPair("maximum", a, b), {});
+    return bind("binary", liftPair("maximum", a, b), { op: "maximum" });
   });
 }
 
@@ -118,7 +118,7 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
  */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
   return composite(() => {
-    return bind("minimum", liftPair("minimum", a, b), {});
+    return bind("binary", liftPair("minimum", a, b), { op: "minimum" });
   });
 }
 
@@ -214,8 +214,8 @@ export function clip(x: Tensor, lo?: TensorLike, hi?: TensorLike): Tensor {
       }
     }
     let y = x;
-    if (lo !== undefined) y = bind("maximum", liftPair("clip", y, lo), {});
-    if (hi !== undefined) y = bind("minimum", liftPair("clip", y, hi), {});
+    if (lo !== undefined) y = bind("binary", liftPair("clip", y, lo), { op: "maximum" });
+    if (hi !== undefined) y = bind("binary", liftPair("clip", y, hi), { op: "minimum" });
     return y;
   });
 }

@@ -17,7 +17,7 @@ import { expectTensor } from "./_util.ts";
  * ```
  */
 export function neg(x: Tensor): Tensor {
-  return bind("neg", [expectTensor("neg", x)], {});
+  return bind("unary", [expectTensor("neg", x)], { op: "neg" });
 }
 
 /**
@@ -31,7 +31,7 @@ export function neg(x: Tensor): Tensor {
  * ```
  */
 export function abs(x: Tensor): Tensor {
-  return bind("abs", [expectTensor("abs", x)], {});
+  return bind("unary", [expectTensor("abs", x)], { op: "abs" });
 }
 
 /**
@@ -45,7 +45,7 @@ export function abs(x: Tensor): Tensor {
  * ```
  */
 export function sign(x: Tensor): Tensor {
-  return bind("sign", [expectTensor("sign", x)], {});
+  return bind("unary", [expectTensor("sign", x)], { op: "sign" });
 }
 
 /**
@@ -59,7 +59,7 @@ export function sign(x: Tensor): Tensor {
  * ```
  */
 export function exp(x: Tensor): Tensor {
-  return bind("exp", [expectTensor("exp", x)], {});
+  return bind("unary", [expectTensor("exp", x)], { op: "exp" });
 }
 
 /**
@@ -73,7 +73,7 @@ export function exp(x: Tensor): Tensor {
  * ```
  */
 export function log(x: Tensor): Tensor {
-  return bind("log", [expectTensor("log", x)], {});
+  return bind("unary", [expectTensor("log", x)], { op: "log" });
 }
 
 /**
@@ -89,7 +89,7 @@ export function log(x: Tensor): Tensor {
  * ```
  */
 export function log1p(x: Tensor): Tensor {
-  return bind("log1p", [expectTensor("log1p", x)], {});
+  return bind("unary", [expectTensor("log1p", x)], { op: "log1p" });
 }
 
 /**
@@ -105,7 +105,7 @@ export function log1p(x: Tensor): Tensor {
  * ```
  */
 export function expm1(x: Tensor): Tensor {
-  return bind("expm1", [expectTensor("expm1", x)], {});
+  return bind("unary", [expectTensor("expm1", x)], { op: "expm1" });
 }
 
 /**
@@ -119,7 +119,7 @@ export function expm1(x: Tensor): Tensor {
  * ```
  */
 export function sqrt(x: Tensor): Tensor {
-  return bind("sqrt", [expectTensor("sqrt", x)], {});
+  return bind("unary", [expectTensor("sqrt", x)], { op: "sqrt" });
 }
 
 /**
@@ -133,7 +133,7 @@ export function sqrt(x: Tensor): Tensor {
  * ```
  */
 export function rsqrt(x: Tensor): Tensor {
-  return bind("rsqrt", [expectTensor("rsqrt", x)], {});
+  return bind("unary", [expectTensor("rsqrt", x)], { op: "rsqrt" });
 }
 
 /**
@@ -147,7 +147,7 @@ export function rsqrt(x: Tensor): Tensor {
  * ```
  */
 export function reciprocal(x: Tensor): Tensor {
-  return bind("reciprocal", [expectTensor("reciprocal", x)], {});
+  return bind("unary", [expectTensor("reciprocal", x)], { op: "reciprocal" });
 }
 
 /**
@@ -161,7 +161,7 @@ export function reciprocal(x: Tensor): Tensor {
  * ```
  */
 export function sin(x: Tensor): Tensor {
-  return bind("sin", [expectTensor("sin", x)], {});
+  return bind("unary", [expectTensor("sin", x)], { op: "sin" });
 }
 
 /**
@@ -175,7 +175,7 @@ export function sin(x: Tensor): Tensor {
  * ```
  */
 export function cos(x: Tensor): Tensor {
-  return bind("cos", [expectTensor("cos", x)], {});
+  return bind("unary", [expectTensor("cos", x)], { op: "cos" });
 }
 
 /**
@@ -189,7 +189,7 @@ export function cos(x: Tensor): Tensor {
  * ```
  */
 export function tanh(x: Tensor): Tensor {
-  return bind("tanh", [expectTensor("tanh", x)], {});
+  return bind("unary", [expectTensor("tanh", x)], { op: "tanh" });
 }
 
 /**
@@ -203,7 +203,7 @@ export function tanh(x: Tensor): Tensor {
  * ```
  */
 export function erf(x: Tensor): Tensor {
-  return bind("erf", [expectTensor("erf", x)], {});
+  return bind("unary", [expectTensor("erf", x)], { op: "erf" });
 }
 
 /**
@@ -223,7 +223,7 @@ export function erf(x: Tensor): Tensor {
  * ```
  */
 export function erfc(x: Tensor): Tensor {
-  return bind("erfc", [expectTensor("erfc", x)], {});
+  return bind("unary", [expectTensor("erfc", x)], { op: "erfc" });
 }
 
 /**
@@ -237,7 +237,7 @@ export function erfc(x: Tensor): Tensor {
  * ```
  */
 export function floor(x: Tensor): Tensor {
-  return bind("floor", [expectTensor("floor", x)], {});
+  return bind("unary", [expectTensor("floor", x)], { op: "floor" });
 }
 
 /**
@@ -251,7 +251,7 @@ export function floor(x: Tensor): Tensor {
  * ```
  */
 export function ceil(x: Tensor): Tensor {
-  return bind("ceil", [expectTensor("ceil", x)], {});
+  return bind("unary", [expectTensor("ceil", x)], { op: "ceil" });
 }
 
 /**
@@ -265,7 +265,7 @@ export function ceil(x: Tensor): Tensor {
  * ```
  */
 export function round(x: Tensor): Tensor {
-  return bind("round", [expectTensor("round", x)], {});
+  return bind("unary", [expectTensor("round", x)], { op: "round" });
 }
 
 /**
@@ -279,5 +279,5 @@ export function round(x: Tensor): Tensor {
  * ```
  */
 export function logicalNot(x: Tensor): Tensor {
-  return bind("logicalNot", [expectTensor("logicalNot", x)], {});
+  return bind("unary", [expectTensor("logicalNot", x)], { op: "logicalNot" });
 }

@@ -202,13 +202,11 @@ function runOp(rt: Runtime, op: Exclude<EwOp, "where">, inputs: readonly Operand
   return runElementwise(rt, op, inputs, ty, e("a", "b", "c"), out);
 }
 
-/** Kernel of a unary or binary elementwise primitive. */
-export function ewKernel<P extends UnaryOp | BinaryOp>(op: P): GpuKernel<P> {
-  return (rt, inputs, _params, out) => runOp(rt, op, inputs, out);
-}
-
-/** Kernel of a family primitive (`compare`, `logical`, `bitwise`): its `op` picks the entry. */
-export const familyKernel: GpuKernel<"compare" | "logical" | "bitwise"> = (
+/**
+ * Kernel of an elementwise family primitive (`unary`, `binary`, `compare`, `logical`,
+ * `bitwise`): its `op` picks the expression-table entry.
+ */
+export const familyKernel: GpuKernel<"unary" | "binary" | "compare" | "logical" | "bitwise"> = (
   rt,
   inputs,
   params,

@@ -1,14 +1,14 @@
 /**
  * The webgpu kernel table: one entry per primitive, a mapped type over `Prim`, so a missing
- * kernel fails `deno check`; the unary and binary rows come from their op lists, a family
- * primitive has one kernel that reads its `op` parameter. Implementations live in the neighbouring files by concern.
+ * kernel fails `deno check`; a family primitive (`unary`, `binary`, `compare`, …) has one
+ * kernel that reads its `op` parameter. Implementations live in the neighbouring files by
+ * concern.
  * @module
  */
-import { BINARY_OPS, perOp, type Prim, UNARY_OPS } from "../primitives.ts";
+import type { Prim } from "../primitives.ts";
 import {
   bitcastKernel,
   castKernel,
-  ewKernel,
   familyKernel,
   type GpuKernel,
   whereKernel,
@@ -32,8 +32,8 @@ import { visionWebgpuKernels } from "./vision_kernels.ts";
 
 /** WebGPU kernel of every primitive. */
 export const webgpuKernels: { [P in Prim]: GpuKernel<P> } = {
-  ...perOp(UNARY_OPS, ewKernel),
-  ...perOp(BINARY_OPS, ewKernel),
+  unary: familyKernel,
+  binary: familyKernel,
   compare: familyKernel,
   logical: familyKernel,
   bitwise: familyKernel,

@@ -17,7 +17,7 @@
 import type { Operand } from "../backend.ts";
 import type { Aval } from "../aval.ts";
 import { type ConvGeometry, convGeometry } from "../vision_params.ts";
-import { ewKernel, type GpuKernel } from "./elementwise.ts";
+import { familyKernel, type GpuKernel } from "./elementwise.ts";
 import { matmulKernel } from "./matmul.ts";
 import type { GpuStorage } from "./pool.ts";
 import { reduceKernel } from "./reduce.ts";
@@ -241,8 +241,6 @@ export const convTranspose2dKernel: GpuKernel<"convTranspose2d"> = (rt, inputs, 
   return y;
 };
 
-const addKernel = ewKernel("add");
-
 /** `conv2dWeightGrad(x, dy)`: `dW[g] = dy[g] · cols[g]ᵀ` with the batch folded into K. */
 export const conv2dWeightGradKernel: GpuKernel<"conv2dWeightGrad"> = (
   rt,
@@ -299,7 +297,12 @@ export const conv2dWeightGradKernel: GpuKernel<"conv2dWeightGrad"> = (
     if (acc === null) {
       acc = part;
     } else {
-      const t = addKernel(rt, [op(acc, [total]), op(part, [total])], {}, aval([total]));
+      const t = familyKernel(
+        rt,
+        [op(acc, [total]), op(part, [total])],
+        { op: "add" },
+        aval([total]),
+      );
       rt.free(acc);
       rt.free(part);
       acc = t;

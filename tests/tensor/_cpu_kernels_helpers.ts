@@ -9,7 +9,13 @@ import "../../tensor/cpu/mod.ts";
 import { tensor } from "../../tensor/creation.ts";
 import { evalEager } from "../../tensor/dispatch.ts";
 import { arrayFor, type DType } from "../../tensor/dtype.ts";
-import { type Prim, type PrimParams } from "../../tensor/primitives.ts";
+import {
+  type ElementwiseOp,
+  OP_INFO,
+  type Prim,
+  type PrimParams,
+  UNARY_OPS,
+} from "../../tensor/primitives.ts";
 import { sizeOf, stridesOf } from "../../tensor/shape.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
 
@@ -27,21 +33,35 @@ export function t(
   return tensor(data, { shape, dtype });
 }
 
+/** A primitive, or an op of the `unary`/`binary` primitive (applied with `{ op }`). */
+export type Applicable = Prim | ElementwiseOp;
+/** Params of an {@link Applicable}: none for an elementwise op. */
+export type ParamsOf<P extends Applicable> = P extends Prim ? PrimParams[P]
+  : Record<string, never>;
+
+/** The primitive and params an {@link Applicable} is bound with. */
+function resolve<P extends Applicable>(prim: P, params: ParamsOf<P>): [Prim, PrimParams[Prim]] {
+  if (!(prim in OP_INFO)) return [prim as Prim, params as PrimParams[Prim]];
+  const family = (UNARY_OPS as readonly string[]).includes(prim) ? "unary" : "binary";
+  return [family, { ...params, op: prim } as PrimParams[Prim]];
+}
+
 /** Applies a primitive and returns shape, dtype and the elements as a plain array. */
-export function run<P extends Prim>(
+export function run<P extends Applicable>(
   prim: P,
   inputs: readonly Tensor[],
-  params: PrimParams[P],
+  params: ParamsOf<P>,
 ): { shape: number[]; dtype: DType; data: number[] } {
-  const r = evalEager(prim, inputs, params);
+  const [p, ps] = resolve(prim, params);
+  const r = evalEager(p, inputs, ps);
   return { shape: [...r.shape], dtype: r.dtype, data: Array.from(r.dataSync()) };
 }
 
 /** Flat elements of a primitive's result. */
-export function vals<P extends Prim>(
+export function vals<P extends Applicable>(
   prim: P,
   inputs: readonly Tensor[],
-  params: PrimParams[P],
+  params: ParamsOf<P>,
 ): number[] {
   return run(prim, inputs, params).data;
 }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import "../../tensor/cpu/mod.ts";
-import { type CompareOp, type Prim } from "../../tensor/primitives.ts";
+import type { CompareOp, ElementwiseOp } from "../../tensor/primitives.ts";
 import { sizeOf } from "../../tensor/shape.ts";
 import { f32, randArray, refBinary, rng, run, t, vals } from "./_cpu_kernels_helpers.ts";
 
@@ -26,7 +26,7 @@ const BROADCAST_CASES: [number[], number[]][] = [
 
 Deno.test("binary arithmetic broadcasts like NumPy (float64 vs naive reference)", () => {
   const r = rng(1);
-  const fs: [Prim, (x: number, y: number) => number][] = [
+  const fs: [ElementwiseOp, (x: number, y: number) => number][] = [
     ["add", (x, y) => x + y],
     ["sub", (x, y) => x - y],
     ["mul", (x, y) => x * y],

@@ -114,8 +114,8 @@ Deno.test("kernels never write into their inputs", () => {
   };
   const out = { shape: [2, 3], dtype: "float64" as const };
   const checks: [Prim, Operand[], unknown, { shape: number[]; dtype: DType }][] = [
-    ["neg", [op()], {}, out],
-    ["add", [op(), op()], {}, out],
+    ["unary", [op()], { op: "neg" }, out],
+    ["binary", [op(), op()], { op: "add" }, out],
     ["cumsum", [op()], { axis: 1, reverse: false }, out],
     ["scatterAdd", [op(), idx, op()], { axis: 0 }, out],
     ["reduce", [op()], { op: "sum", axes: [0, 1] }, { shape: [1, 1], dtype: "float64" }],

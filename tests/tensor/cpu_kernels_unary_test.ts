@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import "../../tensor/cpu/mod.ts";
 import { erf, erfc } from "../../tensor/cpu/special.ts";
-import { type Prim } from "../../tensor/primitives.ts";
+import type { ElementwiseOp } from "../../tensor/primitives.ts";
 import { f32, run, t, vals } from "./_cpu_kernels_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -10,7 +10,7 @@ import { f32, run, t, vals } from "./_cpu_kernels_helpers.ts";
 
 Deno.test("unary float ops match Math (float64) and round to float32", () => {
   const xs = [0.25, 0.5, 1, 1.5, 2, 3.7, 10];
-  const cases: [Prim, (x: number) => number][] = [
+  const cases: [ElementwiseOp, (x: number) => number][] = [
     ["neg", (x) => -x],
     ["abs", Math.abs],
     ["exp", Math.exp],

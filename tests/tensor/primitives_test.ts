@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import * as T from "../../mod.ts";
 import { bind } from "../../tensor/dispatch.ts";
 import {
+  BINARY_OPS,
   FAMILY_PRIMS,
+  OP_INFO,
   opName,
   PRIM_INFO,
   PRIMS,
@@ -23,11 +25,26 @@ Deno.test("PRIM_INFO: family primitives, and only they, list their ops", () => {
 Deno.test("PRIM_INFO: unary shape rules follow the stated dtype class", () => {
   const i32 = T.tensor([1], { dtype: "int32" }), b = T.tensor([true]);
   for (const op of UNARY_OPS) {
-    const accepts = PRIM_INFO[op].dtypes!.accepts;
-    if (accepts === "float") assert.throws(() => bind(op, [i32], {}), /needs a float input/, op);
-    if (accepts === "bool") assert.throws(() => bind(op, [i32], {}), /needs bool input/, op);
-    else assert.throws(() => bind(op, [b], {}), new RegExp(`^TesseraError: ${op}:`), op);
+    const accepts = OP_INFO[op].accepts, u = (x: T.Tensor) => bind("unary", [x], { op });
+    if (accepts === "float") assert.throws(() => u(i32), /needs a float input/, op);
+    if (accepts === "bool") assert.throws(() => u(i32), /needs bool input/, op);
+    else assert.throws(() => u(b), new RegExp(`^TesseraError: ${op}:`), op);
   }
+});
+
+Deno.test("OP_INFO: one row per op of unary and binary, which PRIM_INFO refers to", () => {
+  assert.deepEqual(Object.keys(OP_INFO), [...UNARY_OPS, ...BINARY_OPS]);
+  assert.deepEqual(Object.keys(PRIM_INFO.unary.opInfo!), [...UNARY_OPS]);
+  assert.deepEqual(Object.keys(PRIM_INFO.binary.opInfo!), [...BINARY_OPS]);
+  assert.ok(PRIMS.length <= 45, `${PRIMS.length} primitives`);
+  assert.throws(
+    () => bind("unary", [T.tensor([1])], { op: "cbrt" as "exp" }),
+    /^TesseraError: unary: unknown op "cbrt"; one of neg, abs/,
+  );
+  assert.throws(
+    () => bind("binary", [T.tensor([1]), T.tensor([true])], { op: "pow" }),
+    /^TesseraError: pow: dtypes/,
+  );
 });
 
 Deno.test("family primitives: errors name the public op; an unknown op is rejected", () => {

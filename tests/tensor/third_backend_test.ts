@@ -14,13 +14,14 @@ import { cpuKernels } from "../../tensor/cpu/kernels.ts";
 import { type Prim, PRIMS } from "../../tensor/primitives.ts";
 import { opSuite } from "./_op_suite.ts";
 
-/** Dispatches per primitive since the last reset. */
-const counts = new Map<Prim, number>();
+/** Dispatches per public op (a family primitive's `op`) since the last reset. */
+const counts = new Map<string, number>();
 
 function counted<P extends Prim>(prim: P): Kernel<P> {
   const k = cpuKernels[prim] as Kernel<P>;
   return (inputs, params, out) => {
-    counts.set(prim, (counts.get(prim) ?? 0) + 1);
+    const op = T.opName(prim, params);
+    counts.set(op, (counts.get(op) ?? 0) + 1);
     return k(inputs, params, out);
   };
 }

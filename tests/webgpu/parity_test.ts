@@ -10,6 +10,8 @@
  */
 import {
   ARG_REDUCE_OPS,
+  BINARY_OPS,
+  type BinaryOp,
   BITWISE_OPS,
   COMPARE_OPS,
   LOGICAL_OPS,
@@ -19,6 +21,8 @@ import {
   scope,
   type Tensor,
   toBackend,
+  UNARY_OPS,
+  type UnaryOp,
 } from "../../mod.ts";
 import { bind } from "../../tensor/dispatch.ts";
 import { expectClose, Gen, type Tol } from "./_parity.ts";
@@ -114,7 +118,10 @@ const copy = [
   { inputs: (g: Gen) => [g.b([5])], params: none },
 ];
 
-const CASES: Table = {
+type Cases = { inputs: (g: Gen) => Tensor[]; params: typeof none; tol?: Tol; label?: string }[];
+
+/** The cases of each op of the `unary` and `binary` primitives. */
+const ELEMENTWISE: { [O in UnaryOp | BinaryOp]: Cases } = {
   neg: [...un(-3, 3), ...intUn(true)],
   abs: [...un(-3, 3), ...intUn(false)],
   sign: [...un(-3, 3), ...intUn(true)],
@@ -144,7 +151,7 @@ const CASES: Table = {
   floor: un(-10, 10),
   ceil: un(-10, 10),
   round: [...un(-10, 10), {
-    inputs: (g) => [bind("div", [intAsFloat(g, [40], -20, 20), g.f([1], 2, 2)], none)],
+    inputs: (g) => [bind("binary", [intAsFloat(g, [40], -20, 20), g.f([1], 2, 2)], { op: "div" })],
     params: none,
     label: "halves",
   }],
@@ -161,7 +168,11 @@ const CASES: Table = {
   ],
   maximum: [...bin(), ...intBin],
   minimum: [...bin(), ...intBin],
+};
 
+const CASES: Table = {
+  unary: UNARY_OPS.flatMap((op) => withOp(op, ELEMENTWISE[op])),
+  binary: BINARY_OPS.flatMap((op) => withOp(op, ELEMENTWISE[op])),
   compare: COMPARE_OPS.flatMap((op) => withOp(op, cmp)),
   logical: LOGICAL_OPS.flatMap((op) => withOp(op, logical)),
   bitwise: BITWISE_OPS.flatMap((op) => withOp(op, bitw(op.startsWith("shift")))),
