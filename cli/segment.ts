@@ -104,12 +104,12 @@ const FLAGS = [
     row("layer-decay", "X", num({ min: 0, max: 1, above: true }), 0.65, "layer-wise lr decay"),
     row("channels", "N", pos, 768, "UperHead width"),
     row("aux-channels", "N", pos, 256, "FCNHead width"),
-    row("aux-weight", "X", num({ min: 0 }), 0.4, "auxiliary loss weight"),
+    row("aux-weight", "X", num({ min: 0 }), 0.4, "aux loss weight"),
     row("loss-average", "valid|all", choice(["valid", "all"]), "valid", "CE mean over"),
     row("pos-embed", "learned|sincos", choice(["learned", "sincos"]), "sincos", "positions"),
-    row("flip", "P", num({ min: 0, max: 1 }), 0.5, "horizontal flip prob."),
-    row("ratio-min", "X", num({ min: 0, above: true }), 0.5, "random resize ratio, low"),
-    row("ratio-max", "X", num({ min: 0, above: true }), 2, "random resize ratio, high"),
+    row("flip", "P", num({ min: 0, max: 1 }), 0.5, "flip prob."),
+    row("ratio-min", "X", num({ min: 0, above: true }), 0.5, "resize low"),
+    row("ratio-max", "X", num({ min: 0, above: true }), 2, "resize high"),
     row("cat-max-ratio", "X", num({ min: 0, max: 1, above: true }), 0.75, "crop class share"),
     sw("photometric", true, false, "photometric distortion"),
   ]),
@@ -130,16 +130,13 @@ const FLAGS = [
 export const SEGMENT: CommandFlags<typeof FLAGS> = {
   name: "segment",
   title: "train UperNet (ViT + 4-scale adapter) for semantic segmentation",
-  intro: "Progress on stderr, one JSON line of final metrics (mIoU, aAcc, per-class IoU) on\n" +
-    "stdout; the run directory gets metrics.jsonl, loss.svg, lr.svg and ckpt_latest.safetensors.\n" +
-    "Inference: whole image after the test resize (mmseg mode='whole').",
+  intro: "Progress on stderr, final metrics (mIoU, aAcc, per-class IoU) as JSON on stdout; run\n" +
+    "dir: metrics.jsonl, loss/lr.svg, ckpt_latest.safetensors. Inference: whole image (mmseg).",
   flags: FLAGS,
   exclusive: [["steps", "epochs"]],
-  footer: "--data: images/{train,val}/ + semantic/{train,val}/ (FMNIST-Scenes) or\n" +
-    "images/{training,validation}/ + annotations/{training,validation}/ (ADE); label PNGs\n" +
-    "are read with reduce_zero_label (0 → ignored 255, v → v − 1).\n" +
-    "--eval CKPT: score a checkpoint on val; writes eval.png and eval.json beside it (or --out).\n" +
-    "Exit codes: 0 done, 1 failed (non-finite), 2 bad flags or data, 130 interrupted.",
+  footer: "--data: images/ + semantic/{train,val}/ (FMNIST-Scenes) or\n" +
+    "images/ + annotations/{training,validation}/ (ADE); labels read with reduce_zero_label.\n" +
+    "--eval CKPT: score on val, write eval.png/eval.json. Exit: 0 done, 1 failed, 2 usage, 130 Ctrl-C.",
 };
 
 /** Every setting of a segment run (stored in the checkpoint, so `--resume` continues it). */

@@ -24,6 +24,7 @@ import { SCENES } from "../../cli/scenes.ts";
 
 import { EVALUATE_COCO, EVALUATE_SEG } from "../../cli/evaluate.ts";
 import { DETECT } from "../../cli/detect.ts";
+import { SEGMENT } from "../../cli/segment.ts";
 const COMMANDS = [
   FINETUNE,
   PRETRAIN,
@@ -34,6 +35,7 @@ const COMMANDS = [
   EVALUATE_SEG,
   SCENES,
   DETECT,
+  SEGMENT,
 ] as unknown as CommandFlags<
   readonly Flag[]
 >[];

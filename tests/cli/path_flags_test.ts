@@ -88,6 +88,7 @@ async function fixtures(T: string) {
     "evaluate coco": ["--gt", gt, "--results", res],
     "evaluate seg": ["--gt", `${T}/seg-gt`, "--pred", `${T}/seg-pred`],
     detect: ["--smoke", "--data", scenes, "--backend", "cpu"],
+    segment: ["--smoke", "--data", scenes, "--backend", "cpu"],
   };
   return base;
 }
