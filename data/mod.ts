@@ -130,7 +130,14 @@ export {
   type SegFolderOptions,
   type SegFolderResult,
 } from "./eval/seg_folders.ts";
-export { encodeLabelPng, type LabelMap, readLabelPng, writeLabelPng } from "./label_png.ts";
+export {
+  checkLabelMap,
+  encodeLabelPng,
+  type LabelExpectation,
+  type LabelMap,
+  readLabelPng,
+  writeLabelPng,
+} from "./label_png.ts";
 export { hash32, type SceneRng, sceneRng } from "./scenes/prng.ts";
 export { chooseTint, paintBackground, resizeItem, shade } from "./scenes/render.ts";
 export {
