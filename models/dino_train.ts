@@ -134,10 +134,10 @@ export interface DinoStepOptions<S> {
   optimizer: Optimizer<S>;
   /** Current epoch (teacher temperature is chosen by the caller; freezing uses this). */
   epoch: number;
-  /** Teacher temperature τ_t for this epoch. */
-  teacherTemp: number;
-  /** Teacher EMA momentum for this iteration. */
-  momentum: number;
+  /** Teacher temperature τ_t for this epoch (a scalar tensor to have `jit` trace it). */
+  teacherTemp: number | Tensor;
+  /** Teacher EMA momentum for this iteration (a scalar tensor to have `jit` trace it). */
+  momentum: number | Tensor;
   /** Per-tensor gradient clipping norm (default 3.0; 0 disables). */
   clipGrad?: number;
   /** Epochs during which the last layer is frozen (default 1). */
