@@ -33,7 +33,8 @@ import {
   span,
   UsageError,
 } from "./args.ts";
-import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
+import { BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
+import { jitStep } from "./jit_step.ts";
 import { loadSplits } from "./fmnist.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder, takeInitEncoder } from "./models.ts";
 import { runLengths, trainCommand } from "./train_command.ts";
@@ -53,6 +54,7 @@ const FLAGS = [
   ]),
   ...RUN,
   ...BACKEND,
+  ...JIT,
   ...group("Run", [
     row("eval-every", "N|Xep", span(), "1ep", "evaluation period"),
     preset("smoke", "quick check", {
@@ -181,6 +183,15 @@ async function finetuneTask(
       labelSmoothing: mixOn ? 0 : o.labelSmoothing,
     })
   );
+  const trainStep = jitStep(
+    o.noJit,
+    (p: unknown, state: AdamWState, images: Tensor, target: Tensor, key: Tensor) =>
+      scope(() => {
+        const [loss, grads] = gradFn(p as VitParams, images, target, key);
+        const next = opt.update(grads, state, p as VitParams);
+        return { loss, state: { params: next.params, opt: next.state } };
+      }),
+  );
   return {
     runName: "finetune",
     label: "finetune",
@@ -230,13 +241,10 @@ async function finetuneTask(
           : undefined,
       }),
     step(s, batch, _step, key) {
-      return Promise.resolve(scope(() => {
-        const target = batch.targets ?? batch.labels;
-        const [loss, grads] = gradFn(s.params as VitParams, batch.images, target, key);
-        const next = opt.update(grads, s.opt as AdamWState, s.params as VitParams);
-        return { loss, state: { params: next.params, opt: next.state } };
-      }));
+      const target = batch.targets ?? batch.labels;
+      return Promise.resolve(trainStep(s.params, s.opt as AdamWState, batch.images, target, key));
     },
+    dispose: () => trainStep.dispose(),
     lr,
     async evaluate(s, stopped) {
       let hits = 0, lossSum = 0;

@@ -19,7 +19,7 @@ import {
   showValue,
   UsageError,
 } from "./args.ts";
-import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
+import { BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { CLI_MODELS } from "./models.ts";
 
 /** The pre-training methods. */
@@ -68,6 +68,7 @@ const FLAGS = [
   }),
   ...RUN,
   ...BACKEND,
+  ...JIT,
   ...adjust(LOG, { ckptEvery: { default: "10ep" } }),
   ...group("Run", [
     preset("smoke", "quick check", {

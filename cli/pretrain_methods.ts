@@ -6,7 +6,7 @@
  * block masks, global-norm clipping); DINO wraps {@link dinoTrainStep}.
  * @module
  */
-import { add, mul, random, scope, type Tensor, valueAndGrad } from "../mod.ts";
+import { add, dispose, mul, random, scope, type Tensor, tensor, valueAndGrad } from "../mod.ts";
 import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
 import { ParamSpec, zerosInit } from "../nn/init.ts";
 import { clipByGlobalNorm } from "../nn/optim/clip.ts";
@@ -43,6 +43,7 @@ import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import { methodDefaults, type PretrainOptions } from "./pretrain_flags.ts";
 import type { Task, TrainState } from "./train_loop.ts";
+import { jitStep } from "./jit_step.ts";
 
 /**
  * A pre-training method: the {@link Task} parts that differ between methods (what is trained
@@ -70,6 +71,8 @@ export interface MethodRunner extends Pick<Task, "template" | "init" | "lr"> {
   flopsPerStep: number;
   /** One line for the progress header. */
   describe: string;
+  /** Frees the compiled step. */
+  dispose(): void;
 }
 
 /** Everything a runner needs to know about the run. */
@@ -178,7 +181,24 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       lossFn(p, images, mask, targets, key),
     { hasAux: true },
   );
+  const trainStep = jitStep(
+    o.noJit,
+    (params: unknown, opt: AdamWState, images: Tensor, mask: Tensor, dropKey: Tensor) =>
+      scope(() => {
+        // The tokenizer sees the unmasked augmented image in [0, 1].
+        const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
+        const targets = tokenize(tok(), raw);
+        const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
+          [Tensor, Record<string, Tensor>],
+          unknown,
+        ];
+        const g = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad).grads : grads;
+        const up = optimizer.update(g, opt, params);
+        return { state: { params: up.params, opt: up.state }, loss, logs };
+      }),
+  );
   return {
+    dispose: () => trainStep.dispose(),
     template: { params: spec, opt: { count: 0, m: spec, v: spec } },
     init(key) {
       const params = scope(() => init(key));
@@ -195,18 +215,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
         mk.dispose();
       }
       try {
-        return scope(() => {
-          // The tokenizer sees the unmasked augmented image in [0, 1].
-          const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
-          const targets = tokenize(tok(), raw);
-          const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
-            [Tensor, Record<string, Tensor>],
-            unknown,
-          ];
-          const g = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad).grads : grads;
-          const up = optimizer.update(g, opt as AdamWState, params);
-          return { state: { params: up.params, opt: up.state }, loss, logs };
-        });
+        return trainStep(params, opt as AdamWState, images, mask, dropKey);
       } finally {
         mask.dispose();
         dropKey.dispose();
@@ -248,6 +257,36 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
     { ...cfg, hiddenDim: o.hiddenDim, bottleneckDim: o.bottleneckDim },
     o,
   );
+  const trainStep = jitStep(
+    o.noJit,
+    (
+      params: unknown,
+      opt: AdamWState,
+      images: Tensor,
+      key: Tensor,
+      teacherTemp: number | Tensor,
+      momentum: number | Tensor,
+      epochOrFrozen: number | Tensor,
+    ) => {
+      const tree = params as { student: DinoParams; teacher: DinoParams; center: Tensor };
+      const r = scope(() =>
+        dinoTrainStep({ ...tree, opt }, unpackCrops(images, layout), {
+          config: cfg,
+          optimizer,
+          // jitted: a bool flag for the frozen last layer (one program for the whole run)
+          epoch: typeof epochOrFrozen === "number" ? epochOrFrozen : 0,
+          ...(typeof epochOrFrozen === "number" ? {} : { lastLayerFrozen: epochOrFrozen }),
+          teacherTemp,
+          momentum,
+          clipGrad: o.clipGrad,
+          freezeLastLayer: o.freezeLastLayer,
+          key,
+        })
+      );
+      const { opt: nextOpt, ...next } = r.state;
+      return { state: { params: next, opt: nextOpt }, loss: r.loss, logs: {} };
+    },
+  );
   return {
     template: {
       params: {
@@ -274,24 +313,26 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       std: FASHION_MNIST_STD,
     }),
     step({ params, opt }, images, step, key) {
-      const tree = params as { student: DinoParams; teacher: DinoParams; center: Tensor };
       const epoch = Math.floor(step / stepsPerEpoch);
-      const r = scope(() => {
-        const crops = unpackCrops(images, layout);
-        return dinoTrainStep({ ...tree, opt: opt as AdamWState }, crops, {
-          config: cfg,
-          optimizer,
-          epoch,
-          teacherTemp: temps[Math.min(epoch, temps.length - 1)]!,
-          momentum: momentum[Math.min(step, momentum.length - 1)]!,
-          clipGrad: o.clipGrad,
-          freezeLastLayer: o.freezeLastLayer,
-          key,
-        });
-      });
-      const { opt: nextOpt, ...next } = r.state;
-      return Promise.resolve({ state: { params: next, opt: nextOpt }, loss: r.loss, logs: {} });
+      const temp = temps[Math.min(epoch, temps.length - 1)]!;
+      const m = momentum[Math.min(step, momentum.length - 1)]!;
+      if (o.noJit) {
+        return Promise.resolve(trainStep(params, opt as AdamWState, images, key, temp, m, epoch));
+      }
+      // Compiled: the per-step values are traced scalars (the momentum in float64 where the
+      // backend has it, as the JS number is), the epoch only says whether the last layer is frozen.
+      const backend = images.backend;
+      const wide = backend.supportsDtype("float64") ? "float64" : "float32";
+      const t = tensor(temp, { backend: backend.name });
+      const mt = tensor(m, { dtype: wide, backend: backend.name });
+      const frozen = tensor(epoch < o.freezeLastLayer, { backend: backend.name });
+      try {
+        return Promise.resolve(trainStep(params, opt as AdamWState, images, key, t, mt, frozen));
+      } finally {
+        dispose([t, mt, frozen]);
+      }
     },
+    dispose: () => trainStep.dispose(),
     lr,
     flopsPerStep: flops * o.batch,
     describe: `DINO: 2 global ${size}² + ${o.localCrops} local ${o.localSize}² crops, K ${k}, ` +

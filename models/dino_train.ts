@@ -5,7 +5,8 @@
  * per-tensor clipping → cancelling → optimizer → EMA teacher → centre update).
  * @module
  */
-import { add, scope, stopGradient, type Tensor, zeros, zerosLike } from "../tensor/mod.ts";
+import { add, scope, stopGradient, type Tensor, where, zeros, zerosLike } from "../tensor/mod.ts";
+import { treeMap } from "../autodiff/tree.ts";
 import { valueAndGrad } from "../autodiff/mod.ts";
 import { clipByNorm } from "../nn/optim/clip.ts";
 import { emaUpdate } from "../nn/optim/ema.ts";
@@ -142,6 +143,11 @@ export interface DinoStepOptions<S> {
   clipGrad?: number;
   /** Epochs during which the last layer is frozen (default 1). */
   freezeLastLayer?: number;
+  /**
+   * Whether the last layer is frozen this step, as a bool scalar tensor (overrides `epoch`, so
+   * `jit` traces one program for the frozen and the free epochs; same bits as the epoch path).
+   */
+  lastLayerFrozen?: Tensor;
   /** PRNG key for the student's dropout / drop path. */
   key?: Tensor;
 }
@@ -190,11 +196,27 @@ export function dinoTrainStep<S>(
     const [loss, g0] = valueAndGrad(lossFn)(state.student) as [Tensor, DinoParams];
     const clip = opts.clipGrad ?? 3.0;
     let grads = clip > 0 ? clipByNorm(g0, clip) : g0;
-    const frozen = opts.epoch < (opts.freezeLastLayer ?? 1);
-    grads = cancelLastLayerGrads(grads, opts.epoch, opts.freezeLastLayer ?? 1);
+    const flag = opts.lastLayerFrozen;
+    const frozen = !flag && opts.epoch < (opts.freezeLastLayer ?? 1);
+    if (flag) {
+      const zero = cancelLastLayerGrads(grads, 0, 1).dino_head.last_layer;
+      const last = treeMap(
+        (z: Tensor, g: Tensor) => where(flag, z, g),
+        zero,
+        grads.dino_head.last_layer,
+      );
+      grads = { ...grads, dino_head: { ...grads.dino_head, last_layer: last } };
+    } else grads = cancelLastLayerGrads(grads, opts.epoch, opts.freezeLastLayer ?? 1);
     const up = opts.optimizer.update(grads, state.opt, state.student);
     let student = up.params;
-    if (frozen) {
+    if (flag) {
+      const kept = treeMap(
+        (old: Tensor, next: Tensor) => where(flag, add(old, 0), next),
+        state.student.dino_head.last_layer,
+        student.dino_head.last_layer,
+      );
+      student = { ...student, dino_head: { ...student.dino_head, last_layer: kept } };
+    } else if (frozen) {
       const ll = state.student.dino_head.last_layer;
       const keep = {
         weight_v: add(ll.weight_v, 0),
