@@ -35,7 +35,8 @@ import {
   vitForward,
 } from "../../models/mod.ts";
 
-const ENC = {
+/** The tiny encoder of every case: 8×8 one-channel images, 4 patches, width 8, 1 block. */
+export const ENC = {
   imgSize: 8,
   patchSize: 4,
   inChans: 1,

@@ -11,28 +11,8 @@ import { checkpointBytes, SAMPLE, tinyRun } from "./_util.ts";
 const PRETRAIN = [
   "--data",
   SAMPLE,
-  "--train-limit",
-  "64",
-  "--dim",
-  "16",
-  "--depth",
-  "1",
-  "--heads",
-  "2",
-  "--batch",
-  "16",
-  "--vocab",
-  "16",
-  "--kmeans-iters",
-  "3",
-  "--out-dim",
-  "32",
-  "--hidden-dim",
-  "16",
-  "--bottleneck-dim",
-  "8",
-  "--local-crops",
-  "2",
+  ...("--train-limit 64 --dim 16 --depth 1 --heads 2 --batch 16 --vocab 16 --kmeans-iters 3 " +
+    "--out-dim 32 --hidden-dim 16 --bottleneck-dim 8 --local-crops 2").split(" "),
 ];
 
 /** The checkpoint of a run with `argv` (+ `--no-jit` when `eager`), in a fresh directory. */

@@ -18,18 +18,10 @@ import {
 import { adamw, type AdamWState, crossEntropy } from "../../nn/mod.ts";
 import { initVit, vitForward } from "../../models/mod.ts";
 import { webgpuStats } from "../../tensor/webgpu/mod.ts";
-import { place } from "../autodiff/_jit_models.ts";
+import { ENC, place } from "../autodiff/_jit_models.ts";
 import { gpuTest } from "./_setup.ts";
 
-const cfg = {
-  imgSize: 8,
-  patchSize: 4,
-  inChans: 1,
-  numClasses: 3,
-  embedDim: 8,
-  depth: 1,
-  numHeads: 2,
-};
+const cfg = { ...ENC, numClasses: 3 };
 type V = ReturnType<typeof initVit>;
 
 gpuTest(
