@@ -105,4 +105,4 @@ export const FIT = group("Fit (softmax regression, L-BFGS)", [
 ]);
 
 /** `--no-jit`: run the training step eagerly (debugging) instead of compiled by `jit`. */
-export const JIT = group("Run", [sw("no-jit", true, false, "eager training step (no jit)")]);
+export const JIT = group("Run", [sw("no-jit", true, false, "eager step (debug)")]);

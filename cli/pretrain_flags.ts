@@ -68,8 +68,8 @@ const FLAGS = [
   }),
   ...RUN,
   ...BACKEND,
-  ...JIT,
   ...adjust(LOG, { ckptEvery: { default: "10ep" } }),
+  ...JIT,
   ...group("Run", [
     preset("smoke", "quick check", {
       trainSubset: 100,
