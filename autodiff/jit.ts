@@ -70,6 +70,11 @@ const states = new WeakMap<object, JitState>();
 export type Jitted<A extends unknown[], R> = ((...args: A) => R) & {
   /** Frees the constants of every cached program and empties the cache. */
   dispose(): void;
+  /**
+   * Compiles (or finds in the cache) the program for these arguments without running it and
+   * returns its {@link jitStats}: tracing runs no kernel, so a full-size step is cheap to count.
+   */
+  lower(...args: A): JitStats;
 };
 
 // Storage-sharing primitives: evalEager builds a view, no kernel runs.
@@ -96,6 +101,7 @@ const VIEWS = new Set(["reshape", "stopGradient"]);
  * assert.deepEqual(await f(tensor([1, 1]), tensor([1, 2])).toArray(), [2, 3]); // replayed
  * assert.equal(jitStats(f).compiles, 1);
  * assert.equal(jitStats(f).equations, 2);
+ * assert.equal(f.lower(tensor([1, 2, 3]), tensor([1, 2, 3])).compiles, 2); // traced, not run
  * f.dispose();
  * ```
  */
@@ -103,20 +109,31 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R): Jitted<A, R> 
   if (typeof f !== "function") throw new TesseraError("jit", "expected a function");
   const state: JitState = { cache: new Map(), compiles: 0, last: null };
   const name = f.name || "f";
-  const jitted = ((...args: A): R => {
-    const flat = flattenAll(args);
-    const tensors: Tensor[] = [];
+  const programFor = (args: A, tensors: Tensor[]): Program => {
     const key = signature(args, tensors);
-    if (tensors.some((t) => t.tracer)) return f(...args); // under an outer transformation
     let program = state.cache.get(key);
     if (!program) {
-      program = compile(f, name, flat);
+      program = compile(f, name, flattenAll(args));
       state.cache.set(key, program);
       state.compiles++;
     }
-    state.last = program;
-    return replay(program, tensors) as R;
+    return state.last = program;
+  };
+  const jitted = ((...args: A): R => {
+    const tensors: Tensor[] = [];
+    signature(args, tensors);
+    if (tensors.some((t) => t.tracer)) return f(...args); // under an outer transformation
+    return replay(programFor(args, tensors), tensors) as R;
   }) as Jitted<A, R>;
+  jitted.lower = (...args: A): JitStats => {
+    const tensors: Tensor[] = [];
+    signature(args, tensors);
+    if (tensors.some((t) => t.tracer)) {
+      throw new TesseraError("jit", `lower(): jit(${name}) got tracers of an outer transformation`);
+    }
+    programFor(args, []);
+    return jitStats(jitted);
+  };
   jitted.dispose = () => {
     for (const p of state.cache.values()) {
       const owned = [...p.constants.values()];

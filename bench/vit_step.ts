@@ -20,6 +20,7 @@ import {
   div,
   gelu,
   getBackend,
+  jit,
   layerNorm,
   logSoftmax,
   matmul,
@@ -168,6 +169,8 @@ export interface AdamState {
   m: Params;
   v: Params;
   t: number;
+  /** `lr / (1 − β1ᵗ)` and `1 / (1 − β2ᵗ)` as scalar tensors (so `jit` traces them), else from `t`. */
+  scales?: { m: Tensor; v: Tensor };
 }
 
 /** One AdamW update (PyTorch semantics: decoupled weight decay applied to every parameter). */
@@ -185,9 +188,9 @@ export function adamw(
   const m = treeMap((mi, gi) => add(mul(mi, b1), mul(gi, 1 - b1)), s.m, g);
   const v = treeMap((vi, gi) => add(mul(vi, b2), mul(mul(gi, gi), 1 - b2)), s.v, g);
   const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
+  const ms = s.scales?.m ?? lr / c1, vs = s.scales?.v ?? 1 / c2;
   const np = treeMap(
-    (pi, mi, vi) =>
-      sub(mul(pi, 1 - lr * wd), div(mul(mi, lr / c1), add(sqrt(mul(vi, 1 / c2)), eps))),
+    (pi, mi, vi) => sub(mul(pi, 1 - lr * wd), div(mul(mi, ms), add(sqrt(mul(vi, vs)), eps))),
     p,
     m,
     v,
@@ -263,6 +266,15 @@ if (import.meta.main) {
   const lossFn = (params: Params) => crossEntropy(forward(params, x), y);
   const vg = valueAndGrad<[Params], Tensor, Params>(lossFn);
   let state: AdamState = { m: treeMap((t) => mul(t, 0), p), v: treeMap((t) => mul(t, 0), p), t: 0 };
+  // --jit: the whole step (forward, backward, AdamW) compiled once; the bias corrections are
+  // traced scalars, so every step replays one program (same bits as the eager step on the CPU).
+  const jitted = Deno.args.includes("--jit")
+    ? jit((q: Params, m: Params, v: Params, sm: Tensor, sv: Tensor) => {
+      const [loss, g] = vg(q);
+      const u = adamw(q, g, { m, v, t: 0, scales: { m: sm, v: sv } });
+      return { loss, p: u.p, s: { m: u.s.m, v: u.s.v, t: 0 } };
+    })
+    : null;
   const losses: number[] = [];
   const times: number[] = [];
   for (let i = 0; i <= steps; i++) { // step 0 warms up (wasm tier-up, workers)
@@ -272,11 +284,18 @@ if (import.meta.main) {
       losses.push(loss.dataSync()[0]!);
       loss.dispose();
     } else {
-      const r = scope(() => {
-        const [loss, g] = vg(p);
-        const u = adamw(p, g, state);
-        return { loss, ...u };
-      });
+      const t = state.t + 1;
+      const r = jitted
+        ? scope(() => {
+          const sm = tensor(1e-3 / (1 - 0.9 ** t)), sv = tensor(1 / (1 - 0.999 ** t));
+          const out = jitted(p, state.m, state.v, sm, sv);
+          return { ...out, s: { ...out.s, t } };
+        })
+        : scope(() => {
+          const [loss, g] = vg(p);
+          const u = adamw(p, g, state);
+          return { loss, ...u };
+        });
       losses.push(r.loss.dataSync()[0]!);
       r.loss.dispose();
       treeMap((t) => (t.dispose(), t), [p, state.m, state.v]);
@@ -306,7 +325,7 @@ if (import.meta.main) {
   const ms = Math.min(...times.slice(1));
   const info = cpuFastPathInfo();
   console.log(JSON.stringify({
-    peer: tesseraLabel(info),
+    peer: tesseraLabel(info) + (jitted ? " jit" : ""),
     bench: mode === "forward" ? "vit-forward" : "vit-step",
     n: batch,
     ms,

@@ -33,12 +33,13 @@ import {
   span,
   UsageError,
 } from "../trainer/flags.ts";
-import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
+import { BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
 import { loadSplits } from "./fmnist.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder, takeInitEncoder } from "./models.ts";
 import { runLengths, trainCommand } from "./train_command.ts";
 import type { Task } from "../trainer/train_loop.ts";
-import { meanOverRanks, rankKey } from "../trainer/dist.ts";
+import { rankKey } from "../trainer/dist.ts";
+import { jitTrainStep } from "../trainer/jit_step.ts";
 
 const FLAGS = [
   ...DATA,
@@ -54,6 +55,7 @@ const FLAGS = [
   ]),
   ...RUN,
   ...BACKEND,
+  ...JIT,
   ...group("Run", [
     row("eval-every", "N|Xep", span(), "1ep", "evaluation period"),
     preset("smoke", "quick check", {
@@ -182,6 +184,17 @@ async function finetuneTask(
       labelSmoothing: mixOn ? 0 : o.labelSmoothing,
     })
   );
+  // The gradients and the loss are averaged over the ranks between the halves (trainer/dist.ts).
+  const trainStep = jitTrainStep({
+    grad: (p, images: Tensor, target: Tensor, key: Tensor) => {
+      const [loss, grads] = gradFn(p as VitParams, images, target, rankKey(key));
+      return { out: loss, grads };
+    },
+    apply: (p, state, grads) => {
+      const next = opt.update(grads, state, p as VitParams);
+      return { params: next.params, opt: next.state };
+    },
+  }, { eager: o.noJit });
   return {
     runName: "finetune",
     label: "finetune",
@@ -230,16 +243,12 @@ async function finetuneTask(
           })
           : undefined,
       }),
-    async step(s, batch, _step, key) {
-      // The gradients and the loss, averaged over the ranks in one collective (trainer/dist.ts).
-      const [loss, grads] = await meanOverRanks(scope(() => {
-        const target = batch.targets ?? batch.labels;
-        return gradFn(s.params as VitParams, batch.images, target, rankKey(key));
-      }));
-      const next = scope(() => opt.update(grads, s.opt as AdamWState, s.params as VitParams));
-      dispose(grads);
-      return { loss, state: { params: next.params, opt: next.state } };
+    step(s, batch, _step, key) {
+      const target = batch.targets ?? batch.labels;
+      return trainStep(s.params, s.opt as AdamWState, [batch.images, target, key], [])
+        .then((r) => ({ loss: r.out, state: r.state }));
     },
+    dispose: () => trainStep.dispose(),
     lr,
     async evaluate(s, stopped) {
       let hits = 0, lossSum = 0;

@@ -118,3 +118,6 @@ export const FIT = group("Fit (softmax regression, L-BFGS)", [
   }),
   row("max-iter", "N", pos, 1000, "L-BFGS iterations at most"),
 ]);
+
+/** `--no-jit`: run the training step eagerly (debugging) instead of compiled by `jit`. */
+export const JIT = group("Run", [sw("no-jit", true, false, "eager step (debug)")]);

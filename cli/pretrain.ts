@@ -148,6 +148,7 @@ async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: stri
         `${showFlops(runner.flopsPerStep * steps)} in all`,
     }),
     dispose() {
+      runner.dispose();
       if (tokenizer) dispose([tokenizer.codebook, tokenizer.centre]);
     },
   };

@@ -19,7 +19,7 @@ import {
   showValue,
   UsageError,
 } from "../trainer/flags.ts";
-import { BACKEND, DATA, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
+import { BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { CLI_MODELS } from "./models.ts";
 import {
   methodDefaults,
@@ -51,6 +51,7 @@ const FLAGS = [
   ...RUN,
   ...BACKEND,
   ...adjust(LOG, { ckptEvery: { default: "10ep" } }),
+  ...JIT,
   ...group("Run", [
     preset("smoke", "quick check", {
       trainSubset: 100,

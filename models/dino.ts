@@ -256,7 +256,7 @@ export function dinoLoss(
   studentOut: readonly Tensor[],
   teacherOut: readonly Tensor[],
   center: Tensor,
-  opts: { teacherTemp: number; studentTemp?: number },
+  opts: { teacherTemp: number | Tensor; studentTemp?: number },
 ): { loss: Tensor; terms: number } {
   const ng = teacherOut.length;
   if (studentOut.length < ng) {

@@ -13,9 +13,11 @@ import {
   scope,
   stopGradient,
   type Tensor,
+  where,
   zeros,
   zerosLike,
 } from "../tensor/mod.ts";
+import { treeMap } from "../autodiff/tree.ts";
 import { valueAndGrad } from "../autodiff/mod.ts";
 import { clipByNorm } from "../nn/optim/clip.ts";
 import { emaUpdate } from "../nn/optim/ema.ts";
@@ -143,14 +145,19 @@ export interface DinoStepOptions<S> {
   optimizer: Optimizer<S>;
   /** Current epoch (teacher temperature is chosen by the caller; freezing uses this). */
   epoch: number;
-  /** Teacher temperature τ_t for this epoch. */
-  teacherTemp: number;
-  /** Teacher EMA momentum for this iteration. */
-  momentum: number;
+  /** Teacher temperature τ_t for this epoch (a scalar tensor to have `jit` trace it). */
+  teacherTemp: number | Tensor;
+  /** Teacher EMA momentum for this iteration (a scalar tensor to have `jit` trace it). */
+  momentum: number | Tensor;
   /** Per-tensor gradient clipping norm (default 3.0; 0 disables). */
   clipGrad?: number;
   /** Epochs during which the last layer is frozen (default 1). */
   freezeLastLayer?: number;
+  /**
+   * Whether the last layer is frozen this step, as a bool scalar tensor (overrides `epoch`, so
+   * `jit` traces one program for the frozen and the free epochs; same bits as the epoch path).
+   */
+  lastLayerFrozen?: Tensor;
   /** PRNG key for the student's dropout / drop path. */
   key?: Tensor;
 }
@@ -281,11 +288,27 @@ export function dinoStepApply<S>(
 ): DinoState<S> {
   const clip = opts.clipGrad ?? 3.0;
   let grads = clip > 0 ? clipByNorm(stats.grads, clip) : stats.grads;
-  const frozen = opts.epoch < (opts.freezeLastLayer ?? 1);
-  grads = cancelLastLayerGrads(grads, opts.epoch, opts.freezeLastLayer ?? 1);
+  const flag = opts.lastLayerFrozen;
+  const frozen = !flag && opts.epoch < (opts.freezeLastLayer ?? 1);
+  if (flag) {
+    const zero = cancelLastLayerGrads(grads, 0, 1).dino_head.last_layer;
+    const last = treeMap(
+      (z: Tensor, g: Tensor) => where(flag, z, g),
+      zero,
+      grads.dino_head.last_layer,
+    );
+    grads = { ...grads, dino_head: { ...grads.dino_head, last_layer: last } };
+  } else grads = cancelLastLayerGrads(grads, opts.epoch, opts.freezeLastLayer ?? 1);
   const up = opts.optimizer.update(grads, state.opt, state.student);
   let student = up.params;
-  if (frozen) {
+  if (flag) {
+    const kept = treeMap(
+      (old: Tensor, next: Tensor) => where(flag, add(old, 0), next),
+      state.student.dino_head.last_layer,
+      student.dino_head.last_layer,
+    );
+    student = { ...student, dino_head: { ...student.dino_head, last_layer: kept } };
+  } else if (frozen) {
     const ll = state.student.dino_head.last_layer;
     const keep = {
       weight_v: add(ll.weight_v, 0),

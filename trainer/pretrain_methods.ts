@@ -6,7 +6,7 @@
  * block masks, global-norm clipping); DINO wraps {@link dinoTrainStep}.
  * @module
  */
-import { add, dispose, mul, random, scope, type Tensor } from "../tensor/mod.ts";
+import { add, dispose, mul, random, scope, Tensor, tensor } from "../tensor/mod.ts";
 import { valueAndGrad } from "../autodiff/mod.ts";
 import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
 import { ParamSpec, zerosInit } from "../nn/init.ts";
@@ -25,6 +25,7 @@ import { type DinoConfig, type DinoParams, dinoSpec, initDino } from "../models/
 import {
   dinoStepApply,
   dinoStepGradients,
+  type DinoStepStats,
   initCenter,
   teacherMomentumSchedule,
   teacherTempSchedule,
@@ -45,6 +46,7 @@ import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import type { Task, TrainState } from "./train_loop.ts";
 import * as dist from "./dist.ts";
+import { jitTrainStep } from "./jit_step.ts";
 
 /** The pre-training methods. */
 export const PRETRAIN_METHODS = ["splitmask", "beit", "dino"] as const;
@@ -132,6 +134,8 @@ export interface PretrainMethodOptions {
   momentumTeacher: number;
   /** DINO: epochs the last layer stays frozen. */
   freezeLastLayer: number;
+  /** Run the step eagerly instead of compiled by `jit` (trainer/jit_step.ts). */
+  noJit: boolean;
 }
 
 /**
@@ -160,6 +164,8 @@ export interface MethodRunner extends Pick<Task, "template" | "init" | "lr"> {
   flopsPerStep: number;
   /** One line for the progress header. */
   describe: string;
+  /** Frees the compiled step. */
+  dispose(): void;
 }
 
 /** Everything a runner needs to know about the run. */
@@ -274,7 +280,30 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       lossFn(p, images, mask, targets, key),
     { hasAux: true },
   );
+  // The loss, logs and gradients are averaged over the ranks between the halves
+  // (trainer/dist.ts); SplitMask's gathered InfoNCE is a host collective inside the gradient
+  // half, which therefore stays eager on several ranks.
+  const gathers = o.method === "splitmask" && o.splitmaskMode !== "inpaint";
+  const trainStep = jitTrainStep({
+    grad: (params, images: Tensor, mask: Tensor, dropKey: Tensor) => {
+      // The tokenizer sees the unmasked augmented image in [0, 1].
+      const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
+      const targets = tokenize(tok(), raw);
+      const dk = dist.rankKey(dropKey);
+      const [[loss, logs], grads] = grad(params, images, mask, targets, dk) as unknown as [
+        [Tensor, Record<string, Tensor>],
+        unknown,
+      ];
+      return { out: { loss, logs }, grads };
+    },
+    apply: (params, opt, grads) => {
+      const g = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad).grads : grads;
+      const up = optimizer.update(g, opt, params);
+      return { params: up.params, opt: up.state };
+    },
+  }, { eager: o.noJit, eagerGrad: gathers && dist.collectives().size > 1 });
   return {
+    dispose: () => trainStep.dispose(),
     template: { params: spec, opt: { count: 0, m: spec, v: spec } },
     init(key) {
       const params = scope(() => init(key));
@@ -293,25 +322,8 @@ function mimRunner(ctx: MethodContext): MethodRunner {
         mk.dispose();
       }
       try {
-        const r = await dist.meanOverRanks(scope(() => {
-          // The tokenizer sees the unmasked augmented image in [0, 1].
-          const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
-          const targets = tokenize(tok(), raw);
-          const dk = dist.rankKey(dropKey);
-          const [[loss, logs], grads] = grad(params, images, mask, targets, dk) as unknown as [
-            [Tensor, Record<string, Tensor>],
-            unknown,
-          ];
-          return { loss, logs, grads };
-        }));
-        const { loss, logs, grads } = r;
-        const state = scope(() => {
-          const g = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad).grads : grads;
-          const up = optimizer.update(g, opt as AdamWState, params);
-          return { params: up.params, opt: up.state };
-        });
-        dispose(grads);
-        return { state, loss, logs };
+        const r = await trainStep(params, opt as AdamWState, [images, mask, dropKey], []);
+        return { state: r.state, ...r.out };
       } finally {
         mask.dispose();
         dropKey.dispose();
@@ -353,6 +365,43 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
     { ...cfg, hiddenDim: o.hiddenDim, bottleneckDim: o.bottleneckDim },
     o,
   );
+  type DinoTree = { student: DinoParams; teacher: DinoParams; center: Tensor };
+  // Eager: the epoch (a number) says whether the last layer is frozen; jitted: a bool flag
+  // (one program for the whole run).
+  const stepOpts = (teacherTemp: number | Tensor, momentum: number | Tensor, frozen: unknown) => ({
+    config: cfg,
+    optimizer,
+    epoch: typeof frozen === "number" ? frozen : 0,
+    ...(frozen instanceof Tensor ? { lastLayerFrozen: frozen } : {}),
+    teacherTemp,
+    momentum,
+    clipGrad: o.clipGrad,
+    freezeLastLayer: o.freezeLastLayer,
+  });
+  // One fused mean over the ranks between the halves: gradients ‖ centre statistic ‖ loss.
+  const trainStep = jitTrainStep({
+    grad: (params, images: Tensor, key: Tensor, teacherTemp: number | Tensor) => {
+      const state = { ...(params as DinoTree), opt: null };
+      const opts = { ...stepOpts(teacherTemp, 0, 0), key: dist.rankKey(key) };
+      const { terms: _, loss, ...stats } = dinoStepGradients(
+        state,
+        unpackCrops(images, layout),
+        opts,
+      );
+      return { out: loss, grads: stats };
+    },
+    apply: (
+      params,
+      opt,
+      stats: DinoStepStats,
+      momentum: number | Tensor,
+      frozen: number | Tensor,
+    ) => {
+      const state = { ...(params as DinoTree), opt };
+      const { opt: nextOpt, ...next } = dinoStepApply(state, stats, stepOpts(0, momentum, frozen));
+      return { params: next, opt: nextOpt };
+    },
+  }, { eager: o.noJit });
   return {
     template: {
       params: {
@@ -379,30 +428,28 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       std: FASHION_MNIST_STD,
     }),
     async step({ params, opt }, images, step, key) {
-      const tree = params as { student: DinoParams; teacher: DinoParams; center: Tensor };
       const epoch = Math.floor(step / stepsPerEpoch);
-      const state = { ...tree, opt: opt as AdamWState };
-      const stepOpts = {
-        config: cfg,
-        optimizer,
-        epoch,
-        teacherTemp: temps[Math.min(epoch, temps.length - 1)]!,
-        momentum: momentum[Math.min(step, momentum.length - 1)]!,
-        clipGrad: o.clipGrad,
-        freezeLastLayer: o.freezeLastLayer,
-      };
-      // One fused mean over the ranks: gradients ‖ centre statistic ‖ loss (trainer/dist.ts).
-      const stats = await dist.meanOverRanks(scope(() => {
-        const crops = unpackCrops(images, layout);
-        const opts = { ...stepOpts, key: dist.rankKey(key) };
-        const { terms: _, ...r } = dinoStepGradients(state, crops, opts);
-        return r;
-      }));
-      const { loss, ...rest } = stats;
-      const { opt: nextOpt, ...next } = scope(() => dinoStepApply(state, rest, stepOpts));
-      dispose(rest);
-      return { state: { params: next, opt: nextOpt }, loss, logs: {} };
+      const temp = temps[Math.min(epoch, temps.length - 1)]!;
+      const m = momentum[Math.min(step, momentum.length - 1)]!;
+      if (o.noJit) {
+        const r = await trainStep(params, opt as AdamWState, [images, key, temp], [m, epoch]);
+        return { state: r.state, loss: r.out, logs: {} };
+      }
+      // Compiled: the per-step values are traced scalars (the momentum in float64 where the
+      // backend has it, as the JS number is), the epoch only says whether the last layer is frozen.
+      const backend = images.backend;
+      const wide = backend.supportsDtype("float64") ? "float64" : "float32";
+      const t = tensor(temp, { backend: backend.name });
+      const mt = tensor(m, { dtype: wide, backend: backend.name });
+      const frozen = tensor(epoch < o.freezeLastLayer, { backend: backend.name });
+      try {
+        const r = await trainStep(params, opt as AdamWState, [images, key, t], [mt, frozen]);
+        return { state: r.state, loss: r.out, logs: {} };
+      } finally {
+        dispose([t, mt, frozen]);
+      }
     },
+    dispose: () => trainStep.dispose(),
     lr,
     flopsPerStep: flops * o.batch,
     describe: `DINO: 2 global ${size}² + ${o.localCrops} local ${o.localSize}² crops, K ${k}, ` +

@@ -131,6 +131,7 @@ for (let round = 1; round <= rounds; round++) {
     for (const mode of ["step", "forward"]) {
       const common = ["--mode", mode, "--steps", steps, "--weights", w];
       keep(await tessera([`${here}../vit_step.ts`, ...common]));
+      if (mode === "step") keep(await tessera([`${here}../vit_step.ts`, ...common, "--jit"]));
       if (!skip.includes("torch")) keep(await runPeer(PY, [`${here}vit_torch.py`, ...common]));
       if (!skip.includes("jax")) {
         keep(await runPeer(deno, ["run", "-A", `${here}vit_jaxjs.ts`, ...common]));

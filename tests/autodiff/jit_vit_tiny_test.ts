@@ -1,0 +1,43 @@
+/**
+ * Dispatch ratchet, tinygrad-style, for the ViT-Tiny training step of bench/vit_step.ts (depth
+ * 12, width 192, 65 tokens, batch 64, AdamW): the jitted program is traced at full size (tracing
+ * runs no kernel) and its kernel dispatches per replay must stay within the budget. Issue 16's
+ * target is ≤ 600 once fusion lands; until then the budget is the count measured when written,
+ * and the test fails when it rises.
+ */
+import assert from "node:assert/strict";
+import { dispose, jit, mul, type Tensor, treeMap, valueAndGrad } from "../../mod.ts";
+import {
+  adamw,
+  crossEntropy,
+  forward,
+  initParams,
+  makeBatch,
+  type Params,
+} from "../../bench/vit_step.ts";
+
+/**
+ * Measured when written (no fusion yet): 4,270 equations, 3,835 dispatches (eager issues the
+ * same kernels plus the dead ones). Lower it as fusion lands (target 600); never raise it
+ * without a reason in the commit message.
+ */
+const BUDGET = 3835;
+
+Deno.test("jit: ViT-Tiny training step of bench/vit_step.ts stays within its dispatch budget", () => {
+  const p = initParams();
+  const { x, y } = makeBatch(64);
+  const zeros = (q: Params) => treeMap((t: Tensor) => mul(t, 0), q);
+  const m = zeros(p), v = zeros(p);
+  const vg = valueAndGrad((q: Params, xs: Tensor, ys: Tensor) => crossEntropy(forward(q, xs), ys));
+  const step = jit((q: Params, mq: Params, vq: Params, xs: Tensor, ys: Tensor) => {
+    const [loss, g] = vg(q, xs, ys);
+    const u = adamw(q, g, { m: mq, v: vq, t: 1 });
+    return { loss, p: u.p, m: u.s.m, v: u.s.v };
+  });
+  const stats = step.lower(p, m, v, x, y);
+  assert.equal(stats.compiles, 1);
+  assert.ok(stats.equations > 4000 && stats.traced >= stats.equations, `${stats.equations}`);
+  assert.ok(stats.dispatches <= BUDGET, `dispatches ${stats.dispatches} > budget ${BUDGET}`);
+  step.dispose();
+  dispose([p, m, v, x, y]);
+});
