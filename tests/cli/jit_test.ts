@@ -1,12 +1,14 @@
 /**
  * `train.ts finetune/pretrain` compile their training step with `jit` by default; `--no-jit`
  * runs it eagerly. On the CPU both reach bit-identical checkpoints (parameters and optimizer
- * state) — DINO across the epoch where the last layer is unfrozen.
+ * state) — DINO across the epoch where the last layer is unfrozen — on one rank (one program per
+ * step) and with `--dist sim:2` (the gradient and update halves compiled apart around the mean
+ * over the ranks; SplitMask's gradient half, with its gathered InfoNCE, stays eager there).
  */
 import assert from "node:assert/strict";
 import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
-import { checkpointBytes, SAMPLE, tinyRun } from "./_util.ts";
+import { checkpointBytes, runTrain, SAMPLE, tinyRun } from "./_util.ts";
 
 const PRETRAIN = [
   "--data",
@@ -15,22 +17,30 @@ const PRETRAIN = [
     "--out-dim 32 --hidden-dim 16 --bottleneck-dim 8 --local-crops 2").split(" "),
 ];
 
-/** The checkpoint of a run with `argv` (+ `--no-jit` when `eager`), in a fresh directory. */
-async function finalCheckpoint(argv: (out: string) => string[], eager: boolean) {
+/**
+ * The checkpoint of a run with `argv` (+ `--no-jit` when `eager`), in a fresh directory; in this
+ * process, or as a `train.ts` subprocess when `sub` (a sim run's rank 0 prints to the terminal).
+ */
+async function finalCheckpoint(argv: (out: string) => string[], eager: boolean, sub = false) {
   const dir = await Deno.makeTempDir();
   try {
-    const io = captureIO();
-    const code = await main([...argv(`${dir}/run`), ...(eager ? ["--no-jit"] : [])], io);
-    assert.equal(code, 0, io.stderr);
+    const args = [...argv(`${dir}/run`), ...(eager ? ["--no-jit"] : [])];
+    if (sub) {
+      const r = await runTrain(args);
+      assert.equal(r.code, 0, r.stderr);
+    } else {
+      const io = captureIO();
+      assert.equal(await main(args, io), 0, io.stderr);
+    }
     return await checkpointBytes(`${dir}/run/ckpt_latest.safetensors`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-async function assertSame(argv: (out: string) => string[]) {
-  const jitted = await finalCheckpoint(argv, false);
-  const eager = await finalCheckpoint(argv, true);
+async function assertSame(argv: (out: string) => string[], sub = false) {
+  const jitted = await finalCheckpoint(argv, false, sub);
+  const eager = await finalCheckpoint(argv, true, sub);
   assert.deepEqual([...jitted.keys()].sort(), [...eager.keys()].sort());
   for (const [k, v] of eager) assert.deepEqual(jitted.get(k), v, `${k} differs`);
 }
@@ -56,5 +66,22 @@ for (const method of ["splitmask", "beit", "dino"]) {
       "--out",
       out,
     ]);
+  });
+}
+
+Deno.test("train.ts finetune --dist sim:2: jit and --no-jit bit-identical", async () => {
+  const sim = ["--dist", "sim:2", "--steps", "3", "--warmup", "1", "--eval-every", "3"];
+  await assertSame((out) => tinyRun(out, sim), true);
+});
+
+for (const method of ["splitmask", "beit", "dino"]) {
+  Deno.test(`train.ts pretrain --method ${method} --dist sim:2: jit and --no-jit bit-identical`, async () => {
+    // DINO: 4 steps per epoch, so the last layer is unfrozen at step 5
+    const steps = method === "dino" ? "5" : "3";
+    const sim = ["--dist", "sim:2", "--steps", steps, "--warmup", "1"];
+    await assertSame(
+      (out) => ["pretrain", "--method", method, ...PRETRAIN, ...sim, "--out", out],
+      true,
+    );
   });
 }
