@@ -3,7 +3,7 @@
  * detection folder such as FMNIST-Scenes (`train.ts scenes`). Each step plans on the host
  * ({@link maskRcnnPlan}, async, no gradient), then takes `valueAndGrad` of
  * {@link maskRcnnLoss} (sync) and an AdamW update (cosine lr, linear warmup, optional global
- * gradient-norm clipping). Evaluation runs {@link maskRcnnPredict} on the val split, thresholds
+ * gradient-norm clipping), the update compiled by `jit` unless `--no-jit`. Evaluation runs {@link maskRcnnPredict} on the val split, thresholds
  * the masks at 0.5, RLE-encodes them and scores boxes and masks with {@link evaluateCoco}. Its
  * flag table is {@link DETECT}; the run (directory, `--resume`, log, progress, Ctrl-C,
  * checkpoints) is the shared {@link train} loop.
@@ -45,10 +45,11 @@ import {
   sw,
   UsageError,
 } from "../trainer/flags.ts";
-import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
+import { BACKEND, JIT, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { encoderShapeOptions, loadInitEncoder } from "./models.ts";
 import { runLengths, trainCommand } from "./train_command.ts";
 import type { Task, TrainHooks } from "../trainer/train_loop.ts";
+import { jitStep } from "../trainer/jit_step.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
 import {
@@ -83,6 +84,7 @@ const FLAGS = [
   ]),
   ...RUN,
   ...BACKEND,
+  ...JIT,
   ...group("Run", [
     row("eval-every", "N|Xep", span(), "1ep", "COCO evaluation on val"),
     preset("smoke", "quick check", {
@@ -199,6 +201,20 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
   const gradFn = valueAndGrad((p: MaskRcnnParams, x: Tensor, plan: MaskRcnnPlan, k: Tensor) =>
     maskRcnnLoss(p, x, plan, cfg, { forwardKey: k }).total
   );
+  // Only the update (clipping + AdamW) is compiled: the plan's sampled anchors and RoIs have
+  // data-dependent shapes and host arrays (RoI levels), so the loss and gradients stay eager.
+  const update = jitStep(
+    o.noJit,
+    (p: unknown, state: AdamWState, grads: MaskRcnnParams) =>
+      scope(() => {
+        const c = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad) : null;
+        const next = opt.update(c ? c.grads : grads, state, p as MaskRcnnParams);
+        return {
+          state: { params: next.params, opt: next.state },
+          ...(c ? { logs: { grad_norm: c.norm } } : {}),
+        };
+      }),
+  );
   const valLoader = new DenseLoader(valSet, {
     batchSize: 4,
     seed: 0,
@@ -270,15 +286,10 @@ async function detectTask(o: DetectOptions, resuming: boolean, backend: string):
           forwardKey: kFwd,
         });
         const [loss, grads] = gradFn(params, batch.images, plan, kFwd!);
-        const c = o.clipGrad > 0 ? clipByGlobalNorm(grads, o.clipGrad) : null;
-        const next = opt.update(c ? c.grads : grads, st.opt as AdamWState, params);
-        return {
-          loss,
-          state: { params: next.params, opt: next.state },
-          ...(c ? { logs: { grad_norm: c.norm } } : {}),
-        };
+        return { loss, ...update(params, st.opt as AdamWState, grads) };
       });
     },
+    dispose: () => update.dispose(),
     lr,
     async evaluate(st, stopped) {
       const params = st.params as MaskRcnnParams;

@@ -3,8 +3,9 @@
  * methods.md §13) on a segmentation folder (FMNIST-Scenes or ADE layout, `reduce_zero_label`).
  * Each step takes `valueAndGrad` of {@link uperNetLoss} (per-pixel CE, ignore 255, mean over
  * valid pixels, aux weight 0.4) and an AdamW update with layer decay over the encoder and a
- * poly schedule with linear warmup (mmseg's). BatchNorm statistics live in the optimizer-state
- * tree as `opt.bn` (checkpointed with it). Inference is whole-image (mmseg `mode='whole'`) after
+ * poly schedule with linear warmup (mmseg's), the whole step compiled by `jit` unless
+ * `--no-jit`. BatchNorm statistics live in the optimizer-state tree as `opt.bn` (checkpointed
+ * with it). Inference is whole-image (mmseg `mode='whole'`) after
  * the test resize; for FMNIST-Scenes the crop is the canvas, where it equals a one-window
  * slide. Evaluation is mmseg's IoUMetric on val. `segment --eval CKPT` scores a checkpoint and
  * writes a picture of predictions and labels ({@link segmentEval}).
@@ -45,10 +46,11 @@ import {
   sw,
   UsageError,
 } from "../trainer/flags.ts";
-import { BACKEND, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
+import { BACKEND, JIT, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { cliVitConfig, encoderShapeOptions, loadInitEncoder } from "./models.ts";
 import { runLengths } from "./train_command.ts";
 import type { Task } from "../trainer/train_loop.ts";
+import { jitStep } from "../trainer/jit_step.ts";
 import { takeEncoder } from "../models/encoder_checkpoint.ts";
 import type { VitConfig } from "../models/vit.ts";
 import { checkedSplit, segTestTransform, segTrainTransform } from "./segment_data.ts";
@@ -75,6 +77,7 @@ const FLAGS = [
   ]),
   ...RUN,
   ...BACKEND,
+  ...JIT,
   ...group("Run", [
     row("eval-every", "N|Xep", span(), "1ep", "mIoU on val"),
     preset("smoke", "quick check", {
@@ -144,7 +147,8 @@ export type SegmentOptions = OptionsOf<typeof FLAGS>;
 
 /**
  * mmseg's poly schedule with mmcv's linear warmup: `lr(s) = base·(1 − s/T)^power` (to 0 when
- * `final` is 0), times `1 − (1 − s/W)(1 − ratio)` while `s < W`.
+ * `final` is 0), times `1 − (1 − s/W)(1 − ratio)` while `s < W`. Its `table` (the values of
+ * steps 0…max(T, W), constant after) lets a jitted step index it with a traced step count.
  *
  * @param o base lr, final lr, total and warmup steps, power (default 1), warmup ratio
  *   (default 1e-6)
@@ -156,6 +160,7 @@ export type SegmentOptions = OptionsOf<typeof FLAGS>;
  * import { polySchedule } from "./segment.ts";
  * const lr = polySchedule({ base: 1, final: 0, totalSteps: 10, warmupSteps: 0 });
  * assert.deepEqual([lr(0), lr(5)], [1, 0.5]);
+ * assert.deepEqual([lr.table!.length, lr.table![5]], [11, 0.5]);
  * ```
  */
 export function polySchedule(o: {
@@ -167,11 +172,13 @@ export function polySchedule(o: {
   warmupRatio?: number;
 }): Schedule {
   const p = o.power ?? 1, ratio = o.warmupRatio ?? 1e-6;
-  return (s: number) => {
+  const at = (s: number) => {
     const t = Math.min(s, o.totalSteps);
     const lr = (o.base - o.final) * (1 - t / o.totalSteps) ** p + o.final;
     return s < o.warmupSteps ? lr * (1 - (1 - s / o.warmupSteps) * (1 - ratio)) : lr;
   };
+  const n = Math.max(o.totalSteps, o.warmupSteps) + 1;
+  return Object.assign(at, { table: Array.from({ length: n }, (_, s) => at(s)) });
 }
 
 /**
@@ -392,6 +399,17 @@ export async function segmentTask(
     y: Tensor,
     k: Tensor,
   ) => [[Tensor, UperNetState], UperNetParams];
+  // The whole step (forward, backward, AdamW, BatchNorm statistics) as one program.
+  const trainStep = jitStep(
+    o.noJit,
+    (p: unknown, state: AdamWState, x: Tensor, y: Tensor, k: Tensor) =>
+      scope(() => {
+        const { bn, ...adam } = state as AdamWState & { bn: UperNetState };
+        const [[loss, bnNext], grads] = gradFn(p as UperNetParams, bn, x, y, k);
+        const next = opt.update(grads, adam as AdamWState, p as UperNetParams);
+        return { loss, state: { params: next.params, opt: { ...next.state, bn: bnNext } } };
+      }),
+  );
   const d = cfg.vit.embedDim;
   return {
     runName: "segment",
@@ -444,17 +462,10 @@ export async function segmentTask(
       }) as unknown as DataLoader,
     step(st, b, _step, key) {
       const batch = b as unknown as DenseBatch;
-      const params = st.params as UperNetParams;
-      const { bn, ...adam } = st.opt as AdamWState & { bn: UperNetState };
-      return scope(() => {
-        const [[loss, bnNext], grads] = gradFn(params, bn, batch.images, batch.semantic!, key);
-        const next = opt.update(grads, adam as AdamWState, params);
-        return Promise.resolve({
-          loss,
-          state: { params: next.params, opt: { ...next.state, bn: bnNext } },
-        });
-      });
+      const state = st.opt as AdamWState;
+      return Promise.resolve(trainStep(st.params, state, batch.images, batch.semantic!, key));
     },
+    dispose: () => trainStep.dispose(),
     lr,
     async evaluate(st, stopped) {
       const { bn } = st.opt as { bn: UperNetState };

@@ -1,6 +1,6 @@
 /**
- * `train.ts finetune/pretrain` compile their training step with `jit` by default; `--no-jit`
- * runs it eagerly. On the CPU both reach bit-identical checkpoints (parameters and optimizer
+ * `train.ts finetune/pretrain/segment` compile their training step with `jit` by default and
+ * `detect` its update (clipping + AdamW); `--no-jit` runs them eagerly. On the CPU both reach bit-identical checkpoints (parameters and optimizer
  * state) — DINO across the epoch where the last layer is unfrozen — on one rank (one program per
  * step) and with `--dist sim:2` (the gradient and update halves compiled apart around the mean
  * over the ranks; SplitMask's gradient half, with its gathered InfoNCE, stays eager there).
@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { checkpointBytes, runTrain, SAMPLE, tinyRun } from "./_util.ts";
+import { generateScenes } from "../../data/scenes/generate.ts";
+import { SCENES_VERSIONS } from "../../data/scenes/scene.ts";
 
 const PRETRAIN = [
   "--data",
@@ -85,3 +87,27 @@ for (const method of ["splitmask", "beit", "dino"]) {
     );
   });
 }
+
+/** `f` on a tiny FMNIST-Scenes folder generated into a temp dir. */
+async function withScenes(f: (data: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await generateScenes({ ...SCENES_VERSIONS.tiny, images: { train: 8, val: 4 } }, dir);
+    await f(`${dir}/fmnist-scenes-tiny`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("train.ts segment --smoke: jit and --no-jit bit-identical", async () => {
+  await withScenes((data) =>
+    assertSame((out) => ["segment", "--data", data, "--smoke", "--eval-every", "3", "--out", out])
+  );
+});
+
+Deno.test("train.ts detect --smoke: jit (the update) and --no-jit bit-identical", async () => {
+  const argv = ["--smoke", "--steps", "3", "--clip-grad", "1", "--eval-every", "3"];
+  await withScenes((data) =>
+    assertSame((out) => ["detect", "--data", data, ...argv, "--out", out])
+  );
+});
