@@ -7,7 +7,7 @@
  *     [--preset default|detect]
  *
  * `--preset detect` is the model `train.ts detect --dim 64 --depth 4 --heads 4 --patch 16
- * --batch 4` builds on a 128² RGB canvas (cli/detect_eval.ts detectModelConfig: FPN/mask 64,
+ * --batch 4` builds on a 128² RGB canvas (trainer/detect_task.ts detectModelConfig: FPN/mask 64,
  * box head 256, anchors ×0.5, 200 pre-NMS / 100 post-NMS proposals, 64 RPN and RoI samples),
  * with SGD instead of AdamW on both sides.
  * Prints a markdown row for bench/RESULTS.md (ms per step, best of 3 rounds of 3 steps after 2

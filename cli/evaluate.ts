@@ -11,12 +11,12 @@ import {
   group,
   helpText,
   int,
-  parseCommand,
   path,
   row,
   sw,
   UsageError,
 } from "../trainer/flags.ts";
+import { parseOrHelp } from "./train_command.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { loadCocoGt, loadCocoResults } from "../data/coco/json.ts";
 import { evaluateCoco } from "../data/eval/coco_eval.ts";
@@ -117,9 +117,14 @@ async function exists(flag: string, p: string): Promise<void> {
   }
 }
 
-function required<T>(flag: string, v: T | null, what: string): T {
-  if (v === null) throw new UsageError(`--${flag} ${what} is required`);
-  return v;
+/** The paths of `flags` (`[flag, value]`): each required (`--flag WHAT`), then each existing. */
+async function inputs(what: string, ...flags: [string, string | null][]): Promise<string[]> {
+  const paths = flags.map(([f, v]) => {
+    if (v === null) throw new UsageError(`--${f} ${what} is required`);
+    return v;
+  });
+  for (const [i, [f]] of flags.entries()) await exists(f, paths[i]!);
+  return paths;
 }
 
 /**
@@ -159,32 +164,22 @@ export async function evaluateCommand(argv: string[], io: CliIO): Promise<number
   }
   let result: Record<string, unknown>, out: string | null;
   if (mode === "coco") {
-    const p = parseCommand(EVALUATE_COCO, rest);
-    if (p === "help") {
-      io.out(helpText(EVALUATE_COCO));
-      return 0;
-    }
+    const p = parseOrHelp(EVALUATE_COCO, rest, io);
+    if (!p) return 0;
     const o = p.options;
-    const gtPath = required("gt", o.gt, "FILE"), resPath = required("results", o.results, "FILE");
-    await exists("gt", gtPath);
-    await exists("results", resPath);
-    const gt = await loadCocoGt(gtPath);
-    const dts = await loadCocoResults(resPath, gt);
+    const [gtPath, resPath] = await inputs("FILE", ["gt", o.gt], ["results", o.results]);
+    const gt = await loadCocoGt(gtPath!);
+    const dts = await loadCocoResults(resPath!, gt);
     const { stats } = evaluateCoco(gt, dts, o.iouType);
     for (const line of formatCocoSummary(stats)) io.out(line);
     result = { iouType: o.iouType, images: gt.imgIds.length, detections: dts.length, stats };
     out = o.out;
   } else {
-    const p = parseCommand(EVALUATE_SEG, rest);
-    if (p === "help") {
-      io.out(helpText(EVALUATE_SEG));
-      return 0;
-    }
+    const p = parseOrHelp(EVALUATE_SEG, rest, io);
+    if (!p) return 0;
     const o = p.options;
-    const gtDir = required("gt", o.gt, "DIR"), predDir = required("pred", o.pred, "DIR");
-    await exists("gt", gtDir);
-    await exists("pred", predDir);
-    const r = await evaluateSegFolders(gtDir, predDir, {
+    const [gtDir, predDir] = await inputs("DIR", ["gt", o.gt], ["pred", o.pred]);
+    const r = await evaluateSegFolders(gtDir!, predDir!, {
       numClasses: o.numClasses,
       reduceZeroLabel: o.reduceZeroLabel,
     });

@@ -6,17 +6,8 @@
  * finished run's report.
  * @module
  */
-import {
-  type CommandFlags,
-  group,
-  helpText,
-  int,
-  parseCommand,
-  path,
-  row,
-  sw,
-  UsageError,
-} from "../trainer/flags.ts";
+import { type CommandFlags, group, int, path, row, sw, UsageError } from "../trainer/flags.ts";
+import { parseOrHelp } from "./train_command.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { rerenderReport, runExperimentCls } from "../experiments/cls.ts";
 import { requireDir } from "../trainer/run_dir.ts";
@@ -76,11 +67,8 @@ export async function experimentCommand(
   argv: string[],
   io: CliIO,
 ): Promise<number> {
-  const p = parseCommand(EXPERIMENT, argv);
-  if (p === "help") {
-    io.out(helpText(EXPERIMENT));
-    return 0;
-  }
+  const p = parseOrHelp(EXPERIMENT, argv, io);
+  if (!p) return 0;
   const v = p.options;
   if (v.report !== null) {
     // Re-render the report of a finished run from its results.json.

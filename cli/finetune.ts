@@ -13,7 +13,7 @@ import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
 import { layerDecayScale, weightDecayMask } from "../nn/optim/param_groups.ts";
 import { cosineSchedule } from "../nn/optim/schedules.ts";
 import { countParams } from "../nn/init.ts";
-import { initVit, type VitConfig, vitForward, type VitParams, vitSpec } from "../models/vit.ts";
+import { initVit, vitForward, type VitParams, vitSpec } from "../models/vit.ts";
 import { fashionMnistDataset } from "../data/fashion_mnist_dataset.ts";
 import { DataLoader } from "../data/loader.ts";
 import { randomHorizontalFlip, randomResizedCrop } from "../data/transforms/geometry.ts";
@@ -28,16 +28,17 @@ import {
   type OptionsOf,
   path,
   preset,
-  resolveSpan,
   row,
   span,
   UsageError,
 } from "../trainer/flags.ts";
 import { BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
 import { loadSplits } from "./fmnist.ts";
-import { cliVitConfig, encoderShapeOptions, loadInitEncoder, takeInitEncoder } from "./models.ts";
-import { runLengths, trainCommand } from "./train_command.ts";
+import { initEncoderOf, initRecord, takeInitEncoder, vitOf } from "../trainer/models.ts";
+import { trainCommand } from "./train_command.ts";
+import { runLengthFields, stepsLine, stepsPerEpoch } from "../trainer/run_lengths.ts";
 import type { Task } from "../trainer/train_loop.ts";
+import { summaryHead } from "../trainer/metrics.ts";
 import { rankKey } from "../trainer/dist.ts";
 import { jitTrainStep } from "../trainer/jit_step.ts";
 
@@ -143,25 +144,17 @@ async function finetuneTask(
 ): Promise<Task> {
   const splits = await loadSplits(o);
   const nTrain = splits.train.count, nTest = splits.test.count;
-  const spe = Math.floor(nTrain / o.batch);
-  if (spe < 1) {
-    throw new UsageError(`--batch ${o.batch} is larger than the ${nTrain} training images`);
-  }
+  const spe = stepsPerEpoch(nTrain, o.batch);
   const mixOn = o.mixup > 0 || o.cutmix > 0;
   if (mixOn && o.batch % 2 !== 0) {
     throw new UsageError(`--mixup/--cutmix need an even --batch, got ${o.batch}`);
   }
-  const { total, warmup, evalEvery, ckptEvery } = runLengths(o, spe);
+  const { lengths, fields, resolved } = runLengthFields("finetune", o, spe);
+  const { total, warmup } = lengths;
   // The encoder to start from (only for a fresh run: a resumed run has its own weights). The
   // model takes its shape, recorded in the options so --resume rebuilds it.
-  const pre = o.init !== null && !resuming ? await loadInitEncoder(o.init) : null;
-  if (pre) {
-    Object.assign(o, encoderShapeOptions(pre.config));
-  }
-  const vit: VitConfig = {
-    ...cliVitConfig(o.model, o, { dropPath: o.dropPath }),
-    classToken: o.clsToken,
-  };
+  const pre = await initEncoderOf(o, resuming);
+  const vit = vitOf(o);
   const spec = vitSpec(vit);
   const nParams = countParams(spec);
   const lr = cosineSchedule({ base: o.lr, final: o.minLr, totalSteps: total, warmupSteps: warmup });
@@ -196,30 +189,21 @@ async function finetuneTask(
     },
   }, { eager: o.noJit });
   return {
-    runName: "finetune",
-    label: "finetune",
-    total,
-    stepsPerEpoch: spe,
-    warmup: resolveSpan(o.warmup, spe),
-    evalEvery,
-    ckptEvery,
+    ...fields,
     template: { params: spec, opt: { count: 0, m: spec, v: spec } },
     resolved: {
-      warmup_steps: warmup,
-      eval_every: evalEvery,
-      ckpt_every: ckptEvery,
+      ...resolved,
       vit,
       params: nParams,
-      ...(pre ? { init: { path: pre.path, method: pre.method, step: pre.step } } : {}),
+      ...initRecord("finetune", pre).resolved,
     },
     data: { source: splits.train.source, train_images: nTrain, test_images: nTest },
     describe: (step, dir) =>
       `finetune: ${o.model} (${(nParams / 1e6).toFixed(2)}M params, patch ${vit.patchSize}, ` +
       `dim ${vit.embedDim}, depth ${vit.depth}) on ${backend}; ${nTrain} train / ${nTest} test ` +
       `images from ${splits.train.source}\n` +
-      `finetune: ${total} steps (${(total / spe).toFixed(2)} epochs of ${spe}), batch ` +
-      `${o.batch}, run directory ${dir}${step > 0 ? `; resuming at step ${step}` : ""}\n` +
-      (pre ? `finetune: encoder from ${pre.path} (${pre.method}, step ${pre.step})\n` : ""),
+      stepsLine("finetune", { total, spe, batch: o.batch, dir, step }) +
+      initRecord("finetune", pre).line,
     init(key) {
       let params = scope(() => initVit(key, vit));
       if (pre) params = takeInitEncoder(params, pre);
@@ -274,11 +258,7 @@ async function finetuneTask(
       `test top-1 ${(m.test_accuracy! * 100).toFixed(2)}%  test loss ${m.test_loss!.toFixed(4)}`,
     summary: ({ loss, eval: ev }) => ({
       fields: {
-        model: o.model,
-        params: nParams,
-        train_images: nTrain,
-        test_images: nTest,
-        train_loss: loss,
+        ...summaryHead(o.model, nParams, { train_images: nTrain, test_images: nTest }, loss),
         test_loss: ev ? Number(ev.test_loss!.toFixed(5)) : null,
         test_accuracy: ev ? Number(ev.test_accuracy!.toFixed(4)) : null,
       },

@@ -1,6 +1,6 @@
 /**
  * The flag rows the `train.ts` commands share, by `--help` section: DATA and TEST (which
- * images), BACKEND, MODEL (preset and shape), OPTIM (run length, AdamW, cosine schedule), RUN
+ * images), DENSE, INIT and EVAL (the dense commands' data, `--init`, `--eval-every`), BACKEND, MODEL (preset and shape), OPTIM (run length, AdamW, cosine schedule), RUN
  * (run directory and resume), LOG (checkpoint and progress periods) and FIT (the L-BFGS softmax
  * regression). A command takes the groups it needs and {@link adjust}s the rows whose default
  * or range differs.
@@ -14,12 +14,13 @@ import {
   limit,
   num,
   path,
+  preset,
   row,
   span,
   sw,
   UsageError,
 } from "../trainer/flags.ts";
-import { CLI_MODELS } from "./models.ts";
+import { CLI_MODELS } from "../trainer/models.ts";
 import { distFlag } from "../trainer/dist.ts";
 
 /** A class-balanced subset: a multiple of 10 (one tenth per class). */
@@ -48,6 +49,65 @@ export const DATA = group("Data", [
   row("train-limit", "N|all", limit, 4000, "first N training images"),
   row("train-subset", "N", subset, null, "N/10 per class instead"),
 ]);
+
+/**
+ * The data of the dense-prediction commands (detect, segment): `--data` (required),
+ * `--train-limit`, `--val-limit` (default all); a command {@link adjust}s `--data`'s help.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DENSE } from "./flag_groups.ts";
+ * assert.deepEqual(DENSE.map((f) => [f.key, f.default]), [["data", null], ["trainLimit", null], ["valLimit", null]]);
+ * ```
+ */
+export const DENSE = group("Data", [
+  row("data", "DIR", path("a directory"), null, "data folder", {
+    none: "required: see train.ts scenes",
+  }),
+  row("train-limit", "N|all", limit, null, "first N training images", { none: "all" }),
+  row("val-limit", "N|all", limit, null, "first N val images", { none: "all" }),
+]);
+
+/** `--init PATH`: the encoder (and its shape) of a pretrain or finetune checkpoint. */
+export const INIT = group("Data", [
+  row(
+    "init",
+    "PATH",
+    path("a checkpoint file or run directory"),
+    null,
+    "encoder of a pretrain/finetune checkpoint (its shape)",
+  ),
+]);
+
+/** `--eval-every` (default once an epoch); a command {@link adjust}s its help. */
+export const EVAL = group("Run", [
+  row("eval-every", "N|Xep", span(), "1ep", "evaluation period"),
+]);
+
+/**
+ * The `--smoke` preset of the dense commands: 8 training and 4 val images, 3 steps, batch 2,
+ * width 16, plus the command's own `more` settings.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denseSmoke } from "./flag_groups.ts";
+ * import type { Flag } from "../trainer/flags.ts";
+ * const smoke: Omit<Flag, "group"> = denseSmoke({ depth: 2 });
+ * assert.deepEqual(smoke.implies, { trainLimit: 8, valLimit: 4, steps: 3, batch: 2, dim: 16, depth: 2 });
+ * ```
+ */
+export function denseSmoke(more: Record<string, unknown>): ReturnType<typeof preset<"smoke">> {
+  return preset("smoke", "quick check", {
+    trainLimit: 8,
+    valLimit: 4,
+    steps: 3,
+    batch: 2,
+    dim: 16,
+    ...more,
+  });
+}
 
 /** `--test-limit`. */
 export const TEST = group("Data", [row("test-limit", "N|all", limit, 1000, "test images")]);

@@ -8,14 +8,13 @@
 import {
   type CommandFlags,
   group,
-  helpText,
   int,
   type OptionsOf,
-  parseCommand,
   preset,
   row,
   UsageError,
 } from "../trainer/flags.ts";
+import { parseOrHelp } from "./train_command.ts";
 import { BACKEND, DATA, FIT, TEST } from "./flag_groups.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
@@ -114,11 +113,8 @@ export async function trainLinear(
 
 /** The `linear` command. */
 export async function linearCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseCommand(LINEAR, argv);
-  if (p === "help") {
-    io.out(helpText(LINEAR));
-    return 0;
-  }
+  const p = parseOrHelp(LINEAR, argv, io);
+  if (!p) return 0;
   io.out(JSON.stringify(await trainLinear(p.options, io)));
   return 0;
 }

@@ -20,7 +20,7 @@ import { DataLoader } from "../data/loader.ts";
 import { resolveSpan, UsageError } from "../trainer/flags.ts";
 import { loadSplits } from "./fmnist.ts";
 import type { CliIO } from "../trainer/io.ts";
-import { cliVitConfig } from "./models.ts";
+import { cliVitConfig } from "../trainer/models.ts";
 import { formatDuration } from "../trainer/progress.ts";
 import { checkPretrainOptions, PRETRAIN, type PretrainOptions } from "./pretrain_flags.ts";
 import { methodRunner } from "../trainer/pretrain_methods.ts";

@@ -20,7 +20,7 @@ import {
   UsageError,
 } from "../trainer/flags.ts";
 import { BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
-import { CLI_MODELS } from "./models.ts";
+import { CLI_MODELS } from "../trainer/models.ts";
 import {
   methodDefaults,
   PRETRAIN_METHODS,

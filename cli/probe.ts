@@ -31,7 +31,7 @@ import { BACKEND, DATA, FIT, MODEL, OPTIM, TEST } from "./flag_groups.ts";
 
 import type { CliIO } from "../trainer/io.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
-import { cliVitConfig, loadInitEncoder } from "./models.ts";
+import { cliVitConfig, loadInitEncoder } from "../trainer/models.ts";
 import { fitAndScore } from "./fit_and_score.ts";
 
 const MEAN = FASHION_MNIST_MEAN[0]!, STD = FASHION_MNIST_STD[0]!;

@@ -9,13 +9,12 @@ import {
   choice,
   type CommandFlags,
   group,
-  helpText,
   type OptionsOf,
-  parseCommand,
   path,
   row,
   UsageError,
 } from "../trainer/flags.ts";
+import { parseOrHelp } from "./train_command.ts";
 import { DATA } from "./flag_groups.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { generateScenes } from "../data/scenes/generate.ts";
@@ -85,11 +84,8 @@ export type ScenesOptions = OptionsOf<typeof FLAGS>;
  * ```
  */
 export async function scenesCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseCommand(SCENES, argv);
-  if (p === "help") {
-    io.out(helpText(SCENES));
-    return 0;
-  }
+  const p = parseOrHelp(SCENES, argv, io);
+  if (!p) return 0;
   const o = p.options;
   if (o.version === null) throw new UsageError("--version is required (tiny or small)");
   if (o.out === null) throw new UsageError("--out DIR is required");

@@ -16,16 +16,16 @@ import type { TrainHooks } from "../trainer/train_loop.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { readResumePoint } from "../trainer/run_dir.ts";
 import { selectBackend } from "../trainer/backend.ts";
+import { SEGMENT, type SegmentOptions } from "./segment.ts";
 import {
   scoreSplit,
-  SEGMENT,
   segmentConfig,
-  type SegmentOptions,
   segmentTask,
   segmentTemplate,
   segMetricFields,
-} from "./segment.ts";
-import { checkedSplit } from "./segment_data.ts";
+} from "../trainer/segment_task.ts";
+import { checkedSplit } from "../trainer/segment_data.ts";
+import { firstItems } from "../trainer/dense_loaders.ts";
 
 /** Images shown in `eval.png`. */
 const SHOWN = 8;
@@ -54,8 +54,7 @@ export async function segmentEval(given: Partial<SegmentOptions>, io: CliIO): Pr
   await selectBackend(o.backend, o.threads);
   if (!o.data) throw new UsageError("--eval: the checkpoint names no --data; give --data DIR");
   const val = await checkedSplit(o.data, "val", o.classes);
-  const n = o.valLimit === null ? val.length : Math.min(o.valLimit, val.length);
-  const set = { length: n, get: (i: number) => val.get(i) };
+  const set = firstItems(val, o.valLimit), n = set.length;
   const first = (await set.get(0)).sample.image;
   const crop = o.crop ?? Math.max(first.height, first.width);
   const cfg = segmentConfig(o, crop, first.channels);

@@ -1,6 +1,6 @@
 /**
- * A training command from its flag table and its Task ({@link trainCommand}), and the run
- * lengths every training command derives from its flags ({@link runLengths}).
+ * A training command from its flag table and its Task ({@link trainCommand}), and the parse
+ * step every command starts with ({@link parseOrHelp}).
  * @module
  */
 import {
@@ -10,36 +10,38 @@ import {
   helpText,
   type OptionsOf,
   parseCommand,
-  resolveSpan,
+  type Parsed,
 } from "../trainer/flags.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { type RunOptions, type Task, train, type TrainHooks } from "../trainer/train_loop.ts";
 import { runSimReplicas } from "../trainer/dist.ts";
 
 /**
- * A run's lengths in steps from its flags: `total` (`--steps`, else `--epochs` × steps per
- * epoch, at least 1), `warmup` (at most the total), and the evaluation and checkpoint periods
- * (at least 1); spans are steps (`200`) or epochs (`1ep`).
+ * Parses `argv` against the flag table `cmd`; with `--help` it prints the table's help on `io`
+ * and returns null (the command then exits 0).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { runLengths } from "./train_command.ts";
- * const o = { steps: null, epochs: 2, warmup: "1ep", evalEvery: "1ep", ckptEvery: "5" };
- * assert.deepEqual(runLengths(o, 10), { total: 20, warmup: 10, evalEvery: 10, ckptEvery: 5 });
+ * import { group, int, row } from "../trainer/flags.ts";
+ * import { captureIO } from "../trainer/io.ts";
+ * import { parseOrHelp } from "./train_command.ts";
+ * const cmd = { name: "demo", title: "a demo", flags: group("Demo", [row("n", "N", int(), 1, "n")]) };
+ * const io = captureIO();
+ * assert.equal(parseOrHelp(cmd, ["--help"], io), null);
+ * assert.match(io.stdout.join("\n"), /--n N/);
+ * assert.equal(parseOrHelp(cmd, ["--n", "4"], io)!.options.n, 4);
  * ```
  */
-export function runLengths(
-  o: { steps: number | null; epochs: number; warmup: string; evalEvery: string; ckptEvery: string },
-  spe: number,
-): { total: number; warmup: number; evalEvery: number; ckptEvery: number } {
-  const total = o.steps ?? Math.max(1, Math.round(o.epochs * spe));
-  return {
-    total,
-    warmup: Math.min(resolveSpan(o.warmup, spe), total),
-    evalEvery: Math.max(1, resolveSpan(o.evalEvery, spe)),
-    ckptEvery: Math.max(1, resolveSpan(o.ckptEvery, spe)),
-  };
+export function parseOrHelp<F extends readonly Flag[]>(
+  cmd: CommandFlags<F>,
+  argv: string[],
+  io: CliIO,
+): Parsed<OptionsOf<F>> | null {
+  const p = parseCommand(cmd, argv);
+  if (p !== "help") return p;
+  io.out(helpText(cmd));
+  return null;
 }
 
 /**
@@ -73,11 +75,8 @@ export function trainCommand<F extends readonly Flag[]>(
   ) => Promise<Task>,
 ): (argv: string[], io: CliIO, hooks?: TrainHooks) => Promise<number> {
   return async (argv, io, hooks) => {
-    const p = parseCommand(cmd, argv);
-    if (p === "help") {
-      io.out(helpText(cmd));
-      return 0;
-    }
+    const p = parseOrHelp(cmd, argv, io);
+    if (!p) return 0;
     const sim = await runSimReplicas(
       (p.given as { dist?: string }).dist,
       cmd.name,

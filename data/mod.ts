@@ -159,5 +159,14 @@ export {
   type ScenesSplitMeta,
 } from "./scenes/generate.ts";
 
+export {
+  CATEGORY_PALETTE,
+  type DrawnDetection,
+  drawDetections,
+  encodeRgbPng,
+  type RgbImage,
+  tileImages,
+} from "./detect_draw.ts";
+
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";

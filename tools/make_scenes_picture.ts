@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { rleDecode } from "../data/coco/rle.ts";
 import { rleFromJson } from "../data/coco/json.ts";
 import { loadSharp } from "../data/image_folder.ts";
-import { CATEGORY_PALETTE } from "../cli/detect_draw.ts";
+import { CATEGORY_PALETTE } from "../data/detect_draw.ts";
 import { sceneAnnotations, scenesPool } from "../data/scenes/generate.ts";
 import { renderScene, SCENES_VERSIONS } from "../data/scenes/scene.ts";
 

@@ -34,6 +34,22 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The message of a library error without its op prefix (`loadEncoder: x` → `x`), for a
+ * {@link UsageError} that names the flag instead.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorDetail } from "./flags.ts";
+ * assert.equal(errorDetail(new Error("loadEncoder: no such file")), "no such file");
+ * assert.equal(errorDetail("plain"), "plain");
+ * ```
+ */
+export function errorDetail(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/^\w+: /, "");
+}
+
 /** A flag's declaration for {@link parseFlags}: a value flag or a switch. */
 export interface FlagDecl {
   /** "string" (takes a value) or "boolean" (a switch). */

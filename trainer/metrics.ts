@@ -126,3 +126,25 @@ export function parseMetrics(text: string): MetricsRecord[] {
 export async function readMetrics(path: string): Promise<MetricsRecord[]> {
   return parseMetrics(await Deno.readTextFile(path));
 }
+
+/**
+ * The first fields of a Task's final record, in this order: `model`, `params` (the parameter
+ * count), the image counts of `images` (`train_images`, `val_images` or `test_images`) and
+ * `train_loss`; the Task's metrics follow them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { summaryHead } from "./metrics.ts";
+ * const f = summaryHead("vit-tiny-fmnist", 1200, { train_images: 8, val_images: 4 }, 0.5);
+ * assert.deepEqual(Object.keys(f), ["model", "params", "train_images", "val_images", "train_loss"]);
+ * ```
+ */
+export function summaryHead(
+  model: string,
+  params: number,
+  images: Record<string, number>,
+  loss: number,
+): Record<string, unknown> {
+  return { model, params, ...images, train_loss: loss };
+}

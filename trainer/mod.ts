@@ -5,7 +5,10 @@
  * and evaluation cadence, SVG plots of the log, the non-finite abort, and backend selection.
  * `train.ts`'s commands are Tasks built from flag tables ({@link Flag}: one row per flag, from
  * which the options type, defaults, `--help` and the parser derive); the pre-training methods
- * (SplitMask, BEiT, DINO) are here as Task parts ({@link methodRunner}).
+ * (SplitMask, BEiT, DINO) are here as Task parts ({@link methodRunner}), and Mask R-CNN
+ * detection and UperNet segmentation as whole Tasks ({@link detectTask}, {@link segmentTask})
+ * with the run lengths ({@link runLengthFields}) and model presets ({@link cliVitConfig}) they
+ * share with the commands.
  *
  * @example
  * ```ts
@@ -27,3 +30,10 @@ export * from "./io.ts";
 export * from "./backend.ts";
 export * from "./flags.ts";
 export * from "./pretrain_methods.ts";
+export * from "./run_lengths.ts";
+export * from "./models.ts";
+export * from "./detect_task.ts";
+export * from "./detect_coco.ts";
+export * from "./segment_task.ts";
+export * from "./segment_data.ts";
+export * from "./dense_loaders.ts";

@@ -1,7 +1,8 @@
 /**
  * Schedules of the learning rate, weight decay or EMA momentum as functions of the step:
  * BEiT/DINO's per-iteration `cosine_scheduler` (exact, including numpy's linspace warmup),
- * its function form `cosineSchedule`, and a step (multi-step) schedule with optional warmup.
+ * its function form `cosineSchedule`, a step (multi-step) schedule with optional warmup, and
+ * mmseg's poly schedule with mmcv's linear warmup (`polySchedule`).
  * @module
  */
 import { TesseraError } from "../../tensor/mod.ts";
@@ -170,4 +171,40 @@ export function stepSchedule(opts: StepScheduleOptions): Schedule {
     }
     return v;
   };
+}
+
+/**
+ * mmseg's poly schedule with mmcv's linear warmup: `lr(s) = base·(1 − s/T)^power` (to 0 when
+ * `final` is 0), times `1 − (1 − s/W)(1 − ratio)` while `s < W`. Its `table` (the values of
+ * steps 0…max(T, W), constant after) lets a jitted step index it with a traced step count.
+ *
+ * @param o base lr, final lr, total and warmup steps, power (default 1), warmup ratio
+ *   (default 1e-6)
+ * @returns the schedule
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { polySchedule } from "./schedules.ts";
+ * const lr = polySchedule({ base: 1, final: 0, totalSteps: 10, warmupSteps: 0 });
+ * assert.deepEqual([lr(0), lr(5)], [1, 0.5]);
+ * assert.deepEqual([lr.table!.length, lr.table![5]], [11, 0.5]);
+ * ```
+ */
+export function polySchedule(o: {
+  base: number;
+  final: number;
+  totalSteps: number;
+  warmupSteps: number;
+  power?: number;
+  warmupRatio?: number;
+}): Schedule {
+  const p = o.power ?? 1, ratio = o.warmupRatio ?? 1e-6;
+  const at = (s: number) => {
+    const t = Math.min(s, o.totalSteps);
+    const lr = (o.base - o.final) * (1 - t / o.totalSteps) ** p + o.final;
+    return s < o.warmupSteps ? lr * (1 - (1 - s / o.warmupSteps) * (1 - ratio)) : lr;
+  };
+  const n = Math.max(o.totalSteps, o.warmupSteps) + 1;
+  return Object.assign(at, { table: Array.from({ length: n }, (_, s) => at(s)) });
 }

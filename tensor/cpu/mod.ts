@@ -125,7 +125,7 @@ export function cpuFastPathInfo(): FastPathInfo {
  */
 export function setCpuBufferPoolLimit(bytes: number): void {
   if (!(bytes >= 0)) {
-    throw new RangeError(`setCpuBufferPoolLimit: expected bytes >= 0, got ${bytes}`);
+    throw new TesseraError("setCpuBufferPoolLimit", `expected bytes >= 0, got ${bytes}`);
   }
   setBufferPoolLimit(bytes);
 }

@@ -13,6 +13,9 @@ export const SAMPLE = fromFileUrl(new URL("../../data/sample/fashion-mnist", imp
 /** train.ts, absolute. */
 export const TRAIN_TS = fromFileUrl(new URL("../../train.ts", import.meta.url));
 
+/** A tiny ViT and batch: `--dim 16 --depth 2 --heads 2 --batch 32`. */
+export const TINY_VIT = ["--dim", "16", "--depth", "2", "--heads", "2", "--batch", "32"];
+
 /** Flags of a tiny, fast finetune run on a few hundred sample images. */
 export function tinyRun(out: string, extra: string[] = []): string[] {
   return [
@@ -23,14 +26,7 @@ export function tinyRun(out: string, extra: string[] = []): string[] {
     "320",
     "--test-limit",
     "200",
-    "--dim",
-    "16",
-    "--depth",
-    "2",
-    "--heads",
-    "2",
-    "--batch",
-    "32",
+    ...TINY_VIT,
     "--out",
     out,
     ...extra,

@@ -9,15 +9,13 @@ import assert from "node:assert/strict";
 import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { memoryStats } from "../../mod.ts";
-import { generateScenes } from "../../data/scenes/generate.ts";
+import { withScenes } from "./_dense_helpers.ts";
 import { SCENES_VERSIONS } from "../../data/scenes/scene.ts";
 import { loadSharp } from "../../data/image_folder.ts";
 
 Deno.test("detect --eval scores a checkpoint, writes COCO results and a PNG; bad inputs exit 2", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await generateScenes({ ...SCENES_VERSIONS.tiny, images: { train: 8, val: 4 } }, dir);
-    const data = `${dir}/fmnist-scenes-tiny`, run = `${dir}/run`;
+  await withScenes(async (data, dir) => {
+    const run = `${dir}/run`;
     const io0 = captureIO();
     const argv0 = ["detect", "--data", data, "--smoke", "--steps", "4", "--lr", "1e-3"];
     assert.equal(await main([...argv0, "--out", run, "--backend", "cpu"], io0), 0, io0.stderr);
@@ -74,7 +72,5 @@ Deno.test("detect --eval scores a checkpoint, writes COCO results and a PNG; bad
     const broken = await bad(["--eval", run, "--data", data]);
     assert.equal(broken.code, 2);
     assert.match(broken.err, /^train\.ts detect: --data .*fmnist-scenes-tiny: /);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -12,20 +12,9 @@ import { readMetrics } from "../../trainer/metrics.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { dispose, memoryStats } from "../../mod.ts";
 import { detectCommand } from "../../cli/detect.ts";
-import { generateScenes } from "../../data/scenes/generate.ts";
-import { SCENES_VERSIONS } from "../../data/scenes/scene.ts";
-import { loadInitEncoder } from "../../cli/models.ts";
+import { withScenes } from "./_dense_helpers.ts";
+import { loadInitEncoder } from "../../trainer/models.ts";
 import { checkpointBytes } from "./_util.ts";
-
-async function withScenes(f: (data: string, dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await generateScenes({ ...SCENES_VERSIONS.tiny, images: { train: 8, val: 4 } }, dir);
-    await f(`${dir}/fmnist-scenes-tiny`, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("detect --smoke trains on tiny FMNIST-Scenes: loss falls, bbox and segm stats recorded", async () => {
   await withScenes(async (data, dir) => {

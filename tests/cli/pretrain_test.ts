@@ -12,7 +12,7 @@ import { loadEncoder } from "../../models/encoder_checkpoint.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { loadTokenizer } from "../../models/tokenizer_io.ts";
 import { dispose, memoryStats, Tensor } from "../../mod.ts";
-import { SAMPLE } from "./_util.ts";
+import { SAMPLE, TINY_VIT } from "./_util.ts";
 
 /** A tiny pretrain run on sample images. */
 function tinyPretrain(method: string, out: string, extra: string[] = []): string[] {
@@ -24,14 +24,7 @@ function tinyPretrain(method: string, out: string, extra: string[] = []): string
     SAMPLE,
     "--train-limit",
     "256",
-    "--dim",
-    "16",
-    "--depth",
-    "2",
-    "--heads",
-    "2",
-    "--batch",
-    "32",
+    ...TINY_VIT,
     "--vocab",
     "32",
     "--kmeans-iters",

@@ -7,19 +7,8 @@ import assert from "node:assert/strict";
 import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { memoryStats } from "../../mod.ts";
-import { generateScenes } from "../../data/scenes/generate.ts";
-import { SCENES_VERSIONS } from "../../data/scenes/scene.ts";
+import { withScenes } from "./_dense_helpers.ts";
 import { readLabelPng, writeLabelPng } from "../../data/label_png.ts";
-
-async function withScenes(f: (data: string, dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await generateScenes({ ...SCENES_VERSIONS.tiny, images: { train: 8, val: 4 } }, dir);
-    await f(`${dir}/fmnist-scenes-tiny`, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("segment --smoke trains on tiny FMNIST-Scenes and --eval scores the checkpoint", async () => {
   await withScenes(async (data, dir) => {

@@ -31,15 +31,7 @@ export const TINY_ENCODER: Readonly<VitConfig> = {
  * box head 16, mask head 8, 3 classes (with background); anchors and RoI canonical size ×¼.
  */
 export const TINY_MASK_RCNN: Readonly<MaskRcnnConfig> = {
-  vit: {
-    imgSize: 64,
-    patchSize: 16,
-    inChans: 1,
-    numClasses: 0,
-    embedDim: 16,
-    depth: 2,
-    numHeads: 2,
-  },
+  vit: { ...TINY_ENCODER, imgSize: 64, patchSize: 16, depth: 2 },
   numClasses: 3,
   fpnChannels: 8,
   boxRepresentation: 16,
@@ -57,15 +49,7 @@ export const TINY_MASK_RCNN: Readonly<MaskRcnnConfig> = {
  * 2 blocks; head width 8, auxiliary width 8, PPM scales 1, 2; 3 classes.
  */
 export const TINY_UPERNET: Readonly<UperNetConfig> = {
-  vit: {
-    imgSize: 32,
-    patchSize: 8,
-    inChans: 1,
-    numClasses: 0,
-    embedDim: 16,
-    depth: 2,
-    numHeads: 2,
-  },
+  vit: { ...TINY_ENCODER, imgSize: 32, patchSize: 8, depth: 2 },
   numClasses: 3,
   channels: 8,
   auxChannels: 8,

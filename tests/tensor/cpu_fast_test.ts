@@ -34,6 +34,7 @@ import {
   tensor,
   zeros,
 } from "../../mod.ts";
+import { TesseraError } from "../../tensor/errors.ts";
 import { allocArray, bufferPoolBytes, recycle } from "../../tensor/cpu/buffers.ts";
 import { assembleModule, FnBuilder, I32, sleb, uleb } from "../../tensor/cpu/wasm/emitter.ts";
 import { setParallelMinFlops, setThreads } from "../../tensor/cpu/wasm/gemm.ts";
@@ -264,8 +265,15 @@ for (const kind of ["node", "web"] as const) {
 }
 
 Deno.test("setCpuThreads validates its argument", () => {
-  assert.throws(() => setCpuThreads(0), RangeError);
-  assert.throws(() => setCpuThreads(1.5), RangeError);
+  for (const bad of [0, 1.5, -1, NaN, 1e9]) {
+    assert.throws(
+      () => setCpuThreads(bad),
+      (e) =>
+        e instanceof TesseraError && e.op === "setCpuThreads" &&
+        e.message.startsWith(`setCpuThreads: expected an integer in 1..`) &&
+        e.message.endsWith(`, got ${bad}`),
+    );
+  }
   const n = getCpuThreads();
   setCpuThreads(1);
   assert.equal(getCpuThreads(), 1);
@@ -327,7 +335,15 @@ Deno.test("recycled CPU buffers come back zero-filled and only when safe", () =>
   assert.equal(bufferPoolBytes(), held + (1 << 17));
   setCpuBufferPoolLimit(0);
   assert.equal(bufferPoolBytes(), 0);
-  assert.throws(() => setCpuBufferPoolLimit(-1), RangeError);
+  for (const bad of [-1, NaN]) {
+    assert.throws(
+      () => setCpuBufferPoolLimit(bad),
+      (e) =>
+        e instanceof TesseraError &&
+        e.message === `setCpuBufferPoolLimit: expected bytes >= 0, got ${bad}`,
+    );
+  }
+  assert.equal(bufferPoolBytes(), 0); // a rejected limit leaves the pool as it was
   setCpuBufferPoolLimit(4 * 2 ** 30);
 });
 

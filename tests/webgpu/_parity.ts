@@ -6,23 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { type DType, type Tensor, tensor } from "../../mod.ts";
+import { rng } from "../_helpers.ts";
 
 /** Relative/absolute tolerance. */
 export interface Tol {
   rtol?: number;
   atol?: number;
-}
-
-/** A small seeded generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

@@ -6,6 +6,7 @@
  * the result is copied out.
  * @module
  */
+import { TesseraError } from "../../errors.ts";
 import { allocArray } from "../buffers.ts";
 import { buildGemmModule, ENTRY, type GemmConfig } from "./matmul_kernel.ts";
 import {
@@ -158,7 +159,7 @@ function threading(r: Runtime | null): Pick<WasmGemmInfo, "threading" | "threadi
  */
 export function setThreads(n: number, kind: ThreadKind = threadKind): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
-    throw new RangeError(`setCpuThreads: expected an integer in 1..${MAX_THREADS}, got ${n}`);
+    throw new TesseraError("setCpuThreads", `expected an integer in 1..${MAX_THREADS}, got ${n}`);
   }
   shutdownThreads();
   threads = n;

@@ -7,7 +7,8 @@
 import type { VitConfig, VitParams } from "../models/vit.ts";
 import { describeVitPreset, VIT_PRESETS, vitPreset, vitPresetsFor } from "../models/vit_presets.ts";
 import { loadEncoder, type PretrainedEncoder, takeEncoder } from "../models/encoder_checkpoint.ts";
-import { UsageError } from "../trainer/flags.ts";
+import { dispose } from "../tensor/mod.ts";
+import { errorDetail, UsageError } from "./flags.ts";
 
 /**
  * A preset's shape as `--help` and the shape checks see it.
@@ -109,10 +110,35 @@ export function cliVitConfig(
   };
 }
 
-/** The message of a library error without its op prefix (`loadEncoder: x` → `x`). */
-function detail(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/^\w+: /, "");
+/** The settings that fix a run's ViT: `--model`, the shape overrides, `--drop-path`, `--cls-token`. */
+export interface VitOptions extends ModelOverrides {
+  /** `--model`. */
+  model: string;
+  /** `--drop-path`. */
+  dropPath: number;
+  /** `--cls-token`. */
+  clsToken: boolean;
+}
+
+/**
+ * The ViT of a run's settings ({@link cliVitConfig} of `--model` with the overrides, stochastic
+ * depth and `--cls-token`), for `imgSize`×`imgSize` images with `inChans` channels and
+ * `numClasses` classes (the preset's where not given).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { vitOf } from "./models.ts";
+ * const o = { model: "vit-tiny-fmnist", depth: 2, dropPath: 0.1, clsToken: true };
+ * const c = vitOf(o, { numClasses: 0 });
+ * assert.deepEqual([c.depth, c.numClasses, c.classToken, c.dropPathRate], [2, 0, true, 0.1]);
+ * ```
+ */
+export function vitOf(
+  o: VitOptions,
+  opts: { imgSize?: number; inChans?: number; numClasses?: number } = {},
+): VitConfig {
+  return { ...cliVitConfig(o.model, o, { dropPath: o.dropPath, ...opts }), classToken: o.clsToken };
 }
 
 /**
@@ -130,7 +156,7 @@ export async function loadInitEncoder(path: string): Promise<PretrainedEncoder> 
   try {
     return await loadEncoder(path);
   } catch (e) {
-    throw new UsageError(`--init ${detail(e)}`);
+    throw new UsageError(`--init ${errorDetail(e)}`);
   }
 }
 
@@ -164,6 +190,31 @@ export function encoderShapeOptions(c: VitConfig): {
 }
 
 /**
+ * `--init` of a training run: for a fresh run (`resuming` false) with `o.init` set, the encoder
+ * of that checkpoint ({@link loadInitEncoder}), its shape written into `o`
+ * ({@link encoderShapeOptions}; the run's options are recorded, so `--resume` rebuilds the same
+ * model); null otherwise (a resumed run keeps its own weights).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initEncoderOf } from "./models.ts";
+ * assert.equal(await initEncoderOf({ init: null }, false), null);
+ * assert.equal(await initEncoderOf({ init: "/no/such/run" }, true), null);
+ * await assert.rejects(initEncoderOf({ init: "/no/such/run" }, false), /^UsageError: --init /);
+ * ```
+ */
+export async function initEncoderOf(
+  o: { init: string | null },
+  resuming: boolean,
+): Promise<PretrainedEncoder | null> {
+  if (o.init === null || resuming) return null;
+  const pre = await loadInitEncoder(o.init);
+  Object.assign(o, encoderShapeOptions(pre.config));
+  return pre;
+}
+
+/**
  * `finetune --init`: the fresh classifier `params` take over the encoder of `pre` (see
  * {@link takeEncoder}); a shape mismatch is a {@link UsageError} naming `--init`.
  */
@@ -171,6 +222,67 @@ export function takeInitEncoder(params: VitParams, pre: PretrainedEncoder): VitP
   try {
     return takeEncoder(params, pre);
   } catch (e) {
-    throw new UsageError(`--init ${detail(e)}`);
+    throw new UsageError(`--init ${errorDetail(e)}`);
   }
+}
+
+/**
+ * `detect --init` / `segment --init`: a dense model's fresh `params` whose `backbone` takes over
+ * the encoder of `pre` ({@link takeEncoder}); on a shape mismatch `params` (and `pre`) are
+ * freed and a {@link UsageError} names `--init`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dispose, memoryStats, random } from "../tensor/mod.ts";
+ * import { initVit } from "../models/vit.ts";
+ * import { vitPreset } from "../models/vit_presets.ts";
+ * import { takeInitBackbone } from "./models.ts";
+ * const small = { ...vitPreset("vit-tiny-fmnist"), embedDim: 8, depth: 1, numHeads: 2 };
+ * const before = memoryStats().cpu?.tensors ?? 0;
+ * const [k0, k1] = [random.key(0), random.key(1)];
+ * const pre = { params: initVit(k1, small), config: small, path: "x", method: "finetune", step: 1 };
+ * const fresh = { backbone: initVit(k0, { ...small, embedDim: 16 }) };
+ * assert.throws(() => takeInitBackbone(fresh, pre), /^UsageError: --init x: the encoder does not fit/);
+ * dispose([k0, k1]);
+ * assert.equal(memoryStats().cpu?.tensors ?? 0, before); // the fresh model and `pre` are freed
+ * ```
+ */
+export function takeInitBackbone<P extends { backbone: VitParams }>(
+  params: P,
+  pre: PretrainedEncoder,
+): P {
+  try {
+    return { ...params, backbone: takeEncoder(params.backbone, pre) };
+  } catch (e) {
+    dispose(params);
+    throw new UsageError(`--init ${errorDetail(e)}`);
+  }
+}
+
+/**
+ * What a run records of its `--init` encoder `pre`: the `resolved` config entry
+ * (`init: {path, method, step}`) and the plan line `<label>: encoder from …`; both empty
+ * without one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initRecord } from "./models.ts";
+ * const pre = { path: "runs/p/ckpt.safetensors", method: "dino", step: 9 } as Parameters<typeof initRecord>[1];
+ * const r = initRecord("detect", pre);
+ * assert.deepEqual(r.resolved, { init: { path: "runs/p/ckpt.safetensors", method: "dino", step: 9 } });
+ * assert.equal(r.line, "detect: encoder from runs/p/ckpt.safetensors (dino, step 9)\n");
+ * assert.deepEqual(initRecord("detect", null), { resolved: {}, line: "" });
+ * ```
+ */
+export function initRecord(label: string, pre: PretrainedEncoder | null): {
+  resolved: { init?: { path: string; method: string; step: number } };
+  line: string;
+} {
+  if (!pre) return { resolved: {}, line: "" };
+  return {
+    resolved: { init: { path: pre.path, method: pre.method, step: pre.step } },
+    line: `${label}: encoder from ${pre.path} (${pre.method}, step ${pre.step})\n`,
+  };
 }

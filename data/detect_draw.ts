@@ -4,7 +4,7 @@
  * a 3×5 pixel font), the images tiled in a grid, and the grid encoded as an RGB PNG.
  * @module
  */
-import { loadSharp } from "../data/image_folder.ts";
+import { loadSharp } from "./image_folder.ts";
 import { TesseraError } from "../tensor/errors.ts";
 
 /** An 8-bit RGB picture, row-major, 3 bytes a pixel. */

@@ -21,14 +21,10 @@ import {
 } from "../data/dense_transforms/sample.ts";
 import type { Dataset } from "../data/loader.ts";
 import type { Rng } from "../tensor/host_rng.ts";
-import { UsageError } from "../trainer/flags.ts";
+import { errorDetail, UsageError } from "./flags.ts";
 
 /** ImageNet mean and std on the 0..1 scale (mmseg's 123.675, … / 58.395, …). */
 export const SEG_MEAN = [0.485, 0.456, 0.406], SEG_STD = [0.229, 0.224, 0.225];
-
-function detail(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).replace(/^\w+: /, "");
-}
 
 async function isDir(p: string): Promise<boolean> {
   try {
@@ -82,7 +78,7 @@ export async function checkedSplit(
   try {
     ds = await segmentationFolder(images, labels, { reduceZeroLabel: true });
   } catch (e) {
-    throw new UsageError(`--data ${dir}: ${detail(e)}`);
+    throw new UsageError(`--data ${dir}: ${errorDetail(e)}`);
   }
   const labelFile = (p?: string) =>
     p ? join(labels, p.slice(p.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "") + ".png") : "?";
@@ -93,7 +89,7 @@ export async function checkedSplit(
       try {
         item = await ds.get(i);
       } catch (e) {
-        throw new UsageError(`--data ${dir}: ${detail(e)}`);
+        throw new UsageError(`--data ${dir}: ${errorDetail(e)}`);
       }
       const sem = item.sample.semantic!;
       for (let q = 0; q < sem.length; q++) {
