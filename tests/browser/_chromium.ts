@@ -63,11 +63,26 @@ export interface Chromium extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Seconds {@link launchChromium} waits for the browser's DevTools endpoint. */
+const START_TIMEOUT_S = 90;
+
 /**
- * Starts headless Chromium at `exe` with `extraArgs` (e.g. WebGPU switches). The flags keep
- * it off the network (no background fetches, component updates or sync).
+ * Starts headless Chromium at `exe` with `extraArgs`, retrying once when the first start fails
+ * (a cold start can exit early while its profile is created under load).
  */
 export async function launchChromium(exe: string, extraArgs: string[] = []): Promise<Chromium> {
+  try {
+    return await launchOnce(exe, extraArgs);
+  } catch {
+    return await launchOnce(exe, extraArgs);
+  }
+}
+
+/**
+ * One start of headless Chromium at `exe` with `extraArgs` (e.g. WebGPU switches). The flags
+ * keep it off the network (no background fetches, component updates or sync).
+ */
+async function launchOnce(exe: string, extraArgs: string[] = []): Promise<Chromium> {
   const profile = await Deno.makeTempDir({ prefix: "tessera-chromium-" });
   const child = new Deno.Command(exe, {
     args: [
@@ -104,8 +119,11 @@ export async function launchChromium(exe: string, extraArgs: string[] = []): Pro
   };
 
   // Chromium writes its port and browser endpoint path to <profile>/DevToolsActivePort.
+  // A cold first start on a loaded 2-core CI machine (font cache, profile creation) has taken
+  // over 15 s; 90 s bounds a hang without failing a slow start.
   let wsUrl: string | undefined;
-  for (let i = 0; i < 300 && !exited; i++) {
+  const deadline = Date.now() + START_TIMEOUT_S * 1000;
+  while (Date.now() < deadline && !exited) {
     try {
       const [port, path] = (await Deno.readTextFile(`${profile}/DevToolsActivePort`)).split("\n");
       if (port && path) {
@@ -119,7 +137,10 @@ export async function launchChromium(exe: string, extraArgs: string[] = []): Pro
   }
   if (!wsUrl) {
     await cleanup();
-    throw new Error(`${exe} did not start (no DevToolsActivePort after 15 s)`);
+    throw new Error(
+      `${exe} did not start (${exited ? "it exited" : "no DevToolsActivePort"} after ` +
+        `${START_TIMEOUT_S} s)`,
+    );
   }
 
   const ws = new WebSocket(wsUrl);
