@@ -19,6 +19,7 @@ import { EVALUATE_COMMAND } from "./evaluate.ts";
 import { detectCommand } from "./detect.ts";
 import { segmentCommand } from "./segment_eval.ts";
 import { pathUsageError } from "../trainer/run_dir.ts";
+import { TesseraError } from "../tensor/errors.ts";
 
 /**
  * A `train.ts` command.
@@ -123,7 +124,19 @@ export async function main(argv: string[], io: CliIO = denoIO()): Promise<number
       );
       return e.exitCode;
     }
-    io.err(`train.ts ${name}: error: ${e instanceof Error ? (e.stack ?? e.message) : e}\n`);
+    io.err(`train.ts ${name}: error: ${failureText(e)}\n`);
     return 1;
   }
+}
+
+/**
+ * What a failed run prints: the message alone for an error that explains itself (a
+ * `TesseraError`, or an operating-system error such as ENOSPC that carries a `code`), the
+ * stack for anything else, which is a bug worth a report.
+ */
+function failureText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const explained = e instanceof TesseraError ||
+    typeof (e as { code?: unknown }).code === "string";
+  return explained ? e.message : (e.stack ?? e.message);
 }
