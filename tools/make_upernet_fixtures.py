@@ -34,20 +34,15 @@ import json
 import os
 import sys
 
-try:
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-except ImportError:
-    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-    raise
+import torch  # Debian's python3-torch: run with /usr/bin/python3
+import torch.nn.functional as F
+from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 from make_vision_fixtures import write_safetensors  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
-                   "upernet_heads.safetensors")
+OUT = os.path.join(HERE, "..", "tests", "fixtures", "upernet_heads.safetensors")
 ALIGN_CORNERS = False  # mmseg's default for UPerHead and FCNHead
 
 
