@@ -13,7 +13,7 @@ import { memoryStats } from "../../mod.ts";
 import { withScenes } from "./_dense_helpers.ts";
 import { readLabelPng, writeLabelPng } from "../../data/label_png.ts";
 import { readMetrics } from "../../trainer/metrics.ts";
-import { checkpointBytes } from "./_util.ts";
+import { assertWellFormedXml, checkpointBytes } from "./_util.ts";
 
 Deno.test("segment --smoke trains on tiny FMNIST-Scenes and --eval scores the checkpoint", async () => {
   await withScenes(async (data, dir) => {
@@ -26,9 +26,17 @@ Deno.test("segment --smoke trains on tiny FMNIST-Scenes and --eval scores the ch
     );
     assert.equal(code, 0, io.stderr);
     assert.equal(memoryStats().cpu?.tensors ?? 0, before, "the run leaked tensors");
-    const loss = (await readMetrics(`${dir}/run/metrics.jsonl`))
-      .filter((r) => r.type === "train").map((r) => r.loss as number);
+    const recs = await readMetrics(`${dir}/run/metrics.jsonl`);
+    const loss = recs.filter((r) => r.type === "train").map((r) => r.loss as number);
     assert.equal(loss.length, 12);
+    const evals = recs.filter((r) => r.type === "eval");
+    assert.deepEqual(evals.map((r) => r.step), [12]);
+    assert.ok(typeof evals[0]!.mIoU === "number" && typeof evals[0]!.IoU_0 === "number");
+    for (const f of ["loss.svg", "lr.svg"]) {
+      const svg = await Deno.readTextFile(`${dir}/run/${f}`);
+      assertWellFormedXml(svg);
+      assert.match(svg, /<polyline/, f);
+    }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     assert.ok(mean(loss.slice(-3)) < mean(loss.slice(0, 3)), `loss did not fall: ${loss}`);
     const final = JSON.parse(io.stdout.at(-1)!);
