@@ -4,8 +4,23 @@
  * `[N, H, W]` with ignore index 255, and the UperNet total `main + 0.4 · aux`.
  * @module
  */
-import { add, div, mul, permute, sum, type Tensor, TesseraError } from "../../tensor/mod.ts";
-import { crossEntropy } from "../../nn/losses.ts";
+import {
+  add,
+  cast,
+  div,
+  expandDims,
+  logsumexp,
+  maximum,
+  mul,
+  notEqual,
+  squeeze,
+  sub,
+  sum,
+  takeAlongAxis,
+  type Tensor,
+  TesseraError,
+  where,
+} from "../../tensor/mod.ts";
 import { resizeBilinear } from "./conv_module.ts";
 
 /**
@@ -63,15 +78,19 @@ export function segCrossEntropy(
       }, got ${labels.dtype} [${labels.shape}]`,
     );
   }
-  const size: [number, number] = [labels.shape[1]!, labels.shape[2]!];
-  const nhwc = permute(resizeBilinear(logits, size), [0, 2, 3, 1]);
   const ignoreIndex = opts.ignoreIndex ?? 255;
   const average = opts.average ?? "valid";
-  if (average === "valid") return crossEntropy(nhwc, labels, { ignoreIndex });
-  if (average !== "all") {
+  if (average !== "valid" && average !== "all") {
     throw new TesseraError(op, `average must be "valid" or "all", got ${String(average)}`);
   }
-  return div(sum(crossEntropy(nhwc, labels, { ignoreIndex, reduction: "none" })), labels.size);
+  const z = resizeBilinear(logits, [labels.shape[1]!, labels.shape[2]!]);
+  // logsumexp_k z − z[y] on the class axis of NCHW: no transpose and no one-hot (the same
+  // values and gradients as nn/losses.ts crossEntropy on NHWC, about half the work).
+  const valid = notEqual(labels, ignoreIndex);
+  const picked = squeeze(takeAlongAxis(z, expandDims(where(valid, labels, 0), 1), 1), 1);
+  const validF = cast(valid, z.dtype);
+  const total = sum(mul(sub(logsumexp(z, 1), picked), validF));
+  return div(total, average === "valid" ? maximum(sum(validF), 1) : labels.size);
 }
 
 /**

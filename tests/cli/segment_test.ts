@@ -1,7 +1,10 @@
 /**
  * End-to-end tests of `train.ts segment` on a tiny FMNIST-Scenes folder generated into a temp
- * dir: a short run on cpu (loss falls, mIoU recorded, no leak), `--eval`, and a label PNG with
- * a value above the class count (exit 2 naming the file).
+ * dir: a short run on cpu (loss falls, mIoU recorded, no leak), `--eval`, kill-and-resume
+ * (bit-identical parameters, AdamW moments and BatchNorm statistics with the full training
+ * pipeline: resize, cat_max_ratio crop, flip, photometric distortion, dropout), and label PNGs
+ * with a value above the class count or of another size than their image (exit 2 naming the
+ * file). The webgpu run is tests/webgpu/segment_cli_test.ts.
  */
 import assert from "node:assert/strict";
 import { captureIO } from "../../trainer/io.ts";
@@ -9,6 +12,8 @@ import { main } from "../../cli/main.ts";
 import { memoryStats } from "../../mod.ts";
 import { withScenes } from "./_dense_helpers.ts";
 import { readLabelPng, writeLabelPng } from "../../data/label_png.ts";
+import { readMetrics } from "../../trainer/metrics.ts";
+import { assertWellFormedXml, checkpointBytes } from "./_util.ts";
 
 Deno.test("segment --smoke trains on tiny FMNIST-Scenes and --eval scores the checkpoint", async () => {
   await withScenes(async (data, dir) => {
@@ -21,6 +26,19 @@ Deno.test("segment --smoke trains on tiny FMNIST-Scenes and --eval scores the ch
     );
     assert.equal(code, 0, io.stderr);
     assert.equal(memoryStats().cpu?.tensors ?? 0, before, "the run leaked tensors");
+    const recs = await readMetrics(`${dir}/run/metrics.jsonl`);
+    const loss = recs.filter((r) => r.type === "train").map((r) => r.loss as number);
+    assert.equal(loss.length, 12);
+    const evals = recs.filter((r) => r.type === "eval");
+    assert.deepEqual(evals.map((r) => r.step), [12]);
+    assert.ok(typeof evals[0]!.mIoU === "number" && typeof evals[0]!.IoU_0 === "number");
+    for (const f of ["loss.svg", "lr.svg"]) {
+      const svg = await Deno.readTextFile(`${dir}/run/${f}`);
+      assertWellFormedXml(svg);
+      assert.match(svg, /<polyline/, f);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(mean(loss.slice(-3)) < mean(loss.slice(0, 3)), `loss did not fall: ${loss}`);
     const final = JSON.parse(io.stdout.at(-1)!);
     assert.equal(final.IoU.length, 11);
     assert.ok(final.mIoU >= 0 && final.mIoU <= 1 && final.aAcc > 0);
@@ -59,5 +77,50 @@ Deno.test("segment: a label PNG with a value above the class count exits 2 namin
     );
     assert.equal(code, 2, io.stderr);
     assert.match(io.stderr, /000001\.png has the value 40/);
+  });
+});
+
+Deno.test("segment stopped at step k and resumed reaches bit-identical parameters and BN statistics", async () => {
+  await withScenes(async (data, dir) => {
+    const flags = [
+      "--data",
+      data,
+      ..."--smoke --steps 4 --seed 3 --flip 0.5 --eval-every 100 --ckpt-every 1".split(" "),
+      ..."--backend cpu".split(" "),
+    ];
+    const full = `${dir}/full`, part = `${dir}/part`;
+    const io1 = captureIO();
+    assert.equal(await main(["segment", ...flags, "--out", full], io1), 0, io1.stderr);
+    const io2 = captureIO();
+    const stopped = await main(["segment", ...flags, "--out", part, "--stop-after", "2"], io2);
+    assert.equal(stopped, 130, io2.stderr);
+    assert.match(io2.stderr, /resume with: deno run -A train\.ts segment --resume /);
+    const io3 = captureIO();
+    assert.equal(await main(["segment", "--resume", part], io3), 0, io3.stderr);
+    assert.match(io3.stderr, /resuming at step 2/);
+    const a = await checkpointBytes(`${full}/ckpt_latest.safetensors`);
+    const b = await checkpointBytes(`${part}/ckpt_latest.safetensors`);
+    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
+    assert.ok([...a.keys()].some((k) => k.includes("running_var")), "BN statistics checkpointed");
+    for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${k} differs after resume`);
+    const [fa, fb] = [io1, io3].map((io) => JSON.parse(io.stdout.at(-1)!));
+    assert.equal(fb.mIoU, fa.mIoU);
+  });
+});
+
+Deno.test("segment: a label PNG of another size than its image exits 2 naming both", async () => {
+  await withScenes(async (data, dir) => {
+    const f = `${data}/semantic/train/000001.png`;
+    const m = await readLabelPng(f);
+    await writeLabelPng(f, {
+      ...m,
+      width: m.width - 1,
+      data: m.data.slice(0, m.height * (m.width - 1)),
+    });
+    const io = captureIO();
+    const argv = ["segment", "--data", data, "--smoke", "--steps", "1", "--out", `${dir}/r`];
+    const code = await main([...argv, "--backend", "cpu"], io);
+    assert.equal(code, 2, io.stderr);
+    assert.match(io.stderr, /000001\.png is 63×64, its image .*000001\.\w+ 64×64/);
   });
 });
