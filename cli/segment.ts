@@ -38,6 +38,8 @@ const FLAGS = [
   ...group("Data", [
     row("eval", "CKPT", path("a checkpoint file or run directory"), null, "score a checkpoint"),
     row("crop", "N", pos, null, "crop side", { none: "the first image's longer side" }),
+    row("img-size", "N", pos, null, "", { hidden: true }),
+    row("in-chans", "N", int({ min: 1, max: 3 }), null, "", { hidden: true }),
   ]),
   ...RUN,
   ...BACKEND,

@@ -57,7 +57,7 @@ export async function segmentEval(given: Partial<SegmentOptions>, io: CliIO): Pr
   const set = firstItems(val, o.valLimit), n = set.length;
   const first = (await set.get(0)).sample.image;
   const crop = o.crop ?? Math.max(first.height, first.width);
-  const cfg = segmentConfig(o, crop, first.channels);
+  const cfg = segmentConfig(o, crop, o.inChans ?? first.channels);
   let ck;
   try {
     ck = decodeCheckpoint(point.bytes, segmentTemplate(cfg));

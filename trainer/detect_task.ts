@@ -92,8 +92,22 @@ export function detectModelConfig(
   };
 }
 
-/** RGB → one channel (the channel mean, rounded), for a greyscale encoder. */
-function toGrey(s: DenseSample): DenseSample {
+/**
+ * RGB → one channel (the channel mean, rounded), for a greyscale encoder (`detect --init` and
+ * `segment --init` of an FMNIST pretrain checkpoint); a 1-channel sample is returned as is.
+ *
+ * @param s the sample
+ * @returns the sample with a 1-channel image
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toGrey } from "./detect_task.ts";
+ * const image = { data: Uint8Array.of(0, 10, 21, 255, 255, 255), height: 1, width: 2, channels: 3 };
+ * assert.deepEqual([...toGrey({ image }).image.data], [10, 255]);
+ * ```
+ */
+export function toGrey(s: DenseSample): DenseSample {
   const { data, height, width, channels } = s.image;
   if (channels === 1) return s;
   const out = new Uint8Array(height * width);

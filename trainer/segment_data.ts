@@ -22,9 +22,18 @@ import {
 import type { Dataset } from "../data/loader.ts";
 import type { Rng } from "../tensor/host_rng.ts";
 import { errorDetail, UsageError } from "./flags.ts";
+import { toGrey } from "./detect_task.ts";
 
 /** ImageNet mean and std on the 0..1 scale (mmseg's 123.675, … / 58.395, …). */
 export const SEG_MEAN = [0.485, 0.456, 0.406], SEG_STD = [0.229, 0.224, 0.225];
+
+const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Normalises with {@link SEG_MEAN}/{@link SEG_STD}; for a 1-channel encoder, greyscale first. */
+function segNormalize(s: DenseSample, inChans: number): DenseSample {
+  if (inChans !== 1) return normalizeDense(s, SEG_MEAN, SEG_STD) as unknown as DenseSample;
+  return normalizeDense(toGrey(s), [avg(SEG_MEAN)], [avg(SEG_STD)]) as unknown as DenseSample;
+}
 
 async function isDir(p: string): Promise<boolean> {
   try {
@@ -194,6 +203,8 @@ export interface SegAugment {
   flip: number;
   /** Photometric distortion on/off. */
   photometric: boolean;
+  /** The encoder's channels; 1 turns the (RGB) images grey after the distortion (default 3). */
+  inChans?: number;
 }
 
 /**
@@ -229,7 +240,7 @@ export function segTrainTransform(
     if (a.flip > 0) s = flip(s, rng);
     if (a.photometric) s = photometricDistortion(s, rng);
     s = padDense(s, { size: [a.crop, a.crop] });
-    return normalizeDense(s, SEG_MEAN, SEG_STD) as unknown as DenseSample;
+    return segNormalize(s, a.inChans ?? 3);
   };
 }
 
@@ -238,6 +249,7 @@ export function segTrainTransform(
  * label map goes along (nearest) but scoring uses the original one.
  *
  * @param crop the crop side
+ * @param inChans the encoder's channels (1: greyscale the images)
  * @returns the transform
  *
  * @example
@@ -247,13 +259,14 @@ export function segTrainTransform(
  * const image = { data: new Uint8Array(4 * 8 * 3), height: 4, width: 8, channels: 3 };
  * const out = segTestTransform(8)({ image, semantic: new Uint8Array(32) });
  * assert.deepEqual([out.image.height, out.image.width], [8, 16]);
+ * assert.equal(segTestTransform(8, 1)({ image, semantic: new Uint8Array(32) }).image.channels, 1);
  * ```
  */
-export function segTestTransform(crop: number): (s: DenseSample) => DenseSample {
+export function segTestTransform(crop: number, inChans = 3): (s: DenseSample) => DenseSample {
   return (s) => {
     const { height: h, width: w } = s.image;
     const size = keepRatioSize(h, w, crop, 4 * crop);
     if (size[0] !== h || size[1] !== w) s = resizeDense(s, size);
-    return normalizeDense(s, SEG_MEAN, SEG_STD) as unknown as DenseSample;
+    return segNormalize(s, inChans);
   };
 }

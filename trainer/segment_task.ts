@@ -49,6 +49,10 @@ export interface SegmentModelOptions extends VitOptions {
   auxChannels: number;
   /** Position embeddings. */
   posEmbed: "learned" | "sincos";
+  /** The encoder's image size (`--init`: its position table), else null or absent (the crop). */
+  imgSize?: number | null;
+  /** The encoder's channels (`--init`), else null or absent (the images'). */
+  inChans?: number | null;
 }
 
 /** The settings of a segment run (`train.ts segment`'s options, stored in its checkpoints). */
@@ -112,7 +116,7 @@ export function segmentConfig(
   crop: number,
   inChans: number,
 ): UperNetConfig {
-  const vit = vitOf(o, { imgSize: crop, inChans, numClasses: 0 });
+  const vit = vitOf(o, { imgSize: o.imgSize ?? crop, inChans, numClasses: 0 });
   const depth = vit.depth;
   const outIndices = depth >= 4
     ? [0.25, 0.5, 0.75, 1].map((f) => Math.round(depth * f) - 1)
@@ -190,7 +194,7 @@ export async function scoreSplit(
   stopped: () => boolean = () => false,
   onImage?: (i: number, pred: Uint8Array, item: DenseItem) => void,
 ): Promise<SegAreas[] | null> {
-  const loader = denseEvalLoader(set, segTestTransform(crop), cfg.vit.patchSize);
+  const loader = denseEvalLoader(set, segTestTransform(crop, cfg.vit.inChans), cfg.vit.patchSize);
   const areas: SegAreas[] = [];
   for await (const batch of loader.epoch(0)) {
     try {
@@ -269,12 +273,13 @@ export async function segmentTask(
   const { lengths, fields, resolved } = runLengthFields("segment", o, spe);
   const { total, warmup } = lengths;
   const pre = await initEncoderOf(o, resuming);
+  if (pre) Object.assign(o, { imgSize: pre.config.imgSize, inChans: pre.config.inChans });
   if (crop % o.patch !== 0 || (crop / o.patch) % 4 !== 0) {
     throw new UsageError(
       `--crop ${crop} must be a multiple of 4·patch (${4 * o.patch}) for the 4-scale adapter`,
     );
   }
-  const inChans = first.channels;
+  const inChans = o.inChans ?? first.channels;
   const cfg = segmentConfig(o, crop, inChans);
   const template = segmentTemplate(cfg);
   const nParams = countParams(template.params);
@@ -294,6 +299,7 @@ export async function segmentTask(
     catMaxRatio: o.catMaxRatio,
     flip: o.flip,
     photometric: o.photometric,
+    inChans,
   });
   const gradFn = valueAndGrad(
     (p: UperNetParams, bn: UperNetState, x: Tensor, y: Tensor, k: Tensor) => {

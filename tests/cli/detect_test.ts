@@ -12,7 +12,7 @@ import { readMetrics } from "../../trainer/metrics.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { dispose, memoryStats } from "../../mod.ts";
 import { detectCommand } from "../../cli/detect.ts";
-import { withScenes } from "./_dense_helpers.ts";
+import { initStoppedRun, withScenes } from "./_dense_helpers.ts";
 import { loadInitEncoder } from "../../trainer/models.ts";
 import { checkpointBytes } from "./_util.ts";
 
@@ -128,16 +128,8 @@ Deno.test("detect: bad flags and a malformed COCO folder exit 2 with a clear mes
 
 Deno.test("detect --init takes a pretrain encoder (greyscale, patch 4) and resumes with its shape", async () => {
   await withScenes(async (data, dir) => {
-    const io0 = captureIO();
-    const pre = `${dir}/pre`;
-    const argv0 = ["pretrain", "--smoke", "--patch", "4", "--out", pre, "--backend", "cpu"];
-    assert.equal(await main(argv0, io0), 0, io0.stderr);
-    const out = `${dir}/run`;
-    const flags = ["--data", data, "--smoke", "--steps", "2", "--eval-every", "100"];
-    const io1 = captureIO();
-    const argv1 = ["detect", ...flags, "--init", pre, "--out", out, "--stop-after", "1"];
-    assert.equal(await main(argv1, io1), 130, io1.stderr);
-    assert.match(io1.stderr, /detect: encoder from .*pre.* \(splitmask, step 3\)/);
+    const { pre, out, stderr } = await initStoppedRun("detect", data, dir);
+    assert.match(stderr, /detect: encoder from .*pre.* \(splitmask, step 3\)/);
     const recs = await readMetrics(`${out}/metrics.jsonl`);
     const o = recs[0]!.options as Record<string, unknown>;
     assert.deepEqual([o.patch, o.inChans, o.imgSize], [4, 1, 28]);

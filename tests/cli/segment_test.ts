@@ -4,16 +4,19 @@
  * (bit-identical parameters, AdamW moments and BatchNorm statistics with the full training
  * pipeline: resize, cat_max_ratio crop, flip, photometric distortion, dropout), and label PNGs
  * with a value above the class count or of another size than their image (exit 2 naming the
- * file). The webgpu run is tests/webgpu/segment_cli_test.ts.
+ * file), and `--init` of a greyscale pretrain encoder (its shape, channels and position table
+ * taken over; resumable). The webgpu run is tests/webgpu/segment_cli_test.ts.
  */
 import assert from "node:assert/strict";
 import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
-import { memoryStats } from "../../mod.ts";
-import { withScenes } from "./_dense_helpers.ts";
+import { dispose, memoryStats } from "../../mod.ts";
+import { initStoppedRun, withScenes } from "./_dense_helpers.ts";
 import { readLabelPng, writeLabelPng } from "../../data/label_png.ts";
 import { readMetrics } from "../../trainer/metrics.ts";
 import { assertWellFormedXml, checkpointBytes } from "./_util.ts";
+import { loadInitEncoder } from "../../trainer/models.ts";
+import { loadCheckpoint } from "../../nn/checkpoint.ts";
 
 Deno.test("segment --smoke trains on tiny FMNIST-Scenes and --eval scores the checkpoint", async () => {
   await withScenes(async (data, dir) => {
@@ -122,5 +125,36 @@ Deno.test("segment: a label PNG of another size than its image exits 2 naming bo
     const code = await main([...argv, "--backend", "cpu"], io);
     assert.equal(code, 2, io.stderr);
     assert.match(io.stderr, /000001\.png is 63×64, its image .*000001\.\w+ 64×64/);
+  });
+});
+
+Deno.test("segment --init takes a greyscale pretrain encoder (patch 4, 28² table) and resumes with its shape", async () => {
+  await withScenes(async (data, dir) => {
+    const { pre, out, stderr } = await initStoppedRun("segment", data, dir);
+    assert.match(stderr, /segment: encoder from .*pre.* \(splitmask, step \d+\)/);
+    const recs = await readMetrics(`${out}/metrics.jsonl`);
+    const o = recs[0]!.options as Record<string, unknown>;
+    assert.deepEqual([o.patch, o.inChans, o.imgSize], [4, 1, 28]);
+    // One AdamW step (lr ≤ 7e-4, layer-decayed) away from the pre-trained encoder.
+    const enc = await loadInitEncoder(pre);
+    const ck = await loadCheckpoint(`${out}/ckpt_latest.safetensors`);
+    const p = ck.params as { backbone: typeof enc.params };
+    for (const k of ["patch_embed", "pos_embed"] as const) {
+      const t = k === "pos_embed" ? [enc.params.pos_embed!, p.backbone.pos_embed!] : [
+        enc.params.patch_embed.proj.weight,
+        p.backbone.patch_embed.proj.weight,
+      ];
+      assert.deepEqual(t[1]!.shape, t[0]!.shape, k);
+      const [a, b] = [await t[0]!.data(), await t[1]!.data()];
+      assert.ok(a.every((v, i) => Math.abs(v - b[i]!) <= 1e-3), `${k} was not taken over`);
+    }
+    dispose([enc.params, ck.params, ck.optState, ck.rngKey]);
+    const io2 = captureIO();
+    assert.equal(await main(["segment", "--resume", out], io2), 0, io2.stderr);
+    const final = JSON.parse(io2.stdout.at(-1)!);
+    assert.equal(final.IoU.length, 11);
+    const io3 = captureIO();
+    assert.equal(await main(["segment", "--eval", out], io3), 0, io3.stderr);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${out}/eval.json`)).mIoU, final.mIoU);
   });
 });
