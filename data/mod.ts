@@ -161,8 +161,8 @@ export {
 
 export {
   CATEGORY_PALETTE,
-  type DrawnDetection,
   drawDetections,
+  type DrawnDetection,
   encodeRgbPng,
   type RgbImage,
   tileImages,
