@@ -66,12 +66,34 @@ async function exists(path: string, flag: string): Promise<boolean> {
   }
 }
 
+/** The first of `dir` and its ancestors that exists and is not a directory, or null. */
+async function fileInTheWay(dir: string): Promise<string | null> {
+  const chain: string[] = [];
+  for (let p = dir; !chain.includes(p); p = dirname(p)) chain.push(p);
+  for (const p of chain.reverse()) {
+    try {
+      if (!(await Deno.stat(p)).isDirectory) return p;
+    } catch {
+      return null; // missing (mkdir creates it) or unreadable (reported below)
+    }
+  }
+  return null;
+}
+
 /**
  * Creates the run directory. A new run refuses a directory that already has metrics (so two
  * runs never mix); a resumed run (`resuming`) continues in it.
  */
 export async function prepareRunDir(dir: string, resuming: boolean): Promise<RunPaths> {
   const paths = runPaths(dir);
+  const blocker = await fileInTheWay(dir);
+  if (blocker !== null) {
+    throw new UsageError(
+      blocker === dir
+        ? `--out ${dir} is a file, not a directory`
+        : `--out ${dir}: ${blocker} is a file, not a directory`,
+    );
+  }
   if (!resuming && await exists(paths.metrics, `--out ${dir}`)) {
     throw new UsageError(
       `--out ${dir} already holds a run (metrics.jsonl); choose another --out, or continue it ` +

@@ -43,8 +43,15 @@ function checkNmsArgs(op: string, boxes: Tensor, scores: Tensor, iou: number): v
   if (scores.dtype !== boxes.dtype) {
     throw new TesseraError(op, `scores are ${scores.dtype} but boxes are ${boxes.dtype}`);
   }
-  if (typeof iou !== "number" || Number.isNaN(iou)) {
+  if (typeof iou !== "number") {
     throw new TesseraError(op, `iouThreshold must be a number, got ${describe(iou)}`);
+  }
+  if (Number.isNaN(iou)) {
+    // NaN would compare false against every IoU and keep every box: reject it, as a NaN score is.
+    throw new TesseraError(
+      op,
+      "iouThreshold is NaN; pass a number (boxes with IoU > it are dropped)",
+    );
   }
 }
 

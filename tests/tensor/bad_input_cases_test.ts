@@ -65,7 +65,7 @@ Deno.test("nmsPadded: non-finite input gives count -1 and no indices; finite inp
 Deno.test("nms: argument errors name nms, not nmsPadded", async () => {
   await T.scope(async () => {
     await rejectsWith(T.nms(boxes(), T.zeros([2]), 0.5), "nms", /^nms: scores must be \[3\]/);
-    await rejectsWith(T.nms(boxes(), T.zeros([3]), NaN), "nms", /iouThreshold must be a number/);
+    await rejectsWith(T.nms(boxes(), T.zeros([3]), NaN), "nms", /iouThreshold is NaN/);
     await rejectsWith(
       T.batchedNms(boxes(), T.zeros([3]), T.zeros([3], { dtype: "int32" }), NaN),
       "batchedNms",

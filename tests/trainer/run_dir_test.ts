@@ -59,3 +59,27 @@ Deno.test("--out at or under a file, and --resume of a foreign or non-finite che
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("prepareRunDir: --out that is, or lies under, a file names the file (exit 2, no stack)", async () => {
+  const { prepareRunDir } = await import("../../trainer/run_dir.ts");
+  const { UsageError } = await import("../../trainer/flags.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/afile`;
+    await Deno.writeTextFile(file, "x");
+    await assert.rejects(prepareRunDir(file, false), (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.equal(e.message, `--out ${file} is a file, not a directory`);
+      return true;
+    });
+    await assert.rejects(prepareRunDir(`${file}/a/b`, false), (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.equal(e.message, `--out ${file}/a/b: ${file} is a file, not a directory`);
+      return true;
+    });
+    const paths = await prepareRunDir(`${dir}/new/run`, false); // missing parents are created
+    assert.ok((await Deno.stat(`${dir}/new/run`)).isDirectory, paths.metrics);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
