@@ -4,25 +4,12 @@
  * disk is a 40 KiB tmpfs (root only; skipped, with the reason, where mounting is refused).
  */
 import assert from "node:assert/strict";
+import { mountTmpfs, unmountTmpfs } from "../_tmpfs.ts";
 import { main } from "../../cli/main.ts";
 import { captureIO } from "../../trainer/io.ts";
 
-async function run(cmd: string, ...args: string[]): Promise<boolean> {
-  try {
-    const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
-    return r.success;
-  } catch {
-    return false;
-  }
-}
-
-const mountPoint = await Deno.makeTempDir({ prefix: "tessera_full_disk_" });
-const mounted = Deno.uid() === 0 &&
-  await run("mount", "-t", "tmpfs", "-o", "size=40k", "tmpfs", mountPoint);
-if (!mounted) {
-  await Deno.remove(mountPoint, { recursive: true });
-  console.warn("disk_full_test: skipped (cannot mount a tmpfs: not root or not permitted)");
-}
+const mountPoint = await mountTmpfs("40k", "disk_full_test") ?? "";
+const mounted = mountPoint !== "";
 
 Deno.test({
   name:
@@ -45,8 +32,7 @@ Deno.test({
       for await (const f of Deno.readDir(out)) left.push(f.name);
       assert.ok(!left.some((f) => f.includes("safetensors")), `left behind: ${left.join(", ")}`);
     } finally {
-      await run("umount", mountPoint);
-      await Deno.remove(mountPoint, { recursive: true });
+      await unmountTmpfs(mountPoint);
     }
   },
 });

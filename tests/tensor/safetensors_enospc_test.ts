@@ -5,6 +5,7 @@
  * left behind.
  */
 import assert from "node:assert/strict";
+import { mountTmpfs, unmountTmpfs } from "../_tmpfs.ts";
 import {
   readSafetensorsFile,
   tensor,
@@ -13,26 +14,10 @@ import {
   zeros,
 } from "../../mod.ts";
 
-async function run(cmd: string, ...args: string[]): Promise<boolean> {
-  try {
-    const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
-    return r.success;
-  } catch {
-    return false;
-  }
-}
-
 const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 
-const mountPoint = await Deno.makeTempDir({ prefix: "tessera_st_full_" });
-const mounted = Deno.uid() === 0 &&
-  await run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint);
-if (!mounted) {
-  await Deno.remove(mountPoint, { recursive: true });
-  console.warn(
-    "safetensors_enospc_test: skipped (cannot mount a tmpfs: not root or not permitted)",
-  );
-}
+const mountPoint = await mountTmpfs("64k", "safetensors_enospc_test") ?? "";
+const mounted = mountPoint !== "";
 
 Deno.test({
   name: "writeSafetensorsFile on a full disk: target and ENOSPC named, old file intact, no temp",
@@ -62,8 +47,7 @@ Deno.test({
       assert.deepEqual(Array.from(await back.tensors.w!.data()), [1, 2, 3]);
       for (const t of Object.values(back.tensors)) t.dispose();
     } finally {
-      await run("umount", mountPoint);
-      await Deno.remove(mountPoint, { recursive: true });
+      await unmountTmpfs(mountPoint);
     }
   },
 });
@@ -78,7 +62,9 @@ Deno.test("writeSafetensorsFile into a missing directory: the target and ENOENT 
         assert.ok(e instanceof TesseraError, String(e));
         assert.match(
           e.message,
-          new RegExp(`^writeSafetensorsFile: cannot write ${path}: No such file or directory.*\\[ENOENT\\]$`),
+          new RegExp(
+            `^writeSafetensorsFile: cannot write ${path}: No such file or directory.*\\[ENOENT\\]$`,
+          ),
         );
         assert.doesNotMatch(e.message, /\.tmp-/);
         return true;
