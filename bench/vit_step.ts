@@ -260,7 +260,7 @@ if (import.meta.main) {
   const mode = arg("--mode", "step"), steps = Number(arg("--steps", "3"));
   const batch = Number(arg("--batch", "64"));
   if (Deno.args.includes("--threads")) setCpuThreads(Number(arg("--threads", "1")));
-  const path = arg("--weights", await Deno.makeTempFile({ suffix: ".safetensors" }));
+  const path = arg("--weights", `${await Deno.makeTempDir()}/vit.safetensors`);
   let { p, x, y } = await loadOrWrite(path, batch);
   const prof = Deno.args.includes("--profile") ? installProfiler() : undefined;
   const lossFn = (params: Params) => crossEntropy(forward(params, x), y);

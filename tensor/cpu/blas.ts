@@ -251,8 +251,22 @@ function operand(rs: number, cs: number, rows: number, cols: number): [number, n
 }
 
 const I32_MAX = 0x7fffffff;
-/** Multiply-adds per item below which a batch's GEMMs run single-threaded. */
-const SMALL_BATCH_MACS = 1 << 20;
+
+/**
+ * Gives the library the configured thread count ({@link getThreads}). The count is
+ * process-wide in OpenBLAS and BLIS — shared by every Worker and, under `deno test --parallel`,
+ * by every test module of the process — and changing it while another thread is inside a GEMM
+ * corrupts that GEMM's result (seen with OpenBLAS 0.3.21: batched products that switched to one
+ * thread per call gave wrong bits in a concurrent Worker). So the count changes only when the
+ * configured one differs from the library's own, never per call; small products run
+ * single-threaded by the library's own size threshold.
+ */
+function syncThreads(l: Lib): void {
+  const t = getThreads();
+  if (t === threadsSet || !l.setThreads) return;
+  if (l.getThreads?.() !== t) l.setThreads(t);
+  threadsSet = t;
+}
 
 /**
  * Computes the float32 or float64 products described by `p` (C row stride = n) with the native
@@ -277,13 +291,7 @@ export function blasGemm(
   const oa = operand(p.rsa, p.csa, m, k), ob = operand(p.rsb, p.csb, k, n);
   if (!oa || !ob || Math.max(m, n, k, oa[1], ob[1]) > I32_MAX) return undefined;
   const l = lib!;
-  // Batches of small products (attention heads) run one thread per call: waking the BLAS's
-  // threads for every small item costs more than it saves.
-  const t = count > 1 && m * n * k < SMALL_BATCH_MACS ? 1 : getThreads();
-  if (t !== threadsSet && l.setThreads) {
-    l.setThreads(t);
-    threadsSet = t;
-  }
+  syncThreads(l);
   const gemm = f64 ? l.dgemm : l.sgemm;
   const c = allocArray(dtype, cSize, false);
   for (let q = 0; q < count; q++) {
@@ -336,11 +344,7 @@ export function blasGemmInto(
   if (!f64 && !(c instanceof Float32Array)) return false;
   if (m === 0 || n === 0) return true;
   const l = lib!;
-  const t = getThreads();
-  if (t !== threadsSet && l.setThreads) {
-    l.setThreads(t);
-    threadsSet = t;
-  }
+  syncThreads(l);
   (f64 ? l.dgemm : l.sgemm)(
     ROW_MAJOR,
     transA ? TRANS : NO_TRANS,
