@@ -32,14 +32,14 @@ import {
   span,
   UsageError,
 } from "../trainer/flags.ts";
-import { BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
+import { ACCUM, BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
 import { loadSplits } from "./fmnist.ts";
 import { initEncoderOf, initRecord, takeInitEncoder, vitOf } from "../trainer/models.ts";
 import { trainCommand } from "./train_command.ts";
 import { runLengthFields, stepsLine, stepsPerEpoch } from "../trainer/run_lengths.ts";
 import type { Task } from "../trainer/train_loop.ts";
 import { summaryHead } from "../trainer/metrics.ts";
-import { rankKey } from "../trainer/dist.ts";
+import { exampleKeys } from "../trainer/dist.ts";
 import { jitTrainStep } from "../trainer/jit_step.ts";
 
 const FLAGS = [
@@ -56,6 +56,7 @@ const FLAGS = [
   ]),
   ...RUN,
   ...BACKEND,
+  ...ACCUM,
   ...JIT,
   ...group("Run", [
     row("eval-every", "N|Xep", span(), "1ep", "evaluation period"),
@@ -177,17 +178,18 @@ async function finetuneTask(
       labelSmoothing: mixOn ? 0 : o.labelSmoothing,
     })
   );
-  // The gradients and the loss are averaged over the ranks between the halves (trainer/dist.ts).
+  // The gradients and the loss are averaged over the micro-batches and the ranks between the
+  // halves (trainer/accum.ts, trainer/dist.ts); `keys` holds one key per example.
   const trainStep = jitTrainStep({
-    grad: (p, images: Tensor, target: Tensor, key: Tensor) => {
-      const [loss, grads] = gradFn(p as VitParams, images, target, rankKey(key));
+    grad: (p, images: Tensor, target: Tensor, keys: Tensor) => {
+      const [loss, grads] = gradFn(p as VitParams, images, target, keys);
       return { out: loss, grads };
     },
     apply: (p, state, grads) => {
       const next = opt.update(grads, state, p as VitParams);
       return { params: next.params, opt: next.state };
     },
-  }, { eager: o.noJit });
+  }, { eager: o.noJit, accum: o.accum });
   return {
     ...fields,
     template: { params: spec, opt: { count: 0, m: spec, v: spec } },
@@ -229,8 +231,11 @@ async function finetuneTask(
       }),
     step(s, batch, _step, key) {
       const target = batch.targets ?? batch.labels;
-      return trainStep(s.params, s.opt as AdamWState, [batch.images, target, key], [])
-        .then((r) => ({ loss: r.out, state: r.state }));
+      // Example i's drop-path draws come from foldIn(key, its index in the global batch).
+      const keys = exampleKeys(key, batch.images.shape[0]!);
+      return trainStep(s.params, s.opt as AdamWState, [batch.images, target, keys], [])
+        .then((r) => ({ loss: r.out, state: r.state }))
+        .finally(() => keys.dispose());
     },
     dispose: () => trainStep.dispose(),
     lr,

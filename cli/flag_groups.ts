@@ -112,7 +112,7 @@ export function denseSmoke(more: Record<string, unknown>): ReturnType<typeof pre
 /** `--test-limit`. */
 export const TEST = group("Data", [row("test-limit", "N|all", limit, 1000, "test images")]);
 
-/** `--backend`, `--threads`. */
+/** `--backend`, `--threads` (and the hidden `--dist`). */
 export const BACKEND = group("Run", [
   row("backend", "cpu|webgpu", choice(["cpu", "webgpu"]), null, "", {
     none: "$TESSERA_BACKEND, else cpu",
@@ -120,6 +120,14 @@ export const BACKEND = group("Run", [
   row("threads", "N", int({ min: 1, max: 256 }), null, "matmul threads"),
   // Hidden (the --help pages fit a screen): data parallelism, default mpi under mpirun.
   row("dist", "local|mpi|sim:W", distFlag, null, "", { hidden: true }),
+]);
+
+/**
+ * `--accum N` (hidden, as `--dist`): gradient accumulation, each rank's rows of a step in N
+ * micro-batches (trainer/accum.ts); finetune and pretrain.
+ */
+export const ACCUM = group("Run", [
+  row("accum", "N", pos, 1, "micro-batches per step", { hidden: true }),
 ]);
 
 /** `--model`, the shape overrides, `--cls-token`, `--drop-path`. */

@@ -19,7 +19,7 @@ import {
   showValue,
   UsageError,
 } from "../trainer/flags.ts";
-import { BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
+import { ACCUM, BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
 import { CLI_MODELS } from "../trainer/models.ts";
 import {
   methodDefaults,
@@ -50,6 +50,7 @@ const FLAGS = [
   }),
   ...RUN,
   ...BACKEND,
+  ...ACCUM,
   ...adjust(LOG, { ckptEvery: { default: "10ep" } }),
   ...JIT,
   ...group("Run", [

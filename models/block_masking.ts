@@ -4,7 +4,8 @@
  * See models/masking.ts (which re-exports everything here) for the algorithm in full.
  * @module
  */
-import { random, type Tensor, tensor, TesseraError } from "../tensor/mod.ts";
+import { type Tensor, tensor, TesseraError } from "../tensor/mod.ts";
+import { randomBitsHost, threefry2x32Pair } from "../tensor/threefry.ts";
 import { Rng } from "../tensor/host_rng.ts";
 
 /** Options of {@link blockMaskHost} and {@link blockMasks} (defaults are BEiT's). */
@@ -165,23 +166,29 @@ export function blockMaskHost(rng: Rng, opts: BlockMaskOptions): BlockMaskResult
 
 /**
  * A batch of BEiT block-wise masks as a bool tensor `[B, gridH·gridW]` (true = masked), one
- * host stream per sample seeded from row `i` of `random.bits(key, [B, 4])`.
+ * host stream per sample: row `i` is seeded with `random.bits(random.foldIn(key, first + i),
+ * [4])`, so an example's mask depends only on the key and its global index `first + i` (not on
+ * the batch size, nor on which rank or micro-batch holds it).
  *
  * @param key PRNG key
  * @param batch number of masks `B`
  * @param opts grid, target count and BEiT's block parameters (top-up on by default)
  * @param backend where the mask tensor lives (default: the key's backend)
+ * @param first global index of row 0 (default 0)
  * @returns bool tensor `[B, N]`
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cast, random, sum } from "../mod.ts";
+ * import { cast, random, slice, sum } from "../mod.ts";
  * import { blockMasks } from "./masking.ts";
- * const m = await blockMasks(random.key(1), 3, { gridH: 4, gridW: 4, numMasked: 6, minBlock: 2 });
+ * const o = { gridH: 4, gridW: 4, numMasked: 6, minBlock: 2 };
+ * const m = await blockMasks(random.key(1), 3, o);
  * assert.deepEqual(m.shape, [3, 16]);
  * assert.equal(m.dtype, "bool");
  * assert.deepEqual(await sum(cast(m, "int32"), 1).toArray(), [6, 6, 6]);
+ * const tail = await blockMasks(random.key(1), 1, o, undefined, 2); // example 2 alone
+ * assert.deepEqual(await tail.toArray(), await slice(m, [[2, 3]]).toArray());
  * ```
  */
 export async function blockMasks(
@@ -189,18 +196,18 @@ export async function blockMasks(
   batch: number,
   opts: BlockMaskOptions,
   backend?: string,
+  first = 0,
 ): Promise<Tensor> {
-  const n = opts.gridH * opts.gridW;
-  const seeds = random.bits(key, [batch, 4]);
-  let words: Uint32Array;
-  try {
-    words = (await seeds.data()) as Uint32Array;
-  } finally {
-    seeds.dispose();
+  if (!Number.isInteger(first) || first < 0 || first + batch > 2 ** 32) {
+    throw new TesseraError("blockMasks", `rows [${first}, ${first + batch}) are not in [0, 2^32)`);
   }
+  const n = opts.gridH * opts.gridW;
+  const k = (await key.data()) as Uint32Array;
   const out = new Uint8Array(batch * n);
+  const rowKey = new Uint32Array(2);
   for (let b = 0; b < batch; b++) {
-    out.set(blockMaskHost(new Rng(words.subarray(4 * b, 4 * b + 4)), opts).mask, b * n);
+    threefry2x32Pair(k[0]!, k[1]!, 0, first + b, rowKey, 0, 1); // random.foldIn(key, first + b)
+    out.set(blockMaskHost(new Rng(randomBitsHost(rowKey, 4)), opts).mask, b * n);
   }
   return tensor(out, { dtype: "bool", shape: [batch, n], backend: backend ?? key.backend.name });
 }

@@ -21,7 +21,6 @@ import {
   matmul,
   mean,
   mul,
-  random,
   softmax,
   split,
   sqrt,
@@ -34,6 +33,7 @@ import {
 import { initFromSpec, onesInit, ParamSpec, type Spec, truncNormalInit } from "../nn/init.ts";
 import { linear, type LinearParams, linearSpec } from "../nn/linear.ts";
 import { l2Normalize } from "../nn/losses.ts";
+import { foldKey, repeatKey } from "../nn/row_keys.ts";
 import { initEma } from "../nn/optim/ema.ts";
 import { type VitConfig, vitForwardFeatures, vitHead, type VitParams, vitSpec } from "./vit.ts";
 
@@ -221,17 +221,13 @@ export function dinoForward(
     let end = start + 1;
     while (end < crops.length && crops[end]!.shape[2] === h && crops[end]!.shape[3] === w) end++;
     const x = end - start > 1 ? concat(crops.slice(start, end), 0) : crops[start]!;
-    const key = opts.key ? foldKey(opts.key, group++) : undefined;
+    const key = opts.key ? repeatKey(foldKey(opts.key, group++), end - start) : undefined;
     const f = vitForwardFeatures(params, x, bb, { train: opts.train, key });
     const y = dinoHead(params.dino_head, vitHead(params, f.tokens, bb));
     outs.push(...(end - start > 1 ? split(y, end - start, 0) : [y]));
     start = end;
   }
   return outs;
-}
-
-function foldKey(key: Tensor, i: number): Tensor {
-  return random.foldIn(key, i);
 }
 
 /**

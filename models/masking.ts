@@ -19,10 +19,10 @@
  * Representation: masks are `bool` tensors of shape `[B, N]` with `N = gridH·gridW` in
  * row-major patch order (the order of `patchify` and of the ViT patch embedding); `true` means
  * "in the set" (for BEiT/MAE masks: masked / removed). The block generator is inherently
- * sequential, so it runs on the host: {@link blockMasks} draws one 128-bit seed per sample
- * with `random.bits(key, [B, 4])` and runs {@link blockMaskHost} on an xoshiro128** stream
- * (`tensor/host_rng.ts`) seeded from row `i`. Sample `i`'s mask therefore depends only on the key and
- * `i`, is identical on every backend, and the host version can be called directly from a data
+ * sequential, so it runs on the host: {@link blockMasks} draws one 128-bit seed per sample,
+ * `random.bits(random.foldIn(key, i), [4])` for global row `i`, and runs {@link blockMaskHost}
+ * on an xoshiro128** stream (`tensor/host_rng.ts`) seeded with it. Sample `i`'s mask therefore
+ * depends only on the key and `i` (not on the batch size), is identical on every backend, and the host version can be called directly from a data
  * loader that already holds a per-sample `Rng` (`tensor/host_rng.ts`, the argument of
  * {@link blockMaskHost}).
  *

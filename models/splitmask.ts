@@ -28,7 +28,6 @@ import {
   matmul,
   mean,
   mul,
-  random,
   slice,
   split,
   takeAlongAxis,
@@ -43,6 +42,7 @@ import type { BlockParams } from "../nn/block.ts";
 import { type LayerNormParams, layerNormSpec } from "../nn/norm.ts";
 import { linear, type LinearParams, linearSpec } from "../nn/linear.ts";
 import { patchEmbed } from "../nn/patch_embed.ts";
+import { foldKey, repeatKey, splitKey } from "../nn/row_keys.ts";
 import { runBlocks, type VitConfig, vitGrid, type VitParams, vitSpec } from "./vit.ts";
 import {
   countMasked,
@@ -360,7 +360,7 @@ export function splitMaskForward(
   const maskB = batch.maskB ?? logicalNot(mask);
   const [ka, kb] = opts.counts ?? [countMasked(mask), countMasked(maskB)];
   const train = opts.train ?? false;
-  const [kEnc, kDec] = key ? random.splitKeys(key, 2) : [undefined, undefined];
+  const [kEnc, kDec] = key ? splitKey(key, 2) : [undefined, undefined];
 
   // Embed once: patch embed + patch positions; then gather each branch's visible tokens.
   let x = patchEmbed(params.patch_embed, images);
@@ -378,14 +378,17 @@ export function splitMaskForward(
   // Shared encoder: one pass over [2B, …] when the two subsets have the same size.
   const encoded = ka === kb
     ? split(
-      runBlocks(params.blocks, params.norm, concat(visible, 0), enc, { train, key: kEnc }),
+      runBlocks(params.blocks, params.norm, concat(visible, 0), enc, {
+        train,
+        key: kEnc && repeatKey(kEnc, 2),
+      }),
       2,
       0,
     )
     : visible.map((v, i) =>
       runBlocks(params.blocks, params.norm, v, enc, {
         train,
-        key: kEnc ? random.foldIn(kEnc, i) : undefined,
+        key: kEnc ? foldKey(kEnc, i) : undefined,
       })
     );
 

@@ -11,7 +11,6 @@ import {
   broadcastTo,
   concat,
   mean,
-  random,
   reshape,
   slice,
   type Tensor,
@@ -20,6 +19,7 @@ import {
 } from "../tensor/mod.ts";
 import { block } from "../nn/block.ts";
 import { dropout, dropPathRates } from "../nn/dropout.ts";
+import { splitKey } from "../nn/row_keys.ts";
 import { linear } from "../nn/linear.ts";
 import { applyLayerNorm } from "../nn/norm.ts";
 import { patchEmbed } from "../nn/patch_embed.ts";
@@ -197,7 +197,7 @@ export function runBlocks(
   const need = train &&
     ((c.dropRate ?? 0) > 0 || (c.attnDropRate ?? 0) > 0 || rates.some((r) => r > 0));
   if (need && !opts.key) throw new TesseraError("runBlocks", "a PRNG key is required in training");
-  const keys = need ? random.splitKeys(opts.key!, depth + 1) : [];
+  const keys = need ? splitKey(opts.key!, depth + 1) : [];
   let h = dropout(x, { rate: c.dropRate ?? 0, train, key: keys[depth] });
   blocks.forEach((bp, i) => {
     h = block(bp, h, {

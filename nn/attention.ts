@@ -12,7 +12,6 @@ import {
   matmul,
   mul,
   permute,
-  random,
   reshape,
   slice,
   softmax,
@@ -22,6 +21,7 @@ import {
   zerosLike,
 } from "../tensor/mod.ts";
 import { dropout } from "./dropout.ts";
+import { splitKey } from "./row_keys.ts";
 import { initFromSpec, type Initializer, ParamSpec, type Spec, zerosInit } from "./init.ts";
 import { linear, type LinearParams, linearSpec } from "./linear.ts";
 
@@ -204,9 +204,7 @@ export function attention(params: AttentionParams, x: Tensor, opts: AttentionOpt
   const hd = D / numHeads;
   const train = opts.train ?? false;
   const attnDrop = opts.attnDrop ?? 0, projDrop = opts.projDrop ?? 0;
-  const [k1, k2] = train && (attnDrop > 0 || projDrop > 0) && opts.key
-    ? random.splitKeys(opts.key, 2)
-    : [];
+  const [k1, k2] = train && (attnDrop > 0 || projDrop > 0) && opts.key ? splitKey(opts.key, 2) : [];
 
   let qkv: Tensor;
   if (params.q_bias || params.v_bias) {

@@ -4,7 +4,7 @@
  * scale γ optional and named like timm (`ls1.gamma`) or BEiT (`gamma_1`).
  * @module
  */
-import { add, type DType, mul, random, type Tensor, TesseraError } from "../tensor/mod.ts";
+import { add, type DType, mul, type Tensor, TesseraError } from "../tensor/mod.ts";
 import {
   attention,
   type AttentionConfig,
@@ -12,6 +12,7 @@ import {
   attentionSpec,
 } from "./attention.ts";
 import { dropPath } from "./dropout.ts";
+import { splitKey } from "./row_keys.ts";
 import { constantInit, initFromSpec, type Initializer, ParamSpec, type Spec } from "./init.ts";
 import { mlp, type MlpParams, mlpSpec } from "./mlp.ts";
 import { applyLayerNorm, type LayerNormParams, layerNormSpec } from "./norm.ts";
@@ -197,7 +198,7 @@ export function block(params: BlockParams, x: Tensor, opts: BlockOptions): Tenso
   if (needKey && !opts.key) {
     throw new TesseraError("block", "a PRNG key is required in training mode with dropout");
   }
-  const [ka, km, kd1, kd2] = needKey ? random.splitKeys(opts.key!, 4) : [];
+  const [ka, km, kd1, kd2] = needKey ? splitKey(opts.key!, 4) : [];
   const g1 = params.ls1?.gamma ?? params.gamma_1;
   const g2 = params.ls2?.gamma ?? params.gamma_2;
   let h = attention(params.attn, applyLayerNorm(params.norm1, x, { eps: opts.eps }), {

@@ -5,7 +5,21 @@
  * increasing per-block rates of BEiT/DINO/timm.
  * @module
  */
-import { div, random, reshape, type Tensor, TesseraError, where } from "../tensor/mod.ts";
+import {
+  bitcast,
+  bitwiseOr,
+  div,
+  less,
+  random,
+  reshape,
+  scope,
+  shiftRightLogical,
+  sub,
+  type Tensor,
+  TesseraError,
+  where,
+} from "../tensor/mod.ts";
+import { isRowKeys, rowBits } from "./row_keys.ts";
 
 /**
  * Options of {@link dropout} and {@link dropPath}.
@@ -24,8 +38,29 @@ export interface DropOptions {
   rate: number;
   /** Active only in training mode (default false: the identity). */
   train?: boolean;
-  /** PRNG key; required when `train` is true and `rate > 0`. */
+  /**
+   * PRNG key; required when `train` is true and `rate > 0`. One key `[2]` draws the whole
+   * batch; row keys `[B, 2]` (nn/row_keys.ts) draw row `i` of the mask from row `i` alone.
+   */
   key?: Tensor;
+}
+
+/**
+ * `keep`-probability Bernoulli draws of shape `shape` (`[B, …]`): `random.bernoulli(key, keep,
+ * shape)` for one key; for row keys, row `i` is `random.bernoulli(key[i], keep, shape[1:])`.
+ */
+function keepMask(op: string, key: Tensor, keep: number, shape: readonly number[]): Tensor {
+  if (!isRowKeys(key)) return random.bernoulli(key, keep, shape);
+  if (key.shape[0] !== shape[0]) {
+    throw new TesseraError(op, `${key.shape[0]} row keys for a batch of ${shape[0]}`);
+  }
+  const m = shape.slice(1).reduce((a, b) => a * b, 1);
+  // random.uniform's float32 bit trick, then bernoulli's `u < p`.
+  return scope(() => {
+    const bits = shiftRightLogical(rowBits(key, m), 9);
+    const u = sub(bitcast(bitwiseOr(bits, 0x3f800000), "float32"), 1);
+    return reshape(less(u, Math.fround(keep)), [...shape]);
+  });
 }
 
 function active(op: string, opts: DropOptions): Tensor | null {
@@ -56,7 +91,10 @@ export function dropout(x: Tensor, opts: DropOptions): Tensor {
   const key = active("dropout", opts);
   if (!key) return x;
   const keep = 1 - opts.rate;
-  const mask = random.bernoulli(key, keep, x.shape);
+  if (x.ndim === 0 && isRowKeys(key)) {
+    throw new TesseraError("dropout", "row keys need a batch axis");
+  }
+  const mask = keepMask("dropout", key, keep, x.shape);
   return where(mask, keep > 0 ? div(x, keep) : x, 0);
 }
 
@@ -81,7 +119,7 @@ export function dropPath(x: Tensor, opts: DropOptions): Tensor {
   if (x.ndim === 0) throw new TesseraError("dropPath", "needs a batch axis");
   const keep = 1 - opts.rate;
   const mask = reshape(
-    random.bernoulli(key, keep, [x.shape[0]!]),
+    keepMask("dropPath", key, keep, [x.shape[0]!]),
     [x.shape[0]!, ...x.shape.slice(1).map(() => 1)],
   );
   return where(mask, keep > 0 ? div(x, keep) : x, 0);

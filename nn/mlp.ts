@@ -2,8 +2,9 @@
  * The transformer MLP (timm's `Mlp`): `fc1 → GELU (exact erf) → dropout → fc2 → dropout`.
  * @module
  */
-import { type DType, gelu, random, type Tensor } from "../tensor/mod.ts";
+import { type DType, gelu, type Tensor } from "../tensor/mod.ts";
 import { dropout } from "./dropout.ts";
+import { splitKey } from "./row_keys.ts";
 import { initFromSpec, type Initializer, type Spec } from "./init.ts";
 import { linear, type LinearParams, linearSpec } from "./linear.ts";
 
@@ -133,7 +134,7 @@ export interface MlpOptions {
 export function mlp(params: MlpParams, x: Tensor, opts: MlpOptions = {}): Tensor {
   const rate = opts.dropRate ?? 0;
   const train = opts.train ?? false;
-  const [k1, k2] = train && rate > 0 && opts.key ? random.splitKeys(opts.key, 2) : [];
+  const [k1, k2] = train && rate > 0 && opts.key ? splitKey(opts.key, 2) : [];
   const h = dropout(gelu(linear(params.fc1, x)), { rate, train, key: k1 });
   return dropout(linear(params.fc2, h), { rate, train, key: k2 });
 }

@@ -1,9 +1,9 @@
 /**
  * Data-parallel training for `train.ts` (`--dist local|mpi|sim:W`; under `mpirun` the mpi engine
  * is chosen from the environment). Every rank builds the same run, loads the same global batch
- * and takes its rows `[rB, (r+1)B)` ({@link shardBatch}); random draws that depend on the batch
- * (MIM masks) are made for the whole global batch and sliced, so results do not depend on the
- * split; the gradients, DINO's centre statistics and the logged loss/metrics of a step are
+ * and takes its rows `[rB, (r+1)B)` ({@link shardBatch}); every random draw of an example (MIM
+ * masks, dropout, drop path) comes from its global index ({@link firstRow}, {@link exampleKeys}),
+ * so results do not depend on the split; the gradients, DINO's centre statistics and the logged loss/metrics of a step are
  * averaged over the ranks in one fused collective ({@link meanOverRanks}); SplitMask's InfoNCE
  * gathers its negatives ({@link gatherRows}). Parameters are broadcast from rank 0 at the start
  * and checksummed ({@link checkReplicas}); only rank 0 writes the run directory and prints.
@@ -12,17 +12,7 @@
  * single-process results are bit for bit those of a plain run.
  * @module
  */
-import {
-  concat,
-  dispose,
-  mul,
-  random,
-  reshape,
-  scope,
-  slice,
-  type Tensor,
-  tensor,
-} from "../tensor/mod.ts";
+import { concat, dispose, mul, reshape, scope, slice, type Tensor, tensor } from "../tensor/mod.ts";
 import { treeLeaves, treeMap } from "../autodiff/mod.ts";
 import type { Batch } from "../data/loader.ts";
 import {
@@ -36,6 +26,7 @@ import {
   replicaChecksum,
   runDistributed,
 } from "../distributed/mod.ts";
+import { rowKeys } from "../nn/row_keys.ts";
 import { UsageError } from "./flags.ts";
 import type { CliIO } from "./io.ts";
 
@@ -305,38 +296,37 @@ export function shardBatch(batch: Batch, coll: Collectives = collectives()): Bat
 }
 
 /**
- * This rank's rows of a tensor drawn for the whole global batch (`[size·B, …]` → `[B, …]`);
- * `t` itself on one rank (else `t` is disposed).
+ * The global index of this rank's first example when each rank holds `b` rows: `rank · b`
+ * (0 on one rank). Rows `[first, first + b)` of the global batch are this rank's.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { localRows } from "./dist.ts";
- * import { tensor } from "../mod.ts";
- * const t = tensor([1, 2]);
- * assert.equal(localRows(t), t);
- * t.dispose();
+ * import { firstRow } from "./dist.ts";
+ * assert.equal(firstRow(8), 0);
  * ```
  */
-export function localRows(t: Tensor, coll: Collectives = collectives()): Tensor {
-  if (coll.size === 1) return t;
-  const r = rowsOf(t, coll);
-  t.dispose();
-  return r;
+export function firstRow(b: number, coll: Collectives = collectives()): number {
+  return coll.rank * b;
 }
 
 /**
- * The global batch size of a rank's `b` rows.
+ * The per-example keys of this rank's `b` rows (nn/row_keys.ts): row `i` is
+ * `foldIn(key, firstRow(b) + i)`, the key of the example's global index, so its dropout and
+ * drop-path draws are the same however the global batch is split over ranks or micro-batches.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { globalRows } from "./dist.ts";
- * assert.equal(globalRows(8), 8);
+ * import { exampleKeys } from "./dist.ts";
+ * import { random } from "../mod.ts";
+ * const k = random.key(0);
+ * const rows = (await exampleKeys(k, 2).toArray()) as number[][];
+ * assert.deepEqual(rows[1], await random.foldIn(k, 1).toArray());
  * ```
  */
-export function globalRows(b: number, coll: Collectives = collectives()): number {
-  return b * coll.size;
+export function exampleKeys(key: Tensor, b: number, coll: Collectives = collectives()): Tensor {
+  return rowKeys(key, firstRow(b, coll), b);
 }
 
 /**
@@ -424,24 +414,6 @@ export async function fromRankZero<T>(tree: T, coll: Collectives = collectives()
   const out = await broadcastTree(coll, tree);
   dispose(tree);
   return out;
-}
-
-/**
- * This rank's dropout / drop-path key: `foldIn(key, rank)` when there are several ranks, so
- * the ranks' rows do not share one drop pattern; `key` itself on one rank.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { rankKey } from "./dist.ts";
- * import { random } from "../mod.ts";
- * const k = random.key(0);
- * assert.equal(rankKey(k), k);
- * k.dispose();
- * ```
- */
-export function rankKey(key: Tensor, coll: Collectives = collectives()): Tensor {
-  return coll.size === 1 ? key : random.foldIn(key, coll.rank);
 }
 
 /**

@@ -8,7 +8,9 @@
  * A data-parallel step ({@link jitTrainStep}) is two halves around the host-side
  * `meanOverRanks` (trainer/dist.ts): on one rank the mean is the identity and the whole step
  * (gradient + update) is one program; on W > 1 ranks the gradient half and the update half are
- * two programs with the collective between them.
+ * two programs with the collective between them. With gradient accumulation (`accum` > 1,
+ * trainer/accum.ts) the gradient half runs once per micro-batch, its results summed in order
+ * and scaled as the ranks' mean is, before the mean over the ranks.
  * @module
  */
 import { dispose, scope, type Tensor, tensor } from "../tensor/mod.ts";
@@ -16,6 +18,7 @@ import { jit, treeLeaves } from "../autodiff/mod.ts";
 import type { AdamWState } from "../nn/optim/adamw.ts";
 import type { Collectives } from "../distributed/mod.ts";
 import { collectives, meanOverRanks } from "./dist.ts";
+import { accumulate } from "./accum.ts";
 
 /** A step of (params, AdamW state, …inputs) returning the next state among other things. */
 type StepFn<A extends unknown[], R> = (params: unknown, opt: AdamWState, ...args: A) => R;
@@ -122,7 +125,9 @@ export type TrainStepFn<A extends unknown[], X extends unknown[], K> =
  * unless `eagerGrad` (a gradient half with a collective inside, like SplitMask's gathered
  * InfoNCE, which reads host data mid-trace) keeps `grad` eager. The arguments of `grad` come as
  * the tuple `args`, those of `apply` after the gradients as `extra`; numbers among them are
- * static (a new value compiles a new program), tensors are traced.
+ * static (a new value compiles a new program), tensors are traced. `accum` N > 1 runs `grad`
+ * on N equal row blocks of `args` (its tensors of rank ≥ 1) and averages the results
+ * ({@link accumulate}) before the ranks do.
  *
  * @example
  * ```ts
@@ -161,10 +166,10 @@ export type TrainStepFn<A extends unknown[], X extends unknown[], K> =
  */
 export function jitTrainStep<A extends unknown[], X extends unknown[], K, G>(
   halves: StepHalves<A, X, K, G>,
-  opts: { eager?: boolean; eagerGrad?: boolean; coll?: Collectives } = {},
+  opts: { eager?: boolean; eagerGrad?: boolean; coll?: Collectives; accum?: number } = {},
 ): TrainStepFn<A, X, K> {
-  const coll = opts.coll ?? collectives();
-  if (!opts.eager && coll.size === 1) {
+  const coll = opts.coll ?? collectives(), accum = opts.accum ?? 1;
+  if (!opts.eager && coll.size === 1 && accum === 1) {
     // One rank: the mean is the identity, so the whole step is one program.
     const whole = jitStep(
       false,
@@ -186,7 +191,7 @@ export function jitTrainStep<A extends unknown[], X extends unknown[], K, G>(
     }),
   );
   const step = async (params: unknown, opt: AdamWState, args: A, extra: X) => {
-    const g = scope(() => (grad ?? halves.grad)(params, ...args));
+    const g = accumulate((...a: A) => (grad ?? halves.grad)(params, ...a), args, accum);
     const { out, grads } = await meanOverRanks(g, coll);
     try {
       return { out, state: apply(params, opt, grads, ...extra).state };

@@ -136,6 +136,8 @@ export interface PretrainMethodOptions {
   freezeLastLayer: number;
   /** Run the step eagerly instead of compiled by `jit` (trainer/jit_step.ts). */
   noJit: boolean;
+  /** Micro-batches per step (gradient accumulation, trainer/accum.ts). */
+  accum: number;
 }
 
 /**
@@ -289,8 +291,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       // The tokenizer sees the unmasked augmented image in [0, 1].
       const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
       const targets = tokenize(tok(), raw);
-      const dk = dist.rankKey(dropKey);
-      const [[loss, logs], grads] = grad(params, images, mask, targets, dk) as unknown as [
+      const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
         [Tensor, Record<string, Tensor>],
         unknown,
       ];
@@ -301,7 +302,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       const up = optimizer.update(g, opt, params);
       return { params: up.params, opt: up.state };
     },
-  }, { eager: o.noJit, eagerGrad: gathers && dist.collectives().size > 1 });
+  }, { eager: o.noJit, eagerGrad: gathers && dist.collectives().size > 1, accum: o.accum });
   return {
     dispose: () => trainStep.dispose(),
     template: { params: spec, opt: { count: 0, m: spec, v: spec } },
@@ -311,15 +312,16 @@ function mimRunner(ctx: MethodContext): MethodRunner {
     },
     transform: mimTransform(o, size),
     async step({ params, opt }, images, _step, key) {
-      // This step's mask key and dropout key, both from the step key.
-      const [mk, dropKey] = random.splitKeys(key, 2) as [Tensor, Tensor];
-      let mask: Tensor;
+      // This step's mask key and dropout key, both from the step key; example i's mask and
+      // drop-path draws come from its index in the global batch (trainer/dist.ts).
+      const [mk, dk] = random.splitKeys(key, 2) as [Tensor, Tensor];
+      const b = images.shape[0]!, first = dist.firstRow(b);
+      let mask: Tensor, dropKey: Tensor;
       try {
-        // Masks of the whole global batch, this rank's rows (trainer/dist.ts).
-        const global = dist.globalRows(images.shape[0]!);
-        mask = dist.localRows(await blockMasks(mk, global, maskOpts, images.backend.name));
+        mask = await blockMasks(mk, b, maskOpts, images.backend.name, first);
+        dropKey = dist.exampleKeys(dk, b);
       } finally {
-        mk.dispose();
+        dispose([mk, dk]);
       }
       try {
         const r = await trainStep(params, opt as AdamWState, [images, mask, dropKey], []);
@@ -382,7 +384,7 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
   const trainStep = jitTrainStep({
     grad: (params, images: Tensor, key: Tensor, teacherTemp: number | Tensor) => {
       const state = { ...(params as DinoTree), opt: null };
-      const opts = { ...stepOpts(teacherTemp, 0, 0), key: dist.rankKey(key) };
+      const opts = { ...stepOpts(teacherTemp, 0, 0), key };
       const { terms: _, loss, ...stats } = dinoStepGradients(
         state,
         unpackCrops(images, layout),
@@ -401,7 +403,7 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       const { opt: nextOpt, ...next } = dinoStepApply(state, stats, stepOpts(0, momentum, frozen));
       return { params: next, opt: nextOpt };
     },
-  }, { eager: o.noJit });
+  }, { eager: o.noJit, accum: o.accum });
   return {
     template: {
       params: {
@@ -431,9 +433,15 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       const epoch = Math.floor(step / stepsPerEpoch);
       const temp = temps[Math.min(epoch, temps.length - 1)]!;
       const m = momentum[Math.min(step, momentum.length - 1)]!;
+      // One key per example, from its index in the global batch (trainer/dist.ts).
+      const keys = dist.exampleKeys(key, images.shape[0]!);
       if (o.noJit) {
-        const r = await trainStep(params, opt as AdamWState, [images, key, temp], [m, epoch]);
-        return { state: r.state, loss: r.out, logs: {} };
+        try {
+          const r = await trainStep(params, opt as AdamWState, [images, keys, temp], [m, epoch]);
+          return { state: r.state, loss: r.out, logs: {} };
+        } finally {
+          keys.dispose();
+        }
       }
       // Compiled: the per-step values are traced scalars (the momentum in float64 where the
       // backend has it, as the JS number is), the epoch only says whether the last layer is frozen.
@@ -443,10 +451,10 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       const mt = tensor(m, { dtype: wide, backend: backend.name });
       const frozen = tensor(epoch < o.freezeLastLayer, { backend: backend.name });
       try {
-        const r = await trainStep(params, opt as AdamWState, [images, key, t], [mt, frozen]);
+        const r = await trainStep(params, opt as AdamWState, [images, keys, t], [mt, frozen]);
         return { state: r.state, loss: r.out, logs: {} };
       } finally {
-        dispose([t, mt, frozen]);
+        dispose([t, mt, frozen, keys]);
       }
     },
     dispose: () => trainStep.dispose(),

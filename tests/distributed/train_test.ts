@@ -1,13 +1,18 @@
 /**
- * Data-parallel `train.ts` runs (trainer/dist.ts), tiny and 5 steps each: 2 ranks × B against
- * 1 rank × 2B for finetune (cross-entropy) and the three pre-training methods (BEiT's MIM;
- * SplitMask's InfoNCE with gathered negatives and DINO's all-reduced centre, both coupled), and
- * `mpirun -np 2` ≡ `--dist sim:2` bit for bit, replica checksums equal. The mpirun part skips
- * itself when no MPI launcher is installed.
+ * Data-parallel `train.ts` runs (trainer/dist.ts), tiny and 5 steps each, drop path on (every
+ * example's draws from its global index): 2 ranks × B against 1 rank × 2B for finetune
+ * (cross-entropy) and the three pre-training methods (BEiT's MIM; SplitMask's InfoNCE with
+ * gathered negatives and DINO's all-reduced centre), and `mpirun -np 2` ≡ `--dist sim:2` bit
+ * for bit, replica checksums equal. The mpirun part skips itself when no MPI launcher is
+ * installed.
  *
- * Not bit-identical across split sizes: a batch-axis sum (weight gradients, the mean loss) over
- * 2B rows in one matmul is associated differently from two sums over B added by the allreduce,
- * so float32 results agree to rounding (here ≲ 1e-6 after 5 AdamW steps), not to the bit.
+ * Bit for bit: 2 ranks × B ≡ 1 rank × 2B as 2 micro-batches of B (`--accum 2`, trainer/accum.ts)
+ * for finetune, BEiT and DINO (no example sees another's rows within a step; DINO's centre
+ * statistic is averaged like the gradients). SplitMask's gathered InfoNCE sees all 2B rows, which
+ * `--accum` does not (each micro-batch its own negatives), so it has no such twin.
+ * To rounding only: against 1 rank × 2B in one pass (no `--accum`), since the CPU matmul's row
+ * results depend on the row count and a batch-axis sum over 2B rows associates differently from
+ * two sums over B added by the allreduce (here ≲ 1e-5 after 5 AdamW steps).
  */
 import assert from "node:assert/strict";
 import { main } from "../../cli/main.ts";
@@ -16,35 +21,45 @@ import { runTrain, SAMPLE, TRAIN_TS } from "../cli/_util.ts";
 import { ckptDiff } from "./_ckpt_diff.ts";
 import { launchers, mpirun } from "./_mpirun.ts";
 
-const COMMON = ["--data", SAMPLE, "--train-limit", "64", "--dim", "16", "--depth", "1"];
-const SMALL = [...COMMON, "--heads", "2", "--batch", "8", "--steps", "5", "--warmup", "0"];
+const COMMON = ["--data", SAMPLE, "--train-limit", "64", "--dim", "16", "--depth", "2"];
+const SMALL = [
+  ...COMMON,
+  ...["--heads", "2", "--batch", "8", "--steps", "5", "--warmup", "0", "--drop-path", "0.2"],
+];
 const PRE = ["--vocab", "16", "--kmeans-iters", "3", "--out-dim", "32", "--hidden-dim", "16"];
-const RUNS: Record<string, { args: string[]; tol: number }> = {
-  finetune: { args: ["finetune", ...SMALL, "--test-limit", "20"], tol: 1e-5 },
-  beit: { args: ["pretrain", "--method", "beit", ...SMALL, ...PRE], tol: 1e-5 },
-  splitmask: { args: ["pretrain", "--method", "splitmask", ...SMALL, ...PRE], tol: 1e-4 },
+/** `exact`: bit for bit against `--accum 2` on one rank. */
+const RUNS: Record<string, { args: string[]; tol: number; exact: boolean }> = {
+  finetune: { args: ["finetune", ...SMALL, "--test-limit", "20"], tol: 1e-5, exact: true },
+  beit: { args: ["pretrain", "--method", "beit", ...SMALL, ...PRE], tol: 1e-5, exact: true },
+  splitmask: {
+    args: ["pretrain", "--method", "splitmask", ...SMALL, ...PRE],
+    tol: 1e-4,
+    exact: false,
+  },
   dino: {
     args: ["pretrain", "--method", "dino", ...SMALL, ...PRE, "--bottleneck-dim", "8"],
     tol: 1e-4,
+    exact: true,
   },
 };
 
 type Final = { loss?: number; train_loss?: number; ranks?: number; replica_checksum?: number };
 
-async function run(name: string, out: string, dist: string): Promise<Final> {
-  const r = await runTrain([...RUNS[name]!.args, "--out", out, "--dist", dist]);
-  assert.equal(r.code, 0, `${name} --dist ${dist}: ${r.stderr}`);
+async function run(name: string, out: string, dist: string, more: string[] = []): Promise<Final> {
+  const r = await runTrain([...RUNS[name]!.args, "--out", out, "--dist", dist, ...more]);
+  assert.equal(r.code, 0, `${name} --dist ${dist} ${more.join(" ")}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
 
 const ckpt = (dir: string) => `${dir}/ckpt_latest.safetensors`;
 const dir = await Deno.makeTempDir({ prefix: "tessera-dist-train-" });
 
-Deno.test("distributed train: 2 ranks × B ≡ 1 rank × 2B (finetune, BEiT, SplitMask, DINO)", async () => {
+Deno.test("distributed train: 2 ranks × B ≈ 1 rank × 2B (finetune, BEiT, SplitMask, DINO)", async () => {
   for (const name of Object.keys(RUNS)) {
     const [one, two] = await Promise.all([
       run(name, `${dir}/${name}-local`, "local"),
       run(name, `${dir}/${name}-sim`, "sim:2"),
+      RUNS[name]!.exact ? run(name, `${dir}/${name}-accum`, "local", ["--accum", "2"]) : null,
     ]);
     const d = await ckptDiff(ckpt(`${dir}/${name}-local`), ckpt(`${dir}/${name}-sim`));
     assert.ok(d.maxAbs < RUNS[name]!.tol, `${name}: max |Δparam| ${d.maxAbs}`);
@@ -54,6 +69,21 @@ Deno.test("distributed train: 2 ranks × B ≡ 1 rank × 2B (finetune, BEiT, Spl
     assert.equal(two.ranks, 2, name);
     assert.equal(typeof two.replica_checksum, "number", name);
     assert.equal(one.replica_checksum, undefined, name);
+  }
+});
+
+Deno.test("distributed train: 2 ranks × B ≡ 1 rank × 2B in 2 micro-batches, bit for bit", async () => {
+  const exact = Object.keys(RUNS).filter((n) => RUNS[n]!.exact);
+  assert.deepEqual(exact, ["finetune", "beit", "dino"]);
+  for (const name of exact) {
+    const d = await ckptDiff(ckpt(`${dir}/${name}-accum`), ckpt(`${dir}/${name}-sim`));
+    assert.ok(d.identical, `${name}: --accum 2 ≠ sim:2 by ${d.maxAbs}`);
+    const last = async (run: string) =>
+      JSON.parse(
+        (await Deno.readTextFile(`${dir}/${run}/metrics.jsonl`)).trim().split("\n").at(-1)!,
+      );
+    const [a, s] = [await last(`${name}-accum`), await last(`${name}-sim`)];
+    assert.equal(a.loss ?? a.train_loss, s.loss ?? s.train_loss, name);
   }
 });
 
@@ -86,6 +116,9 @@ Deno.test("distributed train: --dist is checked", async () => {
   const r = await runTrain([...odd, "--out", `${dir}/odd`, "--dist", "sim:2"]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--batch 7 does not split evenly over 2 ranks/);
+  const a = await runTrain([...RUNS.finetune!.args, "--out", `${dir}/acc3`, "--accum", "3"]);
+  assert.equal(a.code, 2, a.stderr);
+  assert.match(a.stderr, /--accum 3: a batch of 8 rows does not split into 3 equal parts/);
 });
 
 const found = (await launchers()).filter((l) => l.flavor === "openmpi").slice(0, 1);
