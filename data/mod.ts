@@ -170,3 +170,10 @@ export {
 
 // Types referenced by the public signatures above, re-exported so the entry point documents them.
 export type * from "../tensor/core_types.ts";
+export {
+  mcnemar,
+  type McnemarResult,
+  pairedBootstrap,
+  type PairedBootstrapOptions,
+  type PairedBootstrapResult,
+} from "./eval/paired_stats.ts";
