@@ -32,7 +32,7 @@ import {
   span,
   UsageError,
 } from "../trainer/flags.ts";
-import { ACCUM, BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN, TEST } from "./flag_groups.ts";
+import { ACCUM, BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN, TEST, VAL } from "./flag_groups.ts";
 import { loadSplits } from "./fmnist.ts";
 import { initEncoderOf, initRecord, takeInitEncoder, vitOf } from "../trainer/models.ts";
 import { trainCommand } from "./train_command.ts";
@@ -45,6 +45,7 @@ import { jitTrainStep } from "../trainer/jit_step.ts";
 const FLAGS = [
   ...DATA,
   ...TEST,
+  ...VAL,
   ...group("Data", [
     row(
       "init",
@@ -144,7 +145,9 @@ async function finetuneTask(
   backend: string,
 ): Promise<Task> {
   const splits = await loadSplits(o);
-  const nTrain = splits.train.count, nTest = splits.test.count;
+  // With --val-split the run is scored on the held-out training images and never on test.
+  const evalSet = splits.val ?? splits.test, ev_ = splits.val ? "val" : "test";
+  const nTrain = splits.train.count, nTest = evalSet.count;
   const spe = stepsPerEpoch(nTrain, o.batch);
   const mixOn = o.mixup > 0 || o.cutmix > 0;
   if (mixOn && o.batch % 2 !== 0) {
@@ -166,7 +169,7 @@ async function finetuneTask(
     lrScale: o.layerDecay < 1 ? layerDecayScale(vit.depth, o.layerDecay) : undefined,
   });
   const normal = (img: Image) => normalize(toFloat(img), FASHION_MNIST_MEAN, FASHION_MNIST_STD);
-  const testLoader = new DataLoader(fashionMnistDataset(splits.test), {
+  const testLoader = new DataLoader(fashionMnistDataset(evalSet), {
     batchSize: 500,
     seed: 0,
     shuffle: false,
@@ -199,10 +202,10 @@ async function finetuneTask(
       params: nParams,
       ...initRecord("finetune", pre).resolved,
     },
-    data: { source: splits.train.source, train_images: nTrain, test_images: nTest },
+    data: { source: splits.train.source, train_images: nTrain, [`${ev_}_images`]: nTest },
     describe: (step, dir) =>
       `finetune: ${o.model} (${(nParams / 1e6).toFixed(2)}M params, patch ${vit.patchSize}, ` +
-      `dim ${vit.embedDim}, depth ${vit.depth}) on ${backend}; ${nTrain} train / ${nTest} test ` +
+      `dim ${vit.embedDim}, depth ${vit.depth}) on ${backend}; ${nTrain} train / ${nTest} ${ev_} ` +
       `images from ${splits.train.source}\n` +
       stepsLine("finetune", { total, spe, batch: o.batch, dir, step }) +
       initRecord("finetune", pre).line,
@@ -257,17 +260,20 @@ async function finetuneTask(
         }
         if (stopped()) return null;
       }
-      return { test_accuracy: hits / nTest, test_loss: lossSum / nTest };
+      return { [`${ev_}_accuracy`]: hits / nTest, [`${ev_}_loss`]: lossSum / nTest };
     },
     evalText: (m) =>
-      `test top-1 ${(m.test_accuracy! * 100).toFixed(2)}%  test loss ${m.test_loss!.toFixed(4)}`,
+      `${ev_} top-1 ${(m[`${ev_}_accuracy`]! * 100).toFixed(2)}%  ${ev_} loss ${
+        m[`${ev_}_loss`]!.toFixed(4)
+      }`,
     summary: ({ loss, eval: ev }) => ({
       fields: {
-        ...summaryHead(o.model, nParams, { train_images: nTrain, test_images: nTest }, loss),
-        test_loss: ev ? Number(ev.test_loss!.toFixed(5)) : null,
-        test_accuracy: ev ? Number(ev.test_accuracy!.toFixed(4)) : null,
+        ...summaryHead(o.model, nParams, { train_images: nTrain, [`${ev_}_images`]: nTest }, loss),
+        [`${ev_}_loss`]: ev ? Number(ev[`${ev_}_loss`]!.toFixed(5)) : null,
+        [`${ev_}_accuracy`]: ev ? Number(ev[`${ev_}_accuracy`]!.toFixed(4)) : null,
       },
-      text: `test top-1 ${ev ? (ev.test_accuracy! * 100).toFixed(2) : "?"}% on ${nTest} images`,
+      text: `${ev_} top-1 ${ev ? (ev[`${ev_}_accuracy`]! * 100).toFixed(2) : "?"}% on ${nTest} ` +
+        "images",
     }),
   };
 }

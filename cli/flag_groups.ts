@@ -112,6 +112,23 @@ export function denseSmoke(more: Record<string, unknown>): ReturnType<typeof pre
 /** `--test-limit`. */
 export const TEST = group("Data", [row("test-limit", "N|all", limit, 1000, "test images")]);
 
+/**
+ * `--val-split N`: the last N training images become a validation split, evaluated instead of
+ * the test set, so that settings are chosen without touching the test images.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VAL } from "./flag_groups.ts";
+ * assert.deepEqual(VAL.map((f) => [f.key, f.default]), [["valSplit", null]]);
+ * ```
+ */
+export const VAL = group("Data", [
+  row("val-split", "N", pos, null, "evaluate on the last N training images, not on test", {
+    none: "off",
+  }),
+]);
+
 /** `--backend`, `--threads` (and the hidden `--dist`). */
 export const BACKEND = group("Run", [
   row("backend", "cpu|webgpu", choice(["cpu", "webgpu"]), null, "", {

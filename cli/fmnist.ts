@@ -27,10 +27,28 @@ export interface SplitOptions {
   trainSubset?: number | null;
   /** First N test images (null = all). */
   testLimit: number | null;
+  /**
+   * Hold out the last N of the training file's images as a validation split (null = none). They
+   * are carved before `trainLimit`/`trainSubset`, so the same images are held out whatever the
+   * training size, and no training image is ever a validation image.
+   */
+  valSplit?: number | null;
+}
+
+/** Images `from` .. `to` (exclusive) of a split. */
+function sliceSplit(s: FashionMnist, from: number, to: number): FashionMnist {
+  const px = s.rows * s.cols;
+  return {
+    ...s,
+    images: s.images.subarray(from * px, to * px),
+    labels: s.labels.subarray(from, to),
+    count: to - from,
+  };
 }
 
 /**
- * Loads the train and test splits. A limit or subset beyond the data is a {@link UsageError}
+ * Loads the train and test splits (and, with `valSplit`, a validation split carved from the end
+ * of the training file). A limit or subset beyond the data is a {@link UsageError}
  * naming the flag and the number of images there are (never a silently smaller run).
  *
  * @example
@@ -39,6 +57,8 @@ export interface SplitOptions {
  * import { loadSplits } from "./fmnist.ts";
  * const s = await loadSplits({ data: "data/sample/fashion-mnist", trainLimit: null, trainSubset: 100, testLimit: 10 });
  * assert.deepEqual([s.train.count, s.test.count], [100, 10]);
+ * const v = await loadSplits({ data: "data/sample/fashion-mnist", trainLimit: 500, testLimit: 10, valSplit: 200 });
+ * assert.deepEqual([v.train.count, v.val!.count], [500, 200]); // val: training images 3800..3999
  * await assert.rejects(loadSplits({ data: "data/sample/fashion-mnist", trainLimit: 5000, testLimit: 10 }), {
  *   message: /^--train-limit 5000 is more than the 4000 training images of /,
  * });
@@ -46,7 +66,7 @@ export interface SplitOptions {
  */
 export async function loadSplits(
   o: SplitOptions,
-): Promise<{ train: FashionMnist; test: FashionMnist }> {
+): Promise<{ train: FashionMnist; test: FashionMnist; val?: FashionMnist }> {
   if (o.data !== null) {
     let info: Deno.FileInfo;
     try {
@@ -65,11 +85,25 @@ export async function loadSplits(
       throw new UsageError(o.data === null ? msg : `--data ${o.data}: ${msg}`);
     }
   };
-  const subset = o.trainSubset ?? null;
-  let train = await load("train", subset === null ? o.trainLimit : null);
+  const subset = o.trainSubset ?? null, valSplit = o.valSplit ?? null;
+  let train = await load("train", subset === null && valSplit === null ? o.trainLimit : null);
+  let val: FashionMnist | undefined;
+  if (valSplit !== null) {
+    if (valSplit >= train.count) {
+      throw new UsageError(
+        `--val-split ${valSplit} leaves no training images: ${train.source} has ${train.count}`,
+      );
+    }
+    val = sliceSplit(train, train.count - valSplit, train.count);
+    train = sliceSplit(train, 0, train.count - valSplit);
+    if (subset === null && o.trainLimit !== null && o.trainLimit <= train.count) {
+      train = sliceSplit(train, 0, o.trainLimit);
+    }
+  }
   const beyond = (flag: string, n: number, split: FashionMnist, what: string) =>
     new UsageError(
-      `--${flag} ${n} is more than the ${split.count} ${what} images of ${split.source}`,
+      `--${flag} ${n} is more than the ${split.count} ${what} images of ${split.source}` +
+        (val ? ` left by --val-split ${val.count}` : ""),
     );
   if (subset === null && o.trainLimit !== null && train.count < o.trainLimit) {
     throw beyond("train-limit", o.trainLimit, train, "training");
@@ -89,5 +123,5 @@ export async function loadSplits(
   if (o.testLimit !== null && test.count < o.testLimit) {
     throw beyond("test-limit", o.testLimit, test, "test");
   }
-  return { train, test };
+  return val ? { train, test, val } : { train, test };
 }

@@ -249,7 +249,8 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 /**
  * Draws a run's curves from its metrics: `loss.svg` (train loss, smoothed, and test loss),
  * `lr.svg` and, when the run evaluates test accuracy, `accuracy.svg` (test top-1), each written
- * atomically into `dir`.
+ * atomically into `dir`; a run that evaluates a validation split (`val_loss`, `val_accuracy`)
+ * gets the same curves for it.
  *
  * @example
  * ```ts
@@ -274,6 +275,8 @@ export async function writeRunPlots(dir: string, records: MetricsRecord[]): Prom
       number,
     ][];
   const trainLoss = pts(train, "loss");
+  // A run with --val-split evaluates `val_*` (held-out training images) instead of `test_*`.
+  const split = evals.some((r) => typeof r.val_loss === "number") ? "val" : "test";
   // The x axis spans the whole run (the last config's planned steps), so it does not rescale.
   const config = records.findLast((r) => r.type === "config");
   const planned = (config?.resolved as { total_steps?: unknown } | undefined)?.total_steps;
@@ -288,7 +291,7 @@ export async function writeRunPlots(dir: string, records: MetricsRecord[]): Prom
       series: [
         { name: "train (per step)", points: trainLoss, color: "#9ecae1", opacity: 0.8 },
         { name: "train (smoothed)", points: smooth(trainLoss), color: "#1f77b4" },
-        { name: "test", points: pts(evals, "test_loss"), color: "#d62728", style: "both" },
+        { name: split, points: pts(evals, `${split}_loss`), color: "#d62728", style: "both" },
       ],
     }),
   );
@@ -303,17 +306,17 @@ export async function writeRunPlots(dir: string, records: MetricsRecord[]): Prom
       yInclude: [0],
     }),
   );
-  const accuracy = pts(evals, "test_accuracy");
+  const accuracy = pts(evals, `${split}_accuracy`);
   if (accuracy.length === 0) return;
   await writeAtomic(
     join(dir, "accuracy.svg"),
     lineChart({
-      title: "test accuracy (top-1)",
+      title: `${split} accuracy (top-1)`,
       xLabel: "step",
       yLabel: "accuracy",
       xInclude,
       series: [{
-        name: "test top-1",
+        name: `${split} top-1`,
         points: accuracy,
         color: "#2ca02c",
         style: "both",
