@@ -41,6 +41,7 @@ import type { Task } from "../trainer/train_loop.ts";
 import { summaryHead } from "../trainer/metrics.ts";
 import { exampleKeys } from "../trainer/dist.ts";
 import { jitTrainStep } from "../trainer/jit_step.ts";
+import { writePredictions } from "../trainer/predictions.ts";
 
 const FLAGS = [
   ...DATA,
@@ -148,6 +149,7 @@ async function finetuneTask(
   // With --val-split the run is scored on the held-out training images and never on test.
   const evalSet = splits.val ?? splits.test, ev_ = splits.val ? "val" : "test";
   const nTrain = splits.train.count, nTest = evalSet.count;
+  let runDir: string | null = null; // set by `open`: where predictions_<split>.json goes
   const spe = stepsPerEpoch(nTrain, o.batch);
   const mixOn = o.mixup > 0 || o.cutmix > 0;
   if (mixOn && o.batch % 2 !== 0) {
@@ -242,23 +244,32 @@ async function finetuneTask(
     },
     dispose: () => trainStep.dispose(),
     lr,
+    open: (dir) => Promise.resolve(void (runDir = dir)),
     async evaluate(s, stopped) {
       let hits = 0, lossSum = 0;
+      const predictions: number[] = [];
       for await (const batch of testLoader.epoch(0)) {
         try {
-          const [h, l] = scope(() => {
+          const [h, l, pred] = scope(() => {
             const logits = vitForward(s.params as VitParams, batch.images, vit);
+            const pred = argmax(logits, -1);
             return [
-              sum(cast(equal(argmax(logits, -1), batch.labels), "float32")),
+              sum(cast(equal(pred, batch.labels), "float32")),
               crossEntropy(logits, batch.labels, { reduction: "sum" }),
+              pred,
             ];
           });
           hits += await h!.item(), lossSum += await l!.item();
-          dispose([h, l]);
+          predictions.push(...await pred!.data());
+          dispose([h, l, pred]);
         } finally {
           batch.dispose();
         }
         if (stopped()) return null;
+      }
+      if (runDir !== null) {
+        const labels = Array.from(evalSet.labels.subarray(0, nTest));
+        await writePredictions(runDir, { split: ev_, labels, predictions });
       }
       return { [`${ev_}_accuracy`]: hits / nTest, [`${ev_}_loss`]: lossSum / nTest };
     },

@@ -37,3 +37,4 @@ export * from "./detect_coco.ts";
 export * from "./segment_task.ts";
 export * from "./segment_data.ts";
 export * from "./dense_loaders.ts";
+export * from "./predictions.ts";

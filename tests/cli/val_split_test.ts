@@ -10,6 +10,7 @@ import { main } from "../../cli/main.ts";
 import { loadSplits } from "../../cli/fmnist.ts";
 import { loadFashionMnist } from "../../data/fashion_mnist.ts";
 import { readMetrics } from "../../trainer/metrics.ts";
+import { readPredictions } from "../../trainer/predictions.ts";
 import { SAMPLE, tinyRun } from "./_util.ts";
 
 Deno.test("loadSplits: --val-split holds out the training file's last N images", async () => {
@@ -62,6 +63,13 @@ Deno.test("finetune --val-split: evaluates and reports the held-out images, not 
     assert.ok(evals.every((r) => typeof r.val_loss === "number" && r.test_loss === undefined));
     assert.match(await Deno.readTextFile(`${out}/accuracy.svg`), /val accuracy/);
     assert.match(io.stderr, /320 train \/ 150 val images/);
+    // The last evaluation's per-image predictions, for paired comparisons of runs.
+    const p = await readPredictions(out, "val");
+    const all = await loadFashionMnist({ split: "train", dir: SAMPLE });
+    assert.deepEqual(p.labels, Array.from(all.labels.subarray(all.count - 150)));
+    assert.equal(p.predictions.length, 150);
+    const acc = p.correct.reduce((a, c) => a + c, 0) / 150;
+    assert.equal(Number(acc.toFixed(4)), final.val_accuracy);
     const bad = captureIO();
     assert.equal(await main(tinyRun(`${dir}/bad`, ["--val-split", "0"]), bad), 2);
     assert.match(bad.stderr, /--val-split must be an integer >= 1, got "0"/);
