@@ -14,7 +14,6 @@
  * warm-up steps; the ratio > 1 means tessera is slower).
  */
 import * as T from "../mod.ts";
-import { blasInfo } from "../tensor/cpu/blas.ts";
 import { sgd } from "../nn/mod.ts";
 import {
   initMaskRcnn,
@@ -22,11 +21,7 @@ import {
   maskRcnnLoss,
   maskRcnnPlan,
 } from "../models/detection/mod.ts";
-
-const arg = (name: string, def: string) => {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1]! : def;
-};
+import { arg, backboneOf, bestStepMs, logTesseraBlas, torchMs } from "./_vs_torch.ts";
 
 const DEFAULT = {
   embedDim: 64,
@@ -73,22 +68,11 @@ const BENCH = PRESETS[preset]!;
 async function tesseraMs(): Promise<number> {
   const b = BENCH;
   const cfg: MaskRcnnConfig = {
-    vit: {
-      imgSize: b.size,
-      patchSize: b.patchSize,
-      inChans: b.inChans,
-      numClasses: 0,
-      embedDim: b.embedDim,
-      depth: b.depth,
-      numHeads: b.numHeads,
-    },
-    numClasses: b.numClasses,
+    ...backboneOf(b),
     fpnChannels: b.fpnChannels,
     boxRepresentation: b.boxRepresentation,
     maskDim: b.maskDim,
     canvasScale: b.canvasScale,
-    outIndices: b.outIndices,
-    posEmbed: "sincos",
     rpnPreNmsTopN: { train: b.preNmsTrain, test: b.preNmsTrain },
     rpnPostNmsTopN: b.postNms,
     rpnBatchSize: b.rpnBatch,
@@ -123,41 +107,17 @@ async function tesseraMs(): Promise<number> {
     T.dispose([l, g, plan, params]);
     params = r.params, state = r.state;
   };
-  for (let i = 0; i < 2; i++) await step();
-  let best = Infinity;
-  for (let round = 0; round < 3; round++) {
-    const t0 = performance.now();
-    for (let i = 0; i < 3; i++) await step();
-    best = Math.min(best, (performance.now() - t0) / 3);
-  }
-  return best;
-}
-
-async function torchMs(threads: number): Promise<number> {
-  const script = new URL("./mask_rcnn_torch.py", import.meta.url).pathname;
-  const out = await new Deno.Command(arg("--python", "/usr/bin/python3"), {
-    args: [script, JSON.stringify({ ...BENCH, threads })],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error("mask_rcnn_torch.py failed");
-  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim()) as {
-    ms: number;
-    blas: string[];
-  };
-  console.error(`torch BLAS libraries mapped: ${r.blas.join(", ") || "none"}`);
-  return r.ms;
+  return await bestStepMs(step);
 }
 
 const threads = Number(arg("--threads", "2"));
 // torch first: tessera's CPU worker threads are not started yet, so the two never overlap
-const torch = Deno.args.includes("--skip-torch") ? NaN : await torchMs(threads);
+const torch = Deno.args.includes("--skip-torch")
+  ? NaN
+  : await torchMs("mask_rcnn_torch.py", BENCH, threads);
 T.setCpuThreads(threads);
 const tess = await tesseraMs();
-const blas = blasInfo();
-console.error(
-  `tessera BLAS: ${blas.active ? `${blas.library} (${blas.config ?? "?"})` : blas.reason}`,
-);
+logTesseraBlas();
 console.log(
   `| ${threads} | Mask R-CNN step (${preset}), ${BENCH.batch}×${BENCH.inChans}×${BENCH.size}², ViT d${BENCH.embedDim}×${BENCH.depth}, ` +
     `FPN ${BENCH.fpnChannels} | ${tess.toFixed(1)} | ${torch.toFixed(1)} | ${

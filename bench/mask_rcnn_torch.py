@@ -64,6 +64,21 @@ def blas_libs():
     return sorted(p for p in paths if p.startswith("/"))
 
 
+def report(step, c):
+    """Times `step` (2 warm-up calls, then the best of `rounds` rounds of `reps` calls, 3 and 3
+    unless `c` says otherwise) and prints the JSON line the bench/*_bench.ts scripts read:
+    milliseconds per step and the BLAS libraries mapped."""
+    for _ in range(2):
+        step()
+    best = float("inf")
+    for _ in range(c.get("rounds", 3)):
+        t0 = time.perf_counter()
+        for _ in range(c.get("reps", 3)):
+            step()
+        best = min(best, (time.perf_counter() - t0) / c.get("reps", 3))
+    print(json.dumps({"ms": best * 1e3, "blas": blas_libs()}))
+
+
 def main():
     c = json.loads(sys.argv[1])
     torch.manual_seed(0)
@@ -102,15 +117,7 @@ def main():
         loss.backward()
         opt.step()
 
-    for _ in range(2):
-        step()
-    best = float("inf")
-    for _ in range(c.get("rounds", 3)):
-        t0 = time.perf_counter()
-        for _ in range(c.get("reps", 3)):
-            step()
-        best = min(best, (time.perf_counter() - t0) / c.get("reps", 3))
-    print(json.dumps({"ms": best * 1e3, "blas": blas_libs()}))
+    report(step, c)
 
 
 if __name__ == "__main__":

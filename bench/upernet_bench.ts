@@ -16,7 +16,6 @@
  * Debian's torch has no CUDA).
  */
 import * as T from "../mod.ts";
-import { blasInfo } from "../tensor/cpu/blas.ts";
 import { adamw, type AdamWState } from "../nn/mod.ts";
 import {
   initUperNet,
@@ -28,11 +27,7 @@ import {
   type UperNetState,
 } from "../models/segmentation/mod.ts";
 import { jitStep } from "../trainer/jit_step.ts";
-
-const arg = (name: string, def: string) => {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1]! : def;
-};
+import { arg, backboneOf, bestStepMs, logTesseraBlas, torchMs } from "./_vs_torch.ts";
 
 const BENCH = {
   embedDim: 64,
@@ -66,20 +61,9 @@ function labels(): Int32Array {
 async function tesseraMs(jitted: boolean): Promise<number> {
   const b = BENCH;
   const cfg: UperNetConfig = {
-    vit: {
-      imgSize: b.size,
-      patchSize: b.patchSize,
-      inChans: b.inChans,
-      numClasses: 0,
-      embedDim: b.embedDim,
-      depth: b.depth,
-      numHeads: b.numHeads,
-    },
-    numClasses: b.numClasses,
+    ...backboneOf(b),
     channels: b.channels,
     auxChannels: b.auxChannels,
-    outIndices: b.outIndices,
-    posEmbed: "sincos",
   };
   const opt = adamw({ lr: b.lr, weightDecay: 0.05 });
   let params: unknown = initUperNet(T.random.key(0), cfg);
@@ -122,38 +106,18 @@ async function tesseraMs(jitted: boolean): Promise<number> {
     params = r.state.params;
     state = r.state.opt as typeof state;
   };
-  for (let i = 0; i < 2; i++) await once();
-  let best = Infinity;
-  for (let round = 0; round < 3; round++) {
-    const t0 = performance.now();
-    for (let i = 0; i < 3; i++) await once();
-    best = Math.min(best, (performance.now() - t0) / 3);
-  }
+  const best = await bestStepMs(once);
   T.dispose([params, state, images, y]);
   step.dispose();
   return best;
 }
 
-async function torchMs(threads: number): Promise<number> {
-  const script = new URL("./upernet_torch.py", import.meta.url).pathname;
-  const out = await new Deno.Command(arg("--python", "/usr/bin/python3"), {
-    args: [script, JSON.stringify({ ...BENCH, threads })],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error("upernet_torch.py failed");
-  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim()) as {
-    ms: number;
-    blas: string[];
-  };
-  console.error(`torch BLAS libraries mapped: ${r.blas.join(", ") || "none"}`);
-  return r.ms;
-}
-
 const threads = Number(arg("--threads", "1"));
 const backend = arg("--backend", "cpu");
 // torch first: tessera's CPU worker threads are not started yet, so the two never overlap
-const torch = Deno.args.includes("--skip-torch") ? NaN : await torchMs(threads);
+const torch = Deno.args.includes("--skip-torch")
+  ? NaN
+  : await torchMs("upernet_torch.py", BENCH, threads);
 T.setCpuThreads(threads);
 if (backend !== "cpu") {
   const { initWebGPU } = await import("../tensor/webgpu/mod.ts");
@@ -163,10 +127,7 @@ if (backend !== "cpu") {
 }
 const eager = await tesseraMs(false);
 const jitted = await tesseraMs(true);
-const blas = blasInfo();
-console.error(
-  `tessera BLAS: ${blas.active ? `${blas.library} (${blas.config ?? "?"})` : blas.reason}`,
-);
+logTesseraBlas();
 const what =
   `UperNet step, ${BENCH.batch}×${BENCH.inChans}×${BENCH.size}², ViT d${BENCH.embedDim}×` +
   `${BENCH.depth}, head ${BENCH.channels}/${BENCH.auxChannels}`;

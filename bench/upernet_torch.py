@@ -10,7 +10,6 @@ and FCNHead (on stride 16), train-mode BatchNorm and Dropout2d 0.1. Prints one J
 import json
 import os
 import sys
-import time
 
 import torch
 from torch import nn
@@ -18,7 +17,7 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
-from mask_rcnn_torch import Backbone, blas_libs  # noqa: E402
+from mask_rcnn_torch import Backbone, report  # noqa: E402
 from make_upernet_fixtures import FCNHead, UPerHead, resize, uper_net_loss  # noqa: E402
 
 
@@ -62,15 +61,7 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(2):
-        step()
-    best = float("inf")
-    for _ in range(c.get("rounds", 3)):
-        t0 = time.perf_counter()
-        for _ in range(c.get("reps", 3)):
-            step()
-        best = min(best, (time.perf_counter() - t0) / c.get("reps", 3))
-    print(json.dumps({"ms": best * 1e3, "blas": blas_libs()}))
+    report(step, c)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,11 @@ boxes partly or wholly outside the image.
 Needs Debian's python3-torch and python3-torchvision (/usr/bin/python3); the script re-runs
 itself there when the python3 on PATH lacks them.
 """
-import json
 import math
 import os
-import struct
 import sys
 
 try:
-    import numpy as np
     import torch
     import torch.nn.functional as F
     import torchvision
@@ -36,46 +33,9 @@ except ImportError:
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
                    "vision_ops.safetensors")
 
-ST_NAMES = {np.dtype("float64"): "F64", np.dtype("float32"): "F32", np.dtype("int32"): "I32"}
-ST_SIZES = {"F64": 8, "F32": 4, "I32": 4}
-
-
-def write_safetensors(path, tensors, metadata):
-    """The reference layout: u64 LE header length, JSON header padded to 8, tensors sorted by
-    descending alignment then name, contiguous."""
-    raws = {}
-    for name, t in tensors.items():
-        arr = np.asarray(t.detach().contiguous().numpy(), order="C")
-        raws[name] = (ST_NAMES[arr.dtype], list(arr.shape), arr.astype(arr.dtype.newbyteorder("<")).tobytes())
-    order = sorted(raws, key=lambda n: (-ST_SIZES[raws[n][0]], n.encode("utf-8")))
-    header, offset = {"__metadata__": metadata}, 0
-    for name in order:
-        dtype, shape, data = raws[name]
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-    head = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    head += b" " * (-len(head) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)) + head + b"".join(raws[n][2] for n in order))
-    os.replace(tmp, path)
-
-
-TENSORS, META = {}, {}
-
-
-def case(name, op, inputs, outputs, **args):
-    assert f"case:{name}" not in META, name
-
-    def norm(t):
-        t = torch.as_tensor(t)
-        return t.to(torch.int32) if t.dtype == torch.int64 else t
-
-    for group in (inputs, outputs):
-        for k, t in group.items():
-            TENSORS[f"{name}/{k}"] = norm(t)
-    META[f"case:{name}"] = json.dumps({"op": op, "args": args, "inputs": list(inputs), "outputs": list(outputs)},
-                                      separators=(",", ":"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# the op fixtures' writer and case recorder: the same file layout and "case:<name>" metadata
+from make_fixtures import META, TENSORS, case, write_safetensors  # noqa: E402
 
 
 def rn(*s, dtype=torch.float32):

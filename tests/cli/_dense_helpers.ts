@@ -1,6 +1,6 @@
 /**
  * Helpers of the dense-command tests (detect, segment): a tiny FMNIST-Scenes folder generated
- * into a temp dir for the length of a test.
+ * into a temp dir for the length of a test, a CPU run's argv on it, and a stopped `--init` run.
  * @module
  */
 import assert from "node:assert/strict";
@@ -8,6 +8,7 @@ import { generateScenes } from "../../data/scenes/generate.ts";
 import { SCENES_VERSIONS } from "../../data/scenes/scene.ts";
 import { main } from "../../cli/main.ts";
 import { captureIO } from "../../trainer/io.ts";
+import { withTempDir } from "./_util.ts";
 
 /**
  * Runs `f(data, dir)` on a fresh tiny FMNIST-Scenes folder (`images` train/val images, 8/4 by
@@ -17,13 +18,33 @@ export async function withScenes(
   f: (data: string, dir: string) => Promise<void>,
   images: { train: number; val: number } = { train: 8, val: 4 },
 ): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await generateScenes({ ...SCENES_VERSIONS.tiny, images }, dir);
     await f(`${dir}/fmnist-scenes-tiny`, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
+}
+
+/**
+ * The argv of a CPU `--smoke` run of `command` on `data` with the space-separated `flags`, as a
+ * function of the run directory and extra flags (the shape _util.ts's `assertResumeIdentical`
+ * takes).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { smokeRun } from "./_dense_helpers.ts";
+ * assert.deepEqual(smokeRun("segment", "d", "--steps 4")("o", ["--seed", "1"]), [
+ *   "segment", "--data", "d", "--smoke", "--steps", "4", "--backend", "cpu", "--out", "o", "--seed", "1",
+ * ]);
+ * ```
+ */
+export function smokeRun(
+  command: "detect" | "segment",
+  data: string,
+  flags: string,
+): (out: string, extra: string[]) => string[] {
+  const fixed = [command, "--data", data, "--smoke", ...flags.split(" "), "--backend", "cpu"];
+  return (out, extra) => [...fixed, "--out", out, ...extra];
 }
 
 /**

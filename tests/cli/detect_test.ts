@@ -12,9 +12,9 @@ import { readMetrics } from "../../trainer/metrics.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { dispose, memoryStats } from "../../mod.ts";
 import { detectCommand } from "../../cli/detect.ts";
-import { initStoppedRun, withScenes } from "./_dense_helpers.ts";
+import { initStoppedRun, smokeRun, withScenes } from "./_dense_helpers.ts";
 import { loadInitEncoder } from "../../trainer/models.ts";
-import { checkpointBytes } from "./_util.ts";
+import { assertLossFalls, assertResumeIdentical } from "./_util.ts";
 
 Deno.test("detect --smoke trains on tiny FMNIST-Scenes: loss falls, bbox and segm stats recorded", async () => {
   await withScenes(async (data, dir) => {
@@ -45,8 +45,7 @@ Deno.test("detect --smoke trains on tiny FMNIST-Scenes: loss falls, bbox and seg
     assert.deepEqual(train.map((r) => r.step), Array.from({ length: 24 }, (_, i) => i + 1));
     const loss = train.map((r) => r.loss as number);
     assert.ok(loss.every(Number.isFinite));
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    assert.ok(mean(loss.slice(-4)) < mean(loss.slice(0, 4)), `loss did not fall: ${loss}`);
+    assertLossFalls(loss, 4);
     const evals = recs.filter((r) => r.type === "eval");
     assert.deepEqual(evals.map((r) => r.step), [12, 24]);
     assert.ok(typeof evals[1]!.segm_AP === "number" && typeof evals[1]!.bbox_AR100 === "number");
@@ -60,32 +59,17 @@ Deno.test("detect --smoke trains on tiny FMNIST-Scenes: loss falls, bbox and seg
 
 Deno.test("detect stopped at step k and resumed reaches bit-identical parameters", async () => {
   await withScenes(async (data, dir) => {
-    const flags = [
-      "--data",
-      data,
-      ..."--smoke --steps 6 --lsj --flip 0.5 --clip-grad 1 --drop-path 0.1 --seed 5".split(" "),
-      ..."--eval-every 100 --ckpt-every 2 --backend cpu".split(" "),
-    ];
-    const full = `${dir}/full`, part = `${dir}/part`;
-    const io1 = captureIO();
-    assert.equal(await main(["detect", ...flags, "--out", full], io1), 0, io1.stderr);
-    const io2 = captureIO();
-    assert.equal(
-      await main(["detect", ...flags, "--out", part, "--stop-after", "5"], io2),
-      130,
-      io2.stderr,
+    const flags = "--steps 6 --lsj --flip 0.5 --clip-grad 1 --drop-path 0.1 --seed 5 " +
+      "--eval-every 100 --ckpt-every 2";
+    const { full, finals } = await assertResumeIdentical(
+      "detect",
+      smokeRun("detect", data, flags),
+      dir,
+      5,
     );
-    assert.match(io2.stderr, /resume with: deno run -A train\.ts detect --resume /);
-    const io3 = captureIO();
-    assert.equal(await main(["detect", "--resume", part], io3), 0, io3.stderr);
-    assert.match(io3.stderr, /resuming at step 5/);
     const recs = await readMetrics(`${full}/metrics.jsonl`);
     assert.ok(recs.some((r) => r.type === "train" && typeof r.grad_norm === "number"));
-    const a = await checkpointBytes(`${full}/ckpt_latest.safetensors`);
-    const b = await checkpointBytes(`${part}/ckpt_latest.safetensors`);
-    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
-    for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${k} differs after resume`);
-    assert.deepEqual(JSON.parse(io3.stdout.at(-1)!).segm.length, 12);
+    assert.deepEqual(JSON.parse(finals[1]!).segm.length, 12);
   });
 });
 

@@ -12,11 +12,17 @@ import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { dispose, memoryStats } from "../../mod.ts";
 import { finetuneCommand } from "../../cli/finetune.ts";
 import { allFinite } from "../../trainer/train_loop.ts";
-import { assertWellFormedXml, checkpointBytes, tinyRun } from "./_util.ts";
+import {
+  assertLossFalls,
+  assertSameCheckpoint,
+  assertWellFormedXml,
+  checkpointBytes,
+  tinyRun,
+  withTempDir,
+} from "./_util.ts";
 
 Deno.test("finetune trains a few steps on 320 images: loss falls, run directory complete", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const out = `${dir}/run`;
     const io = captureIO();
     const live: number[] = [];
@@ -53,8 +59,7 @@ Deno.test("finetune trains a few steps on 320 images: loss falls, run directory 
     const train = recs.filter((r) => r.type === "train");
     assert.deepEqual(train.map((r) => r.step), Array.from({ length: 30 }, (_, i) => i + 1));
     const loss = train.map((r) => r.loss as number);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    assert.ok(mean(loss.slice(-5)) < mean(loss.slice(0, 5)) - 0.1, `loss did not fall: ${loss}`);
+    assertLossFalls(loss, 5, 0.1);
     assert.deepEqual(recs.filter((r) => r.type === "eval").map((r) => r.step), [15, 30]);
     assert.deepEqual(recs.filter((r) => r.type === "checkpoint").map((r) => r.step), [10, 20, 30]);
     assert.equal(recs.at(-1)!.type, "final");
@@ -75,14 +80,11 @@ Deno.test("finetune trains a few steps on 320 images: loss falls, run directory 
     const io2 = captureIO();
     assert.equal(await main(argv, io2), 2);
     assert.match(io2.stderr, /already holds a run/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("finetune stopped at step k and resumed reaches bit-identical parameters", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     // Stochastic depth, crops, flips, RandAugment and Mixup/CutMix all draw randomness; the
     // run crosses an epoch boundary (10 steps per epoch) and stops mid-epoch.
     const flags = (
@@ -109,10 +111,7 @@ Deno.test("finetune stopped at step k and resumed reaches bit-identical paramete
     );
     assert.match(io3.stderr, /resuming at step 12/);
 
-    const a = await checkpointBytes(`${full}/ckpt_latest.safetensors`);
-    const b = await checkpointBytes(`${part}/ckpt_latest.safetensors`);
-    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
-    for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${k} differs after resume`);
+    await assertSameCheckpoint(full, part);
 
     // The resumed run appended to the same metrics; the reader sees each step once.
     const recs = await readMetrics(`${part}/metrics.jsonl`);
@@ -120,17 +119,14 @@ Deno.test("finetune stopped at step k and resumed reaches bit-identical paramete
     assert.deepEqual(steps, Array.from({ length: 14 }, (_, i) => i + 1));
     const loss = (rs: typeof recs) => rs.filter((r) => r.type === "train").map((r) => r.loss);
     assert.deepEqual(loss(recs), loss(await readMetrics(`${full}/metrics.jsonl`)));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("finetune --resume reports a missing file and a mismatched model clearly", async () => {
   const io = captureIO();
   assert.equal(await main(["finetune", "--resume", "/nonexistent/ckpt.safetensors"], io), 2);
   assert.match(io.stderr, /--resume \/nonexistent\/ckpt\.safetensors: no such file or directory/);
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const io1 = captureIO();
     assert.equal(await main(tinyRun(`${dir}/a`, ["--steps", "1"]), io1), 0, io1.stderr);
     const io2 = captureIO();
@@ -140,14 +136,11 @@ Deno.test("finetune --resume reports a missing file and a mismatched model clear
     );
     assert.match(io2.stderr, /mismatch/);
     assert.match(io2.stderr, /patch_embed\.proj\.weight/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("finetune --lr 1e10 --epochs 2: exits 1 on non-finite parameters, keeps the last finite checkpoint", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const out = `${dir}/run`;
     const io = captureIO();
     const argv = tinyRun(out, ["--lr", "1e10", "--epochs", "2", "--ckpt-every", "1"]);
@@ -167,7 +160,5 @@ Deno.test("finetune --lr 1e10 --epochs 2: exits 1 on non-finite parameters, keep
     assert.ok(ck.step < Number(m[1]));
     assert.ok(await allFinite(ck.params), "the kept checkpoint is not finite");
     dispose([ck.params, ck.optState, ck.rngKey]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -12,7 +12,7 @@ import { loadEncoder } from "../../models/encoder_checkpoint.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 import { loadTokenizer } from "../../models/tokenizer_io.ts";
 import { dispose, memoryStats, Tensor } from "../../mod.ts";
-import { SAMPLE, TINY_VIT } from "./_util.ts";
+import { assertLossFalls, assertResumeIdentical, SAMPLE, TINY_VIT, withTempDir } from "./_util.ts";
 
 /** A tiny pretrain run on sample images. */
 function tinyPretrain(method: string, out: string, extra: string[] = []): string[] {
@@ -43,12 +43,9 @@ function tinyPretrain(method: string, out: string, extra: string[] = []): string
   ];
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 for (const method of ["splitmask", "beit", "dino"]) {
   Deno.test(`pretrain --method ${method}: loss falls, run directory complete, no growth`, async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       const out = `${dir}/run`;
       const io = captureIO();
       const live: number[] = [];
@@ -78,7 +75,7 @@ for (const method of ["splitmask", "beit", "dino"]) {
       // The DINO loss is not monotone (the teacher sharpens as the centre moves); the MIM
       // losses must fall. (tests/models/dino_test.ts checks DINO's loss on a fixed batch.)
       if (method !== "dino") {
-        assert.ok(mean(loss.slice(-6)) < mean(loss.slice(0, 6)), `loss did not fall: ${loss}`);
+        assertLossFalls(loss, 6);
       }
       assert.deepEqual(recs.filter((r) => r.type === "checkpoint").map((r) => r.step), [
         10,
@@ -109,49 +106,18 @@ for (const method of ["splitmask", "beit", "dino"]) {
         "pos_embed",
       ]);
       dispose(enc.params);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   });
-}
-
-async function tensorsOf(path: string): Promise<Map<string, string>> {
-  const ck = await loadCheckpoint(path);
-  const out = new Map<string, string>();
-  const walk = (x: unknown, p: string) => {
-    if (x instanceof Tensor) out.set(p, Array.from(x.dataSync() as Float32Array).join());
-    else if (x && typeof x === "object") {
-      for (const [k, v] of Object.entries(x)) walk(v, p ? `${p}.${k}` : k);
-    } else out.set(p, JSON.stringify(x));
-  };
-  walk({ params: ck.params, opt: ck.optState }, "");
-  out.set("step", String(ck.step));
-  dispose([ck.params, ck.optState, ck.rngKey]);
-  return out;
 }
 
 for (const method of ["splitmask", "dino"]) {
   Deno.test(`pretrain --method ${method} stopped at step k and resumed is bit-identical`, async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       const flags = ["--steps", "12", "--warmup", "3", "--ckpt-every", "5", "--seed", "2"];
-      const full = `${dir}/full`, part = `${dir}/part`;
-      const io1 = captureIO();
-      assert.equal(await main(tinyPretrain(method, full, flags), io1), 0, io1.stderr);
-      const io2 = captureIO();
-      const stopped = await main(tinyPretrain(method, part, [...flags, "--stop-after", "9"]), io2);
-      assert.equal(stopped, 130, io2.stderr);
-      assert.match(io2.stderr, /resume with: deno run -A train\.ts pretrain --resume /);
-      const io3 = captureIO();
-      assert.equal(await main(["pretrain", "--resume", part], io3), 0, io3.stderr);
-      assert.match(io3.stderr, /resuming at step 9/);
-      const a = await tensorsOf(`${full}/ckpt_latest.safetensors`);
-      const b = await tensorsOf(`${part}/ckpt_latest.safetensors`);
-      assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
-      for (const [k, v] of a) assert.equal(b.get(k), v, `${k} differs after resume`);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+      const argv = (out: string, extra: string[]) =>
+        tinyPretrain(method, out, [...flags, ...extra]);
+      await assertResumeIdentical("pretrain", argv, dir, 9);
+    });
   });
 }
 
@@ -177,8 +143,7 @@ Deno.test("pretrain: usage errors name the flag and exit 2", async () => {
 });
 
 Deno.test("finetune --init takes over the pre-trained encoder exactly; bad --init exits 2", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const pre = `${dir}/pre`;
     const io1 = captureIO();
     assert.equal(
@@ -217,7 +182,5 @@ Deno.test("finetune --init takes over the pre-trained encoder exactly; bad --ini
     // A finetune checkpoint of another width does not fit when the shape is forced.
     const io4 = captureIO();
     assert.equal(await main(["probe", "--init", `${dir}/ft/metrics.jsonl`], io4), 2, io4.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -11,10 +11,10 @@ import assert from "node:assert/strict";
 import { captureIO } from "../../trainer/io.ts";
 import { main } from "../../cli/main.ts";
 import { dispose, memoryStats } from "../../mod.ts";
-import { initStoppedRun, withScenes } from "./_dense_helpers.ts";
+import { initStoppedRun, smokeRun, withScenes } from "./_dense_helpers.ts";
 import { readLabelPng, writeLabelPng } from "../../data/label_png.ts";
 import { readMetrics } from "../../trainer/metrics.ts";
-import { assertWellFormedXml, checkpointBytes } from "./_util.ts";
+import { assertLossFalls, assertResumeIdentical, assertWellFormedXml } from "./_util.ts";
 import { loadInitEncoder } from "../../trainer/models.ts";
 import { loadCheckpoint } from "../../nn/checkpoint.ts";
 
@@ -40,8 +40,7 @@ Deno.test("segment --smoke trains on tiny FMNIST-Scenes and --eval scores the ch
       assertWellFormedXml(svg);
       assert.match(svg, /<polyline/, f);
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    assert.ok(mean(loss.slice(-3)) < mean(loss.slice(0, 3)), `loss did not fall: ${loss}`);
+    assertLossFalls(loss, 3);
     const final = JSON.parse(io.stdout.at(-1)!);
     assert.equal(final.IoU.length, 11);
     assert.ok(final.mIoU >= 0 && final.mIoU <= 1 && final.aAcc > 0);
@@ -85,28 +84,18 @@ Deno.test("segment: a label PNG with a value above the class count exits 2 namin
 
 Deno.test("segment stopped at step k and resumed reaches bit-identical parameters and BN statistics", async () => {
   await withScenes(async (data, dir) => {
-    const flags = [
-      "--data",
-      data,
-      ..."--smoke --steps 4 --seed 3 --flip 0.5 --eval-every 100 --ckpt-every 1".split(" "),
-      ..."--backend cpu".split(" "),
-    ];
-    const full = `${dir}/full`, part = `${dir}/part`;
-    const io1 = captureIO();
-    assert.equal(await main(["segment", ...flags, "--out", full], io1), 0, io1.stderr);
-    const io2 = captureIO();
-    const stopped = await main(["segment", ...flags, "--out", part, "--stop-after", "2"], io2);
-    assert.equal(stopped, 130, io2.stderr);
-    assert.match(io2.stderr, /resume with: deno run -A train\.ts segment --resume /);
-    const io3 = captureIO();
-    assert.equal(await main(["segment", "--resume", part], io3), 0, io3.stderr);
-    assert.match(io3.stderr, /resuming at step 2/);
-    const a = await checkpointBytes(`${full}/ckpt_latest.safetensors`);
-    const b = await checkpointBytes(`${part}/ckpt_latest.safetensors`);
-    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
-    assert.ok([...a.keys()].some((k) => k.includes("running_var")), "BN statistics checkpointed");
-    for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${k} differs after resume`);
-    const [fa, fb] = [io1, io3].map((io) => JSON.parse(io.stdout.at(-1)!));
+    const flags = "--steps 4 --seed 3 --flip 0.5 --eval-every 100 --ckpt-every 1";
+    const { leaves, finals } = await assertResumeIdentical(
+      "segment",
+      smokeRun("segment", data, flags),
+      dir,
+      2,
+    );
+    assert.ok(
+      [...leaves.keys()].some((k) => k.includes("running_var")),
+      "BN statistics checkpointed",
+    );
+    const [fa, fb] = finals.map((line) => JSON.parse(line!));
     assert.equal(fb.mIoU, fa.mIoU);
   });
 });

@@ -1,10 +1,12 @@
 /**
  * Shared helpers of the pre-training model tests: random masks with an exact count per row,
- * the pixel mask of a patch mask, and a few-steps AdamW loop.
+ * the pixel mask of a patch mask, the checkGrad of a loss on a tiny float64 batch, and a
+ * few-steps AdamW loop.
  */
 import {
   argsort,
   broadcastTo,
+  checkGrad,
   dispose,
   less,
   memoryStats,
@@ -28,6 +30,40 @@ export function pixelMask(mask: Tensor, h: number, w: number, p: number): Tensor
     const m = broadcastTo(reshape(mask, [b, 1, h, 1, w, 1]), [b, 1, h, p, w, p]);
     return reshape(m, [b, 1, h * p, w * p]);
   });
+}
+
+/** A masked-image-modelling batch: images, the patch mask and the target tokens. */
+export interface MimBatch {
+  images: Tensor;
+  mask: Tensor;
+  targets: Tensor;
+}
+
+/**
+ * checkGrad (ε 1e-5: unit-scale directions on 0.02-scale weights, where the O(ε²) error of 1e-4
+ * is ~1e-4) of a masked-image-modelling loss at `params` on a tiny float64 batch: `b` images
+ * 1×8×8 (4 patches of 4×4), 2 of the 4 patches masked per image, targets in a vocabulary of 8.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mul, sum, tensor } from "../../mod.ts";
+ * import { checkMimLossGrad } from "./_pretrain.ts";
+ * const w = tensor([0.5], { dtype: "float64" });
+ * await assert.doesNotReject(checkMimLossGrad({ w }, (p, b) => sum(mul(b.images, p.w)), 2));
+ * ```
+ */
+export async function checkMimLossGrad<P>(
+  params: P,
+  loss: (p: P, batch: MimBatch) => Tensor,
+  b: number,
+): Promise<void> {
+  const batch: MimBatch = {
+    images: random.normal(random.key(1), [b, 1, 8, 8], { dtype: "float64" }),
+    mask: randomMask(random.key(2), b, 4, 2),
+    targets: random.randint(random.key(3), [b, 4], 0, 8),
+  };
+  await checkGrad((p: P) => loss(p, batch), [params], { eps: 1e-5 });
 }
 
 /** Runs `steps` AdamW steps of `loss` from `params`; returns the losses; throws if live tensors grow. */

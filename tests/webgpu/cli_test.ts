@@ -4,10 +4,8 @@
  * the same commands on a real GPU.
  */
 import assert from "node:assert/strict";
-import { captureIO } from "../../trainer/io.ts";
-import { main } from "../../cli/main.ts";
-import { setBackend } from "../../mod.ts";
 import { SAMPLE } from "../cli/_util.ts";
+import { mainOk } from "./_cli.ts";
 import { gpuTest } from "./_setup.ts";
 
 const TINY = [
@@ -15,20 +13,10 @@ const TINY = [
   ...["--batch", "32", "--backend", "webgpu"],
 ];
 
-async function run(argv: string[]): Promise<Record<string, unknown>> {
-  const io = captureIO();
-  try {
-    assert.equal(await main(argv, io), 0, io.stderr);
-  } finally {
-    setBackend("cpu");
-  }
-  return JSON.parse(io.stdout.at(-1)!);
-}
-
 gpuTest("train.ts finetune, pretrain (each method) and probe run on --backend webgpu", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const ft = await run([
+    const ft = await mainOk([
       "finetune",
       ...TINY,
       ...["--test-limit", "64", "--steps", "3", "--out", `${dir}/ft`],
@@ -36,7 +24,7 @@ gpuTest("train.ts finetune, pretrain (each method) and probe run on --backend we
     assert.match(String(ft.backend), /^webgpu/);
     assert.ok((ft.test_accuracy as number) >= 0);
     for (const method of ["splitmask", "beit", "dino"]) {
-      const r = await run([
+      const r = await mainOk([
         "pretrain",
         "--method",
         method,
@@ -48,7 +36,7 @@ gpuTest("train.ts finetune, pretrain (each method) and probe run on --backend we
       assert.match(String(r.backend), /^webgpu/);
       assert.ok(Number.isFinite(r.loss as number), `${method}: loss ${r.loss}`);
     }
-    const p = await run([
+    const p = await mainOk([
       "probe",
       ...["--init", `${dir}/splitmask`, "--data", SAMPLE, "--train-limit", "64"],
       ...["--test-limit", "64", "--backend", "webgpu", "--max-iter", "20"],
