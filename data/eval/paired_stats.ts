@@ -61,8 +61,17 @@ function checkPairs(op: string, a: ArrayLike<number>, b: ArrayLike<number>): voi
   }
 }
 
-/** The q-quantile of sorted values, linear between order statistics (numpy's default). */
-function quantile(sorted: Float64Array, q: number): number {
+/**
+ * The q-quantile of ascending values, linear between order statistics (numpy's default).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { quantileSorted } from "./paired_stats.ts";
+ * assert.equal(quantileSorted(new Float64Array([0, 1, 2, 3]), 0.5), 1.5);
+ * ```
+ */
+export function quantileSorted(sorted: Float64Array, q: number): number {
   const pos = q * (sorted.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
@@ -125,7 +134,7 @@ export function pairedBootstrap(
     meanA: sa / n,
     meanB: sb / n,
     diff,
-    ci: [quantile(boot, tail), quantile(boot, 1 - tail)],
+    ci: [quantileSorted(boot, tail), quantileSorted(boot, 1 - tail)],
     p,
     resamples,
     confidence,
