@@ -15,8 +15,10 @@
 import { TesseraError } from "../tensor/errors.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { formatDuration } from "../trainer/progress.ts";
-import { type ArmResult, renderReport } from "./cls_report.ts";
-import { buildJobs, EXPERIMENT_PRESETS, type Job } from "./cls_jobs.ts";
+import { type ArmResult, curveSvg, renderReport } from "./cls_report.ts";
+import { compareArms, type Comparison } from "./cls_stats.ts";
+import { buildJobs, type Job } from "./cls_jobs.ts";
+import { EXPERIMENT_PRESETS } from "./cls_presets.ts";
 
 /** Child processes still running (killed when a job fails). */
 const children = new Set<Deno.ChildProcess>();
@@ -173,6 +175,7 @@ export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Prom
     throw e;
   }
   const results: Record<string, ArmResult | Record<string, unknown>> = Object.fromEntries(done);
+  const comparisons = await compareArms(out, done.keys());
   const meta = {
     preset: quick ? "quick" : "full",
     config: cfg,
@@ -184,11 +187,9 @@ export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Prom
   };
   await Deno.writeTextFile(
     `${out}/results.json`,
-    JSON.stringify({ meta, results }, null, 2) + "\n",
+    JSON.stringify({ meta, results, comparisons }, null, 2) + "\n",
   );
-  const md = renderReport(meta, done);
-  await Deno.writeTextFile(`${out}/results.md`, md);
-  if (v.docs) await writeDocsSection(md);
+  const md = await writeReport(out, { meta, results, comparisons }, v.docs);
   io.err(`experiment: done in ${formatDuration(meta.seconds)}; report ${out}/results.md\n`);
   io.out(JSON.stringify({ command: "experiment-cls", out, seconds: meta.seconds }));
   return 0;
@@ -210,12 +211,36 @@ export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Prom
  */
 export async function rerenderReport(
   dir: string,
-  saved: { meta: Record<string, unknown>; results: Record<string, Record<string, unknown>> },
+  saved: SavedResults,
   docs: boolean,
 ): Promise<string> {
-  const md = renderReport(saved.meta, new Map(Object.entries(saved.results)));
+  return await writeReport(dir, saved, docs);
+}
+
+/** The contents of `results.json`. */
+export interface SavedResults {
+  meta: Record<string, unknown>;
+  results: Record<string, Record<string, unknown>>;
+  /** The paired comparisons (absent in reports of protocol v1). */
+  comparisons?: Comparison[];
+}
+
+/** Writes `results.md` and `curve.svg` into `dir` (and with `docs`, the docs copies). */
+async function writeReport(dir: string, saved: SavedResults, docs: boolean): Promise<string> {
+  const done = new Map(Object.entries(saved.results));
+  const md = renderReport(saved.meta, done, saved.comparisons ?? []);
   await Deno.writeTextFile(`${dir}/results.md`, md);
-  if (docs) await writeDocsSection(md);
+  const cfg = saved.meta.config as { curveArms?: string[] } | undefined;
+  const svg = curveSvg(done, cfg?.curveArms ?? []);
+  if (svg) await Deno.writeTextFile(`${dir}/curve.svg`, svg);
+  if (docs) {
+    await writeDocsSection(md);
+    if (svg) {
+      const path = new URL("../docs/results/experiment-cls-curve.svg", import.meta.url);
+      await Deno.mkdir(new URL(".", path), { recursive: true });
+      await Deno.writeTextFile(path, svg);
+    }
+  }
   return md;
 }
 
