@@ -157,8 +157,11 @@ function arms(dino: string[]): ArmSpec[] {
   ];
 }
 
-/** The two presets. */
-export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentConfig>> = Object
+/** The presets: `full` (a GPU's worth), `cpu` (the same protocol sized for a few CPU-hours), `quick` (CI). */
+export type PresetName = "full" | "cpu" | "quick";
+
+/** The presets. */
+export const EXPERIMENT_PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = Object
   .freeze({
     full: {
       subset: 4000,
@@ -186,6 +189,35 @@ export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentCon
       randomLengths: [["--epochs", "50"], ["--epochs", "100"]],
       randomRecipes: [TABLE9, words("--label-smoothing 0.1 --drop-path 0.1")],
       curve: [["--epochs", "12"], ["--epochs", "25"]],
+      curveArms: ["splitmask", "beit"],
+      probe: [],
+      linear: [],
+    },
+    // The full protocol at CPU scale (≈ 5 core-hours here): half the images, a 32-wide encoder,
+    // 15 epochs; the same arms, seeds, grids and statistics.
+    cpu: {
+      subset: 2000,
+      valSplit: 1000,
+      testLimit: null,
+      pretrainSeeds: [0, 1, 2],
+      extraSeeds: [0],
+      seeds: [0, 1],
+      encoder: words("--model vit-tiny-fmnist --patch 4 --dim 32 --depth 6 --heads 2"),
+      pretrain: words("--epochs 15 --batch 64 --warmup 2ep --log-every 200"),
+      arms: arms(words(
+        "--out-dim 256 --local-crops 2 --local-size 12 --warmup-teacher-temp 0.04 " +
+          "--teacher-temp 0.07 --teacher-temp-epochs 5 --lr 1.25e-4",
+      )),
+      finetune: words(
+        "--cls-token --epochs 15 --batch 64 --warmup 2ep --eval-every 15ep --ckpt-every 15ep " +
+          "--log-every 200",
+      ),
+      recipe: [...words("--layer-decay 0.75"), ...TABLE9],
+      lrGrid: [1e-3, 3e-3],
+      randomLrGrid: [1e-3, 3e-3],
+      randomLengths: [["--epochs", "15"], ["--epochs", "30"]],
+      randomRecipes: [TABLE9, words("--label-smoothing 0.1 --drop-path 0.1")],
+      curve: [["--epochs", "5"], ["--epochs", "10"]],
       curveArms: ["splitmask", "beit"],
       probe: [],
       linear: [],
