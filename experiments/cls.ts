@@ -107,20 +107,17 @@ async function runAll(
       if (i < 0) break;
       const job = pending.splice(i, 1)[0]!;
       const args = job.args(done);
-      io.err(
-        `experiment: start ${job.name}  (${formatDuration((performance.now() - t0) / 1000)})\n`,
-      );
+      const at = () => formatDuration((performance.now() - t0) / 1000);
       running.set(
         job.name,
-        keptResult(job.name, args, out).then((k) => k ?? runJob(job, args, out)).then((r) => {
+        (async () => {
+          const kept = await keptResult(job.name, args, out);
+          if (!kept) io.err(`experiment: start ${job.name}  (${at()})\n`);
+          const r = kept ?? await runJob(job, args, out);
           done.set(job.name, r);
           running.delete(job.name);
-          io.err(
-            `experiment: done  ${job.name}  ${summary(r)}  (${
-              formatDuration((performance.now() - t0) / 1000)
-            })\n`,
-          );
-        }),
+          io.err(`experiment: ${kept ? "kept " : "done "} ${job.name}  ${summary(r)}  (${at()})\n`);
+        })(),
       );
     }
     if (running.size === 0) {
