@@ -110,6 +110,7 @@ export function renderReport(
   const L: string[] = [];
   L.push(`## Central comparison at small scale (\`experiment-cls\`, ${meta.preset} preset)`, "");
   const first = [...done.values()].find((r) => typeof r.backend === "string");
+  const params = done.get(armRuns(done.keys(), "random")[0] ?? "")?.params;
   L.push(
     `Fashion-MNIST: class-balanced training subset of ${cfg?.subset ?? "?"} images (labels used ` +
       `only for fine-tuning, probing and the floor); every setting chosen on ${
@@ -117,7 +118,11 @@ export function renderReport(
       } validation images carved from the end of the training file (never trained on, never ` +
       `tested); tested once per final run on ${
         cfg?.testLimit == null ? "the full 10,000-image test set" : `${cfg.testLimit} test images`
-      }. Encoder \`${(cfg?.encoder ?? []).join(" ")}\`; ${cfg?.pretrainSeeds?.length ?? "?"} ` +
+      }. Encoder \`${(cfg?.encoder ?? []).join(" ")}\`${
+        typeof params === "number"
+          ? ` (${params.toLocaleString("en")} parameters with the head)`
+          : ""
+      }; ${cfg?.pretrainSeeds?.length ?? "?"} ` +
       `pre-training seeds (ablation arms ${cfg?.extraSeeds?.length ?? "?"}) × ` +
       `${cfg?.seeds?.length ?? "?"} fine-tuning seeds. Pre-trained arms fine-tune with ` +
       `\`${(cfg?.recipe ?? []).join(" ")}\`. Backend: ${first?.backend ?? "?"}; ` +
