@@ -212,7 +212,7 @@ export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Prom
     `${out}/results.json`,
     JSON.stringify({ meta, results, comparisons }, null, 2) + "\n",
   );
-  const md = await writeReport(out, { meta, results, comparisons }, v.docs);
+  await writeReport(out, { meta, results, comparisons }, v.docs);
   io.err(`experiment: done in ${formatDuration(meta.seconds)}; report ${out}/results.md\n`);
   io.out(JSON.stringify({ command: "experiment-cls", out, seconds: meta.seconds }));
   return 0;

@@ -190,7 +190,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
   const { o, encoder } = ctx;
   const tok = ctx.tokenizer!;
   const size = encoder.imgSize as number;
-  const g = size / encoder.patchSize, n = g * g;
+  const g = size / encoder.patchSize;
   const masking = mimMasking(o, g, methodDefaults(o.method).maskRatio);
   const numMasked = masking.counts[0];
   const { lr, wd } = schedules(ctx);
