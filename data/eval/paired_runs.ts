@@ -11,11 +11,11 @@
  * @module
  */
 import { TesseraError } from "../../tensor/errors.ts";
-import { rngFromSeed } from "../../tensor/host_rng.ts";
 import {
+  bootstrapInterval,
+  bootstrapSettings,
   type PairedBootstrapOptions,
   type PairedBootstrapResult,
-  quantileSorted,
 } from "./paired_stats.ts";
 
 /** The result of {@link pairedBootstrapRuns}: {@link PairedBootstrapResult} plus run counts. */
@@ -72,16 +72,7 @@ export function pairedBootstrapRuns(
   checkRuns(op, "A", a, n);
   checkRuns(op, "B", b, n);
   if (n === 0) throw new TesseraError(op, "no paired scores");
-  const resamples = options.resamples ?? 10_000;
-  const confidence = options.confidence ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new TesseraError(op, `resamples must be a positive integer, got ${resamples}`);
-  }
-  if (!(confidence > 0 && confidence < 1)) {
-    throw new TesseraError(op, `confidence must be in (0, 1), got ${confidence}`);
-  }
-  const seed = options.seed ?? 0;
-  const rng = rngFromSeed(typeof seed === "number" ? [seed >>> 0, 0, 0, 0x7e55e7b] : seed);
+  const { resamples, confidence, rng } = bootstrapSettings(op, options, 0x7e55e7b);
   const mean = (runs: readonly ArrayLike<number>[]) => {
     let s = 0;
     for (const r of runs) for (let i = 0; i < n; i++) s += r[i]!;
@@ -92,7 +83,6 @@ export function pairedBootstrapRuns(
   // method is the multiplicity-weighted mean of its runs' scores at that image.
   const wa = new Float64Array(a.length), wb = new Float64Array(b.length);
   const boot = new Float64Array(resamples);
-  let below = 0, above = 0;
   for (let r = 0; r < resamples; r++) {
     wa.fill(0), wb.fill(0);
     for (let k = 0; k < a.length; k++) wa[rng.int(0, a.length - 1)]! += 1 / a.length;
@@ -105,20 +95,14 @@ export function pairedBootstrapRuns(
       for (let k = 0; k < b.length; k++) if (wb[k]! > 0) d -= wb[k]! * b[k]![i]!;
       s += d;
     }
-    const m = s / n;
-    boot[r] = m;
-    if (m <= 0) below++;
-    if (m >= 0) above++;
+    boot[r] = s / n;
   }
-  boot.sort();
-  const tail = (1 - confidence) / 2;
   return {
     n,
     meanA,
     meanB,
     diff: meanA - meanB,
-    ci: [quantileSorted(boot, tail), quantileSorted(boot, 1 - tail)],
-    p: Math.min(1, (2 * (Math.min(below, above) + 1)) / (resamples + 1)),
+    ...bootstrapInterval(boot, confidence),
     resamples,
     confidence,
     runsA: a.length,
