@@ -6,16 +6,26 @@
  * finished run's report.
  * @module
  */
-import { type CommandFlags, group, int, path, row, sw, UsageError } from "../trainer/flags.ts";
+import {
+  choice,
+  type CommandFlags,
+  group,
+  int,
+  path,
+  row,
+  sw,
+  UsageError,
+} from "../trainer/flags.ts";
 import { parseOrHelp } from "./train_command.ts";
 import type { CliIO } from "../trainer/io.ts";
-import { rerenderReport, runExperimentCls } from "../experiments/cls.ts";
+import { rerenderReport, runExperimentCls, type SavedResults } from "../experiments/cls.ts";
 import { requireDir } from "../trainer/run_dir.ts";
 
 const FLAGS = group("Flags", [
-  sw("quick", true, false, "tiny sizes: the whole pipeline in minutes (CI)"),
-  row("out", "DIR", path("a directory"), null, "where the runs and the report go", {
-    none: "runs/experiment-cls[-quick]",
+  row("preset", "NAME", choice(["full", "cpu", "quick"]), "full", "full (GPU) | cpu | quick"),
+  sw("quick", true, false, "= --preset quick: the whole pipeline in a minute (CI)"),
+  row("out", "DIR", path("a directory"), null, "runs and report; a rerun resumes", {
+    none: "runs/experiment-cls-<preset>",
   }),
   row("data", "DIR", path("a directory"), null, "Fashion-MNIST IDX folder", {
     none: "Debian's; the sample is too small for full",
@@ -42,10 +52,12 @@ export const EXPERIMENT: CommandFlags<typeof FLAGS> = {
   name: "experiment-cls",
   title: "the paper's central comparison, small scale",
   intro: `
-Pre-trains SplitMask, BEiT, DINO and an equal-compute BEiT on a class-balanced Fashion-MNIST
-subset (labels unused), fine-tunes each and a random-init ViT with the same recipe for every
-seed and once more with twice the budget, probes every encoder linearly, and fits a logistic
-regression on pixels as the floor. Writes results.json and results.md to --out.
+Protocol v2 of the paper's comparison on a class-balanced Fashion-MNIST subset: pre-trains
+BEiT, SplitMask (block masks; small-data recipe), DINO, an equal-compute BEiT and the ablation
+arms with several seeds (labels unused), chooses every fine-tuning setting on a validation
+split carved from the training file, fine-tunes and probes every encoder and random init, and
+decides each claimed ordering by a paired bootstrap over the test images. Writes results.json,
+results.md and curve.svg to --out; jobs already done there are kept.
 `,
   flags: FLAGS,
 };
@@ -73,7 +85,7 @@ export async function experimentCommand(
   if (v.report !== null) {
     // Re-render the report of a finished run from its results.json.
     const file = `${v.report}/results.json`;
-    let saved: { meta: Record<string, unknown>; results: Record<string, Record<string, unknown>> };
+    let saved: SavedResults;
     try {
       saved = JSON.parse(await Deno.readTextFile(file));
     } catch (e) {

@@ -19,7 +19,7 @@ import {
   showValue,
   UsageError,
 } from "../trainer/flags.ts";
-import { ACCUM, BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN } from "./flag_groups.ts";
+import { ACCUM, BACKEND, DATA, JIT, LOG, MODEL, OPTIM, RUN, VAL } from "./flag_groups.ts";
 import { CLI_MODELS } from "../trainer/models.ts";
 import {
   methodDefaults,
@@ -48,6 +48,7 @@ const FLAGS = [
     trainLimit: { default: null, implies: { trainSubset: null } },
     trainSubset: { default: 4000 },
   }),
+  ...adjust(VAL, { valSplit: { help: "held out" } }),
   ...RUN,
   ...BACKEND,
   ...ACCUM,
@@ -71,7 +72,7 @@ const FLAGS = [
       default: true,
       help: "no CLS token (not DINO)",
     },
-    dropPath: { default: 0.1 },
+    dropPath: { default: 0.1, help: "drop path" },
   }),
   ...adjust(OPTIM, {
     epochs: { default: 100 },
@@ -99,13 +100,16 @@ const FLAGS = [
       "M",
       choice(["both", "inpaint", "match"]),
       "both",
-      "both | inpaint | match",
+      "both|inpaint|match",
     ),
+    row("masking", "M", choice(["block", "disjoint"]), "block", "block|disjoint"),
     row("decoder-depth", "N", pos, 2, "blocks"),
     row("tau", "X", posNum, 0.2, "InfoNCE τ"),
     row("crop-scale", "X", num({ min: 0, max: 1, above: true }), 0.4, "crop min area"),
     row("jitter", "X", unit, 0.4, "colour jitter"),
     row("flip", "P", unit, 0.5, "flip prob."),
+    row("solarize", "P", unit, 0, "solarize prob."),
+    row("blur", "P", unit, 0, "blur prob."),
   ]),
   ...group("DINO", [
     row("out-dim", "K", int({ min: 2 }), 1024, "prototypes"),
@@ -163,6 +167,14 @@ export type PretrainOptions = OptionsOf<typeof FLAGS>;
 export function checkPretrainOptions(o: PretrainOptions): void {
   if (o.method === "dino" && !o.clsToken) {
     throw new UsageError("--method dino needs the CLS token (drop --no-cls-token)");
+  }
+  if (o.masking === "disjoint" && o.method !== "splitmask") {
+    throw new UsageError(`--masking disjoint is SplitMask's (got --method ${o.method})`);
+  }
+  if (o.masking === "disjoint" && o.maskRatio !== null && o.maskRatio < 0.5) {
+    throw new UsageError(
+      `--masking disjoint needs --mask-ratio >= 0.5 (each branch keeps 1 − ratio), got ${o.maskRatio}`,
+    );
   }
   const patch = o.patch ?? CLI_MODELS[o.model]!.patch;
   if (o.method === "dino" && o.localCrops > 0 && o.localSize % patch !== 0) {

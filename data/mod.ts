@@ -177,3 +177,4 @@ export {
   type PairedBootstrapOptions,
   type PairedBootstrapResult,
 } from "./eval/paired_stats.ts";
+export { pairedBootstrapRuns, type PairedRunsResult } from "./eval/paired_runs.ts";

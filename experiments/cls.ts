@@ -1,22 +1,27 @@
 /**
  * The paper's central comparison at small scale (`train.ts experiment-cls`, `deno task
- * experiment:cls`), a research protocol run through the `train.ts` commands. On a
- * class-balanced Fashion-MNIST subset it pre-trains SplitMask, BEiT, DINO and an equal-compute
- * BEiT (as many BEiT steps as SplitMask's FLOPs buy) on the training images only, fine-tunes
- * each and a random-init baseline with the same recipe and budget for every seed, fine-tunes
- * every arm once more with twice the budget (is random init at its plateau, and does
- * pre-training still help there?), linear-probes every encoder, and fits a logistic regression
- * on the raw pixels as the floor. Each job is a `train.ts` subprocess (its run directory under
- * `out`); `jobs` run at once. The report (JSON + Markdown) goes to `out`, and with `docs` into
- * docs/RESULTS.md. The `quick` preset shrinks everything so the whole pipeline runs in minutes
- * (CI). The job graph is in `cls_jobs.ts`, the report in `cls_report.ts`.
+ * experiment:cls`), protocol v2 (issue 15), run as `train.ts` subprocess jobs. On a
+ * class-balanced Fashion-MNIST subset it pre-trains each arm (BEiT, SplitMask with block masks
+ * and with the small-data recipe, DINO, an equal-compute BEiT, the Table 8 ablations, a
+ * random-projection tokenizer) with several seeds on the training images only; chooses each
+ * arm's fine-tuning setting (and random init's own recipe and length) on a validation split
+ * carved from the training file; fine-tunes every encoder with several seeds and tests once;
+ * probes every encoder; fits a pixel logistic regression as the floor; fine-tunes shorter
+ * pre-training runs for the Fig. 3 curve; and decides each claimed ordering with a two-level
+ * paired bootstrap over the test images (cls_stats.ts). Each job is a subprocess with its run
+ * directory under `out`; `jobs` run at once; a job whose result is kept in `out` from an
+ * earlier run with the same arguments is skipped, so an interrupted experiment resumes. The
+ * report (JSON, Markdown, curve SVG) goes to `out`, and with `docs` into docs/. The job graph is
+ * in cls_jobs.ts, the arms and presets in cls_presets.ts, the report in cls_report.ts.
  * @module
  */
 import { TesseraError } from "../tensor/errors.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { formatDuration } from "../trainer/progress.ts";
-import { type ArmResult, renderReport } from "./cls_report.ts";
-import { buildJobs, EXPERIMENT_PRESETS, type Job } from "./cls_jobs.ts";
+import { type ArmResult, curveSvg, renderReport } from "./cls_report.ts";
+import { compareArms, type Comparison } from "./cls_stats.ts";
+import { buildJobs, type Job } from "./cls_jobs.ts";
+import { EXPERIMENT_PRESETS, type PresetName } from "./cls_presets.ts";
 
 /** Child processes still running (killed when a job fails). */
 const children = new Set<Deno.ChildProcess>();
@@ -54,14 +59,35 @@ async function runJob(
     );
   }
   const last = stdout.trim().split("\n").at(-1) ?? "";
+  let result: Record<string, unknown>;
   try {
-    return { ...JSON.parse(last), args };
+    result = { ...JSON.parse(last), args };
   } catch {
     throw new TesseraError(
       "experiment-cls",
       `${job.name}: no JSON result on stdout; log ${logPath}`,
     );
   }
+  // Kept so that a rerun of the experiment into the same folder skips this job.
+  const file = `${out}/${job.name}.result.json`;
+  await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(result) + "\n");
+  await Deno.rename(`${file}.tmp`, file);
+  return result;
+}
+
+/** A job's kept result from an earlier run into `out`, when its arguments are the same. */
+async function keptResult(
+  name: string,
+  args: string[],
+  out: string,
+): Promise<Record<string, unknown> | null> {
+  let kept: Record<string, unknown>;
+  try {
+    kept = JSON.parse(await Deno.readTextFile(`${out}/${name}.result.json`));
+  } catch {
+    return null;
+  }
+  return JSON.stringify(kept.args) === JSON.stringify(args) ? kept : null;
 }
 
 /** Runs the jobs with at most `parallel` at once, honouring dependencies. */
@@ -81,20 +107,17 @@ async function runAll(
       if (i < 0) break;
       const job = pending.splice(i, 1)[0]!;
       const args = job.args(done);
-      io.err(
-        `experiment: start ${job.name}  (${formatDuration((performance.now() - t0) / 1000)})\n`,
-      );
+      const at = () => formatDuration((performance.now() - t0) / 1000);
       running.set(
         job.name,
-        runJob(job, args, out).then((r) => {
+        (async () => {
+          const kept = await keptResult(job.name, args, out);
+          if (!kept) io.err(`experiment: start ${job.name}  (${at()})\n`);
+          const r = kept ?? await runJob(job, args, out);
           done.set(job.name, r);
           running.delete(job.name);
-          io.err(
-            `experiment: done  ${job.name}  ${summary(r)}  (${
-              formatDuration((performance.now() - t0) / 1000)
-            })\n`,
-          );
-        }),
+          io.err(`experiment: ${kept ? "kept " : "done "} ${job.name}  ${summary(r)}  (${at()})\n`);
+        })(),
       );
     }
     if (running.size === 0) {
@@ -120,14 +143,16 @@ function summary(r: Record<string, unknown>): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import type { ExperimentClsOptions } from "./cls.ts";
- * const o: ExperimentClsOptions = { quick: true, out: null, data: null, jobs: 2, docs: false };
+ * const o: ExperimentClsOptions = { quick: true, preset: "full", out: null, data: null, jobs: 2, docs: false };
  * assert.equal(o.jobs, 2);
  * ```
  */
 export interface ExperimentClsOptions {
-  /** The `quick` preset (tiny sizes) instead of `full`. */
+  /** The `quick` preset (tiny sizes) instead of `preset`. */
   quick: boolean;
-  /** Where the runs and the report go (null: `runs/experiment-cls[-quick]`). */
+  /** The preset (cls_presets.ts): full, cpu or quick. */
+  preset: PresetName;
+  /** Where the runs and the report go (null: `runs/experiment-cls-<preset>`). */
   out: string | null;
   /** Fashion-MNIST IDX folder (null: the default search). */
   data: string | null;
@@ -146,14 +171,14 @@ export interface ExperimentClsOptions {
  * import { runExperimentCls } from "./cls.ts";
  * import { denoIO } from "../trainer/io.ts";
  * // Minutes of subprocesses: the quick preset on the bundled sample.
- * await runExperimentCls({ quick: true, out: "runs/x", data: null, jobs: 2, docs: false }, denoIO());
+ * await runExperimentCls({ quick: true, preset: "full", out: "runs/x", data: null, jobs: 2, docs: false }, denoIO());
  * ```
  */
 export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Promise<number> {
-  const quick = v.quick;
-  const cfg = EXPERIMENT_PRESETS[quick ? "quick" : "full"];
+  const preset: PresetName = v.quick ? "quick" : v.preset;
+  const cfg = EXPERIMENT_PRESETS[preset];
   const parallel = v.jobs;
-  const out = v.out ?? `runs/experiment-cls${quick ? "-quick" : ""}`;
+  const out = v.out ?? `runs/experiment-cls-${preset}`;
   const threads = Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel));
   await Deno.mkdir(out, { recursive: true });
   const t0 = performance.now();
@@ -173,8 +198,9 @@ export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Prom
     throw e;
   }
   const results: Record<string, ArmResult | Record<string, unknown>> = Object.fromEntries(done);
+  const comparisons = await compareArms(out, done.keys());
   const meta = {
-    preset: quick ? "quick" : "full",
+    preset,
     config: cfg,
     date: new Date().toISOString(),
     seconds: Math.round((performance.now() - t0) / 1000),
@@ -184,11 +210,9 @@ export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Prom
   };
   await Deno.writeTextFile(
     `${out}/results.json`,
-    JSON.stringify({ meta, results }, null, 2) + "\n",
+    JSON.stringify({ meta, results, comparisons }, null, 2) + "\n",
   );
-  const md = renderReport(meta, done);
-  await Deno.writeTextFile(`${out}/results.md`, md);
-  if (v.docs) await writeDocsSection(md);
+  await writeReport(out, { meta, results, comparisons }, v.docs);
   io.err(`experiment: done in ${formatDuration(meta.seconds)}; report ${out}/results.md\n`);
   io.out(JSON.stringify({ command: "experiment-cls", out, seconds: meta.seconds }));
   return 0;
@@ -210,12 +234,36 @@ export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Prom
  */
 export async function rerenderReport(
   dir: string,
-  saved: { meta: Record<string, unknown>; results: Record<string, Record<string, unknown>> },
+  saved: SavedResults,
   docs: boolean,
 ): Promise<string> {
-  const md = renderReport(saved.meta, new Map(Object.entries(saved.results)));
+  return await writeReport(dir, saved, docs);
+}
+
+/** The contents of `results.json`. */
+export interface SavedResults {
+  meta: Record<string, unknown>;
+  results: Record<string, Record<string, unknown>>;
+  /** The paired comparisons (absent in reports of protocol v1). */
+  comparisons?: Comparison[];
+}
+
+/** Writes `results.md` and `curve.svg` into `dir` (and with `docs`, the docs copies). */
+async function writeReport(dir: string, saved: SavedResults, docs: boolean): Promise<string> {
+  const done = new Map(Object.entries(saved.results));
+  const md = renderReport(saved.meta, done, saved.comparisons ?? []);
   await Deno.writeTextFile(`${dir}/results.md`, md);
-  if (docs) await writeDocsSection(md);
+  const cfg = saved.meta.config as { curveArms?: string[] } | undefined;
+  const svg = curveSvg(done, cfg?.curveArms ?? []);
+  if (svg) await Deno.writeTextFile(`${dir}/curve.svg`, svg);
+  if (docs) {
+    await writeDocsSection(md);
+    if (svg) {
+      const path = new URL("../docs/results/experiment-cls-curve.svg", import.meta.url);
+      await Deno.mkdir(new URL(".", path), { recursive: true });
+      await Deno.writeTextFile(path, svg);
+    }
+  }
   return md;
 }
 

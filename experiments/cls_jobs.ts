@@ -1,73 +1,11 @@
 /**
- * The job graph of `experiment-cls`: the two presets (full and `--quick`) and the `train.ts`
- * command line of every job.
+ * The job graph of `experiment-cls` (protocol v2, issue 15): the arms and the two presets (full
+ * and `--quick`) in cls_presets.ts, and here the `train.ts` command line of every job. Every
+ * setting is chosen on a validation split carved from the training images (`tune-*` jobs); the
+ * test set is read only by the final runs (`ft-*`, `probe-*`, `curve-ft-*`, `floor`).
  * @module
  */
-
-/**
- * The experiment's settings (`full` and `quick` presets).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { EXPERIMENT_PRESETS } from "./cls_jobs.ts";
- * assert.deepEqual([EXPERIMENT_PRESETS.full.subset, EXPERIMENT_PRESETS.full.seeds], [4000, [0, 1]]);
- * ```
- */
-export interface ExperimentConfig {
-  /** Class-balanced training images. */
-  subset: number;
-  /** Test images (null = the full 10,000). */
-  testLimit: number | null;
-  /** Fine-tuning seeds. */
-  seeds: number[];
-  /** Flags common to every pretrain run. */
-  pretrain: string[];
-  /** Per-method extra pretrain flags. */
-  methodFlags: Record<string, string[]>;
-  /** Flags common to every finetune run (the shared recipe and budget). */
-  finetune: string[];
-  /** Flags of the plateau check (random init, seed of the first arm, longer budget). */
-  plateau: string[];
-  /** Flags of every probe. */
-  probe: string[];
-  /** Flags of the pixel logistic regression. */
-  linear: string[];
-}
-
-const TINY_MODEL = ["--model", "vit-tiny-fmnist"];
-const words = (s: string) => s.split(" ");
-
-/** The two presets. */
-export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentConfig>> = Object
-  .freeze({
-    full: {
-      subset: 4000,
-      testLimit: null,
-      seeds: [0, 1],
-      pretrain: [...TINY_MODEL, ...words("--epochs 50 --batch 64 --log-every 200")],
-      methodFlags: { dino: ["--local-crops", "4"] },
-      finetune: [
-        ...TINY_MODEL,
-        ...words("--cls-token --epochs 50 --batch 64 --lr 3e-3 --warmup 5ep --drop-path 0.1"),
-        ...words("--eval-every 10ep --ckpt-every 25ep --log-every 200"),
-      ],
-      plateau: ["--epochs", "100"],
-      probe: [],
-      linear: [],
-    },
-    quick: {
-      subset: 200,
-      testLimit: 200,
-      seeds: [0, 1],
-      pretrain: [...TINY_MODEL, ...words("--steps 6 --batch 32 --vocab 32 --log-every 3")],
-      methodFlags: { dino: words("--local-crops 2 --out-dim 64 --hidden-dim 32") },
-      finetune: [...TINY_MODEL, ...words("--cls-token --steps 8 --batch 32 --log-every 4")],
-      plateau: ["--steps", "16"],
-      probe: [],
-      linear: [],
-    },
-  });
+import type { ArmSpec, ExperimentConfig } from "./cls_presets.ts";
 
 /**
  * One subprocess job of the experiment: a name, the jobs it waits for, and its `train.ts`
@@ -76,9 +14,10 @@ export const EXPERIMENT_PRESETS: Readonly<Record<"full" | "quick", ExperimentCon
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildJobs, EXPERIMENT_PRESETS } from "./cls_jobs.ts";
+ * import { buildJobs } from "./cls_jobs.ts";
+ * import { EXPERIMENT_PRESETS } from "./cls_presets.ts";
  * const jobs = buildJobs(EXPERIMENT_PRESETS.quick, "runs/x", 1, null);
- * assert.deepEqual(jobs.find((j) => j.name === "pre-beit-eq")!.deps, ["pre-splitmask", "pre-beit"]);
+ * assert.deepEqual(jobs.find((j) => j.name === "pre-beit-eq-p0")!.deps, ["pre-splitmask-p0", "pre-beit-p0"]);
  * ```
  */
 export interface Job {
@@ -88,25 +27,96 @@ export interface Job {
   args: (done: Map<string, Record<string, unknown>>) => string[];
 }
 
-const METHODS = ["splitmask", "beit", "dino"] as const;
+/** A job's final JSON line. */
+type Done = Map<string, Record<string, unknown>>;
+
+const LENGTH = ["--epochs", "--steps"];
 
 /** Flags without `--epochs X` / `--steps N`. */
 function withoutLength(flags: readonly string[]): string[] {
-  return flags.filter((_, i, a) =>
-    !["--epochs", "--steps"].includes(a[i]!) && !["--epochs", "--steps"].includes(a[i - 1]!)
-  );
+  return flags.filter((_, i, a) => !LENGTH.includes(a[i]!) && !LENGTH.includes(a[i - 1]!));
+}
+
+/** The pre-training seeds of an arm. */
+export function armSeeds(c: ExperimentConfig, arm: ArmSpec): number[] {
+  return arm.extra ? c.extraSeeds : c.pretrainSeeds;
 }
 
 /**
- * The experiment's jobs for a preset: the pixel floor, the pre-training runs (the equal-compute
- * BEiT run's step count from SplitMask's and BEiT's FLOPs), fine-tuning per arm and seed, the
- * twice-the-budget runs, the probes; `threads` matmul threads each, run directories under `out`.
+ * The name of a final fine-tuning run: `ft-<arm>-p<pre-training seed>-s<fine-tuning seed>`
+ * (for random init, `p` numbers the initialisation replicate).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildJobs, EXPERIMENT_PRESETS } from "./cls_jobs.ts";
- * assert.deepEqual(buildJobs(EXPERIMENT_PRESETS.full, "runs/x", 1, null).length, 25);
+ * import { ftName } from "./cls_jobs.ts";
+ * assert.equal(ftName("beit-eq", 2, 1), "ft-beit-eq-p2-s1");
+ * ```
+ */
+export function ftName(arm: string, p: number, s: number): string {
+  return `ft-${arm}-p${p}-s${s}`;
+}
+
+/**
+ * The validation grid of an arm: one entry per `tune-<arm>-<k>` job, the flags it adds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tuneGrid } from "./cls_jobs.ts";
+ * import { EXPERIMENT_PRESETS } from "./cls_presets.ts";
+ * const c = EXPERIMENT_PRESETS.full;
+ * const n = c.randomLrGrid.length * c.randomLengths.length * c.randomRecipes.length;
+ * assert.equal(tuneGrid(c, "random").length, n);
+ * ```
+ */
+export function tuneGrid(c: ExperimentConfig, arm: string): string[][] {
+  if (arm !== "random") return c.lrGrid.map((lr) => ["--lr", String(lr)]);
+  return c.randomLengths.flatMap((len) =>
+    c.randomRecipes.flatMap((r) => c.randomLrGrid.map((lr) => [...len, ...r, "--lr", String(lr)]))
+  );
+}
+
+/**
+ * The setting chosen on the validation split: the grid entry of the highest `val_accuracy` (the
+ * first such in grid order on ties).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { chosenSetting } from "./cls_jobs.ts";
+ * const done = new Map([["tune-beit-0", { val_accuracy: 0.7 }], ["tune-beit-1", { val_accuracy: 0.8 }]]);
+ * assert.deepEqual(chosenSetting(done, "beit", [["--lr", "1"], ["--lr", "2"]]), { index: 1, flags: ["--lr", "2"], valAccuracy: 0.8 });
+ * ```
+ */
+export function chosenSetting(
+  done: Done,
+  arm: string,
+  grid: string[][],
+): { index: number; flags: string[]; valAccuracy: number } {
+  let best = -1, acc = -Infinity;
+  grid.forEach((_, k) => {
+    const v = done.get(`tune-${arm}-${k}`)?.val_accuracy;
+    if (typeof v === "number" && v > acc) best = k, acc = v;
+  });
+  if (best < 0) throw new Error(`experiment-cls: no validation result for arm ${arm}`);
+  return { index: best, flags: grid[best]!, valAccuracy: acc };
+}
+
+/**
+ * The experiment's jobs for a preset: the pixel floor; pre-training per arm and seed (the
+ * equal-compute BEiT run's step count from SplitMask's and BEiT's FLOPs for that seed); the
+ * validation grid per arm; the final fine-tuning runs per arm, pre-training seed and fine-tuning
+ * seed with the chosen setting; a probe per encoder; the pre-training-length curve; `threads`
+ * matmul threads each, run directories under `out`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildJobs } from "./cls_jobs.ts";
+ * import { EXPERIMENT_PRESETS } from "./cls_presets.ts";
+ * const jobs = buildJobs(EXPERIMENT_PRESETS.full, "runs/x", 1, null);
+ * assert.ok(jobs.some((j) => j.name === "ft-splitmask-p2-s1"));
  * ```
  */
 export function buildJobs(
@@ -117,6 +127,7 @@ export function buildJobs(
 ): Job[] {
   const data = ["--train-subset", String(c.subset), ...(dataDir ? ["--data", dataDir] : [])];
   const test = ["--test-limit", c.testLimit === null ? "all" : String(c.testLimit)];
+  const val = ["--val-split", String(c.valSplit)];
   const th = ["--threads", String(threads)];
   const dir = (n: string) => ["--out", `${out}/${n}`];
   const jobs: Job[] = [{
@@ -124,78 +135,133 @@ export function buildJobs(
     deps: [],
     args: () => ["linear", ...data, ...test, ...c.linear],
   }];
-  const pretrain = (
-    m: string,
-    name: string,
-    length: string[],
-  ) => ["pretrain", "--method", m, ...data, ...length, ...th, ...dir(name)];
-  for (const m of METHODS) {
-    jobs.push({
-      name: `pre-${m}`,
-      deps: [],
-      args: () => pretrain(m, `pre-${m}`, [...c.pretrain, ...(c.methodFlags[m] ?? [])]),
-    });
+  // Pre-training reads the same training images as fine-tuning (the validation images are
+  // carved off first, so no arm sees them).
+  const pretrain = (arm: ArmSpec, name: string, seed: number, flags: string[]) => [
+    "pretrain",
+    "--method",
+    arm.method!,
+    ...data,
+    ...val,
+    ...c.encoder,
+    ...flags,
+    ...arm.pretrain,
+    "--seed",
+    String(seed),
+    ...th,
+    ...dir(name),
+  ];
+  const pre = (arm: string, p: number) => `pre-${arm}-p${p}`;
+  for (const arm of c.arms) {
+    if (arm.method === null) continue;
+    for (const p of armSeeds(c, arm)) {
+      const name = pre(arm.name, p);
+      if (!arm.equalComputeTo) {
+        jobs.push({ name, deps: [], args: () => pretrain(arm, name, p, c.pretrain) });
+        continue;
+      }
+      // Equal compute: as many steps of this method as the other arm's total FLOPs buy.
+      const other = pre(arm.equalComputeTo, p), base = pre(arm.method, p);
+      jobs.push({
+        name,
+        deps: [other, base],
+        args: (done) => {
+          const o = done.get(other)!, b = done.get(base)!;
+          const flops = (r: Record<string, unknown>) => r.flops_per_step as number;
+          const steps = Math.round((flops(o) * (o.steps as number)) / flops(b));
+          return pretrain(arm, name, p, [...withoutLength(c.pretrain), "--steps", String(steps)]);
+        },
+      });
+    }
   }
-  // Equal compute: as many BEiT steps as SplitMask's total FLOPs buy.
-  jobs.push({
-    name: "pre-beit-eq",
-    deps: ["pre-splitmask", "pre-beit"],
-    args: (done) => {
-      const sm = done.get("pre-splitmask")!, be = done.get("pre-beit")!;
-      const flops = (r: Record<string, unknown>) => r.flops_per_step as number;
-      const steps = Math.round((flops(sm) * (sm.steps as number)) / flops(be));
-      return pretrain("beit", "pre-beit-eq", [
-        ...withoutLength(c.pretrain),
-        "--steps",
-        String(steps),
-      ]);
-    },
-  });
-  const finetune = (
-    name: string,
-    recipe: string[],
-    init: string[],
-    seed: number,
-  ) => [
+  // A grid entry with its own length replaces the common one.
+  const finetune = (name: string, init: string[], seed: number, flags: string[]) => [
     "finetune",
     ...data,
-    ...test,
-    ...recipe,
+    ...c.encoder,
+    ...(flags.some((f) => LENGTH.includes(f)) ? withoutLength(c.finetune) : c.finetune),
+    ...flags,
     ...init,
     "--seed",
     String(seed),
     ...th,
     ...dir(name),
   ];
-  for (const arm of ["random", ...METHODS, "beit-eq"]) {
-    const pre = arm === "random" ? [] : [`pre-${arm}`];
-    const init = arm === "random" ? [] : ["--init", `${out}/pre-${arm}`];
-    for (const seed of c.seeds) {
-      const name = `ft-${arm}-s${seed}`;
-      jobs.push({ name, deps: pre, args: () => finetune(name, c.finetune, init, seed) });
+  // Random init's recipe is part of its validation grid.
+  const recipe = (arm: ArmSpec) => (arm.method === null ? [] : c.recipe);
+  const initOf = (arm: ArmSpec, p: number) =>
+    arm.method === null ? [] : ["--init", `${out}/${pre(arm.name, p)}`];
+  for (const arm of c.arms) {
+    const seeds = armSeeds(c, arm), grid = tuneGrid(c, arm.name);
+    const tunes = grid.map((_, k) => `tune-${arm.name}-${k}`);
+    const first = seeds[0]!, s0 = c.seeds[0]!;
+    // The validation grid: the first pre-training seed, the first fine-tuning seed.
+    grid.forEach((g, k) => {
+      jobs.push({
+        name: tunes[k]!,
+        deps: arm.method === null ? [] : [pre(arm.name, first)],
+        args: () => finetune(tunes[k]!, initOf(arm, first), s0, [...recipe(arm), ...val, ...g]),
+      });
+    });
+    for (const p of seeds) {
+      for (const s of c.seeds) {
+        const name = ftName(arm.name, p, s);
+        // Random init: `p` numbers the initialisation replicate, folded into the seed.
+        const seed = arm.method === null ? 100 * p + s : s;
+        jobs.push({
+          name,
+          deps: [...(arm.method === null ? [] : [pre(arm.name, p)]), ...tunes],
+          args: (done) =>
+            finetune(name, initOf(arm, p), seed, [
+              ...recipe(arm),
+              ...test,
+              ...chosenSetting(done, arm.name, grid).flags,
+            ]),
+        });
+      }
+      const probeName = `probe-${arm.name}-p${p}`;
+      const encoder = arm.method === null
+        ? ["--init", "none", ...c.encoder, "--cls-token", "--seed", String(p)]
+        : initOf(arm, p);
+      jobs.push({
+        name: probeName,
+        deps: arm.method === null ? [] : [pre(arm.name, p)],
+        args: () => [
+          "probe",
+          ...encoder,
+          ...data,
+          ...test,
+          ...c.probe,
+          ...arm.probe,
+          ...th,
+          ...dir(probeName),
+        ],
+      });
     }
-    const encoder = arm === "random" ? ["--init", "none", ...TINY_MODEL, "--cls-token"] : init;
-    jobs.push({
-      name: `probe-${arm}`,
-      deps: pre,
-      args:
-        () => ["probe", ...encoder, ...data, ...test, ...c.probe, ...th, ...dir(`probe-${arm}`)],
+  }
+  // Fine-tuned accuracy against pre-training length (the paper's Fig. 3): shorter pre-training
+  // runs of the curve arms, first seeds, each arm's chosen fine-tuning setting.
+  for (const name of c.curveArms) {
+    const arm = c.arms.find((a) => a.name === name)!;
+    const p = armSeeds(c, arm)[0]!, grid = tuneGrid(c, name);
+    c.curve.forEach((len, k) => {
+      const preName = `curve-pre-${name}-${k}`, ftName_ = `curve-ft-${name}-${k}`;
+      jobs.push({
+        name: preName,
+        deps: [],
+        args: () => pretrain(arm, preName, p, [...withoutLength(c.pretrain), ...len]),
+      });
+      jobs.push({
+        name: ftName_,
+        deps: [preName, ...grid.map((_, j) => `tune-${name}-${j}`)],
+        args: (done) =>
+          finetune(ftName_, ["--init", `${out}/${preName}`], c.seeds[0]!, [
+            ...c.recipe,
+            ...test,
+            ...chosenSetting(done, name, grid).flags,
+          ]),
+      });
     });
   }
-  // Twice the fine-tuning budget for every arm (seed of the first arm): where random init has
-  // (nearly) plateaued, does pre-training still help?
-  const long = [...withoutLength(c.finetune), ...c.plateau];
-  for (const arm of [...METHODS, "beit-eq"]) {
-    jobs.push({
-      name: `long-${arm}`,
-      deps: [`pre-${arm}`],
-      args: () => finetune(`long-${arm}`, long, ["--init", `${out}/pre-${arm}`], c.seeds[0]!),
-    });
-  }
-  jobs.push({
-    name: "plateau-random",
-    deps: [],
-    args: () => finetune("plateau-random", long, [], c.seeds[0]!),
-  });
   return jobs;
 }

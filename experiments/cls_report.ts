@@ -1,46 +1,92 @@
 /**
- * The Markdown report of `experiment-cls`: one row per arm (pre-training compute, fine-tuning
- * top-1 per seed with mean ± half-range, linear-probe top-1), the pixel floor, the plateau
- * check, and plain statements of whether the paper's ordering holds.
+ * The Markdown report of `experiment-cls` (protocol v2): one row per arm (pre-training compute and
+ * wall time, the setting chosen on validation, fine-tuning top-1 per run with mean ± std, probe
+ * top-1), random init's validation grid, the paired comparisons with their intervals and p-values
+ * and the verdict on each ordering the paper claims, the pre-training-length curve (and its SVG),
+ * and the pixel floor.
  * @module
  */
+import { lineChart } from "../trainer/plot.ts";
+import type { ArmSpec, ExperimentConfig } from "./cls_presets.ts";
+import { armRuns, type Comparison, verdictOf } from "./cls_stats.ts";
 
 /** A job's final JSON line (the fields the report reads). */
 export type ArmResult = Record<string, unknown>;
 
-/** Mean and half-range of a list. */
-function stats(xs: number[]): { mean: number; half: number } {
+/** Mean and sample standard deviation (0 for one value). */
+function meanStd(xs: number[]): { mean: number; std: number } {
   const mean = xs.reduce((a, c) => a + c, 0) / xs.length;
-  return { mean, half: (Math.max(...xs) - Math.min(...xs)) / 2 };
+  const v = xs.length > 1 ? xs.reduce((a, c) => a + (c - mean) ** 2, 0) / (xs.length - 1) : 0;
+  return { mean, std: Math.sqrt(v) };
 }
 
 const pct = (x: number) => (x * 100).toFixed(2);
+const pts = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)}`;
 const tflop = (r: ArmResult) =>
   (((r.flops_per_step as number) * (r.steps as number)) / 1e12).toPrecision(3);
-const ARMS: [string, string][] = [
-  ["random", "Random init"],
-  ["splitmask", "SplitMask"],
-  ["beit", "BEiT"],
-  ["beit-eq", "BEiT, equal compute"],
-  ["dino", "DINO"],
-];
+const acc = (r: ArmResult | undefined) => r?.test_accuracy as number;
+
+/** A tuning run's grid flags: those after `--val-split N`, before `--init`/`--seed`. */
+function gridPart(r: ArmResult): string {
+  const a = (r.args as string[] | undefined) ?? [];
+  const i = a.indexOf("--val-split");
+  const rest = a.slice(i + 2);
+  const end = rest.findIndex((x) => x === "--init" || x === "--seed");
+  return rest.slice(0, end < 0 ? undefined : end).join(" ") || "–";
+}
 
 /**
- * Fine-tuning accuracies of an arm over its seeds.
+ * Fine-tuning test accuracies of an arm over its final runs.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { armAccuracies } from "./cls_report.ts";
- * const done = new Map([["ft-beit-s0", { test_accuracy: 0.8 }], ["ft-beit-s1", { test_accuracy: 0.9 }]]);
- * assert.deepEqual(armAccuracies(done, "beit"), [0.8, 0.9]);
+ * const done = new Map([["ft-beit-p0-s0", { test_accuracy: 0.8 }], ["ft-beit-eq-p0-s0", { test_accuracy: 0.9 }]]);
+ * assert.deepEqual(armAccuracies(done, "beit"), [0.8]);
  * ```
  */
 export function armAccuracies(done: Map<string, ArmResult>, arm: string): number[] {
-  return [...done.entries()]
-    .filter(([k]) => k.startsWith(`ft-${arm}-s`))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([, r]) => r.test_accuracy as number);
+  return armRuns(done.keys(), arm).map((k) => acc(done.get(k)));
+}
+
+/**
+ * The pre-training-length curve (the paper's Fig. 3 at small scale) as SVG: fine-tuned test
+ * top-1 against pre-training steps, one line per curve arm (null when nothing was run).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { curveSvg } from "./cls_report.ts";
+ * const done = new Map([["curve-pre-beit-0", { steps: 10 }], ["curve-ft-beit-0", { test_accuracy: 0.5 }]]);
+ * assert.ok(curveSvg(done, ["beit"])!.startsWith("<svg"));
+ * ```
+ */
+export function curveSvg(done: Map<string, ArmResult>, arms: readonly string[]): string | null {
+  const series = arms.map((arm) => ({
+    name: arm,
+    points: curvePoints(done, arm),
+    style: "both" as const,
+  }));
+  if (series.every((s) => s.points.length === 0)) return null;
+  return lineChart({
+    title: "Fine-tuned top-1 against pre-training length",
+    xLabel: "pre-training steps",
+    yLabel: "test top-1",
+    series,
+  });
+}
+
+/** `[pre-training steps, fine-tuned top-1]` of an arm's curve runs and its main run (p0, s0). */
+function curvePoints(done: Map<string, ArmResult>, arm: string): [number, number][] {
+  const pts: [number, number][] = [];
+  for (let k = 0; done.has(`curve-pre-${arm}-${k}`); k++) {
+    const ft = done.get(`curve-ft-${arm}-${k}`);
+    if (ft) pts.push([done.get(`curve-pre-${arm}-${k}`)!.steps as number, acc(ft)]);
+  }
+  const main = done.get(armRuns(done.keys(), arm)[0] ?? ""), pre = done.get(`pre-${arm}-p0`);
+  if (main && pre) pts.push([pre.steps as number, acc(main)]);
+  return pts.sort((x, y) => x[0] - y[0]);
 }
 
 /**
@@ -50,125 +96,133 @@ export function armAccuracies(done: Map<string, ArmResult>, arm: string): number
  * ```ts
  * import assert from "node:assert/strict";
  * import { renderReport } from "./cls_report.ts";
- * const md = renderReport({ preset: "quick" }, new Map());
+ * const md = renderReport({ preset: "quick" }, new Map(), []);
  * assert.deepEqual(md.startsWith("## Central comparison"), true);
  * ```
  */
-export function renderReport(meta: Record<string, unknown>, done: Map<string, ArmResult>): string {
-  const cfg = meta.config as { subset?: number; testLimit?: number | null } | undefined;
-  const lines: string[] = [];
-  lines.push(
-    `## Central comparison at small scale (\`experiment-cls\`, ${meta.preset} preset)`,
-    "",
-  );
+export function renderReport(
+  meta: Record<string, unknown>,
+  done: Map<string, ArmResult>,
+  comparisons: readonly Comparison[],
+): string {
+  const cfg = meta.config as Partial<ExperimentConfig> | undefined;
+  const arms: ArmSpec[] = cfg?.arms ?? [];
+  const L: string[] = [];
+  L.push(`## Central comparison at small scale (\`experiment-cls\`, ${meta.preset} preset)`, "");
   const first = [...done.values()].find((r) => typeof r.backend === "string");
-  lines.push(
-    `Fashion-MNIST, class-balanced training subset of ${cfg?.subset ?? "?"} images ` +
-      `(labels used only for fine-tuning, probing and the floor), tested on ` +
-      `${
+  const params = done.get(armRuns(done.keys(), "random")[0] ?? "")?.params;
+  L.push(
+    `Fashion-MNIST: class-balanced training subset of ${cfg?.subset ?? "?"} images (labels used ` +
+      `only for fine-tuning, probing and the floor); every setting chosen on ${
+        cfg?.valSplit ?? "?"
+      } validation images carved from the end of the training file (never trained on, never ` +
+      `tested); tested once per final run on ${
         cfg?.testLimit == null ? "the full 10,000-image test set" : `${cfg.testLimit} test images`
-      }. ` +
-      `Backend: ${first?.backend ?? "?"}; ${meta.cores ?? "?"} cores, ${
-        meta.jobs ?? "?"
-      } jobs at once; ` +
-      `Deno ${meta.deno ?? "?"}; ${meta.date ?? ""}; whole run ${meta.seconds ?? "?"} s.`,
+      }. Encoder \`${(cfg?.encoder ?? []).join(" ")}\`${
+        typeof params === "number"
+          ? ` (${params.toLocaleString("en")} parameters with the head)`
+          : ""
+      }; ${cfg?.pretrainSeeds?.length ?? "?"} ` +
+      `pre-training seeds (ablation arms ${cfg?.extraSeeds?.length ?? "?"}) × ` +
+      `${cfg?.seeds?.length ?? "?"} fine-tuning seeds. Pre-trained arms fine-tune with ` +
+      `\`${(cfg?.recipe ?? []).join(" ")}\`. Backend: ${first?.backend ?? "?"}; ` +
+      `${meta.cores ?? "?"} cores, ${meta.jobs ?? "?"} jobs at once; Deno ${meta.deno ?? "?"}; ` +
+      `${meta.date ?? ""}; whole run ${meta.seconds ?? "?"} s.`,
     "",
-  );
-  lines.push(
-    "| arm | pre-training steps | pre-training TFLOP | pre-training time | fine-tune top-1 per seed | mean ± half-range | 2× fine-tuning (seed 0) | linear probe |",
+    "| arm | pre-training steps × runs | TFLOP per run | s per run | setting chosen on val (val top-1) | fine-tune top-1 per run | mean ± std (n) | linear probe (mean) |",
     "|---|---|---|---|---|---|---|---|",
   );
-  const means: Record<string, { mean: number; half: number }> = {};
-  const longs: Record<string, { mean: number; half: number }> = {};
-  for (const [arm, label] of ARMS) {
-    const pre = done.get(`pre-${arm}`);
-    const accs = armAccuracies(done, arm);
-    const probe = done.get(`probe-${arm}`);
-    const long = done.get(arm === "random" ? "plateau-random" : `long-${arm}`);
-    if (long) longs[arm] = { mean: long.test_accuracy as number, half: 0 };
-    if (accs.length > 0) means[arm] = stats(accs);
-    const s = means[arm];
-    lines.push(
-      `| ${label} | ${pre ? pre.steps : "–"} | ${pre ? tflop(pre) : "–"} | ` +
-        `${pre ? `${pre.seconds} s (${pre.seconds_per_step} s/step)` : "–"} | ` +
-        `${accs.map(pct).join(", ") || "–"} | ${s ? `${pct(s.mean)} ± ${pct(s.half)}` : "–"} | ` +
-        `${long ? pct(long.test_accuracy as number) : "–"} | ` +
-        `${probe ? pct(probe.test_accuracy as number) : "–"} |`,
+  for (const arm of arms) {
+    const pres = [...done.entries()].filter(([k]) => new RegExp(`^pre-${arm.name}-p\\d+$`).test(k))
+      .map(([, r]) => r);
+    const accs = armAccuracies(done, arm.name);
+    const probes = [...done.entries()].filter(([k]) => k.startsWith(`probe-${arm.name}-p`))
+      .map(([, r]) => acc(r));
+    const tunes = [...done.entries()].filter(([k]) => k.startsWith(`tune-${arm.name}-`));
+    const best = tunes.reduce<[string, ArmResult] | undefined>(
+      (b, t) => (!b || (t[1].val_accuracy as number) > (b[1].val_accuracy as number) ? t : b),
+      undefined,
+    );
+    const s = accs.length ? meanStd(accs) : null;
+    const p0 = pres[0];
+    L.push(
+      `| ${arm.label} | ${p0 ? `${p0.steps} × ${pres.length}` : "–"} | ${p0 ? tflop(p0) : "–"} | ` +
+        `${pres.length ? meanStd(pres.map((r) => r.seconds as number)).mean.toFixed(0) : "–"} | ` +
+        `${best ? `\`${gridPart(best[1])}\` (${pct(best[1].val_accuracy as number)})` : "–"} | ` +
+        `${accs.map(pct).join(", ") || "–"} | ` +
+        `${s ? `${pct(s.mean)} ± ${pct(s.std)} (${accs.length})` : "–"} | ` +
+        `${probes.length ? pct(meanStd(probes).mean) : "–"} |`,
+    );
+  }
+  L.push("");
+  const sm = done.get("pre-splitmask-p0"), be = done.get("pre-beit-p0");
+  if (sm && be) {
+    const f = (sm.flops_per_step as number) / (be.flops_per_step as number);
+    const w = (sm.seconds_per_step as number) / (be.seconds_per_step as number);
+    L.push(
+      `Compute: a SplitMask step costs ${f.toFixed(2)}× a BEiT step in FLOPs and ` +
+        `${w.toFixed(2)}× in wall time (the paper's ratio: ≈ 1.05–1.33×).`,
     );
   }
   const floor = done.get("floor");
-  const plateau = done.get("plateau-random");
-  lines.push("");
   if (floor) {
-    lines.push(
-      `Floor: logistic regression on the raw pixels of the same subset: ` +
-        `**${pct(floor.test_accuracy as number)}%** top-1.`,
-    );
+    L.push(`Floor: logistic regression on the raw pixels: **${pct(acc(floor))}%** top-1.`);
   }
-  const r0 = armAccuracies(done, "random")[0];
-  if (plateau && r0 !== undefined) {
-    const d = (plateau.test_accuracy as number) - r0;
-    lines.push(
-      `Plateau check: random init with twice the fine-tuning budget (${plateau.steps} steps) ` +
-        `reaches ${pct(plateau.test_accuracy as number)}% vs ${pct(r0)}% (same seed), ` +
-        `${d >= 0 ? "+" : ""}${(d * 100).toFixed(2)} points: ` +
-        `${
-          Math.abs(d) <= 0.01
-            ? "the random-init arm has plateaued"
-            : "the random-init arm has NOT fully plateaued"
-        }.`,
-    );
-  }
-  lines.push("", "**Does the paper's ordering hold here?**", "");
-  lines.push(
-    "With the shared fine-tuning budget (mean of the seeds):",
-    "",
-    ...verdicts(means, floor?.test_accuracy as number | undefined),
-  );
-  if (Object.keys(longs).length > 0) {
-    lines.push(
-      "",
-      "With twice the fine-tuning budget (seed 0 only):",
-      "",
-      ...verdicts(longs, undefined),
-    );
-  }
-  return lines.join("\n") + "\n";
+  L.push(...randomGrid(done), ...comparisonTable(comparisons), ...curveLines(done, cfg));
+  return L.join("\n") + "\n";
 }
 
-/** Plain statements on the paper's ordering (SplitMask ≥ BEiT > random; DINO weaker). */
-function verdicts(
-  m: Record<string, { mean: number; half: number }>,
-  floor: number | undefined,
-): string[] {
-  const out: string[] = [];
-  const cmp = (a: string, b: string, rel: ">=" | ">") => {
-    if (!m[a] || !m[b]) return `- ${a} ${rel} ${b}: not measured.`;
-    const d = m[a]!.mean - m[b]!.mean;
-    const noise = m[a]!.half + m[b]!.half;
-    const holds = rel === ">=" ? d >= 0 : d > 0;
-    return `- ${a} ${rel} ${b}: ${holds ? "**yes**" : "**no**"} (${pct(m[a]!.mean)} vs ${
-      pct(m[b]!.mean)
-    }, Δ ${(d * 100).toFixed(2)} points${Math.abs(d) <= noise ? ", within the seed spread" : ""}).`;
-  };
-  out.push(cmp("splitmask", "beit", ">="));
-  out.push(cmp("splitmask", "beit-eq", ">="));
-  out.push(cmp("beit", "random", ">"));
-  out.push(cmp("splitmask", "random", ">"));
-  if (m.dino && m.splitmask && m.beit) {
-    const weaker = m.dino.mean < Math.min(m.splitmask.mean, m.beit.mean);
-    out.push(
-      `- DINO weaker than SplitMask and BEiT on small data: ${weaker ? "**yes**" : "**no**"} ` +
-        `(${pct(m.dino.mean)} vs ${pct(m.splitmask.mean)} / ${pct(m.beit.mean)}).`,
+/** Random init's validation grid (does a longer schedule still help: the plateau check). */
+function randomGrid(done: Map<string, ArmResult>): string[] {
+  const tunes = [...done.entries()].filter(([k]) => k.startsWith("tune-random-"));
+  if (tunes.length === 0) return [];
+  return [
+    "",
+    "Random init's own validation grid (length × recipe × lr; the best is used for its final runs):",
+    "",
+    "| setting | val top-1 |",
+    "|---|---|",
+    ...tunes.map(([, r]) => `| \`${gridPart(r)}\` | ${pct(r.val_accuracy as number)} |`),
+  ];
+}
+
+/** The paired comparisons and the verdict on each claimed ordering. */
+function comparisonTable(comparisons: readonly Comparison[]): string[] {
+  if (comparisons.length === 0) return [];
+  const sym = { ">": ">", ">=": "≥", "~": "≈" } as const;
+  const L = [
+    "",
+    "**Does the paper's ordering hold here?** Two-level paired bootstrap over the test images " +
+    "(images resampled jointly for both arms, each arm's runs resampled too, so seed variance " +
+    "counts); Δ = A − B in top-1 points; `>` holds when the 95 % interval is above 0, `≥` " +
+    "when it is not below 0, `≈` when it contains 0.",
+    "",
+    "| claim (paper) | A mean | B mean | Δ | 95 % CI | p | runs A/B | finding | holds? |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const c of comparisons) {
+    const r = c.result, v = verdictOf(c.claim, r.ci);
+    L.push(
+      `| ${c.a} ${sym[c.claim]} ${c.b} (${c.source}) | ${pct(r.meanA)} | ${pct(r.meanB)} | ` +
+        `${pts(r.diff)} | [${pts(r.ci[0])}, ${pts(r.ci[1])}] | ${r.p.toPrecision(2)} | ` +
+        `${r.runsA}/${r.runsB} | ${v.text} | ${v.holds ? "**yes**" : "**no**"} |`,
     );
   }
-  if (floor !== undefined) {
-    const below = Object.entries(m).filter(([, s]) => s.mean <= floor).map(([k]) => k);
-    out.push(
-      `- Every arm beats the pixel floor (${pct(floor)}%): ${
-        below.length === 0 ? "**yes**" : `**no** (${below.join(", ")})`
-      }.`,
-    );
-  }
-  return out;
+  return L;
+}
+
+/** The curve's table (the SVG is written beside the report). */
+function curveLines(done: Map<string, ArmResult>, cfg: Partial<ExperimentConfig> | undefined) {
+  const arms = cfg?.curveArms ?? [];
+  const rows = arms.map((a) => [a, curvePoints(done, a)] as const).filter(([, p]) => p.length);
+  if (rows.length === 0) return [];
+  return [
+    "",
+    "Fine-tuned top-1 against pre-training length (first seeds; the paper's Fig. 3), " +
+    "`curve.svg` beside the report:",
+    "",
+    "| arm | pre-training steps → test top-1 |",
+    "|---|---|",
+    ...rows.map(([a, p]) => `| ${a} | ${p.map(([s, y]) => `${s} → ${pct(y)}`).join(", ")} |`),
+  ];
 }

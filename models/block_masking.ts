@@ -211,3 +211,67 @@ export async function blockMasks(
   }
   return tensor(out, { dtype: "bool", shape: [batch, n], backend: backend ?? key.backend.name });
 }
+
+/**
+ * SplitMask's small-data masks (spec §14.2) drawn like {@link blockMasks}, one host stream per
+ * example (`foldIn(key, first + b)`, so a rank's rows equal the same rows of the whole batch):
+ * two disjoint uniformly random subsets of `keep` patches each, as bool `[2, batch, N]` (subset A,
+ * then subset B). {@link disjointSubsets} in masking.ts draws the same distribution on device.
+ *
+ * @param key the step's mask key
+ * @param batch rows to draw
+ * @param numPatches patches per image
+ * @param keep patches per subset (2·keep ≤ numPatches)
+ * @param backend where the mask lives (default: the key's)
+ * @param first index of the first row in the global batch
+ * @returns bool `[2, batch, numPatches]`
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { random } from "../tensor/mod.ts";
+ * import { disjointMasks } from "./masking.ts";
+ * const m = await disjointMasks(random.key(0), 3, 16, 4);
+ * const d = [...((await m.data()) as Uint8Array)];
+ * const [a, b] = [d.slice(0, 48), d.slice(48)];
+ * assert.equal(a.filter((x) => x).length, 12);
+ * assert.ok(a.every((x, i) => !(x && b[i]))); // disjoint
+ * ```
+ */
+export async function disjointMasks(
+  key: Tensor,
+  batch: number,
+  numPatches: number,
+  keep: number,
+  backend?: string,
+  first = 0,
+): Promise<Tensor> {
+  if (!Number.isInteger(keep) || keep < 1 || 2 * keep > numPatches) {
+    throw new TesseraError(
+      "disjointMasks",
+      `keep=${keep}: two disjoint subsets do not fit ${numPatches} patches`,
+    );
+  }
+  if (!Number.isInteger(first) || first < 0 || first + batch > 2 ** 32) {
+    throw new TesseraError(
+      "disjointMasks",
+      `rows [${first}, ${first + batch}) are not in [0, 2^32)`,
+    );
+  }
+  const n = numPatches, k = (await key.data()) as Uint32Array;
+  const out = new Uint8Array(2 * batch * n);
+  const rowKey = new Uint32Array(2);
+  for (let b = 0; b < batch; b++) {
+    threefry2x32Pair(k[0]!, k[1]!, 0, first + b, rowKey, 0, 1); // random.foldIn(key, first + b)
+    const perm = new Rng(randomBitsHost(rowKey, 4)).permutation(n);
+    for (let j = 0; j < keep; j++) {
+      out[b * n + perm[j]!] = 1;
+      out[(batch + b) * n + perm[keep + j]!] = 1;
+    }
+  }
+  return tensor(out, {
+    dtype: "bool",
+    shape: [2, batch, n],
+    backend: backend ?? key.backend.name,
+  });
+}

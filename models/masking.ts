@@ -58,6 +58,7 @@ export {
   type BlockMaskOptions,
   type BlockMaskResult,
   blockMasks,
+  disjointMasks,
   type MaskBlock,
 } from "./block_masking.ts";
 

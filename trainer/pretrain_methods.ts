@@ -6,7 +6,7 @@
  * block masks, global-norm clipping); DINO wraps {@link dinoTrainStep}.
  * @module
  */
-import { add, dispose, mul, random, scope, Tensor, tensor } from "../tensor/mod.ts";
+import { add, dispose, mul, random, scope, slice, squeeze, Tensor, tensor } from "../tensor/mod.ts";
 import { valueAndGrad } from "../autodiff/mod.ts";
 import { adamw, type AdamWState } from "../nn/optim/adamw.ts";
 import { ParamSpec, zerosInit } from "../nn/init.ts";
@@ -30,23 +30,15 @@ import {
   teacherMomentumSchedule,
   teacherTempSchedule,
 } from "../models/dino_train.ts";
-import { blockMasks } from "../models/masking.ts";
 import { beitStepFlops, dinoStepFlops, splitMaskStepFlops } from "../models/flops.ts";
 import { type PatchTokenizer, tokenize } from "../models/tokenizers.ts";
-import { randomHorizontalFlip, randomResizedCrop } from "../data/transforms/geometry.ts";
-import { colorJitter } from "../data/transforms/color.ts";
-import {
-  type FloatImage,
-  type Image,
-  normalize,
-  toFloat,
-  type Transform,
-} from "../data/transforms/image.ts";
 import { cropLayout, multiCrop, unpackCrops } from "../data/transforms/multicrop.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import type { Task, TrainState } from "./train_loop.ts";
 import * as dist from "./dist.ts";
 import { jitTrainStep } from "./jit_step.ts";
+import type { FloatImage, Image, Transform } from "../data/transforms/image.ts";
+import { type MimInputOptions, mimMasking, mimTransform } from "./mim_masking.ts";
 
 /** The pre-training methods. */
 export const PRETRAIN_METHODS = ["splitmask", "beit", "dino"] as const;
@@ -83,9 +75,11 @@ export function methodDefaults(
  * assert.equal(lr({ lr: null }), 1.5e-3);
  * ```
  */
-export interface PretrainMethodOptions {
+export interface PretrainMethodOptions extends MimInputOptions {
   /** The method. */
   method: PretrainMethodName;
+  /** MIM: masked fraction (null: the method's). */
+  maskRatio: number | null;
   /** Batch size. */
   batch: number;
   /** Peak lr (null: the method's). */
@@ -100,20 +94,12 @@ export interface PretrainMethodOptions {
   clipGrad: number;
   /** MIM: vocabulary of the tokenizer. */
   vocab: number;
-  /** MIM: masked fraction (null: the method's). */
-  maskRatio: number | null;
   /** SplitMask: which losses. */
   splitmaskMode: "both" | "inpaint" | "match";
   /** MIM: decoder blocks. */
   decoderDepth: number;
   /** SplitMask: InfoNCE temperature. */
   tau: number;
-  /** MIM: minimum crop area. */
-  cropScale: number;
-  /** MIM: colour-jitter strength. */
-  jitter: number;
-  /** MIM: flip probability. */
-  flip: number;
   /** DINO: prototypes. */
   outDim: number;
   /** DINO: head width. */
@@ -199,37 +185,14 @@ function schedules(ctx: MethodContext) {
   return { lr, wd };
 }
 
-function mimTransform(
-  o: PretrainMethodOptions,
-  size: number,
-): Transform<Image, Image | FloatImage> {
-  const jitter = o.jitter > 0 ? colorJitter({ brightness: o.jitter, contrast: o.jitter }) : null;
-  const crop = randomResizedCrop(size, { scale: [o.cropScale, 1], interpolation: "bicubic" });
-  const flip = randomHorizontalFlip(o.flip);
-  // BEiT applies the colour jitter before the crop.
-  return (img, rng) => {
-    if (jitter) img = jitter(img, rng);
-    return normalize(toFloat(flip(crop(img, rng), rng)), FASHION_MNIST_MEAN, FASHION_MNIST_STD);
-  };
-}
-
 /** SplitMask or BEiT. */
 function mimRunner(ctx: MethodContext): MethodRunner {
   const { o, encoder } = ctx;
   const tok = ctx.tokenizer!;
   const size = encoder.imgSize as number;
-  const g = size / encoder.patchSize, n = g * g;
-  const ratio = o.maskRatio ?? methodDefaults(o.method).maskRatio;
-  const numMasked = Math.max(1, Math.min(n - 1, Math.round(ratio * n)));
-  // BEiT's block sizes (16 and, for SplitMask, 75 cells of a 14×14 grid) scaled to this grid.
-  const minBlock = Math.max(1, Math.round((16 * n) / 196));
-  const maskOpts = {
-    gridH: g,
-    gridW: g,
-    numMasked,
-    minBlock,
-    maxBlock: o.method === "splitmask" ? Math.max(minBlock, Math.round((75 * n) / 196)) : undefined,
-  };
+  const g = size / encoder.patchSize;
+  const masking = mimMasking(o, g, methodDefaults(o.method).maskRatio);
+  const numMasked = masking.counts[0];
   const { lr, wd } = schedules(ctx);
   const optimizer = adamw({ lr, weightDecay: wd, weightDecayMask: weightDecayMask() });
   const enc = { ...encoder, init: "beit-pretrain" as const };
@@ -251,7 +214,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       return [r.loss, { mlm_acc: r.accuracy }];
     };
     flops = beitStepFlops(cfg, numMasked);
-    describe = `BEiT: ${numMasked}/${n} patches masked (block-wise), vocabulary ${v}`;
+    describe = `BEiT: ${masking.describe}, vocabulary ${v}`;
   } else {
     const cfg: SplitMaskConfig = {
       encoder: enc,
@@ -261,11 +224,13 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       infoNCE: { temperature: o.tau },
     };
     spec = splitMaskSpec(cfg), init = (k) => initSplitMask(k, cfg);
-    const counts = [numMasked, n - numMasked] as const;
-    lossFn = (p, images, mask, targets, key) => {
+    const counts = masking.counts;
+    lossFn = (p, images, masks, targets, key) => {
       const neg = dist.gatherRows();
       const negatives = neg && { gather: neg.gather, offset: neg.offset(images.shape[0]!) };
-      const r = splitMaskForward(p as never, { images, mask, targets }, key, {
+      // masks: bool [2, B, N], subsets A and B.
+      const [mask, maskB] = [0, 1].map((i) => squeeze(slice(masks, [[i, i + 1]]), 0));
+      const r = splitMaskForward(p as never, { images, mask: mask!, maskB, targets }, key, {
         config: cfg,
         train: true,
         counts,
@@ -274,8 +239,8 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       return [r.loss, { mim: r.mim, nce: r.nce }];
     };
     flops = splitMaskStepFlops({ ...cfg, decoderDepth: o.decoderDepth }, counts);
-    describe = `SplitMask (${o.splitmaskMode}): subsets of ${counts[0]} and ${counts[1]} of ${n} ` +
-      `patches, ${o.decoderDepth}-block decoder, vocabulary ${v}, τ ${o.tau}`;
+    describe = `SplitMask (${o.splitmaskMode}): ${masking.describe}, ` +
+      `${o.decoderDepth}-block decoder, vocabulary ${v}, τ ${o.tau}`;
   }
   const grad = valueAndGrad(
     (p: unknown, images: Tensor, mask: Tensor, targets: Tensor, key: Tensor) =>
@@ -318,7 +283,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       const b = images.shape[0]!, first = dist.firstRow(b);
       let mask: Tensor, dropKey: Tensor;
       try {
-        mask = await blockMasks(mk, b, maskOpts, images.backend.name, first);
+        mask = await masking.draw(mk, b, images.backend.name, first);
         dropKey = dist.exampleKeys(dk, b);
       } finally {
         dispose([mk, dk]);

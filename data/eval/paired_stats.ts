@@ -17,7 +17,7 @@
  * @module
  */
 import { TesseraError } from "../../tensor/errors.ts";
-import { rngFromSeed } from "../../tensor/host_rng.ts";
+import { type Rng, rngFromSeed } from "../../tensor/host_rng.ts";
 
 /** The result of {@link pairedBootstrap}. */
 export interface PairedBootstrapResult {
@@ -61,10 +61,69 @@ function checkPairs(op: string, a: ArrayLike<number>, b: ArrayLike<number>): voi
   }
 }
 
-/** The q-quantile of sorted values, linear between order statistics (numpy's default). */
-function quantile(sorted: Float64Array, q: number): number {
+/**
+ * The checked settings of a bootstrap: resamples, confidence and the resampling stream (an
+ * integer seed becomes the key `[seed, 0, 0, salt]`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bootstrapSettings } from "./paired_stats.ts";
+ * assert.equal(bootstrapSettings("op", {}, 1).resamples, 10000);
+ * assert.throws(() => bootstrapSettings("op", { confidence: 1 }, 1), /op: confidence must be in/);
+ * ```
+ */
+export function bootstrapSettings(
+  op: string,
+  options: PairedBootstrapOptions,
+  salt: number,
+): { resamples: number; confidence: number; rng: Rng } {
+  const resamples = options.resamples ?? 10_000;
+  const confidence = options.confidence ?? 0.95;
+  if (!Number.isInteger(resamples) || resamples < 1) {
+    throw new TesseraError(op, `resamples must be a positive integer, got ${resamples}`);
+  }
+  if (!(confidence > 0 && confidence < 1)) {
+    throw new TesseraError(op, `confidence must be in (0, 1), got ${confidence}`);
+  }
+  const seed = options.seed ?? 0;
+  const rng = rngFromSeed(typeof seed === "number" ? [seed >>> 0, 0, 0, salt] : seed);
+  return { resamples, confidence, rng };
+}
+
+/** The q-quantile of ascending values, linear between order statistics (numpy's default). */
+function quantileSorted(sorted: Float64Array, q: number): number {
   const pos = q * (sorted.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/**
+ * The percentile interval and two-sided p-value of resampled differences (sorted in place): p is
+ * twice the smaller tail about 0 (draws ≤ 0, draws ≥ 0), `+1` counting the observed sample.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bootstrapInterval } from "./paired_stats.ts";
+ * const r = bootstrapInterval(new Float64Array([3, 1, 2, 0]), 0.5);
+ * assert.deepEqual(r, { ci: [0.75, 2.25], p: 0.8 });
+ * ```
+ */
+export function bootstrapInterval(
+  boot: Float64Array,
+  confidence: number,
+): { ci: [number, number]; p: number } {
+  let below = 0, above = 0;
+  for (const m of boot) {
+    if (m <= 0) below++;
+    if (m >= 0) above++;
+  }
+  boot.sort();
+  const tail = (1 - confidence) / 2;
+  return {
+    ci: [quantileSorted(boot, tail), quantileSorted(boot, 1 - tail)],
+    p: Math.min(1, (2 * (Math.min(below, above) + 1)) / (boot.length + 1)),
+  };
 }
 
 /**
@@ -93,40 +152,23 @@ export function pairedBootstrap(
 ): PairedBootstrapResult {
   const op = "pairedBootstrap";
   checkPairs(op, a, b);
-  const resamples = options.resamples ?? 10_000;
-  const confidence = options.confidence ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new TesseraError(op, `resamples must be a positive integer, got ${resamples}`);
-  }
-  if (!(confidence > 0 && confidence < 1)) {
-    throw new TesseraError(op, `confidence must be in (0, 1), got ${confidence}`);
-  }
-  const seed = options.seed ?? 0;
-  const rng = rngFromSeed(typeof seed === "number" ? [seed >>> 0, 0, 0, 0x7e55e7a] : seed);
+  const { resamples, confidence, rng } = bootstrapSettings(op, options, 0x7e55e7a);
   const n = a.length, d = new Float64Array(n);
   let sa = 0, sb = 0;
   for (let i = 0; i < n; i++) sa += a[i]!, sb += b[i]!, d[i] = a[i]! - b[i]!;
   const diff = sa / n - sb / n;
   const boot = new Float64Array(resamples);
-  let below = 0, above = 0; // resampled differences ≤ 0 and ≥ 0
   for (let r = 0; r < resamples; r++) {
     let s = 0;
     for (let i = 0; i < n; i++) s += d[rng.int(0, n - 1)]!;
-    const m = s / n;
-    boot[r] = m;
-    if (m <= 0) below++;
-    if (m >= 0) above++;
+    boot[r] = s / n;
   }
-  boot.sort();
-  const tail = (1 - confidence) / 2;
-  const p = Math.min(1, (2 * (Math.min(below, above) + 1)) / (resamples + 1));
   return {
     n,
     meanA: sa / n,
     meanB: sb / n,
     diff,
-    ci: [quantile(boot, tail), quantile(boot, 1 - tail)],
-    p,
+    ...bootstrapInterval(boot, confidence),
     resamples,
     confidence,
   };

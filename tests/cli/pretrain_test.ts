@@ -43,8 +43,26 @@ function tinyPretrain(method: string, out: string, extra: string[] = []): string
   ];
 }
 
-for (const method of ["splitmask", "beit", "dino"]) {
-  Deno.test(`pretrain --method ${method}: loss falls, run directory complete, no growth`, async () => {
+// SplitMask's small-data recipe (§5.5): 75 % masking as two disjoint subsets, strong augmentation.
+const SMALL_DATA = [
+  "--masking",
+  "disjoint",
+  "--mask-ratio",
+  "0.75",
+  "--solarize",
+  "0.3",
+  "--blur",
+  "0.5",
+];
+const VARIANTS: [string, string[]][] = [
+  ["splitmask", []],
+  ["beit", []],
+  ["dino", []],
+  ["splitmask", SMALL_DATA],
+];
+for (const [method, variant] of VARIANTS) {
+  const name = [method, ...variant].join(" ");
+  Deno.test(`pretrain --method ${name}: loss falls, run directory complete, no growth`, async () => {
     await withTempDir(async (dir) => {
       const out = `${dir}/run`;
       const io = captureIO();
@@ -53,12 +71,19 @@ for (const method of ["splitmask", "beit", "dino"]) {
       const lr = method === "dino" ? "2e-3" : "3e-3";
       const argv = tinyPretrain(method, out, [
         ...["--steps", "24", "--lr", lr, "--warmup", "2", "--ckpt-every", "10", "--seed", "1"],
+        ...variant,
       ]);
       const code = await pretrainCommand(argv.slice(1), io, {
         onStep: (_s, n) => live.push(n),
         listenSigint: false,
       });
       assert.equal(code, 0, io.stderr);
+      if (variant === SMALL_DATA) {
+        assert.match(
+          io.stderr,
+          /SplitMask \(both\): two disjoint uniform subsets of 4 of 16 patches/,
+        );
+      }
       assert.equal(memoryStats().cpu?.tensors ?? 0, before, "the run leaked tensors");
       assert.ok(live.slice(1).every((n) => n === live[1]), `live tensors changed: ${live}`);
 
@@ -131,6 +156,15 @@ Deno.test("pretrain: usage errors name the flag and exit 2", async () => {
     [["pretrain", "--train-subset", "15", "--data", SAMPLE], /multiple of 10/],
     [["pretrain", "--resume", "/nonexistent/x"], /--resume \/nonexistent\/x/],
     [["pretrain", "--method", "dino", "--local-size", "10"], /--local-size 10 is not a multiple/],
+    [
+      ["pretrain", "--method", "beit", "--masking", "disjoint"],
+      /--masking disjoint is SplitMask's/,
+    ],
+    [
+      ["pretrain", "--masking", "disjoint", "--mask-ratio", "0.3"],
+      /--masking disjoint needs --mask-ratio >= 0\.5 \(each branch keeps 1 − ratio\), got 0\.3/,
+    ],
+    [["pretrain", "--solarize", "2"], /--solarize must be a number in \[0, 1\]/],
   ];
   for (const [argv, re] of cases) {
     const io = captureIO();

@@ -9,6 +9,7 @@ import { rngFromSeed } from "../../tensor/host_rng.ts";
 import {
   blockMaskHost,
   blockMasks,
+  disjointMasks,
   disjointSubsets,
   maskPositions,
   randomMasking,
@@ -155,4 +156,28 @@ Deno.test("maskPositions lists the true cells in ascending order", async () => {
     const want = m[r]!.flatMap((v, i) => (v ? [i] : []));
     assert.deepEqual(ids[r], want);
   }
+});
+
+Deno.test("disjointMasks: [2, B, N], keep each, disjoint, per-example streams, deterministic", async () => {
+  const key = random.key(5);
+  const m = await disjointMasks(key, 6, 49, 12);
+  assert.deepEqual(m.shape, [2, 6, 49]);
+  const d = (await m.data()) as Uint8Array;
+  const used = new Array(49).fill(0);
+  for (let b = 0; b < 6; b++) {
+    const a = d.subarray(b * 49, (b + 1) * 49), bb = d.subarray((6 + b) * 49, (7 + b) * 49);
+    assert.deepEqual([count(a), count(bb)], [12, 12]);
+    assert.ok(a.every((x, i) => !(x && bb[i])), `row ${b} overlaps`);
+    a.forEach((x, i) => (used[i] += x));
+  }
+  assert.ok(used.filter((u) => u > 0).length > 30, "subsets are spread over the grid");
+  // Rows 2..3 drawn alone equal rows 2..3 of the batch (a rank's share of a global batch).
+  const part = (await (await disjointMasks(key, 2, 49, 12, undefined, 2)).data()) as Uint8Array;
+  assert.deepEqual([...part.subarray(0, 98)], [...d.subarray(2 * 49, 4 * 49)]);
+  assert.deepEqual([...part.subarray(98)], [...d.subarray((6 + 2) * 49, (6 + 4) * 49)]);
+  assert.deepEqual([...((await (await disjointMasks(key, 6, 49, 12)).data()) as Uint8Array)], [
+    ...d,
+  ]);
+  await assert.rejects(disjointMasks(key, 1, 49, 25), /disjointMasks: keep=25: two disjoint/);
+  [m].forEach((t) => t.dispose());
 });
