@@ -5,6 +5,7 @@
  * test set is read only by the final runs (`ft-*`, `probe-*`, `curve-ft-*`, `floor`).
  * @module
  */
+import { TesseraError } from "../tensor/errors.ts";
 import type { ArmSpec, ExperimentConfig } from "./cls_presets.ts";
 
 /**
@@ -71,10 +72,30 @@ export function ftName(arm: string, p: number, s: number): string {
  * ```
  */
 export function tuneGrid(c: ExperimentConfig, arm: string): string[][] {
-  if (arm !== "random") return c.lrGrid.map((lr) => ["--lr", String(lr)]);
-  return c.randomLengths.flatMap((len) =>
-    c.randomRecipes.flatMap((r) => c.randomLrGrid.map((lr) => [...len, ...r, "--lr", String(lr)]))
-  );
+  const grid = (lengths: string[][], recipes: string[][], lrs: number[]) =>
+    lengths.flatMap((len) =>
+      recipes.flatMap((r) => lrs.map((lr) => [...len, ...r, "--lr", String(lr)]))
+    );
+  return arm === "random"
+    ? grid(c.randomLengths, c.randomRecipes, c.randomLrGrid)
+    : grid(c.lengths, c.recipes, c.lrGrid);
+}
+
+/**
+ * The arm whose validation grid decides an arm's fine-tuning setting: its own, or its main arm's
+ * for an ablation ({@link ArmSpec.settingOf}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { settingArm } from "./cls_jobs.ts";
+ * import { EXPERIMENT_PRESETS } from "./cls_presets.ts";
+ * const c = EXPERIMENT_PRESETS.cpu;
+ * assert.deepEqual([settingArm(c, "beit-rp"), settingArm(c, "beit")], ["beit", "beit"]);
+ * ```
+ */
+export function settingArm(c: ExperimentConfig, arm: string): string {
+  return c.arms.find((a) => a.name === arm)?.settingOf ?? arm;
 }
 
 /**
@@ -99,7 +120,7 @@ export function chosenSetting(
     const v = done.get(`tune-${arm}-${k}`)?.val_accuracy;
     if (typeof v === "number" && v > acc) best = k, acc = v;
   });
-  if (best < 0) throw new Error(`experiment-cls: no validation result for arm ${arm}`);
+  if (best < 0) throw new TesseraError("experiment-cls", `no validation result for arm ${arm}`);
   return { index: best, flags: grid[best]!, valAccuracy: acc };
 }
 
@@ -187,22 +208,23 @@ export function buildJobs(
     ...th,
     ...dir(name),
   ];
-  // Random init's recipe is part of its validation grid.
-  const recipe = (arm: ArmSpec) => (arm.method === null ? [] : c.recipe);
   const initOf = (arm: ArmSpec, p: number) =>
     arm.method === null ? [] : ["--init", `${out}/${pre(arm.name, p)}`];
   for (const arm of c.arms) {
-    const seeds = armSeeds(c, arm), grid = tuneGrid(c, arm.name);
-    const tunes = grid.map((_, k) => `tune-${arm.name}-${k}`);
+    const seeds = armSeeds(c, arm), from = settingArm(c, arm.name), grid = tuneGrid(c, from);
+    const tunes = grid.map((_, k) => `tune-${from}-${k}`);
     const first = seeds[0]!, s0 = c.seeds[0]!;
-    // The validation grid: the first pre-training seed, the first fine-tuning seed.
-    grid.forEach((g, k) => {
-      jobs.push({
-        name: tunes[k]!,
-        deps: arm.method === null ? [] : [pre(arm.name, first)],
-        args: () => finetune(tunes[k]!, initOf(arm, first), s0, [...recipe(arm), ...val, ...g]),
+    // The validation grid (recipe, length and lr): the first pre-training seed, the first
+    // fine-tuning seed.
+    if (from === arm.name) {
+      grid.forEach((g, k) => {
+        jobs.push({
+          name: tunes[k]!,
+          deps: arm.method === null ? [] : [pre(arm.name, first)],
+          args: () => finetune(tunes[k]!, initOf(arm, first), s0, [...val, ...g]),
+        });
       });
-    });
+    }
     for (const p of seeds) {
       for (const s of c.seeds) {
         const name = ftName(arm.name, p, s);
@@ -213,9 +235,8 @@ export function buildJobs(
           deps: [...(arm.method === null ? [] : [pre(arm.name, p)]), ...tunes],
           args: (done) =>
             finetune(name, initOf(arm, p), seed, [
-              ...recipe(arm),
               ...test,
-              ...chosenSetting(done, arm.name, grid).flags,
+              ...chosenSetting(done, from, grid).flags,
             ]),
         });
       }
@@ -256,7 +277,6 @@ export function buildJobs(
         deps: [preName, ...grid.map((_, j) => `tune-${name}-${j}`)],
         args: (done) =>
           finetune(ftName_, ["--init", `${out}/${preName}`], c.seeds[0]!, [
-            ...c.recipe,
             ...test,
             ...chosenSetting(done, name, grid).flags,
           ]),

@@ -30,6 +30,11 @@ export interface ArmSpec {
   extra?: boolean;
   /** Pre-trained for as many steps as this arm's FLOPs buy (same seed). */
   equalComputeTo?: string;
+  /**
+   * Fine-tune with the setting chosen on validation for this arm instead of a grid of its own
+   * (the ablations follow their main arm, as the paper's Table 8 does).
+   */
+  settingOf?: string;
 }
 
 /**
@@ -64,8 +69,13 @@ export interface ExperimentConfig {
   arms: ArmSpec[];
   /** Flags common to every finetune run (budget, logging). */
   finetune: string[];
-  /** Fine-tuning recipe of the pre-trained arms (the paper's Table 9). */
-  recipe: string[];
+  /**
+   * Fine-tuning recipes tried on validation for each pre-trained arm: the paper's Table 9 first,
+   * then lighter ones (the protocol v2 run showed Table 9's augmentation underfits at CPU scale).
+   */
+  recipes: string[][];
+  /** Fine-tuning lengths tried for each pre-trained arm (the longest equals random init's). */
+  lengths: string[][];
   /** Learning rates tried on validation for each pre-trained arm. */
   lrGrid: number[];
   /** Random init's own validation grid: learning rates × lengths × recipes. */
@@ -95,6 +105,9 @@ const SMALL = words(
 const TABLE9 = words(
   "--mixup 0.8 --cutmix 1.0 --randaug 9 --label-smoothing 0.1 --drop-path 0.1",
 );
+// The light recipe: label smoothing and drop path only.
+const LIGHT = words("--label-smoothing 0.1 --drop-path 0.1");
+const DECAY = words("--layer-decay 0.75");
 
 /** The arms, with the DINO flags of a preset. */
 function arms(dino: string[]): ArmSpec[] {
@@ -137,6 +150,7 @@ function arms(dino: string[]): ArmSpec[] {
       pretrain: [...SPLITMASK, "--splitmask-mode", "inpaint"],
       probe: [],
       extra: true,
+      settingOf: "splitmask",
     },
     {
       name: "splitmask-match",
@@ -145,6 +159,7 @@ function arms(dino: string[]): ArmSpec[] {
       pretrain: [...SPLITMASK, "--splitmask-mode", "match"],
       probe: [],
       extra: true,
+      settingOf: "splitmask",
     },
     {
       name: "beit-rp",
@@ -153,6 +168,7 @@ function arms(dino: string[]): ArmSpec[] {
       pretrain: ["--tokenizer", "random-projection"],
       probe: [],
       extra: true,
+      settingOf: "beit",
     },
   ];
 }
@@ -183,11 +199,12 @@ export const EXPERIMENT_PRESETS: Readonly<Record<PresetName, ExperimentConfig>> 
         "--cls-token --epochs 50 --batch 64 --warmup 5ep --eval-every 10ep --ckpt-every 25ep " +
           "--log-every 200",
       ),
-      recipe: [...words("--layer-decay 0.75"), ...TABLE9],
+      recipes: [[...DECAY, ...TABLE9], [...DECAY, ...LIGHT]],
+      lengths: [["--epochs", "100"]],
       lrGrid: [1e-3, 2e-3, 4e-3],
       randomLrGrid: [1e-3, 2e-3, 4e-3],
       randomLengths: [["--epochs", "50"], ["--epochs", "100"]],
-      randomRecipes: [TABLE9, words("--label-smoothing 0.1 --drop-path 0.1")],
+      randomRecipes: [TABLE9, LIGHT],
       curve: [["--epochs", "12"], ["--epochs", "25"]],
       curveArms: ["splitmask", "beit"],
       probe: [],
@@ -212,11 +229,12 @@ export const EXPERIMENT_PRESETS: Readonly<Record<PresetName, ExperimentConfig>> 
         "--cls-token --epochs 15 --batch 64 --warmup 2ep --eval-every 15ep --ckpt-every 15ep " +
           "--log-every 200",
       ),
-      recipe: [...words("--layer-decay 0.75"), ...TABLE9],
+      recipes: [[...DECAY, ...TABLE9], [...DECAY, ...LIGHT]],
+      lengths: [["--epochs", "30"]],
       lrGrid: [1e-3, 3e-3],
       randomLrGrid: [1e-3, 3e-3],
       randomLengths: [["--epochs", "15"], ["--epochs", "30"]],
-      randomRecipes: [TABLE9, words("--label-smoothing 0.1 --drop-path 0.1")],
+      randomRecipes: [TABLE9, LIGHT],
       curve: [["--epochs", "5"], ["--epochs", "10"]],
       curveArms: ["splitmask", "beit"],
       probe: [],
@@ -233,8 +251,9 @@ export const EXPERIMENT_PRESETS: Readonly<Record<PresetName, ExperimentConfig>> 
       pretrain: words("--steps 4 --batch 32 --vocab 16 --warmup 1 --log-every 2"),
       arms: arms(words("--local-crops 2 --out-dim 64 --hidden-dim 32 --teacher-temp-epochs 1")),
       finetune: words("--cls-token --steps 6 --batch 32 --warmup 1 --log-every 3"),
-      recipe: [...words("--layer-decay 0.75"), ...TABLE9],
-      lrGrid: [1e-3, 3e-3],
+      recipes: [[...DECAY, ...TABLE9], [...DECAY]],
+      lengths: [["--steps", "6"]],
+      lrGrid: [3e-3],
       randomLrGrid: [3e-3],
       randomLengths: [["--steps", "6"], ["--steps", "12"]],
       randomRecipes: [TABLE9],

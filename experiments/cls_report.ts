@@ -124,8 +124,8 @@ export function renderReport(
           : ""
       }; ${cfg?.pretrainSeeds?.length ?? "?"} ` +
       `pre-training seeds (ablation arms ${cfg?.extraSeeds?.length ?? "?"}) × ` +
-      `${cfg?.seeds?.length ?? "?"} fine-tuning seeds. Pre-trained arms fine-tune with ` +
-      `\`${(cfg?.recipe ?? []).join(" ")}\`. Backend: ${first?.backend ?? "?"}; ` +
+      `${cfg?.seeds?.length ?? "?"} fine-tuning seeds. ${recipeSentence(cfg)} ` +
+      `Backend: ${first?.backend ?? "?"}; ` +
       `${meta.cores ?? "?"} cores, ${meta.jobs ?? "?"} jobs at once; Deno ${meta.deno ?? "?"}; ` +
       `${meta.date ?? ""}; whole run ${meta.seconds ?? "?"} s.`,
     "",
@@ -138,17 +138,15 @@ export function renderReport(
     const accs = armAccuracies(done, arm.name);
     const probes = [...done.entries()].filter(([k]) => k.startsWith(`probe-${arm.name}-p`))
       .map(([, r]) => acc(r));
-    const tunes = [...done.entries()].filter(([k]) => k.startsWith(`tune-${arm.name}-`));
-    const best = tunes.reduce<[string, ArmResult] | undefined>(
-      (b, t) => (!b || (t[1].val_accuracy as number) > (b[1].val_accuracy as number) ? t : b),
-      undefined,
-    );
+    const from = arm.settingOf ?? arm.name, best = bestTune(done, from);
     const s = accs.length ? meanStd(accs) : null;
     const p0 = pres[0];
     L.push(
       `| ${arm.label} | ${p0 ? `${p0.steps} × ${pres.length}` : "–"} | ${p0 ? tflop(p0) : "–"} | ` +
         `${pres.length ? meanStd(pres.map((r) => r.seconds as number)).mean.toFixed(0) : "–"} | ` +
-        `${best ? `\`${gridPart(best[1])}\` (${pct(best[1].val_accuracy as number)})` : "–"} | ` +
+        `${best ? `\`${gridPart(best)}\` (${pct(best.val_accuracy as number)})` : "–"}${
+          from === arm.name ? "" : ` as ${from}`
+        } | ` +
         `${accs.map(pct).join(", ") || "–"} | ` +
         `${s ? `${pct(s.mean)} ± ${pct(s.std)} (${accs.length})` : "–"} | ` +
         `${probes.length ? pct(meanStd(probes).mean) : "–"} |`,
@@ -168,21 +166,101 @@ export function renderReport(
   if (floor) {
     L.push(`Floor: logistic regression on the raw pixels: **${pct(acc(floor))}%** top-1.`);
   }
-  L.push(...randomGrid(done), ...comparisonTable(comparisons), ...curveLines(done, cfg));
+  L.push(...grids(done, arms), ...comparisonTable(comparisons), ...curveLines(done, cfg));
   return L.join("\n") + "\n";
 }
 
-/** Random init's validation grid (does a longer schedule still help: the plateau check). */
-function randomGrid(done: Map<string, ArmResult>): string[] {
-  const tunes = [...done.entries()].filter(([k]) => k.startsWith("tune-random-"));
-  if (tunes.length === 0) return [];
+/** How the pre-trained arms' fine-tuning was set (protocol v2.1 grids, or v2's fixed recipe). */
+function recipeSentence(cfg: Partial<ExperimentConfig> | undefined): string {
+  const old = (cfg as { recipe?: string[] } | undefined)?.recipe;
+  if (old) return `Pre-trained arms fine-tune with \`${old.join(" ")}\`.`;
+  const q = (xs: string[][] | undefined) => (xs ?? []).map((x) => `\`${x.join(" ")}\``).join(" / ");
+  return `Pre-trained arms choose on validation among the recipes ${q(cfg?.recipes)} × ` +
+    `lengths ${q(cfg?.lengths)} × lr ${(cfg?.lrGrid ?? []).join(" / ")}; the ablation arms ` +
+    `use their main arm's choice.`;
+}
+
+/** An arm's validation runs (`tune-<arm>-<k>`) in grid order. */
+function armTunes(done: Map<string, ArmResult>, arm: string): ArmResult[] {
+  const out: ArmResult[] = [];
+  for (let k = 0; done.has(`tune-${arm}-${k}`); k++) out.push(done.get(`tune-${arm}-${k}`)!);
+  return out;
+}
+
+/** The validation run an arm's setting came from (the first best, as chosenSetting). */
+function bestTune(done: Map<string, ArmResult>, arm: string): ArmResult | undefined {
+  return armTunes(done, arm).reduce<ArmResult | undefined>(
+    (b, t) => (!b || (t.val_accuracy as number) > (b.val_accuracy as number) ? t : b),
+    undefined,
+  );
+}
+
+/** The value after `flag` in a run's grid flags (NaN when absent). */
+function flagValue(r: ArmResult, flags: readonly string[]): number {
+  const g = gridPart(r).split(" "), i = g.findIndex((x) => flags.includes(x));
+  return i < 0 ? NaN : Number(g[i + 1]);
+}
+
+/**
+ * Where a chosen setting sits on the edge of its grid (a wider grid might have done better): the
+ * largest or smallest lr tried, the longest length tried.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gridEdges } from "./cls_report.ts";
+ * const t = (lr: number, v: number) => ({ args: ["--val-split", "9", "--lr", String(lr)], val_accuracy: v });
+ * const done = new Map([["tune-a-0", t(1, 0.5)], ["tune-a-1", t(3, 0.7)]]);
+ * assert.deepEqual(gridEdges(done, "a"), ["largest lr"]);
+ * ```
+ */
+export function gridEdges(done: Map<string, ArmResult>, arm: string): string[] {
+  const tunes = armTunes(done, arm), best = bestTune(done, arm);
+  if (!best) return [];
+  const edges: string[] = [];
+  const lrs = tunes.map((t) => flagValue(t, ["--lr"])), lr = flagValue(best, ["--lr"]);
+  if (new Set(lrs).size > 1) {
+    if (lr === Math.max(...lrs)) edges.push("largest lr");
+    if (lr === Math.min(...lrs)) edges.push("smallest lr");
+  }
+  const lens = tunes.map((t) => flagValue(t, ["--epochs", "--steps"]));
+  const len = flagValue(best, ["--epochs", "--steps"]);
+  if (new Set(lens.filter((x) => !isNaN(x))).size > 1 && len === Math.max(...lens)) {
+    edges.push("longest length");
+  }
+  return edges;
+}
+
+/** Every arm's validation grid, and which choices sit on a grid edge. */
+function grids(done: Map<string, ArmResult>, arms: readonly ArmSpec[]): string[] {
+  const rows: string[] = [], edges: string[] = [];
+  for (const arm of arms) {
+    const tunes = armTunes(done, arm.name), best = bestTune(done, arm.name);
+    for (const t of tunes) {
+      rows.push(
+        `| ${arm.name} | \`${gridPart(t)}\` | ${pct(t.val_accuracy as number)}${
+          t === best ? " (chosen)" : ""
+        } |`,
+      );
+    }
+    const e = gridEdges(done, arm.name);
+    if (e.length) edges.push(`${arm.name} (${e.join(", ")})`);
+  }
+  if (rows.length === 0) return [];
   return [
     "",
-    "Random init's own validation grid (length × recipe × lr; the best is used for its final runs):",
+    "Validation grids (the best of each arm is used for its final runs; random init's " +
+    "longer length is the plateau check):",
     "",
-    "| setting | val top-1 |",
-    "|---|---|",
-    ...tunes.map(([, r]) => `| \`${gridPart(r)}\` | ${pct(r.val_accuracy as number)} |`),
+    "| arm | setting | val top-1 |",
+    "|---|---|---|",
+    ...rows,
+    ...(edges.length
+      ? [
+        "",
+        `Chosen on the edge of their grid (a wider grid might do better): ${edges.join("; ")}.`,
+      ]
+      : []),
   ];
 }
 

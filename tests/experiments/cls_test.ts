@@ -54,14 +54,20 @@ Deno.test("experiment-cls --quick: every job, settings from validation, paired v
         assert.ok(!res.args.includes("--val-split") && (res.test_accuracy as number) >= 0, name);
       }
     }
-    // Each arm's final lr is the one of its best validation run.
-    for (const a of ["beit", "dino", "splitmask-small"]) {
-      const tunes = names.filter((n) => n.startsWith(`tune-${a}-`));
+    // Each arm's final lr and recipe are those of its best validation run (an ablation arm's,
+    // those of its main arm); ablation arms have no grid of their own.
+    const tail = (args: string[]) => args.slice(args.indexOf("--test-limit") + 2).join(" ");
+    for (const [a, from] of [["beit", "beit"], ["dino", "dino"], ["beit-rp", "beit"]]) {
+      const tunes = names.filter((n) => new RegExp(`^tune-${from}-\\d+$`).test(n));
+      assert.equal(tunes.length, q.recipes.length * q.lengths.length * q.lrGrid.length);
       const best = tunes.reduce((b, t) =>
         (results[t]!.val_accuracy as number) > (results[b]!.val_accuracy as number) ? t : b
       );
-      assert.equal(flag(results[`ft-${a}-p1-s0`]!.args, "--lr"), flag(results[best]!.args, "--lr"));
+      const grid = results[best]!.args.slice(results[best]!.args.indexOf("--val-split") + 2);
+      const ft = tail(results[`ft-${a}-p0-s0`]!.args);
+      assert.ok(ft.startsWith(grid.slice(0, grid.indexOf("--init")).join(" ")), `${a}: ${ft}`);
     }
+    assert.ok(!names.some((n) => n.startsWith("tune-beit-rp-")));
     // The small-data arm runs the disjoint 75 % masking; DINO is probed on its CLS token.
     assert.equal(flag(results["pre-splitmask-small-p0"]!.args, "--masking"), "disjoint");
     assert.equal(flag(results["probe-dino-p0"]!.args, "--pool"), "cls");
@@ -75,7 +81,7 @@ Deno.test("experiment-cls --quick: every job, settings from validation, paired v
     const md = await Deno.readTextFile(`${dir}/results.md`);
     assert.match(md, /\| splitmask ≥ beit \(Tab\. 2[^|]*\| [\d.]+ \| [\d.]+ \| [-+][\d.]+ \| \[/);
     assert.match(md, /\| beit > random [^\n]*\| \*\*(yes|no)\*\* \|/);
-    assert.match(md, /Random init's own validation grid/);
+    assert.match(md, /Validation grids[^]*\| beit \| `[^`]*--layer-decay 0\.75[^]*\(chosen\)/);
     assert.match(md, /Floor: logistic regression on the raw pixels/);
     assert.match(await Deno.readTextFile(`${dir}/curve.svg`), /^<svg[^]*<polyline/);
     // A rerun into the same folder keeps every job's result.
