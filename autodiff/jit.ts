@@ -4,16 +4,19 @@
  * in primitives, `jit(step)` with step = `valueAndGrad` + optimizer update records forward,
  * backward and update as one graph (checkpoint/customVjp record their recompute).
  *
- * Trace → plan → replay, as built (fusion comes later, between trace and plan):
+ * Trace → fuse → plan → replay:
  *
  * ```text
  *  args ──flatten──► signature ──cache miss──► trace (JitTrace level: eqns + avals)
  *                        │                        │ dead-code elimination
+ *                        │                        ▼
+ *                        │                     fuse: float unary/binary chains of one shape
+ *                        │                        │ → one ElementwiseProgram step (jit_fuse.ts)
  *                        │ hit                    ▼
  *                        │                     plan: last use of every slot → free list
  *                        ▼                        │
- *                     replay: eqn by eqn on the backend (eager kernels), freeing each
- *                     intermediate right after its last use ──► outputs (pytree)
+ *                     replay: step by step on the backend (eager kernels, fused loops),
+ *                     freeing each intermediate right after its last use ──► outputs
  * ```
  * @module
  */
@@ -25,6 +28,9 @@ import { sizeOf } from "../tensor/shape.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { enterLevel, exitLevel } from "./trace.ts";
 import { type Equation, JitTrace } from "./jit_trace.ts";
+import { fuseElementwise, type Step, unfused } from "./jit_fuse.ts";
+import type { Aval } from "../tensor/aval.ts";
+import type { Backend } from "../tensor/backend.ts";
 import { flattenAll } from "./tree.ts";
 
 /** What `jitStats` reports about a jitted function (the latest program it ran). */
@@ -35,8 +41,11 @@ export interface JitStats {
   programs: number;
   /** Equations of the latest program (after dead-code elimination). */
   equations: number;
-  /** Kernel dispatches per replay of it (equations that are not storage-sharing views). */
+  /** Kernel dispatches per replay of it (steps that are not storage-sharing views). */
   dispatches: number;
+  /** Fused elementwise kernels among those dispatches, and the equations they replace. */
+  fusedKernels: number;
+  fusedEquations: number;
   /** Equations the trace recorded before dead-code elimination. */
   traced: number;
   /** Constants the program owns. */
@@ -45,10 +54,34 @@ export interface JitStats {
   peakBytes: number;
 }
 
-/** A compiled program: equations with a free list after each. */
+/**
+ * Options of {@link jit}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { jit, jitStats } from "./jit.ts";
+ * import { exp, mul, tensor, type Tensor } from "../tensor/mod.ts";
+ * const f = (x: Tensor) => exp(mul(x, 2));
+ * const fused = jit(f), plain = jit(f, { fuse: false });
+ * assert.deepEqual(await fused(tensor([1])).toArray(), await plain(tensor([1])).toArray());
+ * assert.deepEqual([jitStats(fused).dispatches, jitStats(plain).dispatches], [1, 2]);
+ * fused.dispose();
+ * plain.dispose();
+ * ```
+ */
+export interface JitOptions {
+  /**
+   * Fuse chains of float elementwise equations into one kernel where the backend has
+   * `fusedElementwise` (default true; bit-identical to eager on the CPU).
+   */
+  fuse?: boolean;
+}
+
+/** A compiled program: steps (equations or fused groups) with a free list after each. */
 interface Program {
-  readonly equations: readonly Equation[];
-  /** Slots to free right after equation i (their last use). */
+  readonly steps: readonly Step[];
+  /** Slots to free right after step i (their last use). */
   readonly frees: readonly (readonly number[])[];
   readonly constants: ReadonlyMap<number, Tensor>;
   readonly nSlots: number;
@@ -105,7 +138,10 @@ const VIEWS = new Set(["reshape", "stopGradient"]);
  * f.dispose();
  * ```
  */
-export function jit<A extends unknown[], R>(f: (...args: A) => R): Jitted<A, R> {
+export function jit<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: JitOptions = {},
+): Jitted<A, R> {
   if (typeof f !== "function") throw new TesseraError("jit", "expected a function");
   const state: JitState = { cache: new Map(), compiles: 0, last: null };
   const name = f.name || "f";
@@ -113,7 +149,7 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R): Jitted<A, R> 
     const key = signature(args, tensors);
     let program = state.cache.get(key);
     if (!program) {
-      program = compile(f, name, flattenAll(args));
+      program = compile(f, name, flattenAll(args), options.fuse ?? true);
       state.cache.set(key, program);
       state.compiles++;
     }
@@ -170,7 +206,15 @@ export function jitStats(fn: object): JitStats {
   if (!state) throw new TesseraError("jitStats", "expected a function returned by jit()");
   const base = { compiles: state.compiles, programs: state.cache.size };
   const last = state.last?.stats ??
-    { equations: 0, dispatches: 0, traced: 0, constants: 0, peakBytes: 0 };
+    {
+      equations: 0,
+      dispatches: 0,
+      fusedKernels: 0,
+      fusedEquations: 0,
+      traced: 0,
+      constants: 0,
+      peakBytes: 0,
+    };
   return { ...base, ...last };
 }
 
@@ -211,6 +255,7 @@ function compile(
   f: (...args: never[]) => unknown,
   name: string,
   flat: { leaves: unknown[]; rebuild: (leaves: unknown[]) => unknown },
+  fuse: boolean,
 ): Program {
   const trace = new JitTrace(enterLevel(), name);
   let out: unknown;
@@ -238,9 +283,18 @@ function compile(
     return { slot };
   });
   const equations = eliminateDead(trace.equations, outSlots);
-  const frees = planFrees(equations, trace.constants, outSlots, trace.slots);
+  const avals = new Map<number, Aval>();
+  flat.leaves.filter((l) => l instanceof Tensor).forEach((t, i) => avals.set(i, t as Tensor));
+  for (const [slot, t] of trace.constants) avals.set(slot, t);
+  for (const e of equations) avals.set(e.out, e.aval);
+  const backend = programBackend(flat.leaves, trace.constants);
+  const steps = fuse && backend?.fusedElementwise && backend.canFuseElementwise
+    ? fuseElementwise(equations, (s) => avals.get(s)!, outSlots, backend.canFuseElementwise)
+    : unfused(equations);
+  const frees = planFrees(steps, trace.constants, outSlots, trace.slots);
+  const fusedSteps = steps.filter((s) => s.kind === "fused");
   return {
-    equations,
+    steps,
     frees,
     constants: trace.constants,
     nSlots: trace.slots,
@@ -248,12 +302,20 @@ function compile(
     rebuild: outFlat.rebuild,
     stats: {
       equations: equations.length,
-      dispatches: equations.filter((e) => !VIEWS.has(e.prim)).length,
+      dispatches: steps.filter((s) => s.kind === "fused" || !VIEWS.has(s.eqn.prim)).length,
+      fusedKernels: fusedSteps.length,
+      fusedEquations: fusedSteps.reduce((a, s) => a + s.members, 0),
       traced: trace.equations.length,
       constants: trace.constants.size,
-      peakBytes: peakBytes(equations, frees),
+      peakBytes: peakBytes(steps, frees, avals),
     },
   };
+}
+
+/** The backend of a program's tensors (the first argument's, else the first constant's). */
+function programBackend(leaves: readonly unknown[], constants: ReadonlyMap<number, Tensor>) {
+  const first = leaves.find((l) => l instanceof Tensor) as Tensor | undefined;
+  return (first ?? constants.values().next().value)?.backend as Backend | undefined;
 }
 
 function releaseConstants(trace: JitTrace): void {
@@ -276,23 +338,24 @@ function eliminateDead(eqns: readonly Equation[], outSlots: readonly number[]): 
 }
 
 /**
- * Liveness over the schedule: each intermediate is freed right after the equation that reads it
- * last (inputs, constants and outputs are never freed by the program).
+ * Liveness over the schedule: each intermediate is freed right after the step that reads it
+ * last (inputs, constants and outputs are never freed by the program; values internal to a
+ * fused step never exist as tensors).
  */
 function planFrees(
-  eqns: readonly Equation[],
+  steps: readonly Step[],
   constants: ReadonlyMap<number, Tensor>,
   outSlots: readonly number[],
   nSlots: number,
 ): number[][] {
   const last = new Array<number>(nSlots).fill(-1);
-  eqns.forEach((e, i) => {
-    last[e.out] = i; // an output nobody reads (impossible after DCE) would die at once
-    for (const s of e.inputs) last[s] = i;
+  const produced = new Set<number>();
+  steps.forEach((st, i) => {
+    for (const o of st.outs) last[o] = i, produced.add(o); // unread outputs die at once
+    for (const s of st.inputs) last[s] = i;
   });
-  const produced = new Set(eqns.map((e) => e.out));
   const keep = new Set(outSlots);
-  const frees = eqns.map((): number[] => []);
+  const frees = steps.map((): number[] => []);
   for (let s = 0; s < nSlots; s++) {
     if (!produced.has(s) || keep.has(s) || constants.has(s)) continue;
     frees[last[s]!]!.push(s);
@@ -300,18 +363,44 @@ function planFrees(
   return frees;
 }
 
-function peakBytes(eqns: readonly Equation[], frees: readonly (readonly number[])[]): number {
+function peakBytes(
+  steps: readonly Step[],
+  frees: readonly (readonly number[])[],
+  avals: ReadonlyMap<number, Aval>,
+): number {
   // Views share their input's storage: they add no bytes.
-  const size = new Map(
-    eqns.map((e) => [e.out, VIEWS.has(e.prim) ? 0 : sizeOf(e.aval.shape) * itemSize(e.aval.dtype)]),
-  );
+  const bytes = (s: number) => sizeOf(avals.get(s)!.shape) * itemSize(avals.get(s)!.dtype);
+  const size = new Map<number, number>();
+  for (const st of steps) {
+    for (const o of st.outs) {
+      size.set(o, st.kind === "eqn" && VIEWS.has(st.eqn.prim) ? 0 : bytes(o));
+    }
+  }
   let live = 0, peak = 0;
-  eqns.forEach((e, i) => {
-    live += size.get(e.out)!;
+  steps.forEach((st, i) => {
+    for (const o of st.outs) live += size.get(o)!;
     peak = Math.max(peak, live);
     for (const s of frees[i]!) live -= size.get(s)!;
   });
   return peak;
+}
+
+/** Runs one step on concrete tensors; returns its output tensors. */
+function runStep(st: Step, env: readonly (Tensor | undefined)[]): Tensor[] {
+  if (st.kind === "eqn") {
+    return [evalEager(st.eqn.prim, st.inputs.map((s) => env[s]!), st.eqn.params)];
+  }
+  const ins = st.inputs.map((s) => env[s]!), backend = ins[0]!.backend;
+  for (const t of ins) {
+    if (t.backend !== backend) {
+      throw new TesseraError(
+        "jit",
+        `a fused kernel's inputs live on different backends (${backend.name} and ${t.backend.name})`,
+      );
+    }
+  }
+  const storages = backend.fusedElementwise!(st.program, ins.map((t) => t.storage));
+  return storages.map((s) => new Tensor(st.outAval.shape, st.outAval.dtype, backend, s));
 }
 
 function replay(p: Program, inputs: readonly Tensor[]): unknown {
@@ -320,14 +409,14 @@ function replay(p: Program, inputs: readonly Tensor[]): unknown {
   for (const [s, t] of p.constants) env[s] = t;
   const made: Tensor[] = [];
   try {
-    p.equations.forEach((e, i) => {
-      const out = evalEager(e.prim, e.inputs.map((s) => env[s]!), e.params);
-      env[e.out] = out;
-      made.push(out);
+    p.steps.forEach((st, i) => {
+      const outs = runStep(st, env);
+      st.outs.forEach((o, j) => (env[o] = outs[j]!));
+      made.push(...outs);
       for (const s of p.frees[i]!) env[s]!.dispose();
     });
   } catch (e) {
-    for (const t of made) t.dispose();
+    for (const t of made) if (!t.disposed) t.dispose();
     throw e;
   }
   const leaves = p.outLeaves.map((l) => {

@@ -10,7 +10,7 @@
  * step's loss is printed by both as a cross-check.
  *
  * Run: `deno run -A bench/vit_step.ts --mode step|forward [--steps N] [--batch B]
- *       [--threads N] [--weights FILE] [--profile]` — prints one JSON line.
+ *       [--threads N] [--weights FILE] [--profile] [--jit [--no-fuse]]` — prints one JSON line.
  */
 import {
   add,
@@ -273,7 +273,7 @@ if (import.meta.main) {
       const [loss, g] = vg(q);
       const u = adamw(q, g, { m, v, t: 0, scales: { m: sm, v: sv } });
       return { loss, p: u.p, s: { m: u.s.m, v: u.s.v, t: 0 } };
-    })
+    }, { fuse: !Deno.args.includes("--no-fuse") })
     : null;
   const losses: number[] = [];
   const times: number[] = [];
@@ -325,7 +325,8 @@ if (import.meta.main) {
   const ms = Math.min(...times.slice(1));
   const info = cpuFastPathInfo();
   console.log(JSON.stringify({
-    peer: tesseraLabel(info) + (jitted ? " jit" : ""),
+    peer: tesseraLabel(info) +
+      (jitted ? (Deno.args.includes("--no-fuse") ? " jit (no fusion)" : " jit") : ""),
     bench: mode === "forward" ? "vit-forward" : "vit-step",
     n: batch,
     ms,

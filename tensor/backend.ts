@@ -2,6 +2,7 @@
  * The backend interface (what `cpu` and `webgpu` implement) and the backend registry.
  * @module
  */
+import type { ElementwiseProgram } from "./elementwise_program.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import { TesseraError } from "./errors.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
@@ -90,6 +91,14 @@ export interface Backend {
    * under an autodiff trace, the composite's primitives run instead.
    */
   readonly fused?: FusedKernels;
+  /**
+   * Runs a fused elementwise program (optional): `inputs` are its operands' storages, the
+   * result one new storage per program output. `jit` fuses chains of `unary`/`binary`
+   * equations only on backends that have it.
+   */
+  fusedElementwise?(program: ElementwiseProgram, inputs: readonly Storage[]): Storage[];
+  /** Which `unary`/`binary` ops `fusedElementwise` implements (with it). */
+  canFuseElementwise?(prim: "unary" | "binary", op: string): boolean;
   /** Runs one primitive. Inputs are already validated by the shape rule. */
   execute<P extends Prim>(
     prim: P,

@@ -25,6 +25,7 @@ import type { Prim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../aval.ts";
 import { cpuKernels } from "./kernels.ts";
 import { cpuFused } from "./fused.ts";
+import { cpuCanFuse, cpuFusedElementwise } from "./fused_elementwise.ts";
 import { allocArray, recycle, setBufferPoolLimit } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";
 import {
@@ -198,6 +199,8 @@ export const cpuBackend: Backend = {
     return a.slice();
   },
   fused: cpuFused,
+  fusedElementwise: cpuFusedElementwise,
+  canFuseElementwise: cpuCanFuse,
   free(storage: Storage): void {
     // Large buffers are kept for reuse (./buffers.ts); the rest is left to the GC.
     recycle(arr(storage));

@@ -24,6 +24,7 @@ import {
   TesseraError,
   valueAndGrad,
 } from "../../mod.ts";
+import type { Backend } from "../../tensor/backend.ts";
 import { adamw, crossEntropy, dropout, linear, sgd } from "../../nn/mod.ts";
 import { bytes } from "./_bytes.ts";
 import { initMlp, type MlpParams } from "../nn/_mlp.ts";
@@ -187,24 +188,26 @@ Deno.test("jit: memory is flat over 100 replays; dispose() frees the program's c
   dispose([x, y]);
 });
 
-/** Kernel dispatches on the CPU backend while `fn` runs. */
+/** Kernel dispatches (primitive and fused kernels) on the CPU backend while `fn` runs. */
 function countDispatches(fn: () => void): number {
-  const cpu = getBackend("cpu");
-  const original = cpu.execute;
+  const cpu = getBackend("cpu") as { -readonly [K in keyof Backend]: Backend[K] };
+  const original = cpu.execute, fused = cpu.fusedElementwise!;
   let n = 0;
   cpu.execute = (...args: Parameters<typeof original>) => (n++, original.apply(cpu, args));
+  cpu.fusedElementwise = (...args: Parameters<typeof fused>) => (n++, fused.apply(cpu, args));
   try {
     fn();
   } finally {
     cpu.execute = original;
+    cpu.fusedElementwise = fused;
   }
   return n;
 }
 
 Deno.test("jit: dispatch ratchet for the MLP step (fails if the count rises)", () => {
-  // Measured when written: 98 equations, 89 dispatches per replay (eager: 108). Lower it as
-  // fusion lands; never raise it without a reason in the commit message.
-  const BUDGET = 92;
+  // Measured: 98 equations, 89 dispatches per replay before elementwise fusion, 48 with it
+  // (eager: 108). Lower it as fusion grows; never raise it without a reason in the commit.
+  const BUDGET = 48;
   const { x, y } = mlpData();
   const { step, init } = sgdStep(mlpLoss);
   const jitted = jit(step);
@@ -326,11 +329,20 @@ Deno.test("jit: static output leaves, constant outputs the caller may dispose, b
 });
 
 Deno.test("jit: the buffer plan frees each intermediate right after its last use", () => {
-  const chain = jit((x: Tensor) => {
+  const f = (x: Tensor) => {
     let y = x;
     for (let i = 0; i < 50; i++) y = sin(y);
     return add(y, x); // x stays alive to the end; every sin output dies at the next sin
-  });
+  };
+  // Fused, the chain is one kernel whose only buffer is the output.
+  const fused = jit(f);
+  const x0 = tensor([0.5, 1, 1.5]);
+  dispose(fused(x0));
+  assert.equal(countDispatches(() => dispose(fused(x0))), 1);
+  assert.deepEqual([jitStats(fused).fusedEquations, jitStats(fused).peakBytes], [51, 3 * 4]);
+  fused.dispose();
+  x0.dispose();
+  const chain = jit(f, { fuse: false });
   const x = tensor([0.5, 1, 1.5]);
   dispose(chain(x)); // compile
   const base = live().tensors;

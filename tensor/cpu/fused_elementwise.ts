@@ -1,0 +1,172 @@
+/**
+ * The CPU kernel of a fused elementwise program (tensor/elementwise_program.ts): one generated
+ * JavaScript loop per distinct program, compiled once and cached. Every node computes what its
+ * eager kernel computes — the same float64 expression, then `Math.fround` for float32 where the
+ * eager kernel's Float32Array store would round — so a fused replay is bit-identical to eager.
+ * @module
+ */
+import type { Storage } from "../backend.ts";
+import type { ElementwiseProgram, ElementwiseRef } from "../elementwise_program.ts";
+import { TesseraError } from "../errors.ts";
+import type { BinaryOp, UnaryOp } from "../primitives.ts";
+import { powC } from "./binary.ts";
+import { allocArray } from "./buffers.ts";
+import { wrap } from "./iter.ts";
+import { arr } from "./storage.ts";
+import { SPECIAL_FUNCTIONS } from "./special.ts";
+import { roundHalfEven } from "./unary.ts";
+
+/** Scalar helpers the generated code calls (`F.name(x)`). */
+const HELPERS: Record<string, (...x: number[]) => number> = {
+  ...(SPECIAL_FUNCTIONS as Record<string, (x: number) => number>),
+  round: roundHalfEven,
+  pow: powC,
+};
+
+/** The expression of a unary op on variable `a` (as in unary.ts's loops). */
+function unaryExpr(op: UnaryOp, a: string): string {
+  switch (op) {
+    case "neg":
+      return `-${a}`;
+    case "sign":
+      return `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`;
+    case "rsqrt":
+      return `1 / Math.sqrt(${a})`;
+    case "reciprocal":
+      return `1 / ${a}`;
+    case "abs":
+    case "exp":
+    case "log":
+    case "log1p":
+    case "expm1":
+    case "sqrt":
+    case "sin":
+    case "cos":
+    case "tanh":
+    case "floor":
+    case "ceil":
+      return `Math.${op}(${a})`;
+    case "round":
+      return `F.round(${a})`;
+    default:
+      if (op in HELPERS) return `F.${op}(${a})`;
+      throw new TesseraError("fusedElementwise", `unary op ${op} cannot be fused on the cpu`);
+  }
+}
+
+/** The expression of a binary op on variables `a`, `b` (as in binary.ts's loops). */
+function binaryExpr(op: BinaryOp, a: string, b: string): string {
+  switch (op) {
+    case "add":
+      return `${a} + ${b}`;
+    case "sub":
+      return `${a} - ${b}`;
+    case "mul":
+      return `${a} * ${b}`;
+    case "div":
+      return `${a} / ${b}`;
+    case "pow":
+      return `F.pow(${a}, ${b})`;
+    case "maximum":
+      return `(${a} > ${b} || ${a} !== ${a} ? ${a} : ${b})`; // NaN in either propagates
+    case "minimum":
+      return `(${a} < ${b} || ${a} !== ${a} ? ${a} : ${b})`;
+  }
+}
+
+/**
+ * Whether the CPU can fuse this op (every float `unary` op but `logicalNot`, every `binary`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cpuCanFuse } from "./fused_elementwise.ts";
+ * assert.deepEqual([cpuCanFuse("unary", "erf"), cpuCanFuse("unary", "logicalNot")], [true, false]);
+ * ```
+ */
+export function cpuCanFuse(prim: "unary" | "binary", op: string): boolean {
+  if (prim === "binary") return true;
+  try {
+    unaryExpr(op as UnaryOp, "a");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Loop = (
+  F: typeof HELPERS,
+  ins: readonly Float32Array[] | readonly Float64Array[],
+  outs: readonly Float32Array[] | readonly Float64Array[],
+  n: number,
+) => void;
+
+const compiled = new Map<string, Loop>();
+
+/** The generated loop of a program (cached by its structure). */
+function loopOf(p: ElementwiseProgram): Loop {
+  const key = JSON.stringify([p.dtype, p.size, p.inputs, p.nodes, p.outputs]);
+  let loop = compiled.get(key);
+  if (loop) return loop;
+  const round = p.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
+  const index = (j: number) => {
+    const { div, mod } = p.inputs[j]!;
+    if (mod === 1) return "0";
+    const q = div === 1 ? "i" : `((i / ${div}) | 0)`;
+    return div * mod === p.size ? q : `${q} % ${mod}`;
+  };
+  const ref = (r: ElementwiseRef) => ("node" in r ? `t${r.node}` : `x${r.input}`);
+  const body = [
+    ...p.inputs.map((_, j) => `const x${j} = in${j}[${index(j)}];`),
+    ...p.nodes.map((nd, k) =>
+      `const t${k} = ${
+        round(
+          nd.prim === "unary"
+            ? unaryExpr(nd.op, ref(nd.args[0]))
+            : binaryExpr(nd.op, ref(nd.args[0]), ref(nd.args[1])),
+        )
+      };`
+    ),
+    ...p.outputs.map((k, j) => `o${j}[i] = t${k};`),
+  ];
+  const src = [
+    ...p.inputs.map((_, j) => `const in${j} = ins[${j}];`),
+    ...p.outputs.map((_, j) => `const o${j} = outs[${j}];`),
+    `for (let i = 0; i < n; i++) {`,
+    ...body.map((l) => `  ${l}`),
+    `}`,
+  ].join("\n");
+  loop = new Function("F", "ins", "outs", "n", src) as Loop;
+  compiled.set(key, loop);
+  return loop;
+}
+
+/**
+ * Runs a fused elementwise program on CPU storages; returns one new storage per output.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cpuFusedElementwise } from "./fused_elementwise.ts";
+ * import { cpuBackend } from "./mod.ts";
+ * const x = cpuBackend.upload(new Float32Array([0.1, 4]), "float32");
+ * const [y] = cpuFusedElementwise({
+ *   dtype: "float32", size: 2, inputs: [{ div: 1, mod: 2 }], outputs: [1],
+ *   nodes: [
+ *     { prim: "unary", op: "sqrt", args: [{ input: 0 }] },
+ *     { prim: "binary", op: "mul", args: [{ node: 0 }, { input: 0 }] },
+ *   ],
+ * }, [x]);
+ * const f = Math.fround;
+ * assert.deepEqual([...cpuBackend.readSync!(y!, "float32", 2)], [f(f(Math.sqrt(f(0.1))) * f(0.1)), 8]);
+ * ```
+ */
+export function cpuFusedElementwise(
+  program: ElementwiseProgram,
+  inputs: readonly Storage[],
+): Storage[] {
+  const ins = inputs.map((s) => arr(s)) as Float32Array[];
+  const outs = program.outputs.map(() => allocArray(program.dtype, program.size)) as Float32Array[];
+  loopOf(program)(HELPERS, ins, outs, program.size);
+  return outs.map(wrap);
+}

@@ -1,0 +1,159 @@
+/**
+ * Elementwise fusion in `jit` (autodiff/jit_fuse.ts, tensor/cpu/fused_elementwise.ts): random
+ * chains of every fusible unary and binary op, float32 and float64, every broadcast read
+ * (scalar, trailing bias, row statistic, a non-contiguous one that must stay unfused), with
+ * reductions in between and several outputs, replay bit-identically to eager; and the grouping
+ * rules on hand-written graphs.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { dispose, jit, jitStats, scope, sum, type Tensor, tensor } from "../../mod.ts";
+import { bind } from "../../tensor/dispatch.ts";
+import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../../tensor/primitives.ts";
+import { fuseElementwise, readPattern } from "../../autodiff/jit_fuse.ts";
+import type { Equation } from "../../autodiff/jit_trace.ts";
+import type { Aval } from "../../tensor/aval.ts";
+
+const FUSIBLE_UNARY = UNARY_OPS.filter((o) => o !== "logicalNot");
+const OUT = [2, 3, 4];
+/** External operand shapes: full, scalar, bias, trailing block, row statistic, middle (unfusible). */
+const SHAPES = [[2, 3, 4], [], [4], [3, 4], [2, 3, 1], [1, 3, 1], [1]];
+const SPECIAL = [0, -0, 0.5, 2.5, -1.5, 1, -1, NaN, Infinity, -Infinity, 1e-30, 3e38];
+
+type Op =
+  | { kind: "unary"; op: UnaryOp; a: number }
+  | { kind: "binary"; op: BinaryOp; a: number; b: number }
+  | { kind: "external"; op: BinaryOp; a: number; shape: number; swap: boolean }
+  | { kind: "rowSum"; a: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant("unary" as const),
+    op: fc.constantFrom(...FUSIBLE_UNARY),
+    a: fc.nat(),
+  }),
+  fc.record({
+    kind: fc.constant("binary" as const),
+    op: fc.constantFrom(...BINARY_OPS),
+    a: fc.nat(),
+    b: fc.nat(),
+  }),
+  fc.record({
+    kind: fc.constant("external" as const),
+    op: fc.constantFrom(...BINARY_OPS),
+    a: fc.nat(),
+    shape: fc.nat({ max: SHAPES.length - 1 }),
+    swap: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant("rowSum" as const), a: fc.nat() }),
+);
+
+const values = (n: number, seed: number) =>
+  Array.from({ length: n }, (_, i) => {
+    const r = Math.sin(seed * 7919 + i * 104729) * 4;
+    return i % 5 === 0 ? SPECIAL[(seed + i) % SPECIAL.length]! : r;
+  });
+
+/** The chain as a function of its inputs (x full, r a row statistic, the externals). */
+function chain(ops: readonly Op[], outputs: readonly number[]) {
+  return (x: Tensor, r: Tensor, ext: Tensor[]): Tensor[] => {
+    const pool: Tensor[] = [x, r];
+    const pick = (k: number) => pool[k % pool.length]!;
+    ops.forEach((o, i) => {
+      if (o.kind === "unary") pool.push(bind("unary", [pick(o.a)], { op: o.op }));
+      else if (o.kind === "binary") pool.push(bind("binary", [pick(o.a), pick(o.b)], { op: o.op }));
+      else if (o.kind === "rowSum") pool.push(sum(pick(o.a), -1, true));
+      else {
+        const e = ext[i]!;
+        pool.push(bind("binary", o.swap ? [e, pick(o.a)] : [pick(o.a), e], { op: o.op }));
+      }
+    });
+    return [pool.at(-1)!, ...outputs.map((k) => pick(k + 2))];
+  };
+}
+
+Deno.test("jit fusion: random elementwise chains replay bit-identically to eager (f32, f64)", () => {
+  let fusedEquations = 0, unfusedBroadcasts = 0;
+  fc.assert(
+    fc.property(
+      fc.array(opArb, { minLength: 1, maxLength: 14 }),
+      fc.array(fc.nat(), { maxLength: 3 }),
+      fc.constantFrom("float32" as const, "float64" as const),
+      fc.nat({ max: 1000 }),
+      (ops, outs, dtype, seed) => {
+        const mk = (shape: number[], s: number) =>
+          tensor(values(shape.reduce((a, b) => a * b, 1), s), { dtype, shape });
+        const x = mk(OUT, seed), r = mk([2, 3, 1], seed + 1);
+        const ext = ops.map((o, i) =>
+          o.kind === "external" ? mk(SHAPES[o.shape]!, seed + 2 + i) : x
+        );
+        const f = chain(ops, outs);
+        const jitted = jit(f);
+        const eager = scope(() => f(x, r, ext));
+        const fused = jitted(x, r, ext);
+        fusedEquations += jitStats(jitted).fusedEquations;
+        unfusedBroadcasts += ops.some((o) => o.kind === "external" && o.shape === 5) ? 1 : 0;
+        for (let k = 0; k < eager.length; k++) {
+          const a = eager[k]!.dataSync(), b = fused[k]!.dataSync();
+          assert.deepEqual(fused[k]!.shape, eager[k]!.shape);
+          for (let i = 0; i < a.length; i++) {
+            assert.ok(Object.is(a[i], b[i]), `output ${k}[${i}]: eager ${a[i]}, jit ${b[i]}`);
+          }
+        }
+        jitted.dispose();
+        dispose([eager, fused, x, r, ext.filter((e) => e !== x)]);
+      },
+    ),
+    { numRuns: 150, seed: 16 },
+  );
+  // The property exercised fusion (and the middle broadcast that must stay unfused).
+  assert.ok(
+    fusedEquations > 150 && unfusedBroadcasts > 10,
+    `${fusedEquations} ${unfusedBroadcasts}`,
+  );
+});
+
+Deno.test("jit fusion: AdamW-like chain is one kernel; reads of a member by a reduction flush it", () => {
+  const f = (p: Tensor, g: Tensor, m: Tensor) => {
+    const m2 = bind("binary", [bind("binary", [m, tensor(0.9)], { op: "mul" }), g], { op: "add" });
+    const upd = bind("binary", [m2, bind("unary", [m2], { op: "sqrt" })], { op: "div" });
+    const p2 = bind("binary", [p, upd], { op: "sub" });
+    return { p: p2, m: m2, s: sum(p2), q: bind("unary", [p2], { op: "exp" }) };
+  };
+  const jitted = jit(f);
+  const p = tensor([1, 2, 3]), g = tensor([0.5, 0.5, 0.5]), m = tensor([1, 4, 9]);
+  dispose(jitted(p, g, m));
+  const s = jitStats(jitted);
+  // mul, add, sqrt, div, sub → one kernel with outputs m2 and p2; sum; exp runs alone.
+  assert.deepEqual([s.fusedKernels, s.fusedEquations, s.dispatches], [1, 5, 3]);
+  jitted.dispose();
+  dispose([p, g, m]);
+});
+
+Deno.test("jit fusion: read patterns and grouping on hand-written graphs", () => {
+  assert.deepEqual(readPattern([], [2, 3]), { div: 1, mod: 1 });
+  assert.deepEqual(readPattern([2, 3], [2, 3]), { div: 1, mod: 6 });
+  assert.deepEqual(readPattern([3, 1], [2, 3, 4]), { div: 4, mod: 3 });
+  assert.deepEqual(readPattern([1, 1, 4], [2, 3, 4]), { div: 1, mod: 4 });
+  assert.equal(readPattern([2, 1, 4], [2, 3, 4]), null);
+  const full: Aval = { shape: [2, 4], dtype: "float32" };
+  const row: Aval = { shape: [2, 1], dtype: "float32" };
+  const avals = new Map<number, Aval>([[0, full], [1, row]]);
+  const eq = (prim: Equation["prim"], op: string, inputs: number[], out: number, aval = full) => {
+    avals.set(out, aval);
+    return { prim, params: { op } as never, inputs, out, aval } as Equation;
+  };
+  // Two interleaved shapes: the row group (3, 4) is flushed when the full group reads it.
+  const eqns = [
+    eq("unary", "exp", [0], 2),
+    eq("unary", "neg", [1], 3, row),
+    eq("unary", "exp", [3], 4, row),
+    eq("binary", "mul", [2, 4], 5),
+    eq("binary", "add", [5, 0], 6),
+  ];
+  const steps = fuseElementwise(eqns, (s) => avals.get(s)!, [6], () => true);
+  assert.deepEqual(steps.map((s) => [s.kind, s.outs]), [["fused", [4]], ["fused", [6]]]);
+  // Unfusible ops and int dtypes stay single equations.
+  const noFuse = fuseElementwise(eqns, (s) => avals.get(s)!, [6], (_, op) => op !== "exp");
+  assert.ok(noFuse.filter((s) => s.kind === "eqn").length >= 3);
+});
