@@ -23,12 +23,11 @@
 import { evalEager } from "../tensor/dispatch.ts";
 import { TesseraError } from "../tensor/errors.ts";
 import { unpin } from "../tensor/memory.ts";
-import { itemSize } from "../tensor/dtype.ts";
-import { sizeOf } from "../tensor/shape.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { enterLevel, exitLevel } from "./trace.ts";
 import { type Equation, JitTrace } from "./jit_trace.ts";
 import { fuseElementwise, type Step, unfused } from "./jit_fuse.ts";
+import { peakBytes, planFrees, VIEWS } from "./jit_plan.ts";
 import type { Aval } from "../tensor/aval.ts";
 import type { Backend } from "../tensor/backend.ts";
 import { flattenAll } from "./tree.ts";
@@ -109,9 +108,6 @@ export type Jitted<A extends unknown[], R> = ((...args: A) => R) & {
    */
   lower(...args: A): JitStats;
 };
-
-// Storage-sharing primitives: evalEager builds a view, no kernel runs.
-const VIEWS = new Set(["reshape", "stopGradient"]);
 
 /**
  * Compiles `f` (a pure, synchronous function of pytrees of tensors) on first call for each input
@@ -335,54 +331,6 @@ function eliminateDead(eqns: readonly Equation[], outSlots: readonly number[]): 
     for (const s of e.inputs) needed.add(s);
   }
   return kept.reverse();
-}
-
-/**
- * Liveness over the schedule: each intermediate is freed right after the step that reads it
- * last (inputs, constants and outputs are never freed by the program; values internal to a
- * fused step never exist as tensors).
- */
-function planFrees(
-  steps: readonly Step[],
-  constants: ReadonlyMap<number, Tensor>,
-  outSlots: readonly number[],
-  nSlots: number,
-): number[][] {
-  const last = new Array<number>(nSlots).fill(-1);
-  const produced = new Set<number>();
-  steps.forEach((st, i) => {
-    for (const o of st.outs) last[o] = i, produced.add(o); // unread outputs die at once
-    for (const s of st.inputs) last[s] = i;
-  });
-  const keep = new Set(outSlots);
-  const frees = steps.map((): number[] => []);
-  for (let s = 0; s < nSlots; s++) {
-    if (!produced.has(s) || keep.has(s) || constants.has(s)) continue;
-    frees[last[s]!]!.push(s);
-  }
-  return frees;
-}
-
-function peakBytes(
-  steps: readonly Step[],
-  frees: readonly (readonly number[])[],
-  avals: ReadonlyMap<number, Aval>,
-): number {
-  // Views share their input's storage: they add no bytes.
-  const bytes = (s: number) => sizeOf(avals.get(s)!.shape) * itemSize(avals.get(s)!.dtype);
-  const size = new Map<number, number>();
-  for (const st of steps) {
-    for (const o of st.outs) {
-      size.set(o, st.kind === "eqn" && VIEWS.has(st.eqn.prim) ? 0 : bytes(o));
-    }
-  }
-  let live = 0, peak = 0;
-  steps.forEach((st, i) => {
-    for (const o of st.outs) live += size.get(o)!;
-    peak = Math.max(peak, live);
-    for (const s of frees[i]!) live -= size.get(s)!;
-  });
-  return peak;
 }
 
 /** Runs one step on concrete tensors; returns its output tensors. */

@@ -36,7 +36,18 @@ export type Step =
     readonly members: number;
   };
 
-/** The steps of equations run one by one (no fusion). */
+/**
+ * The steps of equations run one by one (no fusion).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unfused } from "./jit_fuse.ts";
+ * const a = { shape: [1], dtype: "float32" } as const;
+ * const [s] = unfused([{ prim: "unary", params: { op: "exp" }, inputs: [0], out: 1, aval: a }]);
+ * assert.deepEqual([s!.kind, s!.outs], ["eqn", [1]]);
+ * ```
+ */
 export function unfused(eqns: readonly Equation[]): Step[] {
   return eqns.map((eqn) => ({ kind: "eqn", eqn, inputs: eqn.inputs, outs: [eqn.out] }));
 }

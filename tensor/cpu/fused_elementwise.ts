@@ -102,12 +102,16 @@ type Loop = (
 ) => void;
 
 const compiled = new Map<string, Loop>();
+/** Per program object, so a replay does not rebuild the structural key. */
+const byProgram = new WeakMap<ElementwiseProgram, Loop>();
 
-/** The generated loop of a program (cached by its structure). */
+/** The generated loop of a program (cached by object, then by structure). */
 function loopOf(p: ElementwiseProgram): Loop {
-  const key = JSON.stringify([p.dtype, p.size, p.inputs, p.nodes, p.outputs]);
-  let loop = compiled.get(key);
+  let loop = byProgram.get(p);
   if (loop) return loop;
+  const key = JSON.stringify([p.dtype, p.size, p.inputs, p.nodes, p.outputs]);
+  loop = compiled.get(key);
+  if (loop) return byProgram.set(p, loop), loop;
   const round = p.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
   const index = (j: number) => {
     const { div, mod } = p.inputs[j]!;
@@ -138,6 +142,7 @@ function loopOf(p: ElementwiseProgram): Loop {
   ].join("\n");
   loop = new Function("F", "ins", "outs", "n", src) as Loop;
   compiled.set(key, loop);
+  byProgram.set(p, loop);
   return loop;
 }
 
