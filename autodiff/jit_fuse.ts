@@ -114,7 +114,13 @@ export function fuseElementwise(
   canFuse: (prim: "unary" | "binary", op: string) => boolean,
 ): Step[] {
   const readers = new Map<number, number[]>();
-  eqns.forEach((e, i) => e.inputs.forEach((s) => readers.set(s, [...(readers.get(s) ?? []), i])));
+  eqns.forEach((e, i) => {
+    for (const s of e.inputs) {
+      const r = readers.get(s);
+      if (r) r.push(i);
+      else readers.set(s, [i]);
+    }
+  });
   const isOutput = new Set(outSlots);
   const steps: Step[] = [];
   const open = new Map<string, Group>();
