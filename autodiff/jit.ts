@@ -51,6 +51,8 @@ export interface JitStats {
   constants: number;
   /** Peak bytes of intermediates alive at once under the buffer plan. */
   peakBytes: number;
+  /** Dispatches per replay by kind: a primitive's name, or `fused` for fused kernels. */
+  dispatchesByKind: Readonly<Record<string, number>>;
 }
 
 /**
@@ -210,6 +212,7 @@ export function jitStats(fn: object): JitStats {
       traced: 0,
       constants: 0,
       peakBytes: 0,
+      dispatchesByKind: {},
     };
   return { ...base, ...last };
 }
@@ -304,8 +307,20 @@ function compile(
       traced: trace.equations.length,
       constants: trace.constants.size,
       peakBytes: peakBytes(steps, frees, avals),
+      dispatchesByKind: byKind(steps),
     },
   };
+}
+
+/** Dispatches per step kind (views are free). */
+function byKind(steps: readonly Step[]): Record<string, number> {
+  const n: Record<string, number> = {};
+  for (const s of steps) {
+    const k = s.kind === "fused" ? "fused" : s.eqn.prim;
+    if (s.kind === "eqn" && VIEWS.has(k)) continue;
+    n[k] = (n[k] ?? 0) + 1;
+  }
+  return n;
 }
 
 /** The backend of a program's tensors (the first argument's, else the first constant's). */
@@ -348,7 +363,10 @@ function runStep(st: Step, env: readonly (Tensor | undefined)[]): Tensor[] {
     }
   }
   const storages = backend.fusedElementwise!(st.program, ins.map((t) => t.storage));
-  return storages.map((s) => new Tensor(st.outAval.shape, st.outAval.dtype, backend, s));
+  return storages.map((s, j) => {
+    const a = st.outAvals[j]!;
+    return new Tensor(a.shape, a.dtype, backend, s);
+  });
 }
 
 function replay(p: Program, inputs: readonly Tensor[]): unknown {

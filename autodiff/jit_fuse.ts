@@ -1,9 +1,11 @@
 /**
- * Elementwise fusion of a traced `jit` graph: chains of float `unary`/`binary` equations of one
- * output shape become one {@link ElementwiseProgram}, run as one kernel by backends with
- * `fusedElementwise`. The pass keeps the schedule's order; an open group runs at the point where
- * the first equation outside it reads one of its values (or at the end), which is safe because
- * every primitive is pure: the equations it moves a group past do not read the group.
+ * Elementwise fusion of a traced `jit` graph: float `unary`/`binary`/`broadcastTo` equations of
+ * one shape, and the `reduce`s (sum/max/min) of their values, become one
+ * {@link ElementwiseProgram}, run as one kernel by backends with `fusedElementwise`. The pass
+ * keeps the schedule's order; an open group runs at the point where the first equation outside
+ * it reads one of its values (or at the end), which is safe because every primitive is pure:
+ * the equations it moves a group past do not read the group. A reduction's result exists only
+ * when the loop is done, so an equation that reads it closes its group first.
  * @module
  */
 import type { Aval } from "../tensor/aval.ts";
@@ -12,7 +14,10 @@ import type {
   ElementwiseProgram,
   ElementwiseRead,
   ElementwiseRef,
+  FusedReduceOp,
+  FusiblePrim,
 } from "../tensor/elementwise_program.ts";
+import type { BinaryOp, UnaryOp } from "../tensor/primitives.ts";
 import type { Shape } from "../tensor/shape.ts";
 import type { Equation } from "./jit_trace.ts";
 
@@ -31,7 +36,8 @@ export type Step =
     readonly inputs: readonly number[];
     /** Output slots, one per program output. */
     readonly outs: readonly number[];
-    readonly outAval: Aval;
+    /** The aval of each output. */
+    readonly outAvals: readonly Aval[];
     /** Equations it replaces. */
     readonly members: number;
   };
@@ -82,12 +88,22 @@ export function readPattern(inShape: Shape, out: Shape): ElementwiseRead | null 
 }
 
 interface Group {
+  /** The iteration shape (a reduce member's input shape). */
   readonly shape: Shape;
   readonly dtype: "float32" | "float64";
+  /** Equations of the main loop, in order. */
   readonly members: number[];
-  /** Member output slot → node index. */
-  readonly nodeOf: Map<number, number>;
+  /** Equations of the epilogue loop over the reductions' results (all of shape `epiShape`). */
+  readonly epi: number[];
+  epiShape: Shape | null;
+  /** Output slots of all members. */
+  readonly slots: Set<number>;
+  /** Output slots of the reduce and epilogue members (main-loop members cannot read them). */
+  readonly reduced: Set<number>;
 }
+
+/** What the backend's fused kernel implements (see {@link Backend.canFuseElementwise}). */
+export type CanFuse = (prim: FusiblePrim, op: string) => boolean;
 
 /**
  * Fuses the elementwise chains of a schedule. `avalOf` gives every slot's aval, `outSlots` are
@@ -111,7 +127,7 @@ export function fuseElementwise(
   eqns: readonly Equation[],
   avalOf: (slot: number) => Aval,
   outSlots: readonly number[],
-  canFuse: (prim: "unary" | "binary", op: string) => boolean,
+  canFuse: CanFuse,
 ): Step[] {
   const readers = new Map<number, number[]>();
   eqns.forEach((e, i) => {
@@ -128,22 +144,48 @@ export function fuseElementwise(
     open.delete(key(g.shape, g.dtype));
     steps.push(...groupSteps(g, eqns, avalOf, readers, isOutput));
   };
-  const flushReaders = (e: Equation, except?: Group) => {
+  // The groups e reads from run first — all but `into`, unless e reads a reduction of it.
+  const flushReaders = (e: Equation, into?: Group) => {
     for (const g of [...open.values()]) {
-      if (g !== except && e.inputs.some((s) => g.nodeOf.has(s))) emit(g);
+      if (!e.inputs.some((s) => g.slots.has(s))) continue;
+      if (g !== into || e.inputs.some((s) => g.reduced.has(s))) emit(g);
     }
   };
   eqns.forEach((e, i) => {
-    if (!fusible(e, avalOf, canFuse)) {
+    const shape = fusedShape(e, avalOf, canFuse);
+    if (!shape) {
       flushReaders(e);
       steps.push({ kind: "eqn", eqn: e, inputs: e.inputs, outs: [e.out] });
       return;
     }
-    const dtype = e.aval.dtype as "float32" | "float64", k = key(e.aval.shape, dtype);
+    const ep = e.prim === "reduce" ? undefined : epilogueOf(e, open.values(), avalOf);
+    if (ep) {
+      for (const g of [...open.values()]) {
+        if (g !== ep && e.inputs.some((s) => g.slots.has(s))) emit(g);
+      }
+      ep.epiShape = e.aval.shape;
+      ep.epi.push(i);
+      ep.slots.add(e.out);
+      ep.reduced.add(e.out);
+      return;
+    }
+    const dtype = e.aval.dtype as "float32" | "float64", k = key(shape, dtype);
+    flushReaders(e, open.get(k));
     let g = open.get(k);
-    flushReaders(e, g); // a broadcast read of another group's value: that group runs first
-    if (!g) open.set(k, g = { shape: e.aval.shape, dtype, members: [], nodeOf: new Map() });
-    g.nodeOf.set(e.out, g.members.length);
+    if (!g) {
+      g = {
+        shape,
+        dtype,
+        members: [],
+        epi: [],
+        epiShape: null,
+        slots: new Set(),
+        reduced: new Set(),
+      };
+      open.set(k, g);
+    }
+    if (e.prim === "reduce") g.reduced.add(e.out);
+    g.slots.add(e.out);
     g.members.push(i);
   });
   for (const g of [...open.values()]) emit(g);
@@ -151,20 +193,57 @@ export function fuseElementwise(
 }
 
 const key = (shape: Shape, dtype: string) => `${dtype}[${shape}]`;
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** A float unary/binary equation whose operands can all be read by a fused loop. */
-function fusible(
+/**
+ * The open group whose epilogue can take elementwise `e`: e reads that group's reduced values,
+ * only those of e's own shape (read in full), and the epilogue has e's shape.
+ */
+function epilogueOf(
   e: Equation,
+  open: Iterable<Group>,
   avalOf: (slot: number) => Aval,
-  canFuse: (prim: "unary" | "binary", op: string) => boolean,
-): boolean {
-  if (e.prim !== "unary" && e.prim !== "binary") return false;
-  if (e.aval.dtype !== "float32" && e.aval.dtype !== "float64") return false;
-  if (!canFuse(e.prim, (e.params as { op: string }).op)) return false;
-  return e.inputs.every((s) => {
-    const a = avalOf(s);
-    return a.dtype === e.aval.dtype && readPattern(a.shape, e.aval.shape) !== null;
-  });
+): Group | undefined {
+  for (const g of open) {
+    if (g.dtype !== e.aval.dtype || !e.inputs.some((s) => g.reduced.has(s))) continue;
+    if (g.epiShape && !sameShape(g.epiShape, e.aval.shape)) return undefined;
+    const ok = e.inputs.every((s) =>
+      !g.slots.has(s) || (g.reduced.has(s) && sameShape(avalOf(s).shape, e.aval.shape))
+    );
+    return ok ? g : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The iteration shape of a fusible equation (its output's, or a reduction's input's), or null:
+ * float `unary`/`binary`/`broadcastTo` whose operands a fused loop can read, or a float
+ * sum/max/min whose kept axes are one contiguous run.
+ */
+function fusedShape(e: Equation, avalOf: (slot: number) => Aval, canFuse: CanFuse): Shape | null {
+  const dtype = e.aval.dtype;
+  if (dtype !== "float32" && dtype !== "float64") return null;
+  const readable = (shape: Shape) =>
+    e.inputs.every((s) => {
+      const a = avalOf(s);
+      return a.dtype === dtype && readPattern(a.shape, shape) !== null;
+    });
+  switch (e.prim) {
+    case "unary":
+    case "binary": {
+      const op = (e.params as { op: string }).op;
+      return canFuse(e.prim, op) && readable(e.aval.shape) ? e.aval.shape : null;
+    }
+    case "broadcastTo":
+      return canFuse("broadcastTo", "") && readable(e.aval.shape) ? e.aval.shape : null;
+    case "reduce": {
+      const op = (e.params as { op: string }).op, x = avalOf(e.inputs[0]!);
+      if (!canFuse("reduce", op) || x.dtype !== dtype) return null;
+      return readPattern(e.aval.shape, x.shape) ? x.shape : null;
+    }
+    default:
+      return null;
+  }
 }
 
 /** The step(s) of a closed group: one fused step, or the equation itself when it is alone. */
@@ -175,33 +254,53 @@ function groupSteps(
   readers: ReadonlyMap<number, readonly number[]>,
   isOutput: ReadonlySet<number>,
 ): Step[] {
-  if (g.members.length === 1) {
-    const eqn = eqns[g.members[0]!]!;
+  const all = [...g.members, ...g.epi];
+  if (all.length === 1) {
+    const eqn = eqns[all[0]!]!;
     return [{ kind: "eqn", eqn, inputs: eqn.inputs, outs: [eqn.out] }];
   }
   const size = g.shape.reduce((a, b) => a * b, 1);
   const inputs: number[] = [], reads: ElementwiseRead[] = [], index = new Map<string, number>();
-  const member = new Set(g.members);
-  // A member's value is read in full by later members (they share its shape).
-  const ref = (s: number): ElementwiseRef => {
-    const node = g.nodeOf.get(s);
+  const member = new Set(all);
+  const nodeOf = new Map(all.map((i, k) => [eqns[i]!.out, k]));
+  // A member's value is read by later members of its loop in full (they share its shape).
+  const ref = (s: number, epi: boolean): ElementwiseRef => {
+    const node = nodeOf.get(s);
     if (node !== undefined) return { node };
-    const r = readPattern(avalOf(s).shape, g.shape)!;
-    const k = `${s}:${r.div}:${r.mod}`;
+    const r = readPattern(avalOf(s).shape, epi ? g.epiShape! : g.shape)!;
+    const k = `${epi ? "e" : "m"}:${s}:${r.div}:${r.mod}`;
     if (!index.has(k)) index.set(k, inputs.push(s) - 1), reads.push(r);
     return { input: index.get(k)! };
   };
-  const nodes: ElementwiseNode[] = g.members.map((i) => {
+  const node = (i: number, epi: boolean): ElementwiseNode => {
     const e = eqns[i]!, op = (e.params as { op: string }).op;
-    const args = e.inputs.map(ref);
-    return e.prim === "unary"
-      ? { prim: "unary", op, args: [args[0]!] } as ElementwiseNode
-      : { prim: "binary", op, args: [args[0]!, args[1]!] } as ElementwiseNode;
-  });
-  const outs = g.members.filter((i) => {
+    const args = e.inputs.map((s) => ref(s, epi));
+    switch (e.prim) {
+      case "unary":
+        return { prim: "unary", op: op as UnaryOp, args: [args[0]!] };
+      case "binary":
+        return { prim: "binary", op: op as BinaryOp, args: [args[0]!, args[1]!] };
+      case "broadcastTo":
+        return { prim: "broadcastTo", args: [args[0]!] };
+      default: {
+        const into = readPattern(e.aval.shape, g.shape)!;
+        const n = e.aval.shape.reduce((a, b) => a * b, 1);
+        return { prim: "reduce", op: op as FusedReduceOp, args: [args[0]!], into, size: n };
+      }
+    }
+  };
+  const nodes = g.members.map((i) => node(i, false));
+  const mainReads = reads.length;
+  nodes.push(...g.epi.map((i) => node(i, true)));
+  const outs = all.filter((i) => {
     const s = eqns[i]!.out;
     return isOutput.has(s) || (readers.get(s) ?? []).some((r) => !member.has(r));
   });
+  const epilogue = g.epi.length === 0 ? undefined : {
+    size: g.epiShape!.reduce((a, b) => a * b, 1),
+    reads: reads.length - mainReads,
+    nodes: g.epi.length,
+  };
   return [{
     kind: "fused",
     program: {
@@ -209,11 +308,12 @@ function groupSteps(
       size,
       inputs: reads,
       nodes,
-      outputs: outs.map((i) => g.nodeOf.get(eqns[i]!.out)!),
+      outputs: outs.map((i) => nodeOf.get(eqns[i]!.out)!),
+      ...(epilogue ? { epilogue } : {}),
     },
     inputs,
     outs: outs.map((i) => eqns[i]!.out),
-    outAval: { shape: g.shape, dtype: g.dtype },
-    members: g.members.length,
+    outAvals: outs.map((i) => eqns[i]!.aval),
+    members: all.length,
   }];
 }

@@ -2,7 +2,7 @@
  * The backend interface (what `cpu` and `webgpu` implement) and the backend registry.
  * @module
  */
-import type { ElementwiseProgram } from "./elementwise_program.ts";
+import type { ElementwiseProgram, FusiblePrim } from "./elementwise_program.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import { TesseraError } from "./errors.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
@@ -97,8 +97,8 @@ export interface Backend {
    * equations only on backends that have it.
    */
   fusedElementwise?(program: ElementwiseProgram, inputs: readonly Storage[]): Storage[];
-  /** Which `unary`/`binary` ops `fusedElementwise` implements (with it). */
-  canFuseElementwise?(prim: "unary" | "binary", op: string): boolean;
+  /** Which ops `fusedElementwise` implements (with it); `op` is "" for `broadcastTo`. */
+  canFuseElementwise?(prim: FusiblePrim, op: string): boolean;
   /** Runs one primitive. Inputs are already validated by the shape rule. */
   execute<P extends Prim>(
     prim: P,

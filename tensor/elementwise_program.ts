@@ -1,11 +1,15 @@
 /**
- * A fused elementwise program: a chain (a DAG) of `unary`/`binary` primitive applications of
- * one output shape and float dtype, run as one kernel by a backend that implements
- * {@link Backend.fusedElementwise}. `jit` builds these from a traced graph
+ * A fused elementwise program: a DAG of `unary`/`binary`/`broadcastTo` primitive applications
+ * over one iteration shape and float dtype, optionally ending in `reduce` (sum/max/min)
+ * nodes whose results come out when the loop is done, run as one kernel by a backend that
+ * implements {@link Backend.fusedElementwise}. `jit` builds these from a traced graph
  * (autodiff/jit_fuse.ts); a backend that lacks the hook runs the equations one by one.
  * @module
  */
 import type { BinaryOp, UnaryOp } from "./primitives.ts";
+
+/** The reductions a fused program can end in. */
+export type FusedReduceOp = "sum" | "max" | "min";
 
 /**
  * How an operand is read at output element `i`: element `floor(i / div) % mod`. A full operand
@@ -20,18 +24,35 @@ export interface ElementwiseRead {
 /** A node's argument: `{ node: k }` (an earlier node's value) or `{ input: j }` (operand j). */
 export type ElementwiseRef = { readonly node: number } | { readonly input: number };
 
-/** One primitive application of the program. */
+/**
+ * One primitive application of the program. `broadcastTo` is its argument's value (the read
+ * pattern does the broadcasting). A `reduce` node folds its argument over the iteration into
+ * `size` accumulators, element i into accumulator `floor(i / into.div) % into.mod`, in
+ * increasing i (the eager kernel's order; float sums carried in float64); no node may read it.
+ */
 export type ElementwiseNode =
   | { readonly prim: "unary"; readonly op: UnaryOp; readonly args: readonly [ElementwiseRef] }
   | {
     readonly prim: "binary";
     readonly op: BinaryOp;
     readonly args: readonly [ElementwiseRef, ElementwiseRef];
+  }
+  | { readonly prim: "broadcastTo"; readonly args: readonly [ElementwiseRef] }
+  | {
+    readonly prim: "reduce";
+    readonly op: FusedReduceOp;
+    readonly args: readonly [ElementwiseRef];
+    readonly into: ElementwiseRead;
+    readonly size: number;
   };
 
+/** The primitives a fused program is made of. */
+export type FusiblePrim = ElementwiseNode["prim"];
+
 /**
- * The program: operands read as `inputs` says, `nodes` in order, the values of `outputs`
- * (node indices) written out, each of `size` elements of `dtype`. A backend computes every
+ * The program: operands read as `inputs` says, `nodes` in order for i < `size`, the values of
+ * `outputs` (node indices) written out — `size` elements of `dtype` each, or a reduce node's
+ * own `size`. A backend computes every
  * node exactly as its eager kernel does (float32: rounded after every node), so a fused replay
  * is bit-identical to the eager one.
  *
@@ -63,4 +84,34 @@ export interface ElementwiseProgram {
   readonly inputs: readonly ElementwiseRead[];
   readonly nodes: readonly ElementwiseNode[];
   readonly outputs: readonly number[];
+  /**
+   * A second loop, run after the first, over the reductions' results: its last `reads` inputs
+   * (read over `size` elements) and last `nodes` nodes (no reductions among them). Its nodes
+   * read the reduce nodes at their own index (the reduced value as its dtype stores it), each
+   * other and its inputs. LayerNorm's `rsqrt(sum / n + eps)` is such an epilogue.
+   */
+  readonly epilogue?: { readonly size: number; readonly reads: number; readonly nodes: number };
+}
+
+/**
+ * The element count of a program's output `j`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { outputSize } from "./elementwise_program.ts";
+ * const p = {
+ *   dtype: "float32", size: 6, inputs: [{ div: 1, mod: 6 }], outputs: [0, 1],
+ *   nodes: [
+ *     { prim: "unary", op: "exp", args: [{ input: 0 }] },
+ *     { prim: "reduce", op: "sum", args: [{ node: 0 }], into: { div: 3, mod: 2 }, size: 2 },
+ *   ],
+ * } as const;
+ * assert.deepEqual([outputSize(p, 0), outputSize(p, 1)], [6, 2]);
+ * ```
+ */
+export function outputSize(p: ElementwiseProgram, j: number): number {
+  const k = p.outputs[j]!, nd = p.nodes[k]!;
+  if (p.epilogue && k >= p.nodes.length - p.epilogue.nodes) return p.epilogue.size;
+  return nd.prim === "reduce" ? nd.size : p.size;
 }

@@ -6,7 +6,14 @@
  * @module
  */
 import type { Storage } from "../backend.ts";
-import type { ElementwiseProgram, ElementwiseRef } from "../elementwise_program.ts";
+import {
+  type ElementwiseNode,
+  type ElementwiseProgram,
+  type ElementwiseRead,
+  type ElementwiseRef,
+  type FusiblePrim,
+  outputSize,
+} from "../elementwise_program.ts";
 import { TesseraError } from "../errors.ts";
 import type { BinaryOp, UnaryOp } from "../primitives.ts";
 import { powC } from "./binary.ts";
@@ -75,17 +82,20 @@ function binaryExpr(op: BinaryOp, a: string, b: string): string {
 }
 
 /**
- * Whether the CPU can fuse this op (every float `unary` op but `logicalNot`, every `binary`).
+ * Whether the CPU can fuse this op: every float `unary` op but `logicalNot`, every `binary`,
+ * `broadcastTo`, and `reduce` sum/max/min.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { cpuCanFuse } from "./fused_elementwise.ts";
  * assert.deepEqual([cpuCanFuse("unary", "erf"), cpuCanFuse("unary", "logicalNot")], [true, false]);
+ * assert.deepEqual([cpuCanFuse("reduce", "sum"), cpuCanFuse("reduce", "prod")], [true, false]);
  * ```
  */
-export function cpuCanFuse(prim: "unary" | "binary", op: string): boolean {
-  if (prim === "binary") return true;
+export function cpuCanFuse(prim: FusiblePrim, op: string): boolean {
+  if (prim === "binary" || prim === "broadcastTo") return true;
+  if (prim === "reduce") return op === "sum" || op === "max" || op === "min";
   try {
     unaryExpr(op as UnaryOp, "a");
     return true;
@@ -109,36 +119,67 @@ const byProgram = new WeakMap<ElementwiseProgram, Loop>();
 function loopOf(p: ElementwiseProgram): Loop {
   let loop = byProgram.get(p);
   if (loop) return loop;
-  const key = JSON.stringify([p.dtype, p.size, p.inputs, p.nodes, p.outputs]);
+  const key = JSON.stringify([p.dtype, p.size, p.inputs, p.nodes, p.outputs, p.epilogue]);
   loop = compiled.get(key);
   if (loop) return byProgram.set(p, loop), loop;
   const round = p.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
-  const index = (j: number) => {
-    const { div, mod } = p.inputs[j]!;
+  const at = ({ div, mod }: ElementwiseRead, size = p.size) => {
     if (mod === 1) return "0";
     const q = div === 1 ? "i" : `((i / ${div}) | 0)`;
-    return div * mod === p.size ? q : `${q} % ${mod}`;
+    return div * mod === size ? q : `${q} % ${mod}`;
   };
   const ref = (r: ElementwiseRef) => ("node" in r ? `t${r.node}` : `x${r.input}`);
-  const body = [
-    ...p.inputs.map((_, j) => `const x${j} = in${j}[${index(j)}];`),
-    ...p.nodes.map((nd, k) =>
-      `const t${k} = ${
-        round(
-          nd.prim === "unary"
-            ? unaryExpr(nd.op, ref(nd.args[0]))
-            : binaryExpr(nd.op, ref(nd.args[0]), ref(nd.args[1])),
-        )
-      };`
-    ),
-    ...p.outputs.map((k, j) => `o${j}[i] = t${k};`),
+  const node = (nd: ElementwiseNode, k: number): string => {
+    switch (nd.prim) {
+      case "unary":
+        return `const t${k} = ${round(unaryExpr(nd.op, ref(nd.args[0])))};`;
+      case "binary":
+        return `const t${k} = ${round(binaryExpr(nd.op, ref(nd.args[0]), ref(nd.args[1])))};`;
+      case "broadcastTo":
+        return `const t${k} = ${ref(nd.args[0])};`;
+      case "reduce": {
+        const v = ref(nd.args[0]), j = at(nd.into);
+        // As reduce.ts folds: sums in float64 in increasing i; max/min keep the first NaN.
+        return nd.op === "sum"
+          ? `r${k}[${j}] += ${v};`
+          : `{ const j = ${j}; if (${v} ${
+            nd.op === "max" ? ">" : "<"
+          } r${k}[j] || ${v} !== ${v}) r${k}[j] = ${v}; }`;
+      }
+    }
+  };
+  const reduces = p.nodes.flatMap((nd, k) => (nd.prim === "reduce" ? [[nd, k] as const] : []));
+  const nIn = p.inputs.length - (p.epilogue?.reads ?? 0);
+  const nNodes = p.nodes.length - (p.epilogue?.nodes ?? 0);
+  const mainIn = (j: number) => j < nIn, mainNode = (k: number) => k < nNodes;
+  const isReduce = (k: number) => p.nodes[k]!.prim === "reduce";
+  const epiSrc = !p.epilogue ? [] : [
+    `for (let i = 0; i < ${p.epilogue.size}; i++) {`,
+    // The reduced values as the eager kernel stores them (rounded for float32).
+    ...reduces.map(([, k]) => `  const t${k} = ${round(`r${k}[i]`)};`),
+    ...p.inputs.flatMap((
+      r,
+      j,
+    ) => (mainIn(j) ? [] : [`  const x${j} = in${j}[${at(r, p.epilogue!.size)}];`])),
+    ...p.nodes.flatMap((nd, k) => (mainNode(k) ? [] : [`  ${node(nd, k)}`])),
+    ...p.outputs.flatMap((k, j) => (mainNode(k) ? [] : [`  o${j}[i] = t${k};`])),
+    `}`,
   ];
   const src = [
     ...p.inputs.map((_, j) => `const in${j} = ins[${j}];`),
     ...p.outputs.map((_, j) => `const o${j} = outs[${j}];`),
+    ...reduces.map(([nd, k]) =>
+      `const r${k} = new Float64Array(${nd.size}).fill(${
+        nd.op === "sum" ? 0 : nd.op === "max" ? "-Infinity" : "Infinity"
+      });`
+    ),
     `for (let i = 0; i < n; i++) {`,
-    ...body.map((l) => `  ${l}`),
+    ...p.inputs.flatMap((r, j) => (mainIn(j) ? [`  const x${j} = in${j}[${at(r)}];`] : [])),
+    ...p.nodes.flatMap((nd, k) => (mainNode(k) ? [`  ${node(nd, k)}`] : [])),
+    ...p.outputs.flatMap((k, j) => (mainNode(k) && !isReduce(k) ? [`  o${j}[i] = t${k};`] : [])),
     `}`,
+    ...p.outputs.flatMap((k, j) => (isReduce(k) ? [`o${j}.set(r${k});`] : [])),
+    ...epiSrc,
   ].join("\n");
   loop = new Function("F", "ins", "outs", "n", src) as Loop;
   compiled.set(key, loop);
@@ -171,7 +212,9 @@ export function cpuFusedElementwise(
   inputs: readonly Storage[],
 ): Storage[] {
   const ins = inputs.map((s) => arr(s)) as Float32Array[];
-  const outs = program.outputs.map(() => allocArray(program.dtype, program.size)) as Float32Array[];
+  const outs = program.outputs.map((_, j) =>
+    allocArray(program.dtype, outputSize(program, j))
+  ) as Float32Array[];
   loopOf(program)(HELPERS, ins, outs, program.size);
   return outs.map(wrap);
 }

@@ -1,9 +1,11 @@
 /**
  * Elementwise fusion in `jit` (autodiff/jit_fuse.ts, tensor/cpu/fused_elementwise.ts): random
  * chains of every fusible unary and binary op, float32 and float64, every broadcast read
- * (scalar, trailing bias, row statistic, a non-contiguous one that must stay unfused), with
- * reductions in between and several outputs, replay bit-identically to eager; and the grouping
- * rules on hand-written graphs.
+ * (scalar, trailing bias, row statistic, a non-contiguous one that must stay unfused),
+ * explicit broadcasts, sum/max/min reductions over trailing, leading and all axes (fused into
+ * the loop of their input) and over a middle axis (unfused), values read after a reduction,
+ * and several outputs, replay bit-identically to eager; and the grouping rules on hand-written
+ * graphs.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -24,7 +26,11 @@ type Op =
   | { kind: "unary"; op: UnaryOp; a: number }
   | { kind: "binary"; op: BinaryOp; a: number; b: number }
   | { kind: "external"; op: BinaryOp; a: number; shape: number; swap: boolean }
-  | { kind: "rowSum"; a: number };
+  | { kind: "reduce"; op: "sum" | "max" | "min"; axes: number; a: number }
+  | { kind: "broadcast"; a: number };
+
+/** Reduced axes: trailing, leading, leading two, all, middle (a non-contiguous result). */
+const AXES = [[2], [0], [0, 1], [0, 1, 2], [1]];
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
@@ -45,7 +51,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     shape: fc.nat({ max: SHAPES.length - 1 }),
     swap: fc.boolean(),
   }),
-  fc.record({ kind: fc.constant("rowSum" as const), a: fc.nat() }),
+  fc.record({
+    kind: fc.constant("reduce" as const),
+    op: fc.constantFrom("sum" as const, "max" as const, "min" as const),
+    axes: fc.nat({ max: AXES.length - 1 }),
+    a: fc.nat(),
+  }),
+  fc.record({ kind: fc.constant("broadcast" as const), a: fc.nat() }),
 );
 
 const values = (n: number, seed: number) =>
@@ -62,8 +74,12 @@ function chain(ops: readonly Op[], outputs: readonly number[]) {
     ops.forEach((o, i) => {
       if (o.kind === "unary") pool.push(bind("unary", [pick(o.a)], { op: o.op }));
       else if (o.kind === "binary") pool.push(bind("binary", [pick(o.a), pick(o.b)], { op: o.op }));
-      else if (o.kind === "rowSum") pool.push(sum(pick(o.a), -1, true));
-      else {
+      else if (o.kind === "reduce") {
+        const v = pick(o.a), axes = AXES[o.axes]!.filter((d) => d < v.shape.length);
+        pool.push(bind("reduce", [v], { op: o.op, axes }));
+      } else if (o.kind === "broadcast") {
+        pool.push(bind("broadcastTo", [pick(o.a)], { shape: OUT }));
+      } else {
         const e = ext[i]!;
         pool.push(bind("binary", o.swap ? [e, pick(o.a)] : [pick(o.a), e], { op: o.op }));
       }
@@ -73,7 +89,7 @@ function chain(ops: readonly Op[], outputs: readonly number[]) {
 }
 
 Deno.test("jit fusion: random elementwise chains replay bit-identically to eager (f32, f64)", () => {
-  let fusedEquations = 0, unfusedBroadcasts = 0;
+  let fusedEquations = 0, unfusedBroadcasts = 0, fusedReductions = 0;
   fc.assert(
     fc.property(
       fc.array(opArb, { minLength: 1, maxLength: 14 }),
@@ -93,6 +109,10 @@ Deno.test("jit fusion: random elementwise chains replay bit-identically to eager
         const fused = jitted(x, r, ext);
         fusedEquations += jitStats(jitted).fusedEquations;
         unfusedBroadcasts += ops.some((o) => o.kind === "external" && o.shape === 5) ? 1 : 0;
+        fusedReductions += jitStats(jitted).dispatchesByKind.reduce === undefined &&
+            ops.some((o) => o.kind === "reduce")
+          ? 1
+          : 0;
         for (let k = 0; k < eager.length; k++) {
           const a = eager[k]!.dataSync(), b = fused[k]!.dataSync();
           assert.deepEqual(fused[k]!.shape, eager[k]!.shape);
@@ -108,26 +128,65 @@ Deno.test("jit fusion: random elementwise chains replay bit-identically to eager
   );
   // The property exercised fusion (and the middle broadcast that must stay unfused).
   assert.ok(
-    fusedEquations > 150 && unfusedBroadcasts > 10,
-    `${fusedEquations} ${unfusedBroadcasts}`,
+    fusedEquations > 150 && unfusedBroadcasts > 10 && fusedReductions > 10,
+    `${fusedEquations} ${unfusedBroadcasts} ${fusedReductions}`,
   );
 });
 
-Deno.test("jit fusion: AdamW-like chain is one kernel; reads of a member by a reduction flush it", () => {
+Deno.test("jit fusion: AdamW-like chain and its sum are one kernel; a read of the sum closes it", () => {
   const f = (p: Tensor, g: Tensor, m: Tensor) => {
     const m2 = bind("binary", [bind("binary", [m, tensor(0.9)], { op: "mul" }), g], { op: "add" });
     const upd = bind("binary", [m2, bind("unary", [m2], { op: "sqrt" })], { op: "div" });
     const p2 = bind("binary", [p, upd], { op: "sub" });
-    return { p: p2, m: m2, s: sum(p2), q: bind("unary", [p2], { op: "exp" }) };
+    const s = sum(p2);
+    return {
+      p: p2,
+      m: m2,
+      s,
+      q: bind("unary", [bind("binary", [p2, s], { op: "sub" })], { op: "exp" }),
+    };
   };
   const jitted = jit(f);
   const p = tensor([1, 2, 3]), g = tensor([0.5, 0.5, 0.5]), m = tensor([1, 4, 9]);
-  dispose(jitted(p, g, m));
+  const out = jitted(p, g, m), eager = scope(() => f(p, g, m));
   const s = jitStats(jitted);
-  // mul, add, sqrt, div, sub → one kernel with outputs m2 and p2; sum; exp runs alone.
-  assert.deepEqual([s.fusedKernels, s.fusedEquations, s.dispatches], [1, 5, 3]);
+  // mul, add, sqrt, div, sub, sum → one kernel with outputs m2, p2 and the sum; sub, exp of the
+  // sum's readers → a second one.
+  assert.deepEqual([s.fusedKernels, s.fusedEquations, s.dispatches], [2, 8, 2]);
+  for (const k of ["p", "m", "s", "q"] as const) {
+    assert.deepEqual([...out[k].dataSync()], [...eager[k].dataSync()], k);
+  }
   jitted.dispose();
-  dispose([p, g, m]);
+  dispose([out, eager, p, g, m]);
+});
+
+Deno.test("jit fusion: layerNorm's statistics are two kernels with their epilogues, bit-identical", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const ln = (x: Tensor) => {
+      const n = tensor(x.shape.at(-1)!, { dtype });
+      const mu = bind("binary", [sum(x, -1, true), n], { op: "div" });
+      const xc = bind("binary", [x, mu], { op: "sub" });
+      const sq = bind("binary", [xc, xc], { op: "mul" });
+      const v = bind("binary", [sum(sq, -1, true), n], { op: "div" });
+      const r = bind("unary", [bind("binary", [v, tensor(1e-5, { dtype })], { op: "add" })], {
+        op: "rsqrt",
+      });
+      return bind("binary", [xc, r], { op: "mul" });
+    };
+    const x = tensor(Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 3), {
+      dtype,
+      shape: [2, 3, 4],
+    });
+    const jitted = jit(ln);
+    const y = jitted(x), e = scope(() => ln(x));
+    // sum + div (epilogue); sub, mul, sum + div, add, rsqrt (epilogue); the last mul alone.
+    const s = jitStats(jitted);
+    assert.deepEqual([s.dispatches, s.fusedKernels, s.fusedEquations], [3, 2, 8]);
+    const a = e.dataSync(), b = y.dataSync();
+    for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${dtype} [${i}]`);
+    jitted.dispose();
+    dispose([x, y, e]);
+  }
 });
 
 Deno.test("jit fusion: read patterns and grouping on hand-written graphs", () => {
