@@ -1,25 +1,22 @@
 /**
  * Elementwise fusion of a traced `jit` graph: float `unary`/`binary`/`broadcastTo` equations of
- * one shape, and the `reduce`s (sum/max/min) of their values, become one
- * {@link ElementwiseProgram}, run as one kernel by backends with `fusedElementwise`. The pass
- * keeps the schedule's order; an open group runs at the point where the first equation outside
- * it reads one of its values (or at the end), which is safe because every primitive is pure:
- * the equations it moves a group past do not read the group. A reduction's result exists only
- * when the loop is done, so an equation that reads it closes its group first.
+ * one element count (any shapes: reads are patterns of the flat index), the `reduce`s
+ * (sum/max/min) of their values with an epilogue over the results, and the views of their
+ * values become one {@link ElementwiseProgram}, run as one kernel by backends with
+ * `fusedElementwise`. The pass keeps the schedule's order; an open group runs at the point
+ * where the first equation outside it reads one of its values (or at the end), which is safe
+ * because every primitive is pure: the equations it moves a group past do not read the group.
+ * A reduction's result exists only when the loop is done, so a main-loop equation that reads
+ * it closes its group first. A closing group pulls forward the later equations of its loop
+ * whose other operands already exist.
  * @module
  */
 import type { Aval } from "../tensor/aval.ts";
-import type {
-  ElementwiseNode,
-  ElementwiseProgram,
-  ElementwiseRead,
-  ElementwiseRef,
-  FusedReduceOp,
-  FusiblePrim,
-} from "../tensor/elementwise_program.ts";
-import type { BinaryOp, UnaryOp } from "../tensor/primitives.ts";
-import type { Shape } from "../tensor/shape.ts";
+import type { ElementwiseProgram, FusiblePrim } from "../tensor/elementwise_program.ts";
+import { type Shape, sizeOf } from "../tensor/shape.ts";
 import type { Equation } from "./jit_trace.ts";
+import { type Group, groupSteps, newGroup, readPattern } from "./jit_fuse_program.ts";
+import { VIEWS } from "./jit_plan.ts";
 
 /** One step of a compiled program: a single equation, or a fused group of them. */
 export type Step =
@@ -58,49 +55,7 @@ export function unfused(eqns: readonly Equation[]): Step[] {
   return eqns.map((eqn) => ({ kind: "eqn", eqn, inputs: eqn.inputs, outs: [eqn.out] }));
 }
 
-/**
- * How an operand of shape `inShape` broadcast to `out` is read at flat output index i
- * (`floor(i / div) % mod`), or null when its kept dimensions are not one contiguous run.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { readPattern } from "./jit_fuse.ts";
- * assert.deepEqual(readPattern([4], [2, 3, 4]), { div: 1, mod: 4 });
- * assert.deepEqual(readPattern([2, 3, 1], [2, 3, 4]), { div: 4, mod: 6 });
- * assert.equal(readPattern([2, 1, 4], [2, 3, 4]), null);
- * ```
- */
-export function readPattern(inShape: Shape, out: Shape): ElementwiseRead | null {
-  const pad = out.length - inShape.length;
-  let div = 1, mod = 1, state: "after" | "run" | "before" = "after";
-  for (let d = out.length - 1; d >= 0; d--) {
-    if (out[d] === 1) continue;
-    const kept = d >= pad && inShape[d - pad] === out[d];
-    if (kept) {
-      if (state === "before") return null;
-      state = "run";
-      mod *= out[d]!;
-    } else if (state === "after") div *= out[d]!;
-    else state = "before";
-  }
-  return mod === 1 ? { div: 1, mod: 1 } : { div, mod };
-}
-
-interface Group {
-  /** The iteration shape (a reduce member's input shape). */
-  readonly shape: Shape;
-  readonly dtype: "float32" | "float64";
-  /** Equations of the main loop, in order. */
-  readonly members: number[];
-  /** Equations of the epilogue loop over the reductions' results (all of shape `epiShape`). */
-  readonly epi: number[];
-  epiShape: Shape | null;
-  /** Output slots of all members. */
-  readonly slots: Set<number>;
-  /** Output slots of the reduce and epilogue members (main-loop members cannot read them). */
-  readonly reduced: Set<number>;
-}
+export { readPattern };
 
 /** What the backend's fused kernel implements (see {@link Backend.canFuseElementwise}). */
 export type CanFuse = (prim: FusiblePrim, op: string) => boolean;
@@ -138,11 +93,50 @@ export function fuseElementwise(
     }
   });
   const isOutput = new Set(outSlots);
+  const producer = new Map(eqns.map((e, i) => [e.out, i]));
   const steps: Step[] = [];
   const open = new Map<string, Group>();
+  /** Equations whose values exist once the steps so far have run; later ones pulled forward. */
+  const ran = new Set<number>(), pulled = new Set<number>();
+  let pos = 0;
+  const ready = (s: number) => !producer.has(s) || ran.has(producer.get(s)!);
   const emit = (g: Group) => {
-    open.delete(key(g.shape, g.dtype));
+    open.delete(key(g.size, g.dtype));
+    pullForward(g);
+    for (const i of [...g.members, ...g.epi, ...g.views.values()]) ran.add(i);
     steps.push(...groupSteps(g, eqns, avalOf, readers, isOutput));
+  };
+  const join = (g: Group, i: number) => {
+    const e = eqns[i]!;
+    g.slots.add(e.out);
+    if (VIEWS.has(e.prim)) {
+      g.views.set(e.out, i);
+      if (g.reduced.has(e.inputs[0]!)) g.reduced.add(e.out);
+    } else {
+      g.members.push(i);
+      if (e.prim === "reduce") g.reduced.add(e.out);
+    }
+  };
+  // Before a group runs, it takes the later equations of its loop that read its values and
+  // otherwise only values that exist now (a bias gradient's sum, after the matmul that read
+  // the gradient closed its group), and the later views of its values. Moving a pure equation
+  // earlier, to where its operands exist, changes no value.
+  const pullForward = (g: Group) => {
+    const queue = [...g.slots].filter((s) => !g.reduced.has(s));
+    while (queue.length > 0) {
+      for (const j of readers.get(queue.pop()!) ?? []) {
+        if (j <= pos || pulled.has(j)) continue;
+        const e = eqns[j]!;
+        if (!VIEWS.has(e.prim)) {
+          const shape = fusedShape(e, avalOf, canFuse);
+          if (!shape || sizeOf(shape) !== g.size || e.aval.dtype !== g.dtype) continue;
+          if (!e.inputs.every((s) => g.slots.has(s) ? !g.reduced.has(s) : ready(s))) continue;
+        }
+        pulled.add(j);
+        join(g, j);
+        if (!g.reduced.has(e.out)) queue.push(e.out);
+      }
+    }
   };
   // The groups e reads from run first — all but `into`, unless e reads a reduction of it.
   const flushReaders = (e: Equation, into?: Group) => {
@@ -152,9 +146,17 @@ export function fuseElementwise(
     }
   };
   eqns.forEach((e, i) => {
+    pos = i;
+    if (pulled.has(i)) return;
+    if (VIEWS.has(e.prim)) {
+      // A view of a member's value is the same buffer: it joins, and runs after the group.
+      const g = [...open.values()].find((g) => g.slots.has(e.inputs[0]!));
+      if (g) return join(g, i);
+    }
     const shape = fusedShape(e, avalOf, canFuse);
     if (!shape) {
       flushReaders(e);
+      ran.add(i);
       steps.push({ kind: "eqn", eqn: e, inputs: e.inputs, outs: [e.out] });
       return;
     }
@@ -163,52 +165,42 @@ export function fuseElementwise(
       for (const g of [...open.values()]) {
         if (g !== ep && e.inputs.some((s) => g.slots.has(s))) emit(g);
       }
-      ep.epiShape = e.aval.shape;
+      ep.epiSize = sizeOf(e.aval.shape);
       ep.epi.push(i);
       ep.slots.add(e.out);
       ep.reduced.add(e.out);
       return;
     }
-    const dtype = e.aval.dtype as "float32" | "float64", k = key(shape, dtype);
+    const dtype = e.aval.dtype as "float32" | "float64", size = sizeOf(shape);
+    const k = key(size, dtype);
     flushReaders(e, open.get(k));
     let g = open.get(k);
-    if (!g) {
-      g = {
-        shape,
-        dtype,
-        members: [],
-        epi: [],
-        epiShape: null,
-        slots: new Set(),
-        reduced: new Set(),
-      };
-      open.set(k, g);
-    }
-    if (e.prim === "reduce") g.reduced.add(e.out);
-    g.slots.add(e.out);
-    g.members.push(i);
+    if (!g) open.set(k, g = newGroup(size, dtype));
+    join(g, i);
   });
+  pos = eqns.length;
   for (const g of [...open.values()]) emit(g);
   return steps;
 }
 
-const key = (shape: Shape, dtype: string) => `${dtype}[${shape}]`;
-const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+/** Groups are keyed by loop length: reads are patterns of the flat index, whatever the shape. */
+const key = (size: number, dtype: string) => `${dtype}#${size}`;
 
 /**
  * The open group whose epilogue can take elementwise `e`: e reads that group's reduced values,
- * only those of e's own shape (read in full), and the epilogue has e's shape.
+ * only those of e's own size (read in full), and the epilogue has e's size.
  */
 function epilogueOf(
   e: Equation,
   open: Iterable<Group>,
   avalOf: (slot: number) => Aval,
 ): Group | undefined {
+  const n = sizeOf(e.aval.shape);
   for (const g of open) {
     if (g.dtype !== e.aval.dtype || !e.inputs.some((s) => g.reduced.has(s))) continue;
-    if (g.epiShape && !sameShape(g.epiShape, e.aval.shape)) return undefined;
+    if (g.epiSize !== null && g.epiSize !== n) return undefined;
     const ok = e.inputs.every((s) =>
-      !g.slots.has(s) || (g.reduced.has(s) && sameShape(avalOf(s).shape, e.aval.shape))
+      !g.slots.has(s) || (g.reduced.has(s) && sizeOf(avalOf(s).shape) === n)
     );
     return ok ? g : undefined;
   }
@@ -244,76 +236,4 @@ function fusedShape(e: Equation, avalOf: (slot: number) => Aval, canFuse: CanFus
     default:
       return null;
   }
-}
-
-/** The step(s) of a closed group: one fused step, or the equation itself when it is alone. */
-function groupSteps(
-  g: Group,
-  eqns: readonly Equation[],
-  avalOf: (slot: number) => Aval,
-  readers: ReadonlyMap<number, readonly number[]>,
-  isOutput: ReadonlySet<number>,
-): Step[] {
-  const all = [...g.members, ...g.epi];
-  if (all.length === 1) {
-    const eqn = eqns[all[0]!]!;
-    return [{ kind: "eqn", eqn, inputs: eqn.inputs, outs: [eqn.out] }];
-  }
-  const size = g.shape.reduce((a, b) => a * b, 1);
-  const inputs: number[] = [], reads: ElementwiseRead[] = [], index = new Map<string, number>();
-  const member = new Set(all);
-  const nodeOf = new Map(all.map((i, k) => [eqns[i]!.out, k]));
-  // A member's value is read by later members of its loop in full (they share its shape).
-  const ref = (s: number, epi: boolean): ElementwiseRef => {
-    const node = nodeOf.get(s);
-    if (node !== undefined) return { node };
-    const r = readPattern(avalOf(s).shape, epi ? g.epiShape! : g.shape)!;
-    const k = `${epi ? "e" : "m"}:${s}:${r.div}:${r.mod}`;
-    if (!index.has(k)) index.set(k, inputs.push(s) - 1), reads.push(r);
-    return { input: index.get(k)! };
-  };
-  const node = (i: number, epi: boolean): ElementwiseNode => {
-    const e = eqns[i]!, op = (e.params as { op: string }).op;
-    const args = e.inputs.map((s) => ref(s, epi));
-    switch (e.prim) {
-      case "unary":
-        return { prim: "unary", op: op as UnaryOp, args: [args[0]!] };
-      case "binary":
-        return { prim: "binary", op: op as BinaryOp, args: [args[0]!, args[1]!] };
-      case "broadcastTo":
-        return { prim: "broadcastTo", args: [args[0]!] };
-      default: {
-        const into = readPattern(e.aval.shape, g.shape)!;
-        const n = e.aval.shape.reduce((a, b) => a * b, 1);
-        return { prim: "reduce", op: op as FusedReduceOp, args: [args[0]!], into, size: n };
-      }
-    }
-  };
-  const nodes = g.members.map((i) => node(i, false));
-  const mainReads = reads.length;
-  nodes.push(...g.epi.map((i) => node(i, true)));
-  const outs = all.filter((i) => {
-    const s = eqns[i]!.out;
-    return isOutput.has(s) || (readers.get(s) ?? []).some((r) => !member.has(r));
-  });
-  const epilogue = g.epi.length === 0 ? undefined : {
-    size: g.epiShape!.reduce((a, b) => a * b, 1),
-    reads: reads.length - mainReads,
-    nodes: g.epi.length,
-  };
-  return [{
-    kind: "fused",
-    program: {
-      dtype: g.dtype,
-      size,
-      inputs: reads,
-      nodes,
-      outputs: outs.map((i) => nodeOf.get(eqns[i]!.out)!),
-      ...(epilogue ? { epilogue } : {}),
-    },
-    inputs,
-    outs: outs.map((i) => eqns[i]!.out),
-    outAvals: outs.map((i) => eqns[i]!.aval),
-    members: all.length,
-  }];
 }
