@@ -112,6 +112,7 @@ export function fuseElementwise(
     if (VIEWS.has(e.prim)) {
       g.views.set(e.out, i);
       if (g.reduced.has(e.inputs[0]!)) g.reduced.add(e.out);
+      if (g.late.has(e.inputs[0]!)) g.late.add(e.out);
     } else {
       g.members.push(i);
       if (e.prim === "reduce") g.reduced.add(e.out);
@@ -171,6 +172,17 @@ export function fuseElementwise(
       ep.reduced.add(e.out);
       return;
     }
+    const tg = e.prim === "reduce" ? undefined : tailOf(e, open.values());
+    if (tg) {
+      for (const g of [...open.values()]) {
+        if (g !== tg && e.inputs.some((s) => g.slots.has(s))) emit(g);
+      }
+      tg.tail.push(i);
+      tg.slots.add(e.out);
+      tg.reduced.add(e.out);
+      tg.late.add(e.out);
+      return;
+    }
     const dtype = e.aval.dtype as "float32" | "float64", size = sizeOf(shape);
     const k = key(size, dtype);
     flushReaders(e, open.get(k));
@@ -199,10 +211,23 @@ function epilogueOf(
   for (const g of open) {
     if (g.dtype !== e.aval.dtype || !e.inputs.some((s) => g.reduced.has(s))) continue;
     if (g.epiSize !== null && g.epiSize !== n) return undefined;
+    if (e.inputs.some((s) => g.late.has(s))) return undefined;
     const ok = e.inputs.every((s) =>
       !g.slots.has(s) || (g.reduced.has(s) && sizeOf(avalOf(s).shape) === n)
     );
     return ok ? g : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The open group whose tail can take elementwise `e`: e reads that group's reduced values and
+ * has the group's size (its operands are readable: {@link fusedShape} checked).
+ */
+function tailOf(e: Equation, open: Iterable<Group>): Group | undefined {
+  for (const g of open) {
+    if (g.dtype !== e.aval.dtype || !e.inputs.some((s) => g.reduced.has(s))) continue;
+    return sizeOf(e.aval.shape) === g.size ? g : undefined;
   }
   return undefined;
 }

@@ -32,8 +32,12 @@ export interface Group {
   epiSize: number | null;
   /** Output slots of all members and views. */
   readonly slots: Set<number>;
-  /** Slots of the reduce and epilogue members and their views (the main loop cannot read them). */
+  /** Equations of the tail loop (again of `size`), after the epilogue. */
+  readonly tail: number[];
+  /** Slots of the reduce, epilogue and tail members and their views (the main loop cannot read them). */
   readonly reduced: Set<number>;
+  /** Slots of the tail members and their views (the epilogue cannot read them either). */
+  readonly late: Set<number>;
   /** View output slot → its equation, in the order they joined. */
   readonly views: Map<number, number>;
 }
@@ -55,8 +59,10 @@ export function newGroup(size: number, dtype: "float32" | "float64"): Group {
     members: [],
     epi: [],
     epiSize: null,
+    tail: [],
     slots: new Set(),
     reduced: new Set(),
+    late: new Set(),
     views: new Map(),
   };
 }
@@ -118,7 +124,7 @@ export function groupSteps(
   readers: ReadonlyMap<number, readonly number[]>,
   isOutput: ReadonlySet<number>,
 ): Step[] {
-  const all = [...g.members, ...g.epi];
+  const all = [...g.members, ...g.epi, ...g.tail];
   const inside = new Set([...all, ...g.views.values()]);
   const viewsOf = new Map<number, number[]>();
   for (const [out, i] of g.views) {
@@ -142,18 +148,22 @@ export function groupSteps(
   const nodeOf = new Map(all.map((i, k) => [eqns[i]!.out, k]));
   for (const [out, i] of g.views) nodeOf.set(out, nodeOf.get(eqns[i]!.inputs[0]!)!);
   // A member's value is read in full by later members of its loop (they have its size).
-  const ref = (s: number, loop: Shape, epi: boolean): ElementwiseRef => {
+  const ref = (s: number, loop: Shape, phase: string): ElementwiseRef => {
     const node = nodeOf.get(s);
-    if (node !== undefined) return { node };
+    if (node !== undefined) {
+      // The tail reads a reduced value at its own element, broadcast over the loop.
+      const early = phase === "t" && g.reduced.has(s) && !g.late.has(s);
+      return early ? { node, read: readPattern(avalOf(s).shape, loop)! } : { node };
+    }
     const r = readPattern(avalOf(s).shape, loop)!;
-    const k = `${epi ? "e" : "m"}:${s}:${r.div}:${r.mod}`;
+    const k = `${phase}:${s}:${r.div}:${r.mod}`;
     if (!index.has(k)) index.set(k, inputs.push(s) - 1), reads.push(r);
     return { input: index.get(k)! };
   };
-  const node = (i: number, epi: boolean): ElementwiseNode => {
+  const node = (i: number, phase: string): ElementwiseNode => {
     const e = eqns[i]!, op = (e.params as { op: string }).op;
     const loop = e.prim === "reduce" ? avalOf(e.inputs[0]!).shape : e.aval.shape;
-    const args = e.inputs.map((s) => ref(s, loop, epi));
+    const args = e.inputs.map((s) => ref(s, loop, phase));
     switch (e.prim) {
       case "unary":
         return { prim: "unary", op: op as UnaryOp, args: [args[0]!] };
@@ -167,13 +177,18 @@ export function groupSteps(
       }
     }
   };
-  const nodes = g.members.map((i) => node(i, false));
+  const nodes = g.members.map((i) => node(i, "m"));
   const mainReads = reads.length;
-  nodes.push(...g.epi.map((i) => node(i, true)));
+  nodes.push(...g.epi.map((i) => node(i, "e")));
+  const epiReads = reads.length;
+  nodes.push(...g.tail.map((i) => node(i, "t")));
   const outs = all.filter((i) => leaves(eqns[i]!.out));
   const epilogue = g.epi.length === 0
     ? undefined
-    : { size: g.epiSize!, reads: reads.length - mainReads, nodes: g.epi.length };
+    : { size: g.epiSize!, reads: epiReads - mainReads, nodes: g.epi.length };
+  const tail = g.tail.length === 0
+    ? undefined
+    : { reads: reads.length - epiReads, nodes: g.tail.length };
   return [{
     kind: "fused",
     program: {
@@ -183,6 +198,7 @@ export function groupSteps(
       nodes,
       outputs: outs.map((i) => nodeOf.get(eqns[i]!.out)!),
       ...(epilogue ? { epilogue } : {}),
+      ...(tail ? { tail } : {}),
     },
     inputs,
     outs: outs.map((i) => eqns[i]!.out),

@@ -21,8 +21,14 @@ export interface ElementwiseRead {
   readonly mod: number;
 }
 
-/** A node's argument: `{ node: k }` (an earlier node's value) or `{ input: j }` (operand j). */
-export type ElementwiseRef = { readonly node: number } | { readonly input: number };
+/**
+ * A node's argument: `{ node: k }` (an earlier node's value) or `{ input: j }` (operand j). In
+ * the tail loop, a reduce or epilogue node's value carries the `read` that maps the loop index
+ * to its element.
+ */
+export type ElementwiseRef =
+  | { readonly node: number; readonly read?: ElementwiseRead }
+  | { readonly input: number };
 
 /**
  * One primitive application of the program. `broadcastTo` is its argument's value (the read
@@ -91,6 +97,50 @@ export interface ElementwiseProgram {
    * other and its inputs. LayerNorm's `rsqrt(sum / n + eps)` is such an epilogue.
    */
   readonly epilogue?: { readonly size: number; readonly reads: number; readonly nodes: number };
+  /**
+   * A last loop, again of `size` iterations, after the epilogue: the last `reads` inputs and
+   * last `nodes` nodes (no reductions). Its nodes read main-loop values at i, reduce and
+   * epilogue values through their ref's `read`, each other and its inputs — softmax's final
+   * division, layerNorm's normalisation: the kernel is then a row kernel's phases in one.
+   */
+  readonly tail?: { readonly reads: number; readonly nodes: number };
+}
+
+/** Index ranges `[from, to)` of a program's nodes and inputs per loop. */
+export interface ProgramPhases {
+  readonly main: { readonly nodes: number; readonly inputs: number };
+  readonly epilogue: { readonly nodes: number; readonly inputs: number };
+}
+
+/**
+ * Which loop a node (or input) belongs to: below `main` the main loop, below `epilogue` the
+ * epilogue, the rest the tail.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { phases } from "./elementwise_program.ts";
+ * const p = {
+ *   dtype: "float32", size: 4, inputs: [{ div: 1, mod: 4 }], outputs: [2],
+ *   nodes: [
+ *     { prim: "reduce", op: "sum", args: [{ input: 0 }], into: { div: 4, mod: 1 }, size: 1 },
+ *     { prim: "unary", op: "exp", args: [{ node: 0 }] },
+ *     { prim: "binary", op: "div", args: [{ input: 0 }, { node: 1, read: { div: 1, mod: 1 } }] },
+ *   ],
+ *   epilogue: { size: 1, reads: 0, nodes: 1 },
+ *   tail: { reads: 0, nodes: 1 },
+ * } as const;
+ * assert.deepEqual(phases(p), { main: { nodes: 1, inputs: 1 }, epilogue: { nodes: 2, inputs: 1 } });
+ * ```
+ */
+export function phases(p: ElementwiseProgram): ProgramPhases {
+  const tn = p.tail?.nodes ?? 0, ti = p.tail?.reads ?? 0;
+  const en = p.epilogue?.nodes ?? 0, ei = p.epilogue?.reads ?? 0;
+  const n = p.nodes.length, m = p.inputs.length;
+  return {
+    main: { nodes: n - tn - en, inputs: m - ti - ei },
+    epilogue: { nodes: n - tn, inputs: m - ti },
+  };
 }
 
 /**
@@ -111,7 +161,7 @@ export interface ElementwiseProgram {
  * ```
  */
 export function outputSize(p: ElementwiseProgram, j: number): number {
-  const k = p.outputs[j]!, nd = p.nodes[k]!;
-  if (p.epilogue && k >= p.nodes.length - p.epilogue.nodes) return p.epilogue.size;
+  const k = p.outputs[j]!, nd = p.nodes[k]!, ph = phases(p);
+  if (k >= ph.main.nodes && k < ph.epilogue.nodes) return p.epilogue!.size;
   return nd.prim === "reduce" ? nd.size : p.size;
 }

@@ -13,6 +13,7 @@ import {
   type ElementwiseRef,
   type FusiblePrim,
   outputSize,
+  phases,
 } from "../elementwise_program.ts";
 import { TesseraError } from "../errors.ts";
 import type { BinaryOp, UnaryOp } from "../primitives.ts";
@@ -119,7 +120,7 @@ const byProgram = new WeakMap<ElementwiseProgram, Loop>();
 function loopOf(p: ElementwiseProgram): Loop {
   let loop = byProgram.get(p);
   if (loop) return loop;
-  const key = JSON.stringify([p.dtype, p.size, p.inputs, p.nodes, p.outputs, p.epilogue]);
+  const key = JSON.stringify([p.dtype, p.size, p.inputs, p.nodes, p.outputs, p.epilogue, p.tail]);
   loop = compiled.get(key);
   if (loop) return byProgram.set(p, loop), loop;
   const round = p.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
@@ -128,17 +129,39 @@ function loopOf(p: ElementwiseProgram): Loop {
     const q = div === 1 ? "i" : `((i / ${div}) | 0)`;
     return div * mod === size ? q : `${q} % ${mod}`;
   };
-  const ref = (r: ElementwiseRef) => ("node" in r ? `t${r.node}` : `x${r.input}`);
-  const node = (nd: ElementwiseNode, k: number): string => {
+  const ph = phases(p);
+  const phaseOf = (k: number) => (k < ph.main.nodes ? 0 : k < ph.epilogue.nodes ? 1 : 2);
+  const inPhase = (j: number) => (j < ph.main.inputs ? 0 : j < ph.epilogue.inputs ? 1 : 2);
+  const isReduce = (k: number) => p.nodes[k]!.prim === "reduce";
+  const outOf = new Map(p.outputs.map((k, j) => [k, j]));
+  // Values of the first two loops that the tail reads: kept in arrays (an output's own).
+  const kept = new Set<number>();
+  p.nodes.forEach((nd, k) => {
+    if (phaseOf(k) < 2) return;
+    for (const a of nd.args) {
+      if ("node" in a && phaseOf(a.node) < 2 && !isReduce(a.node)) kept.add(a.node);
+    }
+  });
+  const arrOf = (k: number) => (outOf.has(k) ? `o${outOf.get(k)}` : `m${k}`);
+  const epiSize = p.epilogue?.size ?? 0;
+  const ref = (r: ElementwiseRef, phase: number) => {
+    if (!("node" in r)) return `x${r.input}`;
+    const k = r.node;
+    if (phase < 2 || phaseOf(k) === 2) return `t${k}`;
+    const j = r.read ? at(r.read) : "i";
+    return isReduce(k) ? round(`r${k}[${j}]`) : `${arrOf(k)}[${j}]`;
+  };
+  const node = (nd: ElementwiseNode, k: number, phase: number): string => {
+    const arg = (m: number) => ref(nd.args[m as 0]!, phase);
     switch (nd.prim) {
       case "unary":
-        return `const t${k} = ${round(unaryExpr(nd.op, ref(nd.args[0])))};`;
+        return `const t${k} = ${round(unaryExpr(nd.op, arg(0)))};`;
       case "binary":
-        return `const t${k} = ${round(binaryExpr(nd.op, ref(nd.args[0]), ref(nd.args[1])))};`;
+        return `const t${k} = ${round(binaryExpr(nd.op, arg(0), arg(1)))};`;
       case "broadcastTo":
-        return `const t${k} = ${ref(nd.args[0])};`;
+        return `const t${k} = ${arg(0)};`;
       case "reduce": {
-        const v = ref(nd.args[0]), j = at(nd.into);
+        const v = arg(0), j = at(nd.into);
         // As reduce.ts folds: sums in float64 in increasing i; max/min keep the first NaN.
         return nd.op === "sum"
           ? `r${k}[${j}] += ${v};`
@@ -149,37 +172,43 @@ function loopOf(p: ElementwiseProgram): Loop {
     }
   };
   const reduces = p.nodes.flatMap((nd, k) => (nd.prim === "reduce" ? [[nd, k] as const] : []));
-  const nIn = p.inputs.length - (p.epilogue?.reads ?? 0);
-  const nNodes = p.nodes.length - (p.epilogue?.nodes ?? 0);
-  const mainIn = (j: number) => j < nIn, mainNode = (k: number) => k < nNodes;
-  const isReduce = (k: number) => p.nodes[k]!.prim === "reduce";
-  const epiSrc = !p.epilogue ? [] : [
-    `for (let i = 0; i < ${p.epilogue.size}; i++) {`,
-    // The reduced values as the eager kernel stores them (rounded for float32).
-    ...reduces.map(([, k]) => `  const t${k} = ${round(`r${k}[i]`)};`),
+  /** The body of loop `phase` over `size` elements. */
+  const body = (phase: number, size: number) => [
     ...p.inputs.flatMap((
       r,
       j,
-    ) => (mainIn(j) ? [] : [`  const x${j} = in${j}[${at(r, p.epilogue!.size)}];`])),
-    ...p.nodes.flatMap((nd, k) => (mainNode(k) ? [] : [`  ${node(nd, k)}`])),
-    ...p.outputs.flatMap((k, j) => (mainNode(k) ? [] : [`  o${j}[i] = t${k};`])),
-    `}`,
+    ) => (inPhase(j) === phase ? [`  const x${j} = in${j}[${at(r, size)}];`] : [])),
+    ...p.nodes.flatMap((nd, k) => (phaseOf(k) === phase ? [`  ${node(nd, k, phase)}`] : [])),
+    ...p.nodes.flatMap((_, k) =>
+      phaseOf(k) === phase && !isReduce(k) && (outOf.has(k) || kept.has(k))
+        ? [`  ${arrOf(k)}[i] = t${k};`]
+        : []
+    ),
   ];
+  const array = p.dtype === "float32" ? "Float32Array" : "Float64Array";
   const src = [
     ...p.inputs.map((_, j) => `const in${j} = ins[${j}];`),
     ...p.outputs.map((_, j) => `const o${j} = outs[${j}];`),
+    ...[...kept].filter((k) => !outOf.has(k)).map((k) =>
+      `const m${k} = new ${array}(${phaseOf(k) === 0 ? "n" : epiSize});`
+    ),
     ...reduces.map(([nd, k]) =>
       `const r${k} = new Float64Array(${nd.size}).fill(${
         nd.op === "sum" ? 0 : nd.op === "max" ? "-Infinity" : "Infinity"
       });`
     ),
     `for (let i = 0; i < n; i++) {`,
-    ...p.inputs.flatMap((r, j) => (mainIn(j) ? [`  const x${j} = in${j}[${at(r)}];`] : [])),
-    ...p.nodes.flatMap((nd, k) => (mainNode(k) ? [`  ${node(nd, k)}`] : [])),
-    ...p.outputs.flatMap((k, j) => (mainNode(k) && !isReduce(k) ? [`  o${j}[i] = t${k};`] : [])),
+    ...body(0, p.size),
     `}`,
     ...p.outputs.flatMap((k, j) => (isReduce(k) ? [`o${j}.set(r${k});`] : [])),
-    ...epiSrc,
+    ...(!p.epilogue ? [] : [
+      `for (let i = 0; i < ${epiSize}; i++) {`,
+      // The reduced values as the eager kernel stores them (rounded for float32).
+      ...reduces.map(([, k]) => `  const t${k} = ${round(`r${k}[i]`)};`),
+      ...body(1, epiSize),
+      `}`,
+    ]),
+    ...(!p.tail ? [] : [`for (let i = 0; i < n; i++) {`, ...body(2, p.size), `}`]),
   ].join("\n");
   loop = new Function("F", "ins", "outs", "n", src) as Loop;
   compiled.set(key, loop);

@@ -20,11 +20,12 @@ import {
  * Measured: 4,270 equations; 3,835 dispatches without fusion (eager issues the same kernels
  * plus the dead ones); 1,063 with elementwise fusion; 721 once reductions join the loop of
  * their input with their epilogues; 664 once groups are keyed by element count, views join
- * them and a closing group pulls its later reductions forward (282 fused kernels; the rest are
- * 221 matmuls and layout ops — permute, slice, pad). Lower it as fusion grows (target 600);
- * never raise it without a reason in the commit message.
+ * them and a closing group pulls its later reductions forward; 595 (issue 16's target is
+ * ≤ 600) once the readers of a reduction run as a tail loop of the same kernel (218 fused
+ * kernels; the rest are 221 matmuls and layout ops — permute, slice, pad). Lower it as fusion
+ * grows; never raise it without a reason in the commit message.
  */
-const BUDGET = 664;
+const BUDGET = 595;
 
 Deno.test("jit: ViT-Tiny training step of bench/vit_step.ts stays within its dispatch budget", () => {
   const p = initParams();
