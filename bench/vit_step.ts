@@ -221,6 +221,22 @@ function installProfiler(): Map<string, { ms: number; calls: number }> {
     stats.set(key, s);
     return r;
   };
+  // Fused kernels (jit): one row per loop size, or per program shape with --profile-shapes.
+  const fused = be.fusedElementwise?.bind(be);
+  if (fused) {
+    (be as { fusedElementwise: typeof fused }).fusedElementwise = (program, inputs) => {
+      const t0 = performance.now();
+      const r = fused(program, inputs);
+      const key = Deno.args.includes("--profile-shapes")
+        ? `fused ${program.size}×${program.nodes.length} nodes${program.tail ? " +tail" : ""}`
+        : "fused";
+      const s = stats.get(key) ?? { ms: 0, calls: 0 };
+      s.ms += performance.now() - t0;
+      s.calls++;
+      stats.set(key, s);
+      return r;
+    };
+  }
   return stats;
 }
 
