@@ -12,32 +12,13 @@
  * @module
  */
 import type { Aval } from "../tensor/aval.ts";
-import type { ElementwiseProgram, FusiblePrim } from "../tensor/elementwise_program.ts";
+import type { FusiblePrim } from "../tensor/elementwise_program.ts";
 import { type Shape, sizeOf } from "../tensor/shape.ts";
 import type { Equation } from "./jit_trace.ts";
 import { type Group, groupSteps, newGroup, readPattern } from "./jit_fuse_program.ts";
-import { VIEWS } from "./jit_plan.ts";
+import { type Step, VIEWS } from "./jit_step.ts";
 
-/** One step of a compiled program: a single equation, or a fused group of them. */
-export type Step =
-  | {
-    readonly kind: "eqn";
-    readonly eqn: Equation;
-    readonly inputs: readonly number[];
-    readonly outs: readonly number[];
-  }
-  | {
-    readonly kind: "fused";
-    readonly program: ElementwiseProgram;
-    /** Operand slots, one per program input. */
-    readonly inputs: readonly number[];
-    /** Output slots, one per program output. */
-    readonly outs: readonly number[];
-    /** The aval of each output. */
-    readonly outAvals: readonly Aval[];
-    /** Equations it replaces. */
-    readonly members: number;
-  };
+export type { Step } from "./jit_step.ts";
 
 /**
  * The steps of equations run one by one (no fusion).

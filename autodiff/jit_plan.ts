@@ -7,10 +7,9 @@ import type { Aval } from "../tensor/aval.ts";
 import { itemSize } from "../tensor/dtype.ts";
 import { sizeOf } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { Step } from "./jit_fuse.ts";
+import { type Step, VIEWS } from "./jit_step.ts";
 
-/** Storage-sharing primitives: evalEager builds a view, no kernel runs. */
-export const VIEWS: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
+export { VIEWS } from "./jit_step.ts";
 
 /**
  * Liveness over the schedule: each intermediate is freed right after the step that reads it

@@ -1,0 +1,51 @@
+/**
+ * The unit a compiled program runs: one equation or a fused group of them, shared by fusion
+ * (jit_fuse.ts, jit_fuse_program.ts), memory planning (jit_plan.ts) and replay (jit.ts).
+ * @module
+ */
+import type { Aval } from "../tensor/aval.ts";
+import type { ElementwiseProgram } from "../tensor/elementwise_program.ts";
+import type { Equation } from "./jit_trace.ts";
+
+/**
+ * Storage-sharing primitives: evalEager builds a view, no kernel runs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VIEWS } from "./jit_step.ts";
+ * assert.ok(VIEWS.has("reshape") && !VIEWS.has("add"));
+ * ```
+ */
+export const VIEWS: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
+
+/**
+ * One step of a compiled program: a single equation, or a fused group of them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Step } from "./jit_step.ts";
+ * const kinds: Step["kind"][] = ["eqn", "fused"];
+ * assert.equal(kinds.length, 2);
+ * ```
+ */
+export type Step =
+  | {
+    readonly kind: "eqn";
+    readonly eqn: Equation;
+    readonly inputs: readonly number[];
+    readonly outs: readonly number[];
+  }
+  | {
+    readonly kind: "fused";
+    readonly program: ElementwiseProgram;
+    /** Operand slots, one per program input. */
+    readonly inputs: readonly number[];
+    /** Output slots, one per program output. */
+    readonly outs: readonly number[];
+    /** The aval of each output. */
+    readonly outAvals: readonly Aval[];
+    /** Equations it replaces. */
+    readonly members: number;
+  };
