@@ -252,19 +252,44 @@ function operand(rs: number, cs: number, rows: number, cols: number): [number, n
 
 const I32_MAX = 0x7fffffff;
 
+/** Environment variable through which the isolates of one process agree on the BLAS's count. */
+const THREADS_LATCH = "TESSERA_BLAS_THREADS_FIXED";
+
 /**
- * Gives the library the configured thread count ({@link getThreads}). The count is
- * process-wide in OpenBLAS and BLIS — shared by every Worker and, under `deno test --parallel`,
- * by every test module of the process — and changing it while another thread is inside a GEMM
- * corrupts that GEMM's result (seen with OpenBLAS 0.3.21: batched products that switched to one
- * thread per call gave wrong bits in a concurrent Worker). So the count changes only when the
- * configured one differs from the library's own, never per call; small products run
- * single-threaded by the library's own size threshold.
+ * Reads (or, with `value`, writes) the process-wide latch; `undefined` when unset, without env
+ * access, or when inherited from a parent process (the value carries the writer's pid).
+ */
+function latch(value?: number): string | undefined {
+  try {
+    const D = denoGlobal();
+    const q = D?.permissions?.querySync?.({ name: "env", variable: THREADS_LATCH });
+    if (q?.state !== "granted") return undefined;
+    if (value !== undefined) D.env.set(THREADS_LATCH, `${D.pid}:${value}`);
+    const v: string | undefined = D.env.get(THREADS_LATCH);
+    return v?.startsWith(`${D.pid}:`) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Gives the library the configured thread count ({@link getThreads}) once per process. The
+ * count is process-wide in OpenBLAS and BLIS — shared by every Worker and, under
+ * `deno test --parallel`, by every test module of the process — and changing it while another
+ * thread is inside a GEMM corrupts that GEMM's result (OpenBLAS 0.3.21: Workers configured with
+ * 1 and 2 threads gave wrong values in about 40 of 600 products, tests/tensor/cpu_blas_workers_test.ts).
+ * So the first GEMM of the process fixes the count and records it in the process environment,
+ * which every isolate shares; later GEMMs, in any isolate, and later `setCpuThreads` calls leave
+ * it alone (set the count before the first matmul). Small products run single-threaded by the
+ * library's own size threshold.
  */
 function syncThreads(l: Lib): void {
+  if (threadsSet !== 0 || !l.setThreads) return;
   const t = getThreads();
-  if (t === threadsSet || !l.setThreads) return;
-  if (l.getThreads?.() !== t) l.setThreads(t);
+  if (latch() === undefined) {
+    if (l.getThreads?.() !== t) l.setThreads(t);
+    latch(t);
+  }
   threadsSet = t;
 }
 

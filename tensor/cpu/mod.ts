@@ -42,11 +42,11 @@ export type { BlasInfo, FastPathInfo, GemmPath, WasmGemmInfo };
 
 /**
  * Sets how many threads (the calling thread included) large float32 matmuls on the CPU
- * backend may use; `1` turns the worker threads off. A native BLAS gets the same count
- * (`openblas_set_num_threads`) before its next call. Running workers are stopped and
- * re-created lazily with the new count. The BLAS's count is process-wide (shared with other
- * Workers of the process), and changing it while another Worker is inside a matmul can corrupt
- * that matmul: set it once, before Workers compute.
+ * backend may use; `1` turns the worker threads off. Running workers are stopped and
+ * re-created lazily with the new count. A native BLAS's count is process-wide (shared with
+ * other Workers of the process), and changing it while another Worker is inside a matmul
+ * corrupts that matmul, so the BLAS takes the count configured at the process's first matmul
+ * (`openblas_set_num_threads`) and keeps it: call this before the first matmul.
  *
  * @example
  * ```ts

@@ -1,14 +1,15 @@
 /**
  * Worker for cpu_blas_workers_test.ts: repeats batched small and single large float32 matmuls
- * and posts how many repeats differed in any bit from the first result of the same product.
+ * with the thread count it is given and posts how many repeats differed in any bit from the first result of the same product.
  */
-import "../../tensor/cpu/mod.ts";
+import { setCpuThreads } from "../../tensor/cpu/mod.ts";
 import { dispose } from "../../tensor/memory.ts";
 import { matmul } from "../../tensor/ops/linalg.ts";
 import * as random from "../../tensor/random.ts";
 
-self.onmessage = (e: MessageEvent<{ seed: number; repeats: number }>) => {
-  const { seed, repeats } = e.data;
+self.onmessage = (e: MessageEvent<{ seed: number; repeats: number; threads: number }>) => {
+  const { seed, repeats, threads } = e.data;
+  setCpuThreads(threads);
   const [k1, k2] = random.splitKeys(random.key(seed));
   // Batched small items (attention-head sized) and single products above the BLAS's
   // multithreading threshold, interleaved as in a ViT step.
