@@ -58,7 +58,11 @@ Deno.test("experiment-cls --quick: every job, settings from validation, paired v
     // those of its main arm); ablation arms have no grid of their own.
     const tail = (args: string[]) => args.slice(args.indexOf("--test-limit") + 2).join(" ");
     for (const [a, from] of [["beit", "beit"], ["dino", "dino"], ["beit-rp", "beit"]]) {
-      const tunes = names.filter((n) => new RegExp(`^tune-${from}-\\d+$`).test(n));
+      // In grid order (results are stored in completion order): ties go to the first entry.
+      const tunes = names.filter((n) => new RegExp(`^tune-${from}-\\d+$`).test(n))
+        .sort((x, y) =>
+          Number(x.slice(x.lastIndexOf("-") + 1)) - Number(y.slice(y.lastIndexOf("-") + 1))
+        );
       assert.equal(tunes.length, q.recipes.length * q.lengths.length * q.lrGrid.length);
       const best = tunes.reduce((b, t) =>
         (results[t]!.val_accuracy as number) > (results[b]!.val_accuracy as number) ? t : b
