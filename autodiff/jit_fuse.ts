@@ -16,9 +16,9 @@ import type { FusiblePrim } from "../tensor/elementwise_program.ts";
 import { type Shape, sizeOf } from "../tensor/shape.ts";
 import type { Equation } from "./jit_trace.ts";
 import { type Group, groupSteps, newGroup, readPattern } from "./jit_fuse_program.ts";
-import { type Step, VIEWS } from "./jit_step.ts";
+import { type Step, VIEWS } from "./jit_schedule.ts";
 
-export type { Step } from "./jit_step.ts";
+export type { Step } from "./jit_schedule.ts";
 
 /**
  * The steps of equations run one by one (no fusion).

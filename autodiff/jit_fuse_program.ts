@@ -14,7 +14,7 @@ import type {
 } from "../tensor/elementwise_program.ts";
 import type { BinaryOp, UnaryOp } from "../tensor/primitives.ts";
 import { type Shape, sizeOf } from "../tensor/shape.ts";
-import type { Step } from "./jit_step.ts";
+import type { Step } from "./jit_schedule.ts";
 import type { Equation } from "./jit_trace.ts";
 
 /**

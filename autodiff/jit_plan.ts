@@ -7,9 +7,9 @@ import type { Aval } from "../tensor/aval.ts";
 import { itemSize } from "../tensor/dtype.ts";
 import { sizeOf } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { type Step, VIEWS } from "./jit_step.ts";
+import { type Step, VIEWS } from "./jit_schedule.ts";
 
-export { VIEWS } from "./jit_step.ts";
+export { VIEWS } from "./jit_schedule.ts";
 
 /**
  * Liveness over the schedule: each intermediate is freed right after the step that reads it

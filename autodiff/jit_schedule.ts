@@ -13,7 +13,7 @@ import type { Equation } from "./jit_trace.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { VIEWS } from "./jit_step.ts";
+ * import { VIEWS } from "./jit_schedule.ts";
  * assert.ok(VIEWS.has("reshape") && !VIEWS.has("add"));
  * ```
  */
@@ -25,7 +25,7 @@ export const VIEWS: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { Step } from "./jit_step.ts";
+ * import type { Step } from "./jit_schedule.ts";
  * const kinds: Step["kind"][] = ["eqn", "fused"];
  * assert.equal(kinds.length, 2);
  * ```
