@@ -10,45 +10,23 @@ import {
   adjust,
   type CommandFlags,
   group,
-  int,
   num,
   type OptionsOf,
   row,
   sw,
 } from "../trainer/flags.ts";
-import {
-  BACKEND,
-  DENSE,
-  denseSmoke,
-  EVAL,
-  INIT,
-  JIT,
-  LOG,
-  MODEL,
-  OPTIM,
-  RUN,
-} from "./flag_groups.ts";
+import { DENSE, denseRun, denseSmoke, ENCODER_SHAPE, INIT, MODEL, OPTIM } from "./flag_groups.ts";
 import { trainCommand } from "./train_command.ts";
 import type { TrainHooks } from "../trainer/train_loop.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { detectTask } from "../trainer/detect_task.ts";
 import { detectEvalCommand } from "./detect_eval.ts";
 
-const pos = int({ min: 1 });
-
 const FLAGS = [
   ...adjust(DENSE, { data: { help: "COCO folder (images/, annotations/)" } }),
   ...INIT,
-  ...group("Data", [
-    row("img-size", "N", pos, null, "", { hidden: true }),
-    row("in-chans", "N", int({ min: 1, max: 3 }), null, "", { hidden: true }),
-  ]),
-  ...RUN,
-  ...BACKEND,
-  ...JIT,
-  ...adjust(EVAL, { evalEvery: { help: "COCO evaluation on val" } }),
-  ...group("Run", [denseSmoke({ depth: 2, heads: 2, warmup: "1" })]),
-  ...LOG,
+  ...ENCODER_SHAPE,
+  ...denseRun("COCO evaluation on val", denseSmoke({ depth: 2, heads: 2, warmup: "1" })),
   ...adjust(MODEL, { patch: { default: 16, help: "patch side (divides 32)" } }),
   ...adjust(OPTIM, {
     epochs: { default: 12 },

@@ -109,6 +109,48 @@ export function denseSmoke(more: Record<string, unknown>): ReturnType<typeof pre
   });
 }
 
+/**
+ * The hidden `--img-size`/`--in-chans` of the dense commands: the encoder's shape, recorded from
+ * an `--init` checkpoint so that `--resume` rebuilds the same model.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ENCODER_SHAPE } from "./flag_groups.ts";
+ * import type { Flag } from "../trainer/flags.ts";
+ * const rows: readonly Flag[] = ENCODER_SHAPE;
+ * assert.deepEqual(rows.map((r) => [r.key, r.hidden]), [["imgSize", true], ["inChans", true]]);
+ * ```
+ */
+export const ENCODER_SHAPE = group("Data", [
+  row("img-size", "N", pos, null, "", { hidden: true }),
+  row("in-chans", "N", int({ min: 1, max: 3 }), null, "", { hidden: true }),
+]);
+
+/**
+ * The Run rows of a dense training command, in help order: {@link RUN}, {@link BACKEND},
+ * {@link JIT}, {@link EVAL} (help `evalHelp`), its `--smoke` preset and {@link LOG}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denseRun, denseSmoke } from "./flag_groups.ts";
+ * const rows = denseRun("mIoU on val", denseSmoke({ depth: 2 }));
+ * assert.equal(rows.find((r) => r.key === "evalEvery")?.help, "mIoU on val");
+ * assert.ok(rows.some((r) => r.key === "smoke") && rows.some((r) => r.key === "noJit"));
+ * ```
+ */
+export function denseRun(evalHelp: string, smoke: ReturnType<typeof denseSmoke>) {
+  return [
+    ...RUN,
+    ...BACKEND,
+    ...JIT,
+    ...adjust(EVAL, { evalEvery: { help: evalHelp } }),
+    ...group("Run", [smoke]),
+    ...LOG,
+  ] as const;
+}
+
 /** `--test-limit`. */
 export const TEST = group("Data", [row("test-limit", "N|all", limit, 1000, "test images")]);
 

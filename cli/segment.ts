@@ -16,18 +16,7 @@ import {
   row,
   sw,
 } from "../trainer/flags.ts";
-import {
-  BACKEND,
-  DENSE,
-  denseSmoke,
-  EVAL,
-  INIT,
-  JIT,
-  LOG,
-  MODEL,
-  OPTIM,
-  RUN,
-} from "./flag_groups.ts";
+import { DENSE, denseRun, denseSmoke, ENCODER_SHAPE, INIT, MODEL, OPTIM } from "./flag_groups.ts";
 
 const pos = int({ min: 1 });
 
@@ -38,17 +27,12 @@ const FLAGS = [
   ...group("Data", [
     row("eval", "CKPT", path("a checkpoint file or run directory"), null, "score a checkpoint"),
     row("crop", "N", pos, null, "crop side", { none: "the first image's longer side" }),
-    row("img-size", "N", pos, null, "", { hidden: true }),
-    row("in-chans", "N", int({ min: 1, max: 3 }), null, "", { hidden: true }),
   ]),
-  ...RUN,
-  ...BACKEND,
-  ...JIT,
-  ...adjust(EVAL, { evalEvery: { help: "mIoU on val" } }),
-  ...group("Run", [
+  ...ENCODER_SHAPE,
+  ...denseRun(
+    "mIoU on val",
     denseSmoke({ depth: 4, heads: 2, channels: 16, auxChannels: 8, warmup: "1" }),
-  ]),
-  ...LOG,
+  ),
   ...adjust(MODEL, { patch: { default: 16, help: "patch side" } }),
   ...adjust(OPTIM, {
     epochs: { default: 40 },
