@@ -11,7 +11,7 @@
  * rules and the trivial autodiff rules are derived from them.
  *
  * Adding an elementwise op means: its name in {@link UNARY_OPS} or {@link BINARY_OPS} with its
- * {@link OP_INFO} row, a loop in tensor/cpu/unary.ts (or binary.ts), a WGSL expression in
+ * {@link OP_INFO} row, its JS expression in tensor/cpu/op_exprs.ts, a WGSL expression in
  * tensor/webgpu/elementwise.ts (none for a float op that is a call of its `tm_` math
  * function), its derivative in autodiff/derivatives.ts, the public op, and a gradient-table
  * row. Adding another primitive means: a name here with its {@link PRIM_INFO} record (and

@@ -15,72 +15,11 @@ import {
   outputSize,
   phases,
 } from "../elementwise_program.ts";
-import { TesseraError } from "../errors.ts";
-import type { BinaryOp, UnaryOp } from "../primitives.ts";
-import { powC } from "./binary.ts";
+import type { UnaryOp } from "../primitives.ts";
 import { allocArray } from "./buffers.ts";
 import { wrap } from "./iter.ts";
 import { arr } from "./storage.ts";
-import { SPECIAL_FUNCTIONS } from "./special.ts";
-import { roundHalfEven } from "./unary.ts";
-
-/** Scalar helpers the generated code calls (`F.name(x)`). */
-const HELPERS: Record<string, (...x: number[]) => number> = {
-  ...(SPECIAL_FUNCTIONS as Record<string, (x: number) => number>),
-  round: roundHalfEven,
-  pow: powC,
-};
-
-/** The expression of a unary op on variable `a` (as in unary.ts's loops). */
-function unaryExpr(op: UnaryOp, a: string): string {
-  switch (op) {
-    case "neg":
-      return `-${a}`;
-    case "sign":
-      return `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`;
-    case "rsqrt":
-      return `1 / Math.sqrt(${a})`;
-    case "reciprocal":
-      return `1 / ${a}`;
-    case "abs":
-    case "exp":
-    case "log":
-    case "log1p":
-    case "expm1":
-    case "sqrt":
-    case "sin":
-    case "cos":
-    case "tanh":
-    case "floor":
-    case "ceil":
-      return `Math.${op}(${a})`;
-    case "round":
-      return `F.round(${a})`;
-    default:
-      if (op in HELPERS) return `F.${op}(${a})`;
-      throw new TesseraError("fusedElementwise", `unary op ${op} cannot be fused on the cpu`);
-  }
-}
-
-/** The expression of a binary op on variables `a`, `b` (as in binary.ts's loops). */
-function binaryExpr(op: BinaryOp, a: string, b: string): string {
-  switch (op) {
-    case "add":
-      return `${a} + ${b}`;
-    case "sub":
-      return `${a} - ${b}`;
-    case "mul":
-      return `${a} * ${b}`;
-    case "div":
-      return `${a} / ${b}`;
-    case "pow":
-      return `F.pow(${a}, ${b})`;
-    case "maximum":
-      return `(${a} > ${b} || ${a} !== ${a} ? ${a} : ${b})`; // NaN in either propagates
-    case "minimum":
-      return `(${a} < ${b} || ${a} !== ${a} ? ${a} : ${b})`;
-  }
-}
+import { binaryExpr, SCALAR_HELPERS, unaryExpr } from "./op_exprs.ts";
 
 /**
  * Whether the CPU can fuse this op: every float `unary` op but `logicalNot`, every `binary`,
@@ -106,7 +45,7 @@ export function cpuCanFuse(prim: FusiblePrim, op: string): boolean {
 }
 
 type Loop = (
-  F: typeof HELPERS,
+  F: typeof SCALAR_HELPERS,
   ins: readonly Float32Array[] | readonly Float64Array[],
   outs: readonly Float32Array[] | readonly Float64Array[],
   n: number,
@@ -244,6 +183,6 @@ export function cpuFusedElementwise(
   const outs = program.outputs.map((_, j) =>
     allocArray(program.dtype, outputSize(program, j))
   ) as Float32Array[];
-  loopOf(program)(HELPERS, ins, outs, program.size);
+  loopOf(program)(SCALAR_HELPERS, ins, outs, program.size);
   return outs.map(wrap);
 }

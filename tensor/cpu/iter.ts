@@ -8,8 +8,26 @@ import type { TypedArray } from "../dtype.ts";
 import type { Aval } from "../aval.ts";
 import { coalesce, sizeOf } from "../shape.ts";
 import { allocArray } from "./buffers.ts";
-import { copyRowF32 } from "./f32.ts";
 import { arr, CpuStorage } from "./storage.ts";
+
+/**
+ * float32 strided copy row: `dst[d0 + j·ds] = src[s0 + j·ss]` for `j < n` (the inner loop
+ * of permute/broadcastTo/slice/pad/concat); only ever called with Float32Array, so V8 keeps it
+ * monomorphic.
+ */
+function copyRowF32(
+  src: Float32Array,
+  s0: number,
+  ss: number,
+  dst: Float32Array,
+  d0: number,
+  ds: number,
+  n: number,
+): void {
+  if (ss === 1 && ds === 1) dst.set(src.subarray(s0, s0 + n), d0);
+  else if (ss === 0 && ds === 1) dst.fill(src[s0]!, d0, d0 + n);
+  else for (let j = 0; j < n; j++) dst[d0 + j * ds] = src[s0 + j * ss]!;
+}
 
 /** A zero-filled typed array of the right kind and length for `out` (maybe recycled). */
 export function alloc(out: Aval): TypedArray {

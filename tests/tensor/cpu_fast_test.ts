@@ -2,7 +2,7 @@
  * The CPU backend's fast paths: the float32 matmul (tensor/cpu/wasm/: the WASM emitter, the
  * generated GEMM against the reference kernel with odd sizes, transposes, broadcast batches
  * and blocking boundaries, single- vs multi-threaded results, clean thread shutdown), the
- * float32 elementwise loops (tensor/cpu/f32.ts) and buffer recycling (tensor/cpu/buffers.ts).
+ * float32 elementwise loops (tensor/cpu/elementwise_loops.ts) and buffer recycling (tensor/cpu/buffers.ts).
  */
 import assert from "node:assert/strict";
 import {
