@@ -264,15 +264,20 @@ export const nmsKeepKernel: Kernel<"nmsKeep"> = (inputs, params, out) => {
   }
   const keep = alloc(out) as Uint8Array;
   const gone = new Uint8Array(k);
+  const skipDisjoint = thr >= 0; // IoU 0 > a negative threshold suppresses disjoint boxes too
   for (let i = 0; i < k; i++) {
     if (gone[i]) continue;
     keep[i] = 1;
     const x1 = bx[4 * i]!, y1 = bx[4 * i + 1]!, x2 = bx[4 * i + 2]!, y2 = bx[4 * i + 3]!;
     for (let j = i + 1; j < k; j++) {
       if (gone[j]) continue;
-      const ww = Math.max(0, r(Math.min(x2, bx[4 * j + 2]!) - Math.max(x1, bx[4 * j]!)));
-      const hh = Math.max(0, r(Math.min(y2, bx[4 * j + 3]!) - Math.max(y1, bx[4 * j + 1]!)));
-      const inter = r(ww * hh);
+      // Rounding keeps the sign, so a pair whose unrounded overlap is <= 0 has IoU 0 and is
+      // skipped before any rounding (most pairs: batchedNms offsets each class/level apart).
+      const dw = Math.min(x2, bx[4 * j + 2]!) - Math.max(x1, bx[4 * j]!);
+      if (!(dw > 0) && skipDisjoint) continue;
+      const dh = Math.min(y2, bx[4 * j + 3]!) - Math.max(y1, bx[4 * j + 1]!);
+      if (!(dh > 0) && skipDisjoint) continue;
+      const inter = r(Math.max(0, r(dw)) * Math.max(0, r(dh)));
       const iou = r(inter / r(r(area[i]! + area[j]!) - inter));
       if (iou > thr) gone[j] = 1;
     }
