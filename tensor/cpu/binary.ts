@@ -5,11 +5,11 @@
  * @module
  */
 import type { Kernel, Operand, Storage } from "../backend.ts";
-import type { DType } from "../dtype.ts";
+import type { DType, TypedArray } from "../dtype.ts";
 import type { BinaryOp, BitwiseOp, CompareOp, LogicalOp } from "../primitives.ts";
 import type { Aval } from "../aval.ts";
-import { broadcastStrides, shapesEqual, stridesOf } from "../shape.ts";
-import { type Loop2, rowLoop } from "./elementwise_loops.ts";
+import { broadcastStrides, shapesEqual, sizeOf, stridesOf } from "../shape.ts";
+import { type Loop2, rowLoop, whereLoop } from "./elementwise_loops.ts";
 import { binaryExpr } from "./op_exprs.ts";
 import { alloc, forEachRow, input, wrap } from "./iter.ts";
 
@@ -117,20 +117,33 @@ export const bitwiseKernel: Kernel<"bitwise"> = familyKernel(
   (op) => BITWISE[op as BitwiseOp],
 );
 
+/** The same bytes as an Int32Array (4-byte element arrays only). */
+const int32View = (a: TypedArray): TypedArray =>
+  a instanceof Int32Array ? a : new Int32Array(a.buffer, a.byteOffset, a.length);
+
 /** `where(cond, x, y)`: picks `x` where `cond` is true, else `y`; all three broadcast. */
 export const whereKernel: Kernel<"where"> = (inputs, _params, out): Storage => {
-  const c = input(inputs, 0), x = input(inputs, 1), y = input(inputs, 2);
-  const o = alloc(out);
+  const c = input(inputs, 0);
+  let x = input(inputs, 1), y = input(inputs, 2), o = alloc(out);
+  const res = o;
+  const bits = o.BYTES_PER_ELEMENT === 4;
+  if (bits) [x, y, o] = [int32View(x), int32View(y), int32View(o)];
+  const loop = whereLoop(bits ? "bits32" : out.dtype);
+  // Operands of the output's shape or single values (ReLU's backward `where(x > 0, g, 0)`):
+  // one flat row.
+  const steps = inputs.map((t) =>
+    shapesEqual(t.shape, out.shape) ? 1 : sizeOf(t.shape) === 1 ? 0 : -1
+  );
+  if (steps.every((s) => s >= 0)) {
+    loop(c, 0, steps[0]!, x, 0, steps[1]!, y, 0, steps[2]!, o, 0, o.length);
+    return wrap(res);
+  }
   const strides = [
     ...inputs.map((t) => broadcastStrides(t.shape, out.shape)),
     stridesOf(out.shape),
   ];
   forEachRow(out.shape, strides, [0, 0, 0, 0], (offs, n, inner) => {
-    let ic = offs[0]!, ix = offs[1]!, iy = offs[2]!;
-    const cs = inner[0]!, xs = inner[1]!, ys = inner[2]!, oo = offs[3]!;
-    for (let j = 0; j < n; j++, ic += cs, ix += xs, iy += ys) {
-      o[oo + j] = c[ic]! ? x[ix]! : y[iy]!;
-    }
+    loop(c, offs[0]!, inner[0]!, x, offs[1]!, inner[1]!, y, offs[2]!, inner[2]!, o, offs[3]!, n);
   });
-  return wrap(o);
+  return wrap(res);
 };

@@ -2,7 +2,9 @@
  * Issue 13's overfit check of `train.ts detect`: 32 tiny FMNIST-Scenes images (64² canvas, 1–3
  * garments each, 10 classes) are both the training and the val split, and the whole command
  * (loader, jitted Mask R-CNN step, COCO evaluation) must memorise them to box AP > 0.5. A run
- * that cannot learn (a broken target, loss or gradient) stays near 0.
+ * that cannot learn (a broken target, loss or gradient) stays near 0. Patch 16 (a 4×4 token
+ * grid, FPN levels 16² … 2²) learns as fast as patch 8 here at a quarter of the conv work, which
+ * keeps the test near half a minute on one core (AP ≈ 0.66 at step 250; ≈ 0.60 at step 200).
  */
 import assert from "node:assert/strict";
 import { captureIO } from "../../trainer/io.ts";
@@ -20,7 +22,7 @@ Deno.test("detect overfits 32 tiny FMNIST-Scenes images: box AP on them passes 0
     );
     const io = captureIO();
     const argv = [
-      ...["--data", data, "--dim", "32", "--depth", "2", "--heads", "2", "--patch", "8"],
+      ...["--data", data, "--dim", "32", "--depth", "2", "--heads", "2", "--patch", "16"],
       ...["--batch", "4", "--steps", "250", "--lr", "2e-3", "--warmup", "10", "--flip", "0"],
       ...["--eval-every", "250", "--ckpt-every", "250", "--threads", "1"],
       ...["--out", `${dir}/run`, "--backend", "cpu"],

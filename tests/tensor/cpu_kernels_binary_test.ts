@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import "../../tensor/cpu/mod.ts";
 import type { CompareOp, ElementwiseOp } from "../../tensor/primitives.ts";
+import type { DType } from "../../tensor/dtype.ts";
 import { sizeOf } from "../../tensor/shape.ts";
 import { f32, randArray, refBinary, rng, run, t, vals } from "./_cpu_kernels_helpers.ts";
 
@@ -203,4 +204,32 @@ Deno.test("where broadcasts three ways", () => {
     [5, 8],
   );
   assert.deepEqual(run("where", [t([], [0, 1], "bool"), x, t([0], [1, 1])], {}).shape, [0, 4]);
+});
+
+Deno.test("where keeps every value's bits on its flat and row paths, in every dtype", () => {
+  // 4-byte dtypes select branch-free on Int32 views; the values must come through bit-exact.
+  const f = [NaN, -0, Infinity, -Infinity, 1.5, -3.25, 2 ** -140, 7];
+  const cond = [1, 0, 1, 1, 0, 1, 0, 1];
+  const cases: [DType, number[]][] = [
+    ["float32", f],
+    ["float64", f],
+    ["int32", [-1, 2 ** 31 - 1, -(2 ** 31), 0, 5, -7, 9, 11]],
+    ["uint32", [2 ** 32 - 1, 2 ** 31, 0, 1, 5, 7, 9, 11]],
+    ["bool", [1, 0, 1, 0, 1, 1, 0, 0]],
+  ];
+  const same = (a: number, b: number) => Object.is(a, b);
+  for (const [dt, v] of cases) {
+    const x = t(v, [2, 4], dt), c = t(cond, [2, 4], "bool");
+    const yv = dt === "bool" ? 0 : dt === "uint32" ? 3 : -2;
+    const ys = t([yv], [], dt), yr = t(v.slice(0, 4).reverse(), [4], dt);
+    const flat = vals("where", [c, x, ys], {}); // same shape + scalar
+    const flipped = vals("where", [c, ys, x], {}); // scalar + same shape
+    const rows = vals("where", [c, x, yr], {}); // a broadcast row
+    for (let i = 0; i < 8; i++) {
+      assert.ok(same(flat[i]!, cond[i] ? v[i]! : yv), `${dt} flat ${i}: ${flat[i]}`);
+      assert.ok(same(flipped[i]!, cond[i] ? yv : v[i]!), `${dt} flipped ${i}: ${flipped[i]}`);
+      const want = cond[i] ? v[i]! : v.slice(0, 4).reverse()[i % 4]!;
+      assert.ok(same(rows[i]!, want), `${dt} rows ${i}: ${rows[i]}`);
+    }
+  }
 });
