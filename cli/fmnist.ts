@@ -35,8 +35,18 @@ export interface SplitOptions {
   valSplit?: number | null;
 }
 
-/** Images `from` .. `to` (exclusive) of a split. */
-function sliceSplit(s: FashionMnist, from: number, to: number): FashionMnist {
+/**
+ * Images `from` .. `to` (exclusive) of a split (views, no copy).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sliceSplit } from "./fmnist.ts";
+ * const s = { images: new Uint8Array(12), labels: Uint8Array.of(1, 2, 3), count: 3, rows: 2, cols: 2, source: "x" };
+ * assert.deepEqual([...sliceSplit(s, 1, 3).labels], [2, 3]);
+ * ```
+ */
+export function sliceSplit(s: FashionMnist, from: number, to: number): FashionMnist {
   const px = s.rows * s.cols;
   return {
     ...s,

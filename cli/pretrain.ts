@@ -1,6 +1,8 @@
 /**
  * `train.ts pretrain --method splitmask|beit|dino`: self-supervised pre-training of a ViT
- * encoder on (a class-balanced subset of) the Fashion-MNIST training images, labels unused.
+ * encoder on (a class-balanced subset of) the Fashion-MNIST training images, labels unused, or
+ * on the training images of a dense folder such as FMNIST-Scenes (`--data DIR` with
+ * `images/train/`; one channel, their own size), the target images alone.
  * MIM methods first fit their patch tokenizer on the training images (k-means in tessera ops by
  * default) and save it as `tokenizer.safetensors` in the run directory. Progress on stderr,
  * metrics JSONL and SVG plots, checkpoints every N steps, at the end and on Ctrl-C, `--resume`
@@ -18,7 +20,9 @@ import { fashionMnistDataset } from "../data/fashion_mnist_dataset.ts";
 import type { FashionMnist } from "../data/fashion_mnist.ts";
 import { DataLoader } from "../data/loader.ts";
 import { resolveSpan, UsageError } from "../trainer/flags.ts";
-import { loadSplits } from "./fmnist.ts";
+import { loadSplits, sliceSplit } from "./fmnist.ts";
+import { denseImageDir, loadImageSplit } from "../data/image_split.ts";
+import { TesseraError } from "../tensor/errors.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { cliVitConfig } from "../trainer/models.ts";
 import { formatDuration } from "../trainer/progress.ts";
@@ -57,6 +61,13 @@ async function prepareTokenizer(
   }
   const t0 = performance.now();
   const key = random.key(o.seed + 1_000_003);
+  const patches = split.count * (split.rows / enc.patchSize) * (split.cols / enc.patchSize);
+  if (o.tokenizer === "kmeans" && patches < o.vocab) {
+    throw new UsageError(
+      `--vocab ${o.vocab}: k-means needs at least that many patches, and the ${split.count} ` +
+        `training images give ${patches} (patch ${enc.patchSize}); lower --vocab or add images`,
+    );
+  }
   // Tokens are computed on [0, 1] pixels (the tokenizer's own view), mean-centred patches.
   const opts = { vocabSize: o.vocab, patchSize: enc.patchSize, inChans: enc.inChans };
   let tok: PatchTokenizer;
@@ -77,10 +88,64 @@ async function prepareTokenizer(
   return tok;
 }
 
+/**
+ * The pre-training images: Fashion-MNIST's training file, or the training images of a dense
+ * folder (`--data` with `images/train/`, e.g. FMNIST-Scenes: the paper's §5.4 "pre-train on the
+ * target images alone"), which have no class labels, so `--train-subset` does not apply to them.
+ */
+async function pretrainImages(
+  o: PretrainOptions,
+  given: Partial<PretrainOptions>,
+): Promise<FashionMnist> {
+  if (o.data === null || (await denseImageDir(o.data)) === null) {
+    return (await loadSplits({ ...o, testLimit: 1 })).train;
+  }
+  if (given.trainSubset !== undefined && given.trainSubset !== null) {
+    throw new UsageError(
+      `--train-subset ${given.trainSubset}: ${o.data} is an image folder without class ` +
+        `labels; use --train-limit`,
+    );
+  }
+  let s: FashionMnist;
+  try {
+    s = await loadImageSplit(o.data);
+  } catch (e) {
+    if (e instanceof TesseraError) throw new UsageError(`--data ${o.data}: ${e.message}`);
+    throw e;
+  }
+  if (s.rows !== s.cols) {
+    throw new UsageError(
+      `--data ${o.data}: images are ${s.rows}×${s.cols}; pre-training needs squares`,
+    );
+  }
+  const held = o.valSplit ?? 0;
+  if (held >= s.count) {
+    throw new UsageError(
+      `--val-split ${held} leaves no training images: ${s.source} has ${s.count}`,
+    );
+  }
+  s = sliceSplit(s, 0, s.count - held);
+  if (o.trainLimit !== null && o.trainLimit !== undefined) {
+    if (o.trainLimit > s.count) {
+      throw new UsageError(
+        `--train-limit ${o.trainLimit} is more than the ${s.count} training images of ${s.source}`,
+      );
+    }
+    s = sliceSplit(s, 0, o.trainLimit);
+  }
+  return s;
+}
+
 /** The pretrain {@link Task} of settings `o` (the method's runner inside the shared parts). */
-async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: string, io: CliIO) {
+async function pretrainTask(
+  o: PretrainOptions,
+  given: Partial<PretrainOptions>,
+  resuming: boolean,
+  backend: string,
+  io: CliIO,
+) {
   checkPretrainOptions(o);
-  const images = (await loadSplits({ ...o, testLimit: 1 })).train;
+  const images = await pretrainImages(o, given);
   const n = images.count;
   const spe = Math.floor(n / o.batch);
   if (spe < 1) throw new UsageError(`--batch ${o.batch} is larger than the ${n} training images`);
@@ -88,7 +153,7 @@ async function pretrainTask(o: PretrainOptions, resuming: boolean, backend: stri
   const warmup = Math.min(resolveSpan(o.warmup, spe), total);
   const ckptEvery = Math.max(1, resolveSpan(o.ckptEvery, spe));
   const encoder: VitConfig = {
-    ...cliVitConfig(o.model, o, { dropPath: o.dropPath, numClasses: 0 }),
+    ...cliVitConfig(o.model, o, { dropPath: o.dropPath, numClasses: 0, imgSize: images.rows }),
     classToken: o.clsToken,
   };
   let tokenizer: PatchTokenizer | undefined;
@@ -160,5 +225,5 @@ export const pretrainCommand = trainCommand(PRETRAIN, (o, saved, backend, given,
   if (saved && given.method !== undefined && given.method !== saved.method) {
     throw new UsageError(`--method ${given.method}: the checkpoint is of a ${saved.method} run`);
   }
-  return pretrainTask(o, saved !== null, backend, io);
+  return pretrainTask(o, given, saved !== null, backend, io);
 });

@@ -45,6 +45,7 @@ const FLAGS = [
     row("method", "NAME", choice(PRETRAIN_METHODS), "splitmask", PRETRAIN_METHODS.join(" | ")),
   ]),
   ...adjust(DATA, {
+    data: { help: "FMNIST IDX or scenes folder" },
     trainLimit: { default: null, implies: { trainSubset: null } },
     trainSubset: { default: 4000 },
   }),

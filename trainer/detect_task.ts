@@ -31,6 +31,7 @@ import {
 import type { DenseBatch } from "../data/dense_loader.ts";
 import { largeScaleJitter, randomFlipDense } from "../data/dense_transforms/random.ts";
 import { type DenseSample, normalizeDense } from "../data/dense_transforms/sample.ts";
+import { channelMean } from "../data/transforms/image.ts";
 import { UsageError } from "./flags.ts";
 import { initEncoderOf, initRecord, takeInitBackbone, vitOf, type VitOptions } from "./models.ts";
 import { runLengthFields, type RunLengthOptions, stepsLine, stepsPerEpoch } from "./run_lengths.ts";
@@ -108,15 +109,7 @@ export function detectModelConfig(
  * ```
  */
 export function toGrey(s: DenseSample): DenseSample {
-  const { data, height, width, channels } = s.image;
-  if (channels === 1) return s;
-  const out = new Uint8Array(height * width);
-  for (let i = 0; i < out.length; i++) {
-    let t = 0;
-    for (let c = 0; c < channels; c++) t += data[i * channels + c]!;
-    out[i] = Math.round(t / channels);
-  }
-  return { ...s, image: { data: out, height, width, channels: 1 } };
+  return s.image.channels === 1 ? s : { ...s, image: channelMean(s.image) };
 }
 
 /**

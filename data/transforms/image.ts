@@ -288,6 +288,33 @@ export function luma(r: number, g: number, b: number): number {
 }
 
 /**
+ * One channel from an HWC image: the mean of its channels, rounded (how the dense commands
+ * feed a greyscale encoder colour images; a 1-channel image is returned as is).
+ *
+ * @param img the image
+ * @returns a 1-channel image of the same size
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { channelMean } from "./image.ts";
+ * const img = { data: Uint8Array.of(0, 10, 21, 255, 255, 255), height: 1, width: 2, channels: 3 };
+ * assert.deepEqual([...channelMean(img).data], [10, 255]);
+ * ```
+ */
+export function channelMean(img: Image): Image {
+  const { data, height, width, channels } = img;
+  if (channels === 1) return img;
+  const out = new Uint8Array(height * width);
+  for (let i = 0; i < out.length; i++) {
+    let t = 0;
+    for (let c = 0; c < channels; c++) t += data[i * channels + c]!;
+    out[i] = Math.round(t / channels);
+  }
+  return { data: out, height, width, channels: 1 };
+}
+
+/**
  * A collated batch on the host, before upload: what batch transforms (Mixup/CutMix) take and
  * return. `images` is float32 `[B, C, H, W]`; `targets`, when present, float32 `[B, K]`.
  */
