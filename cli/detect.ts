@@ -15,7 +15,16 @@ import {
   row,
   sw,
 } from "../trainer/flags.ts";
-import { DENSE, denseRun, denseSmoke, ENCODER_SHAPE, INIT, MODEL, OPTIM } from "./flag_groups.ts";
+import {
+  DENSE,
+  denseRun,
+  denseSmoke,
+  ENCODER_SHAPE,
+  INIT,
+  MODEL,
+  OPTIM,
+  PYRAMID,
+} from "./flag_groups.ts";
 import { trainCommand } from "./train_command.ts";
 import type { TrainHooks } from "../trainer/train_loop.ts";
 import type { CliIO } from "../trainer/io.ts";
@@ -28,6 +37,7 @@ const FLAGS = [
   ...ENCODER_SHAPE,
   ...denseRun("COCO evaluation on val", denseSmoke({ depth: 2, heads: 2, warmup: "1" })),
   ...adjust(MODEL, { patch: { default: 16, help: "patch side (divides 32)" } }),
+  ...PYRAMID,
   ...adjust(OPTIM, {
     epochs: { default: 12 },
     batch: { default: 4 },

@@ -21,6 +21,7 @@ import {
   UsageError,
 } from "../trainer/flags.ts";
 import { CLI_MODELS } from "../trainer/models.ts";
+import { VIT_PYRAMIDS } from "../models/dense/vit_adapter.ts";
 import { distFlag } from "../trainer/dist.ts";
 
 /** A class-balanced subset: a multiple of 10 (one tenth per class). */
@@ -204,6 +205,21 @@ export const MODEL = group("Model", [
   row("heads", "N", pos, null, "attention heads"),
   sw("cls-token", true, false, "prepend a CLS token (pooling: patch mean)"),
   row("drop-path", "X", num({ min: 0, max: 0.99 }), 0, "stochastic depth"),
+]);
+
+/**
+ * `--pyramid`: the ViT → 4-scale adapter of the dense commands (models/dense/vit_adapter.ts):
+ * BEiT's branch at any patch, or XCiT's patch-8 branch (strides 4–32 from a grid twice as fine).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PYRAMID } from "./flag_groups.ts";
+ * assert.deepEqual(PYRAMID.map((r) => [r.key, r.default]), [["pyramid", "beit"]]);
+ * ```
+ */
+export const PYRAMID = group("Model", [
+  row("pyramid", "NAME", choice(VIT_PYRAMIDS), "beit", "beit (strides p/4…2p) | xcit8 (patch 8)"),
 ]);
 
 /** Run length, batch, AdamW with a cosine lr and linear warmup, seed. */

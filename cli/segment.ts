@@ -16,7 +16,16 @@ import {
   row,
   sw,
 } from "../trainer/flags.ts";
-import { DENSE, denseRun, denseSmoke, ENCODER_SHAPE, INIT, MODEL, OPTIM } from "./flag_groups.ts";
+import {
+  DENSE,
+  denseRun,
+  denseSmoke,
+  ENCODER_SHAPE,
+  INIT,
+  MODEL,
+  OPTIM,
+  PYRAMID,
+} from "./flag_groups.ts";
 
 const pos = int({ min: 1 });
 
@@ -34,6 +43,7 @@ const FLAGS = [
     denseSmoke({ depth: 4, heads: 2, channels: 16, auxChannels: 8, warmup: "1" }),
   ),
   ...adjust(MODEL, { patch: { default: 16, help: "patch side" } }),
+  ...PYRAMID,
   ...adjust(OPTIM, {
     epochs: { default: 40 },
     batch: { default: 8 },

@@ -33,7 +33,15 @@ import { largeScaleJitter, randomFlipDense } from "../data/dense_transforms/rand
 import { type DenseSample, normalizeDense } from "../data/dense_transforms/sample.ts";
 import { channelMean } from "../data/transforms/image.ts";
 import { UsageError } from "./flags.ts";
-import { initEncoderOf, initRecord, takeInitBackbone, vitOf, type VitOptions } from "./models.ts";
+import {
+  checkPyramid,
+  initEncoderOf,
+  initRecord,
+  takeInitBackbone,
+  vitOf,
+  type VitOptions,
+} from "./models.ts";
+import type { VitPyramid } from "../models/dense/vit_adapter.ts";
 import { runLengthFields, type RunLengthOptions, stepsLine, stepsPerEpoch } from "./run_lengths.ts";
 import { denseEvalLoader, denseTrainLoader } from "./dense_loaders.ts";
 import type { Task } from "./train_loop.ts";
@@ -53,6 +61,8 @@ export interface DetectShapeOptions extends VitOptions {
   imgSize: number | null;
   /** The encoder's channels (`--init`), else null (the images'). */
   inChans: number | null;
+  /** The ViT → 4-scale adapter (default "beit"; "xcit8" needs patch 8). */
+  pyramid?: VitPyramid;
 }
 
 /**
@@ -90,6 +100,7 @@ export function detectModelConfig(
     roiBatchSize: 64,
     rpnPreNmsTopN: { train: 200, test: 100 },
     rpnPostNmsTopN: 100,
+    pyramid: checkPyramid(o.pyramid, vit.patchSize),
   };
 }
 

@@ -9,6 +9,7 @@ import { describeVitPreset, VIT_PRESETS, vitPreset, vitPresetsFor } from "../mod
 import { loadEncoder, type PretrainedEncoder, takeEncoder } from "../models/encoder_checkpoint.ts";
 import { dispose } from "../tensor/mod.ts";
 import { errorDetail, UsageError } from "./flags.ts";
+import type { VitPyramid } from "../models/dense/vit_adapter.ts";
 
 /**
  * A preset's shape as `--help` and the shape checks see it.
@@ -285,4 +286,23 @@ export function initRecord(label: string, pre: PretrainedEncoder | null): {
     resolved: { init: { path: pre.path, method: pre.method, step: pre.step } },
     line: `${label}: encoder from ${pre.path} (${pre.method}, step ${pre.step})\n`,
   };
+}
+
+/**
+ * `--pyramid` checked against the patch size: `xcit8` is XCiT's branch for patch-8 encoders.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkPyramid } from "./models.ts";
+ * assert.equal(checkPyramid(undefined, 16), "beit");
+ * assert.throws(() => checkPyramid("xcit8", 16), /--pyramid xcit8 needs --patch 8, got 16/);
+ * ```
+ */
+export function checkPyramid(pyramid: VitPyramid | undefined, patch: number): VitPyramid {
+  const p = pyramid ?? "beit";
+  if (p === "xcit8" && patch !== 8) {
+    throw new UsageError(`--pyramid xcit8 needs --patch 8, got ${patch}`);
+  }
+  return p;
 }

@@ -31,7 +31,15 @@ import type { DenseItem } from "../data/dense_folder.ts";
 import type { Dataset } from "../data/loader.ts";
 import { type SegAreas, segAreas, segMetrics, sumSegAreas } from "../data/eval/seg_metrics.ts";
 import { UsageError } from "./flags.ts";
-import { initEncoderOf, initRecord, takeInitBackbone, vitOf, type VitOptions } from "./models.ts";
+import {
+  checkPyramid,
+  initEncoderOf,
+  initRecord,
+  takeInitBackbone,
+  vitOf,
+  type VitOptions,
+} from "./models.ts";
+import type { VitPyramid } from "../models/dense/vit_adapter.ts";
 import { runLengthFields, type RunLengthOptions, stepsLine, stepsPerEpoch } from "./run_lengths.ts";
 import { denseEvalLoader, denseTrainLoader, firstItems } from "./dense_loaders.ts";
 import type { Task } from "./train_loop.ts";
@@ -49,6 +57,8 @@ export interface SegmentModelOptions extends VitOptions {
   auxChannels: number;
   /** Position embeddings. */
   posEmbed: "learned" | "sincos";
+  /** The ViT → 4-scale adapter (default "beit"; "xcit8" needs patch 8). */
+  pyramid?: VitPyramid;
   /** The encoder's image size (`--init`: its position table), else null or absent (the crop). */
   imgSize?: number | null;
   /** The encoder's channels (`--init`), else null or absent (the images'). */
@@ -128,6 +138,7 @@ export function segmentConfig(
     auxChannels: o.auxChannels,
     outIndices,
     posEmbed: o.posEmbed,
+    pyramid: checkPyramid(o.pyramid, vit.patchSize),
   };
 }
 

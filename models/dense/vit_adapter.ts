@@ -7,7 +7,11 @@
  * Mask R-CNN and UperNet both take these maps. Positions are the encoder's own (learned ones
  * resampled to the input grid, or sin-cos recomputed for it — `posEmbed: "sincos"` swaps).
  * The norm after the first deconv is SyncBN in BEiT/XCiT; here it is a channel LayerNorm
- * (ViTDet), which needs no running statistics in a pure function.
+ * (ViTDet), which needs no running statistics in a pure function. With `pyramid: "xcit8"` a
+ * patch-8 encoder (token maps at stride 8) takes XCiT's patch-8 branch instead: `fpn1` = one
+ * deconv (stride 4), identity (8), max-pool 2 (16), max-pool 4 (32) — the same four strides
+ * from a grid twice as fine. The default (`"beit"`) applies the patch-16 branch at any patch
+ * size p (strides p/4 … 2p).
  * @module
  */
 import {
@@ -43,11 +47,30 @@ import {
  * ```
  */
 export interface VitAdapterParams {
-  /** Stride 16 → 4: deconv, norm (absent with `norm: "none"`), GELU, deconv. */
-  fpn1: { deconv1: ConvLayerParams; norm?: LayerNormParams; deconv2: ConvLayerParams };
-  /** Stride 16 → 8: one deconv. */
-  fpn2: { deconv: ConvLayerParams };
+  /**
+   * Stride 16 → 4: deconv, norm (absent with `norm: "none"`), GELU, deconv; in the patch-8
+   * branch stride 8 → 4, the first deconv alone.
+   */
+  fpn1: { deconv1: ConvLayerParams; norm?: LayerNormParams; deconv2?: ConvLayerParams };
+  /** Stride 16 → 8: one deconv (absent in the patch-8 branch, where stride 8 is the map). */
+  fpn2?: { deconv: ConvLayerParams };
 }
+
+/**
+ * Which adapter branch (see the module doc): `"beit"` (strides p/4, p/2, p, 2p) or `"xcit8"`
+ * (a patch-8 encoder to strides 4, 8, 16, 32).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VIT_PYRAMIDS } from "./vit_adapter.ts";
+ * assert.deepEqual(VIT_PYRAMIDS, ["beit", "xcit8"]);
+ * ```
+ */
+export const VIT_PYRAMIDS = ["beit", "xcit8"] as const;
+
+/** One of {@link VIT_PYRAMIDS}. */
+export type VitPyramid = typeof VIT_PYRAMIDS[number];
 
 /**
  * Configuration of the adapter.
@@ -65,6 +88,8 @@ export interface VitAdapterConfig {
   embedDim: number;
   /** Norm between fpn1's deconvs: channel LayerNorm (default) or none. */
   norm?: "layer" | "none";
+  /** The pyramid: BEiT's patch-16 branch (default) or XCiT's patch-8 one (module doc). */
+  pyramid?: VitPyramid;
 }
 
 /**
@@ -89,6 +114,14 @@ export function vitAdapterSpec(config: VitAdapterConfig): Spec<VitAdapterParams>
   }
   const deconv = () =>
     convLayerSpec({ inChannels: d, outChannels: d, kernel: 2, transposed: true });
+  const pyramid = config.pyramid ?? "beit";
+  if (!(VIT_PYRAMIDS as readonly string[]).includes(pyramid)) {
+    throw new TesseraError(
+      "vitAdapterSpec",
+      `pyramid must be one of ${VIT_PYRAMIDS.join(", ")}, got ${String(pyramid)}`,
+    );
+  }
+  if (pyramid === "xcit8") return { fpn1: { deconv1: deconv() } };
   const fpn1: Spec<VitAdapterParams>["fpn1"] = { deconv1: deconv(), deconv2: deconv() };
   if (norm === "layer") fpn1.norm = layerNormSpec(d);
   return { fpn1, fpn2: { deconv: deconv() } };
@@ -176,6 +209,14 @@ export function adaptScales(params: VitAdapterParams, maps: readonly Tensor[]): 
   }
   const f = params.fpn1;
   let x = convTransposeLayer(f.deconv1, maps[0]!, { stride: 2 });
+  if (!params.fpn2 || !f.deconv2) { // XCiT's patch-8 branch: the maps are at stride 8
+    return [
+      x,
+      maps[1]!,
+      maxPool2d(maps[2]!, 2, { stride: 2 }),
+      maxPool2d(maps[3]!, 4, { stride: 4 }),
+    ];
+  }
   if (f.norm) x = channelLayerNorm(f.norm, x);
   x = convTransposeLayer(f.deconv2, gelu(x), { stride: 2 });
   const y = convTransposeLayer(params.fpn2.deconv, maps[1]!, { stride: 2 });
@@ -202,7 +243,8 @@ export interface VitMultiScaleOptions extends Omit<VitForwardOptions, "returnLay
 
 /**
  * Images `[B, C, H, W]` (H, W multiples of the patch size) → four maps `[B, D, ·, ·]` at
- * strides p/4, p/2, p, 2p (4, 8, 16, 32 for p = 16).
+ * strides p/4, p/2, p, 2p (4, 8, 16, 32 for p = 16; for p = 8 with the patch-8 adapter also
+ * 4, 8, 16, 32).
  *
  * @example
  * ```ts
@@ -230,6 +272,9 @@ export function vitMultiScale(
       op,
       `images must be [B, C, H, W] with H, W multiples of the patch size ${p}, got [${images.shape}]`,
     );
+  }
+  if (!params.fpn2 && p !== 8) {
+    throw new TesseraError(op, `the xcit8 pyramid needs a patch-8 encoder, got patch ${p}`);
   }
   const idx = opts.outIndices ?? defaultOutIndices(vitConfig.depth);
   if (idx.length !== 4) {

@@ -7,7 +7,12 @@
 import { type Tensor, TesseraError } from "../../tensor/mod.ts";
 import { initFromSpec, type Spec } from "../../nn/init.ts";
 import { type VitConfig, type VitParams, vitSpec } from "../vit_params.ts";
-import { type VitAdapterParams, vitAdapterSpec, vitMultiScale } from "../dense/vit_adapter.ts";
+import {
+  type VitAdapterParams,
+  vitAdapterSpec,
+  vitMultiScale,
+  type VitPyramid,
+} from "../dense/vit_adapter.ts";
 import { type AnchorConfig, type Anchors, generateAnchors, scaledAnchors } from "./anchors.ts";
 import { type BoxHeadParams, boxHeadSpec } from "./box_head.ts";
 import { fpn, type FpnParams, fpnSpec } from "./fpn.ts";
@@ -45,6 +50,8 @@ export interface MaskRcnnConfig {
   anchors?: AnchorConfig;
   /** Norm between the stride-4 deconvs ["layer"]. */
   adapterNorm?: "layer" | "none";
+  /** The ViT → 4-scale adapter's branch (default "beit"; "xcit8" for patch 8). */
+  pyramid?: VitPyramid;
   /** Blocks feeding the 4 scales [BEiT's 3, 5, 7, 11 for depth 12]. */
   outIndices?: readonly number[];
   /** Position scheme override ["sincos" per spec §11 default (a); undefined keeps the encoder's]. */
@@ -130,7 +137,11 @@ export function maskRcnnSpec(config: MaskRcnnConfig): Spec<MaskRcnnParams> {
   }
   return {
     backbone: vitSpec(config.vit),
-    adapter: vitAdapterSpec({ embedDim: d, norm: config.adapterNorm }),
+    adapter: vitAdapterSpec({
+      embedDim: d,
+      norm: config.adapterNorm,
+      pyramid: config.pyramid,
+    }),
     fpn: fpnSpec({ inChannels: [d, d, d, d], outChannels: f }),
     rpn: { head: rpnHeadSpec({ inChannels: f, numAnchors: per }) },
     roi_heads: {

@@ -9,7 +9,12 @@
 import { random, type Tensor, TesseraError } from "../../tensor/mod.ts";
 import { initVit } from "../vit.ts";
 import type { VitConfig, VitParams } from "../vit_params.ts";
-import { initVitAdapter, type VitAdapterParams, vitMultiScale } from "../dense/vit_adapter.ts";
+import {
+  initVitAdapter,
+  type VitAdapterParams,
+  vitMultiScale,
+  type VitPyramid,
+} from "../dense/vit_adapter.ts";
 import {
   fcnHead,
   type FcnHeadParams,
@@ -55,6 +60,8 @@ export interface UperNetConfig {
   posEmbed?: "learned" | "sincos";
   /** Dropout2d rate of both heads (default 0.1). */
   dropout?: number;
+  /** The ViT → 4-scale adapter's branch (default "beit"; "xcit8" for patch 8). */
+  pyramid?: VitPyramid;
 }
 
 /**
@@ -130,7 +137,7 @@ export function initUperNet(key: Tensor, config: UperNetConfig): UperNetParams {
   const [k0, k1, k2, k3] = random.splitKeys(key, 4);
   return {
     backbone: initVit(k0, config.vit),
-    neck: initVitAdapter(k1, { embedDim: config.vit.embedDim }),
+    neck: initVitAdapter(k1, { embedDim: config.vit.embedDim, pyramid: config.pyramid }),
     decode_head: initUperHead(k2, h.uper),
     auxiliary_head: initFcnHead(k3, h.fcn),
   };

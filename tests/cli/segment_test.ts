@@ -147,3 +147,31 @@ Deno.test("segment --init takes a greyscale pretrain encoder (patch 4, 28² tabl
     assert.equal(JSON.parse(await Deno.readTextFile(`${out}/eval.json`)).mIoU, final.mIoU);
   });
 });
+
+Deno.test("segment --patch 8 --pyramid xcit8 trains and --eval rebuilds it; xcit8 at patch 16 exits 2", async () => {
+  await withScenes(async (data, dir) => {
+    const io = captureIO();
+    const argv = ["segment", "--data", data, "--smoke", "--patch", "8", "--pyramid", "xcit8"];
+    assert.equal(
+      await main([...argv, "--out", `${dir}/run`, "--backend", "cpu"], io),
+      0,
+      io.stderr,
+    );
+    const ev = captureIO();
+    const evArgs = ["segment", "--eval", `${dir}/run`, "--data", data, "--out", `${dir}/ev`];
+    assert.equal(await main(evArgs, ev), 0, ev.stderr);
+    const bad = captureIO();
+    const badArgs = [
+      "segment",
+      "--data",
+      data,
+      "--smoke",
+      "--pyramid",
+      "xcit8",
+      "--out",
+      `${dir}/b`,
+    ];
+    assert.equal(await main(badArgs, bad), 2);
+    assert.match(bad.stderr, /--pyramid xcit8 needs --patch 8, got 16/);
+  });
+});

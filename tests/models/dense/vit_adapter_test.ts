@@ -57,7 +57,7 @@ Deno.test("adaptScales: deconv k2 s2 doubles exactly (no overlap); max-pool halv
       [1, 2, 1, 2],
     ]);
     // no overlap: output pixel (2i+u, 2j+v) = bias + Σ_c w[c, o, u, v] · m[c, i, j]
-    const w = await ad.fpn2.deconv.weight.data(), bias = await ad.fpn2.deconv.bias!.data();
+    const w = await ad.fpn2!.deconv.weight.data(), bias = await ad.fpn2!.deconv.bias!.data();
     const x = await m.data(), y = await b!.data();
     for (const [o, i, j, u, v] of [[0, 0, 0, 0, 0], [1, 2, 4, 1, 1], [0, 1, 3, 1, 0]]) {
       let want = bias[o!]!;
@@ -82,4 +82,40 @@ Deno.test("vitMultiScale: bad inputs are TesseraErrors naming the op", () => {
     "4 entries",
   );
   expectError(() => adaptScales(ad, []), "adaptScales", "4 maps");
+  const x8 = initVitAdapter(t.random.key(1), { embedDim: 8, pyramid: "xcit8" });
+  expectError(
+    () => vitMultiScale(x8, vit, t.ones([1, 1, 32, 32]), cfg),
+    "vitMultiScale",
+    "patch 16",
+  );
+  expectError(
+    () => initVitAdapter(t.random.key(1), { embedDim: 8, pyramid: "fpn" as never }),
+    "vitAdapterSpec",
+    "pyramid must be one of beit, xcit8",
+  );
+});
+
+Deno.test("vitMultiScale, patch 8 with pyramid xcit8: the same strides 4, 8, 16, 32 from a finer grid", async () => {
+  await noLeak(async () => {
+    const c8 = { ...cfg, patchSize: 8 };
+    const vit = initVit(t.random.key(0), c8);
+    const ad = initVitAdapter(t.random.key(1), { embedDim: 8, pyramid: "xcit8" });
+    assert.deepEqual(Object.keys(ad.fpn1), ["deconv1"]);
+    assert.equal(ad.fpn2, undefined);
+    const img = t.random.normal(t.random.key(2), [1, 1, 64, 96]);
+    const maps = vitMultiScale(ad, vit, img, c8, { outIndices: [0, 1, 2, 3] });
+    assert.deepEqual(maps.map((m) => m.shape), [
+      [1, 8, 16, 24],
+      [1, 8, 8, 12],
+      [1, 8, 4, 6],
+      [1, 8, 2, 3],
+    ]);
+    // stride 8 is block 1's token map itself; stride 32 is a 4×4 max-pool of block 3's
+    const f = (await import("../../../models/vit.ts")).vitForwardFeatures(vit, img, c8, {
+      returnLayers: [1, 3],
+    });
+    await assertClose(maps[1]!, tokensToMap(f.intermediates[0]!, f.grid, 1), { atol: 0, rtol: 0 });
+    const pooled = t.maxPool2d(tokensToMap(f.intermediates[1]!, f.grid, 1), 4, { stride: 4 });
+    await assertClose(maps[3]!, pooled, { atol: 0, rtol: 0 });
+  });
 });
