@@ -122,6 +122,8 @@ export async function torchMs(
   const file = new URL(`./${script}`, import.meta.url).pathname;
   const out = await new Deno.Command(arg("--python", "/usr/bin/python3"), {
     args: [file, JSON.stringify({ ...config, threads })],
+    // The pthread OpenBLAS keeps its own pool beside torch's OpenMP one: pin both to `threads`.
+    env: { OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) },
     stdout: "piped",
     stderr: "inherit",
   }).output();
