@@ -22,6 +22,7 @@ import { loadCocoGt, loadCocoResults } from "../data/coco/json.ts";
 import { evaluateCoco } from "../data/eval/coco_eval.ts";
 import { formatCocoSummary } from "../data/eval/coco_summary.ts";
 import { evaluateSegFolders } from "../data/eval/seg_folders.ts";
+import { pairedBootstrapMetric, segMiou } from "../data/eval/paired_metric.ts";
 
 const OUT = row("out", "FILE", path("a file"), null, "write the JSON result there too", {
   none: "stdout only",
@@ -75,6 +76,10 @@ const SEG_FLAGS = group(
   [
     row("gt", "DIR", path("a folder of label PNGs"), null, "ground-truth label PNGs, required"),
     row("pred", "DIR", path("a folder of label PNGs"), null, "predicted label PNGs, required"),
+    row("compare", "DIR", path("a folder of label PNGs"), null, "a second method's predictions", {
+      none: "none",
+    }),
+    row("resamples", "N", int({ min: 100 }), 10000, "paired bootstrap resamples (--compare)"),
     row("num-classes", "N", int({ min: 1, max: 255 }), 11, "classes after reduction"),
     sw("reduce-zero-label", true, false, "ADE-style ground truth"),
     OUT,
@@ -100,7 +105,8 @@ export const EVALUATE_SEG: CommandFlags<typeof SEG_FLAGS> = {
   usage: "--gt DIR --pred DIR [flags]",
   intro: "Sums counts over every *.png of --gt against the same name in --pred (1-channel label\n" +
     "PNGs). --reduce-zero-label maps the ground truth 0 → 255 (ignored), v → v − 1 (ADE20k,\n" +
-    "FMNIST-Scenes semantic/).",
+    "FMNIST-Scenes semantic/). --compare DIR scores a second method too and adds a paired\n" +
+    "bootstrap over the images of mIoU(pred) − mIoU(compare): diff, 95 % interval, p.",
   flags: SEG_FLAGS,
 };
 
@@ -179,10 +185,23 @@ export async function evaluateCommand(argv: string[], io: CliIO): Promise<number
     if (!p) return 0;
     const o = p.options;
     const [gtDir, predDir] = await inputs("DIR", ["gt", o.gt], ["pred", o.pred]);
-    const r = await evaluateSegFolders(gtDir!, predDir!, {
-      numClasses: o.numClasses,
-      reduceZeroLabel: o.reduceZeroLabel,
-    });
+    const segOpts = { numClasses: o.numClasses, reduceZeroLabel: o.reduceZeroLabel };
+    const r = await evaluateSegFolders(gtDir!, predDir!, segOpts);
+    let compare: Record<string, unknown> | undefined;
+    if (o.compare !== null) {
+      const [cmpDir] = await inputs("DIR", ["compare", o.compare]);
+      const c = await evaluateSegFolders(gtDir!, cmpDir!, segOpts);
+      const b = pairedBootstrapMetric(r.perImage, c.perImage, segMiou, { resamples: o.resamples });
+      compare = {
+        mIoU: c.mIoU,
+        aAcc: c.aAcc,
+        diff: b.diff,
+        ci: b.ci,
+        p: b.p,
+        resamples: b.resamples,
+        confidence: b.confidence,
+      };
+    }
     const nan = (v: number) => (Number.isNaN(v) ? null : v);
     result = {
       images: r.images,
@@ -192,6 +211,7 @@ export async function evaluateCommand(argv: string[], io: CliIO): Promise<number
       mAcc: r.mAcc,
       iou: [...r.iou].map(nan),
       acc: [...r.acc].map(nan),
+      ...(compare ? { compare } : {}),
     };
     out = o.out;
   }

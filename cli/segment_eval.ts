@@ -2,13 +2,15 @@
  * `train.ts segment --eval CKPT`: rebuilds the checkpoint's UperNet from its stored settings,
  * scores the val split (whole-image inference, mmseg IoUMetric) and writes `eval.json`
  * (mIoU, mAcc, aAcc, per-class IoU) and `eval.png` (rows of image | label | prediction, the
- * classes as grey levels, ignored pixels white) into `--out` or the checkpoint's folder.
+ * classes as grey levels, ignored pixels white) into `--out` or the checkpoint's folder; with
+ * `--save-pred` also `pred/NAME.png`, each prediction as a label map, for `evaluate seg`
+ * (and its `--compare`, a paired bootstrap against another run).
  * @module
  */
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { dispose } from "../mod.ts";
 import { decodeCheckpoint } from "../nn/checkpoint.ts";
-import { encodeLabelPng } from "../data/label_png.ts";
+import { encodeLabelPng, writeLabelPng } from "../data/label_png.ts";
 import type { UperNetParams, UperNetState } from "../models/segmentation/uper_net.ts";
 import { defaultsOf, parseCommand, UsageError } from "../trainer/flags.ts";
 import { trainCommand } from "./train_command.ts";
@@ -69,7 +71,17 @@ export async function segmentEval(given: Partial<SegmentOptions>, io: CliIO): Pr
   const { height: h, width: w } = first;
   const grey = (v: number) => v === 255 ? 255 : Math.round((v * 230) / Math.max(1, o.classes - 1));
   const params = ck.params as UperNetParams;
+  const outDir = given.out ?? dirname(point.file);
+  const predDir = join(outDir, "pred");
+  const saved: Promise<void>[] = [];
+  if (given.savePred) await Deno.mkdir(predDir, { recursive: true });
   const areas = await scoreSplit(params, bn, set, cfg, crop, undefined, (i, pred, item) => {
+    if (given.savePred) {
+      // Class indices 0..C−1, named as the image: `evaluate seg --gt semantic/val --pred …`
+      const name = basename(item.path ?? `${i}.png`).replace(/\.[^.]*$/, "") + ".png";
+      const { height, width } = item.sample.image;
+      saved.push(writeLabelPng(join(predDir, name), { height, width, data: pred }));
+    }
     if (i >= SHOWN || item.sample.image.height !== h || item.sample.image.width !== w) return;
     const img = item.sample.image, lab = item.sample.semantic!;
     const row = new Uint8Array(h * 3 * w);
@@ -84,9 +96,9 @@ export async function segmentEval(given: Partial<SegmentOptions>, io: CliIO): Pr
     }
     rows.push(row);
   });
+  await Promise.all(saved);
   const m = segMetricFields(areas!);
   dispose([ck.params, ck.optState, ck.rngKey]);
-  const outDir = given.out ?? dirname(point.file);
   await Deno.mkdir(outDir, { recursive: true });
   const png = new Uint8Array(rows.length * h * 3 * w);
   rows.forEach((r, i) => png.set(r, i * r.length));

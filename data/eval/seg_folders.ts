@@ -36,6 +36,10 @@ export interface SegFolderResult extends SegMetrics {
   readonly images: number;
   /** The data-set totals. */
   readonly total: SegAreas;
+  /** Each image's counts, in `names` order (for a paired bootstrap: data/eval/paired_metric.ts). */
+  readonly perImage: readonly SegAreas[];
+  /** The ground-truth file names scored, sorted. */
+  readonly names: readonly string[];
 }
 
 /**
@@ -99,5 +103,5 @@ export async function evaluateSegFolders(
     areas.push(segAreas(pred, label, opts.numClasses));
   }
   const total = sumSegAreas(areas);
-  return { ...segMetrics(total), images: names.length, total };
+  return { ...segMetrics(total), images: names.length, total, perImage: areas, names };
 }

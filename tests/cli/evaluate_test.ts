@@ -126,3 +126,35 @@ Deno.test("train.ts evaluate seg: mmseg's dataset-level mIoU on the spec's golde
     assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/o.json`)).numClasses, 4);
   });
 });
+
+Deno.test("train.ts evaluate seg --compare: paired bootstrap of the mIoU difference over the images", async () => {
+  await withTemp(async (dir) => {
+    for (const d of ["gt", "a", "b"]) await Deno.mkdir(`${dir}/${d}`);
+    const map = (v: number[]) => ({ height: 1, width: 4, data: Uint8Array.from(v) });
+    // 30 images, classes 0/1 (gt stored +1 for reduce_zero_label): A right on all 4 pixels of
+    // every image, B right on 2 of 4; so mIoU(A) = 1 and A beats B on every resample.
+    for (let i = 0; i < 30; i++) {
+      const n = String(i).padStart(2, "0");
+      await writeLabelPng(`${dir}/gt/${n}.png`, map([1, 1, 2, 2]));
+      await writeLabelPng(`${dir}/a/${n}.png`, map([0, 0, 1, 1]));
+      await writeLabelPng(`${dir}/b/${n}.png`, map([0, 1, 0, 1]));
+    }
+    const io = captureIO();
+    const argv = ["evaluate", "seg", "--gt", `${dir}/gt`, "--pred", `${dir}/a`, "--compare"];
+    const flags = ["--num-classes", "2", "--reduce-zero-label", "--resamples", "500"];
+    assert.equal(await main([...argv, `${dir}/b`, ...flags], io), 0, io.stderr);
+    const r = JSON.parse(io.stdout[0]!);
+    assert.equal(r.mIoU, 1);
+    assert.ok(Math.abs(r.compare.mIoU - 1 / 3) < 1e-12, `${r.compare.mIoU}`); // IoU 1/3 each class
+    assert.ok(Math.abs(r.compare.diff - 2 / 3) < 1e-12);
+    assert.deepEqual([r.compare.resamples, r.compare.p < 0.01], [500, true]);
+    // The same predictions twice: no difference, p = 1.
+    const same = captureIO();
+    assert.equal(await main([...argv, `${dir}/a`, ...flags], same), 0, same.stderr);
+    const s = JSON.parse(same.stdout[0]!).compare;
+    assert.deepEqual([s.diff, s.ci, s.p], [0, [0, 0], 1]);
+    const missing = captureIO();
+    assert.equal(await main([...argv, `${dir}/nope`, ...flags], missing), 2);
+    assert.match(missing.stderr, /--compare: .*nope does not exist/);
+  });
+});

@@ -148,7 +148,7 @@ Deno.test("segment --init takes a greyscale pretrain encoder (patch 4, 28² tabl
   });
 });
 
-Deno.test("segment --patch 8 --pyramid xcit8 trains and --eval rebuilds it; xcit8 at patch 16 exits 2", async () => {
+Deno.test("segment --patch 8 --pyramid xcit8 trains, --eval --save-pred rebuilds and scores it; xcit8 at patch 16 exits 2", async () => {
   await withScenes(async (data, dir) => {
     const io = captureIO();
     const argv = ["segment", "--data", data, "--smoke", "--patch", "8", "--pyramid", "xcit8"];
@@ -159,7 +159,15 @@ Deno.test("segment --patch 8 --pyramid xcit8 trains and --eval rebuilds it; xcit
     );
     const ev = captureIO();
     const evArgs = ["segment", "--eval", `${dir}/run`, "--data", data, "--out", `${dir}/ev`];
-    assert.equal(await main(evArgs, ev), 0, ev.stderr);
+    assert.equal(await main([...evArgs, "--save-pred"], ev), 0, ev.stderr);
+    const preds = [...Deno.readDirSync(`${dir}/ev/pred`)].map((e) => e.name).sort();
+    const names = [...Deno.readDirSync(`${data}/semantic/val`)].map((e) => e.name).sort();
+    assert.deepEqual(preds, names); // one label map per val image, named as its label PNG
+    const cmp = captureIO(); // the predictions score as --eval scored them
+    const gt = ["--gt", `${data}/semantic/val`, "--pred", `${dir}/ev/pred`, "--reduce-zero-label"];
+    assert.equal(await main(["evaluate", "seg", ...gt], cmp), 0, cmp.stderr);
+    const evJson = JSON.parse(await Deno.readTextFile(`${dir}/ev/eval.json`));
+    assert.equal(JSON.parse(cmp.stdout[0]!).mIoU, evJson.mIoU);
     const bad = captureIO();
     const badArgs = [
       "segment",
