@@ -219,7 +219,7 @@ export const MODEL = group("Model", [
  * ```
  */
 export const PYRAMID = group("Model", [
-  row("pyramid", "NAME", choice(VIT_PYRAMIDS), "beit", "beit (strides p/4…2p) | xcit8 (patch 8)"),
+  row("pyramid", "NAME", choice(VIT_PYRAMIDS), "beit", "adapter"),
 ]);
 
 /** Run length, batch, AdamW with a cosine lr and linear warmup, seed. */

@@ -35,7 +35,7 @@ const FLAGS = [
   ...INIT,
   ...group("Data", [
     row("eval", "CKPT", path("a checkpoint file or run directory"), null, "score a checkpoint"),
-    sw("save-pred", true, false, "--eval: also write pred/NAME.png label maps"),
+    sw("save-pred", true, false, "--eval: pred PNGs"),
     row("crop", "N", pos, null, "crop side", { none: "the first image's longer side" }),
   ]),
   ...ENCODER_SHAPE,
