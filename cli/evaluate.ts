@@ -19,10 +19,14 @@ import {
 import { parseOrHelp } from "./train_command.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { loadCocoGt, loadCocoResults } from "../data/coco/json.ts";
-import { evaluateCoco } from "../data/eval/coco_eval.ts";
+import { accumulateCoco, cocoImageEvals } from "../data/eval/coco_eval.ts";
 import { formatCocoSummary } from "../data/eval/coco_summary.ts";
 import { evaluateSegFolders } from "../data/eval/seg_folders.ts";
-import { pairedBootstrapMetric, segMiou } from "../data/eval/paired_metric.ts";
+import {
+  pairedBootstrapDraws,
+  pairedBootstrapMetric,
+  segMiou,
+} from "../data/eval/paired_metric.ts";
 
 const OUT = row("out", "FILE", path("a file"), null, "write the JSON result there too", {
   none: "stdout only",
@@ -46,6 +50,10 @@ const COCO_FLAGS = group(
       "detections (results array), required",
     ),
     row("iou-type", "bbox|segm", choice(["bbox", "segm"] as const), "bbox", "match boxes or masks"),
+    row("compare", "FILE", path("a COCO results JSON"), null, "a second method's detections", {
+      none: "none",
+    }),
+    row("resamples", "N", int({ min: 100 }), 1000, "paired bootstrap resamples (--compare)"),
     OUT,
   ] as const,
 );
@@ -67,7 +75,9 @@ export const EVALUATE_COCO: CommandFlags<typeof COCO_FLAGS> = {
   name: "evaluate coco",
   title: "COCO AP/AR exactly as pycocotools' COCOeval",
   usage: "--gt FILE --results FILE [flags]",
-  intro: "Prints the 12 summary lines, then one JSON line {iouType, stats}.",
+  intro: "Prints the 12 summary lines, then one JSON line {iouType, stats}. --compare FILE\n" +
+    "scores a second method too and adds a paired bootstrap over the images of\n" +
+    "AP(results) − AP(compare), AP recomputed on each resample: diff, 95 % interval, p.",
   flags: COCO_FLAGS,
 };
 
@@ -176,9 +186,24 @@ export async function evaluateCommand(argv: string[], io: CliIO): Promise<number
     const [gtPath, resPath] = await inputs("FILE", ["gt", o.gt], ["results", o.results]);
     const gt = await loadCocoGt(gtPath!);
     const dts = await loadCocoResults(resPath!, gt);
-    const { stats } = evaluateCoco(gt, dts, o.iouType);
+    const ea = cocoImageEvals(gt, dts, o.iouType);
+    const { stats } = accumulateCoco(ea);
     for (const line of formatCocoSummary(stats)) io.out(line);
     result = { iouType: o.iouType, images: gt.imgIds.length, detections: dts.length, stats };
+    if (o.compare !== null) {
+      const [cmpPath] = await inputs("FILE", ["compare", o.compare]);
+      const eb = cocoImageEvals(gt, await loadCocoResults(cmpPath!, gt), o.iouType);
+      const ap = (e: typeof ea) => (d: Int32Array) => accumulateCoco(e, d).stats[0]!;
+      const b = pairedBootstrapDraws(gt.imgIds.length, ap(ea), ap(eb), { resamples: o.resamples });
+      result.compare = {
+        stats: accumulateCoco(eb).stats,
+        diff: b.diff,
+        ci: b.ci,
+        p: b.p,
+        resamples: b.resamples,
+        confidence: b.confidence,
+      };
+    }
     out = o.out;
   } else {
     const p = parseOrHelp(EVALUATE_SEG, rest, io);

@@ -70,6 +70,50 @@ export function evaluateCoco(
   dts: readonly CocoDetection[],
   iouType: "bbox" | "segm" = "bbox",
 ): CocoEvalResult {
+  return accumulateCoco(cocoImageEvals(gt, dts, iouType));
+}
+
+/**
+ * pycocotools' `evaluate()` alone: the per-(category, area range, image) match records, which
+ * {@link accumulateCoco} turns into AP/AR for any multiset of the images (a bootstrap draw:
+ * data/eval/paired_metric.ts's `cocoAp`).
+ */
+export interface CocoImageEvals {
+  readonly iouType: "bbox" | "segm";
+  readonly params: CocoEvalParams;
+  /** `evals[(k·A + a)·I + i]`, null where image i has neither ground truth nor detections of k. */
+  readonly evals: readonly (ImageEval | null)[];
+}
+
+/**
+ * The per-image part of {@link evaluateCoco} (pycocotools' `evaluate()`).
+ *
+ * @param gt the ground truth
+ * @param dts the loaded results
+ * @param iouType `"bbox"` (default) or `"segm"`
+ * @returns the match records and the parameters
+ * @throws {TesseraError} (op `evaluateCoco`) for segm when a ground truth has no segmentation
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCocoGt, parseCocoResults } from "../coco/json.ts";
+ * import { accumulateCoco, cocoImageEvals } from "./coco_eval.ts";
+ * const gt = parseCocoGt({
+ *   images: [{ id: 1, width: 9, height: 9, file_name: "a.png" }],
+ *   categories: [{ id: 1, name: "x" }],
+ *   annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 5, 5], area: 25, iscrowd: 0 }],
+ * });
+ * const e = cocoImageEvals(gt, parseCocoResults([{ image_id: 1, category_id: 1, bbox: [0, 0, 5, 5], score: 1 }], gt));
+ * assert.equal(e.evals.length, 1 * 4 * 1); // K · A · I
+ * assert.ok(accumulateCoco(e).stats[0]! > 0.99);
+ * ```
+ */
+export function cocoImageEvals(
+  gt: CocoGt,
+  dts: readonly CocoDetection[],
+  iouType: "bbox" | "segm" = "bbox",
+): CocoImageEvals {
   const p = cocoEvalParams(gt);
   const I = p.imgIds.length, K = p.catIds.length, A = p.areaRng.length;
   const T = p.iouThrs.length, maxDet = p.maxDets[p.maxDets.length - 1]!;
@@ -111,6 +155,44 @@ export function evaluateCoco(
       }
     }
   }
+  return { iouType, params: p, evals };
+}
+
+/**
+ * pycocotools' `accumulate()` and `summarize()` of {@link cocoImageEvals}' records, over all the
+ * images or over `draw` (image indices, repeats allowed: each repeat counts as another image).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCocoGt, parseCocoResults } from "../coco/json.ts";
+ * import { accumulateCoco, cocoImageEvals } from "./coco_eval.ts";
+ * const gt = parseCocoGt({
+ *   images: [{ id: 1, width: 9, height: 9, file_name: "a.png" }, { id: 2, width: 9, height: 9, file_name: "b.png" }],
+ *   categories: [{ id: 1, name: "x" }],
+ *   annotations: [
+ *     { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 5, 5], area: 25, iscrowd: 0 },
+ *     { id: 2, image_id: 2, category_id: 1, bbox: [0, 0, 5, 5], area: 25, iscrowd: 0 },
+ *   ],
+ * });
+ * const dt = parseCocoResults([{ image_id: 1, category_id: 1, bbox: [0, 0, 5, 5], score: 1 }], gt);
+ * const e = cocoImageEvals(gt, dt);
+ * assert.ok(accumulateCoco(e, Int32Array.of(0, 0)).stats[0]! > 0.99); // image 1 twice
+ * assert.equal(accumulateCoco(e, Int32Array.of(1)).stats[0], 0); // the missed one alone
+ * ```
+ */
+export function accumulateCoco(e: CocoImageEvals, draw?: Int32Array): CocoEvalResult {
+  const p = e.params;
+  const I0 = p.imgIds.length, K = p.catIds.length, A = p.areaRng.length, T = p.iouThrs.length;
+  let evals = e.evals, I = I0;
+  if (draw) {
+    I = draw.length;
+    const picked: (ImageEval | null)[] = new Array(K * A * I);
+    for (let ka = 0; ka < K * A; ka++) {
+      for (let j = 0; j < I; j++) picked[ka * I + j] = e.evals[ka * I0 + draw[j]!]!;
+    }
+    evals = picked;
+  }
   const R = p.recThrs.length, M = p.maxDets.length;
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
@@ -119,7 +201,7 @@ export function evaluateCoco(
   }
   const counts = [T, R, K, A, M] as const;
   return {
-    iouType,
+    iouType: e.iouType,
     params: p,
     counts,
     precision,

@@ -59,27 +59,49 @@ export function pairedBootstrapMetric<T>(
   metric: DrawMetric<T>,
   options: PairedBootstrapOptions = {},
 ): PairedBootstrapResult {
-  const op = "pairedBootstrapMetric";
   if (a.length !== b.length) {
     throw new TesseraError(
-      op,
+      "pairedBootstrapMetric",
       `the two methods score ${a.length} and ${b.length} images; pair them`,
     );
   }
-  const n = a.length;
-  if (n === 0) throw new TesseraError(op, "no paired images");
+  return pairedBootstrapDraws(a.length, (d) => metric(a, d), (d) => metric(b, d), options);
+}
+
+/**
+ * The core of {@link pairedBootstrapMetric} for records that are not one array per method (COCO's
+ * per-(category, area, image) matches: `(d) => accumulateCoco(evalsA, d).stats[0]`): `n` images,
+ * each method's metric of a draw of image indices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pairedBootstrapDraws } from "./paired_metric.ts";
+ * const a = [1, 1, 0, 1], b = [0, 1, 0, 0];
+ * const mean = (v: number[]) => (d: Int32Array) => d.reduce((s, i) => s + v[i]!, 0) / d.length;
+ * const r = pairedBootstrapDraws(4, mean(a), mean(b), { resamples: 200 });
+ * assert.equal(r.diff, 0.5);
+ * ```
+ */
+export function pairedBootstrapDraws(
+  n: number,
+  metricA: (draw: Int32Array) => number,
+  metricB: (draw: Int32Array) => number,
+  options: PairedBootstrapOptions = {},
+): PairedBootstrapResult {
+  const op = "pairedBootstrapMetric";
+  if (!Number.isInteger(n) || n < 1) throw new TesseraError(op, `no paired images (n = ${n})`);
   const { resamples, confidence, rng } = bootstrapSettings(op, options, 0x3e7a1c);
   const finite = (v: number, what: string) => {
     if (!Number.isFinite(v)) throw new TesseraError(op, `the metric of ${what} is ${v}`);
     return v;
   };
   const all = Int32Array.from({ length: n }, (_, i) => i);
-  const meanA = finite(metric(a, all), "A"), meanB = finite(metric(b, all), "B");
+  const meanA = finite(metricA(all), "A"), meanB = finite(metricB(all), "B");
   const boot = new Float64Array(resamples), draw = new Int32Array(n);
   for (let r = 0; r < resamples; r++) {
     for (let i = 0; i < n; i++) draw[i] = rng.int(0, n - 1);
-    boot[r] = finite(metric(a, draw), "a resample of A") -
-      finite(metric(b, draw), "a resample of B");
+    boot[r] = finite(metricA(draw), "a resample of A") - finite(metricB(draw), "a resample of B");
   }
   return {
     n,

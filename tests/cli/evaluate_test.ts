@@ -158,3 +158,49 @@ Deno.test("train.ts evaluate seg --compare: paired bootstrap of the mIoU differe
     assert.match(missing.stderr, /--compare: .*nope does not exist/);
   });
 });
+
+Deno.test("train.ts evaluate coco --compare: paired bootstrap of the AP difference, AP recomputed per resample", async () => {
+  await withTemp(async (dir) => {
+    const n = 40;
+    const images = Array.from({ length: n }, (_, i) => ({
+      id: i + 1,
+      width: 64,
+      height: 64,
+      file_name: `${i}.png`,
+    }));
+    const box = [8, 8, 20, 20];
+    const annotations = images.map((im) => ({
+      id: im.id,
+      image_id: im.id,
+      category_id: 1,
+      bbox: box,
+      area: 400,
+      iscrowd: 0,
+    }));
+    const gt = { images, annotations, categories: [{ id: 1, name: "x" }] };
+    // A finds every object; B finds the even images' only (and a miss elsewhere).
+    const a = images.map((im) => ({ image_id: im.id, category_id: 1, bbox: box, score: 0.9 }));
+    const b = images.map((im) => ({
+      image_id: im.id,
+      category_id: 1,
+      bbox: im.id % 2 ? [40, 40, 20, 20] : box,
+      score: 0.9,
+    }));
+    for (const [f, v] of [["gt", gt], ["a", a], ["b", b]] as const) {
+      await Deno.writeTextFile(`${dir}/${f}.json`, JSON.stringify(v));
+    }
+    const argv = ["evaluate", "coco", "--gt", `${dir}/gt.json`, "--results", `${dir}/a.json`];
+    const io = captureIO();
+    const flags = ["--compare", `${dir}/b.json`, "--resamples", "300"];
+    assert.equal(await main([...argv, ...flags], io), 0, io.stderr);
+    const r = JSON.parse(io.stdout[12]!);
+    assert.ok(r.stats[0] > 0.99 && r.compare.stats[0] < 0.6, JSON.stringify(r));
+    assert.ok(Math.abs(r.compare.diff - (r.stats[0] - r.compare.stats[0])) < 1e-12);
+    assert.ok(r.compare.ci[0] > 0 && r.compare.p < 0.01, JSON.stringify(r.compare));
+    const same = captureIO();
+    const sameFlags = ["--compare", `${dir}/a.json`, "--resamples", "300"];
+    assert.equal(await main([...argv, ...sameFlags], same), 0, same.stderr);
+    const s = JSON.parse(same.stdout[12]!).compare;
+    assert.deepEqual([s.diff, s.ci, s.p], [0, [0, 0], 1]);
+  });
+});
