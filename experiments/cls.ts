@@ -15,126 +15,13 @@
  * in cls_jobs.ts, the arms and presets in cls_presets.ts, the report in cls_report.ts.
  * @module
  */
-import { TesseraError } from "../tensor/errors.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { formatDuration } from "../trainer/progress.ts";
 import { type ArmResult, curveSvg, renderReport } from "./cls_report.ts";
 import { compareArms, type Comparison } from "./cls_stats.ts";
-import { buildJobs, type Job } from "./cls_jobs.ts";
+import { buildJobs } from "./cls_jobs.ts";
+import { runJobs } from "./jobs.ts";
 import { EXPERIMENT_PRESETS, type PresetName } from "./cls_presets.ts";
-
-/** Child processes still running (killed when a job fails). */
-const children = new Set<Deno.ChildProcess>();
-
-/** Runs one `train.ts` subprocess; returns its final JSON line. */
-async function runJob(
-  job: Job,
-  args: string[],
-  out: string,
-): Promise<Record<string, unknown>> {
-  const train = new URL("../train.ts", import.meta.url).href;
-  const logPath = `${out}/${job.name}.log`;
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", train, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  children.add(proc);
-  const [o, status] = await Promise.all([proc.output(), proc.status]).finally(
-    () => children.delete(proc),
-  );
-  const stdout = new TextDecoder().decode(o.stdout),
-    stderr = new TextDecoder().decode(o.stderr);
-  await Deno.writeTextFile(
-    logPath,
-    `$ train.ts ${args.join(" ")}\n${stderr}${stdout}`,
-  );
-  if (!status.success) {
-    throw new TesseraError(
-      "experiment-cls",
-      `${job.name} failed (exit ${status.code}); log ${logPath}:\n${
-        stderr.split("\n").slice(-8).join("\n")
-      }`,
-    );
-  }
-  const last = stdout.trim().split("\n").at(-1) ?? "";
-  let result: Record<string, unknown>;
-  try {
-    result = { ...JSON.parse(last), args };
-  } catch {
-    throw new TesseraError(
-      "experiment-cls",
-      `${job.name}: no JSON result on stdout; log ${logPath}`,
-    );
-  }
-  // Kept so that a rerun of the experiment into the same folder skips this job.
-  const file = `${out}/${job.name}.result.json`;
-  await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(result) + "\n");
-  await Deno.rename(`${file}.tmp`, file);
-  return result;
-}
-
-/** A job's kept result from an earlier run into `out`, when its arguments are the same. */
-async function keptResult(
-  name: string,
-  args: string[],
-  out: string,
-): Promise<Record<string, unknown> | null> {
-  let kept: Record<string, unknown>;
-  try {
-    kept = JSON.parse(await Deno.readTextFile(`${out}/${name}.result.json`));
-  } catch {
-    return null;
-  }
-  return JSON.stringify(kept.args) === JSON.stringify(args) ? kept : null;
-}
-
-/** Runs the jobs with at most `parallel` at once, honouring dependencies. */
-async function runAll(
-  jobs: Job[],
-  parallel: number,
-  out: string,
-  io: CliIO,
-): Promise<Map<string, Record<string, unknown>>> {
-  const done = new Map<string, Record<string, unknown>>();
-  const pending = [...jobs];
-  const running = new Map<string, Promise<void>>();
-  const t0 = performance.now();
-  while (pending.length > 0 || running.size > 0) {
-    while (running.size < parallel) {
-      const i = pending.findIndex((j) => j.deps.every((d) => done.has(d)));
-      if (i < 0) break;
-      const job = pending.splice(i, 1)[0]!;
-      const args = job.args(done);
-      const at = () => formatDuration((performance.now() - t0) / 1000);
-      running.set(
-        job.name,
-        (async () => {
-          const kept = await keptResult(job.name, args, out);
-          if (!kept) io.err(`experiment: start ${job.name}  (${at()})\n`);
-          const r = kept ?? await runJob(job, args, out);
-          done.set(job.name, r);
-          running.delete(job.name);
-          io.err(`experiment: ${kept ? "kept " : "done "} ${job.name}  ${summary(r)}  (${at()})\n`);
-        })(),
-      );
-    }
-    if (running.size === 0) {
-      throw new TesseraError("experiment-cls", "unsatisfiable job dependencies");
-    }
-    await Promise.race(running.values());
-  }
-  return done;
-}
-
-function summary(r: Record<string, unknown>): string {
-  if (typeof r.test_accuracy === "number") {
-    return `top-1 ${(r.test_accuracy * 100).toFixed(2)}%`;
-  }
-  if (typeof r.loss === "number") return `loss ${r.loss}, ${r.seconds}s`;
-  return "";
-}
 
 /**
  * What {@link runExperimentCls} runs.
@@ -186,17 +73,7 @@ export async function runExperimentCls(v: ExperimentClsOptions, io: CliIO): Prom
   io.err(
     `experiment: ${jobs.length} jobs, ${parallel} at a time, ${threads} thread(s) each; ${out}\n`,
   );
-  let done;
-  try {
-    done = await runAll(jobs, parallel, out, io);
-  } catch (e) {
-    for (const c of children) {
-      try {
-        c.kill();
-      } catch { /* already gone */ }
-    }
-    throw e;
-  }
+  const done = await runJobs(jobs, parallel, out, io, "experiment-cls");
   const results: Record<string, ArmResult | Record<string, unknown>> = Object.fromEntries(done);
   const comparisons = await compareArms(out, done.keys());
   const meta = {

@@ -7,10 +7,11 @@
  */
 import { TesseraError } from "../tensor/errors.ts";
 import type { ArmSpec, ExperimentConfig } from "./cls_presets.ts";
+import type { Job } from "./jobs.ts";
 
 /**
- * One subprocess job of the experiment: a name, the jobs it waits for, and its `train.ts`
- * arguments (computed when its dependencies are done, from their results).
+ * One subprocess job of the experiment (experiments/jobs.ts's `Job`): a name, the jobs it waits
+ * for, and its `train.ts` arguments (computed when its dependencies are done, from their results).
  *
  * @example
  * ```ts
@@ -21,12 +22,7 @@ import type { ArmSpec, ExperimentConfig } from "./cls_presets.ts";
  * assert.deepEqual(jobs.find((j) => j.name === "pre-beit-eq-p0")!.deps, ["pre-splitmask-p0", "pre-beit-p0"]);
  * ```
  */
-export interface Job {
-  name: string;
-  deps: string[];
-  /** train.ts arguments, computed when the deps are done. */
-  args: (done: Map<string, Record<string, unknown>>) => string[];
-}
+export type { Job } from "./jobs.ts";
 
 /** A job's final JSON line. */
 type Done = Map<string, Record<string, unknown>>;
