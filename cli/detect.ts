@@ -17,13 +17,12 @@ import {
 } from "../trainer/flags.ts";
 import {
   DENSE,
+  denseModel,
   denseRun,
   denseSmoke,
   ENCODER_SHAPE,
   INIT,
-  MODEL,
   OPTIM,
-  PYRAMID,
 } from "./flag_groups.ts";
 import { trainCommand } from "./train_command.ts";
 import type { TrainHooks } from "../trainer/train_loop.ts";
@@ -36,8 +35,7 @@ const FLAGS = [
   ...INIT,
   ...ENCODER_SHAPE,
   ...denseRun("COCO evaluation on val", denseSmoke({ depth: 2, heads: 2, warmup: "1" })),
-  ...adjust(MODEL, { patch: { default: 16, help: "patch side (divides 32)" } }),
-  ...PYRAMID,
+  ...denseModel("patch side (divides 32)"),
   ...adjust(OPTIM, {
     epochs: { default: 12 },
     batch: { default: 4 },

@@ -208,19 +208,24 @@ export const MODEL = group("Model", [
 ]);
 
 /**
- * `--pyramid`: the ViT → 4-scale adapter of the dense commands (models/dense/vit_adapter.ts):
- * BEiT's branch at any patch, or XCiT's patch-8 branch (strides 4–32 from a grid twice as fine).
+ * The Model rows of a dense command: {@link MODEL} with patch 16 by default (help `patchHelp`)
+ * and `--pyramid`, the ViT → 4-scale adapter (models/dense/vit_adapter.ts): BEiT's branch at any
+ * patch, or XCiT's patch-8 branch (strides 4–32 from a grid twice as fine).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { PYRAMID } from "./flag_groups.ts";
- * assert.deepEqual(PYRAMID.map((r) => [r.key, r.default]), [["pyramid", "beit"]]);
+ * import { denseModel } from "./flag_groups.ts";
+ * const rows = denseModel("patch side");
+ * assert.deepEqual(rows.filter((r) => r.key === "patch" || r.key === "pyramid").map((r) => r.default), [16, "beit"]);
  * ```
  */
-export const PYRAMID = group("Model", [
-  row("pyramid", "NAME", choice(VIT_PYRAMIDS), "beit", "adapter"),
-]);
+export function denseModel(patchHelp: string) {
+  return [
+    ...adjust(MODEL, { patch: { default: 16, help: patchHelp } }),
+    ...group("Model", [row("pyramid", "NAME", choice(VIT_PYRAMIDS), "beit", "adapter")]),
+  ] as const;
+}
 
 /** Run length, batch, AdamW with a cosine lr and linear warmup, seed. */
 export const OPTIM = group("Optimisation (AdamW, cosine lr, linear warmup)", [

@@ -18,13 +18,12 @@ import {
 } from "../trainer/flags.ts";
 import {
   DENSE,
+  denseModel,
   denseRun,
   denseSmoke,
   ENCODER_SHAPE,
   INIT,
-  MODEL,
   OPTIM,
-  PYRAMID,
 } from "./flag_groups.ts";
 
 const pos = int({ min: 1 });
@@ -43,8 +42,7 @@ const FLAGS = [
     "mIoU on val",
     denseSmoke({ depth: 4, heads: 2, channels: 16, auxChannels: 8, warmup: "1" }),
   ),
-  ...adjust(MODEL, { patch: { default: 16, help: "patch side" } }),
-  ...PYRAMID,
+  ...denseModel("patch side"),
   ...adjust(OPTIM, {
     epochs: { default: 40 },
     batch: { default: 8 },

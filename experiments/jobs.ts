@@ -97,56 +97,10 @@ async function keptResult(
   return JSON.stringify(kept.args) === JSON.stringify(args) ? kept : null;
 }
 
-/** Runs the jobs with at most `parallel` at once, honouring dependencies. */
-async function runAll(
-  jobs: Job[],
-  parallel: number,
-  out: string,
-  io: CliIO,
-  op: string,
-): Promise<Map<string, Record<string, unknown>>> {
-  const done = new Map<string, Record<string, unknown>>();
-  const pending = [...jobs];
-  const running = new Map<string, Promise<void>>();
-  const t0 = performance.now();
-  while (pending.length > 0 || running.size > 0) {
-    while (running.size < parallel) {
-      const i = pending.findIndex((j) => j.deps.every((d) => done.has(d)));
-      if (i < 0) break;
-      const job = pending.splice(i, 1)[0]!;
-      const args = job.args(done);
-      const at = () => formatDuration((performance.now() - t0) / 1000);
-      running.set(
-        job.name,
-        (async () => {
-          const kept = await keptResult(job.name, args, out);
-          if (!kept) io.err(`experiment: start ${job.name}  (${at()})\n`);
-          const r = kept ?? await runJob(job, args, out, op);
-          done.set(job.name, r);
-          running.delete(job.name);
-          io.err(`experiment: ${kept ? "kept " : "done "} ${job.name}  ${summary(r)}  (${at()})\n`);
-        })(),
-      );
-    }
-    if (running.size === 0) {
-      throw new TesseraError(op, "unsatisfiable job dependencies");
-    }
-    await Promise.race(running.values());
-  }
-  return done;
-}
-
-function summary(r: Record<string, unknown>): string {
-  if (typeof r.test_accuracy === "number") {
-    return `top-1 ${(r.test_accuracy * 100).toFixed(2)}%`;
-  }
-  if (typeof r.loss === "number") return `loss ${r.loss}, ${r.seconds}s`;
-  return "";
-}
-
 /**
  * Runs `jobs` (dependencies honoured, at most `parallel` at once) into `out`; returns every
- * job's final JSON line (plus its `args`) by name. `op` names the experiment in errors.
+ * job's final JSON line (plus its `args`) by name. `op` names the experiment in errors; when a
+ * job fails, the running ones are killed.
  *
  * @example
  * ```ts ignore
@@ -162,8 +116,37 @@ export async function runJobs(
   io: CliIO,
   op: string,
 ): Promise<Map<string, Record<string, unknown>>> {
+  const done = new Map<string, Record<string, unknown>>();
+  const pending = [...jobs];
+  const running = new Map<string, Promise<void>>();
+  const t0 = performance.now();
   try {
-    return await runAll(jobs, parallel, out, io, op);
+    while (pending.length > 0 || running.size > 0) {
+      while (running.size < parallel) {
+        const i = pending.findIndex((j) => j.deps.every((d) => done.has(d)));
+        if (i < 0) break;
+        const job = pending.splice(i, 1)[0]!;
+        const args = job.args(done);
+        const at = () => formatDuration((performance.now() - t0) / 1000);
+        running.set(
+          job.name,
+          (async () => {
+            const kept = await keptResult(job.name, args, out);
+            if (!kept) io.err(`experiment: start ${job.name}  (${at()})\n`);
+            const r = kept ?? await runJob(job, args, out, op);
+            done.set(job.name, r);
+            running.delete(job.name);
+            io.err(
+              `experiment: ${kept ? "kept " : "done "} ${job.name}  ${summary(r)}  (${at()})\n`,
+            );
+          })(),
+        );
+      }
+      if (running.size === 0) {
+        throw new TesseraError(op, "unsatisfiable job dependencies");
+      }
+      await Promise.race(running.values());
+    }
   } catch (e) {
     for (const c of children) {
       try {
@@ -172,4 +155,13 @@ export async function runJobs(
     }
     throw e;
   }
+  return done;
+}
+
+function summary(r: Record<string, unknown>): string {
+  if (typeof r.test_accuracy === "number") {
+    return `top-1 ${(r.test_accuracy * 100).toFixed(2)}%`;
+  }
+  if (typeof r.loss === "number") return `loss ${r.loss}, ${r.seconds}s`;
+  return "";
 }

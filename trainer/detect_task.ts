@@ -34,14 +34,12 @@ import { type DenseSample, normalizeDense } from "../data/dense_transforms/sampl
 import { channelMean } from "../data/transforms/image.ts";
 import { UsageError } from "./flags.ts";
 import {
-  checkPyramid,
+  denseVitOf,
+  type DenseVitOptions,
   initEncoderOf,
   initRecord,
   takeInitBackbone,
-  vitOf,
-  type VitOptions,
 } from "./models.ts";
-import type { VitPyramid } from "../models/dense/vit_adapter.ts";
 import { runLengthFields, type RunLengthOptions, stepsLine, stepsPerEpoch } from "./run_lengths.ts";
 import { denseEvalLoader, denseTrainLoader } from "./dense_loaders.ts";
 import type { Task } from "./train_loop.ts";
@@ -56,13 +54,11 @@ import {
 } from "./detect_coco.ts";
 
 /** The settings of a detect run that fix the model (a subset of {@link DetectSettings}). */
-export interface DetectShapeOptions extends VitOptions {
+export interface DetectShapeOptions extends DenseVitOptions {
   /** The encoder's image size (`--init`), else null (the canvas, rounded up to 32). */
   imgSize: number | null;
   /** The encoder's channels (`--init`), else null (the images'). */
   inChans: number | null;
-  /** The ViT → 4-scale adapter (default "beit"; "xcit8" needs patch 8). */
-  pyramid?: VitPyramid;
 }
 
 /**
@@ -86,7 +82,7 @@ export function detectModelConfig(
   inChans: number,
 ): MaskRcnnConfig {
   const imgSize = o.imgSize ?? Math.ceil(canvas / 32) * 32;
-  const vit = vitOf(o, { imgSize, inChans, numClasses: 0 });
+  const { vit, pyramid } = denseVitOf(o, { imgSize, inChans, numClasses: 0 });
   const d = vit.embedDim;
   return {
     vit,
@@ -100,7 +96,7 @@ export function detectModelConfig(
     roiBatchSize: 64,
     rpnPreNmsTopN: { train: 200, test: 100 },
     rpnPostNmsTopN: 100,
-    pyramid: checkPyramid(o.pyramid, vit.patchSize),
+    pyramid,
   };
 }
 

@@ -289,20 +289,42 @@ export function initRecord(label: string, pre: PretrainedEncoder | null): {
 }
 
 /**
- * `--pyramid` checked against the patch size: `xcit8` is XCiT's branch for patch-8 encoders.
+ * The settings of a dense command's encoder: {@link VitOptions} and `--pyramid`, the adapter's
+ * branch (models/dense/vit_adapter.ts).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkPyramid } from "./models.ts";
- * assert.equal(checkPyramid(undefined, 16), "beit");
- * assert.throws(() => checkPyramid("xcit8", 16), /--pyramid xcit8 needs --patch 8, got 16/);
+ * import type { DenseVitOptions } from "./models.ts";
+ * const o: DenseVitOptions = { model: "vit-tiny-fmnist", dropPath: 0, clsToken: false, pyramid: "xcit8", patch: 8 };
+ * assert.equal(o.pyramid, "xcit8");
  * ```
  */
-export function checkPyramid(pyramid: VitPyramid | undefined, patch: number): VitPyramid {
-  const p = pyramid ?? "beit";
-  if (p === "xcit8" && patch !== 8) {
-    throw new UsageError(`--pyramid xcit8 needs --patch 8, got ${patch}`);
+export interface DenseVitOptions extends VitOptions {
+  /** `--pyramid` (default "beit"; "xcit8" needs patch 8). */
+  pyramid?: VitPyramid;
+}
+
+/**
+ * The ViT of a dense run ({@link vitOf}) and its adapter branch, checked against the patch size:
+ * `xcit8` is XCiT's branch for patch-8 encoders.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denseVitOf } from "./models.ts";
+ * const o = { model: "vit-tiny-fmnist", dropPath: 0, clsToken: false };
+ * assert.equal(denseVitOf(o, { imgSize: 56 }).pyramid, "beit");
+ * assert.throws(() => denseVitOf({ ...o, pyramid: "xcit8" }, { imgSize: 56 }), /--pyramid xcit8 needs --patch 8, got 7/);
+ * ```
+ */
+export function denseVitOf(
+  o: DenseVitOptions,
+  opts: { imgSize?: number; inChans?: number; numClasses?: number } = {},
+): { vit: VitConfig; pyramid: VitPyramid } {
+  const vit = vitOf(o, opts), pyramid = o.pyramid ?? "beit";
+  if (pyramid === "xcit8" && vit.patchSize !== 8) {
+    throw new UsageError(`--pyramid xcit8 needs --patch 8, got ${vit.patchSize}`);
   }
-  return p;
+  return { vit, pyramid };
 }

@@ -32,14 +32,12 @@ import type { Dataset } from "../data/loader.ts";
 import { type SegAreas, segAreas, segMetrics, sumSegAreas } from "../data/eval/seg_metrics.ts";
 import { UsageError } from "./flags.ts";
 import {
-  checkPyramid,
+  denseVitOf,
+  type DenseVitOptions,
   initEncoderOf,
   initRecord,
   takeInitBackbone,
-  vitOf,
-  type VitOptions,
 } from "./models.ts";
-import type { VitPyramid } from "../models/dense/vit_adapter.ts";
 import { runLengthFields, type RunLengthOptions, stepsLine, stepsPerEpoch } from "./run_lengths.ts";
 import { denseEvalLoader, denseTrainLoader, firstItems } from "./dense_loaders.ts";
 import type { Task } from "./train_loop.ts";
@@ -48,7 +46,7 @@ import { summaryHead } from "./metrics.ts";
 import { checkedSplit, segTestTransform, segTrainTransform } from "./segment_data.ts";
 
 /** The settings of a segment run that fix the model (a subset of {@link SegmentSettings}). */
-export interface SegmentModelOptions extends VitOptions {
+export interface SegmentModelOptions extends DenseVitOptions {
   /** Classes after `reduce_zero_label`. */
   classes: number;
   /** UperHead width. */
@@ -57,8 +55,6 @@ export interface SegmentModelOptions extends VitOptions {
   auxChannels: number;
   /** Position embeddings. */
   posEmbed: "learned" | "sincos";
-  /** The ViT → 4-scale adapter (default "beit"; "xcit8" needs patch 8). */
-  pyramid?: VitPyramid;
   /** The encoder's image size (`--init`: its position table), else null or absent (the crop). */
   imgSize?: number | null;
   /** The encoder's channels (`--init`), else null or absent (the images'). */
@@ -126,7 +122,7 @@ export function segmentConfig(
   crop: number,
   inChans: number,
 ): UperNetConfig {
-  const vit = vitOf(o, { imgSize: o.imgSize ?? crop, inChans, numClasses: 0 });
+  const { vit, pyramid } = denseVitOf(o, { imgSize: o.imgSize ?? crop, inChans, numClasses: 0 });
   const depth = vit.depth;
   const outIndices = depth >= 4
     ? [0.25, 0.5, 0.75, 1].map((f) => Math.round(depth * f) - 1)
@@ -138,7 +134,7 @@ export function segmentConfig(
     auxChannels: o.auxChannels,
     outIndices,
     posEmbed: o.posEmbed,
-    pyramid: checkPyramid(o.pyramid, vit.patchSize),
+    pyramid,
   };
 }
 

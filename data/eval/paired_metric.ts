@@ -11,7 +11,7 @@
  */
 import { TesseraError } from "../../tensor/errors.ts";
 import {
-  bootstrapInterval,
+  bootstrapResult,
   bootstrapSettings,
   type PairedBootstrapOptions,
   type PairedBootstrapResult,
@@ -103,15 +103,7 @@ export function pairedBootstrapDraws(
     for (let i = 0; i < n; i++) draw[i] = rng.int(0, n - 1);
     boot[r] = finite(metricA(draw), "a resample of A") - finite(metricB(draw), "a resample of B");
   }
-  return {
-    n,
-    meanA,
-    meanB,
-    diff: meanA - meanB,
-    ...bootstrapInterval(boot, confidence),
-    resamples,
-    confidence,
-  };
+  return bootstrapResult(n, meanA, meanB, boot, confidence);
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import { TesseraError } from "../../tensor/errors.ts";
 import {
-  bootstrapInterval,
+  bootstrapResult,
   bootstrapSettings,
   type PairedBootstrapOptions,
   type PairedBootstrapResult,
@@ -98,13 +98,7 @@ export function pairedBootstrapRuns(
     boot[r] = s / n;
   }
   return {
-    n,
-    meanA,
-    meanB,
-    diff: meanA - meanB,
-    ...bootstrapInterval(boot, confidence),
-    resamples,
-    confidence,
+    ...bootstrapResult(n, meanA, meanB, boot, confidence),
     runsA: a.length,
     runsB: b.length,
   };

@@ -127,6 +127,36 @@ export function bootstrapInterval(
 }
 
 /**
+ * The {@link PairedBootstrapResult} of observed values and resampled differences (`boot`, sorted
+ * in place): the shared ending of the paired bootstraps.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bootstrapResult } from "./paired_stats.ts";
+ * const r = bootstrapResult(4, 0.75, 0.5, new Float64Array([0.25, 0, 0.5, 0.25]), 0.5);
+ * assert.deepEqual([r.diff, r.ci, r.resamples], [0.25, [0.1875, 0.3125], 4]);
+ * ```
+ */
+export function bootstrapResult(
+  n: number,
+  meanA: number,
+  meanB: number,
+  boot: Float64Array,
+  confidence: number,
+): PairedBootstrapResult {
+  return {
+    n,
+    meanA,
+    meanB,
+    diff: meanA - meanB,
+    ...bootstrapInterval(boot, confidence),
+    resamples: boot.length,
+    confidence,
+  };
+}
+
+/**
  * Paired bootstrap of the mean difference of two runs' per-image scores.
  *
  * @param a per-image scores of run A (e.g. 1/0 for a correct/wrong prediction)
@@ -163,15 +193,7 @@ export function pairedBootstrap(
     for (let i = 0; i < n; i++) s += d[rng.int(0, n - 1)]!;
     boot[r] = s / n;
   }
-  return {
-    n,
-    meanA: sa / n,
-    meanB: sb / n,
-    diff,
-    ...bootstrapInterval(boot, confidence),
-    resamples,
-    confidence,
-  };
+  return { ...bootstrapResult(n, sa / n, sb / n, boot, confidence), diff };
 }
 
 /** The result of {@link mcnemar}. */
