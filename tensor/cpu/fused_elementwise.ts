@@ -125,6 +125,26 @@ function loopOf(p: ElementwiseProgram): Loop {
     ),
   ];
   const array = p.dtype === "float32" ? "Float32Array" : "Float64Array";
+  const parts = independentParts(p);
+  if (parts) {
+    // A horizontal program (e.g. AdamW over many same-size parameters): one loop per
+    // independent part, so each loop body stays small enough for V8 to keep in registers.
+    const src = [
+      ...p.inputs.map((_, j) => `const in${j} = ins[${j}];`),
+      ...p.outputs.map((_, j) => `const o${j} = outs[${j}];`),
+      ...parts.flatMap(({ nodes, inputs }) => [
+        `for (let i = 0; i < n; i++) {`,
+        ...inputs.map((j) => `  const x${j} = in${j}[${at(p.inputs[j]!)}];`),
+        ...nodes.map((k) => `  ${node(p.nodes[k]!, k, 0)}`),
+        ...nodes.flatMap((k) => (outOf.has(k) ? [`  o${outOf.get(k)}[i] = t${k};`] : [])),
+        `}`,
+      ]),
+    ].join("\n");
+    loop = new Function("F", "ins", "outs", "n", src) as Loop;
+    compiled.set(key, loop);
+    byProgram.set(p, loop);
+    return loop;
+  }
   const src = [
     ...p.inputs.map((_, j) => `const in${j} = ins[${j}];`),
     ...p.outputs.map((_, j) => `const o${j} = outs[${j}];`),
@@ -153,6 +173,39 @@ function loopOf(p: ElementwiseProgram): Loop {
   compiled.set(key, loop);
   byProgram.set(p, loop);
   return loop;
+}
+
+/** Programs with fewer nodes run as one loop. */
+const SPLIT_NODES = 48;
+
+/**
+ * The independent parts of a large single-loop program (no reduction, epilogue or tail): its
+ * nodes grouped by data dependence (in order), each with the inputs it reads; null when the
+ * program is small or has one part.
+ */
+function independentParts(
+  p: ElementwiseProgram,
+): { nodes: number[]; inputs: number[] }[] | null {
+  if (p.nodes.length < SPLIT_NODES || p.epilogue || p.tail) return null;
+  if (p.nodes.some((nd) => nd.prim === "reduce")) return null;
+  const root = p.nodes.map((_, k) => k);
+  const find = (k: number): number => (root[k] === k ? k : (root[k] = find(root[k]!)));
+  p.nodes.forEach((nd, k) => {
+    for (const a of nd.args) if ("node" in a) root[find(a.node)] = find(k);
+  });
+  const parts = new Map<number, { nodes: number[]; inputs: Set<number> }>();
+  p.nodes.forEach((nd, k) => {
+    const r = find(k);
+    let part = parts.get(r);
+    if (!part) parts.set(r, part = { nodes: [], inputs: new Set() });
+    part.nodes.push(k);
+    for (const a of nd.args) if ("input" in a) part.inputs.add(a.input);
+  });
+  if (parts.size < 2) return null;
+  return [...parts.values()].map(({ nodes, inputs }) => ({
+    nodes,
+    inputs: [...inputs].sort((a, b) => a - b),
+  }));
 }
 
 /**
