@@ -16,14 +16,21 @@ import { countParams } from "../nn/init.ts";
 import { initVit, vitForward, type VitParams, vitSpec } from "../models/vit.ts";
 import { fashionMnistDataset } from "../data/fashion_mnist_dataset.ts";
 import { DataLoader } from "../data/loader.ts";
-import { randomHorizontalFlip, randomResizedCrop } from "../data/transforms/geometry.ts";
+import { randomHorizontalFlip, randomResizedCrop, resize } from "../data/transforms/geometry.ts";
 import { randAugment } from "../data/transforms/rand_augment.ts";
 import { mixup } from "../data/transforms/mixup.ts";
-import { type Image, normalize, toFloat, type Transform } from "../data/transforms/image.ts";
+import {
+  type FloatImage,
+  type Image,
+  normalize,
+  toFloat,
+  type Transform,
+} from "../data/transforms/image.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import {
   type CommandFlags,
   group,
+  int,
   num,
   type OptionsOf,
   path,
@@ -54,6 +61,16 @@ const FLAGS = [
       path("a checkpoint file or run directory"),
       null,
       "encoder of a pretrain/finetune checkpoint (its shape, new head)",
+    ),
+    row(
+      "img-size",
+      "N",
+      int({ min: 1, max: 1024 }),
+      null,
+      "resize the 28² images to N² (bilinear) for the model",
+      {
+        none: "28, as stored",
+      },
     ),
   ]),
   ...RUN,
@@ -123,20 +140,33 @@ export type FinetuneOptions = OptionsOf<typeof FLAGS>;
 
 function trainTransform(
   o: FinetuneOptions,
-): Transform<
-  Image,
-  Image | { data: Float32Array; channels: number; height: number; width: number }
-> {
+): Transform<Image, FloatImage> {
   const geo: Transform<Image, Image>[] = [];
   if (o.cropScale < 1) {
     geo.push(randomResizedCrop(28, { scale: [o.cropScale, 1], interpolation: "bilinear" }));
   }
   if (o.flip > 0) geo.push(randomHorizontalFlip(o.flip));
   if (o.randaug > 0) geo.push(randAugment({ magnitude: o.randaug, magnitudeStd: 0.5, fill: [0] }));
+  const model = modelInput(o);
   return (img, rng) => {
     for (const t of geo) img = t(img, rng);
-    return normalize(toFloat(img), FASHION_MNIST_MEAN, FASHION_MNIST_STD);
+    return model(img);
   };
+}
+
+/**
+ * The images as the model sees them: resized to `--img-size` (after the augmentation, which
+ * works at 28²: the dense-transfer experiment pre-trains at the scenes' patch grid) and
+ * normalised with the Fashion-MNIST statistics.
+ */
+function modelInput(o: FinetuneOptions): (img: Image) => FloatImage {
+  const size = o.imgSize;
+  return (img) =>
+    normalize(
+      toFloat(size === null || size === img.height ? img : resize(img, [size, size])),
+      FASHION_MNIST_MEAN,
+      FASHION_MNIST_STD,
+    );
 }
 
 /** The finetune {@link Task} of settings `o` (a fresh run with `--init` takes that encoder). */
@@ -160,7 +190,7 @@ async function finetuneTask(
   // The encoder to start from (only for a fresh run: a resumed run has its own weights). The
   // model takes its shape, recorded in the options so --resume rebuilds it.
   const pre = await initEncoderOf(o, resuming);
-  const vit = vitOf(o);
+  const vit = vitOf(o, o.imgSize === null ? {} : { imgSize: o.imgSize });
   const spec = vitSpec(vit);
   const nParams = countParams(spec);
   const lr = cosineSchedule({ base: o.lr, final: o.minLr, totalSteps: total, warmupSteps: warmup });
@@ -170,7 +200,7 @@ async function finetuneTask(
     weightDecayMask: weightDecayMask(),
     lrScale: o.layerDecay < 1 ? layerDecayScale(vit.depth, o.layerDecay) : undefined,
   });
-  const normal = (img: Image) => normalize(toFloat(img), FASHION_MNIST_MEAN, FASHION_MNIST_STD);
+  const normal = modelInput(o);
   const testLoader = new DataLoader(fashionMnistDataset(evalSet), {
     batchSize: 500,
     seed: 0,
@@ -198,6 +228,9 @@ async function finetuneTask(
   return {
     ...fields,
     template: { params: spec, opt: { count: 0, m: spec, v: spec } },
+    // The encoder's shape in the checkpoint, so `--init` (finetune, probe, detect, segment) can
+    // load it as it loads a pre-trained one.
+    config: { encoder: vit },
     resolved: {
       ...resolved,
       vit,

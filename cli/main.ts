@@ -14,6 +14,7 @@ import { linearCommand } from "./linear.ts";
 import { probeCommand } from "./probe.ts";
 import { pretrainCommand } from "./pretrain.ts";
 import { experimentCommand } from "./experiment_cls.ts";
+import { experimentDenseCommand } from "./experiment_dense.ts";
 import { SCENES_COMMAND } from "./scenes.ts";
 import { EVALUATE_COMMAND } from "./evaluate.ts";
 import { detectCommand } from "./detect.ts";
@@ -28,7 +29,7 @@ import { TesseraError } from "../tensor/errors.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMMANDS } from "./main.ts";
- * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "scenes", "evaluate", "detect", "segment"]);
+ * assert.deepEqual(Object.keys(COMMANDS), ["finetune", "linear", "probe", "pretrain", "experiment-cls", "experiment-dense", "scenes", "evaluate", "detect", "segment"]);
  * ```
  */
 export interface Command {
@@ -59,6 +60,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
   "experiment-cls": {
     summary: "the paper's central comparison at small scale (--quick: minutes)",
     run: experimentCommand,
+  },
+  "experiment-dense": {
+    summary: "dense-prediction transfer, Mask R-CNN and UperNet (--quick: minutes)",
+    run: experimentDenseCommand,
   },
   scenes: SCENES_COMMAND,
   evaluate: EVALUATE_COMMAND,

@@ -22,6 +22,8 @@ import { DataLoader } from "../data/loader.ts";
 import { resolveSpan, UsageError } from "../trainer/flags.ts";
 import { loadSplits, sliceSplit } from "./fmnist.ts";
 import { denseImageDir, loadImageSplit } from "../data/image_split.ts";
+import { denseStats } from "../data/dense_stats.ts";
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";
 import { TesseraError } from "../tensor/errors.ts";
 import type { CliIO } from "../trainer/io.ts";
 import { cliVitConfig } from "../trainer/models.ts";
@@ -146,6 +148,9 @@ async function pretrainTask(
 ) {
   checkPretrainOptions(o);
   const images = await pretrainImages(o, given);
+  // Scene images are normalised as detect/segment will feed them to the encoder.
+  const dense = o.data !== null && (await denseImageDir(o.data)) !== null;
+  const norm = dense ? denseStats(1) : { mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD };
   const n = images.count;
   const spe = Math.floor(n / o.batch);
   if (spe < 1) throw new UsageError(`--batch ${o.batch} is larger than the ${n} training images`);
@@ -164,6 +169,7 @@ async function pretrainTask(
     stepsPerEpoch: spe,
     warmup,
     tokenizer: () => tokenizer!,
+    norm,
   });
   const task: Task = {
     runName: `pretrain-${o.method}`,
@@ -173,7 +179,7 @@ async function pretrainTask(
     warmup: resolveSpan(o.warmup, spe),
     ckptEvery,
     template: runner.template,
-    config: { method: o.method, encoder },
+    config: { method: o.method, encoder, normalize: norm },
     resolved: { warmup_steps: warmup, ckpt_every: ckptEvery, flops_per_step: runner.flopsPerStep },
     data: { source: images.source, train_images: n },
     async open(dir) {

@@ -44,6 +44,7 @@ import { runLengthFields, type RunLengthOptions, stepsLine, stepsPerEpoch } from
 import { denseEvalLoader, denseTrainLoader } from "./dense_loaders.ts";
 import type { Task } from "./train_loop.ts";
 import { jitStep } from "./jit_step.ts";
+import { denseStats } from "../data/dense_stats.ts";
 import { summaryHead } from "./metrics.ts";
 import {
   cocoStats,
@@ -120,8 +121,9 @@ export function toGrey(s: DenseSample): DenseSample {
 }
 
 /**
- * The input transform of a detect model of `inChans` channels: greyscale when 1, then
- * (x / 255 − 0.5) / 0.25 per channel.
+ * The input transform of a detect model of `inChans` channels: greyscale when 1, then mmdet's
+ * ImageNet normalisation (data/dense_stats.ts; the channel averages for greyscale), which
+ * `segment` and `pretrain --data` share.
  *
  * @example
  * ```ts
@@ -130,11 +132,11 @@ export function toGrey(s: DenseSample): DenseSample {
  * const s = { image: { data: Uint8Array.of(0, 255, 255), height: 1, width: 1, channels: 3 } };
  * const out = detectPrep(1)(s) as unknown as { image: { data: Float32Array; channels: number } };
  * assert.equal(out.image.channels, 1);
- * assert.ok(Math.abs(out.image.data[0]! - (170 / 255 - 0.5) / 0.25) < 1e-6);
+ * assert.ok(Math.abs(out.image.data[0]! - (170 / 255 - 0.449) / 0.226) < 1e-6);
  * ```
  */
 export function detectPrep(inChans: number): (x: DenseSample) => DenseSample {
-  const mean = Array(inChans).fill(0.5), std = Array(inChans).fill(0.25);
+  const { mean, std } = denseStats(inChans);
   return (x) => normalizeDense(inChans === 1 ? toGrey(x) : x, mean, std) as unknown as DenseSample;
 }
 

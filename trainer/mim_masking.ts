@@ -32,7 +32,8 @@ export interface MimInputOptions {
 
 /**
  * The per-image augmentation: colour jitter (before the crop, as BEiT), random resized crop,
- * flip, then optional blur and solarize; normalised with the Fashion-MNIST statistics.
+ * flip, then optional blur and solarize; normalised with `norm` (default: the Fashion-MNIST
+ * statistics).
  *
  * @example
  * ```ts
@@ -47,6 +48,10 @@ export interface MimInputOptions {
 export function mimTransform(
   o: MimInputOptions,
   size: number,
+  norm: { mean: readonly number[]; std: readonly number[] } = {
+    mean: FASHION_MNIST_MEAN,
+    std: FASHION_MNIST_STD,
+  },
 ): Transform<Image, Image | FloatImage> {
   const jitter = o.jitter > 0 ? colorJitter({ brightness: o.jitter, contrast: o.jitter }) : null;
   const crop = randomResizedCrop(size, { scale: [o.cropScale, 1], interpolation: "bicubic" });
@@ -58,7 +63,7 @@ export function mimTransform(
     img = flip(crop(img, rng), rng);
     if (blur) img = blur(img, rng);
     if (solarize) img = solarize(img, rng);
-    return normalize(toFloat(img), FASHION_MNIST_MEAN, FASHION_MNIST_STD);
+    return normalize(toFloat(img), norm.mean, norm.std);
   };
 }
 

@@ -170,7 +170,21 @@ export interface MethodContext {
   warmup: number;
   /** The tokenizer (MIM methods; fitted once the run directory exists, so read lazily). */
   tokenizer?: () => PatchTokenizer;
+  /**
+   * The input normalisation (one channel): Fashion-MNIST's statistics when absent; a dense
+   * folder's images take the detect/segment table (data/dense_stats.ts).
+   */
+  norm?: PixelStats;
 }
+
+/** A one-channel normalisation: `(x − mean) / std` on pixels in [0, 1]. */
+export interface PixelStats {
+  mean: readonly number[];
+  std: readonly number[];
+}
+
+/** Fashion-MNIST's statistics: the default of {@link MethodContext.norm}. */
+const FMNIST_STATS: PixelStats = { mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD };
 
 function schedules(ctx: MethodContext) {
   const d = methodDefaults(ctx.o.method);
@@ -189,6 +203,7 @@ function schedules(ctx: MethodContext) {
 function mimRunner(ctx: MethodContext): MethodRunner {
   const { o, encoder } = ctx;
   const tok = ctx.tokenizer!;
+  const norm = ctx.norm ?? FMNIST_STATS;
   const size = encoder.imgSize as number;
   const g = size / encoder.patchSize;
   const masking = mimMasking(o, g, methodDefaults(o.method).maskRatio);
@@ -254,7 +269,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
   const trainStep = jitTrainStep({
     grad: (params, images: Tensor, mask: Tensor, dropKey: Tensor) => {
       // The tokenizer sees the unmasked augmented image in [0, 1].
-      const raw = add(mul(images, FASHION_MNIST_STD[0]!), FASHION_MNIST_MEAN[0]!);
+      const raw = add(mul(images, norm.std[0]!), norm.mean[0]!);
       const targets = tokenize(tok(), raw);
       const [[loss, logs], grads] = grad(params, images, mask, targets, dropKey) as unknown as [
         [Tensor, Record<string, Tensor>],
@@ -275,7 +290,7 @@ function mimRunner(ctx: MethodContext): MethodRunner {
       const params = scope(() => init(key));
       return { params, opt: optimizer.init(params) };
     },
-    transform: mimTransform(o, size),
+    transform: mimTransform(o, size, norm),
     async step({ params, opt }, images, _step, key) {
       // This step's mask key and dropout key, both from the step key; example i's mask and
       // drop-path draws come from its index in the global batch (trainer/dist.ts).
@@ -391,8 +406,8 @@ function dinoRunner(ctx: MethodContext): MethodRunner {
       localCrops: o.localCrops,
       // DINO's σ ∈ [0.1, 2] is for 224² crops; 28² images take [0.1, 1].
       blurSigma: [0.1, Math.max(0.1, (2 * size) / 56)],
-      mean: FASHION_MNIST_MEAN,
-      std: FASHION_MNIST_STD,
+      mean: ctx.norm?.mean ?? FASHION_MNIST_MEAN,
+      std: ctx.norm?.std ?? FASHION_MNIST_STD,
     }),
     async step({ params, opt }, images, step, key) {
       const epoch = Math.floor(step / stepsPerEpoch);

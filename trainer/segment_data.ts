@@ -23,16 +23,12 @@ import type { Dataset } from "../data/loader.ts";
 import type { Rng } from "../tensor/host_rng.ts";
 import { errorDetail, UsageError } from "./flags.ts";
 import { toGrey } from "./detect_task.ts";
+import { denseStats } from "../data/dense_stats.ts";
 
-/** ImageNet mean and std on the 0..1 scale (mmseg's 123.675, … / 58.395, …). */
-export const SEG_MEAN = [0.485, 0.456, 0.406], SEG_STD = [0.229, 0.224, 0.225];
-
-const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** Normalises with {@link SEG_MEAN}/{@link SEG_STD}; for a 1-channel encoder, greyscale first. */
+/** Normalises with ImageNet's statistics (data/dense_stats.ts); a 1-channel encoder's greyscale. */
 function segNormalize(s: DenseSample, inChans: number): DenseSample {
-  if (inChans !== 1) return normalizeDense(s, SEG_MEAN, SEG_STD) as unknown as DenseSample;
-  return normalizeDense(toGrey(s), [avg(SEG_MEAN)], [avg(SEG_STD)]) as unknown as DenseSample;
+  const { mean, std } = denseStats(inChans);
+  return normalizeDense(inChans === 1 ? toGrey(s) : s, mean, std) as unknown as DenseSample;
 }
 
 async function isDir(p: string): Promise<boolean> {

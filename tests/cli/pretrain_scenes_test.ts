@@ -1,7 +1,8 @@
 /**
  * `train.ts pretrain --data DIR` on a dense folder's own images (FMNIST-Scenes `images/train/`,
  * labels unused): every method pre-trains at the images' size (64² here), the checkpoint records
- * that size, and `segment`/`detect --init` fine-tune from it; an image folder refuses
+ * that size and the dense tasks' normalisation, and `segment`/`detect --init` fine-tune from it;
+ * so does a `finetune --img-size` classifier (the supervised arm); an image folder refuses
  * `--train-subset` (no class labels) and mixed image sizes, naming the flag or the file.
  */
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import { loadImageSplit } from "../../data/image_split.ts";
 import { loadSharp } from "../../data/image_folder.ts";
 import { withScenes } from "./_dense_helpers.ts";
 import { withTempDir } from "./_util.ts";
+import { denseStats } from "../../data/dense_stats.ts";
 
 const small = ["--patch", "16", "--dim", "16", "--depth", "1", "--heads", "2", "--batch", "4"];
 
@@ -36,9 +38,14 @@ Deno.test("pretrain on FMNIST-Scenes images: each method at 64², then segment a
       assert.equal(final.train_images, 8);
       assert.ok(Number.isFinite(final.loss), `${method} loss ${final.loss}`);
       const ckpt = await loadCheckpoint(`${dir}/${method}/ckpt_latest.safetensors`);
-      const enc = (ckpt.config as { encoder: { imgSize: number; inChans: number } }).encoder;
+      const cfg = ckpt.config as {
+        encoder: { imgSize: number; inChans: number };
+        normalize: { mean: number[]; std: number[] };
+      };
       dispose([ckpt.params, ckpt.optState, ckpt.rngKey]);
-      assert.deepEqual([enc.imgSize, enc.inChans], [64, 1], method);
+      assert.deepEqual([cfg.encoder.imgSize, cfg.encoder.inChans], [64, 1], method);
+      // Normalised as detect and segment will feed the encoder, not with FMNIST's statistics.
+      assert.deepEqual(cfg.normalize, denseStats(1), method);
     }
     for (const [command, init] of [["segment", "splitmask"], ["detect", "beit"]]) {
       const io = captureIO();
@@ -47,6 +54,33 @@ Deno.test("pretrain on FMNIST-Scenes images: each method at 64², then segment a
       assert.equal(await main([...argv, ...extra, "--backend", "cpu"], io), 0, io.stderr);
       assert.ok(Number.isFinite(JSON.parse(io.stdout.at(-1)!).train_loss), command);
     }
+  }, { train: 8, val: 2 });
+});
+
+Deno.test("finetune --img-size 32 --patch 8: a 32² encoder in the checkpoint that segment --init takes", async () => {
+  await withScenes(async (data, dir) => {
+    const io = captureIO();
+    const argv = ["finetune", "--smoke", "--img-size", "32", "--patch", "8", "--out", `${dir}/ft`];
+    assert.equal(await main([...argv, "--backend", "cpu"], io), 0, io.stderr);
+    const ckpt = await loadCheckpoint(`${dir}/ft/ckpt_latest.safetensors`);
+    const enc = (ckpt.config as { encoder: { imgSize: number; patchSize: number } }).encoder;
+    const pos = (ckpt.params as { pos_embed?: { shape: number[] } }).pos_embed;
+    dispose([ckpt.params, ckpt.optState, ckpt.rngKey]);
+    assert.deepEqual([enc.imgSize, enc.patchSize], [32, 8]);
+    if (pos) assert.equal(pos.shape[1], 16); // a 4 × 4 grid of patches
+    const seg = captureIO();
+    const segArgv = ["segment", "--data", data, "--init", `${dir}/ft`, "--smoke", "--steps", "2"];
+    assert.equal(
+      await main([...segArgv, "--out", `${dir}/seg`, "--backend", "cpu"], seg),
+      0,
+      seg.stderr,
+    );
+    assert.match(seg.stderr, /patch 8/);
+    assert.ok(Number.isFinite(JSON.parse(seg.stdout.at(-1)!).train_loss));
+    // Out of range: a clear usage error naming the flag.
+    const bad = captureIO();
+    assert.equal(await main(["finetune", "--smoke", "--img-size", "0"], bad), 2);
+    assert.match(bad.stderr, /--img-size must be an integer in \[1, 1024\], got "0"/);
   }, { train: 8, val: 2 });
 });
 

@@ -2,7 +2,8 @@
  * data/eval/paired_metric.ts and the evaluate/accumulate split of COCOeval it relies on: the
  * split reproduces pycocotools on every committed case, a draw of all images in order is the
  * whole set, a draw with repeats weighs images as copies would, the bootstrap is antisymmetric
- * in its two methods, segMiou is the data-set mIoU, and bad input is named.
+ * in its two methods, segMiou is the data-set mIoU, the two-level (runs × images) version widens
+ * its interval with seed spread, and bad input is named.
  */
 import assert from "node:assert/strict";
 import { parseCocoGt, parseCocoResults } from "../../data/coco/json.ts";
@@ -10,6 +11,7 @@ import { accumulateCoco, cocoImageEvals, evaluateCoco } from "../../data/eval/co
 import {
   pairedBootstrapDraws,
   pairedBootstrapMetric,
+  pairedBootstrapRunDraws,
   segMiou,
 } from "../../data/eval/paired_metric.ts";
 import { segAreas, segMetrics, sumSegAreas } from "../../data/eval/seg_metrics.ts";
@@ -93,4 +95,43 @@ Deno.test("pairedBootstrapMetric: antisymmetric in A and B; segMiou is the data-
   );
   assert.throws(() => pairedBootstrapDraws(0, () => 0, () => 0), /no paired images \(n = 0\)/);
   assert.throws(() => pairedBootstrapDraws(3, () => NaN, () => 0), /the metric of A is NaN/);
+});
+
+Deno.test("pairedBootstrapRunDraws: run means; seed spread widens the interval; antisymmetric; errors", () => {
+  const n = 200;
+  const acc = (run: Uint8Array, d: Int32Array) => {
+    let s = 0;
+    for (const i of d) s += run[i]!;
+    return s / d.length;
+  };
+  // B: one fixed run. A: runs that differ from each other (seed spread) around the same mean.
+  const rng = (seed: number) => () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const hits = (p: number, r: () => number) =>
+    Uint8Array.from({ length: n }, () => (r() < p ? 1 : 0));
+  const r = rng(7);
+  const b = [hits(0.6, r)];
+  const same = [b[0]!, b[0]!, b[0]!];
+  const spread = [hits(0.4, r), hits(0.6, r), hits(0.8, r)];
+  const opts = { resamples: 2000, seed: 3 };
+  const zero = pairedBootstrapRunDraws(n, same, b, acc, opts);
+  // Identical runs: every resample's difference is 0 (up to the rounding of 1/3-weights).
+  for (const v of [zero.diff, zero.ci[0], zero.ci[1]]) assert.ok(Math.abs(v) < 1e-12);
+  const wide = pairedBootstrapRunDraws(n, spread, b, acc, opts);
+  const mean = spread.reduce((t, x) => t + acc(x, Int32Array.from({ length: n }, (_, i) => i)), 0) /
+    3;
+  assert.ok(
+    Math.abs(wide.diff - (mean - acc(b[0]!, Int32Array.from({ length: n }, (_, i) => i)))) < 1e-12,
+  );
+  // One run per method: the image-only bootstrap; three spread runs: a wider interval.
+  const one = pairedBootstrapRunDraws(n, [spread[1]!], b, acc, opts);
+  assert.ok(wide.ci[1] - wide.ci[0] > 1.5 * (one.ci[1] - one.ci[0]));
+  assert.deepEqual([wide.runsA, wide.runsB], [3, 1]);
+  const back = pairedBootstrapRunDraws(n, b, spread, acc, opts);
+  assert.ok(Math.abs(back.diff + wide.diff) < 1e-12);
+  assert.throws(() => pairedBootstrapRunDraws(n, [], b, acc), /method A has no runs/);
+  assert.throws(() => pairedBootstrapRunDraws(0, b, b, acc), /no paired images \(n = 0\)/);
+  assert.throws(
+    () => pairedBootstrapRunDraws(n, b, b, () => NaN),
+    /the metric of run 0 of A is NaN/,
+  );
 });
