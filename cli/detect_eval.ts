@@ -73,7 +73,7 @@ const FLAGS = [
 export const DETECT_EVAL: CommandFlags<typeof FLAGS> = {
   name: "detect --eval",
   title: "score a detect checkpoint on a COCO folder's val split",
-  usage: "--eval CKPT --data DIR [flags]",
+  usage: "CKPT --data DIR [flags]",
   intro:
     "Writes detections_val.json (COCO results: boxes and RLE masks) and predictions_val.png\n" +
     "(boxes, masks and labels on the first --show val images), then prints one JSON line with\n" +
