@@ -87,7 +87,8 @@ function arms(dino: string[]): DenseArm[] {
 }
 
 /**
- * The presets: `full` (FMNIST-Scenes small; ≈ 40 core-hours on a CPU, the GPU protocol) and
+ * The presets: `full` (FMNIST-Scenes small; tens of core-hours on a CPU, not yet run end to end:
+ * the GPU protocol) and
  * `quick` (tiny scenes, minutes: the suite's end-to-end check).
  *
  * @example
