@@ -108,7 +108,7 @@ export async function runExperimentDense(v: ExperimentDenseOptions, io: CliIO): 
   };
   const json = JSON.stringify({ meta, results: Object.fromEntries(done), stats }, null, 1) + "\n";
   await Deno.writeTextFile(`${out}/results.json`, json);
-  const md = renderDenseReport(meta, cfg, stats), svg = denseSvg(cfg, stats);
+  const md = renderDenseReport(meta, cfg, stats, done), svg = denseSvg(cfg, stats);
   await Deno.writeTextFile(`${out}/results.md`, md);
   await Deno.writeTextFile(`${out}/runs.svg`, svg);
   if (v.docs) await writeDocs(md, svg, json);

@@ -37,6 +37,7 @@ export function renderDenseReport(
   meta: Record<string, unknown>,
   cfg: DenseExperimentConfig,
   s: DenseStatistics,
+  done: ReadonlyMap<string, Record<string, unknown>> = new Map(),
 ): string {
   const L: string[] = [];
   const runs = cfg.pretrainSeeds.length * cfg.seeds.length;
@@ -69,6 +70,7 @@ export function renderDenseReport(
     const ms = cells.map((c) => (c ? `${pct(c.mean)} ± ${pct(c.std)} (${c.scores.length})` : "—"));
     L.push(`| ${label} | ${per.join(" | ")} | ${ms.join(" | ")} |`);
   }
+  L.push(...budgetTable(cfg, done));
   L.push(
     "",
     "Each claimed ordering, per metric: A − B in points, the 95 % interval and p of the two-level " +
@@ -89,6 +91,40 @@ export function renderDenseReport(
   }
   L.push("");
   return L.join("\n");
+}
+
+/** Mean of a numeric field over the jobs whose names match `re`, or null. */
+function meanOf(done: ReadonlyMap<string, Record<string, unknown>>, re: RegExp, key: string) {
+  const xs = [...done].filter(([k]) => re.test(k)).map(([, r]) => r[key])
+    .filter((v): v is number => typeof v === "number");
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+/** The budget of each arm: pre-training steps and seconds, fine-tuning seconds per task. */
+function budgetTable(
+  cfg: DenseExperimentConfig,
+  done: ReadonlyMap<string, Record<string, unknown>>,
+): string[] {
+  if (done.size === 0) return [];
+  const cell = (v: number | null, digits = 0) => (v === null ? "—" : v.toFixed(digits));
+  const L = [
+    "",
+    "| arm | pre-training steps | pre-training s | Mask R-CNN s per run | UperNet s per run |",
+    "|---|---|---|---|---|",
+  ];
+  for (const [arm, label] of denseArmLabels(cfg)) {
+    const pre = new RegExp(`^pre-${arm}-p\\d+$`);
+    const run = (t: string) => new RegExp(`^${t}-${arm}-p\\d+-s\\d+$`);
+    L.push(
+      `| ${label} | ${cell(meanOf(done, pre, "steps"))} | ${
+        cell(meanOf(done, pre, "seconds"), 1)
+      } | ` +
+        `${cell(meanOf(done, run("det"), "seconds"), 1)} | ${
+          cell(meanOf(done, run("seg"), "seconds"), 1)
+        } |`,
+    );
+  }
+  return L;
 }
 
 /**

@@ -77,6 +77,9 @@ Deno.test("experiment-dense --quick: every arm and task, scored off the recipe i
     const md = await Deno.readTextFile(`${dir}/results.md`);
     assert.match(md, /\| SplitMask \(scenes only\) \|/);
     assert.match(md, /\| splitmask ≥ supervised \| mIoU \|/);
+    // The budget table: each pre-trained arm's steps, random init without pre-training.
+    assert.match(md, /\| BEiT \(scenes only\) \| 3 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+    assert.match(md, /\| Random init \(equal budget\) \| — \| — \| [\d.]+ \| [\d.]+ \|/);
     assert.match(await Deno.readTextFile(`${dir}/runs.svg`), /^<svg/);
     // A rerun keeps every job and reproduces the statistics.
     const again = await runTrain(argv);
