@@ -59,7 +59,7 @@ export function unaryLoop(op: UnaryOp, dtype: DType): Loop1 {
   return compile(
     `unary ${op} ${dtype}`,
     `return function (x, o, n) {
-      for (let i = 0; i < n; i++) { const v = x[i]; o[i] = ${unaryExpr(op, "v")}; }
+      for (let i = 0; i < n; i++) { const v = x[i]; o[i] = ${unaryExpr(op, "v", dtype)}; }
     };`,
   );
 }

@@ -8,6 +8,7 @@
 import type { FusedKernels } from "../backend.ts";
 import { alloc, input, wrap } from "./iter.ts";
 import { erf } from "./special.ts";
+import { erf32 } from "./f32_math.ts";
 
 const id = (v: number) => v;
 
@@ -17,11 +18,13 @@ export const cpuFused: FusedKernels = {
   gelu: (inputs, _params, out) => {
     const x = input(inputs, 0);
     const o = alloc(out);
-    const r = out.dtype === "float32" ? Math.fround : id;
+    const f32 = out.dtype === "float32";
+    const r = f32 ? Math.fround : id;
+    const e = f32 ? erf32 : erf; // as the erf primitive's kernel picks it
     const c = r(Math.SQRT1_2);
     for (let i = 0; i < o.length; i++) {
       const v = x[i]!;
-      o[i] = r(v * 0.5) * r(r(erf(r(v * c))) + 1);
+      o[i] = r(v * 0.5) * r(r(e(r(v * c))) + 1);
     }
     return wrap(o);
   },

@@ -63,10 +63,39 @@ function loopOf(p: ElementwiseProgram): Loop {
   loop = compiled.get(key);
   if (loop) return byProgram.set(p, loop), loop;
   const round = p.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
+  // A broadcast read `(i / div | 0) % mod` as wrapping counters of the loop being generated:
+  // an integer division per element and read cost more than the rest of a small loop body.
+  let counters = new Map<string, { v: string; decl: string; step: string }>();
+  let named = 0; // counters are named across all the loops of the program
   const at = ({ div, mod }: ElementwiseRead, size = p.size) => {
     if (mod === 1) return "0";
-    const q = div === 1 ? "i" : `((i / ${div}) | 0)`;
-    return div * mod === size ? q : `${q} % ${mod}`;
+    if (div === 1 && mod === size) return "i";
+    const key = `${div},${mod}`;
+    let c = counters.get(key);
+    if (!c) {
+      const n = named++;
+      c = div === 1
+        ? { v: `c${n}`, decl: `let c${n} = 0;`, step: `if (++c${n} === ${mod}) c${n} = 0;` }
+        : {
+          v: `q${n}`,
+          decl: `let c${n} = 0, q${n} = 0;`,
+          step: `if (++c${n} === ${div}) { c${n} = 0; if (++q${n} === ${mod}) q${n} = 0; }`,
+        };
+      counters.set(key, c);
+    }
+    return c.v;
+  };
+  /** A loop over `i < size` around `body` (generated first, so its counters are known). */
+  const forLoop = (size: number | string, body: string[]) => {
+    const cs = [...counters.values()];
+    counters = new Map();
+    return [
+      ...cs.map((c) => c.decl),
+      `for (let i = 0; i < ${size}; i++) {`,
+      ...body,
+      ...cs.map((c) => `  ${c.step}`),
+      `}`,
+    ];
   };
   const ph = phases(p);
   const phaseOf = (k: number) => (k < ph.main.nodes ? 0 : k < ph.epilogue.nodes ? 1 : 2);
@@ -94,7 +123,7 @@ function loopOf(p: ElementwiseProgram): Loop {
     const arg = (m: number) => ref(nd.args[m as 0]!, phase);
     switch (nd.prim) {
       case "unary":
-        return `const t${k} = ${round(unaryExpr(nd.op, arg(0)))};`;
+        return `const t${k} = ${round(unaryExpr(nd.op, arg(0), p.dtype))};`;
       case "binary":
         return `const t${k} = ${round(binaryExpr(nd.op, arg(0), arg(1)))};`;
       case "broadcastTo":
@@ -132,13 +161,13 @@ function loopOf(p: ElementwiseProgram): Loop {
     const src = [
       ...p.inputs.map((_, j) => `const in${j} = ins[${j}];`),
       ...p.outputs.map((_, j) => `const o${j} = outs[${j}];`),
-      ...parts.flatMap(({ nodes, inputs }) => [
-        `for (let i = 0; i < n; i++) {`,
-        ...inputs.map((j) => `  const x${j} = in${j}[${at(p.inputs[j]!)}];`),
-        ...nodes.map((k) => `  ${node(p.nodes[k]!, k, 0)}`),
-        ...nodes.flatMap((k) => (outOf.has(k) ? [`  o${outOf.get(k)}[i] = t${k};`] : [])),
-        `}`,
-      ]),
+      ...parts.flatMap(({ nodes, inputs }) =>
+        forLoop("n", [
+          ...inputs.map((j) => `  const x${j} = in${j}[${at(p.inputs[j]!)}];`),
+          ...nodes.map((k) => `  ${node(p.nodes[k]!, k, 0)}`),
+          ...nodes.flatMap((k) => (outOf.has(k) ? [`  o${outOf.get(k)}[i] = t${k};`] : [])),
+        ])
+      ),
     ].join("\n");
     loop = new Function("F", "ins", "outs", "n", src) as Loop;
     compiled.set(key, loop);
@@ -156,18 +185,16 @@ function loopOf(p: ElementwiseProgram): Loop {
         nd.op === "sum" ? 0 : nd.op === "max" ? "-Infinity" : "Infinity"
       });`
     ),
-    `for (let i = 0; i < n; i++) {`,
-    ...body(0, p.size),
-    `}`,
+    ...forLoop("n", body(0, p.size)),
     ...p.outputs.flatMap((k, j) => (isReduce(k) ? [`o${j}.set(r${k});`] : [])),
     ...(!p.epilogue ? [] : [
-      `for (let i = 0; i < ${epiSize}; i++) {`,
-      // The reduced values as the eager kernel stores them (rounded for float32).
-      ...reduces.map(([, k]) => `  const t${k} = ${round(`r${k}[i]`)};`),
-      ...body(1, epiSize),
-      `}`,
+      ...forLoop(epiSize, [
+        // The reduced values as the eager kernel stores them (rounded for float32).
+        ...reduces.map(([, k]) => `  const t${k} = ${round(`r${k}[i]`)};`),
+        ...body(1, epiSize),
+      ]),
     ]),
-    ...(!p.tail ? [] : [`for (let i = 0; i < n; i++) {`, ...body(2, p.size), `}`]),
+    ...(!p.tail ? [] : forLoop("n", body(2, p.size))),
   ].join("\n");
   loop = new Function("F", "ins", "outs", "n", src) as Loop;
   compiled.set(key, loop);

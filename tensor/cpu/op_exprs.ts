@@ -7,8 +7,10 @@
  * @module
  */
 import type { BinaryOp, UnaryOp } from "../primitives.ts";
+import type { DType } from "../dtype.ts";
 import { TesseraError } from "../errors.ts";
 import { SPECIAL_FUNCTIONS } from "./special.ts";
+import { erf32 } from "./f32_math.ts";
 
 /**
  * Round half to even (banker's rounding), as in NumPy and PyTorch.
@@ -54,23 +56,28 @@ export function powC(x: number, y: number): number {
  */
 export const SCALAR_HELPERS: Readonly<Record<string, (...x: number[]) => number>> = {
   ...(SPECIAL_FUNCTIONS as Record<string, (x: number) => number>),
+  erf32,
   round: roundHalfEven,
   pow: powC,
 };
 
 /**
- * The float expression of unary `op` on the variable named `a` (helpers as `F.name`);
- * `logicalNot` (bool only) has none.
+ * The float expression of unary `op` on the variable named `a` (helpers as `F.name`) for results
+ * of `dtype`; `logicalNot` (bool only) has none. A float32 `erf` is the cheaper {@link erf32}
+ * (every CPU path, eager or fused, builds its expression here, so they agree to the bit).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { unaryExpr } from "./op_exprs.ts";
  * assert.deepEqual([unaryExpr("exp", "v"), unaryExpr("erf", "v")], ["Math.exp(v)", "F.erf(v)"]);
+ * assert.equal(unaryExpr("erf", "v", "float32"), "F.erf32(v)");
  * ```
  */
-export function unaryExpr(op: UnaryOp, a: string): string {
+export function unaryExpr(op: UnaryOp, a: string, dtype: DType = "float64"): string {
   switch (op) {
+    case "erf":
+      return dtype === "float32" ? `F.erf32(${a})` : `F.erf(${a})`;
     case "neg":
       return `-${a}`;
     case "sign":
