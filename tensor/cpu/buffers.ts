@@ -7,6 +7,7 @@
  * @module
  */
 import type { DType, TypedArray } from "../dtype.ts";
+import { arenaFree, inArena } from "./shared_arena.ts";
 
 const MIN_BYTES = 1 << 16;
 const CTORS = {
@@ -46,6 +47,7 @@ export function allocArray(dtype: DType, n: number, zero = true): TypedArray {
  * CPU backend does so from `free`, when the last tensor on a storage is disposed).
  */
 export function recycle(a: TypedArray): void {
+  if (inArena(a)) return arenaFree(a);
   const buf = a.buffer;
   const bytes = a.byteLength;
   if (

@@ -17,6 +17,9 @@ import {
 } from "../elementwise_program.ts";
 import type { UnaryOp } from "../primitives.ts";
 import { allocArray } from "./buffers.ts";
+import { runSplit, splitAvailable } from "./fused_threads.ts";
+import { arenaAlloc, arenaFree, inArena } from "./shared_arena.ts";
+import { getThreads } from "./wasm/gemm.ts";
 import { wrap } from "./iter.ts";
 import { arr } from "./storage.ts";
 import { binaryExpr, SCALAR_HELPERS, unaryExpr } from "./op_exprs.ts";
@@ -48,20 +51,45 @@ type Loop = (
   F: typeof SCALAR_HELPERS,
   ins: readonly Float32Array[] | readonly Float64Array[],
   outs: readonly Float32Array[] | readonly Float64Array[],
-  n: number,
+  lo: number,
+  hi: number,
 ) => void;
 
-const compiled = new Map<string, Loop>();
+/** A compiled program: its loop over elements `lo ≤ i < hi`, and the source (for workers). */
+interface Compiled {
+  loop: Loop;
+  id: number;
+  src: string;
+  /** Whether any range may run on its own (no reduction, epilogue or tail). */
+  splittable: boolean;
+}
+const compiled = new Map<string, Compiled>();
 /** Per program object, so a replay does not rebuild the structural key. */
-const byProgram = new WeakMap<ElementwiseProgram, Loop>();
+const byProgram = new WeakMap<ElementwiseProgram, Compiled>();
 
 /** The generated loop of a program (cached by object, then by structure). */
-function loopOf(p: ElementwiseProgram): Loop {
-  let loop = byProgram.get(p);
-  if (loop) return loop;
+function loopOf(p: ElementwiseProgram): Compiled {
+  let c = byProgram.get(p);
+  if (c) return c;
   const key = JSON.stringify([p.dtype, p.size, p.inputs, p.nodes, p.outputs, p.epilogue, p.tail]);
-  loop = compiled.get(key);
-  if (loop) return byProgram.set(p, loop), loop;
+  c = compiled.get(key);
+  if (!c) {
+    const src = loopSource(p);
+    const splittable = !p.epilogue && !p.tail && !p.nodes.some((nd) => nd.prim === "reduce");
+    c = {
+      loop: new Function("F", "ins", "outs", "lo", "hi", src) as Loop,
+      id: compiled.size,
+      src,
+      splittable,
+    };
+    compiled.set(key, c);
+  }
+  byProgram.set(p, c);
+  return c;
+}
+
+/** The body of a program's loop function `(F, ins, outs, lo, hi)`. */
+function loopSource(p: ElementwiseProgram): string {
   const round = p.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
   // A broadcast read `(i / div | 0) % mod` as wrapping counters of the loop being generated:
   // an integer division per element and read cost more than the rest of a small loop body.
@@ -75,23 +103,27 @@ function loopOf(p: ElementwiseProgram): Loop {
     if (!c) {
       const n = named++;
       c = div === 1
-        ? { v: `c${n}`, decl: `let c${n} = 0;`, step: `if (++c${n} === ${mod}) c${n} = 0;` }
+        ? {
+          v: `c${n}`,
+          decl: `let c${n} = START % ${mod};`,
+          step: `if (++c${n} === ${mod}) c${n} = 0;`,
+        }
         : {
           v: `q${n}`,
-          decl: `let c${n} = 0, q${n} = 0;`,
+          decl: `let c${n} = START % ${div}, q${n} = ((START / ${div}) | 0) % ${mod};`,
           step: `if (++c${n} === ${div}) { c${n} = 0; if (++q${n} === ${mod}) q${n} = 0; }`,
         };
       counters.set(key, c);
     }
     return c.v;
   };
-  /** A loop over `i < size` around `body` (generated first, so its counters are known). */
-  const forLoop = (size: number | string, body: string[]) => {
+  /** A loop over `start ≤ i < end` around `body` (generated first, so its counters are known). */
+  const forLoop = (start: string, end: number | string, body: string[]) => {
     const cs = [...counters.values()];
     counters = new Map();
     return [
-      ...cs.map((c) => c.decl),
-      `for (let i = 0; i < ${size}; i++) {`,
+      ...cs.map((c) => c.decl.replaceAll("START", start)),
+      `for (let i = ${start}; i < ${end}; i++) {`,
       ...body,
       ...cs.map((c) => `  ${c.step}`),
       `}`,
@@ -158,48 +190,40 @@ function loopOf(p: ElementwiseProgram): Loop {
   if (parts) {
     // A horizontal program (e.g. AdamW over many same-size parameters): one loop per
     // independent part, so each loop body stays small enough for V8 to keep in registers.
-    const src = [
+    return [
       ...p.inputs.map((_, j) => `const in${j} = ins[${j}];`),
       ...p.outputs.map((_, j) => `const o${j} = outs[${j}];`),
       ...parts.flatMap(({ nodes, inputs }) =>
-        forLoop("n", [
+        forLoop("lo", "hi", [
           ...inputs.map((j) => `  const x${j} = in${j}[${at(p.inputs[j]!)}];`),
           ...nodes.map((k) => `  ${node(p.nodes[k]!, k, 0)}`),
           ...nodes.flatMap((k) => (outOf.has(k) ? [`  o${outOf.get(k)}[i] = t${k};`] : [])),
         ])
       ),
     ].join("\n");
-    loop = new Function("F", "ins", "outs", "n", src) as Loop;
-    compiled.set(key, loop);
-    byProgram.set(p, loop);
-    return loop;
   }
-  const src = [
+  return [
     ...p.inputs.map((_, j) => `const in${j} = ins[${j}];`),
     ...p.outputs.map((_, j) => `const o${j} = outs[${j}];`),
     ...[...kept].filter((k) => !outOf.has(k)).map((k) =>
-      `const m${k} = new ${array}(${phaseOf(k) === 0 ? "n" : epiSize});`
+      `const m${k} = new ${array}(${phaseOf(k) === 0 ? "hi" : epiSize});`
     ),
     ...reduces.map(([nd, k]) =>
       `const r${k} = new Float64Array(${nd.size}).fill(${
         nd.op === "sum" ? 0 : nd.op === "max" ? "-Infinity" : "Infinity"
       });`
     ),
-    ...forLoop("n", body(0, p.size)),
+    ...forLoop("lo", "hi", body(0, p.size)),
     ...p.outputs.flatMap((k, j) => (isReduce(k) ? [`o${j}.set(r${k});`] : [])),
     ...(!p.epilogue ? [] : [
-      ...forLoop(epiSize, [
+      ...forLoop("0", epiSize, [
         // The reduced values as the eager kernel stores them (rounded for float32).
         ...reduces.map(([, k]) => `  const t${k} = ${round(`r${k}[i]`)};`),
         ...body(1, epiSize),
       ]),
     ]),
-    ...(!p.tail ? [] : forLoop("n", body(2, p.size))),
+    ...(!p.tail ? [] : forLoop("0", "hi", body(2, p.size))),
   ].join("\n");
-  loop = new Function("F", "ins", "outs", "n", src) as Loop;
-  compiled.set(key, loop);
-  byProgram.set(p, loop);
-  return loop;
 }
 
 /** Programs with fewer nodes run as one loop. */
@@ -259,10 +283,53 @@ export function cpuFusedElementwise(
   program: ElementwiseProgram,
   inputs: readonly Storage[],
 ): Storage[] {
+  const c = loopOf(program), n = program.size, threads = getThreads();
   const ins = inputs.map((s) => arr(s)) as Float32Array[];
+  if (c.splittable && n >= SPLIT_MIN && splitAvailable(threads)) {
+    const outs = splitOutputs(program);
+    if (outs) {
+      // Inputs not in the shared arena yet (the outputs of earlier split loops are) are copied in.
+      const copies: Float32Array[] = [];
+      const shared = ins.map((a) => {
+        if (inArena(a)) return a;
+        const b = arenaAlloc(program.dtype, a.length) as Float32Array | undefined;
+        if (b) b.set(a), copies.push(b);
+        return b;
+      });
+      try {
+        if (
+          shared.every((a) => a) &&
+          runSplit(c, program.dtype, shared as Float32Array[], outs, n, threads)
+        ) {
+          return outs.map(wrap);
+        }
+      } finally {
+        copies.forEach(arenaFree);
+      }
+      c.loop(SCALAR_HELPERS, ins, outs, 0, n); // the arena is full or the job too large
+      return outs.map(wrap);
+    }
+  }
   const outs = program.outputs.map((_, j) =>
     allocArray(program.dtype, outputSize(program, j))
   ) as Float32Array[];
-  loopOf(program)(SCALAR_HELPERS, ins, outs, program.size);
+  c.loop(SCALAR_HELPERS, ins, outs, 0, n);
   return outs.map(wrap);
 }
+
+/** A split loop's outputs, in the shared arena (undefined if it is full). */
+function splitOutputs(p: ElementwiseProgram): Float32Array[] | undefined {
+  const outs: Float32Array[] = [];
+  for (let j = 0; j < p.outputs.length; j++) {
+    const a = arenaAlloc(p.dtype, outputSize(p, j)) as Float32Array | undefined;
+    if (!a) {
+      outs.forEach(arenaFree);
+      return undefined;
+    }
+    outs.push(a);
+  }
+  return outs;
+}
+
+/** Loops of at least this many elements run on the CPU threads (see ./fused_threads.ts). */
+const SPLIT_MIN = 1 << 18;

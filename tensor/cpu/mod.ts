@@ -26,6 +26,7 @@ import type { Aval } from "../aval.ts";
 import { cpuKernels } from "./kernels.ts";
 import { cpuFused } from "./fused.ts";
 import { cpuCanFuse, cpuFusedElementwise } from "./fused_elementwise.ts";
+import { shutdownFusedThreads } from "./fused_threads.ts";
 import { allocArray, recycle, setBufferPoolLimit } from "./buffers.ts";
 import { arr, CpuStorage } from "./storage.ts";
 import {
@@ -77,7 +78,8 @@ export function getCpuThreads(): number {
 }
 
 /**
- * Stops the CPU backend's worker threads now (they come back on the next large matmul).
+ * Stops the CPU backend's worker threads now, the matmul's and the fused loops' (they come back on the
+ * next large matmul or loop).
  * Workers are unref'd and never hold a process open, so calling this is optional; it frees
  * their memory and lets tests account for every thread. Returns whether all exited cleanly.
  *
@@ -89,6 +91,7 @@ export function getCpuThreads(): number {
  * ```
  */
 export function shutdownCpuThreads(): boolean {
+  shutdownFusedThreads();
   return shutdownThreads();
 }
 

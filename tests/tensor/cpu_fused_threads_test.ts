@@ -1,0 +1,110 @@
+/**
+ * Large fused elementwise loops split over the CPU threads (tensor/cpu/fused_threads.ts): the
+ * same bits as one thread, outputs in the shared arena, no growth over replays, and programs with
+ * reductions left on one thread.
+ */
+import assert from "node:assert/strict";
+import {
+  add,
+  exp,
+  gelu,
+  getCpuThreads,
+  grad,
+  jit,
+  mul,
+  setCpuThreads,
+  shutdownCpuThreads,
+  sum,
+  type Tensor,
+  tensor,
+} from "../../mod.ts";
+import { cpuFusedElementwise } from "../../tensor/cpu/fused_elementwise.ts";
+import { arenaBytes, inArena } from "../../tensor/cpu/shared_arena.ts";
+import { cpuBackend } from "../../tensor/cpu/mod.ts";
+import { arr } from "../../tensor/cpu/storage.ts";
+import type { ElementwiseProgram } from "../../tensor/elementwise_program.ts";
+
+const N = 1 << 19; // above the split threshold (2^18)
+const values = (n: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 2);
+
+/** x·b + exp(-x) with b broadcast over rows of 1000 (a `% 1000` read), two outputs. */
+const program: ElementwiseProgram = {
+  dtype: "float32",
+  size: N,
+  inputs: [{ div: 1, mod: N }, { div: 1, mod: 1000 }, { div: 7, mod: 3 }],
+  outputs: [1, 4],
+  nodes: [
+    { prim: "binary", op: "mul", args: [{ input: 0 }, { input: 1 }] }, // 0
+    { prim: "binary", op: "add", args: [{ node: 0 }, { input: 2 }] }, // 1
+    { prim: "unary", op: "neg", args: [{ input: 0 }] }, // 2
+    { prim: "unary", op: "exp", args: [{ node: 2 }] }, // 3
+    { prim: "binary", op: "add", args: [{ node: 3 }, { node: 1 }] }, // 4
+  ],
+};
+
+function runProgram(threads: number): { outs: Float32Array[]; shared: boolean[] } {
+  const before = getCpuThreads();
+  setCpuThreads(threads);
+  try {
+    const ins = [values(N, 0), values(1000, 1), values(3, 2)].map((a) =>
+      cpuBackend.upload(a, "float32")
+    );
+    // The workers take parts once started: run until a split has happened (or give up).
+    let outs: Float32Array[] = [], shared: boolean[] = [];
+    for (let k = 0; k < 200; k++) {
+      const st = cpuFusedElementwise(program, ins);
+      outs = st.map((s) => (arr(s) as Float32Array).slice());
+      shared = st.map((s) => inArena(arr(s)));
+      st.forEach((s) => cpuBackend.free!(s));
+      if (threads === 1 || shared.every((x) => x)) break;
+    }
+    ins.forEach((s) => cpuBackend.free!(s));
+    return { outs, shared };
+  } finally {
+    setCpuThreads(before);
+  }
+}
+
+Deno.test("fused threads: a split loop gives one thread's bits, its outputs in the arena", () => {
+  const one = runProgram(1), two = runProgram(2);
+  assert.deepEqual(one.shared, [false, false]);
+  assert.deepEqual(two.shared, [true, true], "no split happened (no worker threads?)");
+  for (let j = 0; j < 2; j++) assert.deepEqual(two.outs[j], one.outs[j]);
+  // Spot-check the values themselves (the broadcast reads in particular).
+  const x = values(N, 0), b = values(1000, 1), c = values(3, 2), f = Math.fround;
+  for (const i of [0, 999, 1000, 123457, N - 1]) {
+    const want = f(f(f(x[i]! * b[i % 1000]!) + c[Math.floor(i / 7) % 3]!));
+    assert.equal(two.outs[0]![i], want, `output 0 at ${i}`);
+  }
+  shutdownCpuThreads();
+});
+
+Deno.test("fused threads: a jitted GELU gradient, 2 threads vs 1, bit-identical; the arena stays flat", async () => {
+  const x = mul(tensor(values(N, 3), { shape: [N / 512, 512] }), 0.4), b = tensor(values(512, 4));
+  const step = (x: Tensor, b: Tensor) =>
+    grad((x: Tensor) => sum(exp(mul(gelu(add(x, b)), -0.1))))(x);
+  const run = async (threads: number, reps: number) => {
+    const before = getCpuThreads();
+    setCpuThreads(threads);
+    const f = jit(step);
+    let last: Float32Array = new Float32Array();
+    const sizes: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const y = f(x, b);
+      last = (await y.data()) as Float32Array;
+      y.dispose();
+      sizes.push(arenaBytes());
+    }
+    f.dispose?.();
+    setCpuThreads(before);
+    return { last, sizes };
+  };
+  const one = await run(1, 1);
+  const two = await run(2, 30);
+  assert.deepEqual(two.last, one.last);
+  assert.equal(two.sizes.at(-1), two.sizes[10], `arena grew over replays: ${two.sizes.join(", ")}`);
+  x.dispose();
+  b.dispose();
+  shutdownCpuThreads();
+});
