@@ -165,6 +165,7 @@ function probe(l: Lib): string | null {
 function open(D: AnyDeno, name: string): Lib {
   const cached = opened.get(name);
   if (cached) return cached;
+  quietIdleThreads(D);
   const dl = D.dlopen(name, SYMBOLS);
   const s = dl.symbols;
   let config: string | null = null;
@@ -179,6 +180,22 @@ function open(D: AnyDeno, name: string): Lib {
   const l: Lib = { sgemm: s.cblas_sgemm, dgemm: s.cblas_dgemm, setThreads, getThreads, config };
   opened.set(name, l);
   return l;
+}
+
+/**
+ * OpenBLAS's idle threads spin for 2^28 cycles (~0.1 s) after every GEMM, which takes the core
+ * the fused-loop workers (./fused_threads.ts) need right after it: unless the user chose a
+ * value, ask it to sleep at once (`OPENBLAS_THREAD_TIMEOUT=4`, read when the library loads).
+ */
+function quietIdleThreads(D: AnyDeno): void {
+  try {
+    if (D.permissions.querySync({ name: "env" }).state !== "granted") return;
+    if (D.env.get("OPENBLAS_THREAD_TIMEOUT") === undefined) {
+      D.env.set("OPENBLAS_THREAD_TIMEOUT", "4");
+    }
+  } catch {
+    // no env access: OpenBLAS keeps its default
+  }
 }
 
 function firstLine(e: unknown): string {

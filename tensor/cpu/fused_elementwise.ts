@@ -60,8 +60,10 @@ interface Compiled {
   loop: Loop;
   id: number;
   src: string;
-  /** Whether any range may run on its own (no reduction, epilogue or tail). */
+  /** Whether ranges may run on their own (no reduction, or row reductions: see rowLength). */
   splittable: boolean;
+  /** What a part's bounds must be multiples of (the row length of a row-split program). */
+  align: number;
 }
 const compiled = new Map<string, Compiled>();
 /** Per program object, so a replay does not rebuild the structural key. */
@@ -75,12 +77,14 @@ function loopOf(p: ElementwiseProgram): Compiled {
   c = compiled.get(key);
   if (!c) {
     const src = loopSource(p);
-    const splittable = !p.epilogue && !p.tail && !p.nodes.some((nd) => nd.prim === "reduce");
+    const pure = !p.epilogue && !p.tail && !p.nodes.some((nd) => nd.prim === "reduce");
+    const rows = rowLength(p), splittable = pure || rows > 0;
     c = {
       loop: new Function("F", "ins", "outs", "lo", "hi", src) as Loop,
       id: compiled.size,
       src,
       splittable,
+      align: rows || 1,
     };
     compiled.set(key, c);
   }
@@ -172,6 +176,7 @@ function loopSource(p: ElementwiseProgram): string {
     }
   };
   const reduces = p.nodes.flatMap((nd, k) => (nd.prim === "reduce" ? [[nd, k] as const] : []));
+  const rows = rowLength(p);
   /** The body of loop `phase` over `size` elements. */
   const body = (phase: number, size: number) => [
     ...p.inputs.flatMap((
@@ -214,16 +219,48 @@ function loopSource(p: ElementwiseProgram): string {
       });`
     ),
     ...forLoop("lo", "hi", body(0, p.size)),
-    ...p.outputs.flatMap((k, j) => (isReduce(k) ? [`o${j}.set(r${k});`] : [])),
+    // A row-split part (see rowLength) owns the rows of its elements only.
+    ...(rows ? [`const rlo = (lo / ${rows}) | 0, rhi = (hi / ${rows}) | 0;`] : []),
+    ...p.outputs.flatMap((k, j) =>
+      isReduce(k) ? [rows ? `o${j}.set(r${k}.subarray(rlo, rhi), rlo);` : `o${j}.set(r${k});`] : []
+    ),
     ...(!p.epilogue ? [] : [
-      ...forLoop("0", epiSize, [
+      ...forLoop(rows ? "rlo" : "0", rows ? "rhi" : epiSize, [
         // The reduced values as the eager kernel stores them (rounded for float32).
         ...reduces.map(([, k]) => `  const t${k} = ${round(`r${k}[i]`)};`),
         ...body(1, epiSize),
       ]),
     ]),
-    ...(!p.tail ? [] : forLoop("0", "hi", body(2, p.size))),
+    ...(!p.tail ? [] : forLoop("lo", "hi", body(2, p.size))),
   ].join("\n");
+}
+
+/**
+ * The row length R when a program with reductions can run as independent parts of whole rows:
+ * every reduction sums/maxes contiguous rows of R elements (`into` = i / R), the epilogue runs
+ * over those rows, and the tail reads reduced or epilogue values of its own row only — so a part
+ * computes each of its rows in the order one thread would. 0 when it cannot (a column sum would
+ * change its summation order), or has no reductions.
+ */
+function rowLength(p: ElementwiseProgram): number {
+  const reduces = p.nodes.filter((nd) => nd.prim === "reduce");
+  if (reduces.length === 0) return 0;
+  const r0 = reduces[0]!.into, n = p.size;
+  if (r0.div * r0.mod !== n || r0.div === n) return 0;
+  if (reduces.some((nd) => nd.into.div !== r0.div || nd.into.mod !== r0.mod)) return 0;
+  if (p.epilogue && p.epilogue.size !== r0.mod) return 0;
+  const ph = phases(p);
+  for (let k = ph.epilogue.nodes; k < p.nodes.length; k++) {
+    for (const a of p.nodes[k]!.args) {
+      if (!("node" in a) || a.node >= ph.epilogue.nodes) continue;
+      const fromRow = p.nodes[a.node]!.prim === "reduce" || a.node >= ph.main.nodes;
+      const r = a.read;
+      if (fromRow ? !(r && r.div === r0.div && r.mod === r0.mod) : r && r.div * r.mod !== n) {
+        return 0; // a row value of another row, or an element of another part
+      }
+    }
+  }
+  return r0.div;
 }
 
 /** Programs with fewer nodes run as one loop. */

@@ -22,11 +22,13 @@ export interface SplitLoop {
   loop: (F: typeof SCALAR_HELPERS, ins: any, outs: any, lo: number, hi: number) => void;
   id: number;
   src: string;
+  /** What part bounds must be multiples of. */
+  align: number;
 }
 
 /** Int32 words of the control block. */
 const W = { epoch: 0, claim: 1, finished: 2, failed: 3, exit: 4, parts: 5 } as const;
-/** Float64 index of the job descriptor: id, n, srcOff, srcLen, dtype, nIn, nOut, then pairs. */
+/** Float64 index of the job descriptor: id, n, srcOff, srcLen, dtype, nIn, nOut, chunk, pairs. */
 const DESC = 8;
 const CTL_BYTES = 1 << 16;
 /** Most arrays one job can name. */
@@ -110,14 +112,14 @@ export function runSplit(
   const src = sourceAt(c);
   if (!ctl || !src || ins.length + outs.length > MAX_ARRAYS) return false;
   const i32 = new Int32Array(ctl), f64 = new Float64Array(ctl);
-  const d = [c.id, n, src[0], src[1], DTYPE_CODE[dtype]!, ins.length, outs.length];
+  const parts = threads, chunk = Math.ceil(Math.ceil(n / parts) / c.align) * c.align;
+  const d = [c.id, n, src[0], src[1], DTYPE_CODE[dtype]!, ins.length, outs.length, chunk];
   d.forEach((v, j) => (f64[DESC + j] = v));
   let k = DESC + 8;
   for (const a of [...ins, ...outs]) {
     f64[k++] = a.byteOffset;
     f64[k++] = a.length;
   }
-  const parts = threads, chunk = Math.ceil(n / parts);
   // The claim word carries the job's tag (the new epoch's low bits) above the part index, so a
   // worker late for an earlier job cannot claim a part of this one.
   const tag = (Atomics.load(i32, W.epoch) + 1) & 0x7ff;

@@ -39,26 +39,31 @@ function claim(tag: number, parts: number): number {
   }
 }
 
+/** The job's arrays as views of the arena, inputs first. */
+function views(): { ins: ArrayBufferView[]; outs: ArrayBufferView[] } {
+  const [dt, nIn, nOut] = [f64[DESC + 4]!, f64[DESC + 5]!, f64[DESC + 6]!];
+  const Arr = dt === 0 ? Float32Array : Float64Array;
+  const buf = arena as unknown as ArrayBuffer;
+  const all: ArrayBufferView[] = [];
+  for (let j = 0, k = DESC + 8; j < nIn + nOut; j++, k += 2) {
+    all.push(new Arr(buf, f64[k]!, f64[k + 1]!));
+  }
+  return { ins: all.slice(0, nIn), outs: all.slice(nIn) };
+}
+
 function runJob(tag: number): void {
   const parts = Atomics.load(i32, PARTS);
   let p = claim(tag, parts);
   if (p < 0) return;
-  const [id, n, srcOff, srcLen, dt, nIn, nOut] = Array.from(
-    { length: 7 },
-    (_, j) => f64[DESC + j]!,
-  );
-  const Arr = dt === 0 ? Float32Array : Float64Array;
-  const buf = arena as unknown as ArrayBuffer;
-  const views = [];
-  for (let j = 0, k = DESC + 8; j < nIn! + nOut!; j++, k += 2) {
-    views.push(new Arr(buf, f64[k]!, f64[k + 1]!));
-  }
-  const ins = views.slice(0, nIn), outs = views.slice(nIn);
-  const chunk = Math.ceil(n! / parts);
+  const [id, n, srcOff, srcLen, , , , chunk] = Array.from({ length: 8 }, (_, j) => f64[DESC + j]!);
+  let arrays: ReturnType<typeof views> | undefined;
   for (; p >= 0; p = claim(tag, parts)) {
+    // Whatever happens, the part is counted (a failure as such), so the caller never hangs.
     try {
+      arrays ??= views();
       const f = compile(id!, srcOff!, srcLen!);
-      f(SCALAR_HELPERS, ins, outs, Math.min(n!, p * chunk), Math.min(n!, (p + 1) * chunk));
+      const lo = Math.min(n!, p * chunk!), hi = Math.min(n!, (p + 1) * chunk!);
+      f(SCALAR_HELPERS, arrays.ins, arrays.outs, lo, hi);
     } catch {
       Atomics.add(i32, FAILED, 1);
     }

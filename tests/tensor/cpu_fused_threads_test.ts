@@ -43,17 +43,52 @@ const program: ElementwiseProgram = {
   ],
 };
 
-function runProgram(threads: number): { outs: Float32Array[]; shared: boolean[] } {
+/**
+ * A row kernel: per row of 512, s = Σ x² (main loop), r = rsqrt(s / 512) (epilogue), x·r (tail):
+ * outputs the row sums and the normalised rows (the epilogue values stay inside the kernel, so a
+ * part's tail must read its own rows' values).
+ */
+const rowProgram: ElementwiseProgram = {
+  dtype: "float32",
+  size: N,
+  inputs: [{ div: 1, mod: N }, { div: 1, mod: 1 }, { div: 1, mod: N }],
+  outputs: [1, 4],
+  nodes: [
+    { prim: "binary", op: "mul", args: [{ input: 0 }, { input: 0 }] }, // 0
+    {
+      prim: "reduce",
+      op: "sum",
+      args: [{ node: 0 }],
+      into: { div: 512, mod: N / 512 },
+      size: N / 512,
+    }, // 1
+    { prim: "binary", op: "mul", args: [{ node: 1 }, { input: 1 }] }, // 2 (epilogue)
+    { prim: "unary", op: "rsqrt", args: [{ node: 2 }] }, // 3 (epilogue)
+    {
+      prim: "binary",
+      op: "mul",
+      args: [{ input: 2 }, { node: 3, read: { div: 512, mod: N / 512 } }],
+    }, // 4 (tail)
+  ],
+  epilogue: { size: N / 512, reads: 1, nodes: 2 },
+  tail: { reads: 1, nodes: 1 },
+};
+const rowInputs = () => [values(N, 5), Float32Array.of(1 / 512), values(N, 5)];
+const mainInputs = () => [values(N, 0), values(1000, 1), values(3, 2)];
+
+function runProgram(
+  threads: number,
+  p = program,
+  inputs = mainInputs,
+): { outs: Float32Array[]; shared: boolean[] } {
   const before = getCpuThreads();
   setCpuThreads(threads);
   try {
-    const ins = [values(N, 0), values(1000, 1), values(3, 2)].map((a) =>
-      cpuBackend.upload(a, "float32")
-    );
+    const ins = inputs().map((a) => cpuBackend.upload(a, "float32"));
     // The workers take parts once started: run until a split has happened (or give up).
     let outs: Float32Array[] = [], shared: boolean[] = [];
     for (let k = 0; k < 200; k++) {
-      const st = cpuFusedElementwise(program, ins);
+      const st = cpuFusedElementwise(p, ins);
       outs = st.map((s) => (arr(s) as Float32Array).slice());
       shared = st.map((s) => inArena(arr(s)));
       st.forEach((s) => cpuBackend.free!(s));
@@ -77,6 +112,17 @@ Deno.test("fused threads: a split loop gives one thread's bits, its outputs in t
     const want = f(f(f(x[i]! * b[i % 1000]!) + c[Math.floor(i / 7) % 3]!));
     assert.equal(two.outs[0]![i], want, `output 0 at ${i}`);
   }
+  shutdownCpuThreads();
+});
+
+Deno.test("fused threads: a row kernel (sum, epilogue, tail) split by whole rows, same bits", () => {
+  const one = runProgram(1, rowProgram, rowInputs), two = runProgram(2, rowProgram, rowInputs);
+  assert.deepEqual(two.shared, [true, true], "no split happened");
+  for (let j = 0; j < 2; j++) assert.deepEqual(two.outs[j], one.outs[j], `output ${j}`);
+  const x = values(N, 5), f = Math.fround;
+  let s = 0;
+  for (let i = N - 512; i < N; i++) s += f(x[i]! * x[i]!);
+  assert.equal(two.outs[0]![N / 512 - 1], f(s));
   shutdownCpuThreads();
 });
 
