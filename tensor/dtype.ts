@@ -24,6 +24,15 @@ export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "uint32"
 /** Host typed array for each dtype; bool is stored as one byte (0 or 1). */
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
+/** The typed-array class of each dtype. */
+export const ARRAY_CTORS = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  bool: Uint8Array,
+} as const;
+
 /** Typed-array constructor for a dtype. */
 export function arrayFor(dtype: DType, n: number): TypedArray {
   switch (dtype) {

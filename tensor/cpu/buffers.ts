@@ -6,18 +6,10 @@
  * (zero-filled). Small arrays (< 64 KiB) are left to the garbage collector.
  * @module
  */
-import type { DType, TypedArray } from "../dtype.ts";
+import { ARRAY_CTORS, type DType, itemSize, type TypedArray } from "../dtype.ts";
 import { arenaFree, inArena } from "./shared_arena.ts";
 
 const MIN_BYTES = 1 << 16;
-const CTORS = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  bool: Uint8Array,
-} as const;
-const WIDTH: Record<DType, number> = { float32: 4, float64: 8, int32: 4, uint32: 4, bool: 1 };
 
 const free = new Map<number, ArrayBuffer[]>();
 let pooledBytes = 0;
@@ -28,18 +20,18 @@ let limitBytes = 4 * 2 ** 30;
  * byte size is free. Zero-filled unless `zero` is false (then the contents are arbitrary).
  */
 export function allocArray(dtype: DType, n: number, zero = true): TypedArray {
-  const bytes = n * WIDTH[dtype];
+  const bytes = n * itemSize(dtype);
   if (bytes >= MIN_BYTES) {
     const list = free.get(bytes);
     const buf = list?.pop();
     if (buf) {
       pooledBytes -= bytes;
-      const a = new CTORS[dtype](buf);
+      const a = new ARRAY_CTORS[dtype](buf);
       if (zero) a.fill(0);
       return a;
     }
   }
-  return new CTORS[dtype](n);
+  return new ARRAY_CTORS[dtype](n);
 }
 
 /**

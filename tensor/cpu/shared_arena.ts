@@ -6,19 +6,11 @@
  * the arena only grows (up to {@link ARENA_MAX_BYTES} of reserved address space).
  * @module
  */
-import type { DType, TypedArray } from "../dtype.ts";
+import { ARRAY_CTORS, type DType, itemSize, type TypedArray } from "../dtype.ts";
 
 /** Address space reserved for the arena (only what is used is committed). */
 export const ARENA_MAX_BYTES = 16 * 2 ** 30;
 const ALIGN = 64;
-const CTORS = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  bool: Uint8Array,
-} as const;
-const WIDTH: Record<DType, number> = { float32: 4, float64: 8, int32: 4, uint32: 4, bool: 1 };
 
 let arena: SharedArrayBuffer | undefined | null;
 let top = 0;
@@ -70,11 +62,11 @@ function take(bytes: number): number | undefined {
  * the arena is unavailable or full.
  */
 export function arenaAlloc(dtype: DType, n: number): TypedArray | undefined {
-  const off = take(n * WIDTH[dtype]);
+  const off = take(n * itemSize(dtype));
   if (off === undefined) return undefined;
   // The typed-array types here are ArrayBuffer-backed; a shared one behaves the same.
-  const a = new CTORS[dtype](arena as unknown as ArrayBuffer, off, n);
-  lost.register(a, [blockSize(n * WIDTH[dtype]), off], a);
+  const a = new ARRAY_CTORS[dtype](arena as unknown as ArrayBuffer, off, n);
+  lost.register(a, [blockSize(n * itemSize(dtype)), off], a);
   return a;
 }
 
