@@ -27,7 +27,15 @@ export interface SplitLoop {
 }
 
 /** Int32 words of the control block. */
-const W = { epoch: 0, claim: 1, finished: 2, failed: 3, exit: 4, parts: 5 } as const;
+const W = {
+  epoch: 0,
+  claim: 1,
+  finished: 2,
+  failed: 3,
+  exit: 4,
+  parts: 5,
+  workerParts: 6,
+} as const;
 /** Float64 index of the job descriptor: id, n, srcOff, srcLen, dtype, nIn, nOut, chunk, pairs. */
 const DESC = 8;
 const CTL_BYTES = 1 << 16;
@@ -153,12 +161,27 @@ export function runSplit(
 }
 
 /**
+ * Parts of split loops that worker threads (not the calling thread) have run since the workers
+ * started (0 when none are running).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { workerParts } from "./fused_threads.ts";
+ * assert.ok(workerParts() >= 0);
+ * ```
+ */
+export function workerParts(): number {
+  return ctl ? Atomics.load(new Int32Array(ctl), W.workerParts) : 0;
+}
+
+/**
  * Stops the fused-loop workers (they are re-created by the next large loop).
  *
  * @example
  * ```ts
  * import { shutdownFusedThreads } from "./fused_threads.ts";
- * shutdownFusedThreads();
+ * shutdownFusedThreads(); // no workers now; the next large fused loop starts them again
  * ```
  */
 export function shutdownFusedThreads(): void {

@@ -5,17 +5,20 @@
  * never imported by the library.
  * @module
  */
-import { workerData } from "node:worker_threads";
 import { SCALAR_HELPERS } from "./op_exprs.ts";
 
 type Loop = (F: unknown, ins: unknown, outs: unknown, lo: number, hi: number) => void;
-const { ready, ctl, arena } = workerData as {
+// Through `process.getBuiltinModule`, as ./wasm/pool.ts does: the core imports only relative files.
+// deno-lint-ignore no-explicit-any
+const wt = (globalThis as any).process.getBuiltinModule("node:worker_threads");
+const { ready, ctl, arena } = wt.workerData as {
   ready: Int32Array;
   ctl: SharedArrayBuffer;
   arena: SharedArrayBuffer;
 };
 const i32 = new Int32Array(ctl), f64 = new Float64Array(ctl);
-const EPOCH = 0, CLAIM = 1, FINISHED = 2, FAILED = 3, EXIT = 4, PARTS = 5, DESC = 8;
+const EPOCH = 0, CLAIM = 1, FINISHED = 2, FAILED = 3, EXIT = 4, PARTS = 5, WORKER_PARTS = 6;
+const DESC = 8;
 const loops = new Map<number, Loop>();
 
 function compile(id: number, off: number, len: number): Loop {
@@ -67,6 +70,7 @@ function runJob(tag: number): void {
     } catch {
       Atomics.add(i32, FAILED, 1);
     }
+    Atomics.add(i32, WORKER_PARTS, 1);
     Atomics.add(i32, FINISHED, 1);
     Atomics.notify(i32, FINISHED);
   }
