@@ -157,7 +157,11 @@ export function jit<A extends unknown[], R>(
     const tensors: Tensor[] = [];
     signature(args, tensors);
     if (tensors.some((t) => t.tracer)) return f(...args); // under an outer transformation
-    return replay(programFor(args, tensors), tensors) as R;
+    const program = programFor(args, tensors);
+    // One batch per replay: on WebGPU the whole step is one submission.
+    const backend = tensors[0]?.backend;
+    const run = () => replay(program, tensors) as R;
+    return backend?.batch ? backend.batch(run) : run();
   }) as Jitted<A, R>;
   jitted.lower = (...args: A): JitStats => {
     const tensors: Tensor[] = [];
@@ -301,24 +305,25 @@ function compile(
     rebuild: outFlat.rebuild,
     stats: {
       equations: equations.length,
-      dispatches: steps.filter((s) => s.kind === "fused" || !VIEWS.has(s.eqn.prim)).length,
+      dispatches: Object.values(byKind(steps, backend)).reduce((a, b) => a + b, 0),
       fusedKernels: fusedSteps.length,
       fusedEquations: fusedSteps.reduce((a, s) => a + s.members, 0),
       traced: trace.equations.length,
       constants: trace.constants.size,
       peakBytes: peakBytes(steps, frees, avals),
-      dispatchesByKind: byKind(steps),
+      dispatchesByKind: byKind(steps, backend),
     },
   };
 }
 
-/** Dispatches per step kind (views are free). */
-function byKind(steps: readonly Step[]): Record<string, number> {
+/** Dispatches per step kind (views are free; a fused step counts what the backend records). */
+function byKind(steps: readonly Step[], backend: Backend | undefined): Record<string, number> {
   const n: Record<string, number> = {};
   for (const s of steps) {
     const k = s.kind === "fused" ? "fused" : s.eqn.prim;
     if (s.kind === "eqn" && VIEWS.has(k)) continue;
-    n[k] = (n[k] ?? 0) + 1;
+    const d = s.kind === "fused" ? backend?.fusedDispatches?.(s.program) ?? 1 : 1;
+    n[k] = (n[k] ?? 0) + d;
   }
   return n;
 }

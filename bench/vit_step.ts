@@ -198,6 +198,32 @@ export function adamw(
   return { p: np, s: { m, v, t } };
 }
 
+/**
+ * The training step the dispatch ratchets compile (tests/autodiff/jit_vit_tiny_test.ts,
+ * tests/webgpu/jit_dispatch_test.ts): loss and gradient, then one AdamW update at step 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainStep } from "./vit_step.ts";
+ * assert.equal(typeof trainStep(), "function");
+ * ```
+ */
+export function trainStep(): (
+  p: Params,
+  m: Params,
+  v: Params,
+  x: Tensor,
+  y: Tensor,
+) => { loss: Tensor; p: Params; m: Params; v: Params } {
+  const vg = valueAndGrad((q: Params, xs: Tensor, ys: Tensor) => crossEntropy(forward(q, xs), ys));
+  return (q, mq, vq, xs, ys) => {
+    const [loss, g] = vg(q, xs, ys);
+    const u = adamw(q, g, { m: mq, v: vq, t: 1 });
+    return { loss, p: u.p, m: u.s.m, v: u.s.v };
+  };
+}
+
 /** Wraps the CPU backend's `execute` to accumulate wall time and calls per primitive. */
 function installProfiler(): Map<string, { ms: number; calls: number }> {
   const stats = new Map<string, { ms: number; calls: number }>();

@@ -99,6 +99,13 @@ export interface Backend {
   fusedElementwise?(program: ElementwiseProgram, inputs: readonly Storage[]): Storage[];
   /** Which ops `fusedElementwise` implements (with it); `op` is "" for `broadcastTo`. */
   canFuseElementwise?(prim: FusiblePrim, op: string): boolean;
+  /** Kernel dispatches `fusedElementwise` records for `program` (absent: one). */
+  fusedDispatches?(program: ElementwiseProgram): number;
+  /**
+   * Runs `fn`, whose kernels this backend records, as one batch (WebGPU: one submission when
+   * `fn` returns). `jit` replays run inside it; absent, `fn` simply runs.
+   */
+  batch?<T>(fn: () => T): T;
   /** Runs one primitive. Inputs are already validated by the shape rule. */
   execute<P extends Prim>(
     prim: P,

@@ -165,3 +165,49 @@ export function outputSize(p: ElementwiseProgram, j: number): number {
   if (k >= ph.main.nodes && k < ph.epilogue.nodes) return p.epilogue!.size;
   return nd.prim === "reduce" ? nd.size : p.size;
 }
+
+/**
+ * The row length R when a program with reductions can run as independent parts of whole rows:
+ * every reduction sums/maxes contiguous rows of R elements (`into` = i / R), the epilogue runs
+ * over those rows, and the tail reads reduced or epilogue values of its own row only — so a part
+ * computes each of its rows in the order one thread would (the CPU's threaded loops), and a
+ * row is one workgroup's work from the reduction to the tail (WebGPU's row kernels). 0 when it
+ * cannot (a column sum would change its summation order), or has no reductions.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rowLength } from "./elementwise_program.ts";
+ * // softmax's last kernel over [2, 3]: sum each row of exp(x - max), then divide.
+ * const p = {
+ *   dtype: "float32", size: 6, inputs: [{ div: 1, mod: 6 }], outputs: [2],
+ *   nodes: [
+ *     { prim: "unary", op: "exp", args: [{ input: 0 }] },
+ *     { prim: "reduce", op: "sum", args: [{ node: 0 }], into: { div: 3, mod: 2 }, size: 2 },
+ *     { prim: "binary", op: "div", args: [{ node: 0 }, { node: 1, read: { div: 3, mod: 2 } }] },
+ *   ],
+ *   tail: { reads: 0, nodes: 1 },
+ * } as const;
+ * assert.equal(rowLength(p), 3);
+ * ```
+ */
+export function rowLength(p: ElementwiseProgram): number {
+  const reduces = p.nodes.filter((nd) => nd.prim === "reduce");
+  if (reduces.length === 0) return 0;
+  const r0 = reduces[0]!.into, n = p.size;
+  if (r0.div * r0.mod !== n || r0.div === n) return 0;
+  if (reduces.some((nd) => nd.into.div !== r0.div || nd.into.mod !== r0.mod)) return 0;
+  if (p.epilogue && p.epilogue.size !== r0.mod) return 0;
+  const ph = phases(p);
+  for (let k = ph.epilogue.nodes; k < p.nodes.length; k++) {
+    for (const a of p.nodes[k]!.args) {
+      if (!("node" in a) || a.node >= ph.epilogue.nodes) continue;
+      const fromRow = p.nodes[a.node]!.prim === "reduce" || a.node >= ph.main.nodes;
+      const r = a.read;
+      if (fromRow ? !(r && r.div === r0.div && r.mod === r0.mod) : r && r.div * r.mod !== n) {
+        return 0; // a row value of another row, or an element of another part
+      }
+    }
+  }
+  return r0.div;
+}

@@ -14,6 +14,7 @@ import {
   type FusiblePrim,
   outputSize,
   phases,
+  rowLength,
 } from "../elementwise_program.ts";
 import type { UnaryOp } from "../primitives.ts";
 import { allocArray } from "./buffers.ts";
@@ -233,34 +234,6 @@ function loopSource(p: ElementwiseProgram): string {
     ]),
     ...(!p.tail ? [] : forLoop("lo", "hi", body(2, p.size))),
   ].join("\n");
-}
-
-/**
- * The row length R when a program with reductions can run as independent parts of whole rows:
- * every reduction sums/maxes contiguous rows of R elements (`into` = i / R), the epilogue runs
- * over those rows, and the tail reads reduced or epilogue values of its own row only — so a part
- * computes each of its rows in the order one thread would. 0 when it cannot (a column sum would
- * change its summation order), or has no reductions.
- */
-function rowLength(p: ElementwiseProgram): number {
-  const reduces = p.nodes.filter((nd) => nd.prim === "reduce");
-  if (reduces.length === 0) return 0;
-  const r0 = reduces[0]!.into, n = p.size;
-  if (r0.div * r0.mod !== n || r0.div === n) return 0;
-  if (reduces.some((nd) => nd.into.div !== r0.div || nd.into.mod !== r0.mod)) return 0;
-  if (p.epilogue && p.epilogue.size !== r0.mod) return 0;
-  const ph = phases(p);
-  for (let k = ph.epilogue.nodes; k < p.nodes.length; k++) {
-    for (const a of p.nodes[k]!.args) {
-      if (!("node" in a) || a.node >= ph.epilogue.nodes) continue;
-      const fromRow = p.nodes[a.node]!.prim === "reduce" || a.node >= ph.main.nodes;
-      const r = a.read;
-      if (fromRow ? !(r && r.div === r0.div && r.mod === r0.mod) : r && r.div * r.mod !== n) {
-        return 0; // a row value of another row, or an element of another part
-      }
-    }
-  }
-  return r0.div;
 }
 
 /** Programs with fewer nodes run as one loop. */

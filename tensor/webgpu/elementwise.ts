@@ -32,7 +32,7 @@ import {
 export type EwOp = UnaryOp | BinaryOp | CompareOp | LogicalOp | BitwiseOp | "where";
 
 /** WGSL expression builder over operand variable names. */
-type Expr = (a: string, b: string, c: string) => string;
+export type Expr = (a: string, b: string, c: string) => string;
 
 /** Per-operand-type expressions of one op; `bool` is u32 0/1 storage. */
 type Entry = Partial<Record<WgslType | "bool", Expr>>;
@@ -172,6 +172,22 @@ export function runElementwise(
     groups: Math.ceil(n / WG),
   });
   return st;
+}
+
+/**
+ * The f32 expression of `op` (a `unary` or `binary` op), or undefined when the table has none
+ * (what `jit`'s fused kernels may use: tensor/webgpu/fused_program.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { floatExpr } from "./elementwise.ts";
+ * assert.equal(floatExpr("add")!("x", "y", ""), "x + y");
+ * assert.equal(floatExpr("logicalNot"), undefined);
+ * ```
+ */
+export function floatExpr(op: EwOp): Expr | undefined {
+  return entryOf(op).f32;
 }
 
 /** The entry of `op`: from the table, or the call of its `tm_<op>` math function on f32. */

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts ignore
- * import assert from "node:assert/strict";
+import assert from "node:assert/strict";
  * import { add, setBackend, tensor } from "../mod.ts";
  * import { initWebGPU } from "./webgpu/mod.ts";
  * await initWebGPU();
@@ -27,6 +27,7 @@ import type { Aval } from "../aval.ts";
 import type { Operand } from "../backend.ts";
 import type { GpuKernel } from "./elementwise.ts";
 import { webgpuKernels } from "./kernels.ts";
+import { webgpuCanFuse, webgpuFusedElementwise, webgpuFusedPasses } from "./fused_program.ts";
 import type { GpuStorage, PoolStats } from "./pool.ts";
 import { Runtime, type RuntimeOptions } from "./runtime.ts";
 import { currentRuntime, setRuntime } from "./state.ts";
@@ -66,6 +67,8 @@ export interface WebGPUStats extends PoolStats {
   submits: number;
   /** Compute dispatches recorded. */
   dispatches: number;
+  /** Compute passes begun (consecutive dispatches share one; a copy ends it). */
+  passes: number;
   /** Read batches mapped (one per tick with reads). */
   readBatches: number;
   /** Distinct compute pipelines compiled. */
@@ -125,6 +128,10 @@ function makeBackend(rt: Runtime): Backend {
     free(storage: Storage): void {
       rt.free(storage as GpuStorage);
     },
+    fusedElementwise: (program, inputs) => webgpuFusedElementwise(rt, program, inputs),
+    canFuseElementwise: webgpuCanFuse,
+    fusedDispatches: (program) => webgpuFusedPasses(rt, program),
+    batch: (fn) => rt.queue.hold(fn),
     execute<P extends Prim>(
       prim: P,
       inputs: readonly Operand[],

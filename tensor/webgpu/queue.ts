@@ -47,7 +47,13 @@ export class CommandQueue {
   readonly #debug: boolean;
   #used = 0;
   #encoder: GPUCommandEncoder | null = null;
+  /** The open compute pass: consecutive dispatches share it (a copy ends it). */
+  #pass: GPUComputePassEncoder | null = null;
+  /** Nesting depth of {@link CommandQueue.hold}: no submission by count while > 0. */
+  #held = 0;
   #count = 0;
+  /** Compute passes begun so far. */
+  passes = 0;
   /** Submissions so far (for tests and stats). */
   submits = 0;
   /** Dispatches so far. */
@@ -88,7 +94,25 @@ export class CommandQueue {
   }
 
   #counted(): void {
-    if (++this.#count >= MAX_BATCH) this.flush();
+    if (++this.#count >= MAX_BATCH && this.#held === 0) this.flush();
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+
+  /**
+   * Runs `fn` with its commands in one submission (unless the parameter arena fills up or a
+   * large upload intervenes), submitted when it returns or throws. A `jit` replay is one.
+   */
+  hold<T>(fn: () => T): T {
+    this.#held++;
+    try {
+      return fn();
+    } finally {
+      if (--this.#held === 0) this.flush();
+    }
   }
 
   /** Records one compute dispatch. */
@@ -107,11 +131,14 @@ export class CommandQueue {
     ];
     s.buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
     const group = this.#device.createBindGroup({ layout: s.pipeline.layout, entries });
-    const pass = this.#enc().beginComputePass();
+    if (!this.#pass) {
+      this.#pass = this.#enc().beginComputePass();
+      this.passes++;
+    }
+    const pass = this.#pass;
     pass.setPipeline(s.pipeline.pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
-    pass.end();
     this.dispatches++;
     if (this.#debug) {
       this.flush();
@@ -125,6 +152,7 @@ export class CommandQueue {
   /** Records a buffer-to-buffer copy (offsets and size multiples of 4). */
   copy(src: GPUBuffer, srcOff: number, dst: GPUBuffer, dstOff: number, size: number): void {
     if (size === 0) return;
+    this.#endPass();
     this.#enc().copyBufferToBuffer(src, srcOff, dst, dstOff, size);
     this.#counted();
   }
@@ -149,6 +177,7 @@ export class CommandQueue {
       this.#used = 0;
       return;
     }
+    this.#endPass();
     if (this.#used > 0) this.#device.queue.writeBuffer(this.#arena, 0, this.#host, 0, this.#used);
     const cmd = this.#encoder.finish();
     this.#encoder = null;
@@ -161,6 +190,7 @@ export class CommandQueue {
 
   /** Releases the arena (the device is being destroyed). */
   destroy(): void {
+    this.#pass = null;
     this.#encoder = null;
     this.#arena.destroy();
   }

@@ -35,13 +35,15 @@ import {
 
 const RWG = 256;
 
-const IDENTITY: Record<ReduceOp, Record<WgslType, string>> = {
+/** The identity of each reduction per WGSL type (shared with the fused kernels). */
+export const IDENTITY: Record<ReduceOp, Record<WgslType, string>> = {
   sum: { f32: "0.0", i32: "0i", u32: "0u" },
   max: { f32: "-tm_inf()", i32: "(-2147483647i - 1i)", u32: "0u" },
   min: { f32: "tm_inf()", i32: "2147483647i", u32: "4294967295u" },
 };
 
-function combine(op: ReduceOp, ty: WgslType, a: string, b: string): string {
+/** The WGSL expression folding `b` into `a` (max/min: the first NaN wins, as on the CPU). */
+export function combine(op: ReduceOp, ty: WgslType, a: string, b: string): string {
   if (op === "sum") return `${a} + ${b}`;
   const fn = op === "max" ? "max" : "min";
   if (ty !== "f32") return `${fn}(${a}, ${b})`;

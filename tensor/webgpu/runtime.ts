@@ -146,6 +146,7 @@ export class Runtime {
   stats(): PoolStats & {
     submits: number;
     dispatches: number;
+    passes: number;
     readBatches: number;
     pipelines: number;
   } {
@@ -153,6 +154,7 @@ export class Runtime {
       ...this.pool.stats(),
       submits: this.queue.submits,
       dispatches: this.queue.dispatches,
+      passes: this.queue.passes,
       readBatches: this.reader.batches,
       pipelines: this.pipelines.size,
     };

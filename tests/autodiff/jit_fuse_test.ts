@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { dispose, jit, jitStats, scope, sum, type Tensor, tensor } from "../../mod.ts";
 import { bind } from "../../tensor/dispatch.ts";
-import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../../tensor/primitives.ts";
+import { chain, type Op } from "./_chains.ts";
+import { BINARY_OPS, UNARY_OPS } from "../../tensor/primitives.ts";
 import { fuseElementwise, readPattern } from "../../autodiff/jit_fuse.ts";
 import type { Equation } from "../../autodiff/jit_trace.ts";
 import type { Aval } from "../../tensor/aval.ts";
@@ -21,13 +22,6 @@ const OUT = [2, 3, 4];
 /** External operand shapes: full, scalar, bias, trailing block, row statistic, middle (unfusible). */
 const SHAPES = [[2, 3, 4], [], [4], [3, 4], [2, 3, 1], [1, 3, 1], [1]];
 const SPECIAL = [0, -0, 0.5, 2.5, -1.5, 1, -1, NaN, Infinity, -Infinity, 1e-30, 3e38];
-
-type Op =
-  | { kind: "unary"; op: UnaryOp; a: number }
-  | { kind: "binary"; op: BinaryOp; a: number; b: number }
-  | { kind: "external"; op: BinaryOp; a: number; shape: number; swap: boolean }
-  | { kind: "reduce"; op: "sum" | "max" | "min"; axes: number; a: number }
-  | { kind: "broadcast"; a: number };
 
 /** Reduced axes: trailing, leading, leading two, all, middle (a non-contiguous result). */
 const AXES = [[2], [0], [0, 1], [0, 1, 2], [1]];
@@ -66,28 +60,6 @@ const values = (n: number, seed: number) =>
     return i % 5 === 0 ? SPECIAL[(seed + i) % SPECIAL.length]! : r;
   });
 
-/** The chain as a function of its inputs (x full, r a row statistic, the externals). */
-function chain(ops: readonly Op[], outputs: readonly number[]) {
-  return (x: Tensor, r: Tensor, ext: Tensor[]): Tensor[] => {
-    const pool: Tensor[] = [x, r];
-    const pick = (k: number) => pool[k % pool.length]!;
-    ops.forEach((o, i) => {
-      if (o.kind === "unary") pool.push(bind("unary", [pick(o.a)], { op: o.op }));
-      else if (o.kind === "binary") pool.push(bind("binary", [pick(o.a), pick(o.b)], { op: o.op }));
-      else if (o.kind === "reduce") {
-        const v = pick(o.a), axes = AXES[o.axes]!.filter((d) => d < v.shape.length);
-        pool.push(bind("reduce", [v], { op: o.op, axes }));
-      } else if (o.kind === "broadcast") {
-        pool.push(bind("broadcastTo", [pick(o.a)], { shape: OUT }));
-      } else {
-        const e = ext[i]!;
-        pool.push(bind("binary", o.swap ? [e, pick(o.a)] : [pick(o.a), e], { op: o.op }));
-      }
-    });
-    return [pool.at(-1)!, ...outputs.map((k) => pick(k + 2))];
-  };
-}
-
 Deno.test("jit fusion: random elementwise chains replay bit-identically to eager (f32, f64)", () => {
   let fusedEquations = 0, unfusedBroadcasts = 0, fusedReductions = 0;
   fc.assert(
@@ -103,7 +75,7 @@ Deno.test("jit fusion: random elementwise chains replay bit-identically to eager
         const ext = ops.map((o, i) =>
           o.kind === "external" ? mk(SHAPES[o.shape]!, seed + 2 + i) : x
         );
-        const f = chain(ops, outs);
+        const f = chain(ops, outs, AXES, OUT);
         const jitted = jit(f);
         const eager = scope(() => f(x, r, ext));
         const fused = jitted(x, r, ext);

@@ -6,15 +6,8 @@
  * fails when it rises.
  */
 import assert from "node:assert/strict";
-import { dispose, jit, mul, type Tensor, treeMap, valueAndGrad } from "../../mod.ts";
-import {
-  adamw,
-  crossEntropy,
-  forward,
-  initParams,
-  makeBatch,
-  type Params,
-} from "../../bench/vit_step.ts";
+import { dispose, jit, mul, type Tensor, treeMap } from "../../mod.ts";
+import { initParams, makeBatch, type Params, trainStep } from "../../bench/vit_step.ts";
 
 /**
  * Measured: 4,270 equations; 3,835 dispatches without fusion (eager issues the same kernels
@@ -32,12 +25,7 @@ Deno.test("jit: ViT-Tiny training step of bench/vit_step.ts stays within its dis
   const { x, y } = makeBatch(64);
   const zeros = (q: Params) => treeMap((t: Tensor) => mul(t, 0), q);
   const m = zeros(p), v = zeros(p);
-  const vg = valueAndGrad((q: Params, xs: Tensor, ys: Tensor) => crossEntropy(forward(q, xs), ys));
-  const step = jit((q: Params, mq: Params, vq: Params, xs: Tensor, ys: Tensor) => {
-    const [loss, g] = vg(q, xs, ys);
-    const u = adamw(q, g, { m: mq, v: vq, t: 1 });
-    return { loss, p: u.p, m: u.s.m, v: u.s.v };
-  });
+  const step = jit(trainStep());
   const stats = step.lower(p, m, v, x, y);
   assert.equal(stats.compiles, 1);
   assert.ok(stats.equations > 4000 && stats.traced >= stats.equations, `${stats.equations}`);

@@ -1,0 +1,365 @@
+/**
+ * WGSL generation for `jit`'s fused elementwise programs (run by ./fused_program.ts). A
+ * program becomes one or two passes:
+ *
+ *  - **Row kernel**, one dispatch, when every reduction folds contiguous rows and the tail
+ *    reads its own row's results ({@link rowLength}): softmax, logSoftmax, layerNorm and their
+ *    backwards. A row is one thread's work when there are many rows (≥ 2048) or they are short
+ *    (≤ 64), else one workgroup's: its 256 threads stride over the row, combine in a
+ *    shared-memory tree, compute the epilogue and stride over the row again for the tail.
+ *  - Otherwise a **reduce pass** (a thread or a workgroup per accumulator, as above; the
+ *    epilogue at its end) and an **element pass** (one thread per element: main-loop outputs
+ *    and the tail, reading reduced values from the first pass's buffers).
+ *
+ * Reductions with the same `into` pattern share one loop; the main-loop values they read are
+ * computed inside it and never stored, and the element pass recomputes the ones it needs.
+ * Sizes and read patterns are baked into the source. Storages are reached through accessor
+ * functions, so a pass that binds more buffers than the device allows reads one packed input
+ * buffer and writes one packed output buffer instead.
+ * @module
+ */
+import {
+  type ElementwiseProgram,
+  type ElementwiseRead,
+  type ElementwiseRef,
+  outputSize,
+  phases,
+  rowLength,
+} from "../elementwise_program.ts";
+import { TesseraError } from "../errors.ts";
+import { floatExpr } from "./elementwise.ts";
+import { mathFor } from "./math.ts";
+import { combine, IDENTITY } from "./reduce.ts";
+import { type Binding, declare, FLAT_GROUP, GROUP_MAIN_ARGS, linearMain, WG } from "./wgsl.ts";
+
+/** A storage a pass reads: program input `j`, or buffer `b` (an output or a temporary). */
+export type Src = { input: number } | { buf: number };
+
+/** One generated pass: its source, storages (reads, then writes) and launch size. */
+export interface Pass {
+  wgsl: string;
+  bindings: Binding[];
+  reads: Src[];
+  writes: number[];
+  /** Element counts of `reads` and `writes` (what packing copies). */
+  readSizes: number[];
+  writeSizes: number[];
+  packed: boolean;
+  /** Threads (or workgroups) that do work: `p(0)`. */
+  count: number;
+  groups: number;
+}
+
+/** A compiled program: its passes and its buffers (outputs first, then temporaries). */
+export interface Plan {
+  passes: Pass[];
+  bufSizes: number[];
+  outputs: number;
+}
+
+/** The flat index read by pattern `r` at index `idx` of a loop of `size` (u32 WGSL). */
+function at({ div, mod }: ElementwiseRead, idx: string, size: number): string {
+  if (mod === 1) return "0u";
+  if (div === 1 && mod === size) return idx;
+  if (div === 1) return `(${idx} % ${mod}u)`;
+  return `((${idx} / ${div}u) % ${mod}u)`;
+}
+
+type Ctx = { idx: string; tag: number; memo: Map<number, string> };
+type Reduce = {
+  op: "sum" | "max" | "min";
+  into: ElementwiseRead;
+  size: number;
+  args: [ElementwiseRef];
+};
+
+/** Code generation state of one pass: lines, used storages, values per index context. */
+class Gen {
+  readonly lines: string[] = [];
+  readonly reads = new Map<string, Src>();
+  readonly writes = new Set<number>();
+  readonly ph;
+  #tags = 0;
+  constructor(readonly p: ElementwiseProgram, readonly bufsOf: Map<number, number[]>) {
+    this.ph = phases(p);
+  }
+  phaseOf(k: number): number {
+    return k < this.ph.main.nodes ? 0 : k < this.ph.epilogue.nodes ? 1 : 2;
+  }
+  /** A fresh context: values of the main loop at element `idx` (memoised per context). */
+  ctx(idx: string): Ctx {
+    return { idx, tag: this.#tags++, memo: new Map() };
+  }
+  /** Input j read at the pattern index of `idx` in a loop of `size`. */
+  input(j: number, c: Ctx, size: number, pad: string): string {
+    let v = c.memo.get(-1 - j);
+    if (!v) {
+      this.reads.set(`in${j}`, { input: j });
+      v = `x${c.tag}_${j}`;
+      this.lines.push(`${pad}let ${v} = IN${j}(${at(this.p.inputs[j]!, c.idx, size)});`);
+      c.memo.set(-1 - j, v);
+    }
+    return v;
+  }
+  /** Main-loop node k's value at the context's element (its cone emitted once). */
+  main(k: number, c: Ctx, pad: string): string {
+    let v = c.memo.get(k);
+    if (v) return v;
+    const args = this.p.nodes[k]!.args.map((r) =>
+      "input" in r ? this.input(r.input, c, this.p.size, pad) : this.main(r.node, c, pad)
+    );
+    v = `v${c.tag}_${k}`;
+    this.lines.push(`${pad}let ${v} = ${this.expr(k, args)};`);
+    c.memo.set(k, v);
+    return v;
+  }
+  /** The expression of a unary/binary/broadcastTo node over argument names. */
+  expr(k: number, args: string[]): string {
+    const nd = this.p.nodes[k]!;
+    if (nd.prim === "broadcastTo") return args[0]!;
+    if (nd.prim === "reduce") throw new TesseraError("jit", "internal: a reduction read in-loop");
+    const e = floatExpr(nd.op);
+    if (!e) throw new TesseraError(nd.op, "cannot run in a fused webgpu kernel");
+    return e(args[0]!, args[1] ?? "", "");
+  }
+  /** Buffer b read at `idx`. */
+  readBuf(b: number, idx: string): string {
+    this.reads.set(`b${b}`, { buf: b });
+    return `RB${b}(${idx})`;
+  }
+  /** Writes `v` into every buffer of node k at `idx` (under `guard`, if any). */
+  store(k: number, idx: string, v: string, pad: string, guard = ""): void {
+    for (const b of this.bufsOf.get(k) ?? []) {
+      this.writes.add(b);
+      this.lines.push(`${pad}${guard ? `if (${guard}) ` : ""}{ WB${b}(${idx}, ${v}); }`);
+    }
+  }
+}
+
+/**
+ * The reductions' loops and the epilogue at accumulator `a` (`threadMode`: a thread per
+ * accumulator, else a workgroup); returns the names of the reduced and epilogue values, which
+ * every thread of the accumulator holds.
+ */
+function reduceBody(
+  g: Gen,
+  a: string,
+  threadMode: boolean,
+  storeMain = false,
+): Map<number, string> {
+  const p = g.p, nd = (k: number) => p.nodes[k] as unknown as Reduce;
+  const loops = new Map<string, number[]>();
+  p.nodes.forEach((n, k) => {
+    if (n.prim !== "reduce") return;
+    const key = `${nd(k).into.div},${nd(k).into.mod},${nd(k).size}`;
+    loops.set(key, [...(loops.get(key) ?? []), k]);
+  });
+  const vals = new Map<number, string>(), lead = threadMode ? "" : "lid == 0u";
+  for (const ks of loops.values()) {
+    const { into, size } = nd(ks[0]!), count = Math.ceil(p.size / into.mod);
+    for (const k of ks) g.lines.push(`  var acc${k}: f32 = ${IDENTITY[nd(k).op].f32};`);
+    g.lines.push(`  if (${a} < ${size}u) {`);
+    const [t0, step] = threadMode ? ["0u", "1u"] : ["lid", `${WG}u`];
+    g.lines.push(`   for (var t = ${t0}; t < ${count}u; t += ${step}) {`);
+    const q = into.div === 1 ? `t * ${into.mod}u` : `(t / ${into.div}u) * ${into.mod}u`;
+    const ii = into.div === 1 ? `${q} + ${a}` : `(${q} + ${a}) * ${into.div}u + t % ${into.div}u`;
+    g.lines.push(`    let ii = ${ii};`);
+    const c = g.ctx("ii"), pad = "    ";
+    for (const k of ks) {
+      const r = nd(k).args[0];
+      const v = "input" in r ? g.input(r.input, c, p.size, pad) : g.main(r.node, c, pad);
+      g.lines.push(`    acc${k} = ${combine(nd(k).op, "f32", `acc${k}`, v)};`);
+    }
+    // One loop visits every element once: the main-loop outputs are written as it goes.
+    if (storeMain) {
+      p.outputs.forEach((k) => {
+        if (g.phaseOf(k) === 0 && p.nodes[k]!.prim !== "reduce") {
+          g.store(k, "ii", g.main(k, c, pad), pad);
+        }
+      });
+    }
+    g.lines.push("   }");
+    for (const k of ks) {
+      if (!threadMode) {
+        const comb = combine(nd(k).op, "f32", "sh[lid]", "sh[lid + s]");
+        g.lines.push(
+          `   sh[lid] = acc${k};`,
+          "   workgroupBarrier();",
+          `   for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {`,
+          `    if (lid < s) { sh[lid] = ${comb}; }`,
+          "    workgroupBarrier();",
+          "   }",
+          `   acc${k} = sh[0];`,
+          "   workgroupBarrier();",
+        );
+      }
+      vals.set(k, `acc${k}`);
+      g.store(k, a, `acc${k}`, "   ", lead);
+    }
+    g.lines.push("  }");
+  }
+  if (!p.epilogue) return vals;
+  // Every thread of the accumulator computes the epilogue (the tail of a row kernel reads it).
+  const c = g.ctx(a), pad = "  ";
+  const guard = [`${a} < ${p.epilogue.size}u`, lead].filter((s) => s).join(" && ");
+  for (let k = g.ph.main.nodes; k < g.ph.epilogue.nodes; k++) {
+    const args = p.nodes[k]!.args.map((r) => {
+      if ("input" in r) return g.input(r.input, c, p.epilogue!.size, pad);
+      const v = vals.get(r.node);
+      if (!v) throw new TesseraError("jit", "internal: an epilogue reads a main-loop value");
+      return v;
+    });
+    g.lines.push(`${pad}let e_${k} = ${g.expr(k, args)};`);
+    vals.set(k, `e_${k}`);
+    g.store(k, a, `e_${k}`, pad, guard);
+  }
+  return vals;
+}
+
+/**
+ * Main-loop outputs and the tail at element `i`; `reduced(m, idx)` is the expression of a
+ * reduced or epilogue value m read at `idx`.
+ */
+function elementBody(g: Gen, i: string, pad: string, reduced: (m: number, idx: string) => string) {
+  const p = g.p, n = p.size, base = g.ctx(i), others = new Map<string, Ctx>();
+  p.outputs.forEach((k) => {
+    if (g.phaseOf(k) === 0 && p.nodes[k]!.prim !== "reduce") {
+      g.store(k, i, g.main(k, base, pad), pad);
+    }
+  });
+  for (let k = g.ph.epilogue.nodes; k < p.nodes.length; k++) {
+    const args = p.nodes[k]!.args.map((r) => {
+      if ("input" in r) return g.input(r.input, base, n, pad);
+      const m = r.node, idx = r.read ? at(r.read, i, n) : i;
+      if (g.phaseOf(m) === 2) return `t_${m}`;
+      if (g.phaseOf(m) === 1 || p.nodes[m]!.prim === "reduce") return reduced(m, idx);
+      if (idx === i) return g.main(m, base, pad);
+      let c = others.get(idx); // a main-loop value of another element: recomputed there
+      if (!c) others.set(idx, c = g.ctx(idx));
+      return g.main(m, c, pad);
+    });
+    g.lines.push(`${pad}let t_${k} = ${g.expr(k, args)};`);
+    g.store(k, i, `t_${k}`, pad);
+  }
+}
+
+/** A workgroup-per-item entry point around `body` (`g`: the item). */
+const groupMain = (body: string) =>
+  `var<workgroup> sh: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(${GROUP_MAIN_ARGS}) {
+  ${FLAT_GROUP}
+  if (g >= p(0u)) { return; }
+${body}
+}
+`;
+
+/** Builds the passes of `p` for a device binding at most `maxBuffers` storage buffers. */
+export function planOf(p: ElementwiseProgram, maxBuffers: number): Plan {
+  if (p.dtype !== "float32") {
+    throw new TesseraError("jit", `a fused ${p.dtype} program cannot run on webgpu (float32 only)`);
+  }
+  const bufSizes = p.outputs.map((_, j) => outputSize(p, j));
+  const bufsOf = new Map<number, number[]>();
+  p.outputs.forEach((k, j) => bufsOf.set(k, [...(bufsOf.get(k) ?? []), j]));
+  const reduces = p.nodes.filter((nd) => nd.prim === "reduce") as unknown as Reduce[];
+  const finishOf = (g: Gen, main: string, count: number, groups: number) =>
+    finish(g, main, bufSizes, maxBuffers, count, groups);
+  if (reduces.length === 0) {
+    const g = new Gen(p, bufsOf);
+    elementBody(g, "i", "  ", () => "");
+    return {
+      passes: [finishOf(g, linearMain(g.lines.join("\n")), p.size, Math.ceil(p.size / WG))],
+      bufSizes,
+      outputs: p.outputs.length,
+    };
+  }
+  const nAcc = Math.max(p.epilogue?.size ?? 0, ...reduces.map((r) => r.size));
+  const longest = Math.max(...reduces.map((r) => p.size / r.into.mod));
+  const threadMode = nAcc >= 2048 || longest <= 64;
+  const a = threadMode ? "i" : "g";
+  const launch = (g: Gen) =>
+    threadMode
+      ? finishOf(g, linearMain(g.lines.join("\n")), nAcc, Math.ceil(nAcc / WG))
+      : finishOf(g, groupMain(g.lines.join("\n")), nAcc, nAcc);
+  const rows = rowLength(p);
+  const mainOuts = p.outputs.some((k, j) =>
+    p.nodes[k]!.prim !== "reduce" && bufSizes[j] === p.size && k < phases(p).main.nodes
+  );
+  if (rows > 0) {
+    // The row kernel: reductions, epilogue and tail of row `a` in one dispatch.
+    const g = new Gen(p, bufsOf);
+    const vals = reduceBody(g, a, threadMode);
+    if (mainOuts || p.tail) {
+      const [t0, step] = threadMode ? ["0u", "1u"] : ["lid", `${WG}u`];
+      g.lines.push(
+        `  if (${a} < ${nAcc}u) {`,
+        `   for (var t = ${t0}; t < ${rows}u; t += ${step}) {`,
+      );
+      g.lines.push(`    let e = ${a} * ${rows}u + t;`);
+      elementBody(g, "e", "    ", (m) => vals.get(m)!);
+      g.lines.push("   }", "  }");
+    }
+    return { passes: [launch(g)], bufSizes, outputs: p.outputs.length };
+  }
+  // A temporary per reduced or epilogue value the tail reads that is not an output.
+  const ph = phases(p);
+  for (let k = ph.epilogue.nodes; k < p.nodes.length; k++) {
+    for (const r of p.nodes[k]!.args) {
+      if (!("node" in r) || r.node >= ph.epilogue.nodes || bufsOf.has(r.node)) continue;
+      const nd = p.nodes[r.node]!;
+      if (r.node < ph.main.nodes && nd.prim !== "reduce") continue;
+      bufsOf.set(r.node, [bufSizes.length]);
+      bufSizes.push(nd.prim === "reduce" ? nd.size : p.epilogue!.size);
+    }
+  }
+  const g1 = new Gen(p, bufsOf);
+  const oneLoop = !p.tail && new Set(reduces.map((r) => `${r.into.div},${r.into.mod}`)).size === 1;
+  reduceBody(g1, a, threadMode, oneLoop);
+  const passes = [launch(g1)];
+  if (!oneLoop && (mainOuts || p.tail)) {
+    const g2 = new Gen(p, bufsOf);
+    elementBody(g2, "i", "  ", (m, idx) => g2.readBuf(bufsOf.get(m)![0]!, idx));
+    passes.push(finishOf(g2, linearMain(g2.lines.join("\n")), p.size, Math.ceil(p.size / WG)));
+  }
+  return { passes, bufSizes, outputs: p.outputs.length };
+}
+
+/** Declarations and accessors of a pass's storages (packed beyond the binding limit). */
+function finish(
+  g: Gen,
+  main: string,
+  bufSizes: number[],
+  maxBuffers: number,
+  count: number,
+  groups: number,
+): Pass {
+  const reads = [...g.reads.values()], writes = [...g.writes];
+  const readSizes = reads.map((s) => ("input" in s ? g.p.inputs[s.input]!.mod : bufSizes[s.buf]!));
+  const writeSizes = writes.map((b) => bufSizes[b]!);
+  const packed = reads.length + writes.length > maxBuffers;
+  const name = (s: Src) => ("input" in s ? `in${s.input}` : `b${s.buf}`);
+  const fns: string[] = [];
+  let off = 0;
+  reads.forEach((s, k) => {
+    const fn = "input" in s ? `IN${s.input}` : `RB${s.buf}`;
+    fns.push(
+      `fn ${fn}(k: u32) -> f32 { return ${packed ? `pin[${off}u + k]` : `${name(s)}[k]`}; }`,
+    );
+    off += readSizes[k]!;
+  });
+  off = 0;
+  writes.forEach((b, k) => {
+    fns.push(`fn WB${b}(k: u32, v: f32) { ${packed ? `pout[${off}u + k]` : `b${b}[k]`} = v; }`);
+    off += writeSizes[k]!;
+  });
+  const bindings: Binding[] = packed
+    ? [{ name: "pin", ty: "f32" }, { name: "pout", ty: "f32", rw: true }]
+    : [
+      ...reads.map((s) => ({ name: name(s), ty: "f32" })),
+      ...writes.map((b) => ({ name: `b${b}`, ty: "f32", rw: true })),
+    ];
+  const src = main + fns.join("\n") + "\n";
+  const wgsl = declare(1, bindings) + mathFor(src) + src;
+  return { wgsl, bindings, reads, writes, readSizes, writeSizes, packed, count, groups };
+}

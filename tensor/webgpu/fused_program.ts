@@ -1,0 +1,136 @@
+/**
+ * The WebGPU kernel of `jit`'s fused elementwise programs (tensor/elementwise_program.ts): each
+ * program is compiled once (./fused_codegen.ts: a row kernel, or a reduce pass and an element
+ * pass) and replayed as one or two dispatches. A pass that binds more storage buffers than the
+ * device allows runs packed: its reads copied into one buffer, its writes out of another
+ * (buffer copies, not dispatches), so any program runs. Float32 only (WebGPU has no f64); sums
+ * run in f32 in another order than the CPU's float64 ones, so results agree to float32
+ * tolerance, as the eager WebGPU kernels do.
+ * @module
+ */
+import type { Storage } from "../backend.ts";
+import type { ElementwiseProgram, FusiblePrim } from "../elementwise_program.ts";
+import type { EwOp } from "./elementwise.ts";
+import { floatExpr } from "./elementwise.ts";
+import { type Pass, type Plan, planOf, type Src } from "./fused_codegen.ts";
+import type { GpuStorage } from "./pool.ts";
+import type { Runtime } from "./runtime.ts";
+import { Params } from "./wgsl.ts";
+
+/**
+ * Which ops the fused WebGPU kernel implements: `unary`/`binary` ops with an f32 expression,
+ * `broadcastTo`, and `reduce` sum/max/min.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { webgpuCanFuse } from "./fused_program.ts";
+ * assert.deepEqual([webgpuCanFuse("unary", "erf"), webgpuCanFuse("unary", "logicalNot")], [true, false]);
+ * assert.equal(webgpuCanFuse("reduce", "prod"), false);
+ * ```
+ */
+export function webgpuCanFuse(prim: FusiblePrim, op: string): boolean {
+  if (prim === "broadcastTo") return true;
+  if (prim === "reduce") return op === "sum" || op === "max" || op === "min";
+  return floatExpr(op as EwOp) !== undefined;
+}
+
+const plans = new WeakMap<ElementwiseProgram, Plan>();
+const byKey = new Map<string, Plan>();
+
+/**
+ * Runs a fused elementwise program on WebGPU storages (the backend's `fusedElementwise`);
+ * returns one new storage per output. Compiled once per program (and per structure).
+ *
+ * @example
+ * ```ts ignore
+ * import { webgpuFusedElementwise } from "./fused_program.ts";
+ * import { currentRuntime } from "./state.ts";
+ * const rt = currentRuntime()!; // after initWebGPU()
+ * const x = rt.alloc(12, "x");
+ * const [y] = webgpuFusedElementwise(rt, {
+ *   dtype: "float32", size: 3, inputs: [{ div: 1, mod: 3 }], outputs: [0],
+ *   nodes: [{ prim: "unary", op: "exp", args: [{ input: 0 }] }],
+ * }, [x]);
+ * ```
+ */
+export function webgpuFusedElementwise(
+  rt: Runtime,
+  p: ElementwiseProgram,
+  inputs: readonly Storage[],
+): Storage[] {
+  rt.check();
+  const plan = cachedPlan(rt, p);
+  const ins = inputs as readonly GpuStorage[];
+  const bufs = plan.bufSizes.map((s) => rt.alloc(s * 4, "fused"));
+  const nOut = plan.outputs;
+  try {
+    for (const pass of plan.passes) {
+      if (pass.count > 0) runPass(rt, pass, ins, bufs);
+    }
+  } catch (e) {
+    bufs.forEach((b) => rt.free(b));
+    throw e;
+  }
+  bufs.slice(nOut).forEach((b) => rt.free(b));
+  return bufs.slice(0, nOut);
+}
+
+/** The plan of `p` on `rt`'s device (built once per program object and per structure). */
+function cachedPlan(rt: Runtime, p: ElementwiseProgram): Plan {
+  let plan = plans.get(p);
+  if (!plan) {
+    const key = JSON.stringify([rt.maxStorageBuffers, p.dtype, p.size, p.inputs, p.nodes]) +
+      JSON.stringify([p.outputs, p.epilogue, p.tail]);
+    plan = byKey.get(key) ?? planOf(p, rt.maxStorageBuffers);
+    byKey.set(key, plan);
+    plans.set(p, plan);
+  }
+  return plan;
+}
+
+/**
+ * The dispatches a replay of `p` records (1 or 2: the reduce pass, the element pass; buffer
+ * copies of a packed pass are not dispatches). `jit`'s dispatch counts on WebGPU use it.
+ *
+ * @example
+ * ```ts ignore
+ * import { webgpuFusedPasses } from "./fused_program.ts";
+ * import { currentRuntime } from "./state.ts";
+ * const n = webgpuFusedPasses(currentRuntime()!, {
+ *   dtype: "float32", size: 3, inputs: [{ div: 1, mod: 3 }], outputs: [0],
+ *   nodes: [{ prim: "unary", op: "exp", args: [{ input: 0 }] }],
+ * }); // 1
+ * ```
+ */
+export function webgpuFusedPasses(rt: Runtime, p: ElementwiseProgram): number {
+  return cachedPlan(rt, p).passes.filter((ps) => ps.count > 0).length;
+}
+
+/** Records one pass (packing its storages when it binds too many). */
+function runPass(rt: Runtime, pass: Pass, ins: readonly GpuStorage[], bufs: GpuStorage[]) {
+  const srcOf = (s: Src) => ("input" in s ? ins[s.input]! : bufs[s.buf]!);
+  const params = new Params().u(pass.count).words();
+  const launch = { wgsl: pass.wgsl, bindings: pass.bindings, params, groups: pass.groups };
+  if (!pass.packed) {
+    const buffers = [...pass.reads.map(srcOf), ...pass.writes.map((b) => bufs[b]!)];
+    rt.run("fused", { ...launch, buffers });
+    return;
+  }
+  const total = (sizes: number[]) => Math.max(1, sizes.reduce((a, b) => a + b, 0)) * 4;
+  const pin = rt.alloc(total(pass.readSizes), "fused"),
+    pout = rt.alloc(total(pass.writeSizes), "fused");
+  let off = 0;
+  pass.reads.forEach((s, k) => {
+    rt.queue.copy(srcOf(s).buffer, 0, pin.buffer, off * 4, pass.readSizes[k]! * 4);
+    off += pass.readSizes[k]!;
+  });
+  rt.run("fused", { ...launch, buffers: [pin, pout] });
+  off = 0;
+  pass.writes.forEach((b, k) => {
+    rt.queue.copy(pout.buffer, off * 4, bufs[b]!.buffer, 0, pass.writeSizes[k]! * 4);
+    off += pass.writeSizes[k]!;
+  });
+  rt.free(pin);
+  rt.free(pout);
+}

@@ -1,0 +1,198 @@
+/**
+ * `jit`'s fused elementwise programs on WebGPU (tensor/webgpu/fused_program.ts): random chains
+ * of every fusible op with broadcasts, reductions and several outputs agree with the eager WebGPU
+ * kernels; the composites (softmax, layerNorm and its gradient, GELU, bias gradients, a long
+ * total sum) agree with the CPU and issue fewer dispatches than eager, in both reduce-pass
+ * shapes (a thread per accumulator, a workgroup per accumulator); a program binding more
+ * buffers than the device allows runs packed.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  add,
+  dispose,
+  gelu,
+  grad,
+  jit,
+  jitStats,
+  layerNorm,
+  mul,
+  random,
+  scope,
+  softmax,
+  sum,
+  type Tensor,
+  tensor,
+  toBackend,
+} from "../../mod.ts";
+import { chain, type Op } from "../autodiff/_chains.ts";
+import { BINARY_OPS, UNARY_OPS } from "../../tensor/primitives.ts";
+import { webgpuStats } from "../../tensor/webgpu/mod.ts";
+import { gpu, gpuTest } from "./_setup.ts";
+
+const OUT = [2, 3, 4];
+const SHAPES = [[2, 3, 4], [], [4], [3, 4], [2, 3, 1]];
+const AXES = [[2], [0], [0, 1], [0, 1, 2]];
+/** Ops whose f32 result is well conditioned on inputs in [-2, 2] (no blow-ups to compare). */
+const UNARY = UNARY_OPS.filter((o) =>
+  ![
+    "logicalNot",
+    "log",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "reciprocal",
+    "acos",
+    "asin",
+    "atanh",
+    "acosh",
+    "tan",
+  ].includes(o)
+);
+const BINARY = BINARY_OPS.filter((o) => o !== "div" && o !== "pow");
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant("unary" as const), op: fc.constantFrom(...UNARY), a: fc.nat() }),
+  fc.record({
+    kind: fc.constant("binary" as const),
+    op: fc.constantFrom(...BINARY),
+    a: fc.nat(),
+    b: fc.nat(),
+  }),
+  fc.record({
+    kind: fc.constant("external" as const),
+    op: fc.constantFrom(...BINARY),
+    a: fc.nat(),
+    shape: fc.nat({ max: SHAPES.length - 1 }),
+  }),
+  fc.record({
+    kind: fc.constant("reduce" as const),
+    op: fc.constantFrom("sum" as const, "max" as const, "min" as const),
+    axes: fc.nat({ max: AXES.length - 1 }),
+    a: fc.nat(),
+  }),
+);
+
+/** Asserts a and b agree: the same non-finite values, finite ones within f32 tolerance. */
+function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, what: string, tol = 1e-4) {
+  let scale = 1;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isFinite(a[i]!)) scale = Math.max(scale, Math.abs(a[i]!));
+  }
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!, y = b[i]!;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      assert.ok(
+        Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y)),
+        `${what}[${i}]: ${x} vs ${y}`,
+      );
+    } else {assert.ok(
+        Math.abs(x - y) <= tol * scale,
+        `${what}[${i}]: ${x} vs ${y} (scale ${scale})`,
+      );}
+  }
+}
+
+const onGpu = (t: Tensor) => toBackend(t, "webgpu");
+
+gpuTest(
+  "fused programs: random chains (broadcasts, reductions, outputs) agree with eager",
+  async () => {
+    let fusedReductions = 0, fusedKernels = 0;
+    const cases = fc.sample(
+      fc.tuple(
+        fc.array(opArb, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        fc.nat({ max: 1000 }),
+      ),
+      { numRuns: 60, seed: 7 },
+    );
+    for (const [ops, outs, seed] of cases) {
+      const key = random.key(seed);
+      const mk = (shape: number[], k: number) =>
+        onGpu(scope(() => random.uniform(random.foldIn(key, k), shape, { minval: -2, maxval: 2 })));
+      const x = await mk(OUT, 0), r = await mk([2, 3, 1], 1);
+      const ext = await Promise.all(
+        ops.map((o, i) => o.kind === "external" ? mk(SHAPES[o.shape]!, 2 + i) : x),
+      );
+      const f = chain(ops, outs, AXES, OUT);
+      const jitted = jit(f);
+      const eager = scope(() => f(x, r, ext));
+      const fused = jitted(x, r, ext);
+      const st = jitStats(jitted);
+      fusedKernels += st.fusedKernels;
+      if (
+        ops.some((o) => o.kind === "reduce") && st.dispatchesByKind.reduce === undefined
+      ) fusedReductions++;
+      for (let k = 0; k < eager.length; k++) {
+        assert.deepEqual(fused[k]!.shape, eager[k]!.shape);
+        assertClose(await eager[k]!.data(), await fused[k]!.data(), `case ${seed} output ${k}`);
+      }
+      jitted.dispose();
+      dispose([eager, fused, x, r, ext.filter((e) => e !== x)]);
+    }
+    assert.ok(fusedKernels > 40 && fusedReductions > 5, `${fusedKernels} ${fusedReductions}`);
+  },
+);
+
+/** The composites, each as a jitted function of x [rows, d], w [d], b [d]. */
+const COMPOSITES: Record<string, (x: Tensor, w: Tensor, b: Tensor) => Tensor> = {
+  "softmax": (x) => softmax(x, -1),
+  "layerNorm": (x, w, b) => layerNorm(x, w, b),
+  "layerNorm gradient": (x, w, b) =>
+    grad((xx: Tensor) => sum(mul(layerNorm(xx, w, b), layerNorm(xx, w, b))))(x),
+  "GELU": (x) => gelu(x),
+  "bias gradient (column sum)": (x, w) => sum(mul(x, w), [0]),
+  "total sum": (x, w, b) => sum(add(mul(x, w), b)),
+};
+
+for (
+  const [rows, d, mode] of [[4096, 24, "a thread per accumulator"], [
+    12,
+    700,
+    "a workgroup per accumulator",
+  ]] as const
+) {
+  gpuTest(`fused programs: composites match the CPU with fewer dispatches (${mode})`, async () => {
+    const key = random.key(3);
+    const x = random.normal(random.foldIn(key, 0), [rows, d]);
+    const w = random.normal(random.foldIn(key, 1), [d]),
+      b = random.normal(random.foldIn(key, 2), [d]);
+    const [xg, wg, bg] = (await Promise.all([x, w, b].map(onGpu))) as [Tensor, Tensor, Tensor];
+    for (const [name, f] of Object.entries(COMPOSITES)) {
+      const want = f(x, w, b), jitted = jit(f);
+      jitted(xg, wg, bg).dispose(); // compile
+      const d0 = webgpuStats().dispatches;
+      const got = jitted(xg, wg, bg);
+      const d1 = webgpuStats().dispatches;
+      const eager = f(xg, wg, bg);
+      const d2 = webgpuStats().dispatches;
+      assert.ok(jitStats(jitted).fusedKernels > 0, name);
+      assert.ok(d1 - d0 < d2 - d1, `${name}: ${d1 - d0} fused dispatches vs ${d2 - d1} eager`);
+      assertClose(await want.data(), await got.data(), name, 2e-5 * Math.sqrt(d));
+      dispose([want, got, eager]);
+      jitted.dispose();
+    }
+    dispose([x, w, b, xg, wg, bg]);
+  });
+}
+
+gpuTest("fused programs: more operands than the device binds run packed", async () => {
+  const n = gpu!.limits.maxStorageBuffersPerShaderStage + 3;
+  const xs = Array.from({ length: n }, (_, i) => tensor([i, -i, 0.5 * i], { dtype: "float32" }));
+  // Every operand scaled and summed, plus two outputs: one kernel with n inputs.
+  const f = (ts: Tensor[]) => {
+    const s = ts.reduce((acc, t, i) => add(acc, mul(t, i + 1)));
+    return [s, mul(s, s)];
+  };
+  const want = f(xs);
+  const xg = await Promise.all(xs.map(onGpu));
+  const jitted = jit(f);
+  const got = jitted(xg);
+  assert.equal(jitStats(jitted).fusedKernels, 1);
+  for (let k = 0; k < 2; k++) {
+    assertClose(await want[k]!.data(), await got[k]!.data(), `output ${k}`);
+  }
+  jitted.dispose();
+  dispose([xs, xg, want, got]);
+});

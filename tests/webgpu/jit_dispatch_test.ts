@@ -1,0 +1,53 @@
+/**
+ * Dispatch ratchet on the device, tinygrad-style: the jitted ViT-Tiny training step of
+ * bench/vit_step.ts (depth 12, width 192, 65 tokens, AdamW) replayed on WebGPU records at most
+ * its budget of dispatches, in exactly one submission, and reads nothing back. Issue 16's target
+ * is ≤ 600 dispatches and 1 submit at batch 64; the graph (and so every count) does not depend on
+ * the batch, so the test runs batch 2 (measured 2026-12-07 on llvmpipe: 584 at batch 2 and at
+ * batch 64; 721 before row kernels, 3,835 unfused). Lower the budget as fusion grows; never raise
+ * it without a reason in the commit message.
+ */
+import assert from "node:assert/strict";
+import { dispose, jit, mul, type Tensor, toBackend, treeMap } from "../../mod.ts";
+import { initParams, makeBatch, type Params, trainStep } from "../../bench/vit_step.ts";
+import { webgpuStats } from "../../tensor/webgpu/mod.ts";
+import { gpuTest } from "./_setup.ts";
+
+const BUDGET = 584;
+
+gpuTest("jit: the ViT-Tiny step is ≤ 584 dispatches in one submit with no readback", async () => {
+  const host = initParams(), batch = makeBatch(2);
+  const p: Params = {};
+  for (const [k, t] of Object.entries(host)) p[k] = await toBackend(t, "webgpu");
+  const [x, y] = [await toBackend(batch.x, "webgpu"), await toBackend(batch.y, "webgpu")];
+  dispose([host, batch.x, batch.y]);
+  const zeros = (q: Params) => treeMap((t: Tensor) => mul(t, 0), q);
+  let m = zeros(p), v = zeros(p), params = p;
+  const step = jit(trainStep());
+  const losses: Tensor[] = [];
+  const counts: { dispatches: number; submits: number; reads: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const s0 = webgpuStats();
+    const r = step(params, m, v, x, y);
+    const s1 = webgpuStats();
+    counts.push({
+      dispatches: s1.dispatches - s0.dispatches,
+      submits: s1.submits - s0.submits,
+      reads: s1.readBatches - s0.readBatches,
+    });
+    dispose([params, m, v]);
+    ({ p: params, m, v } = r);
+    losses.push(r.loss);
+  }
+  // The first call compiles (and runs) the program; the later ones are replays.
+  for (const c of counts.slice(1)) {
+    assert.ok(c.dispatches <= BUDGET, `dispatches ${c.dispatches} > budget ${BUDGET}`);
+    assert.ok(c.dispatches > BUDGET / 2, `dispatches ${c.dispatches}: the step did not run`);
+    assert.equal(c.submits, 1, "one submission per replay");
+    assert.equal(c.reads, 0, "no readback");
+  }
+  const l = await Promise.all(losses.map(async (t) => (await t.data())[0]!));
+  assert.ok(l.every(Number.isFinite) && l[2]! < l[0]!, `losses ${l}`);
+  step.dispose();
+  dispose([params, m, v, x, y, losses]);
+});
