@@ -23,6 +23,10 @@ import { writeRunPlots } from "./plot.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { defaultRunDir, prepareRunDir, readResumePoint } from "./run_dir.ts";
 import * as dist from "./dist.ts";
+import { PendingSteps } from "./pending_steps.ts";
+
+/** Steps whose loss a backend with asynchronous reads keeps on the device before reading. */
+const READ_EVERY = 10;
 
 /** Exit code of a failed run (non-finite loss, metric or parameters). */
 export const EXIT_FAILED = 1;
@@ -324,6 +328,7 @@ export async function train<O extends RunOptions>(setup: {
   const { total, stepsPerEpoch: spe } = task;
   let state: TrainState | null = null, root: Tensor | null = null, keys: Tensor[] = [];
   let log: MetricsLog | null = null, stop: StopSignal | null = null;
+  let pending: PendingSteps | null = null;
   try {
     if (point && point.step > total) {
       throw new UsageError(
@@ -367,6 +372,8 @@ export async function train<O extends RunOptions>(setup: {
     const progress = new Progress(io, { total, every: o.logEvery, label: task.label, start: step });
     stop = new StopSignal(io, { listen: hooks.listenSigint ?? true });
     const losses: number[] = [];
+    // Asynchronous reads (WebGPU) are batched: the device runs ahead of the host.
+    pending = new PendingSteps(backend === "cpu" ? 1 : READ_EVERY);
     let lastEval: Record<string, number> | null = null, lastCkpt = -1, seconds = 0, timed = 0;
     let finiteCkpt = point ? step : -1;
     log.write({
@@ -428,26 +435,40 @@ export async function train<O extends RunOptions>(setup: {
       }
       dispose([state!.params, state!.opt]);
       state = r.state;
-      const loss = await r.loss.item();
-      const logs: Record<string, number> = {};
-      for (const [k, t] of Object.entries(r.logs ?? {})) logs[k] = await t.item();
-      dispose([r.loss, r.logs]);
+      pending.add(step + 1, lr, r.loss, r.logs);
       seconds += (performance.now() - ts) / 1000, timed++;
       step++;
       if (step % dist.CHECKSUM_EVERY === 0) await dist.checkReplicas(state);
       if (timed === estimateAt) {
         progress.log(estimateText(command, seconds / timed, timed, left));
       }
-      if (!Number.isFinite(loss)) {
-        return await abort(`the training loss became ${loss} at step ${step}; lower --lr?`);
-      }
-      losses.push(loss);
-      log.write({ type: "train", step, epoch: step / spe, loss, lr, ...logs });
-      progress.update(step, { loss, lr, epoch: Math.floor((step - 1) / spe) + 1 });
-      hooks.onStep?.(step, memoryStats()[root.backend.name]?.tensors ?? 0);
       if (stopAfter !== null && step >= stopAfter) stop.request("--stop-after");
       if (dist.anyRank(stop.requested)) stop.request("another rank stopped");
-      if (task.evaluate && (step % task.evalEvery! === 0 || step === total)) {
+      const evalNow = task.evaluate && (step % task.evalEvery! === 0 || step === total);
+      const ckptNow = step % task.ckptEvery === 0 && step < total;
+      if (pending.full || evalNow || ckptNow || stop.requested || step >= total) {
+        for (const s of await pending.drain()) {
+          if (!Number.isFinite(s.loss)) {
+            return await abort(`the training loss became ${s.loss} at step ${s.step}; lower --lr?`);
+          }
+          losses.push(s.loss);
+          log.write({
+            type: "train",
+            step: s.step,
+            epoch: s.step / spe,
+            loss: s.loss,
+            lr: s.lr,
+            ...s.logs,
+          });
+          progress.update(s.step, {
+            loss: s.loss,
+            lr: s.lr,
+            epoch: Math.floor((s.step - 1) / spe) + 1,
+          });
+          hooks.onStep?.(s.step, memoryStats()[root.backend.name]?.tensors ?? 0);
+        }
+      }
+      if (evalNow && task.evaluate) {
         const m = await task.evaluate(state, () => stop!.requested);
         if (m && !Object.values(m).every(Number.isFinite)) {
           const shown = Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ");
@@ -463,7 +484,7 @@ export async function train<O extends RunOptions>(setup: {
           await plots();
         }
       }
-      if (step % task.ckptEvery === 0 && step < total) {
+      if (ckptNow) {
         if (!(await checkpoint())) return await abort(`${nonFinite} ${step}`);
         await plots();
       }
@@ -511,6 +532,7 @@ export async function train<O extends RunOptions>(setup: {
     threw = true;
     throw e;
   } finally {
+    pending?.dispose();
     stop?.dispose();
     log?.close();
     if (state) dispose([state.params, state.opt]);
