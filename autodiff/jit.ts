@@ -161,7 +161,7 @@ export function jit<A extends unknown[], R>(
     // One batch per replay: on WebGPU the whole step is one submission.
     const backend = tensors[0]?.backend;
     const run = () => replay(program, tensors) as R;
-    return backend?.batch ? backend.batch(run) : run();
+    return backend?.batch ? backend.batch(run, program) : run();
   }) as Jitted<A, R>;
   jitted.lower = (...args: A): JitStats => {
     const tensors: Tensor[] = [];

@@ -103,9 +103,10 @@ export interface Backend {
   fusedDispatches?(program: ElementwiseProgram): number;
   /**
    * Runs `fn`, whose kernels this backend records, as one batch (WebGPU: one submission when
-   * `fn` returns). `jit` replays run inside it; absent, `fn` simply runs.
+   * `fn` returns). `jit` replays run inside it, keyed by their program, so a backend may reuse
+   * what the program's earlier replays allocated; absent, `fn` simply runs.
    */
-  batch?<T>(fn: () => T): T;
+  batch?<T>(fn: () => T, key?: object): T;
   /** Runs one primitive. Inputs are already validated by the shape rule. */
   execute<P extends Prim>(
     prim: P,

@@ -69,6 +69,8 @@ export interface WebGPUStats extends PoolStats {
   dispatches: number;
   /** Compute passes begun (consecutive dispatches share one; a copy ends it). */
   passes: number;
+  /** Bind groups created (a replayed `jit` program reuses those of its first replay). */
+  bindGroups: number;
   /** Read batches mapped (one per tick with reads). */
   readBatches: number;
   /** Distinct compute pipelines compiled. */
@@ -131,7 +133,7 @@ function makeBackend(rt: Runtime): Backend {
     fusedElementwise: (program, inputs) => webgpuFusedElementwise(rt, program, inputs),
     canFuseElementwise: webgpuCanFuse,
     fusedDispatches: (program) => webgpuFusedPasses(rt, program),
-    batch: (fn) => rt.queue.hold(fn),
+    batch: (fn, key) => rt.queue.hold(() => (key ? rt.pool.taped(key, fn) : fn())),
     execute<P extends Prim>(
       prim: P,
       inputs: readonly Operand[],

@@ -75,7 +75,8 @@ export class PipelineCache {
     let l = this.#layouts.get(access);
     if (!l) {
       const entries: GPUBindGroupLayoutEntry[] = [
-        { binding: 0, visibility: COMPUTE, buffer: { type: "uniform" } },
+        // The parameter block's offset in the arena is dynamic, so bind groups can be reused.
+        { binding: 0, visibility: COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true } },
       ];
       for (let i = 0; i < access.length; i++) {
         entries.push({

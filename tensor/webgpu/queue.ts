@@ -22,6 +22,17 @@ const ARENA_BYTES = 1 << 20;
 const SMALL_UPLOAD = 64 << 10;
 /** Auto-submit after this many recorded commands. */
 const MAX_BATCH = 512;
+/** Bind groups kept for reuse (least recently used dropped first). */
+const MAX_GROUPS = 16384;
+
+/** Small integer ids of GPU objects, for bind-group cache keys. */
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+const idOf = (o: object) => {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, id = nextId++);
+  return id;
+};
 
 /** One dispatch: the pipeline, its parameters and storage buffers, and its size. */
 export interface DispatchSpec {
@@ -54,6 +65,14 @@ export class CommandQueue {
   #count = 0;
   /** Compute passes begun so far. */
   passes = 0;
+  /** Bind groups created so far (a replayed program reuses its groups: see #groups). */
+  bindGroups = 0;
+  /**
+   * Bind groups by layout, parameter size and buffers. A replay records the same dispatches
+   * on the same pooled buffers, so after the first replay every group is found here; a group
+   * whose buffer was destroyed is never asked for again (a new buffer has a new id) and ages out.
+   */
+  readonly #groups = new Map<string, GPUBindGroup>();
   /** Submissions so far (for tests and stats). */
   submits = 0;
   /** Dispatches so far. */
@@ -126,18 +145,14 @@ export class CommandQueue {
     const bytes = s.params.byteLength;
     const off = this.#reserve(bytes);
     this.#host.set(new Uint8Array(s.params.buffer, s.params.byteOffset, bytes), off);
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#arena, offset: off, size: bytes } },
-    ];
-    s.buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
-    const group = this.#device.createBindGroup({ layout: s.pipeline.layout, entries });
+    const group = this.#group(s, bytes);
     if (!this.#pass) {
       this.#pass = this.#enc().beginComputePass();
       this.passes++;
     }
     const pass = this.#pass;
     pass.setPipeline(s.pipeline.pipeline);
-    pass.setBindGroup(0, group);
+    pass.setBindGroup(0, group, [off]);
     pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
     this.dispatches++;
     if (this.#debug) {
@@ -147,6 +162,26 @@ export class CommandQueue {
     } else {
       this.#counted();
     }
+  }
+
+  /** The bind group of a dispatch's buffers (parameters: `bytes` at a dynamic offset). */
+  #group(s: DispatchSpec, bytes: number): GPUBindGroup {
+    let key = `${idOf(s.pipeline.layout)}:${bytes}`;
+    for (const b of s.buffers) key += `,${idOf(b)}`;
+    let group = this.#groups.get(key);
+    if (group) {
+      this.#groups.delete(key); // most recently used last
+    } else {
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: { buffer: this.#arena, offset: 0, size: bytes } },
+      ];
+      s.buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
+      group = this.#device.createBindGroup({ layout: s.pipeline.layout, entries });
+      this.bindGroups++;
+      if (this.#groups.size >= MAX_GROUPS) this.#groups.delete(this.#groups.keys().next().value!);
+    }
+    this.#groups.set(key, group);
+    return group;
   }
 
   /** Records a buffer-to-buffer copy (offsets and size multiples of 4). */
@@ -191,6 +226,7 @@ export class CommandQueue {
   /** Releases the arena (the device is being destroyed). */
   destroy(): void {
     this.#pass = null;
+    this.#groups.clear();
     this.#encoder = null;
     this.#arena.destroy();
   }

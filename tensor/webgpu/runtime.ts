@@ -147,6 +147,7 @@ export class Runtime {
     submits: number;
     dispatches: number;
     passes: number;
+    bindGroups: number;
     readBatches: number;
     pipelines: number;
   } {
@@ -155,6 +156,7 @@ export class Runtime {
       submits: this.queue.submits,
       dispatches: this.queue.dispatches,
       passes: this.queue.passes,
+      bindGroups: this.queue.bindGroups,
       readBatches: this.reader.batches,
       pipelines: this.pipelines.size,
     };

@@ -1,8 +1,8 @@
 /**
- * jit replays on WebGPU: after the program is compiled, 100 replays of a training step (tiny
+ * jit replays on WebGPU: after the program is compiled, 1,000 replays of a training step (tiny
  * ViT, AdamW with a traced count) create no new GPU buffers (every request is served by the
- * pool), keep live bytes and live tensors flat, issue the same dispatches every replay, and read
- * nothing back. (Per-replay bind groups and one-submit replay come with the recorded program.)
+ * pool) and no bind groups (the queue's cache serves the same buffers' groups), keep live bytes
+ * and live tensors flat, issue the same dispatches every replay, and read nothing back.
  */
 import assert from "node:assert/strict";
 import {
@@ -22,10 +22,11 @@ import { ENC, place } from "../autodiff/_jit_models.ts";
 import { gpuTest } from "./_setup.ts";
 
 const cfg = { ...ENC, numClasses: 3 };
+const REPLAYS = 1000;
 type V = ReturnType<typeof initVit>;
 
 gpuTest(
-  "jit: 100 replays of a ViT step create no buffers; live bytes, tensors and dispatches flat",
+  "jit: 1,000 replays of a ViT step create no buffers or bind groups; bytes, tensors, dispatches flat",
   async () => {
     const opt = adamw({ lr: 1e-3 });
     const vg = valueAndGrad((p: V, x: Tensor, y: Tensor) => crossEntropy(vitForward(p, x, cfg), y));
@@ -56,18 +57,22 @@ gpuTest(
       dispose([p, s, r.loss]);
       ({ p, s } = r);
     };
-    tick(), tick(); // compile, then one replay to fill the pool
+    // Compile, one replay to fill the pool, one that takes the buffers the first took (the
+    // pool's tape: tensor/webgpu/pool.ts) — from then on every replay binds the same groups.
+    tick(), tick(), tick();
     await p.head!.weight.data(); // settle
     const live = () => memoryStats().webgpu!;
     const before = { ...webgpuStats() }, tensors = live().tensors, bytes = live().bytes;
     const perReplay: number[] = [];
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < REPLAYS; i++) {
       const d0 = webgpuStats().dispatches;
       tick();
       perReplay.push(webgpuStats().dispatches - d0);
     }
     const after = webgpuStats();
     assert.equal(after.misses, before.misses, "a replay created a GPU buffer");
+    assert.equal(after.bindGroups, before.bindGroups, "a replay created a bind group");
+    assert.ok(perReplay.length === REPLAYS && after.submits - before.submits >= REPLAYS);
     assert.equal(after.liveBytes, before.liveBytes);
     assert.equal(live().tensors, tensors);
     assert.equal(live().bytes, bytes);
