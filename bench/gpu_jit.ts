@@ -107,7 +107,8 @@ async function timeSteps(jitted: boolean) {
     T.dispose([p, m, v, loss]);
     ({ p, m, v, loss } = r);
   };
-  one(1); // warm-up (and compile)
+  // Warm-up: compile, fill the pool, settle the replay's buffers (tensor/webgpu/pool.ts tape).
+  for (let i = 0; i < 3; i++) one(1);
   await syncWebGPU();
   const s0 = webgpuStats();
   const t0 = performance.now();
@@ -122,6 +123,8 @@ async function timeSteps(jitted: boolean) {
     dispatches: (s1.dispatches - s0.dispatches) / steps,
     submits: (s1.submits - s0.submits) / steps,
     readBatches: (s1.readBatches - s0.readBatches) / steps,
+    passes: (s1.passes - s0.passes) / steps,
+    bindGroups: (s1.bindGroups - s0.bindGroups) / steps,
     loss: last,
   };
 }
@@ -131,7 +134,8 @@ for (const mode of ["eager", "jit"] as const) {
   summary[`vit_${mode}`] = r;
   console.log(
     `ViT-Tiny step (depth ${CFG.depth}, batch ${batch}), ${mode}: ${r.ms.toFixed(1)} ms, ` +
-      `${r.dispatches} dispatches, ${r.submits} submits, ${r.readBatches} reads per step, ` +
+      `${r.dispatches} dispatches, ${r.submits} submits, ${r.passes} compute passes, ` +
+      `${r.bindGroups} new bind groups, ${r.readBatches} reads per step, ` +
       `loss ${r.loss.toFixed(5)}`,
   );
 }
