@@ -26,10 +26,12 @@ import { unpin } from "../tensor/memory.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { enterLevel, exitLevel } from "./trace.ts";
 import { type Equation, JitTrace } from "./jit_trace.ts";
+import { fuseMatmulEpilogues } from "./jit_epilogue.ts";
 import { fuseElementwise, type Step, unfused } from "./jit_fuse.ts";
 import { peakBytes, planFrees, VIEWS } from "./jit_plan.ts";
 import type { Aval } from "../tensor/aval.ts";
-import type { Backend } from "../tensor/backend.ts";
+import type { Backend, Storage } from "../tensor/backend.ts";
+import type { PrimParams } from "../tensor/primitives.ts";
 import { flattenAll } from "./tree.ts";
 
 /** What `jitStats` reports about a jitted function (the latest program it ran). */
@@ -291,11 +293,15 @@ function compile(
   for (const [slot, t] of trace.constants) avals.set(slot, t);
   for (const e of equations) avals.set(e.out, e.aval);
   const backend = programBackend(flat.leaves, trace.constants);
-  const steps = fuse && backend?.fusedElementwise && backend.canFuseElementwise
+  let steps = fuse && backend?.fusedElementwise && backend.canFuseElementwise
     ? fuseElementwise(equations, (s) => avals.get(s)!, outSlots, backend.canFuseElementwise)
     : unfused(equations);
+  if (fuse && backend?.matmulEpilogue && backend.canMatmulEpilogue) {
+    const can = backend.canMatmulEpilogue.bind(backend);
+    steps = fuseMatmulEpilogues(steps, outSlots, can);
+  }
   const frees = planFrees(steps, trace.constants, outSlots, trace.slots);
-  const fusedSteps = steps.filter((s) => s.kind === "fused");
+  const fusedSteps = steps.filter((s) => s.kind !== "eqn");
   return {
     steps,
     frees,
@@ -320,7 +326,7 @@ function compile(
 function byKind(steps: readonly Step[], backend: Backend | undefined): Record<string, number> {
   const n: Record<string, number> = {};
   for (const s of steps) {
-    const k = s.kind === "fused" ? "fused" : s.eqn.prim;
+    const k = s.kind === "eqn" ? s.eqn.prim : s.kind;
     if (s.kind === "eqn" && VIEWS.has(k)) continue;
     const d = s.kind === "fused" ? backend?.fusedDispatches?.(s.program) ?? 1 : 1;
     n[k] = (n[k] ?? 0) + d;
@@ -359,6 +365,11 @@ function runStep(st: Step, env: readonly (Tensor | undefined)[]): Tensor[] {
     return [evalEager(st.eqn.prim, st.inputs.map((s) => env[s]!), st.eqn.params)];
   }
   const ins = st.inputs.map((s) => env[s]!), backend = ins[0]!.backend;
+  const wrap = (storages: Storage[]) =>
+    storages.map((s, j) => {
+      const a = st.outAvals[j]!;
+      return new Tensor(a.shape, a.dtype, backend, s);
+    });
   for (const t of ins) {
     if (t.backend !== backend) {
       throw new TesseraError(
@@ -367,11 +378,21 @@ function runStep(st: Step, env: readonly (Tensor | undefined)[]): Tensor[] {
       );
     }
   }
-  const storages = backend.fusedElementwise!(st.program, ins.map((t) => t.storage));
-  return storages.map((s, j) => {
-    const a = st.outAvals[j]!;
-    return new Tensor(a.shape, a.dtype, backend, s);
-  });
+  if (st.kind === "matmulFused") {
+    const [a, b, ...others] = ins;
+    const params = st.eqn.params as PrimParams["matmul"];
+    return wrap(backend.matmulEpilogue!(
+      a!,
+      b!,
+      params,
+      st.eqn.aval,
+      st.program,
+      st.fromMatmul,
+      others.map((t) => t.storage),
+      st.storeProduct,
+    ));
+  }
+  return wrap(backend.fusedElementwise!(st.program, ins.map((t) => t.storage)));
 }
 
 function replay(p: Program, inputs: readonly Tensor[]): unknown {

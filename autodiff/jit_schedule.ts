@@ -26,8 +26,8 @@ export const VIEWS: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
  * ```ts
  * import assert from "node:assert/strict";
  * import type { Step } from "./jit_schedule.ts";
- * const kinds: Step["kind"][] = ["eqn", "fused"];
- * assert.equal(kinds.length, 2);
+ * const kinds: Step["kind"][] = ["eqn", "fused", "matmulFused"];
+ * assert.equal(kinds.length, 3);
  * ```
  */
 export type Step =
@@ -47,5 +47,24 @@ export type Step =
     /** The aval of each output. */
     readonly outAvals: readonly Aval[];
     /** Equations it replaces. */
+    readonly members: number;
+  }
+  | {
+    /** A matmul whose result feeds a pure elementwise program in the matmul's stores. */
+    readonly kind: "matmulFused";
+    /** The matmul equation (its operands are `inputs[0]` and `inputs[1]`). */
+    readonly eqn: Equation;
+    readonly program: ElementwiseProgram;
+    /** The program input that is the matmul's result. */
+    readonly fromMatmul: number;
+    /** Whether the product is stored too (then it is the first of `outs`). */
+    readonly storeProduct: boolean;
+    /** The matmul's two operands, then the program's other inputs in order. */
+    readonly inputs: readonly number[];
+    /** Output slots, one per program output. */
+    readonly outs: readonly number[];
+    /** The aval of each output. */
+    readonly outAvals: readonly Aval[];
+    /** Equations it replaces (the matmul, views of its result, the program's). */
     readonly members: number;
   };

@@ -99,6 +99,29 @@ export interface Backend {
   fusedElementwise?(program: ElementwiseProgram, inputs: readonly Storage[]): Storage[];
   /** Which ops `fusedElementwise` implements (with it); `op` is "" for `broadcastTo`. */
   canFuseElementwise?(prim: FusiblePrim, op: string): boolean;
+  /**
+   * Runs a matmul (`a`, `b`, its params, its output aval) whose result is input `fromMatmul` of
+   * a pure fused program, the program in the matmul's stores (optional; `jit` merges them only
+   * where {@link Backend.canMatmulEpilogue} agrees). `others` are the program's other inputs in
+   * order; the result is one new storage per program output, after the product's own when
+   * `storeProduct`.
+   */
+  matmulEpilogue?(
+    a: Operand,
+    b: Operand,
+    params: PrimParams["matmul"],
+    out: Aval,
+    program: ElementwiseProgram,
+    fromMatmul: number,
+    others: readonly Storage[],
+    storeProduct: boolean,
+  ): Storage[];
+  /** Whether {@link Backend.matmulEpilogue} can run `program` with input `fromMatmul` fused. */
+  canMatmulEpilogue?(
+    program: ElementwiseProgram,
+    fromMatmul: number,
+    storeProduct: boolean,
+  ): boolean;
   /** Kernel dispatches `fusedElementwise` records for `program` (absent: one). */
   fusedDispatches?(program: ElementwiseProgram): number;
   /**

@@ -220,8 +220,15 @@ function reduceBody(
  * Main-loop outputs and the tail at element `i`; `reduced(m, idx)` is the expression of a
  * reduced or epilogue value m read at `idx`.
  */
-function elementBody(g: Gen, i: string, pad: string, reduced: (m: number, idx: string) => string) {
+function elementBody(
+  g: Gen,
+  i: string,
+  pad: string,
+  reduced: (m: number, idx: string) => string,
+  seed?: ReadonlyMap<number, string>,
+) {
   const p = g.p, n = p.size, base = g.ctx(i), others = new Map<string, Ctx>();
+  for (const [k, v] of seed ?? []) base.memo.set(k, v);
   p.outputs.forEach((k) => {
     if (g.phaseOf(k) === 0 && p.nodes[k]!.prim !== "reduce") {
       g.store(k, i, g.main(k, base, pad), pad);
@@ -325,19 +332,48 @@ export function planOf(p: ElementwiseProgram, maxBuffers: number): Plan {
   return { passes, bufSizes, outputs: p.outputs.length };
 }
 
-/** Declarations and accessors of a pass's storages (packed beyond the binding limit). */
-function finish(
-  g: Gen,
-  main: string,
-  bufSizes: number[],
-  maxBuffers: number,
-  count: number,
-  groups: number,
-): Pass {
+/**
+ * A matmul epilogue: WGSL `fn EPI(o: u32, mmv: f32)` running pure program `p` at output element
+ * `o` with input `fromMatmul` = `mmv` (the product; stored as buffer `outputs.length` too when
+ * `storeProduct`), with its accessors and the storages it binds after the matmul's operands
+ * (tensor/webgpu/matmul.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { epilogueSource } from "./fused_codegen.ts";
+ * const e = epilogueSource({
+ *   dtype: "float32", size: 4, inputs: [{ div: 1, mod: 4 }, { div: 1, mod: 2 }], outputs: [0],
+ *   nodes: [{ prim: "binary", op: "add", args: [{ input: 0 }, { input: 1 }] }],
+ * }, 0);
+ * assert.deepEqual([e.reads, e.writes], [[{ input: 1 }], [0]]);
+ * ```
+ */
+export function epilogueSource(
+  p: ElementwiseProgram,
+  fromMatmul: number,
+  storeProduct = false,
+): { src: string; bindings: Binding[]; reads: Src[]; writes: number[] } {
+  const bufsOf = new Map<number, number[]>();
+  p.outputs.forEach((k, j) => bufsOf.set(k, [...(bufsOf.get(k) ?? []), j]));
+  const g = new Gen(p, bufsOf), sizes = p.outputs.map((_, j) => outputSize(p, j));
+  if (storeProduct) {
+    // The product itself, as buffer `outputs.length`.
+    g.writes.add(sizes.length);
+    g.lines.push(`  WB${sizes.length}(o, mmv);`);
+    sizes.push(p.size);
+  }
+  elementBody(g, "o", "  ", () => "", new Map([[-1 - fromMatmul, "mmv"]]));
+  const acc = accessors(g, sizes, false);
+  const src = `fn EPI(o: u32, mmv: f32) {\n${g.lines.join("\n")}\n}\n${acc.fns}`;
+  return { src, bindings: acc.bindings, reads: acc.reads, writes: acc.writes };
+}
+
+/** The storages a generated body uses, their bindings and accessor functions. */
+function accessors(g: Gen, bufSizes: number[], packed: boolean) {
   const reads = [...g.reads.values()], writes = [...g.writes];
   const readSizes = reads.map((s) => ("input" in s ? g.p.inputs[s.input]!.mod : bufSizes[s.buf]!));
   const writeSizes = writes.map((b) => bufSizes[b]!);
-  const packed = reads.length + writes.length > maxBuffers;
   const name = (s: Src) => ("input" in s ? `in${s.input}` : `b${s.buf}`);
   const fns: string[] = [];
   let off = 0;
@@ -359,7 +395,21 @@ function finish(
       ...reads.map((s) => ({ name: name(s), ty: "f32" })),
       ...writes.map((b) => ({ name: `b${b}`, ty: "f32", rw: true })),
     ];
-  const src = main + fns.join("\n") + "\n";
+  return { fns: fns.join("\n") + "\n", bindings, reads, writes, readSizes, writeSizes };
+}
+
+/** Declarations and accessors of a pass's storages (packed beyond the binding limit). */
+function finish(
+  g: Gen,
+  main: string,
+  bufSizes: number[],
+  maxBuffers: number,
+  count: number,
+  groups: number,
+): Pass {
+  const packed = g.reads.size + g.writes.size > maxBuffers;
+  const { fns, bindings, ...rest } = accessors(g, bufSizes, packed);
+  const src = main + fns;
   const wgsl = declare(1, bindings) + mathFor(src) + src;
-  return { wgsl, bindings, reads, writes, readSizes, writeSizes, packed, count, groups };
+  return { wgsl, bindings, ...rest, packed, count, groups };
 }

@@ -12,6 +12,13 @@ import { broadcastStrides, coalesce, sizeOf, stridesOf } from "../shape.ts";
 import type { GpuKernel } from "./elementwise.ts";
 import type { GpuStorage } from "./pool.ts";
 import { type Binding, declare, Params, unravel, wgslType } from "./wgsl.ts";
+import type { Backend, Operand, Storage } from "../backend.ts";
+import type { Aval } from "../aval.ts";
+import { type ElementwiseProgram, outputSize } from "../elementwise_program.ts";
+import type { PrimParams } from "../primitives.ts";
+import { epilogueSource } from "./fused_codegen.ts";
+import { mathFor } from "./math.ts";
+import type { Runtime } from "./runtime.ts";
 
 /**
  * Tile shapes: 16×16 threads, each computing R×R outputs, so a workgroup covers a
@@ -22,6 +29,12 @@ interface Shape {
   R: 4 | 8;
 }
 
+/** A fused program run in the stores: `EPI(o, v)` and the storages it binds after a and b. */
+interface Epilogue {
+  src: string;
+  bindings: Binding[];
+}
+
 function source(
   ty: string,
   transA: boolean,
@@ -29,9 +42,17 @@ function source(
   rb: number,
   nWords: number,
   { R }: Shape,
+  epi?: Epilogue,
 ): string {
   const T = 16 * R, BK = 1024 / T, V = T / 4, Q = R / 4;
-  const bindings: Binding[] = [{ name: "a", ty }, { name: "b", ty }, { name: "c", ty, rw: true }];
+  const bindings: Binding[] = [
+    { name: "a", ty },
+    { name: "b", ty },
+    ...(epi ? epi.bindings : [{ name: "c", ty, rw: true }]),
+  ];
+  const store = epi
+    ? (o: string, v: string) => `EPI(${o}, ${v});`
+    : (o: string, v: string) => `c[${o}] = ${v};`;
   const zero = ty === "f32" ? "0.0" : ty === "i32" ? "0i" : "0u";
   // Tile element e (0..1023) → (kk, mm) such that consecutive threads read consecutive words.
   const aMap = transA
@@ -60,9 +81,12 @@ function source(
     const cols = Array.from(
       { length: R },
       (_, j) =>
-        `if (cn + ${j}u < N) { c[cbase + (rm + ${i}u) * N + cn + ${j}u] = acc[${
-          i * Q + Math.floor(j / 4)
-        }].${"xyzw"[j % 4]}; }`,
+        `if (cn + ${j}u < N) { ${
+          store(
+            `cbase + (rm + ${i}u) * N + cn + ${j}u`,
+            `acc[${i * Q + Math.floor(j / 4)}].${"xyzw"[j % 4]}`,
+          )
+        } }`,
     );
     stores.push(`${row} ${cols.join(" ")} }`);
   }
@@ -111,18 +135,69 @@ ${unravel("bz", rb, 8, ["ao", "bo"], [8 + rb, 8 + 2 * rb])}
   let cn = n0 + tx * ${R}u;
   ${stores.join("\n  ")}
 }
-`;
+` + (epi ? mathFor(epi.src) + epi.src : "");
 }
 
 /** `matmul(transA, transB)`: a `[..., M, K]` (`[..., K, M]`) times b `[..., K, N]` (`[..., N, K]`). */
-export const matmulKernel: GpuKernel<"matmul"> = (rt, inputs, params, out) => {
-  const a = inputs[0]!, b = inputs[1]!;
+export const matmulKernel: GpuKernel<"matmul"> = (rt, inputs, params, out) =>
+  runMatmul(rt, inputs[0]!, inputs[1]!, params, out)!;
+
+/**
+ * A matmul whose product feeds pure fused program `program` as its input `fromMatmul`, the
+ * program run in the stores (`jit`'s matmul epilogues, autodiff/jit_epilogue.ts): bias adds,
+ * GELU and residual adds cost no dispatch and the product is never written. `others` are the
+ * program's other inputs; returns one storage per program output, after the product's own when
+ * `storeProduct` (something else reads it later).
+ */
+export function matmulEpilogue(
+  rt: Runtime,
+  ...[a, b, params, out, program, fromMatmul, others, storeProduct]: Parameters<
+    NonNullable<Backend["matmulEpilogue"]>
+  >
+): Storage[] {
+  const e = epilogueSource(program, fromMatmul, storeProduct);
+  const outs = program.outputs.map((_, j) => rt.alloc(outputSize(program, j) * 4, "matmul"));
+  if (storeProduct) outs.push(rt.alloc(program.size * 4, "matmul"));
+  const input = (j: number) => others[j < fromMatmul ? j : j - 1] as GpuStorage;
+  const buffers = [
+    ...e.reads.map((s) => ("input" in s ? input(s.input) : outs[s.buf]!)),
+    ...e.writes.map((k) => outs[k]!),
+  ];
+  runMatmul(rt, a, b, params, out, { src: e.src, bindings: e.bindings, buffers });
+  return storeProduct ? [outs.pop()!, ...outs] : outs;
+}
+
+/**
+ * Whether the matmul epilogue can run `program`: pure float32 elementwise (no reduction), its
+ * storages within the device's binding limit next to the two operands.
+ */
+export function canMatmulEpilogue(
+  rt: Runtime,
+  program: ElementwiseProgram,
+  fromMatmul: number,
+  storeProduct = false,
+): boolean {
+  if (program.dtype !== "float32" || program.epilogue || program.tail) return false;
+  if (program.nodes.some((nd) => nd.prim === "reduce")) return false;
+  const e = epilogueSource(program, fromMatmul, storeProduct);
+  return 2 + e.bindings.length <= rt.maxStorageBuffers;
+}
+
+function runMatmul(
+  rt: Runtime,
+  a: Operand,
+  b: Operand,
+  params: PrimParams["matmul"],
+  out: Aval,
+  epi?: Epilogue & { buffers: GpuStorage[] },
+): GpuStorage | null {
   const ty = wgslType(out.dtype, "matmul");
   const nd = out.shape.length;
   const M = out.shape[nd - 2]!, N = out.shape[nd - 1]!;
   const ar = a.shape.length;
   const K = params.transA ? a.shape[ar - 2]! : a.shape[ar - 1]!;
-  const st = rt.alloc(sizeOf(out.shape) * 4, "matmul");
+  // With an epilogue the program's outputs are the stores: no product buffer.
+  const st = epi ? null : rt.alloc(sizeOf(out.shape) * 4, "matmul");
   if (sizeOf(out.shape) === 0) return st;
   const batch = out.shape.slice(0, -2);
   const nb = sizeOf(batch);
@@ -134,12 +209,16 @@ export const matmulKernel: GpuKernel<"matmul"> = (rt, inputs, params, out) => {
   const rb = c.shape.length;
   const sam = params.transA ? 1 : K, sak = params.transA ? M : 1;
   const sbk = params.transB ? 1 : N, sbn = params.transB ? K : 1;
-  const bindings: Binding[] = [{ name: "a", ty }, { name: "b", ty }, { name: "c", ty, rw: true }];
+  const bindings: Binding[] = [
+    { name: "a", ty },
+    { name: "b", ty },
+    ...(epi ? epi.bindings : [{ name: "c", ty, rw: true }]),
+  ];
   const nWords = 8 + 3 * rb;
   // Large outputs: 8×8 per thread (128×128 tiles, twice the arithmetic per shared load).
   const shape: Shape = { R: M >= 128 && N >= 128 ? 8 : 4 };
   const tile = 16 * shape.R;
-  const wgsl = source(ty, params.transA, params.transB, rb, nWords, shape);
+  const wgsl = source(ty, params.transA, params.transB, rb, nWords, shape, epi);
   const gx = Math.ceil(N / tile), gy = Math.ceil(M / tile);
   for (let z0 = 0; z0 < nb; z0 += rt.maxGroups) {
     const z = Math.min(rt.maxGroups, nb - z0);
@@ -148,7 +227,7 @@ export const matmulKernel: GpuKernel<"matmul"> = (rt, inputs, params, out) => {
     rt.run("matmul", {
       wgsl,
       bindings,
-      buffers: [a.storage as GpuStorage, b.storage as GpuStorage, st],
+      buffers: [a.storage as GpuStorage, b.storage as GpuStorage, ...(epi ? epi.buffers : [st!])],
       params: pr.words(),
       groups: gx * gy,
       xy: [gx, gy],
@@ -156,4 +235,4 @@ export const matmulKernel: GpuKernel<"matmul"> = (rt, inputs, params, out) => {
     });
   }
   return st;
-};
+}

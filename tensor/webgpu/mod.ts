@@ -27,6 +27,7 @@ import type { Aval } from "../aval.ts";
 import type { Operand } from "../backend.ts";
 import type { GpuKernel } from "./elementwise.ts";
 import { webgpuKernels } from "./kernels.ts";
+import { canMatmulEpilogue, matmulEpilogue } from "./matmul.ts";
 import { webgpuCanFuse, webgpuFusedElementwise, webgpuFusedPasses } from "./fused_program.ts";
 import type { GpuStorage, PoolStats } from "./pool.ts";
 import { Runtime, type RuntimeOptions } from "./runtime.ts";
@@ -133,6 +134,8 @@ function makeBackend(rt: Runtime): Backend {
     fusedElementwise: (program, inputs) => webgpuFusedElementwise(rt, program, inputs),
     canFuseElementwise: webgpuCanFuse,
     fusedDispatches: (program) => webgpuFusedPasses(rt, program),
+    matmulEpilogue: (...args) => matmulEpilogue(rt, ...args),
+    canMatmulEpilogue: (program, j, store) => canMatmulEpilogue(rt, program, j, store),
     batch: (fn, key) => rt.queue.hold(() => (key ? rt.pool.taped(key, fn) : fn())),
     execute<P extends Prim>(
       prim: P,

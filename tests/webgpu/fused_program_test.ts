@@ -4,7 +4,8 @@
  * kernels; the composites (softmax, layerNorm and its gradient, GELU, bias gradients, a long
  * total sum) agree with the CPU and issue fewer dispatches than eager, in both reduce-pass
  * shapes (a thread per accumulator, a workgroup per accumulator); a program binding more
- * buffers than the device allows runs packed.
+ * buffers than the device allows runs packed; a linear layer's bias and GELU run in the matmul's
+ * stores (autodiff/jit_epilogue.ts), with the product stored too when a later matmul reads it.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -16,6 +17,7 @@ import {
   jit,
   jitStats,
   layerNorm,
+  matmul,
   mul,
   random,
   scope,
@@ -196,3 +198,36 @@ gpuTest("fused programs: more operands than the device binds run packed", async 
   jitted.dispose();
   dispose([xs, xg, want, got]);
 });
+
+gpuTest(
+  "matmul epilogues: bias + GELU in the stores, the product stored when read later",
+  async () => {
+    const key = random.key(9);
+    const [x, w, b, w2] = [[37, 20], [20, 70], [70], [37, 5]].map((sh, i) =>
+      random.normal(random.foldIn(key, i), sh)
+    ) as [Tensor, Tensor, Tensor, Tensor];
+    // y = gelu(x·w + b); z = y·yᵀ reads y; q = hᵀ·w2 reads the product h after y's kernel.
+    const f = (x: Tensor, w: Tensor, b: Tensor, w2: Tensor) => {
+      const h = matmul(x, w), y = gelu(add(h, b));
+      const z = matmul(y, y, { transB: true });
+      return [y, z, matmul(h, w2, { transA: true })];
+    };
+    const want = f(x, w, b, w2);
+    const gpuArgs = (await Promise.all([x, w, b, w2].map(onGpu))) as [
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+    ];
+    const jitted = jit(f);
+    const got = jitted(...gpuArgs);
+    const st = jitStats(jitted);
+    assert.equal(st.dispatchesByKind.matmulFused, 1, JSON.stringify(st.dispatchesByKind));
+    assert.equal(st.dispatchesByKind.matmul, 2);
+    for (let k = 0; k < 3; k++) {
+      assertClose(await want[k]!.data(), await got[k]!.data(), `output ${k}`, 1e-5);
+    }
+    jitted.dispose();
+    dispose([x, w, b, w2, gpuArgs, want, got]);
+  },
+);
