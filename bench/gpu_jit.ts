@@ -3,6 +3,7 @@
  *
  *   deno run -A bench/gpu_jit.ts            # full size: ViT-Tiny step of bench/vit_step.ts
  *   deno run -A bench/gpu_jit.ts --tiny     # depth 1, batch 2 (llvmpipe, CI smoke)
+ *   deno run -A bench/gpu_jit.ts --batch 8  # full depth at another batch
  *
  * Measures the cost of one dispatch (a chain of tiny elementwise ops, one wait), of one submit
  * and wait (one op, then `syncWebGPU`), the latency of mapping a 4-byte result (`data()`), and
@@ -83,7 +84,9 @@ async function perRun(n: number, f: () => Promise<void> | void): Promise<number>
 
 // 4. The ViT-Tiny training step, eager and jitted.
 if (tiny) CFG.depth = 1;
-const batch = tiny ? 2 : 64, steps = tiny ? 2 : 10;
+const batchAt = Deno.args.indexOf("--batch");
+const batch = batchAt >= 0 ? Number(Deno.args[batchAt + 1]) : tiny ? 2 : 64;
+const steps = tiny ? 2 : 10;
 const { x, y } = makeBatch(batch);
 const vg = T.valueAndGrad((p: Params) => crossEntropy(forward(p, x), y));
 const compiled = T.jit((p: Params, m: Params, v: Params, sm: Tensor, sv: Tensor) => {
