@@ -44,8 +44,9 @@ export interface JitStats {
   equations: number;
   /** Kernel dispatches per replay of it (steps that are not storage-sharing views). */
   dispatches: number;
-  /** Fused elementwise kernels among those dispatches, and the equations they replace. */
+  /** Fused kernels among those steps (elementwise programs, matmul epilogues). */
   fusedKernels: number;
+  /** The equations those fused kernels replace. */
   fusedEquations: number;
   /** Equations the trace recorded before dead-code elimination. */
   traced: number;

@@ -13,7 +13,7 @@
  */
 export { type Argnums, grad, type GradOptions, jvp, valueAndGrad, vjp } from "./transforms.ts";
 export { checkpoint, customVjp } from "./custom.ts";
-export { jit, type JitStats, jitStats, type Jitted } from "./jit.ts";
+export { jit, type JitOptions, type JitStats, jitStats, type Jitted } from "./jit.ts";
 export { checkGrad, type CheckGradOptions } from "./check_grad.ts";
 export {
   type Tree,

@@ -17,7 +17,9 @@ export type FusedReduceOp = "sum" | "max" | "min";
  * and `mod` D, a row statistic `[B, N, 1]` on `[B, N, D]` `div` D and `mod` B·N.
  */
 export interface ElementwiseRead {
+  /** Consecutive elements that read the same operand element. */
   readonly div: number;
+  /** Operand elements read (the pattern wraps after them). */
   readonly mod: number;
 }
 
@@ -85,10 +87,15 @@ export type FusiblePrim = ElementwiseNode["prim"];
  * ```
  */
 export interface ElementwiseProgram {
+  /** The float dtype of every value. */
   readonly dtype: "float32" | "float64";
+  /** Iterations of the main loop (and of the tail). */
   readonly size: number;
+  /** How each operand is read. */
   readonly inputs: readonly ElementwiseRead[];
+  /** The nodes: main loop, then epilogue, then tail. */
   readonly nodes: readonly ElementwiseNode[];
+  /** The nodes whose values are written out, in output order. */
   readonly outputs: readonly number[];
   /**
    * A second loop, run after the first, over the reductions' results: its last `reads` inputs

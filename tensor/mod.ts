@@ -63,6 +63,14 @@ export {
 } from "./backend.ts";
 export type { Trace, TracerState } from "./tensor.ts";
 export type { Aval } from "./aval.ts";
+export type {
+  ElementwiseNode,
+  ElementwiseProgram,
+  ElementwiseRead,
+  ElementwiseRef,
+  FusedReduceOp,
+  FusiblePrim,
+} from "./elementwise_program.ts";
 export { toBackend } from "./transfer.ts";
 export * from "./ops/elementwise.ts";
 export * from "./ops/unary.ts";

@@ -16,13 +16,17 @@ import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_sta
 
 /** The settings the MIM input side reads. */
 export interface MimInputOptions {
+  /** The pre-training method (`beit`, `splitmask`, `dino`). */
   method: string;
   /** Masked fraction (null: the method's default, passed as `defaultRatio`). */
   maskRatio: number | null;
   /** SplitMask: block mask + complement, or two disjoint uniform subsets. */
   masking: "block" | "disjoint";
+  /** Lower bound of the random-resized-crop area fraction. */
   cropScale: number;
+  /** Colour-jitter strength. */
   jitter: number;
+  /** Horizontal-flip probability. */
   flip: number;
   /** Probability of solarizing (threshold 128). */
   solarize: number;

@@ -30,6 +30,7 @@ export * from "./io.ts";
 export * from "./backend.ts";
 export * from "./flags.ts";
 export * from "./pretrain_methods.ts";
+export type { MimInputOptions } from "./mim_masking.ts";
 export * from "./run_lengths.ts";
 export * from "./models.ts";
 export * from "./detect_task.ts";

@@ -179,7 +179,9 @@ export interface MethodContext {
 
 /** A one-channel normalisation: `(x − mean) / std` on pixels in [0, 1]. */
 export interface PixelStats {
+  /** Per-channel mean. */
   mean: readonly number[];
+  /** Per-channel standard deviation. */
   std: readonly number[];
 }
 

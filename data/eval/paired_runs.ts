@@ -20,8 +20,9 @@ import {
 
 /** The result of {@link pairedBootstrapRuns}: {@link PairedBootstrapResult} plus run counts. */
 export interface PairedRunsResult extends PairedBootstrapResult {
-  /** Runs of A and of B. */
+  /** Runs of A. */
   runsA: number;
+  /** Runs of B. */
   runsB: number;
 }
 

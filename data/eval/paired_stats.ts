@@ -23,8 +23,9 @@ import { type Rng, rngFromSeed } from "../../tensor/host_rng.ts";
 export interface PairedBootstrapResult {
   /** Number of paired observations (images). */
   n: number;
-  /** Mean score of A and of B. */
+  /** Mean score of A. */
   meanA: number;
+  /** Mean score of B. */
   meanB: number;
   /** meanA − meanB on the observed images. */
   diff: number;
@@ -32,8 +33,9 @@ export interface PairedBootstrapResult {
   ci: [number, number];
   /** Two-sided p-value for "no difference". */
   p: number;
-  /** Resamples drawn and the confidence level used. */
+  /** Resamples drawn. */
   resamples: number;
+  /** The confidence level used. */
   confidence: number;
 }
 
