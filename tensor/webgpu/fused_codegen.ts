@@ -18,22 +18,14 @@
  * buffer and writes one packed output buffer instead.
  * @module
  */
-import {
-  type ElementwiseProgram,
-  type ElementwiseRead,
-  type ElementwiseRef,
-  outputSize,
-  phases,
-  rowLength,
-} from "../elementwise_program.ts";
+import { type ElementwiseProgram, outputSize, phases, rowLength } from "../elementwise_program.ts";
 import { TesseraError } from "../errors.ts";
-import { floatExpr } from "./elementwise.ts";
+import { accessors, at, type Ctx, Gen, type Reduce, type Src } from "./fused_gen.ts";
 import { mathFor } from "./math.ts";
 import { combine, IDENTITY } from "./reduce.ts";
 import { type Binding, declare, FLAT_GROUP, GROUP_MAIN_ARGS, linearMain, WG } from "./wgsl.ts";
 
-/** A storage a pass reads: program input `j`, or buffer `b` (an output or a temporary). */
-export type Src = { input: number } | { buf: number };
+export type { Src };
 
 /** One generated pass: its source, storages (reads, then writes) and launch size. */
 export interface Pass {
@@ -55,85 +47,6 @@ export interface Plan {
   passes: Pass[];
   bufSizes: number[];
   outputs: number;
-}
-
-/** The flat index read by pattern `r` at index `idx` of a loop of `size` (u32 WGSL). */
-function at({ div, mod }: ElementwiseRead, idx: string, size: number): string {
-  if (mod === 1) return "0u";
-  if (div === 1 && mod === size) return idx;
-  if (div === 1) return `(${idx} % ${mod}u)`;
-  return `((${idx} / ${div}u) % ${mod}u)`;
-}
-
-type Ctx = { idx: string; tag: number; memo: Map<number, string> };
-type Reduce = {
-  op: "sum" | "max" | "min";
-  into: ElementwiseRead;
-  size: number;
-  args: [ElementwiseRef];
-};
-
-/** Code generation state of one pass: lines, used storages, values per index context. */
-class Gen {
-  readonly lines: string[] = [];
-  readonly reads = new Map<string, Src>();
-  readonly writes = new Set<number>();
-  readonly ph;
-  #tags = 0;
-  constructor(readonly p: ElementwiseProgram, readonly bufsOf: Map<number, number[]>) {
-    this.ph = phases(p);
-  }
-  phaseOf(k: number): number {
-    return k < this.ph.main.nodes ? 0 : k < this.ph.epilogue.nodes ? 1 : 2;
-  }
-  /** A fresh context: values of the main loop at element `idx` (memoised per context). */
-  ctx(idx: string): Ctx {
-    return { idx, tag: this.#tags++, memo: new Map() };
-  }
-  /** Input j read at the pattern index of `idx` in a loop of `size`. */
-  input(j: number, c: Ctx, size: number, pad: string): string {
-    let v = c.memo.get(-1 - j);
-    if (!v) {
-      this.reads.set(`in${j}`, { input: j });
-      v = `x${c.tag}_${j}`;
-      this.lines.push(`${pad}let ${v} = IN${j}(${at(this.p.inputs[j]!, c.idx, size)});`);
-      c.memo.set(-1 - j, v);
-    }
-    return v;
-  }
-  /** Main-loop node k's value at the context's element (its cone emitted once). */
-  main(k: number, c: Ctx, pad: string): string {
-    let v = c.memo.get(k);
-    if (v) return v;
-    const args = this.p.nodes[k]!.args.map((r) =>
-      "input" in r ? this.input(r.input, c, this.p.size, pad) : this.main(r.node, c, pad)
-    );
-    v = `v${c.tag}_${k}`;
-    this.lines.push(`${pad}let ${v} = ${this.expr(k, args)};`);
-    c.memo.set(k, v);
-    return v;
-  }
-  /** The expression of a unary/binary/broadcastTo node over argument names. */
-  expr(k: number, args: string[]): string {
-    const nd = this.p.nodes[k]!;
-    if (nd.prim === "broadcastTo") return args[0]!;
-    if (nd.prim === "reduce") throw new TesseraError("jit", "internal: a reduction read in-loop");
-    const e = floatExpr(nd.op);
-    if (!e) throw new TesseraError(nd.op, "cannot run in a fused webgpu kernel");
-    return e(args[0]!, args[1] ?? "", "");
-  }
-  /** Buffer b read at `idx`. */
-  readBuf(b: number, idx: string): string {
-    this.reads.set(`b${b}`, { buf: b });
-    return `RB${b}(${idx})`;
-  }
-  /** Writes `v` into every buffer of node k at `idx` (under `guard`, if any). */
-  store(k: number, idx: string, v: string, pad: string, guard = ""): void {
-    for (const b of this.bufsOf.get(k) ?? []) {
-      this.writes.add(b);
-      this.lines.push(`${pad}${guard ? `if (${guard}) ` : ""}{ WB${b}(${idx}, ${v}); }`);
-    }
-  }
 }
 
 /**
@@ -353,7 +266,21 @@ export function epilogueSource(
   p: ElementwiseProgram,
   fromMatmul: number,
   storeProduct = false,
-): { src: string; bindings: Binding[]; reads: Src[]; writes: number[] } {
+): Epilogue {
+  const key = `${fromMatmul},${storeProduct}`;
+  let byKey = epilogues.get(p);
+  if (!byKey) epilogues.set(p, byKey = new Map());
+  let e = byKey.get(key);
+  if (!e) byKey.set(key, e = buildEpilogue(p, fromMatmul, storeProduct));
+  return e;
+}
+
+/** A matmul epilogue's source and storages. */
+type Epilogue = { src: string; bindings: Binding[]; reads: Src[]; writes: number[] };
+/** Built once per program (a replay asks for it on every call). */
+const epilogues = new WeakMap<ElementwiseProgram, Map<string, Epilogue>>();
+
+function buildEpilogue(p: ElementwiseProgram, fromMatmul: number, storeProduct: boolean): Epilogue {
   const bufsOf = new Map<number, number[]>();
   p.outputs.forEach((k, j) => bufsOf.set(k, [...(bufsOf.get(k) ?? []), j]));
   const g = new Gen(p, bufsOf), sizes = p.outputs.map((_, j) => outputSize(p, j));
@@ -367,35 +294,6 @@ export function epilogueSource(
   const acc = accessors(g, sizes, false);
   const src = `fn EPI(o: u32, mmv: f32) {\n${g.lines.join("\n")}\n}\n${acc.fns}`;
   return { src, bindings: acc.bindings, reads: acc.reads, writes: acc.writes };
-}
-
-/** The storages a generated body uses, their bindings and accessor functions. */
-function accessors(g: Gen, bufSizes: number[], packed: boolean) {
-  const reads = [...g.reads.values()], writes = [...g.writes];
-  const readSizes = reads.map((s) => ("input" in s ? g.p.inputs[s.input]!.mod : bufSizes[s.buf]!));
-  const writeSizes = writes.map((b) => bufSizes[b]!);
-  const name = (s: Src) => ("input" in s ? `in${s.input}` : `b${s.buf}`);
-  const fns: string[] = [];
-  let off = 0;
-  reads.forEach((s, k) => {
-    const fn = "input" in s ? `IN${s.input}` : `RB${s.buf}`;
-    fns.push(
-      `fn ${fn}(k: u32) -> f32 { return ${packed ? `pin[${off}u + k]` : `${name(s)}[k]`}; }`,
-    );
-    off += readSizes[k]!;
-  });
-  off = 0;
-  writes.forEach((b, k) => {
-    fns.push(`fn WB${b}(k: u32, v: f32) { ${packed ? `pout[${off}u + k]` : `b${b}[k]`} = v; }`);
-    off += writeSizes[k]!;
-  });
-  const bindings: Binding[] = packed
-    ? [{ name: "pin", ty: "f32" }, { name: "pout", ty: "f32", rw: true }]
-    : [
-      ...reads.map((s) => ({ name: name(s), ty: "f32" })),
-      ...writes.map((b) => ({ name: `b${b}`, ty: "f32", rw: true })),
-    ];
-  return { fns: fns.join("\n") + "\n", bindings, reads, writes, readSizes, writeSizes };
 }
 
 /** Declarations and accessors of a pass's storages (packed beyond the binding limit). */
