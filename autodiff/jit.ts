@@ -20,7 +20,6 @@
  * ```
  * @module
  */
-import { evalEager } from "../tensor/dispatch.ts";
 import { TesseraError } from "../tensor/errors.ts";
 import { unpin } from "../tensor/memory.ts";
 import { Tensor } from "../tensor/tensor.ts";
@@ -29,9 +28,9 @@ import { type Equation, JitTrace } from "./jit_trace.ts";
 import { fuseMatmulEpilogues } from "./jit_epilogue.ts";
 import { fuseElementwise, type Step, unfused } from "./jit_fuse.ts";
 import { peakBytes, planFrees, VIEWS } from "./jit_plan.ts";
+import { replay, type ReplayProgram } from "./jit_replay.ts";
 import type { Aval } from "../tensor/aval.ts";
-import type { Backend, Storage } from "../tensor/backend.ts";
-import type { PrimParams } from "../tensor/primitives.ts";
+import type { Backend } from "../tensor/backend.ts";
 import { flattenAll } from "./tree.ts";
 
 /** What `jitStats` reports about a jitted function (the latest program it ran). */
@@ -83,15 +82,8 @@ export interface JitOptions {
 }
 
 /** A compiled program: steps (equations or fused groups) with a free list after each. */
-interface Program {
-  readonly steps: readonly Step[];
-  /** Slots to free right after step i (their last use). */
-  readonly frees: readonly (readonly number[])[];
-  readonly constants: ReadonlyMap<number, Tensor>;
-  readonly nSlots: number;
-  /** Output leaves: a slot, or a static value. */
-  readonly outLeaves: readonly ({ slot: number } | { value: unknown })[];
-  readonly rebuild: (leaves: unknown[]) => unknown;
+/** A compiled program and its statistics. */
+interface Program extends ReplayProgram {
   readonly stats: Omit<JitStats, "compiles" | "programs">;
 }
 
@@ -358,65 +350,4 @@ function eliminateDead(eqns: readonly Equation[], outSlots: readonly number[]): 
     for (const s of e.inputs) needed.add(s);
   }
   return kept.reverse();
-}
-
-/** Runs one step on concrete tensors; returns its output tensors. */
-function runStep(st: Step, env: readonly (Tensor | undefined)[]): Tensor[] {
-  if (st.kind === "eqn") {
-    return [evalEager(st.eqn.prim, st.inputs.map((s) => env[s]!), st.eqn.params)];
-  }
-  const ins = st.inputs.map((s) => env[s]!), backend = ins[0]!.backend;
-  const wrap = (storages: Storage[]) =>
-    storages.map((s, j) => {
-      const a = st.outAvals[j]!;
-      return new Tensor(a.shape, a.dtype, backend, s);
-    });
-  for (const t of ins) {
-    if (t.backend !== backend) {
-      throw new TesseraError(
-        "jit",
-        `a fused kernel's inputs live on different backends (${backend.name} and ${t.backend.name})`,
-      );
-    }
-  }
-  if (st.kind === "matmulFused") {
-    const [a, b, ...others] = ins;
-    const params = st.eqn.params as PrimParams["matmul"];
-    return wrap(backend.matmulEpilogue!(
-      a!,
-      b!,
-      params,
-      st.eqn.aval,
-      st.program,
-      st.fromMatmul,
-      others.map((t) => t.storage),
-      st.storeProduct,
-    ));
-  }
-  return wrap(backend.fusedElementwise!(st.program, ins.map((t) => t.storage)));
-}
-
-function replay(p: Program, inputs: readonly Tensor[]): unknown {
-  const env = new Array<Tensor | undefined>(p.nSlots);
-  inputs.forEach((t, i) => (env[i] = t));
-  for (const [s, t] of p.constants) env[s] = t;
-  const made: Tensor[] = [];
-  try {
-    p.steps.forEach((st, i) => {
-      const outs = runStep(st, env);
-      st.outs.forEach((o, j) => (env[o] = outs[j]!));
-      made.push(...outs);
-      for (const s of p.frees[i]!) env[s]!.dispose();
-    });
-  } catch (e) {
-    for (const t of made) if (!t.disposed) t.dispose();
-    throw e;
-  }
-  const leaves = p.outLeaves.map((l) => {
-    if (!("slot" in l)) return l.value;
-    const t = env[l.slot]!;
-    // A constant output gets its own reference, so the caller may dispose it.
-    return p.constants.has(l.slot) ? new Tensor(t.shape, t.dtype, t.backend, t.storage) : t;
-  });
-  return p.rebuild(leaves);
 }
