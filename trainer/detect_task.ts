@@ -44,6 +44,7 @@ import { runLengthFields, type RunLengthOptions, stepsLine, stepsPerEpoch } from
 import { denseEvalLoader, denseTrainLoader } from "./dense_loaders.ts";
 import type { Task } from "./train_loop.ts";
 import { jitStep } from "./jit_step.ts";
+import { oneRankOnly } from "./dist.ts";
 import { denseStats } from "../data/dense_stats.ts";
 import { summaryHead } from "./metrics.ts";
 import {
@@ -206,6 +207,7 @@ export async function detectTask(
   if (o.data === null) {
     throw new UsageError("--data DIR is required (a COCO folder; make one with train.ts scenes)");
   }
+  oneRankOnly("detect", "its batches of boxes and masks are not sharded over ranks yet");
   const trainFolder = await openDetectSplit(o.data, "train");
   const valFolder = await openDetectSplit(o.data, "val");
   const trainSet = firstImages(trainFolder, o.trainLimit).set;

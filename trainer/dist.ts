@@ -296,6 +296,25 @@ export function shardBatch(batch: Batch, coll: Collectives = collectives()): Bat
 }
 
 /**
+ * Throws a {@link UsageError} naming `--dist` when this run has more than one rank: for the
+ * commands that cannot split their batches or statistics over ranks yet (`why` says what).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { oneRankOnly } from "./dist.ts";
+ * assert.doesNotThrow(() => oneRankOnly("segment", "its BatchNorm needs SyncBN")); // one rank
+ * ```
+ */
+export function oneRankOnly(command: string, why: string, coll: Collectives = collectives()): void {
+  if (coll.size > 1) {
+    throw new UsageError(
+      `--dist: ${command} runs on one rank only (${coll.size} ranks here): ${why}; drop --dist`,
+    );
+  }
+}
+
+/**
  * The global index of this rank's first example when each rank holds `b` rows: `rank · b`
  * (0 on one rank). Rows `[first, first + b)` of the global batch are this rank's.
  *

@@ -42,6 +42,7 @@ import { runLengthFields, type RunLengthOptions, stepsLine, stepsPerEpoch } from
 import { denseEvalLoader, denseTrainLoader, firstItems } from "./dense_loaders.ts";
 import type { Task } from "./train_loop.ts";
 import { jitStep } from "./jit_step.ts";
+import { oneRankOnly } from "./dist.ts";
 import { summaryHead } from "./metrics.ts";
 import { checkedSplit, segTestTransform, segTrainTransform } from "./segment_data.ts";
 
@@ -268,6 +269,7 @@ export async function segmentTask(
   if (o.data === null) {
     throw new UsageError("--data DIR is required (FMNIST-Scenes: make one with train.ts scenes)");
   }
+  oneRankOnly("segment", "its BatchNorm statistics would need SyncBN across ranks, not built yet");
   const trainAll = await checkedSplit(o.data, "train", o.classes);
   const valAll = await checkedSplit(o.data, "val", o.classes);
   const trainSet = firstItems(trainAll, o.trainLimit), valSet = firstItems(valAll, o.valLimit);

@@ -119,6 +119,18 @@ Deno.test("distributed train: --dist is checked", async () => {
   const a = await runTrain([...RUNS.finetune!.args, "--out", `${dir}/acc3`, "--accum", "3"]);
   assert.equal(a.code, 2, a.stderr);
   assert.match(a.stderr, /--accum 3: a batch of 8 rows does not split into 3 equal parts/);
+  // segment and detect cannot shard yet: a usage error naming --dist, no crash, no run dir.
+  for (const command of ["segment", "detect"]) {
+    const out = `${dir}/${command}-dist`;
+    const d = await runTrain([command, "--data", dir, "--smoke", "--out", out, "--dist", "sim:2"]);
+    assert.equal(d.code, 2, d.stderr);
+    assert.match(
+      d.stderr,
+      new RegExp(`--dist: ${command} runs on one rank only \\(2 ranks here\\)`),
+    );
+    assert.ok(!d.stderr.includes("    at "), `a stack trace: ${d.stderr}`);
+    await assert.rejects(Deno.stat(out));
+  }
 });
 
 const found = (await launchers()).filter((l) => l.flavor === "openmpi").slice(0, 1);
