@@ -37,6 +37,11 @@ export interface Pass {
   readSizes: number[];
   writeSizes: number[];
   packed: boolean;
+  /**
+   * A packed pass's source and bindings when the reads in `direct` (read index → word offset)
+   * come in place from one slab (bound third) instead of being copied into `pin`.
+   */
+  variant?: (direct: ReadonlyMap<number, number>) => { wgsl: string; bindings: Binding[] };
   /** Threads (or workgroups) that do work: `p(0)`. */
   count: number;
   groups: number;
@@ -174,8 +179,11 @@ ${body}
 }
 `;
 
-/** Builds the passes of `p` for a device binding at most `maxBuffers` storage buffers. */
-export function planOf(p: ElementwiseProgram, maxBuffers: number): Plan {
+/**
+ * Builds the passes of `p` for a device binding at most `maxBuffers` storage buffers, whose
+ * storage offsets align to `align` bytes.
+ */
+export function planOf(p: ElementwiseProgram, maxBuffers: number, align = 4): Plan {
   if (p.dtype !== "float32") {
     throw new TesseraError("jit", `a fused ${p.dtype} program cannot run on webgpu (float32 only)`);
   }
@@ -184,7 +192,7 @@ export function planOf(p: ElementwiseProgram, maxBuffers: number): Plan {
   p.outputs.forEach((k, j) => bufsOf.set(k, [...(bufsOf.get(k) ?? []), j]));
   const reduces = p.nodes.filter((nd) => nd.prim === "reduce") as unknown as Reduce[];
   const finishOf = (g: Gen, main: string, count: number, groups: number) =>
-    finish(g, main, bufSizes, maxBuffers, count, groups);
+    finish(g, main, bufSizes, maxBuffers, align, count, groups);
   if (reduces.length === 0) {
     const g = new Gen(p, bufsOf);
     elementBody(g, "i", "  ", () => "");
@@ -302,12 +310,21 @@ function finish(
   main: string,
   bufSizes: number[],
   maxBuffers: number,
+  align: number,
   count: number,
   groups: number,
 ): Pass {
   const packed = g.reads.size + g.writes.size > maxBuffers;
-  const { fns, bindings, ...rest } = accessors(g, bufSizes, packed);
-  const src = main + fns;
-  const wgsl = declare(1, bindings) + mathFor(src) + src;
-  return { wgsl, bindings, ...rest, packed, count, groups };
+  const build = (direct?: ReadonlyMap<number, number>) => {
+    const { fns, bindings, ...rest } = accessors(g, bufSizes, packed, align, direct);
+    const src = main + fns;
+    return { wgsl: declare(1, bindings) + mathFor(src) + src, bindings, ...rest };
+  };
+  const variant = packed
+    ? (direct: ReadonlyMap<number, number>) => {
+      const { wgsl, bindings } = build(direct);
+      return { wgsl, bindings };
+    }
+    : undefined;
+  return { ...build(), packed, variant, count, groups };
 }

@@ -14,6 +14,7 @@ import { phases } from "../elementwise_program.ts";
 import { TesseraError } from "../errors.ts";
 import { floatExpr } from "./elementwise.ts";
 import type { Binding } from "./wgsl.ts";
+import { slabLayout } from "./pool.ts";
 
 /** A storage a pass reads: program input `j`, or buffer `b` (an output or a temporary). */
 export type Src = { input: number } | { buf: number };
@@ -126,7 +127,9 @@ export class Gen {
 
 /**
  * The storages a generated body uses, their bindings and accessor functions (`packed`: one
- * input buffer `pin` and one output buffer `pout`, at baked offsets).
+ * input buffer `pin` and one output buffer `pout`, at baked offsets; `direct` maps a read's
+ * index to its word offset in a third buffer `pdon`, the slab it is already a view of, so
+ * it is read in place instead of copied into `pin`).
  *
  * @example
  * ```ts
@@ -141,7 +144,13 @@ export class Gen {
  * assert.deepEqual(accessors(g, [4], true).bindings.map((b) => b.name), ["pin", "pout"]);
  * ```
  */
-export function accessors(g: Gen, bufSizes: number[], packed: boolean) {
+export function accessors(
+  g: Gen,
+  bufSizes: number[],
+  packed: boolean,
+  align = 4,
+  direct: ReadonlyMap<number, number> = new Map(),
+) {
   const reads = [...g.reads.values()], writes = [...g.writes];
   const readSizes = reads.map((s) => ("input" in s ? g.p.inputs[s.input]!.mod : bufSizes[s.buf]!));
   const writeSizes = writes.map((b) => bufSizes[b]!);
@@ -150,18 +159,23 @@ export function accessors(g: Gen, bufSizes: number[], packed: boolean) {
   let off = 0;
   reads.forEach((s, k) => {
     const fn = "input" in s ? `IN${s.input}` : `RB${s.buf}`;
-    fns.push(
-      `fn ${fn}(k: u32) -> f32 { return ${packed ? `pin[${off}u + k]` : `${name(s)}[k]`}; }`,
-    );
+    const d = direct.get(k);
+    const at = d !== undefined ? `pdon[${d}u + k]` : packed ? `pin[${off}u + k]` : `${name(s)}[k]`;
+    fns.push(`fn ${fn}(k: u32) -> f32 { return ${at}; }`);
     off += readSizes[k]!;
   });
-  off = 0;
+  // A packed pass's outputs stay in `pout` as views, so each starts at an aligned offset.
+  const at = slabLayout(writeSizes.map((n) => n * 4), align).offsets;
   writes.forEach((b, k) => {
-    fns.push(`fn WB${b}(k: u32, v: f32) { ${packed ? `pout[${off}u + k]` : `b${b}[k]`} = v; }`);
-    off += writeSizes[k]!;
+    const o = at[k]! / 4;
+    fns.push(`fn WB${b}(k: u32, v: f32) { ${packed ? `pout[${o}u + k]` : `b${b}[k]`} = v; }`);
   });
   const bindings: Binding[] = packed
-    ? [{ name: "pin", ty: "f32" }, { name: "pout", ty: "f32", rw: true }]
+    ? [
+      { name: "pin", ty: "f32" },
+      { name: "pout", ty: "f32", rw: true },
+      ...(direct.size ? [{ name: "pdon", ty: "f32" }] : []),
+    ]
     : [
       ...reads.map((s) => ({ name: name(s), ty: "f32" })),
       ...writes.map((b) => ({ name: `b${b}`, ty: "f32", rw: true })),

@@ -2,8 +2,9 @@
  * The WebGPU kernel of `jit`'s fused elementwise programs (tensor/elementwise_program.ts): each
  * program is compiled once (./fused_codegen.ts: a row kernel, or a reduce pass and an element
  * pass) and replayed as one or two dispatches. A pass that binds more storage buffers than the
- * device allows runs packed: its reads copied into one buffer, its writes out of another
- * (buffer copies, not dispatches), so any program runs. Float32 only (WebGPU has no f64); sums
+ * device allows runs packed: its reads are copied into one buffer (buffer copies, not
+ * dispatches) and its writes go to one slab whose aligned ranges are the outputs (views, no
+ * copies out), so any program runs. Float32 only (WebGPU has no f64); sums
  * run in f32 in another order than the CPU's float64 ones, so results agree to float32
  * tolerance, as the eager WebGPU kernels do.
  * @module
@@ -13,7 +14,7 @@ import type { ElementwiseProgram, FusiblePrim } from "../elementwise_program.ts"
 import type { EwOp } from "./elementwise.ts";
 import { floatExpr } from "./elementwise.ts";
 import { type Pass, type Plan, planOf, type Src } from "./fused_codegen.ts";
-import type { GpuStorage } from "./pool.ts";
+import type { GpuStorage, Slab } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
 import { Params } from "./wgsl.ts";
 
@@ -62,27 +63,33 @@ export function webgpuFusedElementwise(
   rt.check();
   const plan = cachedPlan(rt, p);
   const ins = inputs as readonly GpuStorage[];
-  const bufs = plan.bufSizes.map((s) => rt.alloc(s * 4, "fused"));
+  // A buffer a packed pass writes is a view of that pass's output slab (made when it runs).
+  const inSlab = new Set(plan.passes.flatMap((ps) => (ps.packed && ps.count > 0 ? ps.writes : [])));
+  const bufs: (GpuStorage | undefined)[] = plan.bufSizes.map((s, b) =>
+    inSlab.has(b) ? undefined : rt.alloc(s * 4, "fused")
+  );
   const nOut = plan.outputs;
   try {
     for (const pass of plan.passes) {
       if (pass.count > 0) runPass(rt, pass, ins, bufs);
     }
   } catch (e) {
-    bufs.forEach((b) => rt.free(b));
+    bufs.forEach((b) => b && rt.free(b));
     throw e;
   }
-  bufs.slice(nOut).forEach((b) => rt.free(b));
-  return bufs.slice(0, nOut);
+  const done = bufs as GpuStorage[];
+  done.slice(nOut).forEach((b) => rt.free(b));
+  return done.slice(0, nOut);
 }
 
 /** The plan of `p` on `rt`'s device (built once per program object and per structure). */
 function cachedPlan(rt: Runtime, p: ElementwiseProgram): Plan {
   let plan = plans.get(p);
   if (!plan) {
-    const key = JSON.stringify([rt.maxStorageBuffers, p.dtype, p.size, p.inputs, p.nodes]) +
+    const key =
+      JSON.stringify([rt.maxStorageBuffers, rt.storageAlign, p.dtype, p.size, p.inputs, p.nodes]) +
       JSON.stringify([p.outputs, p.epilogue, p.tail]);
-    plan = byKey.get(key) ?? planOf(p, rt.maxStorageBuffers);
+    plan = byKey.get(key) ?? planOf(p, rt.maxStorageBuffers, rt.storageAlign);
     byKey.set(key, plan);
     plans.set(p, plan);
   }
@@ -107,8 +114,17 @@ export function webgpuFusedPasses(rt: Runtime, p: ElementwiseProgram): number {
   return cachedPlan(rt, p).passes.filter((ps) => ps.count > 0).length;
 }
 
-/** Records one pass (packing its storages when it binds too many). */
-function runPass(rt: Runtime, pass: Pass, ins: readonly GpuStorage[], bufs: GpuStorage[]) {
+/**
+ * Records one pass. A pass that binds more storages than the device allows reads its inputs
+ * copied into one buffer and writes one slab, whose ranges become the written buffers (views:
+ * no copies out, so the compute pass goes on).
+ */
+function runPass(
+  rt: Runtime,
+  pass: Pass,
+  ins: readonly GpuStorage[],
+  bufs: (GpuStorage | undefined)[],
+) {
   const srcOf = (s: Src) => ("input" in s ? ins[s.input]! : bufs[s.buf]!);
   const params = new Params().u(pass.count).words();
   const launch = { wgsl: pass.wgsl, bindings: pass.bindings, params, groups: pass.groups };
@@ -117,20 +133,47 @@ function runPass(rt: Runtime, pass: Pass, ins: readonly GpuStorage[], bufs: GpuS
     rt.run("fused", { ...launch, buffers });
     return;
   }
-  const total = (sizes: number[]) => Math.max(1, sizes.reduce((a, b) => a + b, 0)) * 4;
-  const pin = rt.alloc(total(pass.readSizes), "fused"),
-    pout = rt.alloc(total(pass.writeSizes), "fused");
+  // Reads that are views of one slab (a parameter or optimizer state the previous replay's
+  // packed update wrote) are read there in place; the others are copied into `pin`.
+  let donor: GpuStorage["slab"] = null;
+  const direct = new Map<number, number>();
+  pass.reads.forEach((s, k) => {
+    const src = srcOf(s);
+    if (src.slab && (donor ?? src.slab) === src.slab) {
+      donor = src.slab;
+      direct.set(k, src.offset / 4);
+    }
+  });
+  const readBytes = Math.max(1, pass.readSizes.reduce((a, b) => a + b, 0)) * 4;
+  const pin = rt.alloc(readBytes, "fused");
+  const views = rt.allocViews(pass.writeSizes.map((n) => n * 4), "fused");
+  pass.writes.forEach((b, k) => (bufs[b] = views[k]!));
   let off = 0;
   pass.reads.forEach((s, k) => {
-    rt.queue.copy(srcOf(s).buffer, 0, pin.buffer, off * 4, pass.readSizes[k]! * 4);
+    const src = srcOf(s);
+    if (!direct.has(k)) {
+      rt.queue.copy(src.buffer, src.offset, pin.buffer, off * 4, pass.readSizes[k]! * 4);
+    }
     off += pass.readSizes[k]!;
   });
-  rt.run("fused", { ...launch, buffers: [pin, pout] });
-  off = 0;
-  pass.writes.forEach((b, k) => {
-    rt.queue.copy(pout.buffer, off * 4, bufs[b]!.buffer, 0, pass.writeSizes[k]! * 4);
-    off += pass.writeSizes[k]!;
-  });
+  // The kernel writes the slab from its start: bind the whole buffer.
+  const buffers = [pin, views[0]!.buffer];
+  if (donor === null) rt.run("fused", { ...launch, buffers });
+  else {
+    const v = variantOf(pass, direct);
+    rt.run("fused", { ...launch, ...v, buffers: [...buffers, (donor as Slab).buffer] });
+  }
   rt.free(pin);
-  rt.free(pout);
+}
+
+const variants = new WeakMap<Pass, Map<string, { wgsl: string; bindings: Pass["bindings"] }>>();
+
+/** A packed pass's source for one pattern of in-place reads (built once per pattern). */
+function variantOf(pass: Pass, direct: ReadonlyMap<number, number>) {
+  let m = variants.get(pass);
+  if (!m) variants.set(pass, m = new Map());
+  const key = [...direct].join(";");
+  let v = m.get(key);
+  if (!v) m.set(key, v = pass.variant!(direct));
+  return v;
 }

@@ -36,7 +36,8 @@ export function stridedCopy(
   const c = coalesce(shape, [strides, stridesOf(shape)]);
   const src = c.strides[0]!;
   if (c.shape.length <= 1 && (c.shape.length === 0 || src[0] === 1)) {
-    rt.queue.copy((x.storage as GpuStorage).buffer, base * 4, st.buffer, 0, n * 4);
+    const xs = x.storage as GpuStorage;
+    rt.queue.copy(xs.buffer, xs.offset + base * 4, st.buffer, st.offset, n * 4);
     return st;
   }
   const r = c.shape.length;

@@ -59,6 +59,7 @@ export interface WebGPUInfo {
     maxStorageBuffersPerShaderStage: number;
     maxComputeWorkgroupsPerDimension: number;
     maxComputeWorkgroupStorageSize: number;
+    minStorageBufferOffsetAlignment: number;
   };
 }
 
@@ -70,6 +71,8 @@ export interface WebGPUStats extends PoolStats {
   dispatches: number;
   /** Compute passes begun (consecutive dispatches share one; a copy ends it). */
   passes: number;
+  /** Buffer-to-buffer copies recorded (layout copies, packed kernels' inputs, small uploads). */
+  copies: number;
   /** Bind groups created (a replayed `jit` program reuses those of its first replay). */
   bindGroups: number;
   /** Read batches mapped (one per tick with reads). */
@@ -116,7 +119,7 @@ function makeBackend(rt: Runtime): Backend {
       } else {
         bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       }
-      rt.queue.write(st.buffer, 0, bytes);
+      rt.queue.write(st.buffer, st.offset, bytes);
       return st;
     },
     read(storage: Storage, dtype: DType, size: number): Promise<TypedArray> {
@@ -234,6 +237,7 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<WebGPUInfo> 
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
     },
   };
   return info;

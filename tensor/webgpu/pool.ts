@@ -21,7 +21,27 @@ export const TENSOR_USAGE: number = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0
 /** Smallest buffer handed out (also what zero-element tensors get, so they can be bound). */
 export const MIN_BUFFER_BYTES = 256;
 
-/** A tensor's memory on the WebGPU backend: one pooled `GPUBuffer`. */
+/**
+ * One pooled buffer shared by several storages (views at aligned offsets): a packed fused
+ * kernel writes all its outputs into one buffer, and each output is a view of it. The buffer
+ * returns to the pool when its last view is released.
+ */
+export class Slab {
+  /** Views not yet released. */
+  live: number;
+  /**
+   * @param buffer the pooled buffer
+   * @param views how many views were cut from it
+   */
+  constructor(readonly buffer: GPUBuffer, views: number) {
+    this.live = views;
+  }
+}
+
+/**
+ * A tensor's memory on the WebGPU backend: a pooled `GPUBuffer`, or a view of `bytes` bytes at
+ * `offset` into a {@link Slab}'s buffer. Every binding, copy and read uses `offset`.
+ */
 export class GpuStorage implements Storage {
   /** Live tensors using this storage (maintained by tensor/memory.ts). */
   refs = 0;
@@ -32,8 +52,23 @@ export class GpuStorage implements Storage {
   /**
    * @param buffer the pooled buffer (its size is the bucket size, ≥ `bytes`)
    * @param bytes bytes of tensor data (4 per element; bool is stored as u32)
+   * @param offset where the data starts in `buffer` (a multiple of the device's
+   *   minStorageBufferOffsetAlignment; nonzero only for slab views)
+   * @param slab the slab this storage is a view of, if any
    */
-  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly bytes: number,
+    readonly offset = 0,
+    readonly slab: Slab | null = null,
+  ) {}
+
+  /** The binding of this storage (whole buffer, or the view's range, at least one word). */
+  binding(): GPUBuffer | GPUBufferBinding {
+    return this.slab
+      ? { buffer: this.buffer, offset: this.offset, size: Math.max(4, this.bytes) }
+      : this.buffer;
+  }
 }
 
 /** Counters of a {@link BufferPool}. */
@@ -223,4 +258,29 @@ export class BufferPool {
       misses: this.#misses,
     };
   }
+}
+
+/**
+ * Where views of `bytes[k]` bytes go in one slab: each at a multiple of `align` bytes, each at
+ * least one word long (a binding is never empty).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { slabLayout } from "./pool.ts";
+ * assert.deepEqual(slabLayout([12, 0, 40], 32), { offsets: [0, 32, 64], total: 104 });
+ * ```
+ */
+export function slabLayout(
+  bytes: readonly number[],
+  align: number,
+): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const b of bytes) {
+    at = Math.ceil(at / align) * align;
+    offsets.push(at);
+    at += Math.max(4, b);
+  }
+  return { offsets, total: at };
 }

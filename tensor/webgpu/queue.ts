@@ -42,8 +42,8 @@ export interface DispatchSpec {
   pipeline: Pipeline;
   /** Parameter words (bound as a uniform `array<vec4<u32>, N>`; length a multiple of 4). */
   params: Uint32Array;
-  /** Storage buffers for bindings 1..n, in the pipeline's order. */
-  buffers: readonly GPUBuffer[];
+  /** Storage buffers (whole, or a range) for bindings 1..n, in the pipeline's order. */
+  buffers: readonly (GPUBuffer | GPUBufferBinding)[];
   /** Workgroup counts [x, y, z]. */
   grid: readonly [number, number, number];
 }
@@ -65,6 +65,8 @@ export class CommandQueue {
   #count = 0;
   /** Compute passes begun so far. */
   passes = 0;
+  /** Buffer copies recorded so far. */
+  copies = 0;
   /** Bind groups created so far (a replayed program reuses its groups: see #groups). */
   bindGroups = 0;
   /**
@@ -167,7 +169,9 @@ export class CommandQueue {
   /** The bind group of a dispatch's buffers (parameters: `bytes` at a dynamic offset). */
   #group(s: DispatchSpec, bytes: number): GPUBindGroup {
     let key = `${idOf(s.pipeline.layout)}:${bytes}`;
-    for (const b of s.buffers) key += `,${idOf(b)}`;
+    for (const b of s.buffers) {
+      key += b instanceof GPUBuffer ? `,${idOf(b)}` : `,${idOf(b.buffer)}@${b.offset}+${b.size}`;
+    }
     let group = this.#groups.get(key);
     if (group) {
       this.#groups.delete(key); // most recently used last
@@ -175,7 +179,9 @@ export class CommandQueue {
       const entries: GPUBindGroupEntry[] = [
         { binding: 0, resource: { buffer: this.#arena, offset: 0, size: bytes } },
       ];
-      s.buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
+      s.buffers.forEach((b, i) =>
+        entries.push({ binding: i + 1, resource: b instanceof GPUBuffer ? { buffer: b } : b })
+      );
       group = this.#device.createBindGroup({ layout: s.pipeline.layout, entries });
       this.bindGroups++;
       if (this.#groups.size >= MAX_GROUPS) this.#groups.delete(this.#groups.keys().next().value!);
@@ -189,6 +195,7 @@ export class CommandQueue {
     if (size === 0) return;
     this.#endPass();
     this.#enc().copyBufferToBuffer(src, srcOff, dst, dstOff, size);
+    this.copies++;
     this.#counted();
   }
 

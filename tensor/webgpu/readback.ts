@@ -86,7 +86,7 @@ export class Reader {
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       });
       batch.forEach((r, i) =>
-        this.#queue.copy(r.storage.buffer, 0, staging!, offsets[i]!, r.size * 4)
+        this.#queue.copy(r.storage.buffer, r.storage.offset, staging!, offsets[i]!, r.size * 4)
       );
       this.#queue.copy(this.#flag, 0, staging, flagAt, 4);
       this.#queue.flush();

@@ -6,7 +6,7 @@
 import { TesseraError } from "../errors.ts";
 import { ErrorState } from "./errors.ts";
 import { PipelineCache } from "./pipelines.ts";
-import { BufferPool, GpuStorage, type PoolStats } from "./pool.ts";
+import { BufferPool, GpuStorage, type PoolStats, Slab, slabLayout } from "./pool.ts";
 import { CommandQueue } from "./queue.ts";
 import { Reader } from "./readback.ts";
 import { accessOf, type Binding, grid } from "./wgsl.ts";
@@ -45,6 +45,8 @@ export class Runtime {
   readonly adapterInfo: GPUAdapterInfo;
   /** Most storage buffers one shader stage may bind. */
   readonly maxStorageBuffers: number;
+  /** Alignment of a storage binding's offset (bytes): slab views start at multiples of it. */
+  readonly storageAlign: number;
   /** Most workgroups per grid dimension. */
   readonly maxGroups: number;
   /** Bytes of workgroup memory available. */
@@ -73,6 +75,7 @@ export class Runtime {
     this.adapterInfo = adapterInfo;
     const l = device.limits;
     this.maxStorageBuffers = l.maxStorageBuffersPerShaderStage;
+    this.storageAlign = Math.max(4, l.minStorageBufferOffsetAlignment);
     this.maxGroups = l.maxComputeWorkgroupsPerDimension;
     this.maxWorkgroupBytes = l.maxComputeWorkgroupStorageSize;
     const maxBytes = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
@@ -115,6 +118,17 @@ export class Runtime {
     return new GpuStorage(this.pool.acquire(bytes, op), bytes);
   }
 
+  /**
+   * New output storages of `bytes[k]` bytes each, cut as views from one buffer at aligned
+   * offsets (see {@link slabLayout}); the buffer returns to the pool when all are freed.
+   */
+  allocViews(bytes: readonly number[], op: string): GpuStorage[] {
+    if (bytes.length === 0) return [];
+    const { offsets, total } = slabLayout(bytes, this.storageAlign);
+    const slab = new Slab(this.pool.acquire(total, op), bytes.length);
+    return bytes.map((b, k) => new GpuStorage(slab.buffer, b, offsets[k]!, slab));
+  }
+
   /** Frees a storage (its buffer returns to the pool once no read still needs it). */
   free(s: GpuStorage): void {
     if (s.freed) throw new TesseraError("webgpu", "internal: storage freed twice");
@@ -123,7 +137,9 @@ export class Runtime {
   }
 
   #release(s: GpuStorage): void {
-    if (!this.#destroyed) this.pool.release(s.buffer);
+    if (this.#destroyed) return;
+    if (!s.slab) this.pool.release(s.buffer);
+    else if (--s.slab.live === 0) this.pool.release(s.slab.buffer);
   }
 
   /** Records one dispatch of `op`. */
@@ -137,7 +153,7 @@ export class Runtime {
       op,
       pipeline,
       params: l.params,
-      buffers: l.buffers.map((b) => (b instanceof GpuStorage ? b.buffer : b)),
+      buffers: l.buffers.map((b) => (b instanceof GpuStorage ? b.binding() : b)),
       grid: g,
     });
   }
@@ -147,6 +163,7 @@ export class Runtime {
     submits: number;
     dispatches: number;
     passes: number;
+    copies: number;
     bindGroups: number;
     readBatches: number;
     pipelines: number;
@@ -156,6 +173,7 @@ export class Runtime {
       submits: this.queue.submits,
       dispatches: this.queue.dispatches,
       passes: this.queue.passes,
+      copies: this.queue.copies,
       bindGroups: this.queue.bindGroups,
       readBatches: this.reader.batches,
       pipelines: this.pipelines.size,

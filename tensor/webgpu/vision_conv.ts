@@ -143,7 +143,7 @@ function dySplit(rt: Runtime, dy: GpuStorage, q: Geo, n0: number, nb: number, sp
 /** Copies `bytes` at byte `from` of `src` into a new storage. */
 function sub(rt: Runtime, name: string, src: GpuStorage, from: number, bytes: number): GpuStorage {
   const s = rt.alloc(bytes, name);
-  rt.queue.copy(src.buffer, from, s.buffer, 0, bytes);
+  rt.queue.copy(src.buffer, src.offset + from, s.buffer, s.offset, bytes);
   return s;
 }
 
@@ -164,7 +164,7 @@ export const conv2dKernel: GpuKernel<"conv2d"> = (rt, inputs, params, out) => {
       { transA: false, transB: false },
       aval([q.n, q.g, q.og, q.p]),
     );
-    rt.queue.copy(r.buffer, 0, y.buffer, 0, total * 4);
+    rt.queue.copy(r.buffer, r.offset, y.buffer, y.offset, total * 4);
     rt.free(r);
     return y;
   }
@@ -178,7 +178,7 @@ export const conv2dKernel: GpuKernel<"conv2d"> = (rt, inputs, params, out) => {
       { transA: false, transB: false },
       aval([nb, q.g, q.og, q.p]),
     );
-    rt.queue.copy(r.buffer, 0, y.buffer, n0 * q.o * q.p * 4, nb * q.o * q.p * 4);
+    rt.queue.copy(r.buffer, r.offset, y.buffer, y.offset + n0 * q.o * q.p * 4, nb * q.o * q.p * 4);
     rt.free(cols);
     rt.free(r);
   }

@@ -85,7 +85,11 @@ export const maxPool2dArgmaxKernel: GpuKernel<"maxPool2dArgmax"> = (rt, inputs, 
 export function upload(rt: Runtime, name: string, data: Int32Array | Float32Array): GpuStorage {
   const s = rt.alloc(data.length * 4, name);
   if (data.length > 0) {
-    rt.queue.write(s.buffer, 0, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    rt.queue.write(
+      s.buffer,
+      s.offset,
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
   }
   return s;
 }

@@ -20,6 +20,7 @@ import {
   matmul,
   mul,
   random,
+  reshape,
   scope,
   softmax,
   sum,
@@ -30,6 +31,7 @@ import {
 import { chain, type Op } from "../autodiff/_chains.ts";
 import { BINARY_OPS, UNARY_OPS } from "../../tensor/primitives.ts";
 import { webgpuStats } from "../../tensor/webgpu/mod.ts";
+import type { GpuStorage } from "../../tensor/webgpu/pool.ts";
 import { gpu, gpuTest } from "./_setup.ts";
 
 const OUT = [2, 3, 4];
@@ -182,21 +184,66 @@ for (
 gpuTest("fused programs: more operands than the device binds run packed", async () => {
   const n = gpu!.limits.maxStorageBuffersPerShaderStage + 3;
   const xs = Array.from({ length: n }, (_, i) => tensor([i, -i, 0.5 * i], { dtype: "float32" }));
-  // Every operand scaled and summed, plus two outputs: one kernel with n inputs.
+  // Every operand scaled and summed, plus two outputs: one kernel with n inputs; a matmul
+  // then reads both outputs.
   const f = (ts: Tensor[]) => {
     const s = ts.reduce((acc, t, i) => add(acc, mul(t, i + 1)));
-    return [s, mul(s, s)];
+    const q = mul(s, s);
+    return [s, q, matmul(reshape(s, [3, 1]), reshape(q, [1, 3]))];
   };
   const want = f(xs);
   const xg = await Promise.all(xs.map(onGpu));
   const jitted = jit(f);
+  dispose(jitted(xg));
+  const s0 = webgpuStats();
   const got = jitted(xg);
+  const s1 = webgpuStats();
   assert.equal(jitStats(jitted).fusedKernels, 1);
-  for (let k = 0; k < 2; k++) {
+  for (let k = 0; k < 3; k++) {
     assertClose(await want[k]!.data(), await got[k]!.data(), `output ${k}`);
   }
+  // The packed kernel's outputs are views of one buffer at aligned offsets (no copies out), so
+  // the matmul after it records into the same compute pass.
+  const [a, b] = [got[0]!.storage as GpuStorage, got[1]!.storage as GpuStorage];
+  const align = gpu!.limits.minStorageBufferOffsetAlignment;
+  assert.equal(a.buffer, b.buffer);
+  assert.ok(a.offset !== b.offset && a.offset % align === 0 && b.offset % align === 0);
+  assert.equal(s1.passes - s0.passes, 1, "one compute pass per replay");
+  const live = webgpuStats().liveBuffers;
+  dispose(got);
+  // The slab returns to the pool with its last view.
+  assert.equal(webgpuStats().liveBuffers, live - 2);
   jitted.dispose();
-  dispose([xs, xg, want, got]);
+  dispose([xs, xg, want]);
+});
+
+gpuTest("packed programs read the previous replay's outputs in place (no copies in)", async () => {
+  // An optimizer-shaped update: n states and n gradients in, n states out, one packed kernel.
+  const n = gpu!.limits.maxStorageBuffersPerShaderStage;
+  const host = Array.from({ length: n }, (_, i) => [i, 1 - i, 0.25 * i, 2]);
+  let ws = await Promise.all(host.map((w) => onGpu(tensor(w, { dtype: "float32" }))));
+  const gs = await Promise.all(host.map((w) => onGpu(tensor(w.map((x) => x / 8)))));
+  const half = await onGpu(tensor(0.5));
+  const step = jit((ws: Tensor[], gs: Tensor[], h: Tensor) =>
+    ws.map((w, i) => add(mul(w, h), gs[i]!))
+  );
+  const copies: number[] = [];
+  let want = host;
+  for (let k = 0; k < 3; k++) {
+    const s0 = webgpuStats();
+    const next = step(ws, gs, half);
+    copies.push(webgpuStats().copies - s0.copies);
+    dispose(ws);
+    ws = next;
+    want = want.map((w, i) => w.map((x, j) => x * 0.5 + host[i]![j]! / 8));
+  }
+  assert.equal(jitStats(step).fusedKernels, 1);
+  for (let i = 0; i < n; i++) assertClose(new Float32Array(want[i]!), await ws[i]!.data(), `w${i}`);
+  // First call: all 2n + 1 reads copied in; later calls copy only the n gradients and `h`.
+  assert.ok(copies[0]! >= 2 * n + 1, `copies ${copies}`);
+  assert.deepEqual(copies.slice(1), [n + 1, n + 1]);
+  step.dispose();
+  dispose([ws, gs, half]);
 });
 
 gpuTest(
