@@ -10,6 +10,7 @@ import { TesseraError } from "../tensor/errors.ts";
 import { pin } from "../tensor/memory.ts";
 import { opName, type Prim, type PrimParams } from "../tensor/primitives.ts";
 import { abstractEval } from "../tensor/shape_rules.ts";
+import { liftedScalarKey } from "../tensor/ops/_util.ts";
 import { checkNumel } from "../tensor/shape.ts";
 import { Tensor, type Trace, type TracerState } from "../tensor/tensor.ts";
 
@@ -52,6 +53,8 @@ export class JitTrace implements Trace {
   /** Constant slots and their program-owned tensors. */
   readonly constants = new Map<number, Tensor>();
   readonly #constSlot = new Map<Tensor, number>();
+  /** Slots of scalars lifted from JS numbers, by value (one slot per dtype, backend, value). */
+  readonly #byValue = new Map<string, number>();
   #next = 0;
   #active = true;
   /** @param level nesting level @param name the function's name, for messages */
@@ -74,7 +77,10 @@ export class JitTrace implements Trace {
     this.#active = false;
   }
 
-  /** The slot of `t`: its tracer's, or a new constant slot for a concrete tensor. */
+  /**
+   * The slot of `t`: its tracer's, or a constant slot for a concrete tensor (new, or shared with
+   * an earlier lifted scalar of the same value).
+   */
   slotOf(t: Tensor, op: string): number {
     if (t.tracer?.trace === this) return (t.tracer as JitTracer).slot;
     if (t.tracer) {
@@ -85,9 +91,12 @@ export class JitTrace implements Trace {
       );
     }
     let slot = this.#constSlot.get(t);
+    const key = slot === undefined ? liftedScalarKey(t) : undefined;
+    if (key !== undefined) slot = this.#byValue.get(key);
     if (slot === undefined) {
       slot = this.#next++;
       this.#constSlot.set(t, slot);
+      if (key !== undefined) this.#byValue.set(key, slot);
       // A new reference to the same storage, pinned so no scope frees it: the program owns it.
       const own = new Tensor(t.shape, t.dtype, t.backend, t.storage);
       pin([own]);

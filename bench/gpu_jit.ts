@@ -127,6 +127,7 @@ async function timeSteps(jitted: boolean) {
     submits: (s1.submits - s0.submits) / steps,
     readBatches: (s1.readBatches - s0.readBatches) / steps,
     passes: (s1.passes - s0.passes) / steps,
+    copies: (s1.copies - s0.copies) / steps,
     bindGroups: (s1.bindGroups - s0.bindGroups) / steps,
     loss: last,
   };
@@ -138,6 +139,7 @@ for (const mode of ["eager", "jit"] as const) {
   console.log(
     `ViT-Tiny step (depth ${CFG.depth}, batch ${batch}), ${mode}: ${r.ms.toFixed(1)} ms, ` +
       `${r.dispatches} dispatches, ${r.submits} submits, ${r.passes} compute passes, ` +
+      `${r.copies} buffer copies, ` +
       `${r.bindGroups} new bind groups, ${r.readBatches} reads per step, ` +
       `loss ${r.loss.toFixed(5)}`,
   );

@@ -27,6 +27,27 @@ export function describe(x: unknown): string {
   return `${typeof x} ${String(x)}`;
 }
 
+const lifted = new WeakMap<Tensor, string>();
+
+/**
+ * The value key (`dtype@backend:value`) of a rank-0 tensor that {@link lift} made from a JS
+ * scalar, else undefined: `jit` gives every lifted scalar of one value a single constant slot
+ * (an optimizer's `mul(m, 0.9)` per parameter reads one input, not one per parameter).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { liftedScalarKey, lift } from "./_util.ts";
+ * import { tensor } from "../creation.ts";
+ * const x = tensor([1, 2]);
+ * assert.equal(liftedScalarKey(lift("mul", 0.5, x)), `float32@${x.backend.name}:0.5`);
+ * assert.equal(liftedScalarKey(x), undefined);
+ * ```
+ */
+export function liftedScalarKey(t: Tensor): string | undefined {
+  return lifted.get(t);
+}
+
 /** Converts a scalar to a rank-0 tensor like `like`; tensors pass through. */
 export function lift(op: string, x: TensorLike, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
@@ -46,7 +67,9 @@ export function lift(op: string, x: TensorLike, like: Tensor): Tensor {
     if (v < lo || v > hi) {
       throw new TesseraError(op, `scalar ${x} is out of range for dtype ${like.dtype}`);
     }
-    return full([], v, { dtype: like.dtype, backend: like.backend.name });
+    const t = full([], v, { dtype: like.dtype, backend: like.backend.name });
+    lifted.set(t, `${like.dtype}@${like.backend.name}:${Object.is(v, -0) ? "-0" : v}`);
+    return t;
   }
   throw new TesseraError(op, `expected a Tensor or number, got ${describe(x)}`);
 }

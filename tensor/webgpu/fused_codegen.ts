@@ -38,10 +38,12 @@ export interface Pass {
   writeSizes: number[];
   packed: boolean;
   /**
-   * A packed pass's source and bindings when the reads in `direct` (read index → word offset)
-   * come in place from one slab (bound third) instead of being copied into `pin`.
+   * A packed pass's source and bindings when the reads in `direct` (read index → [slab d, word
+   * offset]) come in place from slabs (bound after `pout`) instead of being copied into `pin`.
    */
-  variant?: (direct: ReadonlyMap<number, number>) => { wgsl: string; bindings: Binding[] };
+  variant?: (
+    direct: ReadonlyMap<number, readonly [number, number]>,
+  ) => { wgsl: string; bindings: Binding[] };
   /** Threads (or workgroups) that do work: `p(0)`. */
   count: number;
   groups: number;
@@ -315,13 +317,13 @@ function finish(
   groups: number,
 ): Pass {
   const packed = g.reads.size + g.writes.size > maxBuffers;
-  const build = (direct?: ReadonlyMap<number, number>) => {
+  const build = (direct?: ReadonlyMap<number, readonly [number, number]>) => {
     const { fns, bindings, ...rest } = accessors(g, bufSizes, packed, align, direct);
     const src = main + fns;
     return { wgsl: declare(1, bindings) + mathFor(src) + src, bindings, ...rest };
   };
   const variant = packed
-    ? (direct: ReadonlyMap<number, number>) => {
+    ? (direct: ReadonlyMap<number, readonly [number, number]>) => {
       const { wgsl, bindings } = build(direct);
       return { wgsl, bindings };
     }

@@ -128,8 +128,8 @@ export class Gen {
 /**
  * The storages a generated body uses, their bindings and accessor functions (`packed`: one
  * input buffer `pin` and one output buffer `pout`, at baked offsets; `direct` maps a read's
- * index to its word offset in a third buffer `pdon`, the slab it is already a view of, so
- * it is read in place instead of copied into `pin`).
+ * index to [d, word offset] in the slab `pdon{d}` it is already a view of — bound after `pout`
+ * — so it is read in place instead of copied into `pin`).
  *
  * @example
  * ```ts
@@ -149,7 +149,7 @@ export function accessors(
   bufSizes: number[],
   packed: boolean,
   align = 4,
-  direct: ReadonlyMap<number, number> = new Map(),
+  direct: ReadonlyMap<number, readonly [number, number]> = new Map(),
 ) {
   const reads = [...g.reads.values()], writes = [...g.writes];
   const readSizes = reads.map((s) => ("input" in s ? g.p.inputs[s.input]!.mod : bufSizes[s.buf]!));
@@ -160,7 +160,11 @@ export function accessors(
   reads.forEach((s, k) => {
     const fn = "input" in s ? `IN${s.input}` : `RB${s.buf}`;
     const d = direct.get(k);
-    const at = d !== undefined ? `pdon[${d}u + k]` : packed ? `pin[${off}u + k]` : `${name(s)}[k]`;
+    const at = d !== undefined
+      ? `pdon${d[0]}[${d[1]}u + k]`
+      : packed
+      ? `pin[${off}u + k]`
+      : `${name(s)}[k]`;
     fns.push(`fn ${fn}(k: u32) -> f32 { return ${at}; }`);
     off += readSizes[k]!;
   });
@@ -174,7 +178,10 @@ export function accessors(
     ? [
       { name: "pin", ty: "f32" },
       { name: "pout", ty: "f32", rw: true },
-      ...(direct.size ? [{ name: "pdon", ty: "f32" }] : []),
+      ...Array.from(
+        { length: Math.max(0, ...[...direct.values()].map(([d]) => d + 1)) },
+        (_, d) => ({ name: `pdon${d}`, ty: "f32" }),
+      ),
     ]
     : [
       ...reads.map((s) => ({ name: name(s), ty: "f32" })),

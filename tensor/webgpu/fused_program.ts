@@ -133,16 +133,17 @@ function runPass(
     rt.run("fused", { ...launch, buffers });
     return;
   }
-  // Reads that are views of one slab (a parameter or optimizer state the previous replay's
-  // packed update wrote) are read there in place; the others are copied into `pin`.
-  let donor: GpuStorage["slab"] = null;
-  const direct = new Map<number, number>();
+  // Reads that are views of slabs (the parameters and optimizer state the previous replay's
+  // packed updates wrote) are read there in place, each slab bound once as long as bindings
+  // remain; the others are copied into `pin`.
+  const donors: Slab[] = [];
+  const direct = new Map<number, readonly [number, number]>();
   pass.reads.forEach((s, k) => {
-    const src = srcOf(s);
-    if (src.slab && (donor ?? src.slab) === src.slab) {
-      donor = src.slab;
-      direct.set(k, src.offset / 4);
-    }
+    const slab = srcOf(s).slab;
+    if (!slab) return;
+    let d = donors.indexOf(slab);
+    if (d < 0 && donors.length + 2 < rt.maxStorageBuffers) d = donors.push(slab) - 1;
+    if (d >= 0) direct.set(k, [d, srcOf(s).offset / 4]);
   });
   const readBytes = Math.max(1, pass.readSizes.reduce((a, b) => a + b, 0)) * 4;
   const pin = rt.alloc(readBytes, "fused");
@@ -158,10 +159,10 @@ function runPass(
   });
   // The kernel writes the slab from its start: bind the whole buffer.
   const buffers = [pin, views[0]!.buffer];
-  if (donor === null) rt.run("fused", { ...launch, buffers });
+  if (donors.length === 0) rt.run("fused", { ...launch, buffers });
   else {
     const v = variantOf(pass, direct);
-    rt.run("fused", { ...launch, ...v, buffers: [...buffers, (donor as Slab).buffer] });
+    rt.run("fused", { ...launch, ...v, buffers: [...buffers, ...donors.map((d) => d.buffer)] });
   }
   rt.free(pin);
 }
@@ -169,10 +170,11 @@ function runPass(
 const variants = new WeakMap<Pass, Map<string, { wgsl: string; bindings: Pass["bindings"] }>>();
 
 /** A packed pass's source for one pattern of in-place reads (built once per pattern). */
-function variantOf(pass: Pass, direct: ReadonlyMap<number, number>) {
+function variantOf(pass: Pass, direct: ReadonlyMap<number, readonly [number, number]>) {
   let m = variants.get(pass);
   if (!m) variants.set(pass, m = new Map());
-  const key = [...direct].join(";");
+  let key = "";
+  for (const [k, [d, o]] of direct) key += `${k}:${d}@${o};`;
   let v = m.get(key);
   if (!v) m.set(key, v = pass.variant!(direct));
   return v;

@@ -366,3 +366,16 @@ Deno.test("jit: the buffer plan frees each intermediate right after its last use
   chain.dispose();
   x.dispose();
 });
+
+Deno.test("jit: scalars lifted from one JS number share one constant (per dtype and value)", async () => {
+  // An optimizer's `mul(m, 0.9)` per parameter reads one program input, not one per parameter.
+  const f = jit((xs: Tensor[]) => xs.map((x, i) => add(mul(x, 0.9), i % 2 ? 0.5 : -0)));
+  const xs = [tensor([1, 2]), tensor([3]), tensor([4, 5, 6]), tensor([1, 2], { dtype: "float64" })];
+  const got = f(xs);
+  // float32: 0.9, 0.5 and -0 (kept apart from +0); float64: 0.9 and 0.5 — five, not eight.
+  assert.equal(jitStats(f).constants, 5);
+  const want = xs.map((x, i) => add(mul(x, 0.9), i % 2 ? 0.5 : -0));
+  for (let i = 0; i < xs.length; i++) assert.deepEqual(await got[i]!.data(), await want[i]!.data());
+  f.dispose();
+  dispose([xs, got, want]);
+});
