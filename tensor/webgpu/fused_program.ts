@@ -14,7 +14,7 @@ import type { ElementwiseProgram, FusiblePrim } from "../elementwise_program.ts"
 import type { EwOp } from "./elementwise.ts";
 import { floatExpr } from "./elementwise.ts";
 import { type Pass, type Plan, planOf, type Src } from "./fused_codegen.ts";
-import type { GpuStorage, Slab } from "./pool.ts";
+import type { GpuStorage } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
 import { Params } from "./wgsl.ts";
 
@@ -133,18 +133,20 @@ function runPass(
     rt.run("fused", { ...launch, buffers });
     return;
   }
-  // Reads that are views of slabs (the parameters and optimizer state the previous replay's
-  // packed updates wrote) are read there in place, each slab bound once as long as bindings
-  // remain; the others are copied into `pin`.
-  const donors: Slab[] = [];
+  // Reads are bound in place while bindings remain — first those that are views of slabs (the
+  // parameters and optimizer state the previous replay's packed updates wrote; one binding per
+  // slab), then single buffers (gradients) — and the rest are copied into `pin`.
+  const donors: GPUBuffer[] = [];
   const direct = new Map<number, readonly [number, number]>();
-  pass.reads.forEach((s, k) => {
-    const slab = srcOf(s).slab;
-    if (!slab) return;
-    let d = donors.indexOf(slab);
-    if (d < 0 && donors.length + 2 < rt.maxStorageBuffers) d = donors.push(slab) - 1;
-    if (d >= 0) direct.set(k, [d, srcOf(s).offset / 4]);
-  });
+  for (const slabs of [true, false]) {
+    pass.reads.forEach((s, k) => {
+      const src = srcOf(s);
+      if (!src.slab !== !slabs || direct.has(k)) return;
+      let d = donors.indexOf(src.buffer);
+      if (d < 0 && donors.length + 2 < rt.maxStorageBuffers) d = donors.push(src.buffer) - 1;
+      if (d >= 0) direct.set(k, [d, src.offset / 4]);
+    });
+  }
   const readBytes = Math.max(1, pass.readSizes.reduce((a, b) => a + b, 0)) * 4;
   const pin = rt.alloc(readBytes, "fused");
   const views = rt.allocViews(pass.writeSizes.map((n) => n * 4), "fused");
@@ -162,7 +164,7 @@ function runPass(
   if (donors.length === 0) rt.run("fused", { ...launch, buffers });
   else {
     const v = variantOf(pass, direct);
-    rt.run("fused", { ...launch, ...v, buffers: [...buffers, ...donors.map((d) => d.buffer)] });
+    rt.run("fused", { ...launch, ...v, buffers: [...buffers, ...donors] });
   }
   rt.free(pin);
 }
