@@ -31,12 +31,18 @@ export function stridedCopy(
   shape: readonly number[],
 ): GpuStorage {
   const n = sizeOf(shape);
-  const st = rt.alloc(n * 4, op);
-  if (n === 0) return st;
   const c = coalesce(shape, [strides, stridesOf(shape)]);
   const src = c.strides[0]!;
-  if (c.shape.length <= 1 && (c.shape.length === 0 || src[0] === 1)) {
-    const xs = x.storage as GpuStorage;
+  const contiguous = n > 0 && c.shape.length <= 1 && (c.shape.length === 0 || src[0] === 1);
+  const xs = x.storage as GpuStorage;
+  // A contiguous run at an aligned offset is a view (no copy), unless it would keep a buffer
+  // more than four times its size alive.
+  if (
+    contiguous && (xs.offset + base * 4) % rt.storageAlign === 0 && n * 16 >= xs.buffer.size
+  ) return rt.viewOf(xs, base * 4, n * 4);
+  const st = rt.alloc(n * 4, op);
+  if (n === 0) return st;
+  if (contiguous) {
     rt.queue.copy(xs.buffer, xs.offset + base * 4, st.buffer, st.offset, n * 4);
     return st;
   }

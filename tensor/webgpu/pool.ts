@@ -54,13 +54,14 @@ export class GpuStorage implements Storage {
    * @param bytes bytes of tensor data (4 per element; bool is stored as u32)
    * @param offset where the data starts in `buffer` (a multiple of the device's
    *   minStorageBufferOffsetAlignment; nonzero only for slab views)
-   * @param slab the slab this storage is a view of, if any
+   * @param slab the slab this storage is a view of, if any (a plain storage gets one when a
+   *   view of it is first cut, see `Runtime.viewOf`)
    */
   constructor(
     readonly buffer: GPUBuffer,
     readonly bytes: number,
     readonly offset = 0,
-    readonly slab: Slab | null = null,
+    public slab: Slab | null = null,
   ) {}
 
   /** The binding of this storage (whole buffer, or the view's range, at least one word). */

@@ -129,6 +129,20 @@ export class Runtime {
     return bytes.map((b, k) => new GpuStorage(slab.buffer, b, offsets[k]!, slab));
   }
 
+  /**
+   * A view of `bytes` bytes of `s` from byte `at` (which, with `s.offset`, must be a multiple of
+   * {@link storageAlign}): shares `s`'s buffer, which returns to the pool when `s` and all its
+   * views are freed. Layout ops that read a contiguous aligned run return one instead of a copy.
+   */
+  viewOf(s: GpuStorage, at: number, bytes: number): GpuStorage {
+    if ((s.offset + at) % this.storageAlign !== 0) {
+      throw new TesseraError("webgpu", `internal: view offset ${s.offset + at} is not aligned`);
+    }
+    if (!s.slab) s.slab = new Slab(s.buffer, 1);
+    s.slab.live++;
+    return new GpuStorage(s.buffer, bytes, s.offset + at, s.slab);
+  }
+
   /** Frees a storage (its buffer returns to the pool once no read still needs it). */
   free(s: GpuStorage): void {
     if (s.freed) throw new TesseraError("webgpu", "internal: storage freed twice");

@@ -232,3 +232,31 @@ gpuTest(
     T.dispose([x, idx]);
   },
 );
+
+gpuTest(
+  "a contiguous aligned slice is a view: no copy, its buffer lives while any view does",
+  async () => {
+    // Rows of a multiple of the offset alignment, 256 bytes at least (the smallest pooled buffer).
+  const align = Math.max(64, gpu!.limits.minStorageBufferOffsetAlignment / 4); // elements
+    const rows = 4, host = Array.from({ length: rows * align }, (_, i) => i * 0.5);
+    const x = T.tensor(host, { ...W, shape: [rows, align] });
+    const live = webgpuStats().liveBuffers, c0 = webgpuStats().copies;
+    const parts = [T.slice(x, [[1, 3]]), T.slice(x, [[2, 3]])]; // rows 1–2 and row 2
+    assert.equal(webgpuStats().copies - c0, 0, "a view records no copy");
+    assert.equal(webgpuStats().liveBuffers, live, "a view acquires no buffer");
+    const [a, b] = parts.map((t) => t.storage as GpuStorage);
+    assert.ok(a!.buffer === bufferOf(x) && b!.buffer === bufferOf(x));
+    assert.deepEqual([a!.offset, b!.offset], [align * 4, 2 * align * 4]);
+    x.dispose();
+    // Kernels bind the view's range; reads copy from its offset.
+    const doubled = T.mul(parts[1]!, 2);
+    assert.deepEqual(await doubled.toArray(), [host.slice(2 * align, 3 * align).map((v) => v * 2)]);
+    doubled.dispose();
+    const rowsOf = (k: number) => host.slice(k * align, (k + 1) * align);
+    assert.deepEqual(await parts[0]!.toArray(), [rowsOf(1), rowsOf(2)]);
+    parts[0]!.dispose();
+    assert.equal(webgpuStats().liveBuffers, live, "the buffer lives while a view does");
+    parts[1]!.dispose();
+    assert.equal(webgpuStats().liveBuffers, live - 1, "the last view returns the buffer");
+  },
+);
