@@ -27,6 +27,7 @@ import { enterLevel, exitLevel } from "./trace.ts";
 import { type Equation, JitTrace } from "./jit_trace.ts";
 import { fuseMatmulEpilogues } from "./jit_epilogue.ts";
 import { fuseElementwise, type Step, unfused } from "./jit_fuse.ts";
+import { groupFused } from "./jit_group.ts";
 import { peakBytes, planFrees, VIEWS } from "./jit_plan.ts";
 import { replay, type ReplayProgram } from "./jit_replay.ts";
 import type { Aval } from "../tensor/aval.ts";
@@ -292,6 +293,9 @@ function compile(
   if (fuse && backend?.matmulEpilogue && backend.canMatmulEpilogue) {
     const can = backend.canMatmulEpilogue.bind(backend);
     steps = fuseMatmulEpilogues(steps, outSlots, can);
+  }
+  if (fuse && backend?.fusedElementwiseGroup && backend.canGroupElementwise) {
+    steps = groupFused(steps, backend.canGroupElementwise.bind(backend));
   }
   const frees = planFrees(steps, trace.constants, outSlots, trace.slots);
   const fusedSteps = steps.filter((s) => s.kind !== "eqn");

@@ -43,6 +43,13 @@ function runStep(st: Step, env: readonly (Tensor | undefined)[]): Tensor[] {
       );
     }
   }
+  if (st.kind === "fusedGroup") {
+    const storages = backend.fusedElementwiseGroup!(
+      st.programs,
+      st.inputsOf.map((slots) => slots.map((s) => env[s]!.storage)),
+    );
+    return wrap(storages.flat());
+  }
   if (st.kind === "matmulFused") {
     const [a, b, ...others] = ins;
     const params = st.eqn.params as PrimParams["matmul"];

@@ -26,8 +26,8 @@ export const VIEWS: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
  * ```ts
  * import assert from "node:assert/strict";
  * import type { Step } from "./jit_schedule.ts";
- * const kinds: Step["kind"][] = ["eqn", "fused", "matmulFused"];
- * assert.equal(kinds.length, 3);
+ * const kinds: Step["kind"][] = ["eqn", "fused", "matmulFused", "fusedGroup"];
+ * assert.equal(kinds.length, 4);
  * ```
  */
 export type Step =
@@ -66,5 +66,22 @@ export type Step =
     /** The aval of each output. */
     readonly outAvals: readonly Aval[];
     /** Equations it replaces (the matmul, views of its result, the program's). */
+    readonly members: number;
+  }
+  | {
+    /** Independent fused programs run as one kernel (`Backend.fusedElementwiseGroup`). */
+    readonly kind: "fusedGroup";
+    readonly programs: readonly ElementwiseProgram[];
+    /** Operand slots of each program. */
+    readonly inputsOf: readonly (readonly number[])[];
+    /** Output slots of each program. */
+    readonly outsOf: readonly (readonly number[])[];
+    /** Every program's operand slots, in order (what the planner reads). */
+    readonly inputs: readonly number[];
+    /** Every program's output slots, in order. */
+    readonly outs: readonly number[];
+    /** The aval of each slot of `outs`. */
+    readonly outAvals: readonly Aval[];
+    /** Equations it replaces. */
     readonly members: number;
   };

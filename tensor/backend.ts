@@ -122,6 +122,18 @@ export interface Backend {
     fromMatmul: number,
     storeProduct: boolean,
   ): boolean;
+  /**
+   * Runs independent fused programs (none reads another's outputs) as one kernel — a horizontal
+   * group over segments of different sizes, such as an optimizer's update of every parameter
+   * (optional; `jit` groups only programs {@link Backend.canGroupElementwise} accepts). Returns
+   * each program's output storages.
+   */
+  fusedElementwiseGroup?(
+    programs: readonly ElementwiseProgram[],
+    inputs: readonly (readonly Storage[])[],
+  ): Storage[][];
+  /** Whether `program` may join a group of `fusedElementwiseGroup` (with it). */
+  canGroupElementwise?(program: ElementwiseProgram): boolean;
   /** Kernel dispatches `fusedElementwise` records for `program` (absent: one). */
   fusedDispatches?(program: ElementwiseProgram): number;
   /**

@@ -38,7 +38,7 @@ const lifted = new WeakMap<Tensor, string>();
  * ```ts
  * import assert from "node:assert/strict";
  * import { liftedScalarKey, lift } from "./_util.ts";
- * import { tensor } from "../creation.ts";
+ * import { tensor } from "../mod.ts";
  * const x = tensor([1, 2]);
  * assert.equal(liftedScalarKey(lift("mul", 0.5, x)), `float32@${x.backend.name}:0.5`);
  * assert.equal(liftedScalarKey(x), undefined);

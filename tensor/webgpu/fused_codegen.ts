@@ -182,6 +182,39 @@ ${body}
 `;
 
 /**
+ * The element-loop body of a program without reductions, at index `i` (for a horizontal group
+ * kernel, ./fused_group.ts): its lines, the inputs it reads (in order) and the outputs it
+ * writes (in order); null when `p` reduces.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { segmentBody } from "./fused_codegen.ts";
+ * const seg = segmentBody({
+ *   dtype: "float32", size: 4, inputs: [{ div: 1, mod: 4 }], outputs: [0],
+ *   nodes: [{ prim: "unary", op: "neg", args: [{ input: 0 }] }],
+ * })!;
+ * assert.deepEqual([seg.reads, seg.writes], [[0], [0]]);
+ * ```
+ */
+export function segmentBody(
+  p: ElementwiseProgram,
+): { lines: string[]; reads: number[]; writes: number[] } | null {
+  if (p.nodes.some((nd) => nd.prim === "reduce")) return null;
+  const bufsOf = new Map<number, number[]>();
+  p.outputs.forEach((k, j) => bufsOf.set(k, [...(bufsOf.get(k) ?? []), j]));
+  const g = new Gen(p, bufsOf);
+  elementBody(g, "i", "    ", () => "");
+  const reads = [...g.reads.values()].map((s) => {
+    if (!("input" in s)) {
+      throw new TesseraError("jit", "internal: a buffer read without reductions");
+    }
+    return s.input;
+  });
+  return { lines: g.lines, reads, writes: [...g.writes] };
+}
+
+/**
  * Builds the passes of `p` for a device binding at most `maxBuffers` storage buffers, whose
  * storage offsets align to `align` bytes.
  */

@@ -29,6 +29,7 @@ import type { GpuKernel } from "./elementwise.ts";
 import { webgpuKernels } from "./kernels.ts";
 import { canMatmulEpilogue, matmulEpilogue } from "./matmul.ts";
 import { webgpuCanFuse, webgpuFusedElementwise, webgpuFusedPasses } from "./fused_program.ts";
+import { webgpuCanGroup, webgpuFusedGroup } from "./fused_group.ts";
 import type { GpuStorage, PoolStats } from "./pool.ts";
 import { Runtime, type RuntimeOptions } from "./runtime.ts";
 import { currentRuntime, setRuntime } from "./state.ts";
@@ -137,6 +138,8 @@ function makeBackend(rt: Runtime): Backend {
     fusedElementwise: (program, inputs) => webgpuFusedElementwise(rt, program, inputs),
     canFuseElementwise: webgpuCanFuse,
     fusedDispatches: (program) => webgpuFusedPasses(rt, program),
+    fusedElementwiseGroup: (programs, inputs) => webgpuFusedGroup(rt, programs, inputs),
+    canGroupElementwise: webgpuCanGroup,
     matmulEpilogue: (...args) => matmulEpilogue(rt, ...args),
     canMatmulEpilogue: (program, j, store) => canMatmulEpilogue(rt, program, j, store),
     batch: (fn, key) => rt.queue.hold(() => (key ? rt.pool.taped(key, fn) : fn())),

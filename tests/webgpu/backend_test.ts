@@ -237,7 +237,7 @@ gpuTest(
   "a contiguous aligned slice is a view: no copy, its buffer lives while any view does",
   async () => {
     // Rows of a multiple of the offset alignment, 256 bytes at least (the smallest pooled buffer).
-  const align = Math.max(64, gpu!.limits.minStorageBufferOffsetAlignment / 4); // elements
+    const align = Math.max(64, gpu!.limits.minStorageBufferOffsetAlignment / 4); // elements
     const rows = 4, host = Array.from({ length: rows * align }, (_, i) => i * 0.5);
     const x = T.tensor(host, { ...W, shape: [rows, align] });
     const live = webgpuStats().liveBuffers, c0 = webgpuStats().copies;

@@ -12,6 +12,7 @@ import fc from "fast-check";
 import {
   add,
   dispose,
+  exp,
   gelu,
   grad,
   jit,
@@ -247,6 +248,39 @@ gpuTest("packed programs read the previous replay's outputs in place (no copies 
   assert.deepEqual(copies.slice(1), [n + 1 - (max - 3), n + 1 - (max - 3)]);
   step.dispose();
   dispose([ws, gs, half]);
+});
+
+gpuTest("independent programs of different sizes run as one grouped dispatch", async () => {
+  const sizes = [3, 70, 1, 300, 5];
+  const host = sizes.map((n, s) => Array.from({ length: n }, (_, i) => (i % 7) * 0.25 - s));
+  let ws = await Promise.all(host.map((h) => onGpu(tensor(h))));
+  const gs = await Promise.all(host.map((h) => onGpu(tensor(h.map((x) => x * 2)))));
+  const h = await onGpu(tensor(0.5));
+  // Per "parameter": a new state and a second output, one fused program per size.
+  const f = (ws: Tensor[], gs: Tensor[], h: Tensor) =>
+    ws.map((w, i) => [add(mul(w, h), exp(mul(gs[i]!, 0.1))), mul(w, gs[i]!)]);
+  const step = jit(f);
+  const counts: { dispatches: number; copies: number }[] = [];
+  for (let k = 0; k < 3; k++) {
+    const s0 = webgpuStats();
+    const r = step(ws, gs, h);
+    const s1 = webgpuStats();
+    counts.push({ dispatches: s1.dispatches - s0.dispatches, copies: s1.copies - s0.copies });
+    const want = f(ws, gs, h);
+    for (let i = 0; i < sizes.length; i++) {
+      for (let o = 0; o < 2; o++) {
+        assertClose(await want[i]![o]!.data(), await r[i]![o]!.data(), `step ${k} ${i}.${o}`, 0);
+      }
+    }
+    dispose([want, ws, r.map((x) => x[1]!)]);
+    ws = r.map((x) => x[0]!);
+  }
+  assert.deepEqual(jitStats(step).dispatchesByKind, { fusedGroup: 1 });
+  assert.equal(jitStats(step).dispatches, 1);
+  // Every replay: one dispatch; its 11 reads fit the bindings, so none is copied.
+  assert.deepEqual(counts.slice(1), [{ dispatches: 1, copies: 0 }, { dispatches: 1, copies: 0 }]);
+  step.dispose();
+  dispose([ws, gs, h]);
 });
 
 gpuTest(
