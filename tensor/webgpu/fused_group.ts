@@ -12,6 +12,7 @@ import type { Storage } from "../backend.ts";
 import { type ElementwiseProgram, outputSize } from "../elementwise_program.ts";
 import { segmentBody } from "./fused_codegen.ts";
 import { mathFor } from "./math.ts";
+import { bindInPlace } from "./fused_program.ts";
 import type { GpuStorage } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
 import { type Binding, declare, Params, WG } from "./wgsl.ts";
@@ -152,19 +153,13 @@ export function webgpuFusedGroup(
   rt.check();
   const plan = planOf(programs);
   const srcOf = (s: number, k: number) => inputs[s]![plan.segs[s]!.reads[k]!] as GpuStorage;
-  const donors: GPUBuffer[] = [];
-  const direct = new Map<string, readonly [number, number]>();
-  for (const slabs of [true, false]) {
-    plan.segs.forEach((sg, s) =>
-      sg.reads.forEach((_, k) => {
-        const src = srcOf(s, k), key = `${s}.${k}`;
-        if (!src.slab !== !slabs || direct.has(key)) return;
-        let d = donors.indexOf(src.buffer);
-        if (d < 0 && donors.length + 2 < rt.maxStorageBuffers) d = donors.push(src.buffer) - 1;
-        if (d >= 0) direct.set(key, [d, src.offset / 4]);
-      })
-    );
-  }
+  const keys = plan.segs.flatMap((sg, s) => sg.reads.map((_, k) => `${s}.${k}`));
+  const bound = bindInPlace(
+    plan.segs.flatMap((sg, s) => sg.reads.map((_, k) => srcOf(s, k))),
+    rt.maxStorageBuffers - 2,
+  );
+  const donors = bound.donors;
+  const direct = new Map([...bound.direct].map(([r, at]) => [keys[r]!, at] as const));
   let copied = 0;
   plan.segs.forEach((sg, s) =>
     sg.reads.forEach((_, k) => (copied += direct.has(`${s}.${k}`) ? 0 : sg.readSizes[k]!))

@@ -136,17 +136,7 @@ function runPass(
   // Reads are bound in place while bindings remain — first those that are views of slabs (the
   // parameters and optimizer state the previous replay's packed updates wrote; one binding per
   // slab), then single buffers (gradients) — and the rest are copied into `pin`.
-  const donors: GPUBuffer[] = [];
-  const direct = new Map<number, readonly [number, number]>();
-  for (const slabs of [true, false]) {
-    pass.reads.forEach((s, k) => {
-      const src = srcOf(s);
-      if (!src.slab !== !slabs || direct.has(k)) return;
-      let d = donors.indexOf(src.buffer);
-      if (d < 0 && donors.length + 2 < rt.maxStorageBuffers) d = donors.push(src.buffer) - 1;
-      if (d >= 0) direct.set(k, [d, src.offset / 4]);
-    });
-  }
+  const { donors, direct } = bindInPlace(pass.reads.map(srcOf), rt.maxStorageBuffers - 2);
   const readBytes = Math.max(1, pass.readSizes.reduce((a, b) => a + b, 0)) * 4;
   const pin = rt.alloc(readBytes, "fused");
   const views = rt.allocViews(pass.writeSizes.map((n) => n * 4), "fused");
@@ -180,4 +170,38 @@ function variantOf(pass: Pass, direct: ReadonlyMap<number, readonly [number, num
   let v = m.get(key);
   if (!v) m.set(key, v = pass.variant!(direct));
   return v;
+}
+
+/**
+ * Which of a packed kernel's reads are bound in place, within `room` bindings: first those that
+ * are views of slabs (one binding per slab), then single buffers; returns the buffers to bind
+ * and, per read index bound, [binding, word offset]. The others are copied into `pin`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindInPlace } from "./fused_program.ts";
+ * import { GpuStorage, Slab } from "./pool.ts";
+ * const [a, b] = [{}, {}] as GPUBuffer[];
+ * const slab = new Slab(b!, 2);
+ * const reads = [new GpuStorage(a!, 4), new GpuStorage(b!, 4, 0, slab), new GpuStorage(b!, 4, 256, slab)];
+ * const { donors, direct } = bindInPlace(reads, 1);
+ * assert.deepEqual([donors, [...direct]], [[b], [[1, [0, 0]], [2, [0, 64]]]]);
+ * ```
+ */
+export function bindInPlace(
+  reads: readonly GpuStorage[],
+  room: number,
+): { donors: GPUBuffer[]; direct: Map<number, readonly [number, number]> } {
+  const donors: GPUBuffer[] = [];
+  const direct = new Map<number, readonly [number, number]>();
+  for (const slabs of [true, false]) {
+    reads.forEach((src, k) => {
+      if (!src.slab !== !slabs || direct.has(k)) return;
+      let d = donors.indexOf(src.buffer);
+      if (d < 0 && donors.length < room) d = donors.push(src.buffer) - 1;
+      if (d >= 0) direct.set(k, [d, src.offset / 4]);
+    });
+  }
+  return { donors, direct };
 }
