@@ -28,6 +28,7 @@ import { type Equation, JitTrace } from "./jit_trace.ts";
 import { fuseMatmulEpilogues } from "./jit_epilogue.ts";
 import { fuseElementwise, type Step, unfused } from "./jit_fuse.ts";
 import { groupFused } from "./jit_group.ts";
+import { planPlacement } from "./jit_place.ts";
 import { peakBytes, planFrees, VIEWS } from "./jit_plan.ts";
 import { replay, type ReplayProgram } from "./jit_replay.ts";
 import type { Aval } from "../tensor/aval.ts";
@@ -298,6 +299,9 @@ function compile(
     steps = groupFused(steps, backend.canGroupElementwise.bind(backend));
   }
   const frees = planFrees(steps, trace.constants, outSlots, trace.slots);
+  const placement = fuse && backend?.allocViews && backend.allocInto
+    ? planPlacement(steps, (s) => avals.get(s)!)
+    : undefined;
   const fusedSteps = steps.filter((s) => s.kind !== "eqn");
   return {
     steps,
@@ -306,6 +310,7 @@ function compile(
     nSlots: trace.slots,
     outLeaves,
     rebuild: outFlat.rebuild,
+    placement,
     stats: {
       equations: equations.length,
       dispatches: Object.values(byKind(steps, backend)).reduce((a, b) => a + b, 0),

@@ -142,7 +142,16 @@ export function fuseElementwise(
       steps.push({ kind: "eqn", eqn: e, inputs: e.inputs, outs: [e.out] });
       return;
     }
-    const ep = e.prim === "reduce" ? undefined : epilogueOf(e, open.values(), avalOf);
+    let ep = e.prim === "reduce" ? undefined : epilogueOf(e, open.values(), avalOf);
+    // An epilogue that also reads the main loop of another open group of e's size would cut
+    // that group short (it has to run before the reduction): run the reduction instead and let
+    // e join the other group, which keeps growing (an optimizer's update over many parameters
+    // of one size stays one program when some of their gradients are reductions' results).
+    const mainOf = ep && open.get(key(sizeOf(e.aval.shape), ep.dtype));
+    if (ep && mainOf && mainOf !== ep && e.inputs.some((s) => mainOf.slots.has(s))) {
+      emit(ep);
+      ep = undefined;
+    }
     if (ep) {
       for (const g of [...open.values()]) {
         if (g !== ep && e.inputs.some((s) => g.slots.has(s))) emit(g);

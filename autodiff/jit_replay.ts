@@ -11,6 +11,7 @@ import { Tensor } from "../tensor/tensor.ts";
 import type { Storage } from "../tensor/backend.ts";
 import type { PrimParams } from "../tensor/primitives.ts";
 import type { Step } from "./jit_schedule.ts";
+import type { Placement } from "./jit_place.ts";
 
 /** What replay needs of a compiled program: steps, frees, constants, how to rebuild its output. */
 export interface ReplayProgram {
@@ -22,6 +23,8 @@ export interface ReplayProgram {
   /** Output leaves: a slot, or a static value. */
   readonly outLeaves: readonly ({ slot: number } | { value: unknown })[];
   readonly rebuild: (leaves: unknown[]) => unknown;
+  /** Where producers write the inputs of grouped kernels (backends with `allocInto`). */
+  readonly placement?: Placement;
 }
 
 /** Runs one step on concrete tensors; returns its output tensors. */
@@ -87,15 +90,32 @@ export function replay(p: ReplayProgram, inputs: readonly Tensor[]): unknown {
   inputs.forEach((t, i) => (env[i] = t));
   for (const [s, t] of p.constants) env[s] = t;
   const made: Tensor[] = [];
+  const backend = inputs[0]?.backend ?? p.constants.values().next().value?.backend;
+  const place = p.placement && backend?.allocViews && backend.allocInto ? p.placement : null;
+  /** Views allocated for placed slots whose producer has not run yet. */
+  const views = new Map<number, Storage>();
+  const take = (s: number) => {
+    const v = views.get(s)!;
+    views.delete(s);
+    return v;
+  };
   try {
     p.steps.forEach((st, i) => {
-      const outs = runStep(st, env);
+      for (const b of place?.allocAt.get(i) ?? []) {
+        const vs = backend!.allocViews!(b.bytes);
+        b.slots.forEach((s, k) => views.set(s, vs[k]!));
+      }
+      const placed = place?.byStep.get(i);
+      const outs = placed
+        ? backend!.allocInto!(placed.map(take), () => runStep(st, env))
+        : runStep(st, env);
       st.outs.forEach((o, j) => (env[o] = outs[j]!));
       made.push(...outs);
       for (const s of p.frees[i]!) env[s]!.dispose();
     });
   } catch (e) {
     for (const t of made) if (!t.disposed) t.dispose();
+    for (const v of views.values()) backend!.free(v);
     throw e;
   }
   const leaves = p.outLeaves.map((l) => {

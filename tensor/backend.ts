@@ -134,6 +134,17 @@ export interface Backend {
   ): Storage[][];
   /** Whether `program` may join a group of `fusedElementwiseGroup` (with it). */
   canGroupElementwise?(program: ElementwiseProgram): boolean;
+  /**
+   * New storages of `bytes[k]` bytes, views of one buffer (optional; with
+   * {@link Backend.allocInto}, `jit` has producers write the many inputs of a grouped kernel
+   * into one buffer the group binds once).
+   */
+  allocViews?(bytes: readonly number[]): Storage[];
+  /**
+   * Runs `fn` with `targets` (from {@link Backend.allocViews}) offered, in order, to the output
+   * storages its kernels allocate; targets it does not take are freed.
+   */
+  allocInto?<T>(targets: readonly Storage[], fn: () => T): T;
   /** Kernel dispatches `fusedElementwise` records for `program` (absent: one). */
   fusedDispatches?(program: ElementwiseProgram): number;
   /**

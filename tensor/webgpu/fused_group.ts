@@ -110,17 +110,24 @@ function sourceOf(
       sg.writes.forEach((j) => {
         fns.push(`fn S${s}WB${j}(k: u32, v: f32) { pout[${writeAt[w++]! / 4}u + k] = v; }`);
       });
-      const cond = s === plan.segs.length - 1 ? "" : `if (t < ${sg.start + sg.size}u) `;
-      arms.push(
-        `${s ? "else " : ""}${cond}{\n    let i = t - ${sg.start}u;\n${sg.lines.join("\n")}\n  }`,
-      );
+      arms.push(`let i = t - ${sg.start}u;\n${sg.lines.join("\n")}`);
     });
+    // The segments are found by a binary search over their starts (depth log2 of their
+    // count): a linear chain of ~80 or more arms came out wrong on llvmpipe (later segments
+    // read or wrote the wrong values), and a search is fewer comparisons on a GPU too.
+    const search = (lo: number, hi: number, pad: string): string => {
+      if (hi - lo === 1) return `${pad}{\n${arms[lo]}\n${pad}}`;
+      const mid = (lo + hi) >> 1;
+      return `${pad}if (t < ${plan.segs[mid]!.start}u) {\n${
+        search(lo, mid, pad + "  ")
+      }\n${pad}} else {\n${search(mid, hi, pad + "  ")}\n${pad}}`;
+    };
     const main = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let t = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
   if (t >= p(0u)) { return; }
-  ${arms.join(" ")}
+${search(0, plan.segs.length, "  ")}
 }
 `;
     const body = main + fns.join("\n") + "\n";

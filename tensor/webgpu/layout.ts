@@ -42,7 +42,8 @@ export function stridedCopy(
   ) return rt.viewOf(xs, base * 4, n * 4);
   const st = rt.alloc(n * 4, op);
   if (n === 0) return st;
-  if (contiguous) {
+  // A buffer copy ends the compute pass: inside one (a `jit` replay's pass), the kernel copies.
+  if (contiguous && (!rt.queue.inPass || xs.buffer === st.buffer)) {
     rt.queue.copy(xs.buffer, xs.offset + base * 4, st.buffer, st.offset, n * 4);
     return st;
   }

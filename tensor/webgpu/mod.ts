@@ -140,6 +140,8 @@ function makeBackend(rt: Runtime): Backend {
     fusedDispatches: (program) => webgpuFusedPasses(rt, program),
     fusedElementwiseGroup: (programs, inputs) => webgpuFusedGroup(rt, programs, inputs),
     canGroupElementwise: webgpuCanGroup,
+    allocViews: (bytes) => rt.allocViews(bytes, "jit"),
+    allocInto: (targets, fn) => rt.allocInto(targets as GpuStorage[], fn),
     matmulEpilogue: (...args) => matmulEpilogue(rt, ...args),
     canMatmulEpilogue: (program, j, store) => canMatmulEpilogue(rt, program, j, store),
     batch: (fn, key) => rt.queue.hold(() => (key ? rt.pool.taped(key, fn) : fn())),

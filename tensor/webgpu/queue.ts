@@ -194,9 +194,39 @@ export class CommandQueue {
   copy(src: GPUBuffer, srcOff: number, dst: GPUBuffer, dstOff: number, size: number): void {
     if (size === 0) return;
     this.#endPass();
-    this.#enc().copyBufferToBuffer(src, srcOff, dst, dstOff, size);
+    if (src === dst) {
+      // WebGPU copies only between distinct buffers; ranges of one slab (views a `jit` program
+      // placed side by side) go through a scratch buffer kept at the largest size needed.
+      const scratch = this.#scratchOf(size);
+      this.#enc().copyBufferToBuffer(src, srcOff, scratch, 0, size);
+      this.#enc().copyBufferToBuffer(scratch, 0, dst, dstOff, size);
+      this.copies++;
+    } else {
+      this.#enc().copyBufferToBuffer(src, srcOff, dst, dstOff, size);
+    }
     this.copies++;
     this.#counted();
+  }
+
+  /** Whether a compute pass is open (a copy now would end it). */
+  get inPass(): boolean {
+    return this.#pass !== null;
+  }
+
+  #scratch: GPUBuffer | null = null;
+  #retired: GPUBuffer[] = [];
+
+  #scratchOf(size: number): GPUBuffer {
+    if (!this.#scratch || this.#scratch.size < size) {
+      // Commands recorded before may still use the old one: destroy it after the submission.
+      if (this.#scratch) this.#retired.push(this.#scratch);
+      this.#scratch = this.#device.createBuffer({
+        label: "tessera copy scratch",
+        size: Math.max(size, 2 * (this.#scratch?.size ?? 0)),
+        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+    }
+    return this.#scratch;
   }
 
   /** Writes host bytes (length a multiple of 4) into `dst` at `dstOff`, in command order. */
@@ -227,6 +257,7 @@ export class CommandQueue {
     this.#used = 0;
     this.#device.queue.submit([cmd]);
     this.submits++;
+    for (const b of this.#retired.splice(0)) b.destroy();
     this.onSubmit?.();
   }
 
@@ -236,5 +267,6 @@ export class CommandQueue {
     this.#groups.clear();
     this.#encoder = null;
     this.#arena.destroy();
+    this.#scratch?.destroy();
   }
 }

@@ -113,9 +113,36 @@ export class Runtime {
     this.errors.check();
   }
 
-  /** New output storage of `bytes` data bytes. */
+  /** Storages offered to the next allocations (see {@link allocInto}), first first. */
+  #offered: GpuStorage[] = [];
+
+  /**
+   * New output storage of `bytes` data bytes: the first offered storage when it has that size
+   * (see {@link allocInto}), else a pooled buffer.
+   */
   alloc(bytes: number, op: string): GpuStorage {
+    if (this.#offered.length > 0 && this.#offered[0]!.bytes === bytes) {
+      return this.#offered.shift()!;
+    }
     return new GpuStorage(this.pool.acquire(bytes, op), bytes);
+  }
+
+  /**
+   * Runs `fn` with `targets` offered, in order, to the allocations it makes, so the kernels it
+   * records write their outputs there (a `jit` program places the gradients an optimizer's
+   * grouped update reads into views of one buffer, which that kernel binds once instead of
+   * copying each in); targets `fn` does not take are freed. An allocation of another size
+   * takes a pooled buffer and leaves the offer standing.
+   */
+  allocInto<T>(targets: readonly GpuStorage[], fn: () => T): T {
+    const saved = this.#offered;
+    this.#offered = [...targets];
+    try {
+      return fn();
+    } finally {
+      for (const s of this.#offered) this.free(s);
+      this.#offered = saved;
+    }
   }
 
   /**

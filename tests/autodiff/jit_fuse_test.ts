@@ -188,3 +188,29 @@ Deno.test("jit fusion: read patterns and grouping on hand-written graphs", () =>
   const noFuse = fuseElementwise(eqns, (s) => avals.get(s)!, [6], (_, op) => op !== "exp");
   assert.ok(noFuse.filter((s) => s.kind === "eqn").length >= 3);
 });
+
+Deno.test("jit fusion: an update that reads a reduction's result joins the main loop of its size", () => {
+  // The m-update of AdamW over two parameters of size 3: a's gradient is a column sum (a
+  // reduction's result), b's an input. `add(mul(m_a, 0.9), mul(r, 0.1))` could be the sum's
+  // epilogue, but that would cut the size-3 loop holding `mul(m_a, 0.9)` short; instead the
+  // sum runs first and both updates are one size-3 program (the earlier rule gave three).
+  const x: Aval = { shape: [4, 3], dtype: "float32" }, v: Aval = { shape: [3], dtype: "float32" };
+  const s: Aval = { shape: [], dtype: "float32" };
+  const avals = new Map<number, Aval>([[0, x], [1, v], [2, v], [3, v], [4, s], [5, s]]);
+  const eq = (prim: Equation["prim"], params: object, inputs: number[], out: number, aval = v) => {
+    avals.set(out, aval);
+    return { prim, params: params as never, inputs, out, aval } as Equation;
+  };
+  const mul = { op: "mul" }, add = { op: "add" };
+  const eqns = [
+    eq("reduce", { op: "sum", axes: [0] }, [0], 10),
+    eq("binary", mul, [1, 4], 11),
+    eq("binary", mul, [10, 5], 12),
+    eq("binary", add, [11, 12], 13),
+    eq("binary", mul, [2, 4], 14),
+    eq("binary", mul, [3, 5], 15),
+    eq("binary", add, [14, 15], 16),
+  ];
+  const steps = fuseElementwise(eqns, (k) => avals.get(k)!, [13, 16], () => true);
+  assert.deepEqual(steps.map((st) => [st.kind, st.outs]), [["fused", [12]], ["fused", [13, 16]]]);
+});
