@@ -12,7 +12,8 @@ import type { Storage } from "../backend.ts";
 import { type ElementwiseProgram, outputSize } from "../elementwise_program.ts";
 import { segmentBody } from "./fused_codegen.ts";
 import { mathFor } from "./math.ts";
-import { bindInPlace } from "./fused_program.ts";
+import { bindInPlace, webgpuFusedElementwise } from "./fused_program.ts";
+import { splitGroup } from "./fused_split.ts";
 import type { GpuStorage } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
 import { type Binding, declare, Params, WG } from "./wgsl.ts";
@@ -56,6 +57,18 @@ interface GroupPlan {
 }
 
 const plans = new WeakMap<readonly ElementwiseProgram[], GroupPlan>();
+
+type Chunk = { programs: readonly ElementwiseProgram[]; at: readonly number[] };
+const chunkCache = new WeakMap<readonly ElementwiseProgram[], Chunk[] | null>();
+
+/** The chunks to run `programs` in when they exceed the binding limit (cached per group). */
+function chunksOf(programs: readonly ElementwiseProgram[], maxBytes: number): Chunk[] | null {
+  if (chunkCache.has(programs)) return chunkCache.get(programs)!;
+  const idx = splitGroup(programs, maxBytes);
+  const chunks = idx && idx.map((at) => ({ programs: at.map((s) => programs[s]!), at }));
+  chunkCache.set(programs, chunks);
+  return chunks;
+}
 
 function planOf(programs: readonly ElementwiseProgram[]): GroupPlan {
   let plan = plans.get(programs);
@@ -158,6 +171,23 @@ export function webgpuFusedGroup(
   inputs: readonly (readonly Storage[])[],
 ): Storage[][] {
   rt.check();
+  const chunks = chunksOf(programs, rt.maxBindingBytes);
+  if (chunks) {
+    // Too much to bind at once: programs too large alone run (split) on their own, the rest
+    // as smaller groups.
+    const outs: Storage[][] = [];
+    try {
+      for (const c of chunks) {
+        if (c.programs.length === 1) {
+          outs.push(webgpuFusedElementwise(rt, c.programs[0]!, inputs[c.at[0]!]!));
+        } else outs.push(...webgpuFusedGroup(rt, c.programs, c.at.map((s) => inputs[s]!)));
+      }
+    } catch (e) {
+      for (const o of outs.flat()) rt.free(o as GpuStorage);
+      throw e;
+    }
+    return outs;
+  }
   const plan = planOf(programs);
   const srcOf = (s: number, k: number) => inputs[s]![plan.segs[s]!.reads[k]!] as GpuStorage;
   const keys = plan.segs.flatMap((sg, s) => sg.reads.map((_, k) => `${s}.${k}`));

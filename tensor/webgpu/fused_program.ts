@@ -16,6 +16,7 @@ import { floatExpr } from "./elementwise.ts";
 import { type Pass, type Plan, planOf, type Src } from "./fused_codegen.ts";
 import type { GpuStorage } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
+import { type ProgramPart, splitOversized } from "./fused_split.ts";
 import { Params } from "./wgsl.ts";
 
 /**
@@ -61,6 +62,16 @@ export function webgpuFusedElementwise(
   inputs: readonly Storage[],
 ): Storage[] {
   rt.check();
+  const split = splitOversized(p, rt.maxBindingBytes);
+  if (split) {
+    return runParts(
+      split,
+      p.outputs.length,
+      inputs,
+      (q, ins) => webgpuFusedElementwise(rt, q, ins),
+      rt,
+    );
+  }
   const plan = cachedPlan(rt, p);
   const ins = inputs as readonly GpuStorage[];
   // A buffer a packed pass writes is a view of that pass's output slab (made when it runs).
@@ -111,7 +122,35 @@ function cachedPlan(rt: Runtime, p: ElementwiseProgram): Plan {
  * ```
  */
 export function webgpuFusedPasses(rt: Runtime, p: ElementwiseProgram): number {
+  const split = splitOversized(p, rt.maxBindingBytes);
+  if (split) return split.reduce((a, q) => a + webgpuFusedPasses(rt, q.program), 0);
   return cachedPlan(rt, p).passes.filter((ps) => ps.count > 0).length;
+}
+
+/**
+ * Runs the parts of a split program (see {@link splitOversized}) and puts their outputs in the
+ * original's order; frees what the earlier parts made if a later one throws.
+ */
+export function runParts(
+  split: readonly ProgramPart[],
+  nOut: number,
+  inputs: readonly Storage[],
+  run: (p: ElementwiseProgram, inputs: readonly Storage[]) => Storage[],
+  rt: Runtime,
+): Storage[] {
+  const outs = new Array<Storage>(nOut);
+  const made: Storage[] = [];
+  try {
+    for (const part of split) {
+      const r = run(part.program, part.inputs.map((j) => inputs[j]!));
+      made.push(...r);
+      part.outputs.forEach((o, k) => (outs[o] = r[k]!));
+    }
+  } catch (e) {
+    for (const s of made) rt.free(s as GpuStorage);
+    throw e;
+  }
+  return outs;
 }
 
 /**

@@ -45,6 +45,8 @@ export class Runtime {
   readonly adapterInfo: GPUAdapterInfo;
   /** Most storage buffers one shader stage may bind. */
   readonly maxStorageBuffers: number;
+  /** The largest storage buffer a kernel binds (maxStorageBufferBindingSize ∧ maxBufferSize). */
+  readonly maxBindingBytes: number;
   /** Alignment of a storage binding's offset (bytes): slab views start at multiples of it. */
   readonly storageAlign: number;
   /** Most workgroups per grid dimension. */
@@ -79,6 +81,7 @@ export class Runtime {
     this.maxGroups = l.maxComputeWorkgroupsPerDimension;
     this.maxWorkgroupBytes = l.maxComputeWorkgroupStorageSize;
     const maxBytes = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    this.maxBindingBytes = maxBytes;
     this.pool = new BufferPool(
       device,
       maxBytes,
