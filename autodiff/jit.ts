@@ -29,6 +29,7 @@ import { fuseMatmulEpilogues } from "./jit_epilogue.ts";
 import { fuseElementwise, type Step, unfused } from "./jit_fuse.ts";
 import { groupFused } from "./jit_group.ts";
 import { planPlacement } from "./jit_place.ts";
+import { tilePads } from "./jit_tiles.ts";
 import { peakBytes, planFrees, VIEWS } from "./jit_plan.ts";
 import { replay, type ReplayProgram } from "./jit_replay.ts";
 import type { Aval } from "../tensor/aval.ts";
@@ -282,12 +283,15 @@ function compile(
     outSlots.push(slot);
     return { slot };
   });
-  const equations = eliminateDead(trace.equations, outSlots);
+  const backend = programBackend(flat.leaves, trace.constants);
+  const rewritten = fuse && backend?.jitRewrites
+    ? tilePads(trace.equations, outSlots)
+    : trace.equations;
+  const equations = eliminateDead(rewritten, outSlots);
   const avals = new Map<number, Aval>();
   flat.leaves.filter((l) => l instanceof Tensor).forEach((t, i) => avals.set(i, t as Tensor));
   for (const [slot, t] of trace.constants) avals.set(slot, t);
   for (const e of equations) avals.set(e.out, e.aval);
-  const backend = programBackend(flat.leaves, trace.constants);
   let steps = fuse && backend?.fusedElementwise && backend.canFuseElementwise
     ? fuseElementwise(equations, (s) => avals.get(s)!, outSlots, backend.canFuseElementwise)
     : unfused(equations);

@@ -145,6 +145,11 @@ export interface Backend {
    * storages its kernels allocate; targets it does not take are freed.
    */
   allocInto?<T>(targets: readonly Storage[], fn: () => T): T;
+  /**
+   * Whether `jit` may rewrite a program into one equal up to signed zeros (a sum of pads into a
+   * concat; see autodiff/jit_tiles.ts). Absent on the CPU, whose replays are bit-identical to eager.
+   */
+  jitRewrites?: boolean;
   /** Kernel dispatches `fusedElementwise` records for `program` (absent: one). */
   fusedDispatches?(program: ElementwiseProgram): number;
   /**

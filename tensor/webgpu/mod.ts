@@ -140,6 +140,7 @@ function makeBackend(rt: Runtime): Backend {
     fusedDispatches: (program) => webgpuFusedPasses(rt, program),
     fusedElementwiseGroup: (programs, inputs) => webgpuFusedGroup(rt, programs, inputs),
     canGroupElementwise: webgpuCanGroup,
+    jitRewrites: true,
     allocViews: (bytes) => rt.allocViews(bytes, "jit"),
     allocInto: (targets, fn) => rt.allocInto(targets as GpuStorage[], fn),
     matmulEpilogue: (...args) => matmulEpilogue(rt, ...args),
