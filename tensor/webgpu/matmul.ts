@@ -83,7 +83,7 @@ function source(
       (_, j) =>
         `if (cn + ${j}u < N) { ${
           store(
-            `cbase + (rm + ${i}u) * N + cn + ${j}u`,
+            `u32(co) + (rm + ${i}u) * scm + (cn + ${j}u) * scn`,
             `acc[${i * Q + Math.floor(j / 4)}].${"xyzw"[j % 4]}`,
           )
         } }`,
@@ -98,7 +98,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l3:
   let M = p(0u); let N = p(1u); let K = p(2u);
   let sam = p(3u); let sak = p(4u); let sbk = p(5u); let sbn = p(6u);
   let bz = wid.z + p(7u);
-${unravel("bz", rb, 8, ["ao", "bo"], [8 + rb, 8 + 2 * rb])}
+  let scm = p(${8 + 4 * rb + 3}u); let scn = p(${8 + 4 * rb + 4}u);
+${
+    unravel("bz", rb, 8, ["ao", "bo", "co"], [8 + rb, 8 + 2 * rb, 8 + 3 * rb], [
+      `pi(${8 + 4 * rb}u)`,
+      `pi(${8 + 4 * rb + 1}u)`,
+      `pi(${8 + 4 * rb + 2}u)`,
+    ])
+  }
   let m0 = wid.y * ${T}u;
   let n0 = wid.x * ${T}u;
   let tx = l3.x;
@@ -130,7 +137,6 @@ ${unravel("bz", rb, 8, ["ao", "bo"], [8 + rb, 8 + 2 * rb])}
     }
     workgroupBarrier();
   }
-  let cbase = bz * M * N;
   let rm = m0 + ty * ${R}u;
   let cn = n0 + tx * ${R}u;
   ${stores.join("\n  ")}
@@ -183,6 +189,37 @@ export function canMatmulEpilogue(
   return 2 + e.bindings.length <= rt.maxStorageBuffers;
 }
 
+/**
+ * How a matmul operand or result is laid out in its buffer: element `i` (a multi-index over the
+ * operand's logical shape) at `base + Σ i_d · strides_d` (in elements). `jit` reads a permuted or
+ * sliced operand through one, or writes a product straight into the layout its permute makes
+ * (autodiff/jit_views.ts); absent, the layout is contiguous.
+ */
+export interface MatmulView {
+  readonly base: number;
+  readonly strides: readonly number[];
+}
+
+/** The views of a matmul's operands and result (see {@link MatmulView}). */
+export interface MatmulViews {
+  readonly a?: MatmulView;
+  readonly b?: MatmulView;
+  readonly c?: MatmulView;
+}
+
+/** Per-batch-dimension strides of an operand over the output's `batch` (0 where broadcast). */
+function batchStrides(
+  shape: readonly number[],
+  view: MatmulView | undefined,
+  batch: readonly number[],
+  matrix: number,
+): number[] {
+  const own = shape.slice(0, -2);
+  if (!view) return broadcastStrides(own, batch).map((s) => s * matrix);
+  const lead = batch.length - own.length;
+  return batch.map((_, i) => (i < lead || own[i - lead] === 1 ? 0 : view.strides[i - lead]!));
+}
+
 function runMatmul(
   rt: Runtime,
   a: Operand,
@@ -190,6 +227,7 @@ function runMatmul(
   params: PrimParams["matmul"],
   out: Aval,
   epi?: Epilogue & { buffers: GpuStorage[] },
+  views: MatmulViews = {},
 ): GpuStorage | null {
   const ty = wgslType(out.dtype, "matmul");
   const nd = out.shape.length;
@@ -201,20 +239,27 @@ function runMatmul(
   if (sizeOf(out.shape) === 0) return st;
   const batch = out.shape.slice(0, -2);
   const nb = sizeOf(batch);
+  const cv = views.c;
   const c = coalesce(batch, [
-    broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * M * K),
-    broadcastStrides(b.shape.slice(0, -2), batch).map((s) => s * K * N),
-    stridesOf(batch),
+    batchStrides(a.shape, views.a, batch, M * K),
+    batchStrides(b.shape, views.b, batch, K * N),
+    cv ? cv.strides.slice(0, -2) : stridesOf(batch).map((s) => s * M * N),
   ]);
   const rb = c.shape.length;
-  const sam = params.transA ? 1 : K, sak = params.transA ? M : 1;
-  const sbk = params.transB ? 1 : N, sbn = params.transB ? K : 1;
+  // Element strides of the rows and columns of each operand as stored ([..., rows, cols]).
+  const last2 = (v: MatmulView | undefined, rows: number, cols: number) =>
+    v ? [v.strides[v.strides.length - 2]!, v.strides[v.strides.length - 1]!] : [cols, 1];
+  const [ar0, ac0] = params.transA ? last2(views.a, K, M) : last2(views.a, M, K);
+  const [br0, bc0] = params.transB ? last2(views.b, N, K) : last2(views.b, K, N);
+  const sam = params.transA ? ac0! : ar0!, sak = params.transA ? ar0! : ac0!;
+  const sbk = params.transB ? bc0! : br0!, sbn = params.transB ? br0! : bc0!;
+  const [scm, scn] = last2(cv, M, N);
   const bindings: Binding[] = [
     { name: "a", ty },
     { name: "b", ty },
     ...(epi ? epi.bindings : [{ name: "c", ty, rw: true }]),
   ];
-  const nWords = 8 + 3 * rb;
+  const nWords = 8 + 4 * rb + 5;
   // Large outputs: 8×8 per thread (128×128 tiles, twice the arithmetic per shared load).
   const shape: Shape = { R: M >= 128 && N >= 128 ? 8 : 4 };
   const tile = 16 * shape.R;
@@ -223,7 +268,8 @@ function runMatmul(
   for (let z0 = 0; z0 < nb; z0 += rt.maxGroups) {
     const z = Math.min(rt.maxGroups, nb - z0);
     const pr = new Params().u(M, N, K, sam, sak, sbk, sbn, z0).u(...c.shape)
-      .i(...c.strides[0]!).i(...c.strides[1]!);
+      .i(...c.strides[0]!).i(...c.strides[1]!).i(...c.strides[2]!)
+      .i(views.a?.base ?? 0, views.b?.base ?? 0, cv?.base ?? 0).u(scm!, scn!);
     rt.run("matmul", {
       wgsl,
       bindings,
