@@ -30,6 +30,7 @@ import { fuseElementwise, type Step, unfused } from "./jit_fuse.ts";
 import { groupFused } from "./jit_group.ts";
 import { planPlacement } from "./jit_place.ts";
 import { tilePads } from "./jit_tiles.ts";
+import { foldViews } from "./jit_views.ts";
 import { peakBytes, planFrees, VIEWS } from "./jit_plan.ts";
 import { replay, type ReplayProgram } from "./jit_replay.ts";
 import type { Aval } from "../tensor/aval.ts";
@@ -299,6 +300,7 @@ function compile(
     const can = backend.canMatmulEpilogue.bind(backend);
     steps = fuseMatmulEpilogues(steps, outSlots, can);
   }
+  if (fuse && backend?.matmulView) steps = foldViews(steps, (s) => avals.get(s)!, outSlots);
   if (fuse && backend?.fusedElementwiseGroup && backend.canGroupElementwise) {
     steps = groupFused(steps, backend.canGroupElementwise.bind(backend));
   }

@@ -53,6 +53,20 @@ function runStep(st: Step, env: readonly (Tensor | undefined)[]): Tensor[] {
     );
     return wrap(storages.flat());
   }
+  if (st.kind === "matmulView") {
+    const { a, b, c } = st.views;
+    const operand = (
+      t: Tensor,
+      v: typeof a,
+    ) => (v ? { ...v, storage: t.storage, dtype: t.dtype } : t);
+    return wrap([backend.matmulView!(
+      operand(ins[0]!, a),
+      operand(ins[1]!, b),
+      st.eqn.params as PrimParams["matmul"],
+      st.eqn.aval,
+      { a, b, c },
+    )]);
+  }
   if (st.kind === "matmulFused") {
     const [a, b, ...others] = ins;
     const params = st.eqn.params as PrimParams["matmul"];

@@ -19,6 +19,13 @@ import type { Equation } from "./jit_trace.ts";
  */
 export const VIEWS: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
 
+/** An operand read through a strided view: its logical shape, base and element strides. */
+export interface View {
+  readonly shape: readonly number[];
+  readonly base: number;
+  readonly strides: readonly number[];
+}
+
 /**
  * One step of a compiled program: a single equation, or a fused group of them.
  *
@@ -26,8 +33,8 @@ export const VIEWS: ReadonlySet<string> = new Set(["reshape", "stopGradient"]);
  * ```ts
  * import assert from "node:assert/strict";
  * import type { Step } from "./jit_schedule.ts";
- * const kinds: Step["kind"][] = ["eqn", "fused", "matmulFused", "fusedGroup"];
- * assert.equal(kinds.length, 4);
+ * const kinds: Step["kind"][] = ["eqn", "fused", "matmulFused", "matmulView", "fusedGroup"];
+ * assert.equal(kinds.length, 5);
  * ```
  */
 export type Step =
@@ -66,6 +73,27 @@ export type Step =
     /** The aval of each output. */
     readonly outAvals: readonly Aval[];
     /** Equations it replaces (the matmul, views of its result, the program's). */
+    readonly members: number;
+  }
+  | {
+    /**
+     * A matmul reading its operands through strided views of other slots' storages and/or
+     * writing its product in a permute's layout (`Backend.matmulView`; autodiff/jit_views.ts).
+     */
+    readonly kind: "matmulView";
+    /** The matmul equation (its params; `aval` is the product's). */
+    readonly eqn: Equation;
+    /** The slots whose storages the operands' views read. */
+    readonly inputs: readonly number[];
+    /** The slot written (the product's, or the permute's it replaced). */
+    readonly outs: readonly number[];
+    readonly outAvals: readonly Aval[];
+    /** Each operand's logical shape and view, and the result's view. */
+    readonly views: {
+      readonly a?: View;
+      readonly b?: View;
+      readonly c?: { readonly base: number; readonly strides: readonly number[] };
+    };
     readonly members: number;
   }
   | {

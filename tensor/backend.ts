@@ -116,6 +116,23 @@ export interface Backend {
     others: readonly Storage[],
     storeProduct: boolean,
   ): Storage[];
+  /**
+   * A matmul whose operands are read, and whose product is written, through strided views of
+   * their buffers (optional; `jit` folds permutes and slices into matmuls where it exists).
+   * `a`/`b` carry the operand's logical shape and the storage the view reads; the result is a
+   * new storage of the product's size, laid out as `views.c` says (contiguous if absent).
+   */
+  matmulView?(
+    a: Operand,
+    b: Operand,
+    params: PrimParams["matmul"],
+    out: Aval,
+    views: {
+      readonly a?: { readonly base: number; readonly strides: readonly number[] };
+      readonly b?: { readonly base: number; readonly strides: readonly number[] };
+      readonly c?: { readonly base: number; readonly strides: readonly number[] };
+    },
+  ): Storage;
   /** Whether {@link Backend.matmulEpilogue} can run `program` with input `fromMatmul` fused. */
   canMatmulEpilogue?(
     program: ElementwiseProgram,

@@ -174,6 +174,22 @@ export function matmulEpilogue(
 }
 
 /**
+ * A matmul reading `a` and `b` (their storages, with logical shapes) through `views` and
+ * writing its product in the result view's layout (a new storage of the product's size): `jit`'s
+ * permutes and slices folded into the matmul (autodiff/jit_views.ts).
+ */
+export function matmulView(
+  rt: Runtime,
+  a: Operand,
+  b: Operand,
+  params: PrimParams["matmul"],
+  out: Aval,
+  views: MatmulViews,
+): Storage {
+  return runMatmul(rt, a, b, params, out, undefined, views)!;
+}
+
+/**
  * Whether the matmul epilogue can run `program`: pure float32 elementwise (no reduction), its
  * storages within the device's binding limit next to the two operands.
  */

@@ -27,7 +27,7 @@ import type { Aval } from "../aval.ts";
 import type { Operand } from "../backend.ts";
 import type { GpuKernel } from "./elementwise.ts";
 import { webgpuKernels } from "./kernels.ts";
-import { canMatmulEpilogue, matmulEpilogue } from "./matmul.ts";
+import { canMatmulEpilogue, matmulEpilogue, matmulView } from "./matmul.ts";
 import { webgpuCanFuse, webgpuFusedElementwise, webgpuFusedPasses } from "./fused_program.ts";
 import { webgpuCanGroup, webgpuFusedGroup } from "./fused_group.ts";
 import type { GpuStorage, PoolStats } from "./pool.ts";
@@ -144,6 +144,7 @@ function makeBackend(rt: Runtime): Backend {
     allocViews: (bytes) => rt.allocViews(bytes, "jit"),
     allocInto: (targets, fn) => rt.allocInto(targets as GpuStorage[], fn),
     matmulEpilogue: (...args) => matmulEpilogue(rt, ...args),
+    matmulView: (...args) => matmulView(rt, ...args),
     canMatmulEpilogue: (program, j, store) => canMatmulEpilogue(rt, program, j, store),
     batch: (fn, key) => rt.queue.hold(() => (key ? rt.pool.taped(key, fn) : fn())),
     execute<P extends Prim>(

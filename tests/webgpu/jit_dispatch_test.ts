@@ -11,7 +11,8 @@
  * main loop of its size instead of the reduction's epilogue) — with its gradients produced into
  * one buffer (autodiff/jit_place.ts) and contiguous layout copies as kernels, a replay is one
  * compute pass with no buffer copies; 514 once the q/k/v split's backward (three zero pads summed)
- * is one concat (autodiff/jit_tiles.ts). Lower the budget as fusion grows; never raise it without a
+ * is one concat (autodiff/jit_tiles.ts); 478 once attention's head split and merge (and the merge's
+ * gradient) are read or written in place by the matmuls (autodiff/jit_views.ts). Lower the budget as fusion grows; never raise it without a
  * reason in the commit message.
  */
 import assert from "node:assert/strict";
@@ -20,7 +21,7 @@ import { initParams, makeBatch, type Params, trainStep } from "../../bench/vit_s
 import { webgpuStats } from "../../tensor/webgpu/mod.ts";
 import { gpuTest } from "./_setup.ts";
 
-const BUDGET = 514;
+const BUDGET = 478;
 
 gpuTest(
   `jit: the ViT-Tiny step is ≤ ${BUDGET} dispatches in one submit and one pass, no copies or readback`,
