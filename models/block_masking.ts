@@ -7,6 +7,7 @@
 import { type Tensor, tensor, TesseraError } from "../tensor/mod.ts";
 import { randomBitsHost, threefry2x32Pair } from "../tensor/threefry.ts";
 import { Rng } from "../tensor/host_rng.ts";
+import { roundHalfEven } from "../tensor/rounding.ts";
 
 /** Options of {@link blockMaskHost} and {@link blockMasks} (defaults are BEiT's). */
 export interface BlockMaskOptions {
@@ -62,10 +63,6 @@ export interface BlockMaskResult {
 }
 
 /** Python 3's `round` (half to even), as BEiT's `int(round(x))` uses. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 function resolve(o: BlockMaskOptions): Required<BlockMaskOptions> {
   const { gridH, gridW, numMasked } = o;

@@ -252,23 +252,8 @@ export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
  */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
-/**
- * Python's `round` (half to even), used where torchvision rounds box sizes.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { roundHalfEven } from "./image.ts";
- * assert.equal(roundHalfEven(0.5), 0);
- * assert.equal(roundHalfEven(1.5), 2);
- * assert.equal(roundHalfEven(2.5), 2);
- * assert.equal(roundHalfEven(2.6), 3);
- * ```
- */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+/** Python's `round` (half to even), used where torchvision rounds box sizes. */
+export { roundHalfEven } from "../../tensor/rounding.ts";
 
 /**
  * PIL's "L" conversion of one RGB pixel (ITU-R 601-2 luma, fixed point):

@@ -6,6 +6,7 @@
  * @module
  */
 import { type Tensor, tensor, TesseraError } from "../../tensor/mod.ts";
+import { roundHalfEven } from "../../tensor/rounding.ts";
 
 /**
  * Anchor sizes and aspect ratios (h/w), one list per pyramid level.
@@ -59,10 +60,6 @@ export function scaledAnchors(factor: number): AnchorConfig {
 }
 
 /** torch.round: half to even. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /**
  * Zero-centred anchors of one level, `[ratios·sizes × 4]` flattened (torchvision

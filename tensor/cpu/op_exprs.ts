@@ -12,20 +12,9 @@ import { TesseraError } from "../errors.ts";
 import { SPECIAL_FUNCTIONS } from "./special.ts";
 import { erf32 } from "./f32_math.ts";
 
-/**
- * Round half to even (banker's rounding), as in NumPy and PyTorch.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { roundHalfEven } from "./op_exprs.ts";
- * assert.deepEqual([0.5, 1.5, 2.5, -0.5, 2.6].map(roundHalfEven), [0, 2, 2, -0, 3]);
- * ```
- */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v); // rounds halves up (toward +∞)
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+import { roundHalfEven } from "../rounding.ts";
+
+export { roundHalfEven };
 
 /**
  * `pow` with C/IEEE 754 special cases where JavaScript differs: pow(1, y) = 1 and
