@@ -22,6 +22,7 @@ import { compareArms, type Comparison } from "./cls_stats.ts";
 import { buildJobs } from "./cls_jobs.ts";
 import { runJobs } from "./jobs.ts";
 import { EXPERIMENT_PRESETS, type PresetName } from "./cls_presets.ts";
+import { writeSection } from "./docs_section.ts";
 
 /**
  * What {@link runExperimentCls} runs.
@@ -144,19 +145,7 @@ async function writeReport(dir: string, saved: SavedResults, docs: boolean): Pro
   return md;
 }
 
-const BEGIN = "<!-- experiment-cls:begin -->",
-  END = "<!-- experiment-cls:end -->";
-
 /** Replaces (or appends) the marked experiment section of docs/RESULTS.md. */
-async function writeDocsSection(md: string): Promise<void> {
-  const path = new URL("../docs/RESULTS.md", import.meta.url);
-  const text = await Deno.readTextFile(path);
-  const block = `${BEGIN}\n${md.trim()}\n${END}`;
-  const i = text.indexOf(BEGIN), j = text.indexOf(END);
-  const next = i >= 0 && j > i
-    ? text.slice(0, i) + block + text.slice(j + END.length)
-    : `${text.trimEnd()}\n\n${block}\n`;
-  const tmp = `${path.pathname}.tmp`;
-  await Deno.writeTextFile(tmp, next);
-  await Deno.rename(tmp, path);
+function writeDocsSection(md: string): Promise<void> {
+  return writeSection(new URL("../docs/RESULTS.md", import.meta.url), "cls", md);
 }

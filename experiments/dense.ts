@@ -16,6 +16,7 @@ import { buildDenseJobs, RANDOM_ARMS } from "./dense_jobs.ts";
 import { DENSE_PRESETS, type DensePresetName } from "./dense_presets.ts";
 import { denseStatistics } from "./dense_stats.ts";
 import { denseSvg, renderDenseReport } from "./dense_report.ts";
+import { writeSection } from "./docs_section.ts";
 
 /**
  * What {@link runExperimentDense} runs.
@@ -43,24 +44,14 @@ export interface ExperimentDenseOptions {
   docs: boolean;
 }
 
-const BEGIN = "<!-- experiment-dense:begin -->", END = "<!-- experiment-dense:end -->";
-
 /** Replaces (or appends) the marked section of docs/RESULTS.md and keeps the raw records. */
 async function writeDocs(md: string, svg: string, json: string): Promise<void> {
   const docs = new URL("../docs/", import.meta.url);
   await Deno.mkdir(new URL("results/", docs), { recursive: true });
   await Deno.writeTextFile(new URL("results/experiment-dense.svg", docs), svg);
   await Deno.writeTextFile(new URL("results/experiment-dense.json", docs), json);
-  const path = new URL("RESULTS.md", docs);
-  const text = await Deno.readTextFile(path);
-  const block =
-    `${BEGIN}\n${md.trim()}\n\n![every run per arm](results/experiment-dense.svg)\n${END}`;
-  const i = text.indexOf(BEGIN), j = text.indexOf(END);
-  const next = i >= 0 && j > i
-    ? text.slice(0, i) + block + text.slice(j + END.length)
-    : `${text.trimEnd()}\n\n${block}\n`;
-  await Deno.writeTextFile(`${path.pathname}.tmp`, next);
-  await Deno.rename(`${path.pathname}.tmp`, path);
+  const body = `${md.trim()}\n\n![every run per arm](results/experiment-dense.svg)`;
+  await writeSection(new URL("RESULTS.md", docs), "dense", body);
 }
 
 /**
