@@ -3,7 +3,7 @@
  * the helpers that read them; re-exported by tensor/primitives.ts.
  * @module
  */
-import type { PrimParams } from "./primitives.ts";
+import type { PrimParams } from "./prim_params.ts";
 import {
   ARG_REDUCE_OPS,
   BINARY_OPS,
