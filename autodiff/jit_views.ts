@@ -138,7 +138,7 @@ export function foldViews(
     } satisfies Step;
   });
   // A product read only by a permute is written in the permute's layout.
-  const readers = readersOf(out, outSlots);
+  const readers = readersOf(out);
   const replaced = new Set<Step>();
   out = out.map((st) => {
     const isMatmul = (st.kind === "eqn" && st.eqn.prim === "matmul") ||
@@ -161,12 +161,12 @@ export function foldViews(
       outs: [p!.eqn.out],
       outAvals: [p!.eqn.aval],
       views: { ...views, c: { base: 0, strides } },
-      members: 2,
+      members: 2, // the matmul and the permute
     } satisfies Step;
   }).filter((st) => !replaced.has(st));
   // Drop layout steps no one reads now (chains: until nothing changes).
   for (;;) {
-    const rd = readersOf(out, outSlots);
+    const rd = readersOf(out);
     const dead = out.filter((st) =>
       st.kind === "eqn" && LAYOUT.has(st.eqn.prim) && !isOut.has(st.outs[0]!) &&
       (rd.get(st.outs[0]!)?.length ?? 0) === 0
@@ -176,8 +176,8 @@ export function foldViews(
   }
 }
 
-/** The steps reading each slot (program outputs count as no step). */
-function readersOf(steps: readonly Step[], _outSlots: readonly number[]): Map<number, Step[]> {
+/** The steps reading each slot. */
+function readersOf(steps: readonly Step[]): Map<number, Step[]> {
   const m = new Map<number, Step[]>();
   for (const st of steps) {
     for (const s of st.inputs) {

@@ -17,9 +17,6 @@ export interface ProgramPart {
   readonly outputs: readonly number[];
 }
 
-/** Bytes a part may read or write (each write counted with 256 bytes of alignment). */
-const share = (maxBytes: number) => maxBytes;
-
 const parts = new WeakMap<ElementwiseProgram, { max: number; parts: ProgramPart[] | null }>();
 
 /**
@@ -52,7 +49,8 @@ export function splitOversized(p: ElementwiseProgram, maxBytes: number): Program
 }
 
 function split(p: ElementwiseProgram, maxBytes: number): ProgramPart[] | null {
-  const limit = share(maxBytes);
+  // Each write is counted with 256 bytes of alignment.
+  const limit = maxBytes;
   const readBytes = (inputs: Iterable<number>) => {
     let n = 0;
     for (const j of inputs) n += p.inputs[j]!.mod * 4;
@@ -148,7 +146,8 @@ export function splitGroup(
   programs: readonly ElementwiseProgram[],
   maxBytes: number,
 ): number[][] | null {
-  const limit = share(maxBytes);
+  // Each write is counted with 256 bytes of alignment.
+  const limit = maxBytes;
   const bytes = (p: ElementwiseProgram) => {
     const reads = p.inputs.reduce((a, r) => a + r.mod * 4, 0);
     const writes = p.outputs.reduce((a, _, o) => a + outputSize(p, o) * 4 + 256, 0);

@@ -263,13 +263,13 @@ function runMatmul(
   ]);
   const rb = c.shape.length;
   // Element strides of the rows and columns of each operand as stored ([..., rows, cols]).
-  const last2 = (v: MatmulView | undefined, rows: number, cols: number) =>
+  const last2 = (v: MatmulView | undefined, cols: number) =>
     v ? [v.strides[v.strides.length - 2]!, v.strides[v.strides.length - 1]!] : [cols, 1];
-  const [ar0, ac0] = params.transA ? last2(views.a, K, M) : last2(views.a, M, K);
-  const [br0, bc0] = params.transB ? last2(views.b, N, K) : last2(views.b, K, N);
+  const [ar0, ac0] = last2(views.a, params.transA ? M : K);
+  const [br0, bc0] = last2(views.b, params.transB ? K : N);
   const sam = params.transA ? ac0! : ar0!, sak = params.transA ? ar0! : ac0!;
   const sbk = params.transB ? bc0! : br0!, sbn = params.transB ? br0! : bc0!;
-  const [scm, scn] = last2(cv, M, N);
+  const [scm, scn] = last2(cv, N);
   const bindings: Binding[] = [
     { name: "a", ty },
     { name: "b", ty },
