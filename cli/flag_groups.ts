@@ -190,14 +190,38 @@ export const ACCUM = group("Run", [
   row("accum", "N", pos, 1, "micro-batches per step", { hidden: true }),
 ]);
 
-/** `--model`, the shape overrides, `--cls-token`, `--drop-path`. */
+/**
+ * Names in brace form where they share a prefix and suffix (`vit-{tiny,small}-fmnist`), so the
+ * `--model` help cell is short enough to share its line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { braceNames } from "./flag_groups.ts";
+ * assert.equal(braceNames(["vit-tiny-fmnist", "vit-small-fmnist"]), "vit-{tiny,small}-fmnist");
+ * assert.equal(braceNames(["a", "b"]), "{a,b}");
+ * assert.equal(braceNames(["only"]), "only");
+ * ```
+ */
+export function braceNames(names: readonly string[]): string {
+  if (names.length < 2) return names.join("");
+  let pre = 0, suf = 0;
+  const min = Math.min(...names.map((n) => n.length));
+  while (pre < min && names.every((n) => n[pre] === names[0]![pre])) pre++;
+  const at = (n: string, k: number) => n[n.length - 1 - k];
+  while (suf < min - pre && names.every((n) => at(n, suf) === at(names[0]!, suf))) suf++;
+  const mid = names.map((n) => n.slice(pre, n.length - suf));
+  return `${names[0]!.slice(0, pre)}{${mid.join(",")}}${names[0]!.slice(names[0]!.length - suf)}`;
+}
+
+/** `--model`, the shape overrides, `--cls-token`, `--drop-path`, `--stem`. */
 export const MODEL = group("Model", [
   row(
     "model",
     "NAME",
     choice(Object.keys(CLI_MODELS)),
     "vit-tiny-fmnist",
-    Object.keys(CLI_MODELS).join(" | "),
+    braceNames(Object.keys(CLI_MODELS)),
   ),
   row("patch", "N", pos, null, "patch side"),
   row("dim", "N", pos, null, "width"),
@@ -205,6 +229,7 @@ export const MODEL = group("Model", [
   row("heads", "N", pos, null, "attention heads"),
   sw("cls-token", true, false, "prepend a CLS token (pooling: patch mean)"),
   row("drop-path", "X", num({ min: 0, max: 0.99 }), 0, "stochastic depth"),
+  row("stem", "patch|conv", choice(["patch", "conv"]), "patch", "embedding"),
 ]);
 
 /**

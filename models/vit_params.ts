@@ -55,6 +55,8 @@ export interface VitConfig {
   qkvBias?: "full" | "qv" | "none";
   /** Prepend a CLS token (default true). */
   classToken?: boolean;
+  /** Patch embedding: one stride-p conv ("patch", default) or a conv stem ("conv", nn/conv_stem.ts). */
+  stem?: "patch" | "conv";
   /** Absolute positions: "learned" (default), fixed "sincos" (MAE; not a parameter), "none". */
   posEmbed?: "learned" | "sincos" | "none";
   /** Resampling of learned positions for another image size (default "bicubic"). */
@@ -191,6 +193,7 @@ export function vitSpec(config: VitConfig): Spec<VitParams> {
     embedDim: d,
     weightInit: scheme === "mae" ? xavierUniformInit() : undefined,
     dtype,
+    stem: c.stem,
   });
   spec.blocks = Array.from({ length: c.depth }, (_, i) =>
     blockSpec({

@@ -31,6 +31,7 @@ export * from "./dropout.ts";
 export * from "./mlp.ts";
 export * from "./attention.ts";
 export * from "./patch_embed.ts";
+export * from "./conv_stem.ts";
 export * from "./pos_embed.ts";
 export * from "./block.ts";
 export * from "./losses.ts";

@@ -1,7 +1,9 @@
 /**
  * Patch embedding: a `p×p`, stride-`p` convolution written as patch extraction
  * (reshape/permute) plus one matrix product. The weight keeps timm's conv layout
- * `patch_embed.proj.weight` `[D, C, p, p]`, so PyTorch checkpoints load unchanged.
+ * `patch_embed.proj.weight` `[D, C, p, p]`, so PyTorch checkpoints load unchanged. With a
+ * conv stem (`stem: "conv"`, nn/conv_stem.ts) the stem's stride-2 stages run first and `proj` is
+ * the 1×1 conv `[D, C_last, 1, 1]` after them.
  * @module
  */
 import {
@@ -13,6 +15,7 @@ import {
   type Tensor,
   TesseraError,
 } from "../tensor/mod.ts";
+import { convStem, convStemSpec, type ConvStemStage, convStemWidths } from "./conv_stem.ts";
 import { initFromSpec, type Initializer, ParamSpec, type Spec, torchDefaultInit } from "./init.ts";
 
 /**
@@ -30,6 +33,8 @@ import { initFromSpec, type Initializer, ParamSpec, type Spec, torchDefaultInit 
 export interface PatchEmbedParams {
   /** The conv: weight `[D, C, p, p]`, bias `[D]`. */
   proj: { weight: Tensor; bias?: Tensor };
+  /** The conv stem's stages (`stem: "conv"`); absent for the plain patch conv. */
+  stem?: ConvStemStage[];
 }
 
 /**
@@ -58,6 +63,8 @@ export interface PatchEmbedConfig {
   biasInit?: Initializer;
   /** Parameter dtype (default float32). */
   dtype?: DType;
+  /** `"patch"` (default): one stride-p conv; `"conv"`: a conv stem (nn/conv_stem.ts). */
+  stem?: "patch" | "conv";
 }
 
 /**
@@ -79,12 +86,16 @@ export function patchEmbedSpec(config: PatchEmbedConfig): Spec<PatchEmbedParams>
     }
   }
   const dtype = config.dtype ?? "float32";
-  const def = torchDefaultInit(c * p * p);
+  const conv = config.stem === "conv";
+  // With a stem, proj is its final 1×1 conv over the last stage's channels.
+  const [cin, k] = conv ? [convStemWidths(p, d).at(-1)!, 1] : [c, p];
+  const def = torchDefaultInit(cin * k * k);
   const proj: Spec<PatchEmbedParams>["proj"] = {
-    weight: new ParamSpec([d, c, p, p], config.weightInit ?? def, dtype),
+    weight: new ParamSpec([d, cin, k, k], config.weightInit ?? def, dtype),
   };
   if (config.bias ?? true) proj.bias = new ParamSpec([d], config.biasInit ?? def, dtype);
-  return { proj };
+  if (!conv) return { proj };
+  return { proj, stem: convStemSpec({ patchSize: p, inChans: c, embedDim: d, dtype }) };
 }
 
 /**
@@ -145,7 +156,8 @@ export function extractPatches(images: Tensor, patchSize: number): Tensor {
 
 /**
  * Embeds images `[B, C, H, W]` as tokens `[B, (H/p)·(W/p), D]` — identical to timm's
- * `proj(x).flatten(2).transpose(1, 2)` with a stride-p conv.
+ * `proj(x).flatten(2).transpose(1, 2)` with a stride-p conv (after the stages of a conv stem,
+ * when the params have one).
  *
  * @example
  * ```ts
@@ -154,9 +166,13 @@ export function extractPatches(images: Tensor, patchSize: number): Tensor {
  * import { ones, random } from "../mod.ts";
  * const p = initPatchEmbed(random.key(0), { patchSize: 7, inChans: 1, embedDim: 16 });
  * assert.deepEqual(patchEmbed(p, ones([2, 1, 28, 28])).shape, [2, 16, 16]);
+ * const s = initPatchEmbed(random.key(0), { patchSize: 8, inChans: 1, embedDim: 16, stem: "conv" });
+ * assert.deepEqual([s.stem!.length, s.proj.weight.shape], [3, [16, 16, 1, 1]]);
+ * assert.deepEqual(patchEmbed(s, ones([2, 1, 32, 32])).shape, [2, 16, 16]);
  * ```
  */
 export function patchEmbed(params: PatchEmbedParams, images: Tensor): Tensor {
+  if (params.stem) images = convStem(params.stem, images);
   const w = params.proj.weight;
   if (w.ndim !== 4 || w.shape[2] !== w.shape[3]) {
     throw new TesseraError(

@@ -61,6 +61,8 @@ export interface ModelOverrides {
   depth?: number | null;
   /** Heads. */
   heads?: number | null;
+  /** Patch embedding (`--stem`): "patch" (default) or a conv stem ("conv", power-of-2 patch). */
+  stem?: "patch" | "conv" | null;
 }
 
 /**
@@ -95,7 +97,14 @@ export function cliVitConfig(
   if (dim % heads !== 0) {
     throw new UsageError(`--dim ${dim} is not divisible by --heads ${heads}`);
   }
+  const stem = o.stem ?? p.stem ?? "patch";
+  if (stem === "conv" && !(patch >= 2 && Number.isInteger(Math.log2(patch)))) {
+    throw new UsageError(
+      `--stem conv needs a power-of-2 --patch (one stride-2 conv per halving), got ${patch}`,
+    );
+  }
   return {
+    ...(stem === "conv" ? { stem } : {}),
     imgSize: img,
     patchSize: patch,
     inChans: opts.inChans ?? p.inChans,
@@ -180,6 +189,7 @@ export function encoderShapeOptions(c: VitConfig): {
   depth: number;
   heads: number;
   clsToken: boolean;
+  stem: "patch" | "conv";
 } {
   return {
     patch: c.patchSize,
@@ -187,6 +197,7 @@ export function encoderShapeOptions(c: VitConfig): {
     depth: c.depth,
     heads: c.numHeads,
     clsToken: c.classToken ?? true,
+    stem: c.stem ?? "patch",
   };
 }
 

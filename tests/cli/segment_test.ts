@@ -183,3 +183,38 @@ Deno.test("segment --patch 8 --pyramid xcit8 trains, --eval --save-pred rebuilds
     assert.match(bad.stderr, /--pyramid xcit8 needs --patch 8, got 16/);
   });
 });
+
+Deno.test("segment --stem conv trains a conv-stem encoder that --eval rebuilds; --stem conv at patch 12 exits 2", async () => {
+  await withScenes(async (data, dir) => {
+    const io = captureIO();
+    const argv = ["segment", "--data", data, "--smoke", "--patch", "8", "--stem", "conv"];
+    assert.equal(
+      await main([...argv, "--out", `${dir}/run`, "--backend", "cpu"], io),
+      0,
+      io.stderr,
+    );
+    const ck = await loadCheckpoint(`${dir}/run/ckpt_latest.safetensors`);
+    const stem = (ck.params as { backbone: { patch_embed: { stem: unknown[] } } }).backbone
+      .patch_embed.stem;
+    assert.equal(stem.length, 3); // patch 8: three stride-2 stages
+    dispose([ck.params, ck.optState, ck.rngKey]);
+    const ev = captureIO();
+    const evArgs = ["segment", "--eval", `${dir}/run`, "--data", data, "--out", `${dir}/ev`];
+    assert.equal(await main(evArgs, ev), 0, ev.stderr);
+    const bad = captureIO();
+    const badArgs = [
+      "segment",
+      "--data",
+      data,
+      "--smoke",
+      "--crop",
+      "96",
+      "--patch",
+      "12",
+      "--stem",
+      "conv",
+    ];
+    assert.equal(await main([...badArgs, "--out", `${dir}/b`], bad), 2);
+    assert.match(bad.stderr, /--stem conv needs a power-of-2 --patch .*got 12/);
+  });
+});
