@@ -187,12 +187,8 @@ Deno.test("segment --patch 8 --pyramid xcit8 trains, --eval --save-pred rebuilds
 Deno.test("segment --stem conv trains a conv-stem encoder that --eval rebuilds; --stem conv at patch 12 exits 2", async () => {
   await withScenes(async (data, dir) => {
     const io = captureIO();
-    const argv = ["segment", "--data", data, "--smoke", "--patch", "8", "--stem", "conv"];
-    assert.equal(
-      await main([...argv, "--out", `${dir}/run`, "--backend", "cpu"], io),
-      0,
-      io.stderr,
-    );
+    const run = smokeRun("segment", data, "--patch 8 --stem conv");
+    assert.equal(await main(run(`${dir}/run`, []), io), 0, io.stderr);
     const ck = await loadCheckpoint(`${dir}/run/ckpt_latest.safetensors`);
     const stem = (ck.params as { backbone: { patch_embed: { stem: unknown[] } } }).backbone
       .patch_embed.stem;
