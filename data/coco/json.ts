@@ -9,125 +9,20 @@
  */
 
 import { TesseraError } from "../../tensor/errors.ts";
-import { rleFromPolygons } from "./polygon.ts";
-import { type Bbox, type Rle, rleArea, rleFromString, rleToBbox, rleToString } from "./rle.ts";
+import { type Bbox, type Rle, rleArea, rleFromString, rleToBbox } from "./rle.ts";
+import { rleFromJson } from "./rle_json.ts";
+import type {
+  CocoCategory,
+  CocoDataset,
+  CocoDetection,
+  CocoGt,
+  CocoImage,
+  CocoResult,
+  CocoRleJson,
+} from "./types.ts";
 
-/** A compressed (string counts) or uncompressed (number counts) COCO RLE object. */
-export interface CocoRleJson {
-  /** `[height, width]`. */
-  size: [number, number];
-  /** Compact string or plain run lengths. */
-  counts: string | number[];
-}
-
-/** A COCO segmentation: polygon parts, or an RLE object. */
-export type CocoSegmentation = number[][] | CocoRleJson;
-
-/** One image record. */
-export interface CocoImage {
-  /** Image id (integer). */
-  id: number;
-  /** Width in pixels. */
-  width: number;
-  /** Height in pixels. */
-  height: number;
-  /** File name, relative to the image folder. */
-  file_name: string;
-  /** Other fields are kept and ignored. */
-  [extra: string]: unknown;
-}
-
-/** One category record. */
-export interface CocoCategory {
-  /** Category id (integer; COCO's have gaps). */
-  id: number;
-  /** Category name. */
-  name: string;
-  /** Parent name. */
-  supercategory?: string;
-  /** Other fields are kept and ignored. */
-  [extra: string]: unknown;
-}
-
-/** One ground-truth annotation. */
-export interface CocoAnnotation {
-  /** Annotation id, unique, ≥ 1. */
-  id: number;
-  /** The image's id. */
-  image_id: number;
-  /** The category's id. */
-  category_id: number;
-  /** Box `[x, y, w, h]`. */
-  bbox: Bbox;
-  /** Area in px² (COCO: the mask's pixel count); area ranges use it. */
-  area: number;
-  /** 1 for a crowd region (matches are ignored, union = detection area). */
-  iscrowd: 0 | 1;
-  /** Polygons or RLE; needed for segm evaluation. */
-  segmentation?: CocoSegmentation;
-  /** Other fields (e.g. debugging) are kept and ignored. */
-  [extra: string]: unknown;
-}
-
-/** A ground-truth file's contents. */
-export interface CocoDataset {
-  /** Free-form description. */
-  info?: unknown;
-  /** Free-form licences. */
-  licenses?: unknown;
-  /** The images. */
-  images: CocoImage[];
-  /** The annotations. */
-  annotations: CocoAnnotation[];
-  /** The categories. */
-  categories: CocoCategory[];
-}
-
-/** One result as written by a detector (`bbox` and/or compressed `segmentation`). */
-export interface CocoResult {
-  /** The image's id (must exist in the ground truth). */
-  image_id: number;
-  /** The category's id. */
-  category_id: number;
-  /** Confidence (finite). */
-  score: number;
-  /** Box `[x, y, w, h]`. */
-  bbox?: Bbox;
-  /** Compressed RLE of the mask. */
-  segmentation?: CocoRleJson;
-}
-
-/** A loaded result: pycocotools' `loadRes` fields added. */
-export interface CocoDetection {
-  /** 1-based position in the results array. */
-  id: number;
-  /** The image's id. */
-  image_id: number;
-  /** The category's id. */
-  category_id: number;
-  /** Confidence. */
-  score: number;
-  /** Box `[x, y, w, h]` (the mask's tight box when the result had none). */
-  bbox: Bbox;
-  /** Box area when the results carry boxes, else the mask's pixel count. */
-  area: number;
-  /** The mask, when the result has one. */
-  segmentation?: Rle;
-}
-
-/** A validated, indexed ground-truth set. */
-export interface CocoGt {
-  /** The parsed file. */
-  readonly dataset: CocoDataset;
-  /** Images by id. */
-  readonly images: ReadonlyMap<number, CocoImage>;
-  /** Categories by id. */
-  readonly categories: ReadonlyMap<number, CocoCategory>;
-  /** Sorted image ids. */
-  readonly imgIds: readonly number[];
-  /** Sorted category ids. */
-  readonly catIds: readonly number[];
-}
+export type * from "./types.ts";
+export { rleFromJson, rleToJson, segmentationToRle } from "./rle_json.ts";
 
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
@@ -425,63 +320,4 @@ export async function writeCocoResults(
   results: readonly CocoResult[],
 ): Promise<void> {
   await Deno.writeTextFile(path, JSON.stringify(results));
-}
-
-/**
- * An RLE as the compressed COCO JSON object.
- *
- * @param rle the mask
- * @returns `{size: [h, w], counts: string}`
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { rleToJson } from "./json.ts";
- * assert.deepEqual(rleToJson({ h: 4, w: 5, counts: Uint32Array.of(20) }), { size: [4, 5], counts: "d0" });
- * ```
- */
-export function rleToJson(rle: Rle): CocoRleJson {
-  return { size: [rle.h, rle.w], counts: rleToString(rle) };
-}
-
-/**
- * A COCO RLE object (compressed or uncompressed) as an {@link Rle}.
- *
- * @param obj the JSON object
- * @returns the mask
- * @throws {TesseraError} (op `rleFromString`) on a malformed or wrongly sized counts string
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { rleFromJson } from "./json.ts";
- * assert.deepEqual([...rleFromJson({ size: [4, 5], counts: [0, 20] }).counts], [0, 20]);
- * ```
- */
-export function rleFromJson(obj: CocoRleJson): Rle {
-  const [h, w] = obj.size;
-  return typeof obj.counts === "string"
-    ? rleFromString(obj.counts, h, w)
-    : { h, w, counts: Uint32Array.from(obj.counts) };
-}
-
-/**
- * The mask of a ground-truth segmentation on its image (pycocotools `annToRLE`): polygons
- * rasterised and merged, RLE objects decoded.
- *
- * @param seg the segmentation
- * @param h image height
- * @param w image width
- * @returns the mask
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { segmentationToRle } from "./json.ts";
- * import { rleArea } from "./rle.ts";
- * assert.equal(rleArea(segmentationToRle([[2, 2, 2, 12, 12, 12, 12, 2]], 20, 20)), 100);
- * ```
- */
-export function segmentationToRle(seg: CocoSegmentation, h: number, w: number): Rle {
-  return Array.isArray(seg) ? rleFromPolygons(seg, h, w) : rleFromJson(seg);
 }
