@@ -9,7 +9,8 @@
 import { logicalNot, scope, stack, type Tensor } from "../tensor/mod.ts";
 import { blockMasks, disjointMasks } from "../models/masking.ts";
 import { randomHorizontalFlip, randomResizedCrop } from "../data/transforms/geometry.ts";
-import { colorJitter, randomGaussianBlur, randomSolarize } from "../data/transforms/color.ts";
+import { colorJitter, randomSolarize } from "../data/transforms/color.ts";
+import { randomGaussianBlur } from "../data/transforms/blur.ts";
 import { normalize, toFloat } from "../data/transforms/image.ts";
 import type { FloatImage, Image, Transform } from "../data/transforms/image.ts";
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from "../data/fashion_mnist_stats.ts";

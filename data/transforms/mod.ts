@@ -64,18 +64,20 @@ export {
   adjustHue,
   adjustSaturation,
   blend,
-  blurKernelSize,
   colorJitter,
   type ColorJitterOptions,
   colorJitterParams,
-  gaussianBlur,
   grayscale,
-  type RandomBlurOptions,
-  randomGaussianBlur,
   randomGrayscale,
   randomSolarize,
   solarize,
 } from "./color.ts";
+export {
+  blurKernelSize,
+  gaussianBlur,
+  type RandomBlurOptions,
+  randomGaussianBlur,
+} from "./blur.ts";
 export {
   adjustSharpness,
   autoContrast,

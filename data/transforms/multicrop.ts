@@ -7,7 +7,8 @@
  * @module
  */
 import { reshape, slice, type Tensor, TesseraError } from "../../tensor/mod.ts";
-import { colorJitter, randomGaussianBlur, randomGrayscale, randomSolarize } from "./color.ts";
+import { colorJitter, randomGrayscale, randomSolarize } from "./color.ts";
+import { randomGaussianBlur } from "./blur.ts";
 import { randomHorizontalFlip, randomResizedCrop } from "./geometry.ts";
 import {
   type FloatImage,
